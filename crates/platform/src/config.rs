@@ -1,0 +1,145 @@
+//! One typed configuration: defaults that run the demo, overridden by a TOML file
+//! (`--config`), overridden by `TONGBAN_*` environment variables.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `TONGBAN_DATABASE_URL`: `sqlite://FILE` (default `sqlite://tongban.db`) or `postgres://…`.
+    pub database_url: String,
+    /// `TONGBAN_PUBLIC_ADDR`: citizens and open APIs (default `127.0.0.1:8080`).
+    pub public_addr: String,
+    /// `TONGBAN_INTERNAL_ADDR`: staff console, admin, `/metrics` (default `127.0.0.1:8081`).
+    pub internal_addr: String,
+    /// `TONGBAN_TIMEZONE`: zone for dates and working days (default `Asia/Shanghai`).
+    pub timezone: String,
+    /// `TONGBAN_UPLOAD_DIR`: where uploaded materials are stored by content hash; shared by
+    /// all nodes (default `uploads`).
+    pub upload_dir: PathBuf,
+    /// `TONGBAN_MAX_UPLOAD_BYTES`: largest single material (default 10 MiB).
+    pub max_upload_bytes: usize,
+    /// `TONGBAN_REGION_CODE`: administrative division code that prefixes case numbers
+    /// (default `320200`, Wuxi).
+    pub region_code: String,
+    /// `TONGBAN_CITIZEN_SESSION_MINUTES`: citizen session idle timeout (default 120).
+    pub citizen_session_minutes: i64,
+    /// `TONGBAN_STAFF_SESSION_MINUTES`: staff session idle timeout (default 30).
+    pub staff_session_minutes: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://tongban.db".into(),
+            public_addr: "127.0.0.1:8080".into(),
+            internal_addr: "127.0.0.1:8081".into(),
+            timezone: "Asia/Shanghai".into(),
+            upload_dir: PathBuf::from("uploads"),
+            max_upload_bytes: 10 * 1024 * 1024,
+            region_code: "320200".into(),
+            citizen_session_minutes: 120,
+            staff_session_minutes: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, String> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+                toml::from_str::<Config>(&text)
+                    .map_err(|e| format!("config {}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if let Some(v) = get("TONGBAN_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("TONGBAN_PUBLIC_ADDR") {
+            self.public_addr = v;
+        }
+        if let Some(v) = get("TONGBAN_INTERNAL_ADDR") {
+            self.internal_addr = v;
+        }
+        if let Some(v) = get("TONGBAN_TIMEZONE") {
+            self.timezone = v;
+        }
+        if let Some(v) = get("TONGBAN_UPLOAD_DIR") {
+            self.upload_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("TONGBAN_REGION_CODE") {
+            self.region_code = v;
+        }
+        let num = |name: &str, v: String| -> Result<i64, String> {
+            v.parse::<i64>()
+                .map_err(|_| format!("{name} must be a whole number, got {v:?}"))
+        };
+        if let Some(v) = get("TONGBAN_MAX_UPLOAD_BYTES") {
+            self.max_upload_bytes = num("TONGBAN_MAX_UPLOAD_BYTES", v)?.max(0) as usize;
+        }
+        if let Some(v) = get("TONGBAN_CITIZEN_SESSION_MINUTES") {
+            self.citizen_session_minutes = num("TONGBAN_CITIZEN_SESSION_MINUTES", v)?;
+        }
+        if let Some(v) = get("TONGBAN_STAFF_SESSION_MINUTES") {
+            self.staff_session_minutes = num("TONGBAN_STAFF_SESSION_MINUTES", v)?;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        crate::time::parse_tz(&self.timezone)?;
+        if self.region_code.len() != 6 || !self.region_code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "region_code must be a 6-digit administrative division code, got {:?}",
+                self.region_code
+            ));
+        }
+        if self.citizen_session_minutes < 1 || self.staff_session_minutes < 1 {
+            return Err("session timeouts must be at least 1 minute".into());
+        }
+        Ok(())
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        crate::time::parse_tz(&self.timezone).unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        let mut c: Config = toml::from_str("public_addr = \"0.0.0.0:9000\"\nregion_code = \"320100\"").unwrap();
+        assert_eq!(c.public_addr, "0.0.0.0:9000");
+        assert_eq!(c.internal_addr, "127.0.0.1:8081");
+        c.apply_env(|k| (k == "TONGBAN_PUBLIC_ADDR").then(|| "127.0.0.1:1".to_string()))
+            .unwrap();
+        assert_eq!(c.public_addr, "127.0.0.1:1");
+        assert_eq!(c.region_code, "320100");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|k| (k == "TONGBAN_STAFF_SESSION_MINUTES").then(|| "ten".to_string()))
+            .unwrap_err();
+        assert!(err.contains("TONGBAN_STAFF_SESSION_MINUTES"));
+        c.timezone = "Mars/Base".into();
+        assert!(c.validate().unwrap_err().contains("Mars/Base"));
+        assert!(toml::from_str::<Config>("no_such_key = 1").is_err());
+    }
+}

@@ -1,0 +1,172 @@
+//! One storage interface over two engines: SQLite (embedded default, via rusqlite on the
+//! calling thread, writes group-committed by one writer thread) and PostgreSQL (via the
+//! `postgres` client on blocking threads). Capability code writes SQL once with `$1`-style
+//! placeholders against [`Conn`]; engine-specific SQL branches on [`Conn::engine`].
+
+mod migrate;
+mod pg;
+mod sqlite;
+mod value;
+
+pub use migrate::Migration;
+pub use value::{Row, Value};
+
+use std::sync::Arc;
+
+/// Which engine a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Engine(String),
+    /// A unique constraint was violated; carries the constraint or column text.
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("cannot decode column: {0}")]
+    Decode(String),
+    #[error("database is shutting down")]
+    Closed,
+    #[error("bad database URL: {0}")]
+    Url(String),
+}
+
+/// A connection inside a transaction. Every capability function takes `&mut dyn Conn`.
+pub trait Conn {
+    fn engine(&self) -> Engine;
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+    fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, DbError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| DbError::Decode("expected one row, got none".into()))
+    }
+    /// Run several statements separated by `;` without parameters (migrations).
+    fn batch(&mut self, sql: &str) -> Result<(), DbError>;
+}
+
+/// The database handle shared by every room. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+enum Inner {
+    Sqlite(sqlite::SqliteDb),
+    Postgres(pg::PgDb),
+}
+
+type Job<T> = Box<dyn FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send>;
+
+impl Db {
+    /// Open `sqlite://path`, `sqlite::memory:` or `postgres://…`.
+    pub fn open(url: &str) -> Result<Db, DbError> {
+        let inner = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err(DbError::Url("sqlite URL needs a file path, e.g. sqlite://tongban.db".into()));
+            }
+            Inner::Sqlite(sqlite::SqliteDb::open(path)?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Inner::Postgres(pg::PgDb::open(url)?)
+        } else {
+            return Err(DbError::Url(format!(
+                "{url:?}: use sqlite://FILE or postgres://USER@HOST/DB"
+            )));
+        };
+        Ok(Db { inner: Arc::new(inner) })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match &*self.inner {
+            Inner::Sqlite(_) => Engine::Sqlite,
+            Inner::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Run `f` in a write transaction. Committed (and, on SQLite, fsynced) before it returns.
+    /// On SQLite concurrent writes share one commit (group commit); each runs in its own
+    /// savepoint, so one failing job does not undo another.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        match &*self.inner {
+            Inner::Sqlite(db) => db.write(Box::new(f)).await,
+            Inner::Postgres(db) => db.run(Box::new(f), true).await,
+        }
+    }
+
+    /// Run `f` on a read snapshot.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        match &*self.inner {
+            Inner::Sqlite(db) => db.read(f),
+            Inner::Postgres(db) => db.run(Box::new(f), false).await,
+        }
+    }
+
+    /// Blocking variant of [`Db::write`] for the CLI.
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        match &*self.inner {
+            Inner::Sqlite(db) => db.write_blocking(Box::new(f)),
+            Inner::Postgres(db) => db.run_blocking(Box::new(f), true),
+        }
+    }
+
+    /// Apply every migration not yet applied, in order. Safe to call from several nodes.
+    pub fn migrate(&self, migrations: &[Migration]) -> Result<usize, DbError> {
+        let list = migrations.to_vec();
+        self.write_blocking(move |c| migrate::apply(c, &list))
+    }
+}
+
+/// Rewrite `$1` placeholders to SQLite's `?1`, leaving string literals alone.
+pub(crate) fn to_sqlite_placeholders(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('$') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut in_str = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch == '\'' {
+            in_str = !in_str;
+        }
+        if ch == '$' && !in_str && chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+            out.push('?');
+        } else {
+            out.push(ch);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_rewrite_outside_literals() {
+        assert_eq!(
+            to_sqlite_placeholders("SELECT '$1', x FROM t WHERE a = $1 AND b = $12"),
+            "SELECT '$1', x FROM t WHERE a = ?1 AND b = ?12"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! SQLite engine: WAL, `synchronous=FULL`, reads on the calling thread from a small pool of
+//! connections, writes on one writer thread that commits whatever has queued up as one
+//! transaction (group commit: one fsync acknowledges the whole batch).
+
+use super::{to_sqlite_placeholders, Conn, DbError, Engine, Job, Row, Value};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::any::Any;
+use std::sync::{mpsc, Arc, Mutex};
+
+type AnyBox = Box<dyn Any + Send>;
+
+struct WriteReq {
+    job: Job<AnyBox>,
+    reply: Reply,
+}
+
+enum Reply {
+    Async(tokio::sync::oneshot::Sender<Result<AnyBox, DbError>>),
+    Blocking(mpsc::Sender<Result<AnyBox, DbError>>),
+}
+
+impl Reply {
+    fn send(self, r: Result<AnyBox, DbError>) {
+        // The caller may have gone away (request cancelled); its result is then dropped,
+        // but the write itself is committed, as with any database.
+        match self {
+            Reply::Async(tx) => {
+                let _ = tx.send(r);
+            }
+            Reply::Blocking(tx) => {
+                let _ = tx.send(r);
+            }
+        }
+    }
+}
+
+pub(crate) struct SqliteDb {
+    path: String,
+    writer: Mutex<mpsc::Sender<WriteReq>>,
+    readers: Mutex<Vec<rusqlite::Connection>>,
+}
+
+const MAX_BATCH: usize = 1024;
+
+fn open_conn(path: &str) -> Result<rusqlite::Connection, DbError> {
+    let conn = rusqlite::Connection::open(path).map_err(map_err)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
+         PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000;",
+    )
+    .map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+impl SqliteDb {
+    pub(crate) fn open(path: &str) -> Result<SqliteDb, DbError> {
+        let conn = open_conn(path)?;
+        let (tx, rx) = mpsc::channel::<WriteReq>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| DbError::Engine(e.to_string()))?;
+        Ok(SqliteDb {
+            path: path.to_owned(),
+            writer: Mutex::new(tx),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn submit(&self, req: WriteReq) -> Result<(), DbError> {
+        let guard = self.writer.lock().map_err(|_| DbError::Closed)?;
+        guard.send(req).map_err(|_| DbError::Closed)
+    }
+
+    pub(crate) async fn write<T: Send + 'static>(&self, f: Job<T>) -> Result<T, DbError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.submit(WriteReq {
+            job: erase(f),
+            reply: Reply::Async(tx),
+        })?;
+        let out = rx.await.map_err(|_| DbError::Closed)??;
+        unerase(out)
+    }
+
+    pub(crate) fn write_blocking<T: Send + 'static>(&self, f: Job<T>) -> Result<T, DbError> {
+        let (tx, rx) = mpsc::channel();
+        self.submit(WriteReq {
+            job: erase(f),
+            reply: Reply::Blocking(tx),
+        })?;
+        let out = rx.recv().map_err(|_| DbError::Closed)??;
+        unerase(out)
+    }
+
+    pub(crate) fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError>,
+    {
+        let pooled = self.readers.lock().map_err(|_| DbError::Closed)?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.path)?,
+        };
+        conn.execute_batch("BEGIN DEFERRED").map_err(map_err)?;
+        let out = f(&mut SqliteConn { conn: &conn });
+        let end = conn.execute_batch("COMMIT").map_err(map_err);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 16 && end.is_ok() {
+                pool.push(conn);
+            }
+        }
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+}
+
+fn erase<T: Send + 'static>(f: Job<T>) -> Job<AnyBox> {
+    Box::new(move |c: &mut dyn Conn| f(c).map(|v| Box::new(v) as AnyBox))
+}
+
+fn unerase<T: 'static>(b: AnyBox) -> Result<T, DbError> {
+    b.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| DbError::Decode("writer returned an unexpected type".into()))
+}
+
+fn writer_loop(conn: rusqlite::Connection, rx: mpsc::Receiver<WriteReq>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch);
+    }
+}
+
+fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        for req in batch {
+            req.reply.send(Err(DbError::Engine(msg.clone())));
+        }
+        return;
+    }
+    let mut done = Vec::with_capacity(batch.len());
+    for req in batch {
+        let result = run_in_savepoint(conn, req.job);
+        done.push((req.reply, result));
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (reply, result) in done {
+                reply.send(result);
+            }
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            let msg = e.to_string();
+            for (reply, _) in done {
+                reply.send(Err(DbError::Engine(format!("commit failed: {msg}"))));
+            }
+        }
+    }
+}
+
+fn run_in_savepoint(conn: &rusqlite::Connection, job: Job<AnyBox>) -> Result<AnyBox, DbError> {
+    conn.execute_batch("SAVEPOINT job").map_err(map_err)?;
+    let result = job(&mut SqliteConn { conn });
+    if result.is_err() {
+        conn.execute_batch("ROLLBACK TO job").map_err(map_err)?;
+    }
+    conn.execute_batch("RELEASE job").map_err(map_err)?;
+    result
+}
+
+pub(crate) struct SqliteConn<'a> {
+    conn: &'a rusqlite::Connection,
+}
+
+struct P<'a>(&'a Value);
+
+impl rusqlite::ToSql for P<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+        })
+    }
+}
+
+fn map_err(e: rusqlite::Error) -> DbError {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return DbError::Unique(msg.clone().unwrap_or_default());
+        }
+    }
+    DbError::Engine(e.to_string())
+}
+
+impl Conn for SqliteConn<'_> {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let sql = to_sqlite_placeholders(sql);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        let ps: Vec<P> = params.iter().map(P).collect();
+        let n = stmt
+            .execute(rusqlite::params_from_iter(ps.iter()))
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let sql = to_sqlite_placeholders(sql);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        let columns: Arc<[String]> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+        let width = columns.len();
+        let ps: Vec<P> = params.iter().map(P).collect();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(ps.iter()))
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(match r.get_ref(i).map_err(map_err)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                });
+            }
+            out.push(Row {
+                columns: columns.clone(),
+                values,
+            });
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(sql).map_err(map_err)
+    }
+}

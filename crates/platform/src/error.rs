@@ -1,0 +1,74 @@
+//! The one error shape every HTTP answer uses: `{"error": {"code", "message"}}`. Each room's
+//! own error enum converts into [`ApiError`]; database failures are logged and answered 500.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+    pub fn not_found(code: &str, message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+    pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn internal() -> ApiError {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it has been logged",
+        )
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> ApiError {
+        match e {
+            crate::db::DbError::Unique(what) => {
+                ApiError::conflict("duplicate", format!("already exists ({what})"))
+            }
+            other => {
+                tracing::error!(error = %other, "database failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}

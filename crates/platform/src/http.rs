@@ -1,0 +1,131 @@
+//! HTTP helpers shared by the rooms: a JSON body extractor whose rejections use our error
+//! shape, and the citizen and staff authentication extractors (bearer token or cookie).
+
+use crate::ctx::Ctx;
+use crate::error::ApiError;
+use crate::identity::{self, SessionKind, SessionState, Staff};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+/// Name of the session cookie the web pages use.
+pub const SESSION_COOKIE: &str = "tongban_session";
+
+/// `Json<T>` with rejections answered as `{"error": …}` that say what to fix.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(json_rejection(e)),
+        }
+    }
+}
+
+pub fn json_rejection(e: JsonRejection) -> ApiError {
+    match e {
+        JsonRejection::JsonDataError(e) => ApiError::unprocessable(
+            "invalid_body",
+            format!("the JSON body does not have the expected shape: {}", e.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {}", e.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        other => ApiError::new(other.status(), "bad_body", other.body_text()),
+    }
+}
+
+/// The bearer token from `Authorization: Bearer …` or the session cookie.
+pub fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?;
+        return Some(t.trim().to_owned());
+    }
+    for v in parts.headers.get_all(axum::http::header::COOKIE) {
+        for pair in v.to_str().ok()?.split(';') {
+            if let Some((k, val)) = pair.trim().split_once('=') {
+                if k == SESSION_COOKIE {
+                    return Some(val.to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+async fn authenticate(ctx: &Ctx, parts: &Parts, kind: SessionKind) -> Result<(i64, String), ApiError> {
+    let Some(token) = token_of(parts) else {
+        return Err(ApiError::unauthorized("log in first: send Authorization: Bearer <token>"));
+    };
+    let now = crate::time::now_millis();
+    let t = token.clone();
+    let state = ctx
+        .db
+        .read(move |c| identity::check_session(c, kind, &t, now))
+        .await?;
+    match state {
+        SessionState::Valid { subject, needs_touch } => {
+            if needs_touch {
+                let t = token.clone();
+                ctx.db.write(move |c| identity::touch_session(c, &t, now)).await?;
+            }
+            Ok((subject, token))
+        }
+        SessionState::Expired => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "session_expired",
+            "your session has expired; log in again",
+        )),
+        SessionState::Unknown => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the token is not valid (logged out or mistyped); log in again",
+        )),
+    }
+}
+
+/// A logged-in citizen: the account id and the session token.
+pub struct CitizenAuth {
+    pub account_id: i64,
+    pub token: String,
+}
+
+impl FromRequestParts<Ctx> for CitizenAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
+        let (account_id, token) = authenticate(ctx, parts, SessionKind::Citizen).await?;
+        Ok(CitizenAuth { account_id, token })
+    }
+}
+
+/// A logged-in staff member with department and roles.
+pub struct StaffAuth {
+    pub staff: Staff,
+    pub token: String,
+}
+
+impl FromRequestParts<Ctx> for StaffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
+        let (id, token) = authenticate(ctx, parts, SessionKind::Staff).await?;
+        let staff = ctx
+            .db
+            .read(move |c| identity::get_staff(c, id))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("this staff account no longer exists"))?;
+        Ok(StaffAuth { staff, token })
+    }
+}

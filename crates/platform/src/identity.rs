@@ -1,0 +1,293 @@
+//! Who is who: departments, citizen accounts, staff accounts with roles, and sessions kept in
+//! the database (so nodes stay stateless). Storage functions take `&mut dyn Conn`.
+
+use crate::crypto::{random_token, sm3_hex};
+use crate::db::{Conn, DbError, Row};
+use crate::params;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 受理: accept, refuse to accept, request supplements.
+    Clerk,
+    /// 审核: record review opinions.
+    Reviewer,
+    /// 决定: approve or reject.
+    Approver,
+    /// Department administrator: catalogue and staff of the department.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Result<Role, String> {
+        match s.trim() {
+            "clerk" => Ok(Role::Clerk),
+            "reviewer" => Ok(Role::Reviewer),
+            "approver" => Ok(Role::Approver),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role {other:?}; roles are clerk, reviewer, approver, admin")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clerk => "clerk",
+            Role::Reviewer => "reviewer",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse_list(s: &str) -> Result<Vec<Role>, String> {
+        let mut roles = Vec::new();
+        for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+            let r = Role::parse(part)?;
+            if !roles.contains(&r) {
+                roles.push(r);
+            }
+        }
+        if roles.is_empty() {
+            return Err("give at least one role: clerk, reviewer, approver, admin".into());
+        }
+        Ok(roles)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Citizen {
+    pub id: i64,
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub department: Department,
+    pub roles: Vec<Role>,
+}
+
+impl Staff {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+pub fn upsert_department(c: &mut dyn Conn, d: &Department) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO departments (code, name) VALUES ($1, $2)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+        params![d.code.as_str(), d.name.as_str()],
+    )?;
+    Ok(())
+}
+
+pub fn get_department(c: &mut dyn Conn, code: &str) -> Result<Option<Department>, DbError> {
+    c.query_opt("SELECT code, name FROM departments WHERE code = $1", params![code])?
+        .map(|r| {
+            Ok(Department {
+                code: r.get_str("code")?,
+                name: r.get_str("name")?,
+            })
+        })
+        .transpose()
+}
+
+pub fn list_departments(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
+    c.query("SELECT code, name FROM departments ORDER BY code", &[])?
+        .iter()
+        .map(|r| {
+            Ok(Department {
+                code: r.get_str("code")?,
+                name: r.get_str("name")?,
+            })
+        })
+        .collect()
+}
+
+pub struct NewCitizen<'a> {
+    pub name: &'a str,
+    pub id_number: &'a str,
+    pub phone: &'a str,
+    pub password_hash: &'a str,
+}
+
+/// Register a citizen; `Err(DbError::Unique)` when the ID number or phone is taken.
+pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbError> {
+    let row = c.query_one(
+        "INSERT INTO accounts (name, id_number, phone, password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        params![n.name, n.id_number, n.phone, n.password_hash, crate::time::now_millis()],
+    )?;
+    Ok(Citizen {
+        id: row.get_i64("id")?,
+        name: n.name.to_owned(),
+        id_number: n.id_number.to_owned(),
+        phone: n.phone.to_owned(),
+    })
+}
+
+fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
+    Ok(Citizen {
+        id: r.get_i64("id")?,
+        name: r.get_str("name")?,
+        id_number: r.get_str("id_number")?,
+        phone: r.get_str("phone")?,
+    })
+}
+
+pub fn get_citizen(c: &mut dyn Conn, id: i64) -> Result<Option<Citizen>, DbError> {
+    c.query_opt("SELECT id, name, id_number, phone FROM accounts WHERE id = $1", params![id])?
+        .as_ref()
+        .map(citizen_from)
+        .transpose()
+}
+
+/// The account id and password hash for a login by ID number or phone.
+pub fn citizen_credentials(
+    c: &mut dyn Conn,
+    by_id_number: Option<&str>,
+    by_phone: Option<&str>,
+) -> Result<Option<(i64, String)>, DbError> {
+    let row = match (by_id_number, by_phone) {
+        (Some(id), _) => c.query_opt("SELECT id, password_hash FROM accounts WHERE id_number = $1", params![id])?,
+        (None, Some(p)) => c.query_opt("SELECT id, password_hash FROM accounts WHERE phone = $1", params![p])?,
+        (None, None) => None,
+    };
+    row.map(|r| Ok((r.get_i64("id")?, r.get_str("password_hash")?))).transpose()
+}
+
+pub struct NewStaff<'a> {
+    pub username: &'a str,
+    pub name: &'a str,
+    pub department_code: &'a str,
+    pub roles: &'a [Role],
+    pub password_hash: &'a str,
+}
+
+pub fn insert_staff(c: &mut dyn Conn, n: &NewStaff) -> Result<i64, DbError> {
+    let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
+    let row = c.query_one(
+        "INSERT INTO staff (username, name, department_code, roles, password_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        params![n.username, n.name, n.department_code, roles.join(","), n.password_hash, crate::time::now_millis()],
+    )?;
+    row.get_i64("id")
+}
+
+const STAFF_SELECT: &str = "SELECT s.id, s.username, s.name, s.roles, s.password_hash,
+    d.code AS dept_code, d.name AS dept_name
+    FROM staff s JOIN departments d ON d.code = s.department_code";
+
+fn staff_from(r: &Row) -> Result<Staff, DbError> {
+    let roles = Role::parse_list(&r.get_str("roles")?).map_err(DbError::Decode)?;
+    Ok(Staff {
+        id: r.get_i64("id")?,
+        username: r.get_str("username")?,
+        name: r.get_str("name")?,
+        department: Department {
+            code: r.get_str("dept_code")?,
+            name: r.get_str("dept_name")?,
+        },
+        roles,
+    })
+}
+
+pub fn get_staff(c: &mut dyn Conn, id: i64) -> Result<Option<Staff>, DbError> {
+    c.query_opt(&format!("{STAFF_SELECT} WHERE s.id = $1"), params![id])?
+        .as_ref()
+        .map(staff_from)
+        .transpose()
+}
+
+pub fn staff_credentials(c: &mut dyn Conn, username: &str) -> Result<Option<(Staff, String)>, DbError> {
+    c.query_opt(&format!("{STAFF_SELECT} WHERE s.username = $1"), params![username])?
+        .map(|r| Ok((staff_from(&r)?, r.get_str("password_hash")?)))
+        .transpose()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Citizen,
+    Staff,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Citizen => "citizen",
+            SessionKind::Staff => "staff",
+        }
+    }
+}
+
+/// Absolute session lifetime, whatever the activity.
+const MAX_SESSION_MS: i64 = 12 * 3600 * 1000;
+/// Refresh `last_seen_at` at most this often, to keep reads from becoming writes.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+/// Create a session and return its bearer token (only its SM3 hash is stored).
+pub fn create_session(c: &mut dyn Conn, kind: SessionKind, subject: i64, idle_minutes: i64) -> Result<String, DbError> {
+    let token = random_token();
+    let now = crate::time::now_millis();
+    c.execute(
+        "INSERT INTO sessions (token_hash, kind, subject_id, created_at, last_seen_at, idle_ms, expires_at)
+         VALUES ($1, $2, $3, $4, $4, $5, $6)",
+        params![sm3_hex(token.as_bytes()), kind.as_str(), subject, now, idle_minutes * 60_000, now + MAX_SESSION_MS],
+    )?;
+    Ok(token)
+}
+
+pub enum SessionState {
+    Valid { subject: i64, needs_touch: bool },
+    Expired,
+    Unknown,
+}
+
+pub fn check_session(c: &mut dyn Conn, kind: SessionKind, token: &str, now: i64) -> Result<SessionState, DbError> {
+    let row = c.query_opt(
+        "SELECT subject_id, last_seen_at, idle_ms, expires_at FROM sessions WHERE token_hash = $1 AND kind = $2",
+        params![sm3_hex(token.as_bytes()), kind.as_str()],
+    )?;
+    let Some(r) = row else {
+        return Ok(SessionState::Unknown);
+    };
+    let last = r.get_i64("last_seen_at")?;
+    if now > last + r.get_i64("idle_ms")? || now > r.get_i64("expires_at")? {
+        return Ok(SessionState::Expired);
+    }
+    Ok(SessionState::Valid {
+        subject: r.get_i64("subject_id")?,
+        needs_touch: now - last > TOUCH_EVERY_MS,
+    })
+}
+
+pub fn touch_session(c: &mut dyn Conn, token: &str, now: i64) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
+        params![sm3_hex(token.as_bytes()), now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_session(c: &mut dyn Conn, token: &str) -> Result<bool, DbError> {
+    Ok(c.execute("DELETE FROM sessions WHERE token_hash = $1", params![sm3_hex(token.as_bytes())])? > 0)
+}
+
+/// Next value of a named counter (case numbers); atomic on both engines.
+pub fn next_counter(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
+    c.query_one(
+        "INSERT INTO counters (name, value) VALUES ($1, 1)
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        params![name],
+    )?
+    .get_i64("value")
+}

@@ -1,0 +1,26 @@
+//! Shared ground for every Tongban room: configuration, the two-engine database with
+//! migrations, the error shape, crypto, the working-day calendar, ID validation, identity
+//! and sessions, and HTTP helpers.
+
+pub mod calendar;
+pub mod config;
+pub mod crypto;
+pub mod ctx;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod ids;
+pub mod time;
+
+pub use ctx::Ctx;
+pub use error::ApiError;
+
+/// This room's migrations.
+pub const MIGRATIONS: &[db::Migration] = &[db::Migration {
+    component: "platform",
+    version: 1,
+    name: "platform",
+    sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
+    postgres: include_str!("../migrations/postgres/0001_platform.sql"),
+}];
