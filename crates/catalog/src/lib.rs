@@ -1,1 +1,23 @@
-//! placeholder
+//! The service catalogue (事项清单): matters with their guides and application form schemas,
+//! their storage, the XLSX/JSON exchange staff use, and the public HTTP routes.
+
+pub mod exchange;
+pub mod form;
+pub mod model;
+pub mod routes;
+pub mod store;
+
+pub use model::{Field, Material, Matter};
+
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::db::Migration {
+    component: "catalog",
+    version: 1,
+    name: "matters",
+    sqlite: include_str!("../migrations/sqlite/0001_matters.sql"),
+    postgres: include_str!("../migrations/postgres/0001_matters.sql"),
+}];
+
+/// Read a matter by code (for other rooms).
+pub fn get_matter(c: &mut dyn tongban_platform::db::Conn, code: &str) -> Result<Option<Matter>, tongban_platform::db::DbError> {
+    store::get(c, code)
+}

@@ -1,0 +1,202 @@
+//! A service matter (事项) as the catalogue describes it: who handles it, under what law,
+//! within how many working days, with which materials and which application form.
+
+use serde::{Deserialize, Serialize};
+use tongban_platform::identity::Department;
+
+/// The eight kinds of the national catalogue of government service matters.
+pub const KINDS: [&str; 8] = [
+    "行政许可",
+    "行政给付",
+    "行政确认",
+    "行政征收",
+    "行政裁决",
+    "行政奖励",
+    "其他行政权力",
+    "公共服务",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matter {
+    /// 事项编码.
+    pub code: String,
+    pub name: String,
+    pub department: Department,
+    /// One of [`KINDS`].
+    pub kind: String,
+    /// 法定办结时限, working days.
+    pub legal_days: u32,
+    /// 承诺办结时限, working days (never above the legal limit).
+    pub promised_days: u32,
+    /// 收费标准, e.g. 不收费.
+    pub fee: String,
+    /// 网办深度 1–4: 1 information, 2 online booking and forms, 3 online pre-review,
+    /// 4 fully online (全程网办).
+    pub online_depth: u8,
+    /// 到现场次数: 0 (零跑动) or 1 (最多跑一次).
+    pub max_visits: u8,
+    /// 受理条件.
+    pub conditions: String,
+    /// 设定依据.
+    pub legal_basis: String,
+    #[serde(default = "yes")]
+    pub published: bool,
+    #[serde(default)]
+    pub materials: Vec<Material>,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Material {
+    /// The multipart part name under which the file is uploaded.
+    pub key: String,
+    pub name: String,
+    pub required: bool,
+    /// `original` (原件), `copy` (复印件) or `both` (原件和复印件).
+    pub form: String,
+    /// Accepted file extensions, lower case without the dot.
+    pub formats: Vec<String>,
+}
+
+pub const MATERIAL_FORMS: [(&str, &str); 3] = [("original", "原件"), ("copy", "复印件"), ("both", "原件和复印件")];
+
+pub const FIELD_TYPES: [&str; 11] = [
+    "text",
+    "textarea",
+    "number",
+    "date",
+    "select",
+    "id_number",
+    "credit_code",
+    "phone",
+    "email",
+    "file",
+    "checkbox",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub key: String,
+    pub label_zh: String,
+    pub label_en: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Holds personal information beyond the typed ones (encrypted at rest, masked).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub personal: bool,
+}
+
+/// What is wrong with a matter definition, for import reports and the admin API.
+pub fn check_matter(m: &Matter) -> Result<(), String> {
+    let code_ok = !m.code.is_empty()
+        && m.code.len() <= 64
+        && m.code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !code_ok {
+        return Err(format!("code {:?} must be 1-64 letters, digits, - or _", m.code));
+    }
+    if m.name.trim().is_empty() {
+        return Err("name is empty".into());
+    }
+    if m.department.code.trim().is_empty() || m.department.name.trim().is_empty() {
+        return Err("department code and name are both needed".into());
+    }
+    if !KINDS.contains(&m.kind.as_str()) {
+        return Err(format!("kind {:?} is not one of {}", m.kind, KINDS.join(", ")));
+    }
+    if m.legal_days == 0 || m.legal_days > 365 {
+        return Err(format!("legal_days {} must be 1 to 365", m.legal_days));
+    }
+    if m.promised_days == 0 || m.promised_days > m.legal_days {
+        return Err(format!(
+            "promised_days {} must be at least 1 and not above legal_days {}",
+            m.promised_days, m.legal_days
+        ));
+    }
+    if !(1..=4).contains(&m.online_depth) {
+        return Err(format!("online_depth {} must be 1 to 4", m.online_depth));
+    }
+    if m.max_visits > 1 {
+        return Err(format!("max_visits {} must be 0 or 1", m.max_visits));
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for mat in &m.materials {
+        if mat.name.trim().is_empty() {
+            return Err(format!("material {:?} has no name", mat.key));
+        }
+        if !MATERIAL_FORMS.iter().any(|(k, _)| *k == mat.form) {
+            return Err(format!("material {:?}: form must be original, copy or both", mat.name));
+        }
+        if mat.formats.is_empty() {
+            return Err(format!("material {:?}: list at least one accepted format", mat.name));
+        }
+        check_key(&mat.key)?;
+        if !keys.insert(mat.key.clone()) {
+            return Err(format!("key {:?} is used twice", mat.key));
+        }
+    }
+    for f in &m.fields {
+        check_key(&f.key)?;
+        if !keys.insert(f.key.clone()) {
+            return Err(format!("key {:?} is used twice", f.key));
+        }
+        if !FIELD_TYPES.contains(&f.kind.as_str()) {
+            return Err(format!("field {:?}: type {:?} is not one of {}", f.key, f.kind, FIELD_TYPES.join(", ")));
+        }
+        if f.label_zh.trim().is_empty() {
+            return Err(format!("field {:?} has no Chinese label", f.key));
+        }
+        if f.kind == "select" && f.options.is_empty() {
+            return Err(format!("field {:?} is a select without options", f.key));
+        }
+        if let Some(p) = &f.pattern {
+            regex::Regex::new(p).map_err(|e| format!("field {:?}: pattern does not compile: {e}", f.key))?;
+        }
+        if let (Some(a), Some(b)) = (f.min_length, f.max_length) {
+            if a > b {
+                return Err(format!("field {:?}: min_length is above max_length", f.key));
+            }
+        }
+        if let (Some(a), Some(b)) = (f.min, f.max) {
+            if a > b {
+                return Err(format!("field {:?}: min is above max", f.key));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_key(k: &str) -> Result<(), String> {
+    let ok = !k.is_empty()
+        && k.len() <= 64
+        && k.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("key {k:?} must start with a-z and hold only a-z, 0-9 and _"))
+    }
+}

@@ -1,0 +1,112 @@
+//! Public catalogue routes: `GET /api/v1/matters` and `GET /api/v1/matters/{code}`.
+
+use crate::model::{Matter, KINDS};
+use crate::store::{self, Filter};
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use std::collections::HashMap;
+use tongban_platform::identity::Department;
+use tongban_platform::{ApiError, Ctx};
+
+pub fn public_router() -> Router<Ctx> {
+    Router::new()
+        .route("/api/v1/matters", get(list))
+        .route("/api/v1/matters/{code}", get(detail))
+        .route("/api/v1/departments", get(departments))
+}
+
+#[derive(Serialize)]
+pub struct MatterSummary {
+    pub code: String,
+    pub name: String,
+    pub department: Department,
+    pub kind: String,
+    pub promised_days: u32,
+    pub legal_days: u32,
+    pub online_depth: u8,
+    pub max_visits: u8,
+    pub fee: String,
+}
+
+impl From<Matter> for MatterSummary {
+    fn from(m: Matter) -> Self {
+        MatterSummary {
+            code: m.code,
+            name: m.name,
+            department: m.department,
+            kind: m.kind,
+            promised_days: m.promised_days,
+            legal_days: m.legal_days,
+            online_depth: m.online_depth,
+            max_visits: m.max_visits,
+            fee: m.fee,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Parse `page` and `per_page` (1-based, at most 100 a page).
+pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
+    let num = |k: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match q.get(k) {
+            None => Ok(default),
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad_request("bad_paging", format!("{k} must be a whole number from 1 to {max}"))),
+            },
+        }
+    };
+    Ok((num("page", 1, 1_000_000)?, num("per_page", 20, 100)?))
+}
+
+async fn list(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Page<MatterSummary>>, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    if let Some(k) = q.get("kind").filter(|k| !k.is_empty()) {
+        if !KINDS.contains(&k.as_str()) {
+            return Err(ApiError::bad_request("bad_kind", format!("kind must be one of {}", KINDS.join(", "))));
+        }
+    }
+    let online_depth = match q.get("online_depth").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => match v.parse::<u8>() {
+            Ok(d @ 1..=4) => Some(d),
+            _ => return Err(ApiError::bad_request("bad_online_depth", "online_depth must be 1, 2, 3 or 4")),
+        },
+    };
+    let filter = Filter {
+        q: q.get("q").cloned(),
+        department: q.get("department").filter(|v| !v.is_empty()).cloned(),
+        kind: q.get("kind").filter(|v| !v.is_empty()).cloned(),
+        online_depth,
+        offset: (page - 1) * per_page,
+        limit: per_page,
+    };
+    let (items, total) = ctx.db.read(move |c| store::list(c, &filter)).await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(MatterSummary::from).collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+async fn detail(State(ctx): State<Ctx>, Path(code): Path<String>) -> Result<Json<Matter>, ApiError> {
+    let c2 = code.clone();
+    match ctx.db.read(move |c| store::get(c, &c2)).await? {
+        Some(m) if m.published => Ok(Json(m)),
+        _ => Err(ApiError::not_found("matter_not_found", format!("no published matter has code {code:?}"))),
+    }
+}
+
+async fn departments(State(ctx): State<Ctx>) -> Result<Json<Vec<Department>>, ApiError> {
+    Ok(Json(ctx.db.read(tongban_platform::identity::list_departments).await?))
+}

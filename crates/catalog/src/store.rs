@@ -1,0 +1,154 @@
+//! Catalogue storage: save (upsert) whole matters, read one, list with filters, read all.
+
+use crate::model::Matter;
+use tongban_platform::db::{Conn, DbError, Row, Value};
+use tongban_platform::identity::{upsert_department, Department};
+use tongban_platform::params;
+
+const COLUMNS: &str = "m.code, m.name, m.department_code, d.name AS department_name, m.kind, m.legal_days,
+    m.promised_days, m.fee, m.online_depth, m.max_visits, m.conditions, m.legal_basis, m.published,
+    m.materials, m.fields";
+
+fn matter_from(r: &Row) -> Result<Matter, DbError> {
+    let json = |col: &str| -> Result<String, DbError> { r.get_str(col) };
+    Ok(Matter {
+        code: r.get_str("code")?,
+        name: r.get_str("name")?,
+        department: Department {
+            code: r.get_str("department_code")?,
+            name: r.get_str("department_name")?,
+        },
+        kind: r.get_str("kind")?,
+        legal_days: r.get_i64("legal_days")? as u32,
+        promised_days: r.get_i64("promised_days")? as u32,
+        fee: r.get_str("fee")?,
+        online_depth: r.get_i64("online_depth")? as u8,
+        max_visits: r.get_i64("max_visits")? as u8,
+        conditions: r.get_str("conditions")?,
+        legal_basis: r.get_str("legal_basis")?,
+        published: r.get_bool("published")?,
+        materials: serde_json::from_str(&json("materials")?).map_err(|e| DbError::Decode(e.to_string()))?,
+        fields: serde_json::from_str(&json("fields")?).map_err(|e| DbError::Decode(e.to_string()))?,
+    })
+}
+
+/// Insert or replace each matter (and its department's name), keeping the given order.
+pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
+    let base = c
+        .query_one("SELECT COALESCE(MAX(position), 0) AS p FROM matters", &[])?
+        .get_i64("p")?;
+    for (i, m) in matters.iter().enumerate() {
+        upsert_department(c, &m.department)?;
+        let materials = serde_json::to_string(&m.materials).map_err(|e| DbError::Decode(e.to_string()))?;
+        let fields = serde_json::to_string(&m.fields).map_err(|e| DbError::Decode(e.to_string()))?;
+        c.execute(
+            "INSERT INTO matters (code, name, department_code, kind, legal_days, promised_days, fee,
+                online_depth, max_visits, conditions, legal_basis, published, materials, fields, position, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, department_code = excluded.department_code,
+                kind = excluded.kind, legal_days = excluded.legal_days, promised_days = excluded.promised_days,
+                fee = excluded.fee, online_depth = excluded.online_depth, max_visits = excluded.max_visits,
+                conditions = excluded.conditions, legal_basis = excluded.legal_basis, published = excluded.published,
+                materials = excluded.materials, fields = excluded.fields, updated_at = excluded.updated_at",
+            params![
+                m.code.as_str(),
+                m.name.as_str(),
+                m.department.code.as_str(),
+                m.kind.as_str(),
+                i64::from(m.legal_days),
+                i64::from(m.promised_days),
+                m.fee.as_str(),
+                i64::from(m.online_depth),
+                i64::from(m.max_visits),
+                m.conditions.as_str(),
+                m.legal_basis.as_str(),
+                m.published,
+                materials,
+                fields,
+                base + i as i64 + 1,
+                tongban_platform::time::now_millis(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn get(c: &mut dyn Conn, code: &str) -> Result<Option<Matter>, DbError> {
+    c.query_opt(
+        &format!("SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code WHERE m.code = $1"),
+        params![code],
+    )?
+    .as_ref()
+    .map(matter_from)
+    .transpose()
+}
+
+/// Every matter, published or not, in catalogue order (for export).
+pub fn all(c: &mut dyn Conn) -> Result<Vec<Matter>, DbError> {
+    c.query(
+        &format!("SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code ORDER BY m.position, m.code"),
+        &[],
+    )?
+    .iter()
+    .map(matter_from)
+    .collect()
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub q: Option<String>,
+    pub department: Option<String>,
+    pub kind: Option<String>,
+    pub online_depth: Option<u8>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+fn like_pattern(q: &str) -> String {
+    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Published matters matching the filter, and how many match in all.
+pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError> {
+    let mut cond = vec!["m.published = $1".to_string()];
+    let mut args: Vec<Value> = vec![Value::Bool(true)];
+    if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        args.push(Value::Text(like_pattern(q.trim())));
+        let n = args.len();
+        cond.push(format!(
+            "(LOWER(m.name) LIKE ${n} ESCAPE '\\' OR LOWER(m.code) LIKE ${n} ESCAPE '\\' OR LOWER(m.conditions) LIKE ${n} ESCAPE '\\' OR d.name LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(d) = &f.department {
+        args.push(Value::Text(d.clone()));
+        cond.push(format!("m.department_code = ${}", args.len()));
+    }
+    if let Some(k) = &f.kind {
+        args.push(Value::Text(k.clone()));
+        cond.push(format!("m.kind = ${}", args.len()));
+    }
+    if let Some(depth) = f.online_depth {
+        args.push(Value::Int(i64::from(depth)));
+        cond.push(format!("m.online_depth = ${}", args.len()));
+    }
+    let where_ = cond.join(" AND ");
+    let total = c
+        .query_one(
+            &format!("SELECT COUNT(*) AS n FROM matters m JOIN departments d ON d.code = m.department_code WHERE {where_}"),
+            &args,
+        )?
+        .get_i64("n")?;
+    args.push(Value::Int(f.limit));
+    args.push(Value::Int(f.offset));
+    let n = args.len();
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code WHERE {where_}
+             ORDER BY m.position, m.code LIMIT ${} OFFSET ${n}",
+            n - 1
+        ),
+        &args,
+    )?;
+    Ok((rows.iter().map(matter_from).collect::<Result<_, _>>()?, total))
+}
