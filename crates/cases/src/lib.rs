@@ -1,1 +1,17 @@
-//! placeholder
+//! Applications (办件): the whole story of a case in one room. `rules` holds the state
+//! machine and deadline arithmetic, `store` the SQL, `service` the capability functions,
+//! `view` the JSON shapes, `routes` the HTTP endpoints for citizens and staff.
+
+pub mod routes;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod view;
+
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::db::Migration {
+    component: "cases",
+    version: 1,
+    name: "cases",
+    sqlite: include_str!("../migrations/sqlite/0001_cases.sql"),
+    postgres: include_str!("../migrations/postgres/0001_cases.sql"),
+}];

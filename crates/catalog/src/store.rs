@@ -152,3 +152,17 @@ pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError>
     )?;
     Ok((rows.iter().map(matter_from).collect::<Result<_, _>>()?, total))
 }
+
+/// Names of the given matters, for lists in other rooms.
+pub fn names(c: &mut dyn Conn, codes: &[String]) -> Result<std::collections::HashMap<String, String>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    if codes.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+    let args: Vec<Value> = codes.iter().map(Value::from).collect();
+    for r in c.query(&format!("SELECT code, name FROM matters WHERE code IN ({})", marks.join(", ")), &args)? {
+        out.insert(r.get_str("code")?, r.get_str("name")?);
+    }
+    Ok(out)
+}

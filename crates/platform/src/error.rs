@@ -9,6 +9,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
+    /// Per-field problems of a submitted form: `[{"field", "message"}]`.
+    pub fields: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -17,7 +19,12 @@ impl ApiError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            fields: None,
         }
+    }
+    pub fn with_fields(mut self, fields: serde_json::Value) -> ApiError {
+        self.fields = Some(fields);
+        self
     }
     pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -62,7 +69,11 @@ impl From<crate::db::DbError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let mut err = serde_json::json!({"code": self.code, "message": self.message});
+        if let (Some(f), Some(obj)) = (self.fields, err.as_object_mut()) {
+            obj.insert("fields".into(), f);
+        }
+        let body = serde_json::json!({ "error": err });
         (self.status, axum::Json(body)).into_response()
     }
 }

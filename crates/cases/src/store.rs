@@ -1,0 +1,275 @@
+//! Case storage: insert, read with timeline and materials, move state, queues and counts.
+
+use crate::rules::{Action, Status};
+use serde_json::{Map, Value as Json};
+use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
+use tongban_platform::params;
+
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub id: i64,
+    pub case_no: String,
+    pub matter_code: String,
+    pub department_code: String,
+    pub applicant_id: i64,
+    pub status: Status,
+    pub form: Map<String, Json>,
+    pub submitted_at: i64,
+    pub accepted_on: Option<String>,
+    pub deadline: Option<String>,
+    pub resume_status: Option<Status>,
+    pub paused_on: Option<String>,
+    pub supplement_note: Option<String>,
+    pub concluded_at: Option<i64>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: i64,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor_kind: String,
+    pub actor_name: String,
+    pub role: String,
+    pub department_code: Option<String>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MaterialRecord {
+    pub key: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha: String,
+    pub uploaded_at: i64,
+}
+
+/// Who did something, as the timeline records it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub kind: &'static str,
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub department_code: Option<String>,
+}
+
+const CASE_COLUMNS: &str = "id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at,
+    accepted_on, deadline, resume_status, paused_on, supplement_note, concluded_at, version";
+
+fn status_of(s: &str) -> Result<Status, DbError> {
+    Status::parse(s).ok_or_else(|| DbError::Decode(format!("unknown status {s:?}")))
+}
+
+fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
+    Ok(CaseRecord {
+        id: r.get_i64("id")?,
+        case_no: r.get_str("case_no")?,
+        matter_code: r.get_str("matter_code")?,
+        department_code: r.get_str("department_code")?,
+        applicant_id: r.get_i64("applicant_id")?,
+        status: status_of(&r.get_str("status")?)?,
+        form: serde_json::from_str(&r.get_str("form")?).map_err(|e| DbError::Decode(e.to_string()))?,
+        submitted_at: r.get_i64("submitted_at")?,
+        accepted_on: r.get_opt_str("accepted_on")?,
+        deadline: r.get_opt_str("deadline")?,
+        resume_status: r.get_opt_str("resume_status")?.map(|s| status_of(&s)).transpose()?,
+        paused_on: r.get_opt_str("paused_on")?,
+        supplement_note: r.get_opt_str("supplement_note")?,
+        concluded_at: r.get_opt_i64("concluded_at")?,
+        version: r.get_i64("version")?,
+    })
+}
+
+pub struct NewCase<'a> {
+    pub case_no: &'a str,
+    pub matter_code: &'a str,
+    pub department_code: &'a str,
+    pub applicant_id: i64,
+    pub form: &'a Map<String, Json>,
+    pub now: i64,
+}
+
+pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<i64, DbError> {
+    let form = serde_json::to_string(n.form).map_err(|e| DbError::Decode(e.to_string()))?;
+    c.query_one(
+        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1) RETURNING id",
+        params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now],
+    )?
+    .get_i64("id")
+}
+
+pub fn add_event(c: &mut dyn Conn, case_id: i64, at: i64, action: Action, from: Option<Status>, to: Status, who: &Actor, note: &str) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        params![
+            case_id,
+            at,
+            action.as_str(),
+            from.map(|s| s.as_str()),
+            to.as_str(),
+            who.kind,
+            who.id,
+            who.name.as_str(),
+            who.role.as_str(),
+            who.department_code.as_deref(),
+            note
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn add_material(c: &mut dyn Conn, case_id: i64, m: &MaterialRecord) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO case_materials (case_id, material_key, filename, content_type, size, sha, uploaded_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![case_id, m.key.as_str(), m.filename.as_str(), m.content_type.as_str(), m.size, m.sha.as_str(), m.uploaded_at],
+    )?;
+    Ok(())
+}
+
+/// Read a case by number; on PostgreSQL `lock` takes a row lock for the transaction.
+pub fn get(c: &mut dyn Conn, case_no: &str, lock: bool) -> Result<Option<CaseRecord>, DbError> {
+    let suffix = if lock && c.engine() == Engine::Postgres { " FOR UPDATE" } else { "" };
+    c.query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{suffix}"), params![case_no])?
+        .as_ref()
+        .map(case_from)
+        .transpose()
+}
+
+pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, DbError> {
+    c.query(
+        "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
+         FROM case_events WHERE case_id = $1 ORDER BY id",
+        params![case_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Event {
+            at: r.get_i64("at")?,
+            action: r.get_str("action")?,
+            from_status: r.get_opt_str("from_status")?,
+            to_status: r.get_str("to_status")?,
+            actor_kind: r.get_str("actor_kind")?,
+            actor_name: r.get_str("actor_name")?,
+            role: r.get_str("role")?,
+            department_code: r.get_opt_str("department_code")?,
+            note: r.get_str("note")?,
+        })
+    })
+    .collect()
+}
+
+pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, DbError> {
+    c.query(
+        "SELECT material_key, filename, content_type, size, sha, uploaded_at FROM case_materials WHERE case_id = $1 ORDER BY id",
+        params![case_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(MaterialRecord {
+            key: r.get_str("material_key")?,
+            filename: r.get_str("filename")?,
+            content_type: r.get_str("content_type")?,
+            size: r.get_i64("size")?,
+            sha: r.get_str("sha")?,
+            uploaded_at: r.get_i64("uploaded_at")?,
+        })
+    })
+    .collect()
+}
+
+/// Write the changed fields of `rec` if nobody changed the case meanwhile.
+pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbError> {
+    let form = serde_json::to_string(&rec.form).map_err(|e| DbError::Decode(e.to_string()))?;
+    let n = c.execute(
+        "UPDATE cases SET status = $1, form = $2, accepted_on = $3, deadline = $4, resume_status = $5, paused_on = $6,
+            supplement_note = $7, concluded_at = $8, updated_at = $9, version = version + 1
+         WHERE id = $10 AND version = $11",
+        params![
+            rec.status.as_str(),
+            form,
+            rec.accepted_on.as_deref(),
+            rec.deadline.as_deref(),
+            rec.resume_status.map(|s| s.as_str()),
+            rec.paused_on.as_deref(),
+            rec.supplement_note.as_deref(),
+            rec.concluded_at,
+            now,
+            rec.id,
+            rec.version
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn list_for_applicant(c: &mut dyn Conn, applicant_id: i64, limit: i64, offset: i64) -> Result<(Vec<CaseRecord>, i64), DbError> {
+    let total = c
+        .query_one("SELECT COUNT(*) AS n FROM cases WHERE applicant_id = $1", params![applicant_id])?
+        .get_i64("n")?;
+    let rows = c.query(
+        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"),
+        params![applicant_id, limit, offset],
+    )?;
+    Ok((rows.iter().map(case_from).collect::<Result<_, _>>()?, total))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub statuses: Vec<Status>,
+    pub matter_code: Option<String>,
+    /// Only accepted cases whose deadline is before this date.
+    pub overdue_before: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A department's cases, soonest deadline first (overdue first), then oldest submission.
+pub fn queue(c: &mut dyn Conn, department: &str, f: &QueueFilter) -> Result<(Vec<CaseRecord>, i64), DbError> {
+    let mut args: Vec<Value> = vec![Value::from(department)];
+    let mut cond = vec!["department_code = $1".to_string()];
+    if !f.statuses.is_empty() {
+        let mut marks = Vec::new();
+        for s in &f.statuses {
+            args.push(Value::from(s.as_str()));
+            marks.push(format!("${}", args.len()));
+        }
+        cond.push(format!("status IN ({})", marks.join(", ")));
+    }
+    if let Some(m) = &f.matter_code {
+        args.push(Value::from(m.as_str()));
+        cond.push(format!("matter_code = ${}", args.len()));
+    }
+    if let Some(d) = &f.overdue_before {
+        args.push(Value::from(d.as_str()));
+        cond.push(format!("status = 'accepted' AND deadline < ${}", args.len()));
+    }
+    let where_ = cond.join(" AND ");
+    let total = c.query_one(&format!("SELECT COUNT(*) AS n FROM cases WHERE {where_}"), &args)?.get_i64("n")?;
+    args.push(Value::Int(f.limit));
+    args.push(Value::Int(f.offset));
+    let n = args.len();
+    let rows = c.query(
+        &format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE {where_}
+             ORDER BY deadline IS NULL, deadline, submitted_at, id LIMIT ${} OFFSET ${n}",
+            n - 1
+        ),
+        &args,
+    )?;
+    Ok((rows.iter().map(case_from).collect::<Result<_, _>>()?, total))
+}
+
+/// Case counts by status, for one department or (with `None`) for all.
+pub fn count_by_status(c: &mut dyn Conn, department: Option<&str>) -> Result<Vec<(String, i64)>, DbError> {
+    let rows = match department {
+        Some(d) => c.query("SELECT status, COUNT(*) AS n FROM cases WHERE department_code = $1 GROUP BY status", params![d])?,
+        None => c.query("SELECT status, COUNT(*) AS n FROM cases GROUP BY status", &[])?,
+    };
+    rows.iter().map(|r| Ok((r.get_str("status")?, r.get_i64("n")?))).collect()
+}

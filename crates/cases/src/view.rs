@@ -1,0 +1,210 @@
+//! What a case looks like to the outside: the JSON shapes for citizens and staff, built from
+//! stored records and the rules (deadline flags, allowed actions).
+
+use crate::rules::{clock, next_status, Action, Status, STAFF_ACTIONS};
+use crate::store::{CaseRecord, Event, MaterialRecord};
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tongban_catalog::Matter;
+use tongban_platform::calendar::Calendar;
+use tongban_platform::identity::{Citizen, Department, Staff};
+use tongban_platform::time::rfc3339;
+
+#[derive(Debug, Serialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub action: String,
+    pub action_label: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub actor: String,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MaterialView {
+    pub key: String,
+    pub name: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sm3: String,
+    pub uploaded_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Applicant {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseView {
+    pub case_no: String,
+    pub matter_code: String,
+    pub matter_name: String,
+    pub department: Department,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub submitted_at: String,
+    pub accepted_on: Option<String>,
+    pub deadline: Option<String>,
+    pub promised_days: u32,
+    pub days_left: Option<i64>,
+    pub overdue: bool,
+    pub due_soon: bool,
+    /// What the department asked the applicant to fix, while `needs_supplement`.
+    pub supplement_request: Option<String>,
+    pub form: Map<String, Value>,
+    pub materials: Vec<MaterialView>,
+    pub timeline: Vec<TimelineEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<Applicant>,
+    /// Actions the viewer may take now.
+    pub allowed_actions: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaseSummary {
+    pub case_no: String,
+    pub matter_code: String,
+    pub matter_name: String,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub submitted_at: String,
+    pub deadline: Option<String>,
+    pub days_left: Option<i64>,
+    pub overdue: bool,
+    pub due_soon: bool,
+}
+
+pub fn parse_date(s: &Option<String>) -> Option<NaiveDate> {
+    s.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+pub struct Env<'a> {
+    pub cal: &'a Calendar,
+    pub tz: chrono_tz::Tz,
+    pub today: NaiveDate,
+}
+
+pub fn summary(rec: &CaseRecord, matter_name: String, env: &Env) -> CaseSummary {
+    let (days_left, overdue, due_soon) = clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
+    CaseSummary {
+        case_no: rec.case_no.clone(),
+        matter_code: rec.matter_code.clone(),
+        matter_name,
+        status: rec.status,
+        status_label: rec.status.label_zh(),
+        submitted_at: rfc3339(rec.submitted_at, env.tz),
+        deadline: rec.deadline.clone(),
+        days_left,
+        overdue,
+        due_soon,
+    }
+}
+
+pub enum Viewer<'a> {
+    Applicant,
+    Staff(&'a Staff, &'a Citizen),
+}
+
+pub fn full(rec: CaseRecord, matter: &Matter, events: Vec<Event>, mats: Vec<MaterialRecord>, viewer: Viewer, env: &Env) -> CaseView {
+    let (days_left, overdue, due_soon) = clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
+    let allowed_actions: Vec<&'static str> = match &viewer {
+        Viewer::Applicant => [Action::Supplement, Action::Withdraw]
+            .into_iter()
+            .filter(|a| next_status(rec.status, rec.resume_status, *a).is_ok())
+            .map(Action::as_str)
+            .collect(),
+        Viewer::Staff(staff, _) => STAFF_ACTIONS
+            .into_iter()
+            .filter(|a| a.role().is_some_and(|r| staff.has(r)))
+            .filter(|a| next_status(rec.status, rec.resume_status, *a).is_ok())
+            .map(Action::as_str)
+            .collect(),
+    };
+    let applicant = match viewer {
+        Viewer::Staff(_, c) => Some(Applicant {
+            name: c.name.clone(),
+            id_number: c.id_number.clone(),
+            phone: c.phone.clone(),
+        }),
+        Viewer::Applicant => None,
+    };
+    let material_name = |key: &str| {
+        matter
+            .materials
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| m.name.clone())
+            .or_else(|| matter.fields.iter().find(|f| f.key == key).map(|f| f.label_zh.clone()))
+            .unwrap_or_else(|| key.to_owned())
+    };
+    CaseView {
+        case_no: rec.case_no,
+        matter_code: rec.matter_code,
+        matter_name: matter.name.clone(),
+        department: matter.department.clone(),
+        status: rec.status,
+        status_label: rec.status.label_zh(),
+        submitted_at: rfc3339(rec.submitted_at, env.tz),
+        accepted_on: rec.accepted_on,
+        deadline: rec.deadline,
+        promised_days: matter.promised_days,
+        days_left,
+        overdue,
+        due_soon,
+        supplement_request: if rec.status == Status::NeedsSupplement { rec.supplement_note } else { None },
+        form: rec.form,
+        materials: mats
+            .into_iter()
+            .map(|m| MaterialView {
+                name: material_name(&m.key),
+                key: m.key,
+                filename: m.filename,
+                content_type: m.content_type,
+                size: m.size,
+                sm3: m.sha,
+                uploaded_at: rfc3339(m.uploaded_at, env.tz),
+            })
+            .collect(),
+        timeline: events
+            .into_iter()
+            .map(|e| TimelineEntry {
+                at: rfc3339(e.at, env.tz),
+                action_label: action_label(&e.action),
+                action: e.action,
+                from: e.from_status,
+                to: e.to_status,
+                role: e.role,
+                department: e.department_code,
+                actor: if e.actor_kind == "citizen" { "申请人".to_owned() } else { e.actor_name },
+                note: e.note,
+            })
+            .collect(),
+        applicant,
+        allowed_actions,
+    }
+}
+
+fn action_label(a: &str) -> String {
+    [
+        Action::Submit,
+        Action::Accept,
+        Action::NotAccept,
+        Action::RequestSupplement,
+        Action::Supplement,
+        Action::Review,
+        Action::Approve,
+        Action::Reject,
+        Action::Withdraw,
+    ]
+    .into_iter()
+    .find(|x| x.as_str() == a)
+    .map_or_else(|| a.to_owned(), |x| x.label_zh().to_owned())
+}
