@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod routes;
 pub mod time;
 
 pub use ctx::Ctx;

@@ -1,1 +1,223 @@
-fn main() {}
+//! `tongban`: one binary for the whole platform. Subcommands: serve, demo, migrate,
+//! staff add, matters import/export, calendar import.
+
+use clap::{Args, Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tongban_platform::config::Config;
+use tongban_platform::identity::{self, NewStaff, Role};
+use tongban_platform::Ctx;
+
+#[derive(Parser)]
+#[command(name = "tongban", version, about = "通办 Tongban: one-stop city e-government platform")]
+struct Cli {
+    /// TOML configuration file; TONGBAN_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the public and internal listeners.
+    Serve,
+    /// As serve, seeding the demo catalogue and accounts into an empty database first.
+    Demo,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Staff accounts.
+    #[command(subcommand)]
+    Staff(StaffCmd),
+    /// The service catalogue as XLSX or JSON.
+    #[command(subcommand)]
+    Matters(MattersCmd),
+    /// The working-day calendar.
+    #[command(subcommand)]
+    Calendar(CalendarCmd),
+}
+
+#[derive(Subcommand)]
+enum StaffCmd {
+    /// Create a staff account.
+    Add(StaffAdd),
+}
+
+#[derive(Args)]
+struct StaffAdd {
+    /// Login name.
+    #[arg(long)]
+    username: String,
+    /// Department code, e.g. wx-gaj (see the catalogue).
+    #[arg(long)]
+    department: String,
+    /// Comma-separated roles: clerk, reviewer, approver, admin.
+    #[arg(long)]
+    roles: String,
+    /// Display name (defaults to the username).
+    #[arg(long)]
+    name: Option<String>,
+    /// Read the password from standard input (first line).
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum MattersCmd {
+    /// Import matters from FILE.xlsx or FILE.json; all or nothing.
+    Import {
+        file: PathBuf,
+    },
+    /// Export every matter to FILE.xlsx or FILE.json.
+    Export {
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCmd {
+    /// Import holiday lines (date,kind,name,year) from a CSV file; replaces the years in it.
+    Import {
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TONGBAN_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tongban: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve(config, false),
+        Command::Demo => serve(config, true),
+        Command::Migrate => {
+            tongban_server::open_and_migrate(&config)?;
+            println!("migrations applied to {}", config.database_url);
+            Ok(())
+        }
+        Command::Staff(StaffCmd::Add(a)) => staff_add(&config, a),
+        Command::Matters(MattersCmd::Import { file }) => {
+            let matters = tongban_catalog::exchange::read_file(&file).map_err(|errs| {
+                format!("{} problem(s) in {}, nothing imported:\n  {}", errs.len(), file.display(), errs.join("\n  "))
+            })?;
+            let db = tongban_server::open_and_migrate(&config)?;
+            let n = matters.len();
+            db.write_blocking(move |c| tongban_catalog::store::save(c, &matters))
+                .map_err(|e| format!("import failed, nothing imported: {e}"))?;
+            println!("imported {n} matters from {}", file.display());
+            Ok(())
+        }
+        Command::Matters(MattersCmd::Export { file }) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let matters = db
+                .write_blocking(tongban_catalog::store::all)
+                .map_err(|e| format!("cannot read the catalogue: {e}"))?;
+            tongban_catalog::exchange::write_file(&matters, &file)?;
+            println!("exported {} matters to {}", matters.len(), file.display());
+            Ok(())
+        }
+        Command::Calendar(CalendarCmd::Import { file }) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let entries = tongban_platform::calendar::parse_csv(&text).map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
+            if entries.is_empty() {
+                return Err(format!("{} holds no calendar lines", file.display()));
+            }
+            let db = tongban_server::open_and_migrate(&config)?;
+            let n = entries.len();
+            let years = db
+                .write_blocking(move |c| tongban_platform::calendar::import(c, &entries))
+                .map_err(|e| format!("import failed: {e}"))?;
+            println!("imported {n} calendar lines for {years:?}; running servers pick them up within a minute");
+            Ok(())
+        }
+    }
+}
+
+fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
+    let roles = Role::parse_list(&a.roles)?;
+    if !a.password_stdin {
+        return Err("give --password-stdin and the password on standard input".into());
+    }
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = input.lines().next().unwrap_or("").to_owned();
+    tongban_platform::crypto::check_password_policy(&password)?;
+    let username = a.username.trim().to_owned();
+    if username.is_empty() || username.len() > 64 || username.contains(char::is_whitespace) {
+        return Err("the username must be 1-64 characters without spaces".into());
+    }
+    let hash = tongban_platform::crypto::hash_password(&password)?;
+    let db = tongban_server::open_and_migrate(config)?;
+    let dept = a.department.clone();
+    let name = a.name.clone().unwrap_or_else(|| username.clone());
+    let user2 = username.clone();
+    let res = db.write_blocking(move |c| {
+        if identity::get_department(c, &dept)?.is_none() {
+            return Ok(Err(format!("department {dept:?} does not exist; import the catalogue first or check the code")));
+        }
+        match identity::insert_staff(
+            c,
+            &NewStaff { username: &user2, name: &name, department_code: &dept, roles: &roles, password_hash: &hash },
+        ) {
+            Ok(id) => Ok(Ok(id)),
+            Err(tongban_platform::db::DbError::Unique(_)) => Ok(Err(format!("username {user2:?} is taken"))),
+            Err(e) => Err(e),
+        }
+    });
+    let id = res.map_err(|e| format!("cannot add staff: {e}"))??;
+    println!("staff {username} added (id {id}) to {}", a.department);
+    Ok(())
+}
+
+fn serve(config: Config, demo: bool) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let db = tongban_server::open_and_migrate(&config)?;
+    if demo {
+        match tongban_server::demo::seed(&db)? {
+            Some(s) => {
+                println!("demo data seeded: {} matters, {} staff accounts", s.matters, s.staff.len());
+                for (user, dept) in &s.staff {
+                    println!("  staff  {user:<8} {dept}  password {}", tongban_server::demo::DEMO_PASSWORD);
+                }
+                println!(
+                    "  citizen 张三  id_number {}  phone {}  password {}",
+                    tongban_server::demo::demo_citizen_id(),
+                    tongban_server::demo::DEMO_CITIZEN_PHONE,
+                    tongban_server::demo::DEMO_PASSWORD
+                );
+            }
+            None => println!("the database already holds a catalogue; demo data not seeded again"),
+        }
+    }
+    std::fs::create_dir_all(&config.upload_dir)
+        .map_err(|e| format!("cannot create upload dir {}: {e}", config.upload_dir.display()))?;
+    rt.block_on(async move {
+        let listeners = tongban_server::Listeners::bind(&config.public_addr, &config.internal_addr).await?;
+        let (p, i) = listeners.addrs();
+        println!("public   listener: http://{p}/   (citizens, open APIs)");
+        println!("internal listener: http://{i}/   (staff, admin, /metrics)");
+        let ctx = Ctx::new(db, config);
+        tongban_server::serve(ctx, listeners, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    })
+}

@@ -1,0 +1,68 @@
+//! Demo data: the Wuxi catalogue, one staff account per department holding every role, and
+//! one citizen, so that a newcomer can walk the whole loop at once.
+
+use tongban_platform::crypto::hash_password;
+use tongban_platform::db::{Db, DbError};
+use tongban_platform::identity::{self, NewCitizen, NewStaff, Role};
+
+/// Password of every demo account (printed by `tongban demo`).
+pub const DEMO_PASSWORD: &str = "Tongban-2026";
+/// The demo citizen: 张三, a Wuxi (梁溪区, 320213) ID number with a valid check digit.
+pub const DEMO_CITIZEN_ID: &str = "320213199003071233";
+pub const DEMO_CITIZEN_PHONE: &str = "13912345678";
+
+pub struct Seeded {
+    pub matters: usize,
+    pub staff: Vec<(String, String)>,
+}
+
+/// Seed the demo into an empty database; does nothing when matters already exist.
+pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
+    let matters = tongban_catalog::exchange::demo().map_err(|e| e.join("; "))?;
+    let hash = hash_password(DEMO_PASSWORD)?;
+    let citizen_id = demo_citizen_id();
+    db.write_blocking(move |c| {
+        let existing = c.query_one("SELECT COUNT(*) AS n FROM matters", &[])?.get_i64("n")?;
+        if existing > 0 {
+            return Ok(None);
+        }
+        tongban_catalog::store::save(c, &matters)?;
+        let mut staff = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for m in &matters {
+            if !seen.insert(m.department.code.clone()) {
+                continue;
+            }
+            let username = m.department.code.trim_start_matches("wx-").to_owned();
+            identity::insert_staff(
+                c,
+                &NewStaff {
+                    username: &username,
+                    name: &format!("{}工作人员", m.department.name.trim_start_matches("无锡市")),
+                    department_code: &m.department.code,
+                    roles: &[Role::Clerk, Role::Reviewer, Role::Approver, Role::Admin],
+                    password_hash: &hash,
+                },
+            )?;
+            staff.push((username, m.department.name.clone()));
+        }
+        match identity::insert_citizen(
+            c,
+            &NewCitizen { name: "张三", id_number: &citizen_id, phone: DEMO_CITIZEN_PHONE, password_hash: &hash },
+        ) {
+            Ok(_) | Err(DbError::Unique(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Some(Seeded { matters: matters.len(), staff }))
+    })
+    .map_err(|e| format!("cannot seed the demo: {e}"))
+}
+
+/// The demo citizen's ID number with its GB 11643 check digit computed, not hard-coded.
+pub fn demo_citizen_id() -> String {
+    let body = &DEMO_CITIZEN_ID[..17];
+    match tongban_platform::ids::IdNumber::check_char(body) {
+        Some(c) => format!("{body}{c}"),
+        None => DEMO_CITIZEN_ID.to_owned(),
+    }
+}

@@ -1,0 +1,150 @@
+//! The front door: composes every room's routers onto the two listeners, runs migrations,
+//! seeds the demo, and serves. The CLI in `main.rs` is a thin layer over these functions.
+
+pub mod demo;
+pub mod metrics;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tongban_platform::config::Config;
+use tongban_platform::db::{Db, DbError, Migration};
+use tongban_platform::{ApiError, Ctx};
+
+/// Every room's migrations, in dependency order.
+pub fn migrations() -> Vec<Migration> {
+    [tongban_platform::MIGRATIONS, tongban_catalog::MIGRATIONS, tongban_cases::MIGRATIONS].concat()
+}
+
+/// Open the database, apply migrations and load the shipped calendar years.
+pub fn open_and_migrate(config: &Config) -> Result<Db, String> {
+    let db = Db::open(&config.database_url).map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
+    db.migrate(&migrations()).map_err(|e| format!("migration failed: {e}"))?;
+    db.write_blocking(tongban_platform::calendar::seed_builtin)
+        .map_err(|e: DbError| format!("cannot seed the calendar: {e}"))?;
+    Ok(db)
+}
+
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+const HOME_HTML: &str = include_str!("home.html");
+const STAFF_HOME_HTML: &str = include_str!("staff_home.html");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such path; see /api/openapi.json for what this listener serves")
+}
+
+/// The citizen-facing listener: public pages and APIs only.
+pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
+    let router = Router::new()
+        .route("/", get(|| async { Html(HOME_HTML) }))
+        .route("/api/openapi.json", get(openapi))
+        .merge(tongban_platform::routes::public_router())
+        .merge(tongban_catalog::routes::public_router())
+        .merge(tongban_cases::routes::public_router(ctx.config.max_upload_bytes))
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics::Tag { metrics, listener: "public" },
+            metrics::track,
+        ))
+        .fallback(not_found);
+    router.with_state(ctx)
+}
+
+#[derive(Clone)]
+struct InternalState {
+    ctx: Ctx,
+    metrics: metrics::Metrics,
+}
+
+async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoResponse, ApiError> {
+    let counts = tongban_cases::service::counts_by_status(&s.ctx).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(&counts),
+    ))
+}
+
+/// The staff listener: console, staff APIs and `/metrics`. Never exposed to the internet.
+pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
+    let metrics_route = Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state(InternalState { ctx: ctx.clone(), metrics: metrics.clone() });
+    let router = Router::new()
+        .route("/", get(|| async { Html(STAFF_HOME_HTML) }))
+        .merge(tongban_platform::routes::internal_router())
+        .merge(tongban_cases::routes::internal_router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            metrics::Tag { metrics, listener: "internal" },
+            metrics::track,
+        ))
+        .fallback(not_found)
+        .with_state(ctx);
+    router.merge(metrics_route)
+}
+
+/// Bound listeners, ready to serve.
+pub struct Listeners {
+    pub public: TcpListener,
+    pub internal: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(public: &str, internal: &str) -> Result<Listeners, String> {
+        let p = TcpListener::bind(public).await.map_err(|e| format!("cannot listen on {public}: {e}"))?;
+        let i = TcpListener::bind(internal).await.map_err(|e| format!("cannot listen on {internal}: {e}"))?;
+        Ok(Listeners { public: p, internal: i })
+    }
+    pub fn addrs(&self) -> (SocketAddr, SocketAddr) {
+        let p = self.public.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let i = self.internal.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        (p, i)
+    }
+}
+
+/// Serve both listeners until `shutdown` resolves. Refreshes the calendar every minute.
+pub async fn serve(ctx: Ctx, listeners: Listeners, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+    if let Err(e) = ctx.reload_calendar().await {
+        return Err(format!("cannot load the calendar: {e}"));
+    }
+    let refresher = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = ctx.reload_calendar().await {
+                    tracing::warn!(error = %e, "calendar refresh failed");
+                }
+            }
+        })
+    };
+    let m = metrics::Metrics::default();
+    let public = public_app(ctx.clone(), m.clone());
+    let internal = internal_app(ctx, m);
+    let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut rx1 = tx.subscribe();
+    let mut rx2 = tx.subscribe();
+    let p = axum::serve(listeners.public, public).with_graceful_shutdown(async move {
+        let _ = rx1.recv().await;
+    });
+    let i = axum::serve(listeners.internal, internal).with_graceful_shutdown(async move {
+        let _ = rx2.recv().await;
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(());
+    });
+    let (a, b) = tokio::join!(p, i);
+    refresher.abort();
+    a.map_err(|e| format!("public listener failed: {e}"))?;
+    b.map_err(|e| format!("internal listener failed: {e}"))?;
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! Prometheus metrics kept by this node: request counts and latency histograms per listener,
+//! method, route and status. Each node is scraped on its own internal listener.
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+#[derive(Clone, Default)]
+pub struct Metrics {
+    inner: Arc<Mutex<BTreeMap<(&'static str, String, String, u16), Series>>>,
+}
+
+impl Metrics {
+    fn observe(&self, listener: &'static str, method: String, route: String, status: u16, secs: f64) {
+        let Ok(mut map) = self.inner.lock() else { return };
+        let s = map.entry((listener, method, route, status)).or_default();
+        s.count += 1;
+        s.sum += secs;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    /// The metrics in Prometheus text format, with extra gauge lines appended.
+    pub fn render(&self, cases_by_status: &[(String, i64)]) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP tongban_http_requests_total HTTP requests answered.\n# TYPE tongban_http_requests_total counter\n");
+        let map = match self.inner.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        for ((l, m, r, st), s) in map.iter() {
+            let _ = writeln!(out, "tongban_http_requests_total{{listener=\"{l}\",method=\"{m}\",route=\"{}\",status=\"{st}\"}} {}", esc(r), s.count);
+        }
+        out.push_str("# HELP tongban_http_request_duration_seconds Time to answer HTTP requests.\n# TYPE tongban_http_request_duration_seconds histogram\n");
+        // Aggregate over status for the histogram.
+        let mut agg: BTreeMap<(&str, &str, &str), Series> = BTreeMap::new();
+        for ((l, m, r, _), s) in map.iter() {
+            let a = agg.entry((l, m.as_str(), r.as_str())).or_default();
+            a.count += s.count;
+            a.sum += s.sum;
+            for i in 0..BUCKETS.len() {
+                a.buckets[i] += s.buckets[i];
+            }
+        }
+        for ((l, m, r), s) in agg {
+            let labels = format!("listener=\"{l}\",method=\"{m}\",route=\"{}\"", esc(r));
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(out, "tongban_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}", s.buckets[i]);
+            }
+            let _ = writeln!(out, "tongban_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(out, "tongban_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(out, "tongban_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        out.push_str("# HELP tongban_cases Cases stored, by status.\n# TYPE tongban_cases gauge\n");
+        for (status, n) in cases_by_status {
+            let _ = writeln!(out, "tongban_cases{{status=\"{}\"}} {n}", esc(status));
+        }
+        out
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[derive(Clone)]
+pub struct Tag {
+    pub metrics: Metrics,
+    pub listener: &'static str,
+}
+
+pub async fn track(State(tag): State<Tag>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    tag.metrics.observe(tag.listener, method, route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    resp
+}
