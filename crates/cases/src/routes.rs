@@ -15,22 +15,41 @@ use tongban_catalog::routes::{paging, Page};
 use tongban_platform::http::{json_rejection, CitizenAuth, JsonBody, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
 
+/// Paths served on the public listener (the OpenAPI document must describe each).
+pub const PUBLIC_PATHS: [&str; 4] = [
+    "/api/v1/cases",
+    "/api/v1/cases/{case_no}",
+    "/api/v1/cases/{case_no}/supplement",
+    "/api/v1/cases/{case_no}/withdraw",
+];
+/// Paths served on the internal listener only.
+pub const INTERNAL_PATHS: [&str; 4] = [
+    "/api/v1/staff/cases",
+    "/api/v1/staff/cases/{case_no}",
+    "/api/v1/staff/cases/{case_no}/actions",
+    "/api/v1/staff/cases/{case_no}/materials/{key}",
+];
+
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
+    let [cases, case, supplement_path, withdraw_path] = PUBLIC_PATHS;
     Router::new()
-        .route("/api/v1/cases", post(submit).get(mine))
-        .route("/api/v1/cases/{case_no}", get(one))
-        .route("/api/v1/cases/{case_no}/supplement", post(supplement))
-        .route("/api/v1/cases/{case_no}/withdraw", post(withdraw))
+        .route(cases, post(submit).get(mine))
+        .route(case, get(one))
+        .route(supplement_path, post(supplement))
+        .route(withdraw_path, post(withdraw))
         // Several materials per request, each at most max_upload_bytes.
-        .layer(DefaultBodyLimit::max(max_upload_bytes.saturating_mul(8).saturating_add(1 << 20)))
+        .layer(DefaultBodyLimit::max(
+            max_upload_bytes.saturating_mul(8).saturating_add(1 << 20),
+        ))
 }
 
 pub fn internal_router() -> Router<Ctx> {
+    let [list, one_path, actions, material_path] = INTERNAL_PATHS;
     Router::new()
-        .route("/api/v1/staff/cases", get(queue))
-        .route("/api/v1/staff/cases/{case_no}", get(staff_one))
-        .route("/api/v1/staff/cases/{case_no}/actions", post(act))
-        .route("/api/v1/staff/cases/{case_no}/materials/{key}", get(material))
+        .route(list, get(queue))
+        .route(one_path, get(staff_one))
+        .route(actions, post(act))
+        .route(material_path, get(material))
 }
 
 /// A submission or supplement: JSON `{"matter_code", "form"}` or multipart with files.
@@ -64,42 +83,77 @@ impl FromRequest<Ctx> for Submission {
                 .map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
             return read_multipart(mp).await;
         }
-        let body = axum::Json::<JsonSubmission>::from_request(req, ctx).await.map_err(json_rejection)?;
-        Ok(Submission { matter_code: body.0.matter_code, form: body.0.form, uploads: vec![] })
+        let body = axum::Json::<JsonSubmission>::from_request(req, ctx)
+            .await
+            .map_err(json_rejection)?;
+        Ok(Submission {
+            matter_code: body.0.matter_code,
+            form: body.0.form,
+            uploads: vec![],
+        })
     }
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "too_large", "the request is larger than allowed; send fewer or smaller files")
+        ApiError::new(
+            status,
+            "too_large",
+            "the request is larger than allowed; send fewer or smaller files",
+        )
     } else {
-        ApiError::new(status, "bad_multipart", format!("cannot read the multipart body: {}", e.body_text()))
+        ApiError::new(
+            status,
+            "bad_multipart",
+            format!("cannot read the multipart body: {}", e.body_text()),
+        )
     }
 }
 
 async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiError> {
-    let mut sub = Submission { matter_code: None, form: Map::new(), uploads: vec![] };
+    let mut sub = Submission {
+        matter_code: None,
+        form: Map::new(),
+        uploads: vec![],
+    };
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         if let Some(filename) = field.file_name().map(str::to_owned) {
-            let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_owned();
             let data = field.bytes().await.map_err(multipart_error)?;
             if filename.is_empty() && data.is_empty() {
                 continue; // a file input left empty in a browser form
             }
-            sub.uploads.push(Upload { key: name, filename, content_type, data: data.to_vec() });
+            sub.uploads.push(Upload {
+                key: name,
+                filename,
+                content_type,
+                data: data.to_vec(),
+            });
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
         match name.as_str() {
             "matter_code" => sub.matter_code = Some(text),
             "form" => {
-                let obj: Map<String, Value> = serde_json::from_str(&text)
-                    .map_err(|e| ApiError::bad_request("malformed_json", format!("the form part is not a JSON object: {e}")))?;
+                let obj: Map<String, Value> = serde_json::from_str(&text).map_err(|e| {
+                    ApiError::bad_request(
+                        "malformed_json",
+                        format!("the form part is not a JSON object: {e}"),
+                    )
+                })?;
                 sub.form.extend(obj);
             }
-            "" => return Err(ApiError::bad_request("bad_multipart", "a multipart part has no name")),
+            "" => {
+                return Err(ApiError::bad_request(
+                    "bad_multipart",
+                    "a multipart part has no name",
+                ))
+            }
             key => {
                 sub.form.insert(key.to_owned(), Value::String(text));
             }
@@ -108,29 +162,61 @@ async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiError> {
     Ok(sub)
 }
 
-async fn submit(State(ctx): State<Ctx>, who: CitizenAuth, sub: Submission) -> Result<(StatusCode, Json<CaseView>), ApiError> {
+async fn submit(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    sub: Submission,
+) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     let Some(code) = sub.matter_code.filter(|c| !c.trim().is_empty()) else {
-        return Err(ApiError::unprocessable("missing_matter_code", "give matter_code: the code of the matter you apply for"));
+        return Err(ApiError::unprocessable(
+            "missing_matter_code",
+            "give matter_code: the code of the matter you apply for",
+        ));
     };
     let view = service::submit(&ctx, who.account_id, code.trim(), sub.form, sub.uploads).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-async fn mine(State(ctx): State<Ctx>, who: CitizenAuth, Query(q): Query<HashMap<String, String>>) -> Result<Json<Page<CaseSummary>>, ApiError> {
+async fn mine(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Page<CaseSummary>>, ApiError> {
     let (page, per_page) = paging(&q)?;
     let (items, total) = service::citizen_cases(&ctx, who.account_id, page, per_page).await?;
-    Ok(Json(Page { items, total, page, per_page }))
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
 
-async fn one(State(ctx): State<Ctx>, who: CitizenAuth, Path(case_no): Path<String>) -> Result<Json<CaseView>, ApiError> {
-    Ok(Json(service::citizen_case(&ctx, who.account_id, &case_no).await?))
+async fn one(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(case_no): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    Ok(Json(
+        service::citizen_case(&ctx, who.account_id, &case_no).await?,
+    ))
 }
 
-async fn supplement(State(ctx): State<Ctx>, who: CitizenAuth, Path(case_no): Path<String>, sub: Submission) -> Result<Json<CaseView>, ApiError> {
+async fn supplement(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(case_no): Path<String>,
+    sub: Submission,
+) -> Result<Json<CaseView>, ApiError> {
     if sub.matter_code.is_some() {
-        return Err(ApiError::unprocessable("unexpected_matter_code", "a supplement cannot change the matter; send only form and files"));
+        return Err(ApiError::unprocessable(
+            "unexpected_matter_code",
+            "a supplement cannot change the matter; send only form and files",
+        ));
     }
-    Ok(Json(service::supplement(&ctx, who.account_id, &case_no, sub.form, sub.uploads).await?))
+    Ok(Json(
+        service::supplement(&ctx, who.account_id, &case_no, sub.form, sub.uploads).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -140,15 +226,27 @@ struct NoteBody {
     note: String,
 }
 
-async fn withdraw(State(ctx): State<Ctx>, who: CitizenAuth, Path(case_no): Path<String>, body: axum::body::Bytes) -> Result<Json<CaseView>, ApiError> {
+async fn withdraw(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(case_no): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<CaseView>, ApiError> {
     let note = if body.iter().all(u8::is_ascii_whitespace) {
         String::new()
     } else {
         serde_json::from_slice::<NoteBody>(&body)
-            .map_err(|e| ApiError::unprocessable("invalid_body", format!("send {{\"note\": \"...\"}} or nothing: {e}")))?
+            .map_err(|e| {
+                ApiError::unprocessable(
+                    "invalid_body",
+                    format!("send {{\"note\": \"...\"}} or nothing: {e}"),
+                )
+            })?
             .note
     };
-    Ok(Json(service::withdraw(&ctx, who.account_id, &case_no, note).await?))
+    Ok(Json(
+        service::withdraw(&ctx, who.account_id, &case_no, note).await?,
+    ))
 }
 
 #[derive(Serialize)]
@@ -160,25 +258,53 @@ struct QueuePage {
     counts: HashMap<String, i64>,
 }
 
-async fn queue(State(ctx): State<Ctx>, who: StaffAuth, Query(q): Query<HashMap<String, String>>) -> Result<Json<QueuePage>, ApiError> {
+async fn queue(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<QueuePage>, ApiError> {
     let (page, per_page) = paging(&q)?;
     let overdue = match q.get("overdue").map(String::as_str) {
         None | Some("") | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
-        Some(other) => return Err(ApiError::bad_request("bad_overdue", format!("overdue must be true or false, got {other:?}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_overdue",
+                format!("overdue must be true or false, got {other:?}"),
+            ))
+        }
     };
     let res = service::staff_queue(
         &ctx,
         &who.staff,
-        StaffQuery { status: q.get("status").cloned(), matter_code: q.get("matter").or(q.get("matter_code")).cloned(), overdue, page, per_page },
+        StaffQuery {
+            status: q.get("status").cloned(),
+            matter_code: q.get("matter").or(q.get("matter_code")).cloned(),
+            overdue,
+            page,
+            per_page,
+        },
     )
     .await?;
-    let mut counts: HashMap<String, i64> = crate::rules::ALL_STATUSES.iter().map(|s| (s.as_str().to_owned(), 0)).collect();
+    let mut counts: HashMap<String, i64> = crate::rules::ALL_STATUSES
+        .iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
     counts.extend(res.counts);
-    Ok(Json(QueuePage { items: res.items, total: res.total, page, per_page, counts }))
+    Ok(Json(QueuePage {
+        items: res.items,
+        total: res.total,
+        page,
+        per_page,
+        counts,
+    }))
 }
 
-async fn staff_one(State(ctx): State<Ctx>, who: StaffAuth, Path(case_no): Path<String>) -> Result<Json<CaseView>, ApiError> {
+async fn staff_one(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(case_no): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(service::staff_case(&ctx, &who.staff, &case_no).await?))
 }
 
@@ -190,17 +316,41 @@ struct ActionBody {
     note: String,
 }
 
-async fn act(State(ctx): State<Ctx>, who: StaffAuth, Path(case_no): Path<String>, JsonBody(body): JsonBody<ActionBody>) -> Result<Json<CaseView>, ApiError> {
-    Ok(Json(service::staff_act(&ctx, &who.staff, &case_no, &body.action, body.note).await?))
+async fn act(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(case_no): Path<String>,
+    JsonBody(body): JsonBody<ActionBody>,
+) -> Result<Json<CaseView>, ApiError> {
+    Ok(Json(
+        service::staff_act(&ctx, &who.staff, &case_no, &body.action, body.note).await?,
+    ))
 }
 
-async fn material(State(ctx): State<Ctx>, who: StaffAuth, Path((case_no, key)): Path<(String, String)>) -> Result<Response, ApiError> {
-    let (filename, content_type, data) = service::staff_material(&ctx, &who.staff, &case_no, &key).await?;
-    let ascii: String = filename.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+async fn material(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path((case_no, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (filename, content_type, data) =
+        service::staff_material(&ctx, &who.staff, &case_no, &key).await?;
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     Ok((
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{ascii}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\""),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         data,

@@ -29,7 +29,8 @@ pub const ALL_STATUSES: [Status; 7] = [
 ];
 
 /// States in which a case is still being handled.
-pub const OPEN_STATUSES: [Status; 3] = [Status::Submitted, Status::Accepted, Status::NeedsSupplement];
+pub const OPEN_STATUSES: [Status; 3] =
+    [Status::Submitted, Status::Accepted, Status::NeedsSupplement];
 
 impl Status {
     pub fn as_str(self) -> &'static str {
@@ -126,13 +127,20 @@ impl Action {
     }
     /// Whether the actor must explain the action in a note.
     pub fn needs_note(self) -> bool {
-        matches!(self, Action::NotAccept | Action::RequestSupplement | Action::Review | Action::Reject)
+        matches!(
+            self,
+            Action::NotAccept | Action::RequestSupplement | Action::Review | Action::Reject
+        )
     }
 }
 
 /// The state after `action`, or why it is not allowed now. `resume` is where a case in
 /// `needs_supplement` returns to.
-pub fn next_status(current: Status, resume: Option<Status>, action: Action) -> Result<Status, String> {
+pub fn next_status(
+    current: Status,
+    resume: Option<Status>,
+    action: Action,
+) -> Result<Status, String> {
     use Action as A;
     use Status as S;
     let next = match (current, action) {
@@ -159,7 +167,9 @@ pub fn next_status(current: Status, resume: Option<Status>, action: Action) -> R
 
 fn hint(s: Status) -> &'static str {
     match s {
-        Status::Submitted => "it can be accepted, not accepted, sent back for supplements or withdrawn",
+        Status::Submitted => {
+            "it can be accepted, not accepted, sent back for supplements or withdrawn"
+        }
         Status::Accepted => "it can be reviewed, approved, rejected or sent back for supplements",
         Status::NeedsSupplement => "the applicant must supplement it first",
         _ => "it is concluded",
@@ -174,18 +184,32 @@ pub fn deadline_on_accept(cal: &Calendar, accepted_on: NaiveDate, promised_days:
 
 /// Deadline after a supplement pause from `paused_on` to `resumed_on`: the working days the
 /// case waited for the applicant do not count.
-pub fn deadline_after_pause(cal: &Calendar, deadline: NaiveDate, paused_on: NaiveDate, resumed_on: NaiveDate) -> NaiveDate {
+pub fn deadline_after_pause(
+    cal: &Calendar,
+    deadline: NaiveDate,
+    paused_on: NaiveDate,
+    resumed_on: NaiveDate,
+) -> NaiveDate {
     let paused = cal.workdays_between(paused_on, resumed_on).max(0);
     cal.add_workdays(deadline, u32::try_from(paused).unwrap_or(u32::MAX))
 }
 
 /// Flags for queues: (days_left, overdue, due_soon). Only a running clock (accepted) counts.
-pub fn clock(cal: &Calendar, status: Status, deadline: Option<NaiveDate>, today: NaiveDate) -> (Option<i64>, bool, bool) {
+pub fn clock(
+    cal: &Calendar,
+    status: Status,
+    deadline: Option<NaiveDate>,
+    today: NaiveDate,
+) -> (Option<i64>, bool, bool) {
     match (status, deadline) {
         (Status::Accepted | Status::NeedsSupplement, Some(d)) => {
             let left = cal.days_left(today, d);
             let running = status == Status::Accepted;
-            (Some(left), running && left < 0, running && (0..=1).contains(&left))
+            (
+                Some(left),
+                running && left < 0,
+                running && (0..=1).contains(&left),
+            )
         }
         _ => (None, false, false),
     }
@@ -201,14 +225,31 @@ mod tests {
         use Action as A;
         use Status as S;
         assert_eq!(next_status(S::Submitted, None, A::Accept), Ok(S::Accepted));
-        assert_eq!(next_status(S::Submitted, None, A::NotAccept), Ok(S::NotAccepted));
-        assert_eq!(next_status(S::Accepted, None, A::RequestSupplement), Ok(S::NeedsSupplement));
-        assert_eq!(next_status(S::NeedsSupplement, Some(S::Accepted), A::Supplement), Ok(S::Accepted));
-        assert_eq!(next_status(S::NeedsSupplement, Some(S::Submitted), A::Supplement), Ok(S::Submitted));
+        assert_eq!(
+            next_status(S::Submitted, None, A::NotAccept),
+            Ok(S::NotAccepted)
+        );
+        assert_eq!(
+            next_status(S::Accepted, None, A::RequestSupplement),
+            Ok(S::NeedsSupplement)
+        );
+        assert_eq!(
+            next_status(S::NeedsSupplement, Some(S::Accepted), A::Supplement),
+            Ok(S::Accepted)
+        );
+        assert_eq!(
+            next_status(S::NeedsSupplement, Some(S::Submitted), A::Supplement),
+            Ok(S::Submitted)
+        );
         assert_eq!(next_status(S::Accepted, None, A::Approve), Ok(S::Approved));
         assert_eq!(next_status(S::Accepted, None, A::Reject), Ok(S::Rejected));
-        assert_eq!(next_status(S::Submitted, None, A::Withdraw), Ok(S::Withdrawn));
-        assert!(next_status(S::Submitted, None, A::Approve).unwrap_err().contains("cannot approve"));
+        assert_eq!(
+            next_status(S::Submitted, None, A::Withdraw),
+            Ok(S::Withdrawn)
+        );
+        assert!(next_status(S::Submitted, None, A::Approve)
+            .unwrap_err()
+            .contains("cannot approve"));
         assert!(next_status(S::Accepted, None, A::Withdraw).is_err());
     }
 

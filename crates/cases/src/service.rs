@@ -25,67 +25,124 @@ const FILE_FIELD_FORMATS: [&str; 6] = ["pdf", "jpg", "jpeg", "png", "ofd", "doc"
 
 type Outcome<T> = Result<Result<T, ApiError>, DbError>;
 
-fn env(ctx: &Ctx) -> (std::sync::Arc<tongban_platform::calendar::Calendar>, chrono::NaiveDate) {
+fn env(
+    ctx: &Ctx,
+) -> (
+    std::sync::Arc<tongban_platform::calendar::Calendar>,
+    chrono::NaiveDate,
+) {
     (ctx.calendar(), ctx.today())
 }
 
 fn case_not_found(case_no: &str) -> ApiError {
-    ApiError::not_found("case_not_found", format!("no case {case_no:?} is visible to you; check the case number"))
+    ApiError::not_found(
+        "case_not_found",
+        format!("no case {case_no:?} is visible to you; check the case number"),
+    )
 }
 
 fn invalid_form(errors: Vec<tongban_catalog::form::FieldError>) -> ApiError {
-    let msg = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-    ApiError::unprocessable("invalid_form", format!("the form has {} problem(s): {msg}", errors.len()))
-        .with_fields(serde_json::to_value(&errors).unwrap_or(Value::Null))
+    let msg = errors
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::unprocessable(
+        "invalid_form",
+        format!("the form has {} problem(s): {msg}", errors.len()),
+    )
+    .with_fields(serde_json::to_value(&errors).unwrap_or(Value::Null))
 }
 
 async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
     let c2 = code.to_owned();
-    match ctx.db.read(move |c| tongban_catalog::get_matter(c, &c2)).await? {
+    match ctx
+        .db
+        .read(move |c| tongban_catalog::get_matter(c, &c2))
+        .await?
+    {
         Some(m) if m.published => Ok(m),
-        _ => Err(ApiError::unprocessable("unknown_matter", format!("matter_code {code:?} is not a published matter; see GET /api/v1/matters"))),
+        _ => Err(ApiError::unprocessable(
+            "unknown_matter",
+            format!("matter_code {code:?} is not a published matter; see GET /api/v1/matters"),
+        )),
     }
 }
 
 /// Check uploads against the matter, store them by content hash, and describe them.
-fn store_uploads(ctx: &Ctx, matter: &Matter, uploads: Vec<Upload>) -> Result<Vec<MaterialRecord>, ApiError> {
+fn store_uploads(
+    ctx: &Ctx,
+    matter: &Matter,
+    uploads: Vec<Upload>,
+) -> Result<Vec<MaterialRecord>, ApiError> {
     let mut out = Vec::with_capacity(uploads.len());
     let now = tongban_platform::time::now_millis();
     for u in uploads {
-        let formats: Vec<String> = if let Some(m) = matter.materials.iter().find(|m| m.key == u.key) {
+        let formats: Vec<String> = if let Some(m) = matter.materials.iter().find(|m| m.key == u.key)
+        {
             m.formats.clone()
-        } else if matter.fields.iter().any(|f| f.key == u.key && f.kind == "file") {
+        } else if matter
+            .fields
+            .iter()
+            .any(|f| f.key == u.key && f.kind == "file")
+        {
             FILE_FIELD_FORMATS.iter().map(|s| s.to_string()).collect()
         } else {
             let keys: Vec<&str> = matter.materials.iter().map(|m| m.key.as_str()).collect();
             return Err(ApiError::unprocessable(
                 "unknown_material",
-                format!("file part {:?} is not a material of this matter; use one of: {}", u.key, keys.join(", ")),
+                format!(
+                    "file part {:?} is not a material of this matter; use one of: {}",
+                    u.key,
+                    keys.join(", ")
+                ),
             ));
         };
         if u.data.is_empty() {
-            return Err(ApiError::unprocessable("empty_file", format!("the file for {:?} is empty", u.key)));
+            return Err(ApiError::unprocessable(
+                "empty_file",
+                format!("the file for {:?} is empty", u.key),
+            ));
         }
         if u.data.len() > ctx.config.max_upload_bytes {
             return Err(ApiError::new(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "file_too_large",
-                format!("{:?} is {} bytes; the limit is {} bytes per file", u.filename, u.data.len(), ctx.config.max_upload_bytes),
+                format!(
+                    "{:?} is {} bytes; the limit is {} bytes per file",
+                    u.filename,
+                    u.data.len(),
+                    ctx.config.max_upload_bytes
+                ),
             ));
         }
-        let ext = u.filename.rsplit_once('.').map(|(_, e)| e.to_lowercase()).unwrap_or_default();
-        if !formats.iter().any(|f| *f == ext) {
+        let ext = u
+            .filename
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_lowercase())
+            .unwrap_or_default();
+        if !formats.contains(&ext) {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "file_type",
-                format!("{:?} is not accepted for {:?}; accepted formats: {}", u.filename, u.key, formats.join(", ")),
+                format!(
+                    "{:?} is not accepted for {:?}; accepted formats: {}",
+                    u.filename,
+                    u.key,
+                    formats.join(", ")
+                ),
             ));
         }
         let sha = blobs::put(&ctx.config.upload_dir, &u.data).map_err(|e| {
             tracing::error!(error = %e, "cannot store upload");
             ApiError::internal()
         })?;
-        let filename: String = u.filename.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
+        let filename: String = u
+            .filename
+            .chars()
+            .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+            .take(200)
+            .collect();
         out.push(MaterialRecord {
             key: u.key,
             filename,
@@ -99,8 +156,16 @@ fn store_uploads(ctx: &Ctx, matter: &Matter, uploads: Vec<Upload>) -> Result<Vec
 }
 
 fn citizen_actor(c: &mut dyn Conn, account_id: i64) -> Result<Actor, DbError> {
-    let name = identity::get_citizen(c, account_id)?.map(|c| c.name).unwrap_or_default();
-    Ok(Actor { kind: "citizen", id: account_id, name, role: "applicant".into(), department_code: None })
+    let name = identity::get_citizen(c, account_id)?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(Actor {
+        kind: "citizen",
+        id: account_id,
+        name,
+        role: "applicant".into(),
+        department_code: None,
+    })
 }
 
 fn staff_actor(s: &Staff, role: &str) -> Actor {
@@ -113,13 +178,21 @@ fn staff_actor(s: &Staff, role: &str) -> Actor {
     }
 }
 
-pub async fn submit(ctx: &Ctx, account_id: i64, matter_code: &str, form: Map<String, Value>, uploads: Vec<Upload>) -> Result<CaseView, ApiError> {
+pub async fn submit(
+    ctx: &Ctx,
+    account_id: i64,
+    matter_code: &str,
+    form: Map<String, Value>,
+    uploads: Vec<Upload>,
+) -> Result<CaseView, ApiError> {
     let matter = published_matter(ctx, matter_code).await?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     let form = validate(&matter.fields, &form, &files, false).map_err(invalid_form)?;
     let mats = store_uploads(ctx, &matter, uploads)?;
     let now = tongban_platform::time::now_millis();
-    let day = tongban_platform::time::date_of(now, ctx.tz).format("%Y%m%d").to_string();
+    let day = tongban_platform::time::date_of(now, ctx.tz)
+        .format("%Y%m%d")
+        .to_string();
     let region = ctx.config.region_code.clone();
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
     let case_no = ctx
@@ -129,10 +202,28 @@ pub async fn submit(ctx: &Ctx, account_id: i64, matter_code: &str, form: Map<Str
             let case_no = format!("{region}{day}{seq:06}");
             let id = store::insert(
                 c,
-                &store::NewCase { case_no: &case_no, matter_code: &code, department_code: &dept, applicant_id: account_id, form: &form, now },
+                &store::NewCase {
+                    case_no: &case_no,
+                    matter_code: &code,
+                    department_code: &dept,
+                    applicant_id: account_id,
+                    form: &form,
+                    now,
+                },
             )?;
             let who = citizen_actor(c, account_id)?;
-            store::add_event(c, id, now, Action::Submit, None, Status::Submitted, &who, "")?;
+            store::add_event(
+                c,
+                id,
+                now,
+                store::Step {
+                    action: Action::Submit,
+                    from: None,
+                    to: Status::Submitted,
+                },
+                &who,
+                "",
+            )?;
             for m in &mats {
                 store::add_material(c, id, m)?;
             }
@@ -143,17 +234,36 @@ pub async fn submit(ctx: &Ctx, account_id: i64, matter_code: &str, form: Map<Str
 }
 
 /// Load the whole view of a case the reader may see.
-fn load_view(c: &mut dyn Conn, rec: CaseRecord, viewer_staff: Option<&Staff>, env: &Env) -> Result<CaseView, DbError> {
+fn load_view(
+    c: &mut dyn Conn,
+    rec: CaseRecord,
+    viewer_staff: Option<&Staff>,
+    env: &Env,
+) -> Result<CaseView, DbError> {
     let matter = tongban_catalog::get_matter(c, &rec.matter_code)?
         .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
     let events = store::events(c, rec.id)?;
     let mats = store::materials(c, rec.id)?;
     match viewer_staff {
-        None => Ok(view::full(rec, &matter, events, mats, Viewer::Applicant, env)),
+        None => Ok(view::full(
+            rec,
+            &matter,
+            events,
+            mats,
+            Viewer::Applicant,
+            env,
+        )),
         Some(s) => {
             let applicant = identity::get_citizen(c, rec.applicant_id)?
                 .ok_or_else(|| DbError::Decode("case without applicant".into()))?;
-            Ok(view::full(rec, &matter, events, mats, Viewer::Staff(s, &applicant), env))
+            Ok(view::full(
+                rec,
+                &matter,
+                events,
+                mats,
+                Viewer::Staff(s, &applicant),
+                env,
+            ))
         }
     }
 }
@@ -165,9 +275,15 @@ pub async fn citizen_case(ctx: &Ctx, account_id: i64, case_no: &str) -> Result<C
     let out: Option<CaseView> = ctx
         .db
         .read(move |c| {
-            let env = Env { cal: &cal, tz, today };
+            let env = Env {
+                cal: &cal,
+                tz,
+                today,
+            };
             match store::get(c, &no, false)? {
-                Some(rec) if rec.applicant_id == account_id => load_view(c, rec, None, &env).map(Some),
+                Some(rec) if rec.applicant_id == account_id => {
+                    load_view(c, rec, None, &env).map(Some)
+                }
                 _ => Ok(None),
             }
         })
@@ -175,26 +291,51 @@ pub async fn citizen_case(ctx: &Ctx, account_id: i64, case_no: &str) -> Result<C
     out.ok_or_else(|| case_not_found(case_no))
 }
 
-pub async fn citizen_cases(ctx: &Ctx, account_id: i64, page: i64, per_page: i64) -> Result<(Vec<CaseSummary>, i64), ApiError> {
+pub async fn citizen_cases(
+    ctx: &Ctx,
+    account_id: i64,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<CaseSummary>, i64), ApiError> {
     let (cal, today) = env(ctx);
     let tz = ctx.tz;
     Ok(ctx
         .db
         .read(move |c| {
-            let (recs, total) = store::list_for_applicant(c, account_id, per_page, (page - 1) * per_page)?;
-            summaries(c, recs, &Env { cal: &cal, tz, today }).map(|s| (s, total))
+            let (recs, total) =
+                store::list_for_applicant(c, account_id, per_page, (page - 1) * per_page)?;
+            summaries(
+                c,
+                recs,
+                &Env {
+                    cal: &cal,
+                    tz,
+                    today,
+                },
+            )
+            .map(|s| (s, total))
         })
         .await?)
 }
 
-fn summaries(c: &mut dyn Conn, recs: Vec<CaseRecord>, env: &Env) -> Result<Vec<CaseSummary>, DbError> {
+fn summaries(
+    c: &mut dyn Conn,
+    recs: Vec<CaseRecord>,
+    env: &Env,
+) -> Result<Vec<CaseSummary>, DbError> {
     let mut codes: Vec<String> = recs.iter().map(|r| r.matter_code.clone()).collect();
     codes.sort();
     codes.dedup();
     let names = tongban_catalog::store::names(c, &codes)?;
     Ok(recs
         .iter()
-        .map(|r| view::summary(r, names.get(&r.matter_code).cloned().unwrap_or_default(), env))
+        .map(|r| {
+            view::summary(
+                r,
+                names.get(&r.matter_code).cloned().unwrap_or_default(),
+                env,
+            )
+        })
         .collect())
 }
 
@@ -229,13 +370,33 @@ fn transition(
         rec.concluded_at = Some(now);
     }
     if !store::update(c, &rec, now)? {
-        return Ok(Err(ApiError::conflict("changed_meanwhile", "someone else changed this case just now; reload and try again")));
+        return Ok(Err(ApiError::conflict(
+            "changed_meanwhile",
+            "someone else changed this case just now; reload and try again",
+        )));
     }
-    store::add_event(c, rec.id, now, action, Some(from), to, who, note)?;
+    store::add_event(
+        c,
+        rec.id,
+        now,
+        store::Step {
+            action,
+            from: Some(from),
+            to,
+        },
+        who,
+        note,
+    )?;
     Ok(Ok(()))
 }
 
-pub async fn supplement(ctx: &Ctx, account_id: i64, case_no: &str, form: Map<String, Value>, uploads: Vec<Upload>) -> Result<CaseView, ApiError> {
+pub async fn supplement(
+    ctx: &Ctx,
+    account_id: i64,
+    case_no: &str,
+    form: Map<String, Value>,
+    uploads: Vec<Upload>,
+) -> Result<CaseView, ApiError> {
     let no = case_no.to_owned();
     let rec = ctx.db.read(move |c| store::get(c, &no, false)).await?;
     let Some(rec) = rec.filter(|r| r.applicant_id == account_id) else {
@@ -249,12 +410,18 @@ pub async fn supplement(ctx: &Ctx, account_id: i64, case_no: &str, form: Map<Str
     }
     let matter = {
         let code = rec.matter_code.clone();
-        ctx.db.read(move |c| tongban_catalog::get_matter(c, &code)).await?.ok_or_else(ApiError::internal)?
+        ctx.db
+            .read(move |c| tongban_catalog::get_matter(c, &code))
+            .await?
+            .ok_or_else(ApiError::internal)?
     };
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     let changes = validate(&matter.fields, &form, &files, true).map_err(invalid_form)?;
     if changes.is_empty() && uploads.is_empty() {
-        return Err(ApiError::unprocessable("empty_supplement", "send the corrected form fields or the missing files"));
+        return Err(ApiError::unprocessable(
+            "empty_supplement",
+            "send the corrected form fields or the missing files",
+        ));
     }
     let mats = store_uploads(ctx, &matter, uploads)?;
     let cal = ctx.calendar();
@@ -263,7 +430,11 @@ pub async fn supplement(ctx: &Ctx, account_id: i64, case_no: &str, form: Map<Str
     ctx.db
         .write(move |c| {
             let who = citizen_actor(c, account_id)?;
-            let keys: Vec<&str> = changes.keys().map(String::as_str).chain(mats.iter().map(|m| m.key.as_str())).collect();
+            let keys: Vec<&str> = changes
+                .keys()
+                .map(String::as_str)
+                .chain(mats.iter().map(|m| m.key.as_str()))
+                .collect();
             let note = format!("补正: {}", keys.join(", "));
             transition(
                 c,
@@ -271,13 +442,22 @@ pub async fn supplement(ctx: &Ctx, account_id: i64, case_no: &str, form: Map<Str
                 Action::Supplement,
                 &who,
                 &note,
-                &|r| if r.applicant_id == account_id { Ok(()) } else { Err(case_not_found(&no)) },
+                &|r| {
+                    if r.applicant_id == account_id {
+                        Ok(())
+                    } else {
+                        Err(case_not_found(&no))
+                    }
+                },
                 &mut |c, rec, to| {
                     for (k, v) in &changes {
                         rec.form.insert(k.clone(), v.clone());
                     }
                     if to == Status::Accepted {
-                        if let (Some(deadline), Some(paused)) = (view::parse_date(&rec.deadline), view::parse_date(&rec.paused_on)) {
+                        if let (Some(deadline), Some(paused)) = (
+                            view::parse_date(&rec.deadline),
+                            view::parse_date(&rec.paused_on),
+                        ) {
                             let d = rules::deadline_after_pause(&cal, deadline, paused, today);
                             rec.deadline = Some(d.format("%Y-%m-%d").to_string());
                         }
@@ -296,7 +476,12 @@ pub async fn supplement(ctx: &Ctx, account_id: i64, case_no: &str, form: Map<Str
     citizen_case(ctx, account_id, case_no).await
 }
 
-pub async fn withdraw(ctx: &Ctx, account_id: i64, case_no: &str, note: String) -> Result<CaseView, ApiError> {
+pub async fn withdraw(
+    ctx: &Ctx,
+    account_id: i64,
+    case_no: &str,
+    note: String,
+) -> Result<CaseView, ApiError> {
     check_note(&note, false)?;
     let no = case_no.to_owned();
     ctx.db
@@ -308,7 +493,13 @@ pub async fn withdraw(ctx: &Ctx, account_id: i64, case_no: &str, note: String) -
                 Action::Withdraw,
                 &who,
                 &note,
-                &|r| if r.applicant_id == account_id { Ok(()) } else { Err(case_not_found(&no)) },
+                &|r| {
+                    if r.applicant_id == account_id {
+                        Ok(())
+                    } else {
+                        Err(case_not_found(&no))
+                    }
+                },
                 &mut |_, _, _| Ok(Ok(())),
             )
         })
@@ -318,10 +509,16 @@ pub async fn withdraw(ctx: &Ctx, account_id: i64, case_no: &str, note: String) -
 
 fn check_note(note: &str, required: bool) -> Result<(), ApiError> {
     if required && note.trim().is_empty() {
-        return Err(ApiError::unprocessable("note_required", "this action needs a note that explains it to the applicant"));
+        return Err(ApiError::unprocessable(
+            "note_required",
+            "this action needs a note that explains it to the applicant",
+        ));
     }
     if note.chars().count() > 2000 {
-        return Err(ApiError::unprocessable("note_too_long", "the note is longer than 2000 characters"));
+        return Err(ApiError::unprocessable(
+            "note_too_long",
+            "the note is longer than 2000 characters",
+        ));
     }
     Ok(())
 }
@@ -370,9 +567,21 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
         .db
         .read(move |c| {
             let (recs, total) = store::queue(c, &dept, &filter)?;
-            let items = summaries(c, recs, &Env { cal: &cal, tz, today })?;
+            let items = summaries(
+                c,
+                recs,
+                &Env {
+                    cal: &cal,
+                    tz,
+                    today,
+                },
+            )?;
             let counts = store::count_by_status(c, Some(&dept))?;
-            Ok(Queue { items, total, counts })
+            Ok(Queue {
+                items,
+                total,
+                counts,
+            })
         })
         .await?)
 }
@@ -396,7 +605,11 @@ pub async fn staff_case(ctx: &Ctx, staff: &Staff, case_no: &str) -> Result<CaseV
     let out: Result<CaseView, ApiError> = ctx
         .db
         .read(move |c| {
-            let env = Env { cal: &cal, tz, today };
+            let env = Env {
+                cal: &cal,
+                tz,
+                today,
+            };
             let Some(rec) = store::get(c, &no, false)? else {
                 return Ok(Err(case_not_found(&no)));
             };
@@ -409,7 +622,13 @@ pub async fn staff_case(ctx: &Ctx, staff: &Staff, case_no: &str) -> Result<CaseV
     out
 }
 
-pub async fn staff_act(ctx: &Ctx, staff: &Staff, case_no: &str, action: &str, note: String) -> Result<CaseView, ApiError> {
+pub async fn staff_act(
+    ctx: &Ctx,
+    staff: &Staff,
+    case_no: &str,
+    action: &str,
+    note: String,
+) -> Result<CaseView, ApiError> {
     let Some(action) = Action::parse_staff(action) else {
         return Err(ApiError::unprocessable(
             "unknown_action",
@@ -424,7 +643,12 @@ pub async fn staff_act(ctx: &Ctx, staff: &Staff, case_no: &str, action: &str, no
             action.as_str(),
             action.label_zh(),
             role.as_str(),
-            staff.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            staff
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let cal = ctx.calendar();
@@ -435,32 +659,49 @@ pub async fn staff_act(ctx: &Ctx, staff: &Staff, case_no: &str, action: &str, no
         .write(move |c| {
             let who = staff_actor(&s, role.as_str());
             let note2 = note.clone();
-            transition(c, &no, action, &who, &note, &|r| same_department(&s, r), &mut |c, rec, to| {
-                match action {
-                    Action::Accept => {
-                        let Some(m) = tongban_catalog::get_matter(c, &rec.matter_code)? else {
-                            return Ok(Err(ApiError::internal()));
-                        };
-                        rec.accepted_on = Some(today.format("%Y-%m-%d").to_string());
-                        rec.deadline = Some(rules::deadline_on_accept(&cal, today, m.promised_days).format("%Y-%m-%d").to_string());
+            transition(
+                c,
+                &no,
+                action,
+                &who,
+                &note,
+                &|r| same_department(&s, r),
+                &mut |c, rec, to| {
+                    match action {
+                        Action::Accept => {
+                            let Some(m) = tongban_catalog::get_matter(c, &rec.matter_code)? else {
+                                return Ok(Err(ApiError::internal()));
+                            };
+                            rec.accepted_on = Some(today.format("%Y-%m-%d").to_string());
+                            rec.deadline = Some(
+                                rules::deadline_on_accept(&cal, today, m.promised_days)
+                                    .format("%Y-%m-%d")
+                                    .to_string(),
+                            );
+                        }
+                        Action::RequestSupplement => {
+                            rec.resume_status = Some(rec.status);
+                            rec.paused_on = Some(today.format("%Y-%m-%d").to_string());
+                            rec.supplement_note = Some(note2.clone());
+                        }
+                        _ => {}
                     }
-                    Action::RequestSupplement => {
-                        rec.resume_status = Some(rec.status);
-                        rec.paused_on = Some(today.format("%Y-%m-%d").to_string());
-                        rec.supplement_note = Some(note2.clone());
-                    }
-                    _ => {}
-                }
-                let _ = to;
-                Ok(Ok(()))
-            })
+                    let _ = to;
+                    Ok(Ok(()))
+                },
+            )
         })
         .await??;
     staff_case(ctx, staff, case_no).await
 }
 
 /// A stored material of a case, for staff to download: (filename, content type, bytes).
-pub async fn staff_material(ctx: &Ctx, staff: &Staff, case_no: &str, key: &str) -> Result<(String, String, Vec<u8>), ApiError> {
+pub async fn staff_material(
+    ctx: &Ctx,
+    staff: &Staff,
+    case_no: &str,
+    key: &str,
+) -> Result<(String, String, Vec<u8>), ApiError> {
     let no = case_no.to_owned();
     let k = key.to_owned();
     let s = staff.clone();
@@ -477,7 +718,12 @@ pub async fn staff_material(ctx: &Ctx, staff: &Staff, case_no: &str, key: &str) 
                 .into_iter()
                 .rev()
                 .find(|m| m.key == k)
-                .ok_or_else(|| ApiError::not_found("material_not_found", format!("case {no} has no material {k:?}"))))
+                .ok_or_else(|| {
+                    ApiError::not_found(
+                        "material_not_found",
+                        format!("case {no} has no material {k:?}"),
+                    )
+                }))
         })
         .await?;
     let m = found?;

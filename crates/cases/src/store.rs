@@ -57,7 +57,8 @@ pub struct Actor {
     pub department_code: Option<String>,
 }
 
-const CASE_COLUMNS: &str = "id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at,
+const CASE_COLUMNS: &str =
+    "id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at,
     accepted_on, deadline, resume_status, paused_on, supplement_note, concluded_at, version";
 
 fn status_of(s: &str) -> Result<Status, DbError> {
@@ -72,11 +73,15 @@ fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
         department_code: r.get_str("department_code")?,
         applicant_id: r.get_i64("applicant_id")?,
         status: status_of(&r.get_str("status")?)?,
-        form: serde_json::from_str(&r.get_str("form")?).map_err(|e| DbError::Decode(e.to_string()))?,
+        form: serde_json::from_str(&r.get_str("form")?)
+            .map_err(|e| DbError::Decode(e.to_string()))?,
         submitted_at: r.get_i64("submitted_at")?,
         accepted_on: r.get_opt_str("accepted_on")?,
         deadline: r.get_opt_str("deadline")?,
-        resume_status: r.get_opt_str("resume_status")?.map(|s| status_of(&s)).transpose()?,
+        resume_status: r
+            .get_opt_str("resume_status")?
+            .map(|s| status_of(&s))
+            .transpose()?,
         paused_on: r.get_opt_str("paused_on")?,
         supplement_note: r.get_opt_str("supplement_note")?,
         concluded_at: r.get_opt_i64("concluded_at")?,
@@ -103,7 +108,22 @@ pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<i64, DbError> {
     .get_i64("id")
 }
 
-pub fn add_event(c: &mut dyn Conn, case_id: i64, at: i64, action: Action, from: Option<Status>, to: Status, who: &Actor, note: &str) -> Result<(), DbError> {
+/// One move of the state machine, as the timeline records it.
+pub struct Step {
+    pub action: Action,
+    pub from: Option<Status>,
+    pub to: Status,
+}
+
+pub fn add_event(
+    c: &mut dyn Conn,
+    case_id: i64,
+    at: i64,
+    step: Step,
+    who: &Actor,
+    note: &str,
+) -> Result<(), DbError> {
+    let Step { action, from, to } = step;
     c.execute(
         "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -135,11 +155,18 @@ pub fn add_material(c: &mut dyn Conn, case_id: i64, m: &MaterialRecord) -> Resul
 
 /// Read a case by number; on PostgreSQL `lock` takes a row lock for the transaction.
 pub fn get(c: &mut dyn Conn, case_no: &str, lock: bool) -> Result<Option<CaseRecord>, DbError> {
-    let suffix = if lock && c.engine() == Engine::Postgres { " FOR UPDATE" } else { "" };
-    c.query_opt(&format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{suffix}"), params![case_no])?
-        .as_ref()
-        .map(case_from)
-        .transpose()
+    let suffix = if lock && c.engine() == Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    c.query_opt(
+        &format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1{suffix}"),
+        params![case_no],
+    )?
+    .as_ref()
+    .map(case_from)
+    .transpose()
 }
 
 pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, DbError> {
@@ -208,9 +235,17 @@ pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbEr
     Ok(n == 1)
 }
 
-pub fn list_for_applicant(c: &mut dyn Conn, applicant_id: i64, limit: i64, offset: i64) -> Result<(Vec<CaseRecord>, i64), DbError> {
+pub fn list_for_applicant(
+    c: &mut dyn Conn,
+    applicant_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<CaseRecord>, i64), DbError> {
     let total = c
-        .query_one("SELECT COUNT(*) AS n FROM cases WHERE applicant_id = $1", params![applicant_id])?
+        .query_one(
+            "SELECT COUNT(*) AS n FROM cases WHERE applicant_id = $1",
+            params![applicant_id],
+        )?
         .get_i64("n")?;
     let rows = c.query(
         &format!("SELECT {CASE_COLUMNS} FROM cases WHERE applicant_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"),
@@ -230,7 +265,11 @@ pub struct QueueFilter {
 }
 
 /// A department's cases, soonest deadline first (overdue first), then oldest submission.
-pub fn queue(c: &mut dyn Conn, department: &str, f: &QueueFilter) -> Result<(Vec<CaseRecord>, i64), DbError> {
+pub fn queue(
+    c: &mut dyn Conn,
+    department: &str,
+    f: &QueueFilter,
+) -> Result<(Vec<CaseRecord>, i64), DbError> {
     let mut args: Vec<Value> = vec![Value::from(department)];
     let mut cond = vec!["department_code = $1".to_string()];
     if !f.statuses.is_empty() {
@@ -247,10 +286,18 @@ pub fn queue(c: &mut dyn Conn, department: &str, f: &QueueFilter) -> Result<(Vec
     }
     if let Some(d) = &f.overdue_before {
         args.push(Value::from(d.as_str()));
-        cond.push(format!("status = 'accepted' AND deadline < ${}", args.len()));
+        cond.push(format!(
+            "status = 'accepted' AND deadline < ${}",
+            args.len()
+        ));
     }
     let where_ = cond.join(" AND ");
-    let total = c.query_one(&format!("SELECT COUNT(*) AS n FROM cases WHERE {where_}"), &args)?.get_i64("n")?;
+    let total = c
+        .query_one(
+            &format!("SELECT COUNT(*) AS n FROM cases WHERE {where_}"),
+            &args,
+        )?
+        .get_i64("n")?;
     args.push(Value::Int(f.limit));
     args.push(Value::Int(f.offset));
     let n = args.len();
@@ -266,10 +313,21 @@ pub fn queue(c: &mut dyn Conn, department: &str, f: &QueueFilter) -> Result<(Vec
 }
 
 /// Case counts by status, for one department or (with `None`) for all.
-pub fn count_by_status(c: &mut dyn Conn, department: Option<&str>) -> Result<Vec<(String, i64)>, DbError> {
+pub fn count_by_status(
+    c: &mut dyn Conn,
+    department: Option<&str>,
+) -> Result<Vec<(String, i64)>, DbError> {
     let rows = match department {
-        Some(d) => c.query("SELECT status, COUNT(*) AS n FROM cases WHERE department_code = $1 GROUP BY status", params![d])?,
-        None => c.query("SELECT status, COUNT(*) AS n FROM cases GROUP BY status", &[])?,
+        Some(d) => c.query(
+            "SELECT status, COUNT(*) AS n FROM cases WHERE department_code = $1 GROUP BY status",
+            params![d],
+        )?,
+        None => c.query(
+            "SELECT status, COUNT(*) AS n FROM cases GROUP BY status",
+            &[],
+        )?,
     };
-    rows.iter().map(|r| Ok((r.get_str("status")?, r.get_i64("n")?))).collect()
+    rows.iter()
+        .map(|r| Ok((r.get_str("status")?, r.get_i64("n")?)))
+        .collect()
 }

@@ -83,7 +83,8 @@ pub struct CaseSummary {
 }
 
 pub fn parse_date(s: &Option<String>) -> Option<NaiveDate> {
-    s.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    s.as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
 pub struct Env<'a> {
@@ -93,7 +94,8 @@ pub struct Env<'a> {
 }
 
 pub fn summary(rec: &CaseRecord, matter_name: String, env: &Env) -> CaseSummary {
-    let (days_left, overdue, due_soon) = clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
+    let (days_left, overdue, due_soon) =
+        clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
     CaseSummary {
         case_no: rec.case_no.clone(),
         matter_code: rec.matter_code.clone(),
@@ -113,8 +115,16 @@ pub enum Viewer<'a> {
     Staff(&'a Staff, &'a Citizen),
 }
 
-pub fn full(rec: CaseRecord, matter: &Matter, events: Vec<Event>, mats: Vec<MaterialRecord>, viewer: Viewer, env: &Env) -> CaseView {
-    let (days_left, overdue, due_soon) = clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
+pub fn full(
+    rec: CaseRecord,
+    matter: &Matter,
+    events: Vec<Event>,
+    mats: Vec<MaterialRecord>,
+    viewer: Viewer,
+    env: &Env,
+) -> CaseView {
+    let (days_left, overdue, due_soon) =
+        clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
     let allowed_actions: Vec<&'static str> = match &viewer {
         Viewer::Applicant => [Action::Supplement, Action::Withdraw]
             .into_iter()
@@ -142,7 +152,13 @@ pub fn full(rec: CaseRecord, matter: &Matter, events: Vec<Event>, mats: Vec<Mate
             .iter()
             .find(|m| m.key == key)
             .map(|m| m.name.clone())
-            .or_else(|| matter.fields.iter().find(|f| f.key == key).map(|f| f.label_zh.clone()))
+            .or_else(|| {
+                matter
+                    .fields
+                    .iter()
+                    .find(|f| f.key == key)
+                    .map(|f| f.label_zh.clone())
+            })
             .unwrap_or_else(|| key.to_owned())
     };
     CaseView {
@@ -159,7 +175,11 @@ pub fn full(rec: CaseRecord, matter: &Matter, events: Vec<Event>, mats: Vec<Mate
         days_left,
         overdue,
         due_soon,
-        supplement_request: if rec.status == Status::NeedsSupplement { rec.supplement_note } else { None },
+        supplement_request: if rec.status == Status::NeedsSupplement {
+            rec.supplement_note
+        } else {
+            None
+        },
         form: rec.form,
         materials: mats
             .into_iter()
@@ -183,7 +203,11 @@ pub fn full(rec: CaseRecord, matter: &Matter, events: Vec<Event>, mats: Vec<Mate
                 to: e.to_status,
                 role: e.role,
                 department: e.department_code,
-                actor: if e.actor_kind == "citizen" { "申请人".to_owned() } else { e.actor_name },
+                actor: if e.actor_kind == "citizen" {
+                    "申请人".to_owned()
+                } else {
+                    e.actor_name
+                },
                 note: e.note,
             })
             .collect(),

@@ -68,7 +68,8 @@ fn xerr(e: rust_xlsxwriter::XlsxError) -> String {
 
 fn header(ws: &mut Worksheet, cols: &[&str], bold: &Format) -> Result<(), String> {
     for (i, c) in cols.iter().enumerate() {
-        ws.write_string_with_format(0, i as u16, *c, bold).map_err(xerr)?;
+        ws.write_string_with_format(0, i as u16, *c, bold)
+            .map_err(xerr)?;
         ws.set_column_width(i as u16, 18).map_err(xerr)?;
     }
     ws.set_freeze_panes(1, 0).map_err(xerr)?;
@@ -105,10 +106,14 @@ pub fn export_xlsx(matters: &[Matter], path: &Path) -> Result<(), String> {
             for (c, t) in texts {
                 ws.write_string(r, c, t).map_err(xerr)?;
             }
-            ws.write_number(r, 5, f64::from(m.legal_days)).map_err(xerr)?;
-            ws.write_number(r, 6, f64::from(m.promised_days)).map_err(xerr)?;
-            ws.write_number(r, 8, f64::from(m.online_depth)).map_err(xerr)?;
-            ws.write_number(r, 9, f64::from(m.max_visits)).map_err(xerr)?;
+            ws.write_number(r, 5, f64::from(m.legal_days))
+                .map_err(xerr)?;
+            ws.write_number(r, 6, f64::from(m.promised_days))
+                .map_err(xerr)?;
+            ws.write_number(r, 8, f64::from(m.online_depth))
+                .map_err(xerr)?;
+            ws.write_number(r, 9, f64::from(m.max_visits))
+                .map_err(xerr)?;
         }
     }
     {
@@ -178,7 +183,8 @@ struct RowReader<'a> {
 
 impl RowReader<'_> {
     fn fail(&mut self, msg: String) {
-        self.errors.push(format!("{} row {}: {msg}", self.sheet, self.row));
+        self.errors
+            .push(format!("{} row {}: {msg}", self.sheet, self.row));
     }
 
     fn text(&mut self, i: usize) -> String {
@@ -259,8 +265,12 @@ fn check_header(sheet: &str, cells: Option<&[Data]>, cols: &[&str], errors: &mut
 }
 
 pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
-    let mut wb: Xlsx<_> =
-        open_workbook(path).map_err(|e| vec![format!("{}: not a readable XLSX workbook: {e}", path.display())])?;
+    let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| {
+        vec![format!(
+            "{}: not a readable XLSX workbook: {e}",
+            path.display()
+        )]
+    })?;
     let mut errors = Vec::new();
     let mut sheet = |name: &str| -> Result<calamine::Range<Data>, Vec<String>> {
         wb.worksheet_range(name)
@@ -279,11 +289,19 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
             continue;
         }
-        let mut r = RowReader { sheet: SHEET_MATTERS, row, cells, errors: &mut errors };
+        let mut r = RowReader {
+            sheet: SHEET_MATTERS,
+            row,
+            cells,
+            errors: &mut errors,
+        };
         let m = Matter {
             code: r.text(0),
             name: r.text(1),
-            department: Department { code: r.text(2), name: r.text(3) },
+            department: Department {
+                code: r.text(2),
+                name: r.text(3),
+            },
             kind: r.text(4),
             legal_days: r.whole(5, "legal_days"),
             promised_days: r.whole(6, "promised_days"),
@@ -297,7 +315,10 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
             fields: vec![],
         };
         if let Some(first) = rows_of.insert(m.code.clone(), row) {
-            errors.push(format!("{SHEET_MATTERS} row {row}: code {} already used on row {first}", m.code));
+            errors.push(format!(
+                "{SHEET_MATTERS} row {row}: code {} already used on row {first}",
+                m.code
+            ));
         }
         matters.push(m);
     }
@@ -309,7 +330,12 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
             continue;
         }
-        let mut r = RowReader { sheet: SHEET_MATERIALS, row, cells, errors: &mut errors };
+        let mut r = RowReader {
+            sheet: SHEET_MATERIALS,
+            row,
+            cells,
+            errors: &mut errors,
+        };
         let code = r.text(0);
         let form_text = r.text(4);
         let form = crate::model::MATERIAL_FORMS
@@ -317,7 +343,9 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
             .find(|(k, zh)| *zh == form_text || *k == form_text)
             .map(|(k, _)| (*k).to_owned());
         if form.is_none() {
-            r.fail(format!("form must be 原件, 复印件 or 原件和复印件, got {form_text:?}"));
+            r.fail(format!(
+                "form must be 原件, 复印件 or 原件和复印件, got {form_text:?}"
+            ));
         }
         let mat = Material {
             key: r.text(1),
@@ -333,7 +361,9 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
         };
         match matters.iter_mut().find(|m| m.code == code) {
             Some(m) => m.materials.push(mat),
-            None => r.fail(format!("matter {code:?} is not on the {SHEET_MATTERS} sheet")),
+            None => r.fail(format!(
+                "matter {code:?} is not on the {SHEET_MATTERS} sheet"
+            )),
         }
     }
 
@@ -344,7 +374,12 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
             continue;
         }
-        let mut r = RowReader { sheet: SHEET_FIELDS, row, cells, errors: &mut errors };
+        let mut r = RowReader {
+            sheet: SHEET_FIELDS,
+            row,
+            cells,
+            errors: &mut errors,
+        };
         let code = r.text(0);
         let text_opt = |r: &mut RowReader, i| Some(r.text(i)).filter(|s| !s.is_empty());
         let f = Field {
@@ -369,7 +404,9 @@ pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
         };
         match matters.iter_mut().find(|m| m.code == code) {
             Some(m) => m.fields.push(f),
-            None => r.fail(format!("matter {code:?} is not on the {SHEET_MATTERS} sheet")),
+            None => r.fail(format!(
+                "matter {code:?} is not on the {SHEET_MATTERS} sheet"
+            )),
         }
     }
 
@@ -393,12 +430,16 @@ pub struct CatalogFile {
 }
 
 pub fn export_json(matters: &[Matter]) -> Result<String, String> {
-    serde_json::to_string_pretty(&CatalogFile { matters: matters.to_vec() }).map_err(|e| e.to_string())
+    serde_json::to_string_pretty(&CatalogFile {
+        matters: matters.to_vec(),
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// Parse and check a JSON catalogue; errors name the matter's position.
 pub fn import_json(text: &str) -> Result<Vec<Matter>, Vec<String>> {
-    let file: CatalogFile = serde_json::from_str(text).map_err(|e| vec![format!("not a catalogue JSON file: {e}")])?;
+    let file: CatalogFile =
+        serde_json::from_str(text).map_err(|e| vec![format!("not a catalogue JSON file: {e}")])?;
     let mut errors = Vec::new();
     let mut seen = BTreeMap::new();
     for (i, m) in file.matters.iter().enumerate() {
@@ -406,7 +447,11 @@ pub fn import_json(text: &str) -> Result<Vec<Matter>, Vec<String>> {
             errors.push(format!("matter #{} ({}): {e}", i + 1, m.code));
         }
         if let Some(first) = seen.insert(m.code.clone(), i + 1) {
-            errors.push(format!("matter #{} ({}): code already used by matter #{first}", i + 1, m.code));
+            errors.push(format!(
+                "matter #{} ({}): code already used by matter #{first}",
+                i + 1,
+                m.code
+            ));
         }
     }
     if errors.is_empty() {
@@ -418,20 +463,35 @@ pub fn import_json(text: &str) -> Result<Vec<Matter>, Vec<String>> {
 
 /// Read a catalogue file, choosing the format by extension (`.xlsx` or `.json`).
 pub fn read_file(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+    {
         Some("xlsx") => import_xlsx(path),
         Some("json") => {
-            let text = std::fs::read_to_string(path).map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
             import_json(&text)
         }
-        _ => Err(vec![format!("{}: use a .xlsx or .json file", path.display())]),
+        _ => Err(vec![format!(
+            "{}: use a .xlsx or .json file",
+            path.display()
+        )]),
     }
 }
 
 pub fn write_file(matters: &[Matter], path: &Path) -> Result<(), String> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .as_deref()
+    {
         Some("xlsx") => export_xlsx(matters, path),
-        Some("json") => std::fs::write(path, export_json(matters)?).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some("json") => std::fs::write(path, export_json(matters)?)
+            .map_err(|e| format!("cannot write {}: {e}", path.display())),
         _ => Err(format!("{}: use a .xlsx or .json file", path.display())),
     }
 }
@@ -475,7 +535,13 @@ mod tests {
         export_xlsx(&ms, &p).unwrap();
         let errs = import_xlsx(&p).unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:?}");
-        assert!(errs[0].contains("row 4") && errs[0].contains("kind"), "{errs:?}");
-        assert!(errs[1].contains("row 6") && errs[1].contains("promised_days"), "{errs:?}");
+        assert!(
+            errs[0].contains("row 4") && errs[0].contains("kind"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].contains("row 6") && errs[1].contains("promised_days"),
+            "{errs:?}"
+        );
     }
 }

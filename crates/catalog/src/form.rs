@@ -95,19 +95,26 @@ fn check_value(f: &Field, text: &str) -> Result<Value, String> {
             return Err(format!("至少 {min} 个字符 / at least {min} characters"));
         }
     }
-    let max_len = f.max_length.unwrap_or(if f.kind == "textarea" { 2000 } else { 200 });
+    let max_len = f
+        .max_length
+        .unwrap_or(if f.kind == "textarea" { 2000 } else { 200 });
     if len > max_len {
-        return Err(format!("最多 {max_len} 个字符 / at most {max_len} characters"));
+        return Err(format!(
+            "最多 {max_len} 个字符 / at most {max_len} characters"
+        ));
     }
     if let Some(p) = &f.pattern {
-        let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|_| "schema pattern is broken".to_string())?;
+        let re = regex::Regex::new(&format!("^(?:{p})$"))
+            .map_err(|_| "schema pattern is broken".to_string())?;
         if !re.is_match(text) {
             return Err("格式不正确 / does not match the required format".into());
         }
     }
     let v = match f.kind.as_str() {
         "number" => {
-            let n: f64 = text.parse().map_err(|_| "应为数字 / must be a number".to_string())?;
+            let n: f64 = text
+                .parse()
+                .map_err(|_| "应为数字 / must be a number".to_string())?;
             if !n.is_finite() {
                 return Err("应为数字 / must be a number".into());
             }
@@ -122,7 +129,13 @@ fn check_value(f: &Field, text: &str) -> Result<Value, String> {
                 }
             }
             serde_json::Number::from_f64(n)
-                .map(|num| if n.fract() == 0.0 && n.abs() < 9e15 { Value::from(n as i64) } else { Value::Number(num) })
+                .map(|num| {
+                    if n.fract() == 0.0 && n.abs() < 9e15 {
+                        Value::from(n as i64)
+                    } else {
+                        Value::Number(num)
+                    }
+                })
                 .ok_or_else(|| "应为数字 / must be a number".to_string())?
         }
         "date" => {
@@ -132,7 +145,10 @@ fn check_value(f: &Field, text: &str) -> Result<Value, String> {
         }
         "select" => {
             if !f.options.iter().any(|o| o == text) {
-                return Err(format!("请选择: {} / choose one of the options", f.options.join("、")));
+                return Err(format!(
+                    "请选择: {} / choose one of the options",
+                    f.options.join("、")
+                ));
             }
             Value::String(text.to_owned())
         }
@@ -196,7 +212,8 @@ mod tests {
         assert_eq!(keys, vec!["extra", "age", "born", "doc"]);
 
         let form: Map<String, Value> =
-            serde_json::from_str(r#"{"name": " 张三 ", "id": "11010519491231002x", "age": "30"}"#).unwrap();
+            serde_json::from_str(r#"{"name": " 张三 ", "id": "11010519491231002x", "age": "30"}"#)
+                .unwrap();
         let ok = validate(&fields, &form, &["doc".to_string()], false).unwrap();
         assert_eq!(ok["name"], "张三");
         assert_eq!(ok["id"], "11010519491231002X");

@@ -18,6 +18,9 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::d
 }];
 
 /// Read a matter by code (for other rooms).
-pub fn get_matter(c: &mut dyn tongban_platform::db::Conn, code: &str) -> Result<Option<Matter>, tongban_platform::db::DbError> {
+pub fn get_matter(
+    c: &mut dyn tongban_platform::db::Conn,
+    code: &str,
+) -> Result<Option<Matter>, tongban_platform::db::DbError> {
     store::get(c, code)
 }

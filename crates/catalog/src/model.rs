@@ -65,7 +65,11 @@ pub struct Material {
     pub formats: Vec<String>,
 }
 
-pub const MATERIAL_FORMS: [(&str, &str); 3] = [("original", "原件"), ("copy", "复印件"), ("both", "原件和复印件")];
+pub const MATERIAL_FORMS: [(&str, &str); 3] = [
+    ("original", "原件"),
+    ("copy", "复印件"),
+    ("both", "原件和复印件"),
+];
 
 pub const FIELD_TYPES: [&str; 11] = [
     "text",
@@ -114,9 +118,14 @@ pub struct Field {
 pub fn check_matter(m: &Matter) -> Result<(), String> {
     let code_ok = !m.code.is_empty()
         && m.code.len() <= 64
-        && m.code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && m.code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !code_ok {
-        return Err(format!("code {:?} must be 1-64 letters, digits, - or _", m.code));
+        return Err(format!(
+            "code {:?} must be 1-64 letters, digits, - or _",
+            m.code
+        ));
     }
     if m.name.trim().is_empty() {
         return Err("name is empty".into());
@@ -125,7 +134,11 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
         return Err("department code and name are both needed".into());
     }
     if !KINDS.contains(&m.kind.as_str()) {
-        return Err(format!("kind {:?} is not one of {}", m.kind, KINDS.join(", ")));
+        return Err(format!(
+            "kind {:?} is not one of {}",
+            m.kind,
+            KINDS.join(", ")
+        ));
     }
     if m.legal_days == 0 || m.legal_days > 365 {
         return Err(format!("legal_days {} must be 1 to 365", m.legal_days));
@@ -148,10 +161,16 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
             return Err(format!("material {:?} has no name", mat.key));
         }
         if !MATERIAL_FORMS.iter().any(|(k, _)| *k == mat.form) {
-            return Err(format!("material {:?}: form must be original, copy or both", mat.name));
+            return Err(format!(
+                "material {:?}: form must be original, copy or both",
+                mat.name
+            ));
         }
         if mat.formats.is_empty() {
-            return Err(format!("material {:?}: list at least one accepted format", mat.name));
+            return Err(format!(
+                "material {:?}: list at least one accepted format",
+                mat.name
+            ));
         }
         check_key(&mat.key)?;
         if !keys.insert(mat.key.clone()) {
@@ -164,7 +183,12 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
             return Err(format!("key {:?} is used twice", f.key));
         }
         if !FIELD_TYPES.contains(&f.kind.as_str()) {
-            return Err(format!("field {:?}: type {:?} is not one of {}", f.key, f.kind, FIELD_TYPES.join(", ")));
+            return Err(format!(
+                "field {:?}: type {:?} is not one of {}",
+                f.key,
+                f.kind,
+                FIELD_TYPES.join(", ")
+            ));
         }
         if f.label_zh.trim().is_empty() {
             return Err(format!("field {:?} has no Chinese label", f.key));
@@ -173,7 +197,8 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
             return Err(format!("field {:?} is a select without options", f.key));
         }
         if let Some(p) = &f.pattern {
-            regex::Regex::new(p).map_err(|e| format!("field {:?}: pattern does not compile: {e}", f.key))?;
+            regex::Regex::new(p)
+                .map_err(|e| format!("field {:?}: pattern does not compile: {e}", f.key))?;
         }
         if let (Some(a), Some(b)) = (f.min_length, f.max_length) {
             if a > b {
@@ -193,10 +218,13 @@ fn check_key(k: &str) -> Result<(), String> {
     let ok = !k.is_empty()
         && k.len() <= 64
         && k.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
-        && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && k.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(format!("key {k:?} must start with a-z and hold only a-z, 0-9 and _"))
+        Err(format!(
+            "key {k:?} must start with a-z and hold only a-z, 0-9 and _"
+        ))
     }
 }

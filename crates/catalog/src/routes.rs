@@ -10,11 +10,19 @@ use std::collections::HashMap;
 use tongban_platform::identity::Department;
 use tongban_platform::{ApiError, Ctx};
 
+/// Paths served on the public listener (the OpenAPI document must describe each).
+pub const PUBLIC_PATHS: [&str; 3] = [
+    "/api/v1/matters",
+    "/api/v1/matters/{code}",
+    "/api/v1/departments",
+];
+
 pub fn public_router() -> Router<Ctx> {
+    let [matters, matter, depts] = PUBLIC_PATHS;
     Router::new()
-        .route("/api/v1/matters", get(list))
-        .route("/api/v1/matters/{code}", get(detail))
-        .route("/api/v1/departments", get(departments))
+        .route(matters, get(list))
+        .route(matter, get(detail))
+        .route(depts, get(departments))
 }
 
 #[derive(Serialize)]
@@ -61,25 +69,39 @@ pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
             None => Ok(default),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(ApiError::bad_request("bad_paging", format!("{k} must be a whole number from 1 to {max}"))),
+                _ => Err(ApiError::bad_request(
+                    "bad_paging",
+                    format!("{k} must be a whole number from 1 to {max}"),
+                )),
             },
         }
     };
     Ok((num("page", 1, 1_000_000)?, num("per_page", 20, 100)?))
 }
 
-async fn list(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Page<MatterSummary>>, ApiError> {
+async fn list(
+    State(ctx): State<Ctx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Page<MatterSummary>>, ApiError> {
     let (page, per_page) = paging(&q)?;
     if let Some(k) = q.get("kind").filter(|k| !k.is_empty()) {
         if !KINDS.contains(&k.as_str()) {
-            return Err(ApiError::bad_request("bad_kind", format!("kind must be one of {}", KINDS.join(", "))));
+            return Err(ApiError::bad_request(
+                "bad_kind",
+                format!("kind must be one of {}", KINDS.join(", ")),
+            ));
         }
     }
     let online_depth = match q.get("online_depth").filter(|v| !v.is_empty()) {
         None => None,
         Some(v) => match v.parse::<u8>() {
             Ok(d @ 1..=4) => Some(d),
-            _ => return Err(ApiError::bad_request("bad_online_depth", "online_depth must be 1, 2, 3 or 4")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "bad_online_depth",
+                    "online_depth must be 1, 2, 3 or 4",
+                ))
+            }
         },
     };
     let filter = Filter {
@@ -99,14 +121,24 @@ async fn list(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>) 
     }))
 }
 
-async fn detail(State(ctx): State<Ctx>, Path(code): Path<String>) -> Result<Json<Matter>, ApiError> {
+async fn detail(
+    State(ctx): State<Ctx>,
+    Path(code): Path<String>,
+) -> Result<Json<Matter>, ApiError> {
     let c2 = code.clone();
     match ctx.db.read(move |c| store::get(c, &c2)).await? {
         Some(m) if m.published => Ok(Json(m)),
-        _ => Err(ApiError::not_found("matter_not_found", format!("no published matter has code {code:?}"))),
+        _ => Err(ApiError::not_found(
+            "matter_not_found",
+            format!("no published matter has code {code:?}"),
+        )),
     }
 }
 
 async fn departments(State(ctx): State<Ctx>) -> Result<Json<Vec<Department>>, ApiError> {
-    Ok(Json(ctx.db.read(tongban_platform::identity::list_departments).await?))
+    Ok(Json(
+        ctx.db
+            .read(tongban_platform::identity::list_departments)
+            .await?,
+    ))
 }

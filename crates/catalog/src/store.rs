@@ -5,7 +5,8 @@ use tongban_platform::db::{Conn, DbError, Row, Value};
 use tongban_platform::identity::{upsert_department, Department};
 use tongban_platform::params;
 
-const COLUMNS: &str = "m.code, m.name, m.department_code, d.name AS department_name, m.kind, m.legal_days,
+const COLUMNS: &str =
+    "m.code, m.name, m.department_code, d.name AS department_name, m.kind, m.legal_days,
     m.promised_days, m.fee, m.online_depth, m.max_visits, m.conditions, m.legal_basis, m.published,
     m.materials, m.fields";
 
@@ -27,8 +28,10 @@ fn matter_from(r: &Row) -> Result<Matter, DbError> {
         conditions: r.get_str("conditions")?,
         legal_basis: r.get_str("legal_basis")?,
         published: r.get_bool("published")?,
-        materials: serde_json::from_str(&json("materials")?).map_err(|e| DbError::Decode(e.to_string()))?,
-        fields: serde_json::from_str(&json("fields")?).map_err(|e| DbError::Decode(e.to_string()))?,
+        materials: serde_json::from_str(&json("materials")?)
+            .map_err(|e| DbError::Decode(e.to_string()))?,
+        fields: serde_json::from_str(&json("fields")?)
+            .map_err(|e| DbError::Decode(e.to_string()))?,
     })
 }
 
@@ -39,8 +42,10 @@ pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
         .get_i64("p")?;
     for (i, m) in matters.iter().enumerate() {
         upsert_department(c, &m.department)?;
-        let materials = serde_json::to_string(&m.materials).map_err(|e| DbError::Decode(e.to_string()))?;
-        let fields = serde_json::to_string(&m.fields).map_err(|e| DbError::Decode(e.to_string()))?;
+        let materials =
+            serde_json::to_string(&m.materials).map_err(|e| DbError::Decode(e.to_string()))?;
+        let fields =
+            serde_json::to_string(&m.fields).map_err(|e| DbError::Decode(e.to_string()))?;
         c.execute(
             "INSERT INTO matters (code, name, department_code, kind, legal_days, promised_days, fee,
                 online_depth, max_visits, conditions, legal_basis, published, materials, fields, position, updated_at)
@@ -105,7 +110,11 @@ pub struct Filter {
 }
 
 fn like_pattern(q: &str) -> String {
-    let escaped = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = q
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
@@ -150,18 +159,30 @@ pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError>
         ),
         &args,
     )?;
-    Ok((rows.iter().map(matter_from).collect::<Result<_, _>>()?, total))
+    Ok((
+        rows.iter().map(matter_from).collect::<Result<_, _>>()?,
+        total,
+    ))
 }
 
 /// Names of the given matters, for lists in other rooms.
-pub fn names(c: &mut dyn Conn, codes: &[String]) -> Result<std::collections::HashMap<String, String>, DbError> {
+pub fn names(
+    c: &mut dyn Conn,
+    codes: &[String],
+) -> Result<std::collections::HashMap<String, String>, DbError> {
     let mut out = std::collections::HashMap::new();
     if codes.is_empty() {
         return Ok(out);
     }
     let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
     let args: Vec<Value> = codes.iter().map(Value::from).collect();
-    for r in c.query(&format!("SELECT code, name FROM matters WHERE code IN ({})", marks.join(", ")), &args)? {
+    for r in c.query(
+        &format!(
+            "SELECT code, name FROM matters WHERE code IN ({})",
+            marks.join(", ")
+        ),
+        &args,
+    )? {
         out.insert(r.get_str("code")?, r.get_str("name")?);
     }
     Ok(out)

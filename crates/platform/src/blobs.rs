@@ -22,7 +22,10 @@ pub fn put(dir: &Path, data: &[u8]) -> std::io::Result<String> {
     }
     let parent = target.parent().unwrap_or(dir);
     std::fs::create_dir_all(parent)?;
-    let tmp = parent.join(format!(".{sha}.{}", crate::crypto::random_token().get(..8).unwrap_or("tmp")));
+    let tmp = parent.join(format!(
+        ".{sha}.{}",
+        crate::crypto::random_token().get(..8).unwrap_or("tmp")
+    ));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -35,6 +38,9 @@ pub fn put(dir: &Path, data: &[u8]) -> std::io::Result<String> {
 pub fn get(dir: &Path, sha: &str) -> std::io::Result<Vec<u8>> {
     match path_of(dir, sha) {
         Some(p) => std::fs::read(p),
-        None => Err(std::io::Error::new(std::io::ErrorKind::NotFound, "bad digest")),
+        None => Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "bad digest",
+        )),
     }
 }

@@ -125,7 +125,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, String> {
         }
         let cols: Vec<&str> = line.split(',').map(str::trim).collect();
         let [date, kind, name, rest @ ..] = cols.as_slice() else {
-            return Err(format!("line {line_no}: expected date,kind,name[,year], got {line:?}"));
+            return Err(format!(
+                "line {line_no}: expected date,kind,name[,year], got {line:?}"
+            ));
         };
         let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .map_err(|_| format!("line {line_no}: {date:?} is not a date in YYYY-MM-DD form"))?;
@@ -148,7 +150,9 @@ pub fn parse_csv(text: &str) -> Result<Vec<Entry>, String> {
             _ => date.year(),
         };
         if (year - date.year()).abs() > 1 {
-            return Err(format!("line {line_no}: year {year} is too far from date {date}"));
+            return Err(format!(
+                "line {line_no}: year {year} is too far from date {date}"
+            ));
         }
         if !seen.insert(date) {
             return Err(format!("line {line_no}: {date} appears twice"));
@@ -184,7 +188,10 @@ pub fn load(c: &mut dyn Conn) -> Result<Calendar, DbError> {
 pub fn import(c: &mut dyn Conn, entries: &[Entry]) -> Result<Vec<i32>, DbError> {
     let years: BTreeSet<i32> = entries.iter().map(|e| e.year).collect();
     for y in &years {
-        c.execute("DELETE FROM calendar_days WHERE year = $1", crate::params![i64::from(*y)])?;
+        c.execute(
+            "DELETE FROM calendar_days WHERE year = $1",
+            crate::params![i64::from(*y)],
+        )?;
     }
     insert(c, entries)?;
     Ok(years.into_iter().collect())
@@ -232,7 +239,10 @@ mod tests {
         let years: BTreeSet<i32> = entries.iter().map(|e| e.year).collect();
         assert_eq!(years, (2020..=2026).collect());
         for e in entries.iter().filter(|e| e.workday) {
-            assert!(e.date.weekday().number_from_monday() >= 6, "{e:?} is a weekday");
+            assert!(
+                e.date.weekday().number_from_monday() >= 6,
+                "{e:?} is a weekday"
+            );
         }
     }
 
@@ -241,7 +251,10 @@ mod tests {
         let c = Calendar::builtin();
         assert!(!c.is_workday(d(2026, 2, 16)));
         assert_eq!(c.day(d(2026, 2, 17)).name, "春节");
-        assert!(c.is_workday(d(2026, 2, 14)), "Saturday 2026-02-14 is a make-up working day");
+        assert!(
+            c.is_workday(d(2026, 2, 14)),
+            "Saturday 2026-02-14 is a make-up working day"
+        );
         assert!(c.is_workday(d(2026, 2, 28)));
         // Friday 2026-02-13 plus one working day is Saturday 2026-02-14 (调休), plus two is 02-24.
         assert_eq!(c.add_workdays(d(2026, 2, 13), 1), d(2026, 2, 14));
@@ -261,9 +274,17 @@ mod tests {
 
     #[test]
     fn csv_errors_name_the_line() {
-        assert!(parse_csv("2027-01-01,holiday,元旦\n2027-13-01,holiday,x").unwrap_err().contains("line 2"));
-        assert!(parse_csv("2027-01-01,party,元旦").unwrap_err().contains("holiday or workday"));
-        assert!(parse_csv("2027-01-01,holiday,元旦\n2027-01-01,holiday,元旦").unwrap_err().contains("twice"));
+        assert!(parse_csv("2027-01-01,holiday,元旦\n2027-13-01,holiday,x")
+            .unwrap_err()
+            .contains("line 2"));
+        assert!(parse_csv("2027-01-01,party,元旦")
+            .unwrap_err()
+            .contains("holiday or workday"));
+        assert!(
+            parse_csv("2027-01-01,holiday,元旦\n2027-01-01,holiday,元旦")
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 
     fn date_strategy() -> impl Strategy<Value = NaiveDate> {

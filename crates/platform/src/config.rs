@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn env_overrides_file_and_defaults() {
-        let mut c: Config = toml::from_str("public_addr = \"0.0.0.0:9000\"\nregion_code = \"320100\"").unwrap();
+        let mut c: Config =
+            toml::from_str("public_addr = \"0.0.0.0:9000\"\nregion_code = \"320100\"").unwrap();
         assert_eq!(c.public_addr, "0.0.0.0:9000");
         assert_eq!(c.internal_addr, "127.0.0.1:8081");
         c.apply_env(|k| (k == "TONGBAN_PUBLIC_ADDR").then(|| "127.0.0.1:1".to_string()))

@@ -29,7 +29,9 @@ pub fn check_password_policy(p: &str) -> Result<(), String> {
         p.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
     if classes.iter().filter(|x| **x).count() < 2 {
-        return Err("the password must mix at least two of: lower case, upper case, digits, symbols".into());
+        return Err(
+            "the password must mix at least two of: lower case, upper case, digits, symbols".into(),
+        );
     }
     if p.len() > 256 {
         return Err("the password is longer than 256 bytes".into());

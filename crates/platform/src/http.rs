@@ -31,11 +31,15 @@ pub fn json_rejection(e: JsonRejection) -> ApiError {
     match e {
         JsonRejection::JsonDataError(e) => ApiError::unprocessable(
             "invalid_body",
-            format!("the JSON body does not have the expected shape: {}", e.body_text()),
+            format!(
+                "the JSON body does not have the expected shape: {}",
+                e.body_text()
+            ),
         ),
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {}", e.body_text()))
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {}", e.body_text()),
+        ),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "content_type",
@@ -49,7 +53,9 @@ pub fn json_rejection(e: JsonRejection) -> ApiError {
 pub fn token_of(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
-        let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?;
+        let t = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))?;
         return Some(t.trim().to_owned());
     }
     for v in parts.headers.get_all(axum::http::header::COOKIE) {
@@ -64,9 +70,15 @@ pub fn token_of(parts: &Parts) -> Option<String> {
     None
 }
 
-async fn authenticate(ctx: &Ctx, parts: &Parts, kind: SessionKind) -> Result<(i64, String), ApiError> {
+async fn authenticate(
+    ctx: &Ctx,
+    parts: &Parts,
+    kind: SessionKind,
+) -> Result<(i64, String), ApiError> {
     let Some(token) = token_of(parts) else {
-        return Err(ApiError::unauthorized("log in first: send Authorization: Bearer <token>"));
+        return Err(ApiError::unauthorized(
+            "log in first: send Authorization: Bearer <token>",
+        ));
     };
     let now = crate::time::now_millis();
     let t = token.clone();
@@ -75,10 +87,15 @@ async fn authenticate(ctx: &Ctx, parts: &Parts, kind: SessionKind) -> Result<(i6
         .read(move |c| identity::check_session(c, kind, &t, now))
         .await?;
     match state {
-        SessionState::Valid { subject, needs_touch } => {
+        SessionState::Valid {
+            subject,
+            needs_touch,
+        } => {
             if needs_touch {
                 let t = token.clone();
-                ctx.db.write(move |c| identity::touch_session(c, &t, now)).await?;
+                ctx.db
+                    .write(move |c| identity::touch_session(c, &t, now))
+                    .await?;
             }
             Ok((subject, token))
         }

@@ -26,7 +26,9 @@ impl Role {
             "reviewer" => Ok(Role::Reviewer),
             "approver" => Ok(Role::Approver),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?}; roles are clerk, reviewer, approver, admin")),
+            other => Err(format!(
+                "unknown role {other:?}; roles are clerk, reviewer, approver, admin"
+            )),
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -92,14 +94,17 @@ pub fn upsert_department(c: &mut dyn Conn, d: &Department) -> Result<(), DbError
 }
 
 pub fn get_department(c: &mut dyn Conn, code: &str) -> Result<Option<Department>, DbError> {
-    c.query_opt("SELECT code, name FROM departments WHERE code = $1", params![code])?
-        .map(|r| {
-            Ok(Department {
-                code: r.get_str("code")?,
-                name: r.get_str("name")?,
-            })
+    c.query_opt(
+        "SELECT code, name FROM departments WHERE code = $1",
+        params![code],
+    )?
+    .map(|r| {
+        Ok(Department {
+            code: r.get_str("code")?,
+            name: r.get_str("name")?,
         })
-        .transpose()
+    })
+    .transpose()
 }
 
 pub fn list_departments(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
@@ -126,7 +131,13 @@ pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbErr
     let row = c.query_one(
         "INSERT INTO accounts (name, id_number, phone, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        params![n.name, n.id_number, n.phone, n.password_hash, crate::time::now_millis()],
+        params![
+            n.name,
+            n.id_number,
+            n.phone,
+            n.password_hash,
+            crate::time::now_millis()
+        ],
     )?;
     Ok(Citizen {
         id: row.get_i64("id")?,
@@ -146,10 +157,13 @@ fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
 }
 
 pub fn get_citizen(c: &mut dyn Conn, id: i64) -> Result<Option<Citizen>, DbError> {
-    c.query_opt("SELECT id, name, id_number, phone FROM accounts WHERE id = $1", params![id])?
-        .as_ref()
-        .map(citizen_from)
-        .transpose()
+    c.query_opt(
+        "SELECT id, name, id_number, phone FROM accounts WHERE id = $1",
+        params![id],
+    )?
+    .as_ref()
+    .map(citizen_from)
+    .transpose()
 }
 
 /// The account id and password hash for a login by ID number or phone.
@@ -159,11 +173,18 @@ pub fn citizen_credentials(
     by_phone: Option<&str>,
 ) -> Result<Option<(i64, String)>, DbError> {
     let row = match (by_id_number, by_phone) {
-        (Some(id), _) => c.query_opt("SELECT id, password_hash FROM accounts WHERE id_number = $1", params![id])?,
-        (None, Some(p)) => c.query_opt("SELECT id, password_hash FROM accounts WHERE phone = $1", params![p])?,
+        (Some(id), _) => c.query_opt(
+            "SELECT id, password_hash FROM accounts WHERE id_number = $1",
+            params![id],
+        )?,
+        (None, Some(p)) => c.query_opt(
+            "SELECT id, password_hash FROM accounts WHERE phone = $1",
+            params![p],
+        )?,
         (None, None) => None,
     };
-    row.map(|r| Ok((r.get_i64("id")?, r.get_str("password_hash")?))).transpose()
+    row.map(|r| Ok((r.get_i64("id")?, r.get_str("password_hash")?)))
+        .transpose()
 }
 
 pub struct NewStaff<'a> {
@@ -179,7 +200,14 @@ pub fn insert_staff(c: &mut dyn Conn, n: &NewStaff) -> Result<i64, DbError> {
     let row = c.query_one(
         "INSERT INTO staff (username, name, department_code, roles, password_hash, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        params![n.username, n.name, n.department_code, roles.join(","), n.password_hash, crate::time::now_millis()],
+        params![
+            n.username,
+            n.name,
+            n.department_code,
+            roles.join(","),
+            n.password_hash,
+            crate::time::now_millis()
+        ],
     )?;
     row.get_i64("id")
 }
@@ -209,10 +237,16 @@ pub fn get_staff(c: &mut dyn Conn, id: i64) -> Result<Option<Staff>, DbError> {
         .transpose()
 }
 
-pub fn staff_credentials(c: &mut dyn Conn, username: &str) -> Result<Option<(Staff, String)>, DbError> {
-    c.query_opt(&format!("{STAFF_SELECT} WHERE s.username = $1"), params![username])?
-        .map(|r| Ok((staff_from(&r)?, r.get_str("password_hash")?)))
-        .transpose()
+pub fn staff_credentials(
+    c: &mut dyn Conn,
+    username: &str,
+) -> Result<Option<(Staff, String)>, DbError> {
+    c.query_opt(
+        &format!("{STAFF_SELECT} WHERE s.username = $1"),
+        params![username],
+    )?
+    .map(|r| Ok((staff_from(&r)?, r.get_str("password_hash")?)))
+    .transpose()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +270,12 @@ const MAX_SESSION_MS: i64 = 12 * 3600 * 1000;
 const TOUCH_EVERY_MS: i64 = 60 * 1000;
 
 /// Create a session and return its bearer token (only its SM3 hash is stored).
-pub fn create_session(c: &mut dyn Conn, kind: SessionKind, subject: i64, idle_minutes: i64) -> Result<String, DbError> {
+pub fn create_session(
+    c: &mut dyn Conn,
+    kind: SessionKind,
+    subject: i64,
+    idle_minutes: i64,
+) -> Result<String, DbError> {
     let token = random_token();
     let now = crate::time::now_millis();
     c.execute(
@@ -253,7 +292,12 @@ pub enum SessionState {
     Unknown,
 }
 
-pub fn check_session(c: &mut dyn Conn, kind: SessionKind, token: &str, now: i64) -> Result<SessionState, DbError> {
+pub fn check_session(
+    c: &mut dyn Conn,
+    kind: SessionKind,
+    token: &str,
+    now: i64,
+) -> Result<SessionState, DbError> {
     let row = c.query_opt(
         "SELECT subject_id, last_seen_at, idle_ms, expires_at FROM sessions WHERE token_hash = $1 AND kind = $2",
         params![sm3_hex(token.as_bytes()), kind.as_str()],
@@ -280,7 +324,10 @@ pub fn touch_session(c: &mut dyn Conn, token: &str, now: i64) -> Result<(), DbEr
 }
 
 pub fn delete_session(c: &mut dyn Conn, token: &str) -> Result<bool, DbError> {
-    Ok(c.execute("DELETE FROM sessions WHERE token_hash = $1", params![sm3_hex(token.as_bytes())])? > 0)
+    Ok(c.execute(
+        "DELETE FROM sessions WHERE token_hash = $1",
+        params![sm3_hex(token.as_bytes())],
+    )? > 0)
 }
 
 /// Next value of a named counter (case numbers); atomic on both engines.

@@ -17,7 +17,10 @@ impl IdNumber {
         let s = input.trim().to_ascii_uppercase();
         let b = s.as_bytes();
         if b.len() != 18 {
-            return Err(format!("an ID number has 18 characters, this one has {}", s.chars().count()));
+            return Err(format!(
+                "an ID number has 18 characters, this one has {}",
+                s.chars().count()
+            ));
         }
         let (body, check) = b.split_at(17);
         if !body.iter().all(u8::is_ascii_digit) {
@@ -29,8 +32,12 @@ impl IdNumber {
         let birth = std::str::from_utf8(&body[6..14]).unwrap_or("");
         let date = NaiveDate::parse_from_str(birth, "%Y%m%d")
             .map_err(|_| format!("the birth date {birth} in the ID number is not a real date"))?;
-        if date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(date) || date > chrono::Utc::now().date_naive() {
-            return Err(format!("the birth date {birth} in the ID number is out of range"));
+        if date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(date)
+            || date > chrono::Utc::now().date_naive()
+        {
+            return Err(format!(
+                "the birth date {birth} in the ID number is out of range"
+            ));
         }
         let sum: u32 = body
             .iter()
@@ -57,14 +64,20 @@ impl IdNumber {
         if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let sum: u32 = b.iter().zip(ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+        let sum: u32 = b
+            .iter()
+            .zip(ID_WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
         Some(ID_CHECK[(sum % 11) as usize] as char)
     }
 }
 
 /// GB 32100-2015 character set (no I, O, Z, S, V) and weights.
 const USCC_CHARS: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreditCode(String);
@@ -126,10 +139,17 @@ pub struct Phone(String);
 impl Phone {
     /// A mainland mobile number: 11 digits starting 13-19. `+86` and spaces are accepted.
     pub fn parse(input: &str) -> Result<Phone, String> {
-        let s: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let s: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         let s = s.strip_prefix("+86").unwrap_or(&s);
         let b = s.as_bytes();
-        if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) || b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
+        if b.len() != 11
+            || !b.iter().all(u8::is_ascii_digit)
+            || b[0] != b'1'
+            || !(b'3'..=b'9').contains(&b[1])
+        {
             return Err("a mobile number has 11 digits and starts with 13 to 19".into());
         }
         Ok(Phone(s.to_owned()))
@@ -169,8 +189,12 @@ mod tests {
         // The GB 11643 standard's own example.
         assert!(IdNumber::parse("11010519491231002X").is_ok());
         assert!(IdNumber::parse("11010519491231002x").is_ok());
-        assert!(IdNumber::parse("110105194912310021").unwrap_err().contains("check digit"));
-        assert!(IdNumber::parse("110105194913310028").unwrap_err().contains("birth date"));
+        assert!(IdNumber::parse("110105194912310021")
+            .unwrap_err()
+            .contains("check digit"));
+        assert!(IdNumber::parse("110105194913310028")
+            .unwrap_err()
+            .contains("birth date"));
         assert!(IdNumber::parse("1101051949").is_err());
     }
 
@@ -178,13 +202,20 @@ mod tests {
     fn known_credit_codes() {
         // A code published in GB 32100 examples style: 91350100M000100Y43.
         assert!(CreditCode::parse("91350100M000100Y43").is_ok());
-        assert!(CreditCode::parse("91350100M000100Y44").unwrap_err().contains("check"));
-        assert!(CreditCode::parse("91350100M000100I43").unwrap_err().contains("not allowed"));
+        assert!(CreditCode::parse("91350100M000100Y44")
+            .unwrap_err()
+            .contains("check"));
+        assert!(CreditCode::parse("91350100M000100I43")
+            .unwrap_err()
+            .contains("not allowed"));
     }
 
     #[test]
     fn phones() {
-        assert_eq!(Phone::parse("+86 139 1234 5678").unwrap().as_str(), "13912345678");
+        assert_eq!(
+            Phone::parse("+86 139 1234 5678").unwrap().as_str(),
+            "13912345678"
+        );
         assert!(Phone::parse("12912345678").is_err());
         assert!(Phone::parse("1391234567").is_err());
     }

@@ -18,7 +18,9 @@ pub fn date_of(millis: i64, tz: Tz) -> NaiveDate {
 /// RFC 3339 text of an instant in `tz`, e.g. `2026-11-26T15:04:05+08:00`.
 pub fn rfc3339(millis: i64, tz: Tz) -> String {
     match DateTime::<Utc>::from_timestamp_millis(millis) {
-        Some(t) => t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        Some(t) => t
+            .with_timezone(&tz)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
         None => String::new(),
     }
 }

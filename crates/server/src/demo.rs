@@ -22,7 +22,9 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
     let hash = hash_password(DEMO_PASSWORD)?;
     let citizen_id = demo_citizen_id();
     db.write_blocking(move |c| {
-        let existing = c.query_one("SELECT COUNT(*) AS n FROM matters", &[])?.get_i64("n")?;
+        let existing = c
+            .query_one("SELECT COUNT(*) AS n FROM matters", &[])?
+            .get_i64("n")?;
         if existing > 0 {
             return Ok(None);
         }
@@ -48,12 +50,20 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
         }
         match identity::insert_citizen(
             c,
-            &NewCitizen { name: "张三", id_number: &citizen_id, phone: DEMO_CITIZEN_PHONE, password_hash: &hash },
+            &NewCitizen {
+                name: "张三",
+                id_number: &citizen_id,
+                phone: DEMO_CITIZEN_PHONE,
+                password_hash: &hash,
+            },
         ) {
             Ok(_) | Err(DbError::Unique(_)) => {}
             Err(e) => return Err(e),
         }
-        Ok(Some(Seeded { matters: matters.len(), staff }))
+        Ok(Some(Seeded {
+            matters: matters.len(),
+            staff,
+        }))
     })
     .map_err(|e| format!("cannot seed the demo: {e}"))
 }

@@ -17,16 +17,40 @@ use tongban_platform::{ApiError, Ctx};
 
 /// Every room's migrations, in dependency order.
 pub fn migrations() -> Vec<Migration> {
-    [tongban_platform::MIGRATIONS, tongban_catalog::MIGRATIONS, tongban_cases::MIGRATIONS].concat()
+    [
+        tongban_platform::MIGRATIONS,
+        tongban_catalog::MIGRATIONS,
+        tongban_cases::MIGRATIONS,
+    ]
+    .concat()
 }
 
 /// Open the database, apply migrations and load the shipped calendar years.
 pub fn open_and_migrate(config: &Config) -> Result<Db, String> {
-    let db = Db::open(&config.database_url).map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
-    db.migrate(&migrations()).map_err(|e| format!("migration failed: {e}"))?;
+    let db = Db::open(&config.database_url)
+        .map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
+    db.migrate(&migrations())
+        .map_err(|e| format!("migration failed: {e}"))?;
     db.write_blocking(tongban_platform::calendar::seed_builtin)
         .map_err(|e: DbError| format!("cannot seed the calendar: {e}"))?;
     Ok(db)
+}
+
+/// Every path the public listener serves.
+pub fn public_paths() -> Vec<&'static str> {
+    let mut v = vec!["/", "/api/openapi.json"];
+    v.extend(tongban_platform::routes::PUBLIC_PATHS);
+    v.extend(tongban_catalog::routes::PUBLIC_PATHS);
+    v.extend(tongban_cases::routes::PUBLIC_PATHS);
+    v
+}
+
+/// Every path only the internal listener serves.
+pub fn internal_paths() -> Vec<&'static str> {
+    let mut v = vec!["/metrics"];
+    v.extend(tongban_platform::routes::INTERNAL_PATHS);
+    v.extend(tongban_cases::routes::INTERNAL_PATHS);
+    v
 }
 
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -38,7 +62,10 @@ async fn openapi() -> impl IntoResponse {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::not_found("not_found", "no such path; see /api/openapi.json for what this listener serves")
+    ApiError::not_found(
+        "not_found",
+        "no such path; see /api/openapi.json for what this listener serves",
+    )
 }
 
 /// The citizen-facing listener: public pages and APIs only.
@@ -48,9 +75,14 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .route("/api/openapi.json", get(openapi))
         .merge(tongban_platform::routes::public_router())
         .merge(tongban_catalog::routes::public_router())
-        .merge(tongban_cases::routes::public_router(ctx.config.max_upload_bytes))
+        .merge(tongban_cases::routes::public_router(
+            ctx.config.max_upload_bytes,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
-            metrics::Tag { metrics, listener: "public" },
+            metrics::Tag {
+                metrics,
+                listener: "public",
+            },
             metrics::track,
         ))
         .fallback(not_found);
@@ -76,13 +108,19 @@ async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoRespons
 pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
     let metrics_route = Router::new()
         .route("/metrics", get(metrics_text))
-        .with_state(InternalState { ctx: ctx.clone(), metrics: metrics.clone() });
+        .with_state(InternalState {
+            ctx: ctx.clone(),
+            metrics: metrics.clone(),
+        });
     let router = Router::new()
         .route("/", get(|| async { Html(STAFF_HOME_HTML) }))
         .merge(tongban_platform::routes::internal_router())
         .merge(tongban_cases::routes::internal_router())
         .route_layer(axum::middleware::from_fn_with_state(
-            metrics::Tag { metrics, listener: "internal" },
+            metrics::Tag {
+                metrics,
+                listener: "internal",
+            },
             metrics::track,
         ))
         .fallback(not_found)
@@ -98,19 +136,36 @@ pub struct Listeners {
 
 impl Listeners {
     pub async fn bind(public: &str, internal: &str) -> Result<Listeners, String> {
-        let p = TcpListener::bind(public).await.map_err(|e| format!("cannot listen on {public}: {e}"))?;
-        let i = TcpListener::bind(internal).await.map_err(|e| format!("cannot listen on {internal}: {e}"))?;
-        Ok(Listeners { public: p, internal: i })
+        let p = TcpListener::bind(public)
+            .await
+            .map_err(|e| format!("cannot listen on {public}: {e}"))?;
+        let i = TcpListener::bind(internal)
+            .await
+            .map_err(|e| format!("cannot listen on {internal}: {e}"))?;
+        Ok(Listeners {
+            public: p,
+            internal: i,
+        })
     }
     pub fn addrs(&self) -> (SocketAddr, SocketAddr) {
-        let p = self.public.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
-        let i = self.internal.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let p = self
+            .public
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let i = self
+            .internal
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         (p, i)
     }
 }
 
 /// Serve both listeners until `shutdown` resolves. Refreshes the calendar every minute.
-pub async fn serve(ctx: Ctx, listeners: Listeners, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), String> {
+pub async fn serve(
+    ctx: Ctx,
+    listeners: Listeners,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     if let Err(e) = ctx.reload_calendar().await {
         return Err(format!("cannot load the calendar: {e}"));
     }

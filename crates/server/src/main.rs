@@ -10,7 +10,11 @@ use tongban_platform::identity::{self, NewStaff, Role};
 use tongban_platform::Ctx;
 
 #[derive(Parser)]
-#[command(name = "tongban", version, about = "通办 Tongban: one-stop city e-government platform")]
+#[command(
+    name = "tongban",
+    version,
+    about = "通办 Tongban: one-stop city e-government platform"
+)]
 struct Cli {
     /// TOML configuration file; TONGBAN_* environment variables override it.
     #[arg(long, global = true, value_name = "FILE")]
@@ -66,27 +70,22 @@ struct StaffAdd {
 #[derive(Subcommand)]
 enum MattersCmd {
     /// Import matters from FILE.xlsx or FILE.json; all or nothing.
-    Import {
-        file: PathBuf,
-    },
+    Import { file: PathBuf },
     /// Export every matter to FILE.xlsx or FILE.json.
-    Export {
-        file: PathBuf,
-    },
+    Export { file: PathBuf },
 }
 
 #[derive(Subcommand)]
 enum CalendarCmd {
     /// Import holiday lines (date,kind,name,year) from a CSV file; replaces the years in it.
-    Import {
-        file: PathBuf,
-    },
+    Import { file: PathBuf },
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TONGBAN_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TONGBAN_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -113,7 +112,12 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Staff(StaffCmd::Add(a)) => staff_add(&config, a),
         Command::Matters(MattersCmd::Import { file }) => {
             let matters = tongban_catalog::exchange::read_file(&file).map_err(|errs| {
-                format!("{} problem(s) in {}, nothing imported:\n  {}", errs.len(), file.display(), errs.join("\n  "))
+                format!(
+                    "{} problem(s) in {}, nothing imported:\n  {}",
+                    errs.len(),
+                    file.display(),
+                    errs.join("\n  ")
+                )
             })?;
             let db = tongban_server::open_and_migrate(&config)?;
             let n = matters.len();
@@ -132,8 +136,10 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Calendar(CalendarCmd::Import { file }) => {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let entries = tongban_platform::calendar::parse_csv(&text).map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let entries = tongban_platform::calendar::parse_csv(&text)
+                .map_err(|e| format!("{}: {e}; nothing imported", file.display()))?;
             if entries.is_empty() {
                 return Err(format!("{} holds no calendar lines", file.display()));
             }
@@ -154,7 +160,9 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
         return Err("give --password-stdin and the password on standard input".into());
     }
     let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read the password: {e}"))?;
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
     let password = input.lines().next().unwrap_or("").to_owned();
     tongban_platform::crypto::check_password_policy(&password)?;
     let username = a.username.trim().to_owned();
@@ -168,14 +176,24 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     let user2 = username.clone();
     let res = db.write_blocking(move |c| {
         if identity::get_department(c, &dept)?.is_none() {
-            return Ok(Err(format!("department {dept:?} does not exist; import the catalogue first or check the code")));
+            return Ok(Err(format!(
+                "department {dept:?} does not exist; import the catalogue first or check the code"
+            )));
         }
         match identity::insert_staff(
             c,
-            &NewStaff { username: &user2, name: &name, department_code: &dept, roles: &roles, password_hash: &hash },
+            &NewStaff {
+                username: &user2,
+                name: &name,
+                department_code: &dept,
+                roles: &roles,
+                password_hash: &hash,
+            },
         ) {
             Ok(id) => Ok(Ok(id)),
-            Err(tongban_platform::db::DbError::Unique(_)) => Ok(Err(format!("username {user2:?} is taken"))),
+            Err(tongban_platform::db::DbError::Unique(_)) => {
+                Ok(Err(format!("username {user2:?} is taken")))
+            }
             Err(e) => Err(e),
         }
     });
@@ -193,9 +211,16 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
     if demo {
         match tongban_server::demo::seed(&db)? {
             Some(s) => {
-                println!("demo data seeded: {} matters, {} staff accounts", s.matters, s.staff.len());
+                println!(
+                    "demo data seeded: {} matters, {} staff accounts",
+                    s.matters,
+                    s.staff.len()
+                );
                 for (user, dept) in &s.staff {
-                    println!("  staff  {user:<8} {dept}  password {}", tongban_server::demo::DEMO_PASSWORD);
+                    println!(
+                        "  staff  {user:<8} {dept}  password {}",
+                        tongban_server::demo::DEMO_PASSWORD
+                    );
                 }
                 println!(
                     "  citizen 张三  id_number {}  phone {}  password {}",
@@ -207,10 +232,15 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
             None => println!("the database already holds a catalogue; demo data not seeded again"),
         }
     }
-    std::fs::create_dir_all(&config.upload_dir)
-        .map_err(|e| format!("cannot create upload dir {}: {e}", config.upload_dir.display()))?;
+    std::fs::create_dir_all(&config.upload_dir).map_err(|e| {
+        format!(
+            "cannot create upload dir {}: {e}",
+            config.upload_dir.display()
+        )
+    })?;
     rt.block_on(async move {
-        let listeners = tongban_server::Listeners::bind(&config.public_addr, &config.internal_addr).await?;
+        let listeners =
+            tongban_server::Listeners::bind(&config.public_addr, &config.internal_addr).await?;
         let (p, i) = listeners.addrs();
         println!("public   listener: http://{p}/   (citizens, open APIs)");
         println!("internal listener: http://{i}/   (staff, admin, /metrics)");

@@ -9,7 +9,9 @@ use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
 
 #[derive(Default)]
 struct Series {
@@ -18,14 +20,26 @@ struct Series {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// listener, method, route, status.
+type Key = (&'static str, String, String, u16);
+
 #[derive(Clone, Default)]
 pub struct Metrics {
-    inner: Arc<Mutex<BTreeMap<(&'static str, String, String, u16), Series>>>,
+    inner: Arc<Mutex<BTreeMap<Key, Series>>>,
 }
 
 impl Metrics {
-    fn observe(&self, listener: &'static str, method: String, route: String, status: u16, secs: f64) {
-        let Ok(mut map) = self.inner.lock() else { return };
+    fn observe(
+        &self,
+        listener: &'static str,
+        method: String,
+        route: String,
+        status: u16,
+        secs: f64,
+    ) {
+        let Ok(mut map) = self.inner.lock() else {
+            return;
+        };
         let s = map.entry((listener, method, route, status)).or_default();
         s.count += 1;
         s.sum += secs;
@@ -61,11 +75,27 @@ impl Metrics {
         for ((l, m, r), s) in agg {
             let labels = format!("listener=\"{l}\",method=\"{m}\",route=\"{}\"", esc(r));
             for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "tongban_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}", s.buckets[i]);
+                let _ = writeln!(
+                    out,
+                    "tongban_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    s.buckets[i]
+                );
             }
-            let _ = writeln!(out, "tongban_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "tongban_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "tongban_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "tongban_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "tongban_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "tongban_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP tongban_cases Cases stored, by status.\n# TYPE tongban_cases gauge\n");
         for (status, n) in cases_by_status {
@@ -76,7 +106,9 @@ impl Metrics {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[derive(Clone)]
@@ -93,6 +125,12 @@ pub async fn track(State(tag): State<Tag>, req: Request, next: Next) -> Response
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let resp = next.run(req).await;
-    tag.metrics.observe(tag.listener, method, route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    tag.metrics.observe(
+        tag.listener,
+        method,
+        route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     resp
 }

@@ -16,7 +16,7 @@ pub struct Migration {
 
 pub(crate) fn apply(c: &mut dyn Conn, list: &[Migration]) -> Result<usize, DbError> {
     if c.engine() == Engine::Postgres {
-        c.query("SELECT pg_advisory_xact_lock(727172)", &[])?;
+        c.execute("SELECT pg_advisory_xact_lock(727172)", &[])?;
     }
     c.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -39,8 +39,12 @@ pub(crate) fn apply(c: &mut dyn Conn, list: &[Migration]) -> Result<usize, DbErr
             Engine::Sqlite => m.sqlite,
             Engine::Postgres => m.postgres,
         };
-        c.batch(sql)
-            .map_err(|e| DbError::Engine(format!("migration {}/{} {}: {e}", m.component, m.version, m.name)))?;
+        c.batch(sql).map_err(|e| {
+            DbError::Engine(format!(
+                "migration {}/{} {}: {e}",
+                m.component, m.version, m.name
+            ))
+        })?;
         c.execute(
             "INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ($1, $2, $3, $4)",
             crate::params![m.component, m.version, m.name, crate::time::now_millis()],

@@ -60,7 +60,7 @@ pub struct Db {
 
 enum Inner {
     Sqlite(sqlite::SqliteDb),
-    Postgres(pg::PgDb),
+    Postgres(Box<pg::PgDb>),
 }
 
 type Job<T> = Box<dyn FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send>;
@@ -72,17 +72,21 @@ impl Db {
             let path = rest.trim_start_matches("//");
             let path = path.split('?').next().unwrap_or(path);
             if path.is_empty() {
-                return Err(DbError::Url("sqlite URL needs a file path, e.g. sqlite://tongban.db".into()));
+                return Err(DbError::Url(
+                    "sqlite URL needs a file path, e.g. sqlite://tongban.db".into(),
+                ));
             }
             Inner::Sqlite(sqlite::SqliteDb::open(path)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Inner::Postgres(pg::PgDb::open(url)?)
+            Inner::Postgres(Box::new(pg::PgDb::open(url)?))
         } else {
             return Err(DbError::Url(format!(
                 "{url:?}: use sqlite://FILE or postgres://USER@HOST/DB"
             )));
         };
-        Ok(Db { inner: Arc::new(inner) })
+        Ok(Db {
+            inner: Arc::new(inner),
+        })
     }
 
     pub fn engine(&self) -> Engine {

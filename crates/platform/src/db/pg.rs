@@ -25,7 +25,11 @@ impl PgDb {
         })
     }
 
-    pub(crate) async fn run<T: Send + 'static>(&self, f: Job<T>, write: bool) -> Result<T, DbError> {
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        f: Job<T>,
+        write: bool,
+    ) -> Result<T, DbError> {
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
         let config = self.config.clone();
         let pool = self.pool.clone();
@@ -59,7 +63,9 @@ fn run_job<T>(
     };
     let begin = if write { "BEGIN" } else { "BEGIN READ ONLY" };
     client.batch_execute(begin).map_err(map_err)?;
-    let result = f(&mut PgConn { client: &mut client });
+    let result = f(&mut PgConn {
+        client: &mut client,
+    });
     let end = match &result {
         Ok(_) => client.batch_execute("COMMIT").map_err(map_err),
         Err(_) => client.batch_execute("ROLLBACK").map_err(map_err),
@@ -91,7 +97,11 @@ struct PgConn<'a> {
 }
 
 impl ToSql for Value {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int(v) => match *ty {
@@ -120,16 +130,36 @@ impl ToSql for Value {
 }
 
 fn decode(row: &postgres::Row, i: usize) -> Result<Value, postgres::Error> {
-    let ty = row.columns().get(i).map(|c| c.type_().clone()).unwrap_or(Type::TEXT);
+    let ty = row
+        .columns()
+        .get(i)
+        .map(|c| c.type_().clone())
+        .unwrap_or(Type::TEXT);
     Ok(match ty {
-        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map_or(Value::Null, Value::Bool),
-        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map_or(Value::Null, |v| Value::Int(v.into())),
-        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map_or(Value::Null, Value::Int),
-        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map_or(Value::Null, |v| Value::Real(v.into())),
-        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map_or(Value::Null, Value::Real),
-        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map_or(Value::Null, Value::Blob),
-        _ => row.try_get::<_, Option<String>>(i)?.map_or(Value::Null, Value::Text),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map_or(Value::Null, Value::Bool),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map_or(Value::Null, |v| Value::Int(v.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)?
+            .map_or(Value::Null, Value::Int),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)?
+            .map_or(Value::Null, |v| Value::Real(v.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)?
+            .map_or(Value::Null, Value::Real),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(i)?
+            .map_or(Value::Null, Value::Blob),
+        _ => row
+            .try_get::<_, Option<String>>(i)?
+            .map_or(Value::Null, Value::Text),
     })
 }
 
@@ -139,17 +169,23 @@ impl Conn for PgConn<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let ps: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let ps: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.client.execute(sql, &ps).map_err(map_err)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let ps: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let ps: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let rows = self.client.query(sql, &ps).map_err(map_err)?;
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
         };
-        let columns: Arc<[String]> = first.columns().iter().map(|c| c.name().to_owned()).collect();
+        let columns: Arc<[String]> = first
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let mut values = Vec::with_capacity(columns.len());

@@ -84,7 +84,9 @@ impl Row {
         match self.value(name)? {
             Value::Int(v) => Ok(*v),
             Value::Bool(b) => Ok(i64::from(*b)),
-            other => Err(DbError::Decode(format!("{name}: expected integer, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "{name}: expected integer, got {other:?}"
+            ))),
         }
     }
 
@@ -99,7 +101,9 @@ impl Row {
         match self.value(name)? {
             Value::Real(v) => Ok(*v),
             Value::Int(v) => Ok(*v as f64),
-            other => Err(DbError::Decode(format!("{name}: expected number, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "{name}: expected number, got {other:?}"
+            ))),
         }
     }
 
@@ -107,14 +111,18 @@ impl Row {
         match self.value(name)? {
             Value::Bool(b) => Ok(*b),
             Value::Int(v) => Ok(*v != 0),
-            other => Err(DbError::Decode(format!("{name}: expected boolean, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "{name}: expected boolean, got {other:?}"
+            ))),
         }
     }
 
     pub fn get_str(&self, name: &str) -> Result<String, DbError> {
         match self.value(name)? {
             Value::Text(s) => Ok(s.clone()),
-            other => Err(DbError::Decode(format!("{name}: expected text, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "{name}: expected text, got {other:?}"
+            ))),
         }
     }
 
@@ -128,7 +136,9 @@ impl Row {
     pub fn get_blob(&self, name: &str) -> Result<Vec<u8>, DbError> {
         match self.value(name)? {
             Value::Blob(b) => Ok(b.clone()),
-            other => Err(DbError::Decode(format!("{name}: expected bytes, got {other:?}"))),
+            other => Err(DbError::Decode(format!(
+                "{name}: expected bytes, got {other:?}"
+            ))),
         }
     }
 }

@@ -1,0 +1,103 @@
+//! Catalogue browsing: filters, paging, details, and their bad input.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+on_both_engines!(matters_filter_and_page, |app: TestApp| async move {
+    let get = |q: &str| {
+        app.client
+            .get(app.url(&format!("/api/v1/matters{q}")))
+            .send()
+    };
+    let all: Value = get("?per_page=100").await.unwrap().json().await.unwrap();
+    assert!(all["total"].as_i64().unwrap() >= 30);
+    let depts: std::collections::BTreeSet<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["department"]["code"].as_str().unwrap())
+        .collect();
+    assert!(depts.len() >= 8);
+
+    let p1: Value = get("?per_page=10&page=1")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let p2: Value = get("?per_page=10&page=2")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p1["items"].as_array().unwrap().len(), 10);
+    assert_ne!(p1["items"][0]["code"], p2["items"][0]["code"]);
+    assert_eq!(p1["total"], all["total"]);
+
+    let gaj: Value = get("?department=wx-gaj")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(gaj["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["department"]["code"] == "wx-gaj"));
+    assert_eq!(gaj["total"], 4);
+    let lic: Value = get("?kind=行政许可").await.unwrap().json().await.unwrap();
+    assert!(lic["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["kind"] == "行政许可"));
+    let q: Value = get("?q=公积金").await.unwrap().json().await.unwrap();
+    assert_eq!(q["total"], 3);
+    let q: Value = get("?q=100%25").await.unwrap().json().await.unwrap();
+    assert_eq!(q["total"], 0, "% is matched literally");
+    let q: Value = get("?q=wx-sj").await.unwrap().json().await.unwrap();
+    assert_eq!(q["total"], 4, "codes match case-insensitively");
+
+    for (query, code) in [
+        ("?page=0", "bad_paging"),
+        ("?per_page=1000", "bad_paging"),
+        ("?kind=魔法", "bad_kind"),
+        ("?online_depth=9", "bad_online_depth"),
+    ] {
+        let (s, c, _) = error_code(get(query).await.unwrap()).await;
+        assert_eq!((s, c.as_str()), (StatusCode::BAD_REQUEST, code), "{query}");
+    }
+    let (s, c, _) = error_code(
+        app.client
+            .get(app.url("/api/v1/matters/NOPE"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, c.as_str()), (StatusCode::NOT_FOUND, "matter_not_found"));
+    let m: Value = app
+        .client
+        .get(app.url("/api/v1/matters/WX-SJ-001"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(m["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["type"] == "textarea"));
+    assert!(m["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["formats"].as_array().is_some()));
+    assert!(!m["legal_basis"].as_str().unwrap().is_empty());
+});

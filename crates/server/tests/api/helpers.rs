@@ -1,0 +1,332 @@
+//! Test harness: `spawn_app` starts the real server on port 0 with a fresh database —
+//! a SQLite temp file, or a fresh PostgreSQL schema — and talks HTTP to it.
+
+use rand::Rng;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use tongban_platform::config::Config;
+use tongban_platform::crypto::hash_password;
+use tongban_platform::db::Db;
+use tongban_platform::identity::{self, NewStaff, Role};
+use tongban_platform::ids::IdNumber;
+use tongban_platform::Ctx;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub public: String,
+    pub internal: String,
+    pub client: Client,
+    pub ctx: Ctx,
+    pub dir: tempfile::TempDir,
+    schema: Option<(String, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some((base, schema)) = self.schema.take() {
+            // Dropping a schema is housekeeping; a failure here must not fail the test.
+            let _ = std::thread::spawn(move || {
+                if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
+                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub fn pg_base_url() -> Option<String> {
+    std::env::var("TONGBAN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh PostgreSQL schema and a URL that selects it, or `None` without a test database.
+pub fn fresh_pg_schema() -> Option<(String, String, String)> {
+    let base = pg_base_url()?;
+    let schema = format!("t_{}", rand::rng().random_range(0..u64::MAX));
+    let b2 = base.clone();
+    let s2 = schema.clone();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&b2, postgres::NoTls)
+            .expect("connect to TONGBAN_TEST_DATABASE_URL");
+        c.batch_execute(&format!("CREATE SCHEMA {s2}"))
+            .expect("create schema");
+    })
+    .join()
+    .expect("schema thread");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    Some((base, schema, url))
+}
+
+pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
+    spawn_app_with(engine, |_| {}).await
+}
+
+pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db_url, schema) = match engine {
+        Engine::Sqlite => (
+            format!("sqlite://{}", dir.path().join("t.db").display()),
+            None,
+        ),
+        Engine::Postgres => {
+            let Some((base, schema, url)) = fresh_pg_schema() else {
+                println!("skipped: TONGBAN_TEST_DATABASE_URL is not set");
+                return None;
+            };
+            (url, Some((base, schema)))
+        }
+    };
+    let mut config = Config {
+        database_url: db_url.clone(),
+        upload_dir: dir.path().join("uploads"),
+        max_upload_bytes: 64 * 1024,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let c2 = config.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        let db = tongban_server::open_and_migrate(&c2).expect("migrate");
+        tongban_server::demo::seed(&db).expect("seed demo");
+        db
+    })
+    .await
+    .expect("setup");
+    let listeners = tongban_server::Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (p, i) = listeners.addrs();
+    let ctx = Ctx::new(db, config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let ctx2 = ctx.clone();
+    tokio::spawn(async move {
+        let _ = tongban_server::serve(ctx2, listeners, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Some(TestApp {
+        public: format!("http://{p}"),
+        internal: format!("http://{i}"),
+        client: Client::new(),
+        ctx,
+
+        dir,
+        schema,
+        stop: Some(tx),
+    })
+}
+
+/// A valid, random resident ID number (GB 11643 check digit computed).
+pub fn random_id_number() -> String {
+    let mut r = rand::rng();
+    let body = format!(
+        "320211{:04}{:02}{:02}{:03}",
+        r.random_range(1950..2005),
+        r.random_range(1..=12),
+        r.random_range(1..=28),
+        r.random_range(0..1000)
+    );
+    let c = IdNumber::check_char(&body).expect("17 digits");
+    format!("{body}{c}")
+}
+
+pub fn random_phone() -> String {
+    format!("139{:08}", rand::rng().random_range(0..100_000_000))
+}
+
+pub const PASSWORD: &str = "Test-password-1";
+
+pub struct Citizen {
+    pub id_number: String,
+    pub phone: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public)
+    }
+    pub fn iurl(&self, path: &str) -> String {
+        format!("{}{path}", self.internal)
+    }
+
+    pub async fn citizen(&self) -> Citizen {
+        let id_number = random_id_number();
+        let phone = random_phone();
+        let r = self
+            .client
+            .post(self.url("/api/v1/accounts"))
+            .json(&json!({"name": "李四", "id_number": id_number, "phone": phone, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+        let r = self
+            .client
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"phone": phone, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let token = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Citizen {
+            id_number,
+            phone,
+            token,
+        }
+    }
+
+    /// Create a staff account directly (as `tongban staff add` does) and log in over HTTP.
+    pub async fn staff(&self, username: &str, department: &str, roles: &[Role]) -> String {
+        let hash = hash_password(PASSWORD).unwrap();
+        let (u, d, r) = (username.to_owned(), department.to_owned(), roles.to_vec());
+        self.ctx
+            .db
+            .write(move |c| {
+                identity::insert_staff(
+                    c,
+                    &NewStaff {
+                        username: &u,
+                        name: &u,
+                        department_code: &d,
+                        roles: &r,
+                        password_hash: &hash,
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        let r = self
+            .client
+            .post(self.iurl("/api/v1/staff/sessions"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn get(&self, url: &str, token: &str) -> Response {
+        self.client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, url: &str, token: &str, body: Value) -> Response {
+        self.client
+            .post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn act(&self, token: &str, case_no: &str, action: &str, note: &str) -> Response {
+        self.post(
+            &self.iurl(&format!("/api/v1/staff/cases/{case_no}/actions")),
+            token,
+            json!({"action": action, "note": note}),
+        )
+        .await
+    }
+
+    /// Counts of rows that every stored-data check compares before and after bad input.
+    pub async fn row_counts(&self) -> (i64, i64, i64, i64) {
+        self.ctx
+            .db
+            .read(|c| {
+                let n = |c: &mut dyn tongban_platform::db::Conn, t: &str| {
+                    c.query_one(&format!("SELECT COUNT(*) AS n FROM {t}"), &[])
+                        .and_then(|r| r.get_i64("n"))
+                };
+                Ok((
+                    n(c, "cases")?,
+                    n(c, "case_events")?,
+                    n(c, "case_materials")?,
+                    n(c, "accounts")?,
+                ))
+            })
+            .await
+            .unwrap()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.ctx.db
+    }
+}
+
+/// The error code of an error response, checking the shape.
+pub async fn error_code(r: Response) -> (StatusCode, String, String) {
+    let status = r.status();
+    let v: Value = r.json().await.expect("error body is JSON");
+    let code = v["error"]["code"].as_str().expect("error.code").to_owned();
+    let msg = v["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_owned();
+    assert!(!msg.is_empty());
+    (status, code, msg)
+}
+
+/// A valid form for matter WX-WJ-001 (生育登记).
+pub fn birth_registration_form(c: &Citizen) -> Value {
+    json!({
+        "applicant_name": "李四",
+        "applicant_id": c.id_number,
+        "applicant_phone": c.phone,
+        "spouse_name": "王五",
+        "spouse_id": random_id_number(),
+        "child_order": "一孩",
+        "due_date": "2027-03-01"
+    })
+}
+
+/// Run a scenario on SQLite and, when a test database is configured, on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = spawn_app(Engine::Sqlite).await.expect("sqlite app");
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = spawn_app(Engine::Postgres).await {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}

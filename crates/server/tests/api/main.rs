@@ -1,0 +1,13 @@
+//! One integration-test binary: the real server over HTTP, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod bad_input;
+mod calendar;
+mod catalog;
+mod cli;
+mod flow;
+mod listeners;
+mod nodes;
+mod queue;
+mod uploads;

@@ -1,0 +1,115 @@
+//! The staff queue: only the department's cases, soonest deadline first, overdue and
+//! due-soon flags, the overdue filter, counts per state.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tongban_platform::identity::Role;
+
+on_both_engines!(queue_sorted_and_flagged, |app: TestApp| async move {
+    let citizen = app.citizen().await;
+    let clerk = app.staff("q-clerk", "wx-wjw", &[Role::Clerk]).await;
+    let mut nos = Vec::new();
+    for _ in 0..4 {
+        let r = app
+            .post(
+                &app.url("/api/v1/cases"),
+                &citizen.token,
+                json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
+            )
+            .await;
+        nos.push(
+            r.json::<Value>().await.unwrap()["case_no"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for no in &nos[..3] {
+        assert_eq!(
+            app.act(&clerk, no, "accept", "").await.status(),
+            StatusCode::OK
+        );
+    }
+    let cal = app.ctx.calendar();
+    let today = app.ctx.today();
+    let fmt = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    // Case 0 overdue by several working days, case 1 due on the next working day, case 2 far.
+    let overdue = fmt(today - chrono::Duration::days(10));
+    let soon = fmt(cal.add_workdays(today, 1));
+    let far = fmt(cal.add_workdays(today, 30));
+    for (no, d) in [(&nos[0], &overdue), (&nos[1], &soon), (&nos[2], &far)] {
+        let (no, d) = (no.clone(), d.clone());
+        app.db()
+            .write(move |c| {
+                c.execute(
+                    "UPDATE cases SET deadline = $1 WHERE case_no = $2",
+                    tongban_platform::params![d, no],
+                )
+            })
+            .await
+            .unwrap();
+    }
+    let q: Value = app
+        .get(&app.iurl("/api/v1/staff/cases"), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order: Vec<&str> = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            nos[0].as_str(),
+            nos[1].as_str(),
+            nos[2].as_str(),
+            nos[3].as_str()
+        ]
+    );
+    let items = q["items"].as_array().unwrap();
+    assert_eq!(items[0]["overdue"], true);
+    assert!(items[0]["days_left"].as_i64().unwrap() < 0);
+    assert_eq!(items[1]["due_soon"], true);
+    assert_eq!(items[1]["overdue"], false);
+    assert_eq!(items[2]["due_soon"], false);
+    assert_eq!(items[3]["deadline"], Value::Null);
+    assert_eq!(q["counts"]["accepted"], 3);
+    assert_eq!(q["counts"]["submitted"], 1);
+
+    let q: Value = app
+        .get(&app.iurl("/api/v1/staff/cases?overdue=true"), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["total"], 1);
+    assert_eq!(q["items"][0]["case_no"], nos[0]);
+    let q: Value = app
+        .get(&app.iurl("/api/v1/staff/cases?status=submitted"), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["total"], 1);
+    let q: Value = app
+        .get(&app.iurl("/api/v1/staff/cases?matter=WX-WJ-002"), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["total"], 0);
+    let r = app
+        .get(&app.iurl("/api/v1/staff/cases?status=lost"), &clerk)
+        .await;
+    assert_eq!(error_code(r).await.1, "bad_status");
+    let r = app
+        .get(&app.iurl("/api/v1/staff/cases?overdue=maybe"), &clerk)
+        .await;
+    assert_eq!(error_code(r).await.1, "bad_overdue");
+});
