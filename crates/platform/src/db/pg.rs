@@ -4,12 +4,19 @@
 use super::{Conn, DbError, Engine, Job, Row, Value};
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type};
+use std::collections::HashMap;
 use std::error::Error;
 use std::sync::{Arc, Mutex};
 
+/// A pooled connection with its prepared statements (one round trip per query after the first).
+struct PgClient {
+    client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+}
+
 pub(crate) struct PgDb {
     config: postgres::Config,
-    pool: Arc<Mutex<Vec<postgres::Client>>>,
+    pool: Arc<Mutex<Vec<PgClient>>>,
     permits: Arc<tokio::sync::Semaphore>,
 }
 
@@ -50,27 +57,52 @@ impl PgDb {
     }
 }
 
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        // A blocking client closes through its own runtime, which must not happen on an
+        // async thread (the last handle may be dropped there): close them on a plain thread.
+        let clients: Vec<PgClient> = match self.pool.lock() {
+            Ok(mut p) => p.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        if !clients.is_empty() {
+            let _ = std::thread::spawn(move || drop(clients)).join();
+        }
+    }
+}
+
+/// Statements kept per connection before the cache is cleared.
+const MAX_STATEMENTS: usize = 512;
+
 fn run_job<T>(
     config: &postgres::Config,
-    pool: &Mutex<Vec<postgres::Client>>,
+    pool: &Mutex<Vec<PgClient>>,
     f: Job<T>,
     write: bool,
 ) -> Result<T, DbError> {
     let pooled = pool.lock().map_err(|_| DbError::Closed)?.pop();
     let mut client = match pooled {
-        Some(c) if !c.is_closed() => c,
-        _ => config.connect(postgres::NoTls).map_err(map_err)?,
+        Some(c) if !c.client.is_closed() => c,
+        _ => PgClient {
+            client: config.connect(postgres::NoTls).map_err(map_err)?,
+            statements: HashMap::new(),
+        },
     };
-    let begin = if write { "BEGIN" } else { "BEGIN READ ONLY" };
-    client.batch_execute(begin).map_err(map_err)?;
-    let result = f(&mut PgConn {
-        client: &mut client,
-    });
-    let end = match &result {
-        Ok(_) => client.batch_execute("COMMIT").map_err(map_err),
-        Err(_) => client.batch_execute("ROLLBACK").map_err(map_err),
+    if client.statements.len() > MAX_STATEMENTS {
+        client.statements.clear();
+    }
+    // Reads run statement by statement (READ COMMITTED gives no more inside a transaction);
+    // writes are one transaction.
+    if write {
+        client.client.batch_execute("BEGIN").map_err(map_err)?;
+    }
+    let result = f(&mut PgConn { c: &mut client });
+    let end = match (&result, write) {
+        (_, false) => Ok(()),
+        (Ok(_), true) => client.client.batch_execute("COMMIT").map_err(map_err),
+        (Err(_), true) => client.client.batch_execute("ROLLBACK").map_err(map_err),
     };
-    if end.is_ok() && !client.is_closed() {
+    if end.is_ok() && !client.client.is_closed() {
         if let Ok(mut p) = pool.lock() {
             if p.len() < POOL_SIZE {
                 p.push(client);
@@ -93,7 +125,18 @@ fn map_err(e: postgres::Error) -> DbError {
 }
 
 struct PgConn<'a> {
-    client: &'a mut postgres::Client,
+    c: &'a mut PgClient,
+}
+
+impl PgConn<'_> {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+        if let Some(s) = self.c.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.c.client.prepare(sql).map_err(map_err)?;
+        self.c.statements.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
 }
 
 impl ToSql for Value {
@@ -171,13 +214,15 @@ impl Conn for PgConn<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let ps: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.client.execute(sql, &ps).map_err(map_err)
+        let stmt = self.statement(sql)?;
+        self.c.client.execute(&stmt, &ps).map_err(map_err)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let ps: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let rows = self.client.query(sql, &ps).map_err(map_err)?;
+        let stmt = self.statement(sql)?;
+        let rows = self.c.client.query(&stmt, &ps).map_err(map_err)?;
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
         };
@@ -201,6 +246,7 @@ impl Conn for PgConn<'_> {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.client.batch_execute(sql).map_err(map_err)
+        self.c.statements.clear();
+        self.c.client.batch_execute(sql).map_err(map_err)
     }
 }
