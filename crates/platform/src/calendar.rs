@@ -74,7 +74,9 @@ impl Calendar {
         let mut d = start;
         let mut left = n.min(MAX_SPAN_DAYS);
         while left > 0 {
-            d += Duration::days(1);
+            // At the end of representable time there is nothing later to count.
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
             if self.is_workday(d) {
                 left -= 1;
             }
@@ -86,9 +88,12 @@ impl Calendar {
     pub fn workdays_between(&self, a: NaiveDate, b: NaiveDate) -> i64 {
         let mut n = 0;
         let mut d = a;
-        let end = b.min(a + Duration::days(i64::from(MAX_SPAN_DAYS) * 2));
+        let end = a
+            .checked_add_signed(Duration::days(i64::from(MAX_SPAN_DAYS) * 2))
+            .map_or(b, |limit| b.min(limit));
         while d < end {
-            d += Duration::days(1);
+            let Some(next) = d.succ_opt() else { break };
+            d = next;
             if self.is_workday(d) {
                 n += 1;
             }
@@ -270,6 +275,18 @@ mod tests {
         assert_eq!(c.days_left(d(2026, 11, 26), d(2026, 11, 26)), 0);
         assert_eq!(c.days_left(d(2026, 11, 26), d(2026, 11, 30)), 2); // Fri, Mon
         assert_eq!(c.days_left(d(2026, 11, 30), d(2026, 11, 26)), -2);
+    }
+
+    #[test]
+    fn the_end_of_time_does_not_panic() {
+        let c = Calendar::builtin();
+        let last = NaiveDate::MAX;
+        assert_eq!(c.add_workdays(last, 10), last);
+        assert_eq!(
+            c.workdays_between(last - Duration::days(3), last),
+            c.workdays_between(last - Duration::days(3), last)
+        );
+        assert!(c.days_left(NaiveDate::MIN, last) > 0);
     }
 
     #[test]

@@ -202,6 +202,23 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     Ok(())
 }
 
+/// Ctrl-C, or SIGTERM from a service manager: finish the requests in flight, then stop.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    eprintln!("tongban: shutting down");
+}
+
 fn serve(config: Config, demo: bool) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -245,9 +262,6 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
         println!("public   listener: http://{p}/   (citizens, open APIs)");
         println!("internal listener: http://{i}/   (staff, admin, /metrics)");
         let ctx = Ctx::new(db, config);
-        tongban_server::serve(ctx, listeners, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        tongban_server::serve(ctx, listeners, shutdown_signal()).await
     })
 }

@@ -363,3 +363,63 @@ on_both_engines!(supplement_pause_does_not_count, |app: TestApp| async move {
         "many working days have passed since 2026-02-13: {paused_days}"
     );
 });
+
+on_both_engines!(concurrent_actions_apply_once, |app: TestApp| async move {
+    let citizen = app.citizen().await;
+    let r = app
+        .post(
+            &app.url("/api/v1/cases"),
+            &citizen.token,
+            json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
+        )
+        .await;
+    let case_no = r.json::<Value>().await.unwrap()["case_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let clerk = app.staff("c-clerk", "wx-wjw", &[Role::Clerk]).await;
+    let url = app.iurl(&format!("/api/v1/staff/cases/{case_no}/actions"));
+    let mut handles = Vec::new();
+    for i in 0..10 {
+        let (client, url, clerk) = (app.client.clone(), url.clone(), clerk.clone());
+        let action = if i % 2 == 0 { "accept" } else { "not_accept" };
+        handles.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(clerk)
+                .json(&json!({"action": action, "note": "并发"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        9,
+        "{statuses:?}"
+    );
+    let v: Value = app
+        .get(&app.iurl(&format!("/api/v1/staff/cases/{case_no}")), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["timeline"].as_array().unwrap().len(),
+        2,
+        "exactly one decision recorded"
+    );
+});
