@@ -11,17 +11,7 @@ on_both_engines!(
     |app: TestApp| async move {
         let citizen = app.citizen().await;
         let clerk = app.staff("b-clerk", "wx-wjw", &[Role::Clerk]).await;
-        let r = app
-            .post(
-                &app.url("/api/v1/cases"),
-                &citizen.token,
-                json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
-            )
-            .await;
-        let case_no = r.json::<Value>().await.unwrap()["case_no"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let case_no = app.submit_birth(&citizen).await;
         let before = app.row_counts().await;
         let cases_url = app.url("/api/v1/cases");
 

@@ -15,13 +15,9 @@ pub fn tongban(db_url: &str, dir: &Path, args: &[&str], stdin: Option<&str>) -> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("run tongban");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // The command may refuse its arguments and exit before reading: a broken pipe is fine.
+        let _ = pipe.write_all(input.as_bytes());
     }
     drop(child.stdin.take());
     child.wait_with_output().unwrap()

@@ -307,17 +307,7 @@ on_both_engines!(withdraw_and_not_accept, |app: TestApp| async move {
 
 on_both_engines!(supplement_pause_does_not_count, |app: TestApp| async move {
     let citizen = app.citizen().await;
-    let r = app
-        .post(
-            &app.url("/api/v1/cases"),
-            &citizen.token,
-            json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
-        )
-        .await;
-    let case_no = r.json::<Value>().await.unwrap()["case_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let case_no = app.submit_birth(&citizen).await;
     let clerk = app.staff("clerk3", "wx-wjw", &[Role::Clerk]).await;
     assert_eq!(
         app.act(&clerk, &case_no, "accept", "").await.status(),
@@ -366,17 +356,7 @@ on_both_engines!(supplement_pause_does_not_count, |app: TestApp| async move {
 
 on_both_engines!(concurrent_actions_apply_once, |app: TestApp| async move {
     let citizen = app.citizen().await;
-    let r = app
-        .post(
-            &app.url("/api/v1/cases"),
-            &citizen.token,
-            json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
-        )
-        .await;
-    let case_no = r.json::<Value>().await.unwrap()["case_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let case_no = app.submit_birth(&citizen).await;
     let clerk = app.staff("c-clerk", "wx-wjw", &[Role::Clerk]).await;
     let url = app.iurl(&format!("/api/v1/staff/cases/{case_no}/actions"));
     let mut handles = Vec::new();

@@ -231,6 +231,22 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Submit a valid 生育登记 application and return its case number.
+    pub async fn submit_birth(&self, c: &Citizen) -> String {
+        let r = self
+            .post(
+                &self.url("/api/v1/cases"),
+                &c.token,
+                json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(c)}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()["case_no"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn get(&self, url: &str, token: &str) -> Response {
         self.client
             .get(url)

@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use crate::on_both_engines;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 fn sample(path: &str) -> String {
     path.replace("{case_no}", "320200202601010000001")
@@ -105,14 +105,7 @@ on_both_engines!(
     metrics_count_requests_and_cases,
     |app: TestApp| async move {
         let citizen = app.citizen().await;
-        let r = app
-            .post(
-                &app.url("/api/v1/cases"),
-                &citizen.token,
-                json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
-            )
-            .await;
-        assert_eq!(r.status(), StatusCode::CREATED);
+        app.submit_birth(&citizen).await;
         for _ in 0..3 {
             app.client
                 .get(app.url("/api/v1/matters"))

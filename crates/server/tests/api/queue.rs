@@ -4,7 +4,7 @@
 use crate::helpers::*;
 use crate::on_both_engines;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tongban_platform::identity::Role;
 
 on_both_engines!(queue_sorted_and_flagged, |app: TestApp| async move {
@@ -12,19 +12,7 @@ on_both_engines!(queue_sorted_and_flagged, |app: TestApp| async move {
     let clerk = app.staff("q-clerk", "wx-wjw", &[Role::Clerk]).await;
     let mut nos = Vec::new();
     for _ in 0..4 {
-        let r = app
-            .post(
-                &app.url("/api/v1/cases"),
-                &citizen.token,
-                json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&citizen)}),
-            )
-            .await;
-        nos.push(
-            r.json::<Value>().await.unwrap()["case_no"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        nos.push(app.submit_birth(&citizen).await);
     }
     for no in &nos[..3] {
         assert_eq!(
