@@ -10,7 +10,24 @@ use tongban_platform::ids::{check_email, CreditCode, IdNumber, Phone};
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FieldError {
     pub field: String,
+    /// Machine-readable reason that pages translate (`required`, `too_long`, …).
+    pub code: &'static str,
+    /// Bilingual text for API clients.
     pub message: String,
+    /// The limit involved (`min`, `max`), for messages like "at most {max} characters".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+}
+
+/// A reason a value is refused: code, bilingual message, optional limit.
+struct Refusal(&'static str, String, Option<String>);
+
+fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal(code, message.into(), None)
+}
+
+fn refuse_limit(code: &'static str, message: impl Into<String>, limit: impl ToString) -> Refusal {
+    Refusal(code, message.into(), Some(limit.to_string()))
 }
 
 /// Files present in the request, by part name; used for `file` fields.
@@ -38,14 +55,19 @@ pub fn validate(
         if !fields.iter().any(|f| &f.key == key && f.kind != "file") {
             errors.push(FieldError {
                 field: key.clone(),
+                code: "not_a_field",
                 message: format!("{key:?} is not a field of this form"),
+                limit: None,
             });
         }
     }
     for f in fields {
         if f.kind == "file" {
             if f.required && !partial && !files.has_file(&f.key) {
-                errors.push(err(f, "请上传文件 / upload a file"));
+                errors.push(err(
+                    f,
+                    refuse("file_required", "请上传文件 / upload a file"),
+                ));
             }
             continue;
         }
@@ -57,13 +79,19 @@ pub fn validate(
             Some(Value::Number(n)) => Some(n.to_string()),
             Some(Value::Bool(b)) => Some(b.to_string()),
             Some(_) => {
-                errors.push(err(f, "应为文本或数字 / must be text or a number"));
+                errors.push(err(
+                    f,
+                    refuse("bad_type", "应为文本或数字 / must be text or a number"),
+                ));
                 continue;
             }
         };
         let Some(text) = text else {
             if f.required && !(partial && raw.is_none()) {
-                errors.push(err(f, "此项必填 / this field is required"));
+                errors.push(err(
+                    f,
+                    refuse("required", "此项必填 / this field is required"),
+                ));
             }
             continue;
         };
@@ -71,7 +99,7 @@ pub fn validate(
             Ok(v) => {
                 out.insert(f.key.clone(), v);
             }
-            Err(m) => errors.push(err(f, &m)),
+            Err(r) => errors.push(err(f, r)),
         }
     }
     if errors.is_empty() {
@@ -81,51 +109,70 @@ pub fn validate(
     }
 }
 
-fn err(f: &Field, message: &str) -> FieldError {
+fn err(f: &Field, r: Refusal) -> FieldError {
     FieldError {
         field: f.key.clone(),
-        message: format!("{}: {message}", f.label_zh),
+        code: r.0,
+        message: format!("{}: {}", f.label_zh, r.1),
+        limit: r.2,
     }
 }
 
-fn check_value(f: &Field, text: &str) -> Result<Value, String> {
+fn check_value(f: &Field, text: &str) -> Result<Value, Refusal> {
     let len = text.chars().count() as u32;
     if let Some(min) = f.min_length {
         if len < min {
-            return Err(format!("至少 {min} 个字符 / at least {min} characters"));
+            return Err(refuse_limit(
+                "too_short",
+                format!("至少 {min} 个字符 / at least {min} characters"),
+                min,
+            ));
         }
     }
     let max_len = f
         .max_length
         .unwrap_or(if f.kind == "textarea" { 2000 } else { 200 });
     if len > max_len {
-        return Err(format!(
-            "最多 {max_len} 个字符 / at most {max_len} characters"
+        return Err(refuse_limit(
+            "too_long",
+            format!("最多 {max_len} 个字符 / at most {max_len} characters"),
+            max_len,
         ));
     }
     if let Some(p) = &f.pattern {
         let re = regex::Regex::new(&format!("^(?:{p})$"))
-            .map_err(|_| "schema pattern is broken".to_string())?;
+            .map_err(|_| refuse("pattern", "schema pattern is broken"))?;
         if !re.is_match(text) {
-            return Err("格式不正确 / does not match the required format".into());
+            return Err(refuse(
+                "pattern",
+                "格式不正确 / does not match the required format",
+            ));
         }
     }
     let v = match f.kind.as_str() {
         "number" => {
             let n: f64 = text
                 .parse()
-                .map_err(|_| "应为数字 / must be a number".to_string())?;
+                .map_err(|_| refuse("not_a_number", "应为数字 / must be a number"))?;
             if !n.is_finite() {
-                return Err("应为数字 / must be a number".into());
+                return Err(refuse("not_a_number", "应为数字 / must be a number"));
             }
             if let Some(min) = f.min {
                 if n < min {
-                    return Err(format!("不能小于 {min} / must be at least {min}"));
+                    return Err(refuse_limit(
+                        "below_min",
+                        format!("不能小于 {min} / must be at least {min}"),
+                        min,
+                    ));
                 }
             }
             if let Some(max) = f.max {
                 if n > max {
-                    return Err(format!("不能大于 {max} / must be at most {max}"));
+                    return Err(refuse_limit(
+                        "above_max",
+                        format!("不能大于 {max} / must be at most {max}"),
+                        max,
+                    ));
                 }
             }
             serde_json::Number::from_f64(n)
@@ -136,18 +183,25 @@ fn check_value(f: &Field, text: &str) -> Result<Value, String> {
                         Value::Number(num)
                     }
                 })
-                .ok_or_else(|| "应为数字 / must be a number".to_string())?
+                .ok_or_else(|| refuse("not_a_number", "应为数字 / must be a number"))?
         }
         "date" => {
-            let d = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map_err(|_| "日期格式应为 YYYY-MM-DD / use a date like 2026-01-31".to_string())?;
+            let d = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                refuse(
+                    "bad_date",
+                    "日期格式应为 YYYY-MM-DD / use a date like 2026-01-31",
+                )
+            })?;
             Value::String(d.format("%Y-%m-%d").to_string())
         }
         "select" => {
             if !f.options.iter().any(|o| o == text) {
-                return Err(format!(
-                    "请选择: {} / choose one of the options",
-                    f.options.join("、")
+                return Err(refuse(
+                    "bad_option",
+                    format!(
+                        "请选择: {} / choose one of the options",
+                        f.options.join("、")
+                    ),
                 ));
             }
             Value::String(text.to_owned())
@@ -155,13 +209,28 @@ fn check_value(f: &Field, text: &str) -> Result<Value, String> {
         "checkbox" => match text {
             "true" | "on" | "1" | "yes" => Value::Bool(true),
             "false" | "off" | "0" | "no" => Value::Bool(false),
-            _ => return Err("应为是或否 / must be true or false".into()),
+            _ => return Err(refuse("bad_bool", "应为是或否 / must be true or false")),
         },
-        "id_number" => Value::String(IdNumber::parse(text)?.as_str().to_owned()),
-        "credit_code" => Value::String(CreditCode::parse(text)?.as_str().to_owned()),
-        "phone" => Value::String(Phone::parse(text)?.as_str().to_owned()),
+        "id_number" => Value::String(
+            IdNumber::parse(text)
+                .map_err(|m| refuse("invalid_id_number", m))?
+                .as_str()
+                .to_owned(),
+        ),
+        "credit_code" => Value::String(
+            CreditCode::parse(text)
+                .map_err(|m| refuse("invalid_credit_code", m))?
+                .as_str()
+                .to_owned(),
+        ),
+        "phone" => Value::String(
+            Phone::parse(text)
+                .map_err(|m| refuse("invalid_phone", m))?
+                .as_str()
+                .to_owned(),
+        ),
         "email" => {
-            check_email(text)?;
+            check_email(text).map_err(|m| refuse("invalid_email", m))?;
             Value::String(text.to_owned())
         }
         _ => Value::String(text.to_owned()),

@@ -339,3 +339,30 @@ pub fn next_counter(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
     )?
     .get_i64("value")
 }
+
+pub fn citizen_password_hash(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+    c.query_opt(
+        "SELECT password_hash FROM accounts WHERE id = $1",
+        params![id],
+    )?
+    .map(|r| r.get_str("password_hash"))
+    .transpose()
+}
+
+/// Set a new password hash and end every session of the account but `keep_token`'s.
+pub fn set_citizen_password(
+    c: &mut dyn Conn,
+    id: i64,
+    hash: &str,
+    keep_token: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE accounts SET password_hash = $1 WHERE id = $2",
+        params![hash, id],
+    )?;
+    c.execute(
+        "DELETE FROM sessions WHERE kind = 'citizen' AND subject_id = $1 AND token_hash <> $2",
+        params![id, sm3_hex(keep_token.as_bytes())],
+    )?;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! migrations, the error shape, crypto, the working-day calendar, ID validation, identity
 //! and sessions, and HTTP helpers.
 
+pub mod accounts;
 pub mod blobs;
 pub mod calendar;
 pub mod config;

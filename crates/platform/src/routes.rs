@@ -1,11 +1,11 @@
 //! Routes of the shared ground: health, citizen accounts and sessions, staff sessions, and
 //! the public working-day calendar.
 
-use crate::crypto;
+use crate::accounts;
 use crate::ctx::Ctx;
 use crate::error::ApiError;
 use crate::http::{CitizenAuth, JsonBody, StaffAuth};
-use crate::identity::{self, NewCitizen, SessionKind};
+use crate::identity;
 use crate::ids::{IdNumber, Phone};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -17,11 +17,12 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 6] = [
+pub const PUBLIC_PATHS: [&str; 7] = [
     "/healthz",
     "/api/v1/accounts",
     "/api/v1/sessions",
     "/api/v1/me",
+    "/api/v1/me/password",
     "/api/v1/calendar/deadline",
     "/api/v1/calendar/{date}",
 ];
@@ -29,12 +30,14 @@ pub const PUBLIC_PATHS: [&str; 6] = [
 pub const INTERNAL_PATHS: [&str; 2] = ["/api/v1/staff/sessions", "/api/v1/staff/me"];
 
 pub fn public_router() -> Router<Ctx> {
-    let [health, accounts, sessions, me_path, deadline_path, day_path] = PUBLIC_PATHS;
+    let [health, accounts_path, sessions, me_path, password_path, deadline_path, day_path] =
+        PUBLIC_PATHS;
     Router::new()
         .route(health, get(healthz))
-        .route(accounts, post(register))
+        .route(accounts_path, post(register))
         .route(sessions, post(login).delete(logout))
         .route(me_path, get(me))
+        .route(password_path, post(change_password))
         .route(deadline_path, get(deadline))
         .route(day_path, get(day))
 }
@@ -65,78 +68,20 @@ async fn register(
     State(ctx): State<Ctx>,
     JsonBody(r): JsonBody<Register>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let name = r.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 50 {
-        return Err(ApiError::unprocessable(
-            "invalid_name",
-            "name: give your real name (1-50 characters)",
-        ));
-    }
-    let id = IdNumber::parse(&r.id_number)
-        .map_err(|m| ApiError::unprocessable("invalid_id_number", format!("id_number: {m}")))?;
-    let phone = Phone::parse(&r.phone)
-        .map_err(|m| ApiError::unprocessable("invalid_phone", format!("phone: {m}")))?;
-    crypto::check_password_policy(&r.password)
-        .map_err(|m| ApiError::unprocessable("weak_password", format!("password: {m}")))?;
-    let hash = hash_off_thread(r.password).await?;
-    let (idn, ph) = (id.as_str().to_owned(), phone.as_str().to_owned());
-    let res = ctx
-        .db
-        .write(move |c| {
-            identity::insert_citizen(
-                c,
-                &NewCitizen {
-                    name: &name,
-                    id_number: &idn,
-                    phone: &ph,
-                    password_hash: &hash,
-                },
-            )
-        })
-        .await;
-    match res {
-        Ok(citizen) => Ok((
-            StatusCode::CREATED,
-            Json(json!({"id": citizen.id, "name": citizen.name})),
-        )),
-        Err(crate::db::DbError::Unique(_)) => Err(ApiError::conflict(
-            "already_registered",
-            "an account with this ID number or phone already exists; log in instead",
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn hash_off_thread(p: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || crypto::hash_password(&p))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::internal()
-        })
-}
-
-async fn verify_off_thread(p: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || crypto::verify_password(&p, &hash))
-        .await
-        .map_err(|_| ApiError::internal())
-}
-
-/// A hash to verify against when the account does not exist, so both cases take as long.
-fn dummy_hash() -> String {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY
-        .get_or_init(|| crypto::hash_password("no-such-account-0").unwrap_or_default())
-        .clone()
-}
-
-fn bad_credentials() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "bad_credentials",
-        "the account or password is wrong",
+    let citizen = accounts::register(
+        &ctx,
+        accounts::Registration {
+            name: r.name,
+            id_number: r.id_number,
+            phone: r.phone,
+            password: r.password,
+        },
     )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": citizen.id, "name": citizen.name})),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -151,27 +96,18 @@ async fn login(
     State(ctx): State<Ctx>,
     JsonBody(l): JsonBody<Login>,
 ) -> Result<Json<Value>, ApiError> {
-    let (idn, ph) = match (&l.id_number, &l.phone) {
-        (Some(i), None) => (
-            Some(
-                IdNumber::parse(i)
-                    .map_err(|m| {
-                        ApiError::unprocessable("invalid_id_number", format!("id_number: {m}"))
-                    })?
-                    .as_str()
-                    .to_owned(),
-            ),
-            None,
-        ),
-        (None, Some(p)) => (
-            None,
-            Some(
-                Phone::parse(p)
-                    .map_err(|m| ApiError::unprocessable("invalid_phone", format!("phone: {m}")))?
-                    .as_str()
-                    .to_owned(),
-            ),
-        ),
+    let account = match (&l.id_number, &l.phone) {
+        (Some(i), None) => {
+            IdNumber::parse(i).map_err(|m| {
+                ApiError::unprocessable("invalid_id_number", format!("id_number: {m}"))
+            })?;
+            i
+        }
+        (None, Some(p)) => {
+            Phone::parse(p)
+                .map_err(|m| ApiError::unprocessable("invalid_phone", format!("phone: {m}")))?;
+            p
+        }
         _ => {
             return Err(ApiError::unprocessable(
                 "invalid_body",
@@ -179,26 +115,14 @@ async fn login(
             ))
         }
     };
-    let found = ctx
-        .db
-        .read(move |c| identity::citizen_credentials(c, idn.as_deref(), ph.as_deref()))
-        .await?;
-    let (id, hash) = found.unwrap_or_else(|| (-1, dummy_hash()));
-    if !verify_off_thread(l.password, hash).await? || id < 0 {
-        return Err(bad_credentials());
-    }
-    let minutes = ctx.config.citizen_session_minutes;
-    let token = ctx
-        .db
-        .write(move |c| identity::create_session(c, SessionKind::Citizen, id, minutes))
-        .await?;
-    Ok(Json(json!({"token": token, "expires_in_minutes": minutes})))
+    let token = accounts::login_citizen(&ctx, account, l.password).await?;
+    Ok(Json(
+        json!({"token": token, "expires_in_minutes": ctx.config.citizen_session_minutes}),
+    ))
 }
 
 async fn logout(State(ctx): State<Ctx>, who: CitizenAuth) -> Result<StatusCode, ApiError> {
-    ctx.db
-        .write(move |c| identity::delete_session(c, &who.token))
-        .await?;
+    accounts::logout(&ctx, who.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -216,6 +140,29 @@ async fn me(State(ctx): State<Ctx>, who: CitizenAuth) -> Result<Json<Value>, Api
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PasswordChange {
+    old_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    JsonBody(p): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    accounts::change_password(
+        &ctx,
+        who.account_id,
+        who.token,
+        p.old_password,
+        p.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StaffLogin {
     username: String,
     password: String,
@@ -225,34 +172,14 @@ async fn staff_login(
     State(ctx): State<Ctx>,
     JsonBody(l): JsonBody<StaffLogin>,
 ) -> Result<Json<Value>, ApiError> {
-    let user = l.username.trim().to_owned();
-    let found = ctx
-        .db
-        .read(move |c| identity::staff_credentials(c, &user))
-        .await?;
-    let (staff, hash) = match found {
-        Some((s, h)) => (Some(s), h),
-        None => (None, dummy_hash()),
-    };
-    let ok = verify_off_thread(l.password, hash).await?;
-    let Some(staff) = staff.filter(|_| ok) else {
-        return Err(bad_credentials());
-    };
-    let minutes = ctx.config.staff_session_minutes;
-    let id = staff.id;
-    let token = ctx
-        .db
-        .write(move |c| identity::create_session(c, SessionKind::Staff, id, minutes))
-        .await?;
+    let (token, staff) = accounts::login_staff(&ctx, &l.username, l.password).await?;
     Ok(Json(
-        json!({"token": token, "expires_in_minutes": minutes, "staff": staff}),
+        json!({"token": token, "expires_in_minutes": ctx.config.staff_session_minutes, "staff": staff}),
     ))
 }
 
 async fn staff_logout(State(ctx): State<Ctx>, who: StaffAuth) -> Result<StatusCode, ApiError> {
-    ctx.db
-        .write(move |c| identity::delete_session(c, &who.token))
-        .await?;
+    accounts::logout(&ctx, who.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

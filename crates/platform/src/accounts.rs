@@ -1,0 +1,224 @@
+//! Account rules shared by the JSON API and the pages: register a citizen, log in (citizen
+//! or staff), log out, change a password. Errors name the field so forms can show them.
+
+use crate::crypto;
+use crate::ctx::Ctx;
+use crate::db::DbError;
+use crate::error::ApiError;
+use crate::identity::{self, Citizen, NewCitizen, SessionKind, Staff};
+use crate::ids::{IdNumber, Phone};
+use axum::http::StatusCode;
+use serde_json::json;
+
+pub struct Registration {
+    pub name: String,
+    pub id_number: String,
+    pub phone: String,
+    pub password: String,
+}
+
+fn field_error(field: &str, code: &str, message: String) -> serde_json::Value {
+    json!({"field": field, "code": code, "message": message})
+}
+
+/// Register a citizen. Every field problem is reported at once.
+pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
+    let mut problems = Vec::new();
+    let name = r.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 50 {
+        problems.push((
+            "invalid_name",
+            field_error(
+                "name",
+                "invalid_name",
+                "name: give your real name (1-50 characters)".into(),
+            ),
+        ));
+    }
+    let id = IdNumber::parse(&r.id_number);
+    if let Err(m) = &id {
+        problems.push((
+            "invalid_id_number",
+            field_error("id_number", "invalid_id_number", format!("id_number: {m}")),
+        ));
+    }
+    let phone = Phone::parse(&r.phone);
+    if let Err(m) = &phone {
+        problems.push((
+            "invalid_phone",
+            field_error("phone", "invalid_phone", format!("phone: {m}")),
+        ));
+    }
+    if let Err(m) = crypto::check_password_policy(&r.password) {
+        problems.push((
+            "weak_password",
+            field_error("password", "weak_password", format!("password: {m}")),
+        ));
+    }
+    let (Ok(id), Ok(phone), true) = (id, phone, problems.is_empty()) else {
+        let code = problems.first().map_or("invalid_body", |p| p.0);
+        let message = problems
+            .iter()
+            .filter_map(|p| p.1["message"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let fields = problems.into_iter().map(|p| p.1).collect::<Vec<_>>();
+        return Err(ApiError::unprocessable(code, message).with_fields(json!(fields)));
+    };
+    let hash = hash_off_thread(r.password).await?;
+    let (idn, ph) = (id.as_str().to_owned(), phone.as_str().to_owned());
+    let res = ctx
+        .db
+        .write(move |c| {
+            identity::insert_citizen(
+                c,
+                &NewCitizen {
+                    name: &name,
+                    id_number: &idn,
+                    phone: &ph,
+                    password_hash: &hash,
+                },
+            )
+        })
+        .await;
+    match res {
+        Ok(citizen) => Ok(citizen),
+        Err(DbError::Unique(_)) => Err(ApiError::conflict(
+            "already_registered",
+            "an account with this ID number or phone already exists; log in instead",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn hash_off_thread(p: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || crypto::hash_password(&p))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })
+}
+
+async fn verify_off_thread(p: String, hash: String) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || crypto::verify_password(&p, &hash))
+        .await
+        .map_err(|_| ApiError::internal())
+}
+
+/// A hash to verify against when the account does not exist, so both cases take as long.
+fn dummy_hash() -> String {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY
+        .get_or_init(|| crypto::hash_password("no-such-account-0").unwrap_or_default())
+        .clone()
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "the account or password is wrong",
+    )
+}
+
+/// Log a citizen in by ID number or phone (one of them, as typed); returns the session token.
+pub async fn login_citizen(ctx: &Ctx, account: &str, password: String) -> Result<String, ApiError> {
+    let account = account.trim();
+    let (idn, ph) = if let Ok(p) = Phone::parse(account) {
+        (None, Some(p.as_str().to_owned()))
+    } else if let Ok(i) = IdNumber::parse(account) {
+        (Some(i.as_str().to_owned()), None)
+    } else {
+        return Err(ApiError::unprocessable(
+            "invalid_account",
+            "give the ID number or mobile number you registered with",
+        ));
+    };
+    let found = ctx
+        .db
+        .read(move |c| identity::citizen_credentials(c, idn.as_deref(), ph.as_deref()))
+        .await?;
+    let (id, hash) = found.unwrap_or_else(|| (-1, dummy_hash()));
+    if !verify_off_thread(password, hash).await? || id < 0 {
+        return Err(bad_credentials());
+    }
+    let minutes = ctx.config.citizen_session_minutes;
+    Ok(ctx
+        .db
+        .write(move |c| identity::create_session(c, SessionKind::Citizen, id, minutes))
+        .await?)
+}
+
+pub async fn login_staff(
+    ctx: &Ctx,
+    username: &str,
+    password: String,
+) -> Result<(String, Staff), ApiError> {
+    let user = username.trim().to_owned();
+    let found = ctx
+        .db
+        .read(move |c| identity::staff_credentials(c, &user))
+        .await?;
+    let (staff, hash) = match found {
+        Some((s, h)) => (Some(s), h),
+        None => (None, dummy_hash()),
+    };
+    let ok = verify_off_thread(password, hash).await?;
+    let Some(staff) = staff.filter(|_| ok) else {
+        return Err(bad_credentials());
+    };
+    let minutes = ctx.config.staff_session_minutes;
+    let id = staff.id;
+    let token = ctx
+        .db
+        .write(move |c| identity::create_session(c, SessionKind::Staff, id, minutes))
+        .await?;
+    Ok((token, staff))
+}
+
+pub async fn logout(ctx: &Ctx, token: String) -> Result<(), ApiError> {
+    ctx.db
+        .write(move |c| identity::delete_session(c, &token))
+        .await?;
+    Ok(())
+}
+
+/// Change a citizen's password; every other session of the account ends.
+pub async fn change_password(
+    ctx: &Ctx,
+    account_id: i64,
+    keep_token: String,
+    old: String,
+    new: String,
+) -> Result<(), ApiError> {
+    if let Err(m) = crypto::check_password_policy(&new) {
+        return Err(
+            ApiError::unprocessable("weak_password", format!("new password: {m}"))
+                .with_fields(json!([field_error("new_password", "weak_password", m)])),
+        );
+    }
+    let hash = ctx
+        .db
+        .read(move |c| identity::citizen_password_hash(c, account_id))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    if !verify_off_thread(old, hash).await? {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "the current password is wrong",
+        )
+        .with_fields(json!([field_error(
+            "old_password",
+            "bad_credentials",
+            "the current password is wrong".into()
+        )])));
+    }
+    let new_hash = hash_off_thread(new).await?;
+    ctx.db
+        .write(move |c| identity::set_citizen_password(c, account_id, &new_hash, &keep_token))
+        .await?;
+    Ok(())
+}
