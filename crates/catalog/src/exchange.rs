@@ -84,6 +84,15 @@ fn opt_num(ws: &mut Worksheet, row: u32, col: u16, v: Option<f64>) -> Result<(),
 }
 
 pub fn export_xlsx(matters: &[Matter], path: &Path) -> Result<(), String> {
+    workbook(matters)?.save(path).map_err(xerr)
+}
+
+/// The workbook as bytes, for a download.
+pub fn export_xlsx_bytes(matters: &[Matter]) -> Result<Vec<u8>, String> {
+    workbook(matters)?.save_to_buffer().map_err(xerr)
+}
+
+fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     {
@@ -170,7 +179,7 @@ pub fn export_xlsx(matters: &[Matter], path: &Path) -> Result<(), String> {
             }
         }
     }
-    wb.save(path).map_err(xerr)
+    Ok(wb)
 }
 
 /// One row of a sheet with helpers that record errors against its row number.
@@ -265,12 +274,18 @@ fn check_header(sheet: &str, cells: Option<&[Data]>, cols: &[&str], errors: &mut
 }
 
 pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
-    let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| {
-        vec![format!(
-            "{}: not a readable XLSX workbook: {e}",
-            path.display()
-        )]
-    })?;
+    let wb: Xlsx<_> =
+        open_workbook(path).map_err(|e| vec![format!("{}: not a readable XLSX workbook: {e}", path.display())])?;
+    import_workbook(wb)
+}
+
+/// Read a catalogue from XLSX bytes (an upload).
+pub fn import_xlsx_bytes(data: Vec<u8>) -> Result<Vec<Matter>, Vec<String>> {
+    let wb = Xlsx::new(std::io::Cursor::new(data)).map_err(|e| vec![format!("not a readable XLSX workbook: {e}")])?;
+    import_workbook(wb)
+}
+
+fn import_workbook<R: std::io::Read + std::io::Seek>(mut wb: Xlsx<R>) -> Result<Vec<Matter>, Vec<String>> {
     let mut errors = Vec::new();
     let mut sheet = |name: &str| -> Result<calamine::Range<Data>, Vec<String>> {
         wb.worksheet_range(name)

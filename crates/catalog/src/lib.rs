@@ -1,9 +1,11 @@
 //! The service catalogue (事项清单): matters with their guides and application form schemas,
 //! their storage, the XLSX/JSON exchange staff use, and the public HTTP routes.
 
+pub mod admin;
 pub mod exchange;
 pub mod form;
 pub mod model;
+pub mod pages;
 pub mod routes;
 pub mod store;
 

@@ -187,3 +187,21 @@ pub fn names(
     }
     Ok(out)
 }
+
+/// Every matter of a department, published or not (for its administrators).
+pub fn list_department(c: &mut dyn Conn, department: &str) -> Result<Vec<Matter>, DbError> {
+    c.query(
+        &format!("SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code WHERE m.department_code = $1 ORDER BY m.position, m.code"),
+        params![department],
+    )?
+    .iter()
+    .map(matter_from)
+    .collect()
+}
+
+pub fn set_published(c: &mut dyn Conn, code: &str, published: bool) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE matters SET published = $1, updated_at = $2 WHERE code = $3",
+        params![published, tongban_platform::time::now_millis(), code],
+    )? == 1)
+}

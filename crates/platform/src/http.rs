@@ -10,8 +10,11 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-/// Name of the session cookie the web pages use.
+/// Name of the citizen session cookie the public pages use.
 pub const SESSION_COOKIE: &str = "tongban_session";
+/// Name of the staff session cookie the console uses (another name, because browsers share
+/// cookies between the two listeners' ports on one host).
+pub const STAFF_COOKIE: &str = "tongban_staff";
 
 /// `Json<T>` with rejections answered as `{"error": …}` that say what to fix.
 pub struct JsonBody<T>(pub T);
@@ -49,19 +52,12 @@ pub fn json_rejection(e: JsonRejection) -> ApiError {
     }
 }
 
-/// The bearer token from `Authorization: Bearer …` or the session cookie.
-pub fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        let v = v.to_str().ok()?;
-        let t = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))?;
-        return Some(t.trim().to_owned());
-    }
+/// The value of cookie `name`.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     for v in parts.headers.get_all(axum::http::header::COOKIE) {
         for pair in v.to_str().ok()?.split(';') {
             if let Some((k, val)) = pair.trim().split_once('=') {
-                if k == SESSION_COOKIE {
+                if k == name {
                     return Some(val.to_owned());
                 }
             }
@@ -70,12 +66,29 @@ pub fn token_of(parts: &Parts) -> Option<String> {
     None
 }
 
-async fn authenticate(
+/// The bearer token from `Authorization: Bearer …` or the given session cookie.
+pub fn token_of(parts: &Parts, cookie_name: &str) -> Option<String> {
+    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        let t = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))?;
+        return Some(t.trim().to_owned());
+    }
+    cookie(parts, cookie_name)
+}
+
+/// Check the request's session of `kind`: the subject id and token, or why not.
+pub async fn authenticate(
     ctx: &Ctx,
     parts: &Parts,
     kind: SessionKind,
 ) -> Result<(i64, String), ApiError> {
-    let Some(token) = token_of(parts) else {
+    let name = match kind {
+        SessionKind::Citizen => SESSION_COOKIE,
+        SessionKind::Staff => STAFF_COOKIE,
+    };
+    let Some(token) = token_of(parts, name) else {
         return Err(ApiError::unauthorized(
             "log in first: send Authorization: Bearer <token>",
         ));

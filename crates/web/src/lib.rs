@@ -1,1 +1,10 @@
-//! placeholder
+//! The site shell shared by every room's pages: the templates (minijinja, auto-escaped),
+//! the zh-CN / en message catalogues, the CSS, the page context (language, elderly mode,
+//! who is logged in) and the account pages. Rooms render their pages through [`Page`].
+
+pub mod i18n;
+pub mod page;
+pub mod routes;
+
+pub use i18n::Lang;
+pub use page::{CitizenPage, Page, StaffPage};

@@ -1,0 +1,84 @@
+//! Catalogue administration rules: a department administrator edits, publishes, withdraws,
+//! exports and imports the matters of their own department, and nothing else.
+
+use crate::model::{check_matter, Matter};
+use crate::store;
+use tongban_platform::identity::{Role, Staff};
+use tongban_platform::{ApiError, Ctx};
+
+fn require_admin(staff: &Staff) -> Result<(), ApiError> {
+    if staff.has(Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("catalogue administration needs the admin role"))
+    }
+}
+
+pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>, ApiError> {
+    require_admin(staff)?;
+    let dept = staff.department.code.clone();
+    Ok(ctx.db.read(move |c| store::list_department(c, &dept)).await?)
+}
+
+/// The matter, if it belongs to the administrator's department.
+pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, ApiError> {
+    require_admin(staff)?;
+    let c2 = code.to_owned();
+    let m = ctx
+        .db
+        .read(move |c| store::get(c, &c2))
+        .await?
+        .ok_or_else(|| ApiError::not_found("matter_not_found", format!("no matter has code {code:?}")))?;
+    if m.department.code != staff.department.code {
+        return Err(ApiError::forbidden(format!("matter {code} belongs to {}", m.department.name)));
+    }
+    Ok(m)
+}
+
+/// Save an edited matter (same code, same department), checked as an import would be.
+pub async fn save(ctx: &Ctx, staff: &Staff, edited: Matter) -> Result<(), ApiError> {
+    let current = own_matter(ctx, staff, &edited.code).await?;
+    if edited.department != current.department {
+        return Err(ApiError::forbidden("a matter cannot be moved to another department here"));
+    }
+    check_matter(&edited).map_err(|m| ApiError::unprocessable("invalid_matter", m))?;
+    ctx.db.write(move |c| store::save(c, &[edited])).await?;
+    Ok(())
+}
+
+pub async fn set_published(ctx: &Ctx, staff: &Staff, code: &str, published: bool) -> Result<(), ApiError> {
+    own_matter(ctx, staff, code).await?;
+    let c2 = code.to_owned();
+    ctx.db.write(move |c| store::set_published(c, &c2, published)).await?;
+    Ok(())
+}
+
+/// Import matters from an uploaded workbook: all rows must be the department's; all or nothing.
+pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Vec<String>> {
+    require_admin(staff).map_err(|e| vec![e.message])?;
+    let matters = crate::exchange::import_xlsx_bytes(data)?;
+    let foreign: Vec<String> = matters
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.department.code != staff.department.code)
+        .map(|(i, m)| {
+            format!(
+                "{} row {}: matter {} belongs to {}, not to {}",
+                crate::exchange::SHEET_MATTERS,
+                i + 2,
+                m.code,
+                m.department.code,
+                staff.department.code
+            )
+        })
+        .collect();
+    if !foreign.is_empty() {
+        return Err(foreign);
+    }
+    let n = matters.len();
+    ctx.db
+        .write(move |c| store::save(c, &matters))
+        .await
+        .map_err(|e| vec![format!("import failed, nothing imported: {e}")])?;
+    Ok(n)
+}

@@ -1,0 +1,211 @@
+//! Catalogue pages: the matter list with filters, the service guide (办事指南), and the
+//! console's catalogue administration with form preview and XLSX import/export.
+
+use crate::admin;
+use crate::model::{Field, Material, Matter, KINDS};
+use crate::routes::{paging, MatterSummary};
+use crate::store::{self, Filter};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::context;
+use std::collections::HashMap;
+use tongban_platform::{ApiError, Ctx};
+use tongban_web::page::urlencode;
+use tongban_web::{Page, StaffPage};
+
+pub fn public_router() -> Router<Ctx> {
+    Router::new()
+        .route("/matters", get(list))
+        .route("/matters/{code}", get(guide))
+}
+
+pub fn console_router() -> Router<Ctx> {
+    Router::new()
+        .route("/console/matters", get(admin_list))
+        .route("/console/matters/export.xlsx", get(export))
+        .route("/console/matters/import", post(import))
+        .route("/console/matters/{code}", get(edit_form).post(edit))
+        .route("/console/matters/{code}/publish", post(publish))
+}
+
+async fn list(State(ctx): State<Ctx>, page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (pg, per_page) = match paging(&q) {
+        Ok(p) => p,
+        Err(e) => return page.error(&e),
+    };
+    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let kind = get("kind").filter(|k| KINDS.contains(&k.as_str()));
+    let depth = get("online_depth").and_then(|d| d.parse::<u8>().ok()).filter(|d| (1..=4).contains(d));
+    let filter = Filter {
+        q: get("q"),
+        department: get("department"),
+        kind: kind.clone(),
+        online_depth: depth,
+        offset: (pg - 1) * per_page,
+        limit: per_page,
+    };
+    let f2 = filter.clone();
+    let res = ctx
+        .db
+        .read(move |c| Ok((store::list(c, &f2)?, tongban_platform::identity::list_departments(c)?)))
+        .await;
+    let ((items, total), departments) = match res {
+        Ok(x) => x,
+        Err(e) => return page.error(&e.into()),
+    };
+    let mut base = String::from("/matters?");
+    for (k, v) in [("q", &filter.q), ("department", &filter.department), ("kind", &kind)] {
+        if let Some(v) = v {
+            base.push_str(&format!("{k}={}&", urlencode(v)));
+        }
+    }
+    if let Some(d) = depth {
+        base.push_str(&format!("online_depth={d}&"));
+    }
+    let items: Vec<MatterSummary> = items.into_iter().map(MatterSummary::from).collect();
+    page.ok(
+        "matters.html",
+        context! {
+            items, total, page => pg, per_page, departments, kinds => KINDS,
+            q => filter.q.unwrap_or_default(), department => filter.department.unwrap_or_default(),
+            kind => kind.unwrap_or_default(), online_depth => depth.map(|d| d.to_string()).unwrap_or_default(),
+            base_query => base,
+        },
+    )
+}
+
+async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> Response {
+    match ctx.db.read(move |c| store::get(c, &code)).await {
+        Ok(Some(m)) if m.published => page.ok("matter.html", context! { m }),
+        Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
+        Err(e) => page.error(&e.into()),
+    }
+}
+
+async fn admin_list(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Query(q): Query<HashMap<String, String>>) -> Response {
+    match admin::department_matters(&ctx, &staff).await {
+        Ok(matters) => {
+            let flash = q.get("imported").map(|n| page.t("console.imported_flash").replace("{}", n));
+            page.ok("console_matters.html", context! { matters, flash })
+        }
+        Err(e) => page.error(&e),
+    }
+}
+
+async fn export(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Response {
+    let matters = match admin::department_matters(&ctx, &staff).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    match crate::exchange::export_xlsx_bytes(&matters) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"matters-{}.xlsx\"", staff.department.code)),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "export failed");
+            page.error(&ApiError::internal())
+        }
+    }
+}
+
+async fn import(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, mut mp: Multipart) -> Response {
+    let mut data = None;
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some("file") {
+            data = field.bytes().await.ok().map(|b| b.to_vec());
+        }
+    }
+    let result = match data.filter(|d| !d.is_empty()) {
+        None => Err(vec![page.t("field_error.file_required")]),
+        Some(d) => admin::import(&ctx, &staff, d).await,
+    };
+    match result {
+        Ok(n) => Redirect::to(&format!("/console/matters?imported={n}")).into_response(),
+        Err(errors) => {
+            let matters = admin::department_matters(&ctx, &staff).await.unwrap_or_default();
+            page.render(StatusCode::UNPROCESSABLE_ENTITY, "console_matters.html", context! { matters, errors })
+        }
+    }
+}
+
+fn edit_page(page: &Page, status: StatusCode, m: &Matter, extra: minijinja::Value) -> Response {
+    edit_page_typed(page, status, m, None, extra)
+}
+
+/// The edit page; `typed` keeps the JSON the administrator typed when it could not be used.
+fn edit_page_typed(page: &Page, status: StatusCode, m: &Matter, typed: Option<(String, String)>, extra: minijinja::Value) -> Response {
+    let (materials_json, fields_json) = typed.unwrap_or_else(|| {
+        (
+            serde_json::to_string_pretty(&m.materials).unwrap_or_default(),
+            serde_json::to_string_pretty(&m.fields).unwrap_or_default(),
+        )
+    });
+    page.render(status, "console_matter.html", context! { m, kinds => KINDS, materials_json, fields_json, ..extra })
+}
+
+async fn edit_form(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(code): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    match admin::own_matter(&ctx, &staff, &code).await {
+        Ok(m) => {
+            let flash = q.contains_key("saved").then(|| page.t("console.saved_flash"));
+            edit_page(&page, StatusCode::OK, &m, context! { flash })
+        }
+        Err(e) => page.error(&e),
+    }
+}
+
+/// Apply the edit form to a matter; a message per problem.
+fn apply_edit(mut m: Matter, f: &HashMap<String, String>) -> Result<Matter, String> {
+    let text = |k: &str| f.get(k).map(|s| s.trim().to_owned()).unwrap_or_default();
+    let num = |k: &str| -> Result<u32, String> { text(k).parse::<u32>().map_err(|_| format!("{k}: a whole number is needed")) };
+    m.name = text("name");
+    m.kind = text("kind");
+    m.fee = text("fee");
+    m.conditions = text("conditions");
+    m.legal_basis = text("legal_basis");
+    m.legal_days = num("legal_days")?;
+    m.promised_days = num("promised_days")?;
+    m.online_depth = u8::try_from(num("online_depth")?).map_err(|_| "online_depth: 1 to 4".to_string())?;
+    m.max_visits = u8::try_from(num("max_visits")?).map_err(|_| "max_visits: 0 or 1".to_string())?;
+    m.materials = serde_json::from_str::<Vec<Material>>(&text("materials")).map_err(|e| format!("materials JSON: {e}"))?;
+    m.fields = serde_json::from_str::<Vec<Field>>(&text("fields")).map_err(|e| format!("fields JSON: {e}"))?;
+    crate::model::check_matter(&m)?;
+    Ok(m)
+}
+
+async fn edit(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(code): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let current = match admin::own_matter(&ctx, &staff, &code).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    let edited = match apply_edit(current.clone(), &f) {
+        Ok(m) => m,
+        Err(msg) => {
+            // Show what was typed so nothing is lost.
+            let typed = (f.get("materials").cloned().unwrap_or_default(), f.get("fields").cloned().unwrap_or_default());
+            return edit_page_typed(&page, StatusCode::UNPROCESSABLE_ENTITY, &current, Some(typed), context! { error => msg });
+        }
+    };
+    if f.get("op").map(String::as_str) == Some("preview") {
+        return edit_page(&page, StatusCode::OK, &edited, context! { flash => page.t("console.preview_flash") });
+    }
+    match admin::save(&ctx, &staff, edited).await {
+        Ok(()) => Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response(),
+        Err(e) => edit_page(&page, e.status, &current, context! { error => page.error_text(&e) }),
+    }
+}
+
+async fn publish(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(code): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let published = f.get("published").map(String::as_str) == Some("true");
+    match admin::set_published(&ctx, &staff, &code, published).await {
+        Ok(()) => Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response(),
+        Err(e) => page.error(&e),
+    }
+}

@@ -1,0 +1,124 @@
+//! Message catalogues: every text a page shows comes from `i18n/zh-CN.toml` or `i18n/en.toml`
+//! by key, Chinese first. A key missing in English falls back to Chinese, then to the key.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Lang {
+    #[serde(rename = "zh-CN")]
+    Zh,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh-CN" | "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+    /// From an `Accept-Language` header: English only when it comes before any Chinese.
+    pub fn from_accept(header: &str) -> Lang {
+        for part in header.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("zh") {
+                return Lang::Zh;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::Zh
+    }
+}
+
+pub const ZH: &str = include_str!("../i18n/zh-CN.toml");
+pub const EN: &str = include_str!("../i18n/en.toml");
+
+fn flatten(prefix: &str, v: &toml::Value, out: &mut HashMap<String, String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_owned(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_owned(), other.to_string());
+        }
+    }
+}
+
+pub fn parse_catalogue(text: &str) -> Result<HashMap<String, String>, String> {
+    let v: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
+    let mut out = HashMap::new();
+    flatten("", &v, &mut out);
+    Ok(out)
+}
+
+fn catalogues() -> &'static (HashMap<String, String>, HashMap<String, String>) {
+    static C: OnceLock<(HashMap<String, String>, HashMap<String, String>)> = OnceLock::new();
+    C.get_or_init(|| {
+        (
+            parse_catalogue(ZH).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "zh-CN catalogue is broken");
+                HashMap::new()
+            }),
+            parse_catalogue(EN).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "en catalogue is broken");
+                HashMap::new()
+            }),
+        )
+    })
+}
+
+/// The text for `key` in `lang`.
+pub fn t(lang: Lang, key: &str) -> String {
+    let (zh, en) = catalogues();
+    let hit = match lang {
+        Lang::En => en.get(key).or_else(|| zh.get(key)),
+        Lang::Zh => zh.get(key),
+    };
+    hit.cloned().unwrap_or_else(|| key.to_owned())
+}
+
+/// Whether `key` exists in the Chinese catalogue (for optional texts such as error codes).
+pub fn has(key: &str) -> bool {
+    catalogues().0.contains_key(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_catalogues_have_the_same_keys() {
+        let zh = parse_catalogue(ZH).unwrap();
+        let en = parse_catalogue(EN).unwrap();
+        let mut missing_en: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
+        let mut missing_zh: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
+        missing_en.sort();
+        missing_zh.sort();
+        assert!(missing_en.is_empty(), "missing in en: {missing_en:?}");
+        assert!(missing_zh.is_empty(), "missing in zh-CN: {missing_zh:?}");
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Lang::from_accept("en-US,en;q=0.9,zh-CN;q=0.8"), Lang::En);
+        assert_eq!(Lang::from_accept("zh-CN,zh;q=0.9,en;q=0.8"), Lang::Zh);
+        assert_eq!(Lang::from_accept(""), Lang::Zh);
+    }
+}

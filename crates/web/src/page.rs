@@ -1,0 +1,279 @@
+//! The page context every HTML handler takes: language, elderly mode, where we are (for
+//! "back to where you were" after login and for the language switch), who is logged in;
+//! and rendering through the shared templates.
+
+use crate::i18n::{self, Lang};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{context, Environment, State, Value};
+use serde::Serialize;
+use std::sync::OnceLock;
+use tongban_platform::http::{authenticate, cookie, SESSION_COOKIE, STAFF_COOKIE};
+use tongban_platform::identity::{self, SessionKind, Staff};
+use tongban_platform::{ApiError, Ctx};
+
+/// Cookie remembering the language choice.
+pub const LANG_COOKIE: &str = "tongban_lang";
+/// Cookie remembering elderly mode (larger text, higher contrast).
+pub const ELDERLY_COOKIE: &str = "tongban_elderly";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub lang: Lang,
+    pub elderly: bool,
+    /// Path and query of this request.
+    pub path: String,
+    /// Display name of the logged-in citizen or staff member.
+    pub user: Option<String>,
+    #[serde(skip)]
+    pub citizen_id: Option<i64>,
+    #[serde(skip)]
+    pub staff: Option<Staff>,
+    #[serde(skip)]
+    pub token: Option<String>,
+}
+
+fn base(parts: &Parts) -> Page {
+    let lang = cookie(parts, LANG_COOKIE)
+        .and_then(|c| Lang::parse(&c))
+        .unwrap_or_else(|| {
+            Lang::from_accept(parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or(""))
+        });
+    Page {
+        lang,
+        elderly: cookie(parts, ELDERLY_COOKIE).as_deref() == Some("1"),
+        path: parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        user: None,
+        citizen_id: None,
+        staff: None,
+        token: None,
+    }
+}
+
+impl FromRequestParts<Ctx> for Page {
+    type Rejection = Response;
+
+    /// A public page: the citizen is looked up when a session cookie is present.
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
+        let mut page = base(parts);
+        if cookie(parts, SESSION_COOKIE).is_some() {
+            if let Ok((id, token)) = authenticate(ctx, parts, SessionKind::Citizen).await {
+                let name = ctx.db.read(move |c| identity::get_citizen(c, id)).await.ok().flatten().map(|c| c.name);
+                page.user = name;
+                page.citizen_id = Some(id);
+                page.token = Some(token);
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// A page that needs a logged-in citizen; others are sent to log in and brought back.
+pub struct CitizenPage(pub Page, pub i64);
+
+impl FromRequestParts<Ctx> for CitizenPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
+        let mut page = base(parts);
+        match authenticate(ctx, parts, SessionKind::Citizen).await {
+            Ok((id, token)) => {
+                page.user = ctx.db.read(move |c| identity::get_citizen(c, id)).await.ok().flatten().map(|c| c.name);
+                page.citizen_id = Some(id);
+                page.token = Some(token);
+                Ok(CitizenPage(page, id))
+            }
+            Err(e) => Err(to_login("/login", &page.path, &e)),
+        }
+    }
+}
+
+/// A console page that needs a logged-in staff member.
+pub struct StaffPage(pub Page, pub Staff);
+
+impl FromRequestParts<Ctx> for StaffPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
+        let mut page = base(parts);
+        let (id, token) = match authenticate(ctx, parts, SessionKind::Staff).await {
+            Ok(x) => x,
+            Err(e) => return Err(to_login("/console/login", &page.path, &e)),
+        };
+        match ctx.db.read(move |c| identity::get_staff(c, id)).await {
+            Ok(Some(staff)) => {
+                page.user = Some(staff.name.clone());
+                page.token = Some(token);
+                page.staff = Some(staff.clone());
+                Ok(StaffPage(page, staff))
+            }
+            _ => Err(to_login("/console/login", &page.path, &ApiError::unauthorized("gone"))),
+        }
+    }
+}
+
+fn to_login(login: &str, back: &str, why: &ApiError) -> Response {
+    let mut url = format!("{login}?next={}", urlencode(back));
+    if why.code == "session_expired" {
+        url.push_str("&expired=1");
+    }
+    Redirect::to(&url).into_response()
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)]).map(|q| q.trim_start_matches('=').to_owned()).unwrap_or_default()
+}
+
+/// Only local paths are followed after login, never another site.
+pub fn safe_next(next: Option<&str>, default: &str) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => default.to_owned(),
+    }
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("register.html", include_str!("../templates/register.html")),
+    ("password.html", include_str!("../templates/password.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("matters.html", include_str!("../templates/matters.html")),
+    ("matter.html", include_str!("../templates/matter.html")),
+    ("apply.html", include_str!("../templates/apply.html")),
+    ("submitted.html", include_str!("../templates/submitted.html")),
+    ("my_cases.html", include_str!("../templates/my_cases.html")),
+    ("case.html", include_str!("../templates/case.html")),
+    ("console_login.html", include_str!("../templates/console_login.html")),
+    ("console_menu.html", include_str!("../templates/console_menu.html")),
+    ("console_queue.html", include_str!("../templates/console_queue.html")),
+    ("console_case.html", include_str!("../templates/console_case.html")),
+    ("console_matters.html", include_str!("../templates/console_matters.html")),
+    ("console_matter.html", include_str!("../templates/console_matter.html")),
+];
+
+thread_local! {
+    /// The language of the page being rendered on this thread. Rendering is synchronous, and
+    /// imported macros do not see the caller's variables, so `t()` reads it from here.
+    static RENDER_LANG: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::Zh) };
+}
+
+fn lang_of(_state: &State) -> Lang {
+    RENDER_LANG.with(|l| l.get())
+}
+
+fn env() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        for (name, src) in TEMPLATES {
+            if let Err(e) = env.add_template(name, src) {
+                tracing::error!(template = name, error = %e, "template does not compile");
+            }
+        }
+        // t("key") — the text in the page's language; t("key", x) fills "{}" with x.
+        env.add_function("t", |state: &State, key: &str, arg: Option<Value>| -> String {
+            let text = i18n::t(lang_of(state), key);
+            match arg {
+                Some(a) => text.replace("{}", &a.to_string()),
+                None => text,
+            }
+        });
+        // has_t("key") — whether a translation exists (error codes fall back to messages).
+        env.add_function("has_t", |key: &str| i18n::has(key));
+        // label(field) — a schema field's label in the page's language.
+        env.add_function("label", |state: &State, f: Value| -> String {
+            let get = |k: &str| f.get_attr(k).ok().filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string());
+            match (lang_of(state), get("label_en")) {
+                (Lang::En, Some(en)) if !en.is_empty() => en,
+                _ => get("label_zh").unwrap_or_default(),
+            }
+        });
+        env
+    })
+}
+
+/// Check that every template compiles (used by tests).
+pub fn check_templates() -> Result<(), String> {
+    let env = env();
+    for (name, _) in TEMPLATES {
+        env.get_template(name).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+impl Page {
+    /// Render `template` with `data` (any serialisable value) and this page's context.
+    pub fn render(&self, status: StatusCode, template: &str, data: impl Serialize) -> Response {
+        RENDER_LANG.with(|l| l.set(self.lang));
+        let out = env().get_template(template).and_then(|t| {
+            t.render(context! {
+                lang => self.lang.code(),
+                elderly => self.elderly,
+                path => &self.path,
+                user => &self.user,
+                staff => &self.staff,
+                ..Value::from_serialize(&data)
+            })
+        });
+        match out {
+            Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template, error = %e, "template failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>500</title><p>服务暂时不可用 / Service unavailable")).into_response()
+            }
+        }
+    }
+
+    pub fn ok(&self, template: &str, data: impl Serialize) -> Response {
+        self.render(StatusCode::OK, template, data)
+    }
+
+    /// A designed error page (404, 403, 409 …) with a way back.
+    pub fn error(&self, e: &ApiError) -> Response {
+        let key = format!("error.{}", e.code);
+        let message = if i18n::has(&key) { i18n::t(self.lang, &key) } else { e.message.clone() };
+        self.render(e.status, "error.html", context! { status => e.status.as_u16(), message => message, code => &e.code })
+    }
+
+    pub fn not_found(&self) -> Response {
+        self.error(&ApiError::not_found("page_not_found", "no such page"))
+    }
+
+    /// The text for `key` in this page's language.
+    pub fn t(&self, key: &str) -> String {
+        i18n::t(self.lang, key)
+    }
+
+    /// A message for an error code in this page's language, else the core's message.
+    pub fn error_text(&self, e: &ApiError) -> String {
+        let key = format!("error.{}", e.code);
+        if i18n::has(&key) {
+            i18n::t(self.lang, &key)
+        } else {
+            e.message.clone()
+        }
+    }
+}
+
+/// `Set-Cookie` for a session token: HttpOnly, SameSite=Lax, whole site.
+pub fn session_cookie(name: &str, token: &str) -> String {
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax")
+}
+
+pub fn clear_cookie(name: &str) -> String {
+    format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+pub fn staff_cookie(token: &str) -> String {
+    session_cookie(STAFF_COOKIE, token)
+}
+
+pub fn citizen_cookie(token: &str) -> String {
+    session_cookie(SESSION_COOKIE, token)
+}

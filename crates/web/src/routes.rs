@@ -1,0 +1,191 @@
+//! Pages of the site shell: static assets, language and elderly-mode switches, citizens'
+//! login, registration, logout and password change, and the staff console's login.
+
+use crate::page::{citizen_cookie, clear_cookie, safe_next, staff_cookie, CitizenPage, Page, ELDERLY_COOKIE, LANG_COOKIE};
+use crate::i18n::Lang;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use minijinja::context;
+use serde_json::Value;
+use std::collections::HashMap;
+use tongban_platform::accounts::{self, Registration};
+use tongban_platform::http::{SESSION_COOKIE, STAFF_COOKIE};
+use tongban_platform::{ApiError, Ctx};
+
+pub const SITE_CSS: &str = include_str!("../static/site.css");
+
+type Params = Query<HashMap<String, String>>;
+
+/// Routes both listeners share: assets and the two switches.
+pub fn common_router() -> Router<Ctx> {
+    Router::new()
+        .route("/static/site.css", get(css))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/elderly", get(switch_elderly))
+}
+
+/// Citizens' account pages (public listener).
+pub fn public_router() -> Router<Ctx> {
+    common_router()
+        .route("/login", get(login_form).post(login))
+        .route("/register", get(register_form).post(register))
+        .route("/logout", axum::routing::post(logout))
+        .route("/account/password", get(password_form).post(change_password))
+}
+
+/// The console's login (internal listener).
+pub fn console_router() -> Router<Ctx> {
+    common_router()
+        .route("/console/login", get(console_login_form).post(console_login))
+        .route("/console/logout", axum::routing::post(console_logout))
+}
+
+async fn css() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        SITE_CSS,
+    )
+        .into_response()
+}
+
+fn back(q: &HashMap<String, String>) -> String {
+    safe_next(q.get("next").map(String::as_str), "/")
+}
+
+async fn switch_lang(Path(code): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back(&q))).into_response()
+}
+
+async fn switch_elderly(Query(q): Query<HashMap<String, String>>) -> Response {
+    let on = q.get("on").map(String::as_str) == Some("1");
+    let cookie = format!("{ELDERLY_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", if on { "1" } else { "0" });
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&back(&q))).into_response()
+}
+
+fn with_cookie(cookie: String, to: &str) -> Response {
+    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}
+
+async fn login_form(page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
+    page.ok("login.html", context! { next => back(&q), expired => q.contains_key("expired"), values => context!{} })
+}
+
+async fn login(State(ctx): State<Ctx>, page: Page, Query(q): Query<HashMap<String, String>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    let account = f.get("account").cloned().unwrap_or_default();
+    let password = f.get("password").cloned().unwrap_or_default();
+    let next = safe_next(f.get("next").or(q.get("next")).map(String::as_str), "/my/cases");
+    match accounts::login_citizen(&ctx, &account, password).await {
+        Ok(token) => with_cookie(citizen_cookie(&token), &next),
+        Err(e) => page.render(
+            e.status,
+            "login.html",
+            context! { next => next, error => page.error_text(&e), values => context! { account => account } },
+        ),
+    }
+}
+
+async fn register_form(page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
+    page.ok("register.html", context! { next => back(&q), values => context!{}, errors => context!{} })
+}
+
+/// Field errors by field, translated: `{field: text}`.
+pub fn field_errors(page: &Page, e: &ApiError) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    if let Some(Value::Array(list)) = &e.fields {
+        for f in list {
+            let (Some(field), Some(code)) = (f["field"].as_str(), f["code"].as_str()) else { continue };
+            let key = format!("field_error.{code}");
+            let mut text = if crate::i18n::has(&key) { page.t(&key) } else { f["message"].as_str().unwrap_or(code).to_owned() };
+            if let Some(limit) = f["limit"].as_str() {
+                text = text.replace("{}", limit);
+            }
+            out.entry(field.to_owned()).or_insert(text);
+        }
+    }
+    out
+}
+
+async fn register(State(ctx): State<Ctx>, page: Page, Form(f): Form<HashMap<String, String>>) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let next = safe_next(f.get("next").map(String::as_str), "/my/cases");
+    let reg = Registration { name: get("name"), id_number: get("id_number"), phone: get("phone"), password: get("password") };
+    let phone = reg.phone.clone();
+    let password = reg.password.clone();
+    let values = context! { name => get("name"), id_number => get("id_number"), phone => get("phone") };
+    match accounts::register(&ctx, reg).await {
+        Ok(_) => match accounts::login_citizen(&ctx, &phone, password).await {
+            Ok(token) => with_cookie(citizen_cookie(&token), &next),
+            Err(e) => page.error(&e),
+        },
+        Err(e) => {
+            let errors = field_errors(&page, &e);
+            let summary = if errors.is_empty() { Some(page.error_text(&e)) } else { None };
+            page.render(e.status, "register.html", context! { next => next, values => values, errors => errors, error => summary })
+        }
+    }
+}
+
+async fn logout(State(ctx): State<Ctx>, page: Page) -> Response {
+    if let Some(token) = page.token.clone() {
+        let _ = accounts::logout(&ctx, token).await;
+    }
+    with_cookie(clear_cookie(SESSION_COOKIE), "/")
+}
+
+async fn password_form(CitizenPage(page, _): CitizenPage) -> Response {
+    page.ok("password.html", context! { errors => context!{} })
+}
+
+async fn change_password(State(ctx): State<Ctx>, CitizenPage(page, id): CitizenPage, Form(f): Form<HashMap<String, String>>) -> Response {
+    let old = f.get("old_password").cloned().unwrap_or_default();
+    let new = f.get("new_password").cloned().unwrap_or_default();
+    if f.get("confirm_password") != Some(&new) {
+        let errors = HashMap::from([("confirm_password".to_owned(), page.t("field_error.password_mismatch"))]);
+        return page.render(StatusCode::UNPROCESSABLE_ENTITY, "password.html", context! { errors => errors });
+    }
+    let token = page.token.clone().unwrap_or_default();
+    match accounts::change_password(&ctx, id, token, old, new).await {
+        Ok(()) => page.ok("password.html", context! { done => true, errors => context!{} }),
+        Err(e) => {
+            let errors = field_errors(&page, &e);
+            page.render(e.status, "password.html", context! { errors => errors, error => page.error_text(&e) })
+        }
+    }
+}
+
+async fn console_login_form(page: Page, q: Params) -> Response {
+    page.ok("console_login.html", context! { next => safe_next(q.get("next").map(String::as_str), "/console"), expired => q.contains_key("expired") })
+}
+
+async fn console_login(State(ctx): State<Ctx>, page: Page, Form(f): Form<HashMap<String, String>>) -> Response {
+    let username = f.get("username").cloned().unwrap_or_default();
+    let password = f.get("password").cloned().unwrap_or_default();
+    let next = safe_next(f.get("next").map(String::as_str), "/console");
+    match accounts::login_staff(&ctx, &username, password).await {
+        Ok((token, _)) => with_cookie(staff_cookie(&token), &next),
+        Err(e) => page.render(e.status, "console_login.html", context! { next => next, username => username, error => page.error_text(&e) }),
+    }
+}
+
+async fn console_logout(State(ctx): State<Ctx>, headers: axum::http::HeaderMap) -> Response {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|p| p.trim().strip_prefix(&format!("{STAFF_COOKIE}=")).map(str::to_owned));
+    if let Some(t) = token {
+        let _ = accounts::logout(&ctx, t).await;
+    }
+    with_cookie(clear_cookie(STAFF_COOKIE), "/console/login")
+}
+
+/// The designed 404 for unknown pages (HTML) — API paths keep their JSON errors.
+pub async fn not_found(page: Page) -> Response {
+    page.not_found()
+}
