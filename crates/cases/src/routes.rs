@@ -53,10 +53,10 @@ pub fn internal_router() -> Router<Ctx> {
 }
 
 /// A submission or supplement: JSON `{"matter_code", "form"}` or multipart with files.
-struct Submission {
-    matter_code: Option<String>,
-    form: Map<String, Value>,
-    uploads: Vec<Upload>,
+pub(crate) struct Submission {
+    pub(crate) matter_code: Option<String>,
+    pub(crate) form: Map<String, Value>,
+    pub(crate) uploads: Vec<Upload>,
 }
 
 #[derive(Deserialize)]
@@ -111,7 +111,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiError> {
+pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiError> {
     let mut sub = Submission {
         matter_code: None,
         form: Map::new(),

@@ -102,7 +102,8 @@ fn store_uploads(
             return Err(ApiError::unprocessable(
                 "empty_file",
                 format!("the file for {:?} is empty", u.key),
-            ));
+            )
+            .with_fields(serde_json::json!([{"field": u.key, "code": "empty_file", "message": "empty file"}])));
         }
         if u.data.len() > ctx.config.max_upload_bytes {
             return Err(ApiError::new(
@@ -114,7 +115,11 @@ fn store_uploads(
                     u.data.len(),
                     ctx.config.max_upload_bytes
                 ),
-            ));
+            )
+            .with_fields(serde_json::json!([{
+                "field": u.key, "code": "file_too_large", "message": "file too large",
+                "limit": format!("{} KB", ctx.config.max_upload_bytes / 1024)
+            }])));
         }
         let ext = u
             .filename
@@ -131,7 +136,10 @@ fn store_uploads(
                     u.key,
                     formats.join(", ")
                 ),
-            ));
+            )
+            .with_fields(serde_json::json!([{
+                "field": u.key, "code": "file_type", "message": "file type", "limit": formats.join(", ").to_uppercase()
+            }])));
         }
         let sha = blobs::put(&ctx.config.upload_dir, &u.data).map_err(|e| {
             tracing::error!(error = %e, "cannot store upload");
@@ -430,12 +438,27 @@ pub async fn supplement(
     ctx.db
         .write(move |c| {
             let who = citizen_actor(c, account_id)?;
-            let keys: Vec<&str> = changes
+            let label = |k: &str| {
+                matter
+                    .fields
+                    .iter()
+                    .find(|f| f.key == k)
+                    .map(|f| f.label_zh.clone())
+                    .or_else(|| {
+                        matter
+                            .materials
+                            .iter()
+                            .find(|m| m.key == k)
+                            .map(|m| m.name.clone())
+                    })
+                    .unwrap_or_else(|| k.to_owned())
+            };
+            let keys: Vec<String> = changes
                 .keys()
-                .map(String::as_str)
-                .chain(mats.iter().map(|m| m.key.as_str()))
+                .map(|k| label(k))
+                .chain(mats.iter().map(|m| label(&m.key)))
                 .collect();
-            let note = format!("补正: {}", keys.join(", "));
+            let note = format!("补正：{}", keys.join("、"));
             transition(
                 c,
                 &no,

@@ -331,3 +331,14 @@ pub fn count_by_status(
         .map(|r| Ok((r.get_str("status")?, r.get_i64("n")?)))
         .collect()
 }
+
+/// The matters with the most applications, most first.
+pub fn popular_matters(c: &mut dyn Conn, limit: i64) -> Result<Vec<String>, DbError> {
+    c.query(
+        "SELECT matter_code, COUNT(*) AS n FROM cases GROUP BY matter_code ORDER BY n DESC, matter_code LIMIT $1",
+        params![limit],
+    )?
+    .iter()
+    .map(|r| r.get_str("matter_code"))
+    .collect()
+}

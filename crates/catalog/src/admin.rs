@@ -10,14 +10,19 @@ fn require_admin(staff: &Staff) -> Result<(), ApiError> {
     if staff.has(Role::Admin) {
         Ok(())
     } else {
-        Err(ApiError::forbidden("catalogue administration needs the admin role"))
+        Err(ApiError::forbidden(
+            "catalogue administration needs the admin role",
+        ))
     }
 }
 
 pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>, ApiError> {
     require_admin(staff)?;
     let dept = staff.department.code.clone();
-    Ok(ctx.db.read(move |c| store::list_department(c, &dept)).await?)
+    Ok(ctx
+        .db
+        .read(move |c| store::list_department(c, &dept))
+        .await?)
 }
 
 /// The matter, if it belongs to the administrator's department.
@@ -28,9 +33,14 @@ pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, 
         .db
         .read(move |c| store::get(c, &c2))
         .await?
-        .ok_or_else(|| ApiError::not_found("matter_not_found", format!("no matter has code {code:?}")))?;
+        .ok_or_else(|| {
+            ApiError::not_found("matter_not_found", format!("no matter has code {code:?}"))
+        })?;
     if m.department.code != staff.department.code {
-        return Err(ApiError::forbidden(format!("matter {code} belongs to {}", m.department.name)));
+        return Err(ApiError::forbidden(format!(
+            "matter {code} belongs to {}",
+            m.department.name
+        )));
     }
     Ok(m)
 }
@@ -39,17 +49,26 @@ pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, 
 pub async fn save(ctx: &Ctx, staff: &Staff, edited: Matter) -> Result<(), ApiError> {
     let current = own_matter(ctx, staff, &edited.code).await?;
     if edited.department != current.department {
-        return Err(ApiError::forbidden("a matter cannot be moved to another department here"));
+        return Err(ApiError::forbidden(
+            "a matter cannot be moved to another department here",
+        ));
     }
     check_matter(&edited).map_err(|m| ApiError::unprocessable("invalid_matter", m))?;
     ctx.db.write(move |c| store::save(c, &[edited])).await?;
     Ok(())
 }
 
-pub async fn set_published(ctx: &Ctx, staff: &Staff, code: &str, published: bool) -> Result<(), ApiError> {
+pub async fn set_published(
+    ctx: &Ctx,
+    staff: &Staff,
+    code: &str,
+    published: bool,
+) -> Result<(), ApiError> {
     own_matter(ctx, staff, code).await?;
     let c2 = code.to_owned();
-    ctx.db.write(move |c| store::set_published(c, &c2, published)).await?;
+    ctx.db
+        .write(move |c| store::set_published(c, &c2, published))
+        .await?;
     Ok(())
 }
 

@@ -274,18 +274,25 @@ fn check_header(sheet: &str, cells: Option<&[Data]>, cols: &[&str], errors: &mut
 }
 
 pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
-    let wb: Xlsx<_> =
-        open_workbook(path).map_err(|e| vec![format!("{}: not a readable XLSX workbook: {e}", path.display())])?;
+    let wb: Xlsx<_> = open_workbook(path).map_err(|e| {
+        vec![format!(
+            "{}: not a readable XLSX workbook: {e}",
+            path.display()
+        )]
+    })?;
     import_workbook(wb)
 }
 
 /// Read a catalogue from XLSX bytes (an upload).
 pub fn import_xlsx_bytes(data: Vec<u8>) -> Result<Vec<Matter>, Vec<String>> {
-    let wb = Xlsx::new(std::io::Cursor::new(data)).map_err(|e| vec![format!("not a readable XLSX workbook: {e}")])?;
+    let wb = Xlsx::new(std::io::Cursor::new(data))
+        .map_err(|e| vec![format!("not a readable XLSX workbook: {e}")])?;
     import_workbook(wb)
 }
 
-fn import_workbook<R: std::io::Read + std::io::Seek>(mut wb: Xlsx<R>) -> Result<Vec<Matter>, Vec<String>> {
+fn import_workbook<R: std::io::Read + std::io::Seek>(
+    mut wb: Xlsx<R>,
+) -> Result<Vec<Matter>, Vec<String>> {
     let mut errors = Vec::new();
     let mut sheet = |name: &str| -> Result<calamine::Range<Data>, Vec<String>> {
         wb.worksheet_range(name)

@@ -22,23 +22,39 @@ pub fn public_router() -> Router<Ctx> {
         .route("/matters/{code}", get(guide))
 }
 
+/// Console pages served here (internal listener only).
+pub const CONSOLE_PATHS: [&str; 5] = [
+    "/console/matters",
+    "/console/matters/export.xlsx",
+    "/console/matters/import",
+    "/console/matters/{code}",
+    "/console/matters/{code}/publish",
+];
+
 pub fn console_router() -> Router<Ctx> {
+    let [list_path, export_path, import_path, edit_path, publish_path] = CONSOLE_PATHS;
     Router::new()
-        .route("/console/matters", get(admin_list))
-        .route("/console/matters/export.xlsx", get(export))
-        .route("/console/matters/import", post(import))
-        .route("/console/matters/{code}", get(edit_form).post(edit))
-        .route("/console/matters/{code}/publish", post(publish))
+        .route(list_path, get(admin_list))
+        .route(export_path, get(export))
+        .route(import_path, post(import))
+        .route(edit_path, get(edit_form).post(edit))
+        .route(publish_path, post(publish))
 }
 
-async fn list(State(ctx): State<Ctx>, page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list(
+    State(ctx): State<Ctx>,
+    page: Page,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let (pg, per_page) = match paging(&q) {
         Ok(p) => p,
         Err(e) => return page.error(&e),
     };
     let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
     let kind = get("kind").filter(|k| KINDS.contains(&k.as_str()));
-    let depth = get("online_depth").and_then(|d| d.parse::<u8>().ok()).filter(|d| (1..=4).contains(d));
+    let depth = get("online_depth")
+        .and_then(|d| d.parse::<u8>().ok())
+        .filter(|d| (1..=4).contains(d));
     let filter = Filter {
         q: get("q"),
         department: get("department"),
@@ -50,14 +66,23 @@ async fn list(State(ctx): State<Ctx>, page: Page, Query(q): Query<HashMap<String
     let f2 = filter.clone();
     let res = ctx
         .db
-        .read(move |c| Ok((store::list(c, &f2)?, tongban_platform::identity::list_departments(c)?)))
+        .read(move |c| {
+            Ok((
+                store::list(c, &f2)?,
+                tongban_platform::identity::list_departments(c)?,
+            ))
+        })
         .await;
     let ((items, total), departments) = match res {
         Ok(x) => x,
         Err(e) => return page.error(&e.into()),
     };
     let mut base = String::from("/matters?");
-    for (k, v) in [("q", &filter.q), ("department", &filter.department), ("kind", &kind)] {
+    for (k, v) in [
+        ("q", &filter.q),
+        ("department", &filter.department),
+        ("kind", &kind),
+    ] {
         if let Some(v) = v {
             base.push_str(&format!("{k}={}&", urlencode(v)));
         }
@@ -85,10 +110,16 @@ async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> 
     }
 }
 
-async fn admin_list(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn admin_list(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match admin::department_matters(&ctx, &staff).await {
         Ok(matters) => {
-            let flash = q.get("imported").map(|n| page.t("console.imported_flash").replace("{}", n));
+            let flash = q
+                .get("imported")
+                .map(|n| page.t("console.imported_flash").replace("{}", n));
             page.ok("console_matters.html", context! { matters, flash })
         }
         Err(e) => page.error(&e),
@@ -103,8 +134,17 @@ async fn export(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Re
     match crate::exchange::export_xlsx_bytes(&matters) {
         Ok(bytes) => (
             [
-                (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"matters-{}.xlsx\"", staff.department.code)),
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"matters-{}.xlsx\"",
+                        staff.department.code
+                    ),
+                ),
             ],
             bytes,
         )
@@ -116,7 +156,11 @@ async fn export(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Re
     }
 }
 
-async fn import(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, mut mp: Multipart) -> Response {
+async fn import(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    mut mp: Multipart,
+) -> Response {
     let mut data = None;
     while let Ok(Some(field)) = mp.next_field().await {
         if field.name() == Some("file") {
@@ -130,8 +174,14 @@ async fn import(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, mut m
     match result {
         Ok(n) => Redirect::to(&format!("/console/matters?imported={n}")).into_response(),
         Err(errors) => {
-            let matters = admin::department_matters(&ctx, &staff).await.unwrap_or_default();
-            page.render(StatusCode::UNPROCESSABLE_ENTITY, "console_matters.html", context! { matters, errors })
+            let matters = admin::department_matters(&ctx, &staff)
+                .await
+                .unwrap_or_default();
+            page.render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "console_matters.html",
+                context! { matters, errors },
+            )
         }
     }
 }
@@ -141,20 +191,37 @@ fn edit_page(page: &Page, status: StatusCode, m: &Matter, extra: minijinja::Valu
 }
 
 /// The edit page; `typed` keeps the JSON the administrator typed when it could not be used.
-fn edit_page_typed(page: &Page, status: StatusCode, m: &Matter, typed: Option<(String, String)>, extra: minijinja::Value) -> Response {
+fn edit_page_typed(
+    page: &Page,
+    status: StatusCode,
+    m: &Matter,
+    typed: Option<(String, String)>,
+    extra: minijinja::Value,
+) -> Response {
     let (materials_json, fields_json) = typed.unwrap_or_else(|| {
         (
             serde_json::to_string_pretty(&m.materials).unwrap_or_default(),
             serde_json::to_string_pretty(&m.fields).unwrap_or_default(),
         )
     });
-    page.render(status, "console_matter.html", context! { m, kinds => KINDS, materials_json, fields_json, ..extra })
+    page.render(
+        status,
+        "console_matter.html",
+        context! { m, kinds => KINDS, materials_json, fields_json, ..extra },
+    )
 }
 
-async fn edit_form(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(code): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn edit_form(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match admin::own_matter(&ctx, &staff, &code).await {
         Ok(m) => {
-            let flash = q.contains_key("saved").then(|| page.t("console.saved_flash"));
+            let flash = q
+                .contains_key("saved")
+                .then(|| page.t("console.saved_flash"));
             edit_page(&page, StatusCode::OK, &m, context! { flash })
         }
         Err(e) => page.error(&e),
@@ -164,7 +231,11 @@ async fn edit_form(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Pa
 /// Apply the edit form to a matter; a message per problem.
 fn apply_edit(mut m: Matter, f: &HashMap<String, String>) -> Result<Matter, String> {
     let text = |k: &str| f.get(k).map(|s| s.trim().to_owned()).unwrap_or_default();
-    let num = |k: &str| -> Result<u32, String> { text(k).parse::<u32>().map_err(|_| format!("{k}: a whole number is needed")) };
+    let num = |k: &str| -> Result<u32, String> {
+        text(k)
+            .parse::<u32>()
+            .map_err(|_| format!("{k}: a whole number is needed"))
+    };
     m.name = text("name");
     m.kind = text("kind");
     m.fee = text("fee");
@@ -172,15 +243,24 @@ fn apply_edit(mut m: Matter, f: &HashMap<String, String>) -> Result<Matter, Stri
     m.legal_basis = text("legal_basis");
     m.legal_days = num("legal_days")?;
     m.promised_days = num("promised_days")?;
-    m.online_depth = u8::try_from(num("online_depth")?).map_err(|_| "online_depth: 1 to 4".to_string())?;
-    m.max_visits = u8::try_from(num("max_visits")?).map_err(|_| "max_visits: 0 or 1".to_string())?;
-    m.materials = serde_json::from_str::<Vec<Material>>(&text("materials")).map_err(|e| format!("materials JSON: {e}"))?;
-    m.fields = serde_json::from_str::<Vec<Field>>(&text("fields")).map_err(|e| format!("fields JSON: {e}"))?;
+    m.online_depth =
+        u8::try_from(num("online_depth")?).map_err(|_| "online_depth: 1 to 4".to_string())?;
+    m.max_visits =
+        u8::try_from(num("max_visits")?).map_err(|_| "max_visits: 0 or 1".to_string())?;
+    m.materials = serde_json::from_str::<Vec<Material>>(&text("materials"))
+        .map_err(|e| format!("materials JSON: {e}"))?;
+    m.fields = serde_json::from_str::<Vec<Field>>(&text("fields"))
+        .map_err(|e| format!("fields JSON: {e}"))?;
     crate::model::check_matter(&m)?;
     Ok(m)
 }
 
-async fn edit(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(code): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn edit(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(code): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let current = match admin::own_matter(&ctx, &staff, &code).await {
         Ok(m) => m,
         Err(e) => return page.error(&e),
@@ -189,23 +269,51 @@ async fn edit(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(co
         Ok(m) => m,
         Err(msg) => {
             // Show what was typed so nothing is lost.
-            let typed = (f.get("materials").cloned().unwrap_or_default(), f.get("fields").cloned().unwrap_or_default());
-            return edit_page_typed(&page, StatusCode::UNPROCESSABLE_ENTITY, &current, Some(typed), context! { error => msg });
+            let typed = (
+                f.get("materials").cloned().unwrap_or_default(),
+                f.get("fields").cloned().unwrap_or_default(),
+            );
+            return edit_page_typed(
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &current,
+                Some(typed),
+                context! { error => msg },
+            );
         }
     };
     if f.get("op").map(String::as_str) == Some("preview") {
-        return edit_page(&page, StatusCode::OK, &edited, context! { flash => page.t("console.preview_flash") });
+        return edit_page(
+            &page,
+            StatusCode::OK,
+            &edited,
+            context! { flash => page.t("console.preview_flash") },
+        );
     }
     match admin::save(&ctx, &staff, edited).await {
-        Ok(()) => Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response(),
-        Err(e) => edit_page(&page, e.status, &current, context! { error => page.error_text(&e) }),
+        Ok(()) => {
+            Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response()
+        }
+        Err(e) => edit_page(
+            &page,
+            e.status,
+            &current,
+            context! { error => page.error_text(&e) },
+        ),
     }
 }
 
-async fn publish(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage, Path(code): Path<String>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn publish(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(code): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let published = f.get("published").map(String::as_str) == Some("true");
     match admin::set_published(&ctx, &staff, &code, published).await {
-        Ok(()) => Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response(),
+        Ok(()) => {
+            Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response()
+        }
         Err(e) => page.error(&e),
     }
 }

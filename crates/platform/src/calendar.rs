@@ -28,6 +28,15 @@ pub struct DayInfo {
     pub name: String,
 }
 
+/// A holiday period for notices: its name, first and last day, and make-up working days.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HolidayNotice {
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub makeup: Vec<NaiveDate>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Calendar {
     special: BTreeMap<NaiveDate, (bool, String)>,
@@ -109,6 +118,38 @@ impl Calendar {
         } else {
             -self.workdays_between(deadline, today).max(1)
         }
+    }
+
+    /// Holidays starting within `within_days` of `today` (or under way), each with its
+    /// make-up working days, soonest first.
+    pub fn upcoming_holidays(&self, today: NaiveDate, within_days: i64) -> Vec<HolidayNotice> {
+        let end = today + Duration::days(within_days);
+        let mut out: Vec<HolidayNotice> = Vec::new();
+        for (d, (workday, name)) in self.special.range(today - Duration::days(10)..=end) {
+            if *workday {
+                continue;
+            }
+            match out.last_mut() {
+                Some(last) if last.name == *name && (*d - last.to).num_days() <= 1 => last.to = *d,
+                _ => out.push(HolidayNotice {
+                    name: name.clone(),
+                    from: *d,
+                    to: *d,
+                    makeup: vec![],
+                }),
+            }
+        }
+        out.retain(|h| h.to >= today && h.from <= end);
+        for h in &mut out {
+            let window = (h.from - Duration::days(14))..=(h.to + Duration::days(14));
+            h.makeup = self
+                .special
+                .range(window)
+                .filter(|(_, (w, n))| *w && n.starts_with(h.name.as_str()))
+                .map(|(d, _)| *d)
+                .collect();
+        }
+        out
     }
 
     /// Years that have data.
@@ -267,6 +308,23 @@ mod tests {
         // National Day 2026: 10-01..10-07 off, 10-10 (Saturday) on.
         assert_eq!(c.add_workdays(d(2026, 9, 30), 1), d(2026, 10, 8));
         assert_eq!(c.add_workdays(d(2026, 10, 9), 1), d(2026, 10, 10));
+    }
+
+    #[test]
+    fn upcoming_holidays_group_days_and_makeup_days() {
+        let c = Calendar::builtin();
+        let list = c.upcoming_holidays(d(2026, 9, 15), 30);
+        assert_eq!(list.len(), 2, "{list:?}");
+        assert_eq!(
+            (list[0].name.as_str(), list[0].from, list[0].to),
+            ("中秋节", d(2026, 9, 25), d(2026, 9, 27))
+        );
+        assert_eq!(
+            (list[1].name.as_str(), list[1].from, list[1].to),
+            ("国庆节", d(2026, 10, 1), d(2026, 10, 7))
+        );
+        assert_eq!(list[1].makeup, vec![d(2026, 9, 20), d(2026, 10, 10)]);
+        assert!(c.upcoming_holidays(d(2026, 11, 26), 30).is_empty());
     }
 
     #[test]

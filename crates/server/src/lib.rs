@@ -2,11 +2,13 @@
 //! seeds the demo, and serves. The CLI in `main.rs` is a thin layer over these functions.
 
 pub mod demo;
+pub mod home;
 pub mod metrics;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
@@ -50,34 +52,53 @@ pub fn internal_paths() -> Vec<&'static str> {
     let mut v = vec!["/metrics"];
     v.extend(tongban_platform::routes::INTERNAL_PATHS);
     v.extend(tongban_cases::routes::INTERNAL_PATHS);
+    v.extend(tongban_web::routes::CONSOLE_PATHS);
+    v.extend(tongban_catalog::pages::CONSOLE_PATHS);
+    v.extend(tongban_cases::pages::CONSOLE_PATHS);
     v
 }
 
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
-const HOME_HTML: &str = include_str!("home.html");
-const STAFF_HOME_HTML: &str = include_str!("staff_home.html");
+
+/// Request body limit for pages that upload: several files of the configured size.
+fn upload_limit(ctx: &Ctx) -> usize {
+    ctx.config
+        .max_upload_bytes
+        .saturating_mul(8)
+        .saturating_add(1 << 20)
+}
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found(
-        "not_found",
-        "no such path; see /api/openapi.json for what this listener serves",
-    )
+/// Unknown paths: a JSON error under `/api/`, a designed page elsewhere.
+async fn not_found(page: tongban_web::Page) -> axum::response::Response {
+    if page.path.starts_with("/api/") || page.path == "/healthz" || page.path == "/metrics" {
+        ApiError::not_found(
+            "not_found",
+            "no such path; see /api/openapi.json for what this listener serves",
+        )
+        .into_response()
+    } else {
+        page.not_found()
+    }
 }
 
 /// The citizen-facing listener: public pages and APIs only.
 pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
+    let limit = upload_limit(&ctx);
     let router = Router::new()
-        .route("/", get(|| async { Html(HOME_HTML) }))
+        .route("/", get(home::home))
         .route("/api/openapi.json", get(openapi))
         .merge(tongban_platform::routes::public_router())
         .merge(tongban_catalog::routes::public_router())
         .merge(tongban_cases::routes::public_router(
             ctx.config.max_upload_bytes,
         ))
+        .merge(tongban_web::routes::public_router())
+        .merge(tongban_catalog::pages::public_router())
+        .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .route_layer(axum::middleware::from_fn_with_state(
             metrics::Tag {
                 metrics,
@@ -106,6 +127,7 @@ async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoRespons
 
 /// The staff listener: console, staff APIs and `/metrics`. Never exposed to the internet.
 pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
+    let limit = upload_limit(&ctx);
     let metrics_route = Router::new()
         .route("/metrics", get(metrics_text))
         .with_state(InternalState {
@@ -113,9 +135,15 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             metrics: metrics.clone(),
         });
     let router = Router::new()
-        .route("/", get(|| async { Html(STAFF_HOME_HTML) }))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/console") }),
+        )
         .merge(tongban_platform::routes::internal_router())
         .merge(tongban_cases::routes::internal_router())
+        .merge(tongban_web::routes::console_router())
+        .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
+        .merge(tongban_cases::pages::console_router())
         .route_layer(axum::middleware::from_fn_with_state(
             metrics::Tag {
                 metrics,

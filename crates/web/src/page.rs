@@ -39,12 +39,21 @@ fn base(parts: &Parts) -> Page {
     let lang = cookie(parts, LANG_COOKIE)
         .and_then(|c| Lang::parse(&c))
         .unwrap_or_else(|| {
-            Lang::from_accept(parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or(""))
+            Lang::from_accept(
+                parts
+                    .headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
         });
     Page {
         lang,
         elderly: cookie(parts, ELDERLY_COOKIE).as_deref() == Some("1"),
-        path: parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
         user: None,
         citizen_id: None,
         staff: None,
@@ -60,7 +69,13 @@ impl FromRequestParts<Ctx> for Page {
         let mut page = base(parts);
         if cookie(parts, SESSION_COOKIE).is_some() {
             if let Ok((id, token)) = authenticate(ctx, parts, SessionKind::Citizen).await {
-                let name = ctx.db.read(move |c| identity::get_citizen(c, id)).await.ok().flatten().map(|c| c.name);
+                let name = ctx
+                    .db
+                    .read(move |c| identity::get_citizen(c, id))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|c| c.name);
                 page.user = name;
                 page.citizen_id = Some(id);
                 page.token = Some(token);
@@ -80,7 +95,13 @@ impl FromRequestParts<Ctx> for CitizenPage {
         let mut page = base(parts);
         match authenticate(ctx, parts, SessionKind::Citizen).await {
             Ok((id, token)) => {
-                page.user = ctx.db.read(move |c| identity::get_citizen(c, id)).await.ok().flatten().map(|c| c.name);
+                page.user = ctx
+                    .db
+                    .read(move |c| identity::get_citizen(c, id))
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|c| c.name);
                 page.citizen_id = Some(id);
                 page.token = Some(token);
                 Ok(CitizenPage(page, id))
@@ -109,7 +130,11 @@ impl FromRequestParts<Ctx> for StaffPage {
                 page.staff = Some(staff.clone());
                 Ok(StaffPage(page, staff))
             }
-            _ => Err(to_login("/console/login", &page.path, &ApiError::unauthorized("gone"))),
+            _ => Err(to_login(
+                "/console/login",
+                &page.path,
+                &ApiError::unauthorized("gone"),
+            )),
         }
     }
 }
@@ -123,7 +148,9 @@ fn to_login(login: &str, back: &str, why: &ApiError) -> Response {
 }
 
 pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("", s)]).map(|q| q.trim_start_matches('=').to_owned()).unwrap_or_default()
+    serde_urlencoded::to_string([("", s)])
+        .map(|q| q.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
 }
 
 /// Only local paths are followed after login, never another site.
@@ -145,15 +172,36 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("matters.html", include_str!("../templates/matters.html")),
     ("matter.html", include_str!("../templates/matter.html")),
     ("apply.html", include_str!("../templates/apply.html")),
-    ("submitted.html", include_str!("../templates/submitted.html")),
+    (
+        "submitted.html",
+        include_str!("../templates/submitted.html"),
+    ),
     ("my_cases.html", include_str!("../templates/my_cases.html")),
     ("case.html", include_str!("../templates/case.html")),
-    ("console_login.html", include_str!("../templates/console_login.html")),
-    ("console_menu.html", include_str!("../templates/console_menu.html")),
-    ("console_queue.html", include_str!("../templates/console_queue.html")),
-    ("console_case.html", include_str!("../templates/console_case.html")),
-    ("console_matters.html", include_str!("../templates/console_matters.html")),
-    ("console_matter.html", include_str!("../templates/console_matter.html")),
+    (
+        "console_login.html",
+        include_str!("../templates/console_login.html"),
+    ),
+    (
+        "console_menu.html",
+        include_str!("../templates/console_menu.html"),
+    ),
+    (
+        "console_queue.html",
+        include_str!("../templates/console_queue.html"),
+    ),
+    (
+        "console_case.html",
+        include_str!("../templates/console_case.html"),
+    ),
+    (
+        "console_matters.html",
+        include_str!("../templates/console_matters.html"),
+    ),
+    (
+        "console_matter.html",
+        include_str!("../templates/console_matter.html"),
+    ),
 ];
 
 thread_local! {
@@ -177,18 +225,26 @@ fn env() -> &'static Environment<'static> {
             }
         }
         // t("key") — the text in the page's language; t("key", x) fills "{}" with x.
-        env.add_function("t", |state: &State, key: &str, arg: Option<Value>| -> String {
-            let text = i18n::t(lang_of(state), key);
-            match arg {
-                Some(a) => text.replace("{}", &a.to_string()),
-                None => text,
-            }
-        });
+        env.add_function(
+            "t",
+            |state: &State, key: &str, arg: Option<Value>| -> String {
+                let text = i18n::t(lang_of(state), key);
+                match arg {
+                    Some(a) => text.replace("{}", &a.to_string()),
+                    None => text,
+                }
+            },
+        );
         // has_t("key") — whether a translation exists (error codes fall back to messages).
         env.add_function("has_t", |key: &str| i18n::has(key));
         // label(field) — a schema field's label in the page's language.
         env.add_function("label", |state: &State, f: Value| -> String {
-            let get = |k: &str| f.get_attr(k).ok().filter(|v| !v.is_undefined() && !v.is_none()).map(|v| v.to_string());
+            let get = |k: &str| {
+                f.get_attr(k)
+                    .ok()
+                    .filter(|v| !v.is_undefined() && !v.is_none())
+                    .map(|v| v.to_string())
+            };
             match (lang_of(state), get("label_en")) {
                 (Lang::En, Some(en)) if !en.is_empty() => en,
                 _ => get("label_zh").unwrap_or_default(),
@@ -225,7 +281,13 @@ impl Page {
             Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(template, error = %e, "template failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, Html("<!doctype html><title>500</title><p>服务暂时不可用 / Service unavailable")).into_response()
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html(
+                        "<!doctype html><title>500</title><p>服务暂时不可用 / Service unavailable",
+                    ),
+                )
+                    .into_response()
             }
         }
     }
@@ -237,8 +299,16 @@ impl Page {
     /// A designed error page (404, 403, 409 …) with a way back.
     pub fn error(&self, e: &ApiError) -> Response {
         let key = format!("error.{}", e.code);
-        let message = if i18n::has(&key) { i18n::t(self.lang, &key) } else { e.message.clone() };
-        self.render(e.status, "error.html", context! { status => e.status.as_u16(), message => message, code => &e.code })
+        let message = if i18n::has(&key) {
+            i18n::t(self.lang, &key)
+        } else {
+            e.message.clone()
+        };
+        self.render(
+            e.status,
+            "error.html",
+            context! { status => e.status.as_u16(), message => message, code => &e.code },
+        )
     }
 
     pub fn not_found(&self) -> Response {

@@ -1,8 +1,11 @@
 //! Pages of the site shell: static assets, language and elderly-mode switches, citizens'
 //! login, registration, logout and password change, and the staff console's login.
 
-use crate::page::{citizen_cookie, clear_cookie, safe_next, staff_cookie, CitizenPage, Page, ELDERLY_COOKIE, LANG_COOKIE};
 use crate::i18n::Lang;
+use crate::page::{
+    citizen_cookie, clear_cookie, safe_next, staff_cookie, CitizenPage, Page, ELDERLY_COOKIE,
+    LANG_COOKIE,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -33,19 +36,29 @@ pub fn public_router() -> Router<Ctx> {
         .route("/login", get(login_form).post(login))
         .route("/register", get(register_form).post(register))
         .route("/logout", axum::routing::post(logout))
-        .route("/account/password", get(password_form).post(change_password))
+        .route(
+            "/account/password",
+            get(password_form).post(change_password),
+        )
 }
+
+/// Console pages served here (internal listener only).
+pub const CONSOLE_PATHS: [&str; 2] = ["/console/login", "/console/logout"];
 
 /// The console's login (internal listener).
 pub fn console_router() -> Router<Ctx> {
+    let [login_path, logout_path] = CONSOLE_PATHS;
     common_router()
-        .route("/console/login", get(console_login_form).post(console_login))
-        .route("/console/logout", axum::routing::post(console_logout))
+        .route(login_path, get(console_login_form).post(console_login))
+        .route(logout_path, axum::routing::post(console_logout))
 }
 
 async fn css() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         SITE_CSS,
     )
         .into_response()
@@ -55,15 +68,24 @@ fn back(q: &HashMap<String, String>) -> String {
     safe_next(q.get("next").map(String::as_str), "/")
 }
 
-async fn switch_lang(Path(code): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn switch_lang(
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let lang = Lang::parse(&code).unwrap_or(Lang::Zh);
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    );
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back(&q))).into_response()
 }
 
 async fn switch_elderly(Query(q): Query<HashMap<String, String>>) -> Response {
     let on = q.get("on").map(String::as_str) == Some("1");
-    let cookie = format!("{ELDERLY_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", if on { "1" } else { "0" });
+    let cookie = format!(
+        "{ELDERLY_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        if on { "1" } else { "0" }
+    );
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back(&q))).into_response()
 }
 
@@ -72,13 +94,25 @@ fn with_cookie(cookie: String, to: &str) -> Response {
 }
 
 async fn login_form(page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
-    page.ok("login.html", context! { next => back(&q), expired => q.contains_key("expired"), values => context!{} })
+    let next = safe_next(q.get("next").map(String::as_str), "/my/cases");
+    page.ok(
+        "login.html",
+        context! { next => next, expired => q.contains_key("expired"), values => context!{} },
+    )
 }
 
-async fn login(State(ctx): State<Ctx>, page: Page, Query(q): Query<HashMap<String, String>>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn login(
+    State(ctx): State<Ctx>,
+    page: Page,
+    Query(q): Query<HashMap<String, String>>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let account = f.get("account").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
-    let next = safe_next(f.get("next").or(q.get("next")).map(String::as_str), "/my/cases");
+    let next = safe_next(
+        f.get("next").or(q.get("next")).map(String::as_str),
+        "/my/cases",
+    );
     match accounts::login_citizen(&ctx, &account, password).await {
         Ok(token) => with_cookie(citizen_cookie(&token), &next),
         Err(e) => page.render(
@@ -90,7 +124,11 @@ async fn login(State(ctx): State<Ctx>, page: Page, Query(q): Query<HashMap<Strin
 }
 
 async fn register_form(page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
-    page.ok("register.html", context! { next => back(&q), values => context!{}, errors => context!{} })
+    let next = safe_next(q.get("next").map(String::as_str), "/my/cases");
+    page.ok(
+        "register.html",
+        context! { next => next, values => context!{}, errors => context!{} },
+    )
 }
 
 /// Field errors by field, translated: `{field: text}`.
@@ -98,9 +136,15 @@ pub fn field_errors(page: &Page, e: &ApiError) -> HashMap<String, String> {
     let mut out = HashMap::new();
     if let Some(Value::Array(list)) = &e.fields {
         for f in list {
-            let (Some(field), Some(code)) = (f["field"].as_str(), f["code"].as_str()) else { continue };
+            let (Some(field), Some(code)) = (f["field"].as_str(), f["code"].as_str()) else {
+                continue;
+            };
             let key = format!("field_error.{code}");
-            let mut text = if crate::i18n::has(&key) { page.t(&key) } else { f["message"].as_str().unwrap_or(code).to_owned() };
+            let mut text = if crate::i18n::has(&key) {
+                page.t(&key)
+            } else {
+                f["message"].as_str().unwrap_or(code).to_owned()
+            };
             if let Some(limit) = f["limit"].as_str() {
                 text = text.replace("{}", limit);
             }
@@ -110,13 +154,23 @@ pub fn field_errors(page: &Page, e: &ApiError) -> HashMap<String, String> {
     out
 }
 
-async fn register(State(ctx): State<Ctx>, page: Page, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn register(
+    State(ctx): State<Ctx>,
+    page: Page,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/my/cases");
-    let reg = Registration { name: get("name"), id_number: get("id_number"), phone: get("phone"), password: get("password") };
+    let reg = Registration {
+        name: get("name"),
+        id_number: get("id_number"),
+        phone: get("phone"),
+        password: get("password"),
+    };
     let phone = reg.phone.clone();
     let password = reg.password.clone();
-    let values = context! { name => get("name"), id_number => get("id_number"), phone => get("phone") };
+    let values =
+        context! { name => get("name"), id_number => get("id_number"), phone => get("phone") };
     match accounts::register(&ctx, reg).await {
         Ok(_) => match accounts::login_citizen(&ctx, &phone, password).await {
             Ok(token) => with_cookie(citizen_cookie(&token), &next),
@@ -124,8 +178,16 @@ async fn register(State(ctx): State<Ctx>, page: Page, Form(f): Form<HashMap<Stri
         },
         Err(e) => {
             let errors = field_errors(&page, &e);
-            let summary = if errors.is_empty() { Some(page.error_text(&e)) } else { None };
-            page.render(e.status, "register.html", context! { next => next, values => values, errors => errors, error => summary })
+            let summary = if errors.is_empty() {
+                Some(page.error_text(&e))
+            } else {
+                None
+            };
+            page.render(
+                e.status,
+                "register.html",
+                context! { next => next, values => values, errors => errors, error => summary },
+            )
         }
     }
 }
@@ -141,19 +203,37 @@ async fn password_form(CitizenPage(page, _): CitizenPage) -> Response {
     page.ok("password.html", context! { errors => context!{} })
 }
 
-async fn change_password(State(ctx): State<Ctx>, CitizenPage(page, id): CitizenPage, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn change_password(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let old = f.get("old_password").cloned().unwrap_or_default();
     let new = f.get("new_password").cloned().unwrap_or_default();
     if f.get("confirm_password") != Some(&new) {
-        let errors = HashMap::from([("confirm_password".to_owned(), page.t("field_error.password_mismatch"))]);
-        return page.render(StatusCode::UNPROCESSABLE_ENTITY, "password.html", context! { errors => errors });
+        let errors = HashMap::from([(
+            "confirm_password".to_owned(),
+            page.t("field_error.password_mismatch"),
+        )]);
+        return page.render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "password.html",
+            context! { errors => errors },
+        );
     }
     let token = page.token.clone().unwrap_or_default();
     match accounts::change_password(&ctx, id, token, old, new).await {
-        Ok(()) => page.ok("password.html", context! { done => true, errors => context!{} }),
+        Ok(()) => page.ok(
+            "password.html",
+            context! { done => true, errors => context!{} },
+        ),
         Err(e) => {
             let errors = field_errors(&page, &e);
-            page.render(e.status, "password.html", context! { errors => errors, error => page.error_text(&e) })
+            page.render(
+                e.status,
+                "password.html",
+                context! { errors => errors, error => page.error_text(&e) },
+            )
         }
     }
 }
@@ -162,13 +242,21 @@ async fn console_login_form(page: Page, q: Params) -> Response {
     page.ok("console_login.html", context! { next => safe_next(q.get("next").map(String::as_str), "/console"), expired => q.contains_key("expired") })
 }
 
-async fn console_login(State(ctx): State<Ctx>, page: Page, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn console_login(
+    State(ctx): State<Ctx>,
+    page: Page,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/console");
     match accounts::login_staff(&ctx, &username, password).await {
         Ok((token, _)) => with_cookie(staff_cookie(&token), &next),
-        Err(e) => page.render(e.status, "console_login.html", context! { next => next, username => username, error => page.error_text(&e) }),
+        Err(e) => page.render(
+            e.status,
+            "console_login.html",
+            context! { next => next, username => username, error => page.error_text(&e) },
+        ),
     }
 }
 
@@ -178,7 +266,11 @@ async fn console_logout(State(ctx): State<Ctx>, headers: axum::http::HeaderMap) 
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|p| p.trim().strip_prefix(&format!("{STAFF_COOKIE}=")).map(str::to_owned));
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix(&format!("{STAFF_COOKIE}="))
+                .map(str::to_owned)
+        });
     if let Some(t) = token {
         let _ = accounts::logout(&ctx, t).await;
     }

@@ -9,5 +9,6 @@ mod cli;
 mod flow;
 mod listeners;
 mod nodes;
+mod pages;
 mod queue;
 mod uploads;

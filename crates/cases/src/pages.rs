@@ -1,0 +1,397 @@
+//! Pages for applications: the application form rendered from the matter's schema, the
+//! confirmation, "my cases", the case page with timeline, supplement and withdrawal; and the
+//! staff console's queue and case page with the actions the staff member's roles allow.
+
+use crate::routes::read_multipart;
+use crate::service::{self, StaffQuery};
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::context;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use tongban_catalog::Matter;
+use tongban_platform::{ApiError, Ctx};
+use tongban_web::page::urlencode;
+use tongban_web::routes::field_errors;
+use tongban_web::{CitizenPage, Page, StaffPage};
+
+pub fn public_router() -> Router<Ctx> {
+    Router::new()
+        .route("/matters/{code}/apply", get(apply_form).post(apply))
+        .route("/my/cases", get(my_cases))
+        .route("/my/cases/{case_no}", get(case_page))
+        .route("/my/cases/{case_no}/submitted", get(submitted))
+        .route("/my/cases/{case_no}/supplement", post(supplement))
+        .route("/my/cases/{case_no}/withdraw", post(withdraw))
+}
+
+/// Console pages served here (internal listener only).
+pub const CONSOLE_PATHS: [&str; 3] = [
+    "/console",
+    "/console/cases/{case_no}",
+    "/console/cases/{case_no}/actions",
+];
+
+pub fn console_router() -> Router<Ctx> {
+    let [queue_path, case_path, act_path] = CONSOLE_PATHS;
+    Router::new()
+        .route(queue_path, get(queue))
+        .route(case_path, get(console_case))
+        .route(act_path, post(act))
+}
+
+async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
+    let c2 = code.to_owned();
+    match ctx
+        .db
+        .read(move |c| tongban_catalog::get_matter(c, &c2))
+        .await?
+    {
+        Some(m) if m.published && m.online_depth >= 3 => Ok(m),
+        _ => Err(ApiError::not_found(
+            "matter_not_found",
+            "no such matter to apply for online",
+        )),
+    }
+}
+
+fn apply_page(
+    page: &Page,
+    status: StatusCode,
+    m: &Matter,
+    values: &Map<String, Value>,
+    e: Option<&ApiError>,
+) -> Response {
+    let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
+    let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
+    page.render(
+        status,
+        "apply.html",
+        context! {
+            m, values, errors, error,
+            action => format!("/matters/{}/apply", urlencode(&m.code)),
+            submit_label => page.t("apply.submit"),
+        },
+    )
+}
+
+async fn apply_form(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, _): CitizenPage,
+    Path(code): Path<String>,
+) -> Response {
+    match applicable_matter(&ctx, &code).await {
+        Ok(m) => apply_page(&page, StatusCode::OK, &m, &Map::new(), None),
+        Err(e) => page.error(&e),
+    }
+}
+
+async fn apply(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(code): Path<String>,
+    mp: Multipart,
+) -> Response {
+    let m = match applicable_matter(&ctx, &code).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    let sub = match read_multipart(mp).await {
+        Ok(s) => s,
+        Err(e) => return apply_page(&page, e.status, &m, &Map::new(), Some(&e)),
+    };
+    let values = sub.form.clone();
+    match service::submit(&ctx, id, &m.code, sub.form, sub.uploads).await {
+        Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
+        Err(e) => apply_page(&page, e.status, &m, &values, Some(&e)),
+    }
+}
+
+async fn submitted(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(case_no): Path<String>,
+) -> Response {
+    match service::citizen_case(&ctx, id, &case_no).await {
+        Ok(c) => page.ok("submitted.html", context! { c }),
+        Err(e) => page.error(&e),
+    }
+}
+
+async fn my_cases(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (pg, per_page) = match tongban_catalog::routes::paging(&q) {
+        Ok(p) => p,
+        Err(e) => return page.error(&e),
+    };
+    match service::citizen_cases(&ctx, id, pg, per_page).await {
+        Ok((items, total)) => page.ok(
+            "my_cases.html",
+            context! { items, total, page => pg, per_page },
+        ),
+        Err(e) => page.error(&e),
+    }
+}
+
+async fn matter_of(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
+    let c2 = code.to_owned();
+    ctx.db
+        .read(move |c| tongban_catalog::get_matter(c, &c2))
+        .await?
+        .ok_or_else(ApiError::internal)
+}
+
+/// What to show with the case page after an attempt: status, values typed, the refusal.
+struct Shown<'a> {
+    status: StatusCode,
+    values: &'a Map<String, Value>,
+    error: Option<&'a ApiError>,
+    flash: Option<String>,
+}
+
+impl Shown<'_> {
+    fn plain(flash: Option<String>) -> Shown<'static> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        Shown {
+            status: StatusCode::OK,
+            values: EMPTY.get_or_init(Map::new),
+            error: None,
+            flash,
+        }
+    }
+}
+
+async fn case_page_with(
+    ctx: &Ctx,
+    page: &Page,
+    id: i64,
+    case_no: &str,
+    shown: Shown<'_>,
+) -> Response {
+    let c = match service::citizen_case(ctx, id, case_no).await {
+        Ok(c) => c,
+        Err(e) => return page.error(&e),
+    };
+    let m = match matter_of(ctx, &c.matter_code).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    let Shown {
+        status,
+        values,
+        error: e,
+        flash,
+    } = shown;
+    let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
+    let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
+    page.render(
+        status,
+        "case.html",
+        context! { c, m, values, errors, error, flash },
+    )
+}
+
+async fn case_page(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(case_no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let flash = q.get("done").and_then(|d| match d.as_str() {
+        "supplemented" => Some(page.t("case.supplemented_flash")),
+        "withdrawn" => Some(page.t("case.withdrawn_flash")),
+        _ => None,
+    });
+    case_page_with(&ctx, &page, id, &case_no, Shown::plain(flash)).await
+}
+
+async fn supplement(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(case_no): Path<String>,
+    mp: Multipart,
+) -> Response {
+    let sub = match read_multipart(mp).await {
+        Ok(s) => s,
+        Err(e) => {
+            let shown = Shown {
+                status: e.status,
+                error: Some(&e),
+                ..Shown::plain(None)
+            };
+            return case_page_with(&ctx, &page, id, &case_no, shown).await;
+        }
+    };
+    // The page sends every field; only the ones that changed are a supplement.
+    let current = match service::citizen_case(&ctx, id, &case_no).await {
+        Ok(c) => c,
+        Err(e) => return page.error(&e),
+    };
+    let values = sub.form.clone();
+    let changed: Map<String, Value> = sub
+        .form
+        .into_iter()
+        .filter(|(k, v)| {
+            let new = v.as_str().unwrap_or_default().trim();
+            match current.form.get(k) {
+                Some(Value::String(old)) => old != new,
+                Some(Value::Number(n)) => new.parse::<f64>().ok() != n.as_f64(),
+                Some(Value::Bool(b)) => new != if *b { "true" } else { "false" },
+                Some(_) => true,
+                None => !new.is_empty(),
+            }
+        })
+        .collect();
+    match service::supplement(&ctx, id, &case_no, changed, sub.uploads).await {
+        Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=supplemented")).into_response(),
+        Err(e) => {
+            let shown = Shown {
+                status: e.status,
+                values: &values,
+                error: Some(&e),
+                flash: None,
+            };
+            case_page_with(&ctx, &page, id, &case_no, shown).await
+        }
+    }
+}
+
+async fn withdraw(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(case_no): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let note = f.get("note").cloned().unwrap_or_default();
+    match service::withdraw(&ctx, id, &case_no, note).await {
+        Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=withdrawn")).into_response(),
+        Err(e) => {
+            let shown = Shown {
+                status: e.status,
+                error: Some(&e),
+                ..Shown::plain(None)
+            };
+            case_page_with(&ctx, &page, id, &case_no, shown).await
+        }
+    }
+}
+
+async fn queue(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (pg, per_page) = match tongban_catalog::routes::paging(&q) {
+        Ok(p) => p,
+        Err(e) => return page.error(&e),
+    };
+    let status = q.get("status").filter(|s| !s.is_empty()).cloned();
+    let matter = q.get("matter").filter(|s| !s.is_empty()).cloned();
+    let overdue = q.get("overdue").map(String::as_str) == Some("true");
+    let query = StaffQuery {
+        status: status.clone(),
+        matter_code: matter.clone(),
+        overdue,
+        page: pg,
+        per_page,
+    };
+    let res = match service::staff_queue(&ctx, &staff, query).await {
+        Ok(r) => r,
+        Err(e) => return page.error(&e),
+    };
+    let dept = staff.department.code.clone();
+    let matters = ctx
+        .db
+        .read(move |c| tongban_catalog::store::list_department(c, &dept))
+        .await
+        .unwrap_or_default();
+    let matters: Vec<Value> = matters
+        .iter()
+        .map(|m| serde_json::json!({"code": m.code, "name": m.name}))
+        .collect();
+    let mut counts: HashMap<String, i64> = crate::rules::ALL_STATUSES
+        .iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
+    counts.extend(res.counts);
+    let mut base = String::from("/console?");
+    if let Some(s) = &status {
+        base.push_str(&format!("status={}&", urlencode(s)));
+    }
+    if let Some(m) = &matter {
+        base.push_str(&format!("matter={}&", urlencode(m)));
+    }
+    if overdue {
+        base.push_str("overdue=true&");
+    }
+    page.ok(
+        "console_queue.html",
+        context! {
+            items => res.items, total => res.total, counts, matters, page => pg, per_page,
+            status => status.unwrap_or_default(), matter => matter.unwrap_or_default(), overdue, base_query => base,
+        },
+    )
+}
+
+async fn console_case_with(
+    ctx: &Ctx,
+    page: &Page,
+    staff: &tongban_platform::identity::Staff,
+    case_no: &str,
+    status: StatusCode,
+    error: Option<String>,
+    flash: Option<String>,
+) -> Response {
+    let c = match service::staff_case(ctx, staff, case_no).await {
+        Ok(c) => c,
+        Err(e) => return page.error(&e),
+    };
+    let m = match matter_of(ctx, &c.matter_code).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    page.render(status, "console_case.html", context! { c, m, error, flash })
+}
+
+async fn console_case(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(case_no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let flash = q.get("done").map(|a| {
+        page.t("console.done_flash")
+            .replace("{}", &page.t(&format!("action.{a}")))
+    });
+    console_case_with(&ctx, &page, &staff, &case_no, StatusCode::OK, None, flash).await
+}
+
+async fn act(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(case_no): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let action = f.get("action").cloned().unwrap_or_default();
+    let note = f.get("note").cloned().unwrap_or_default();
+    match service::staff_act(&ctx, &staff, &case_no, &action, note).await {
+        Ok(_) => Redirect::to(&format!(
+            "/console/cases/{case_no}?done={}",
+            urlencode(&action)
+        ))
+        .into_response(),
+        Err(e) if e.status == StatusCode::NOT_FOUND || e.status == StatusCode::FORBIDDEN => {
+            page.error(&e)
+        }
+        Err(e) => {
+            let msg = page.error_text(&e);
+            console_case_with(&ctx, &page, &staff, &case_no, e.status, Some(msg), None).await
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Server-rendered pages over HTTP: structure snapshots (insta), login redirects that bring
+//! the user back, refused input shown on the page, designed 404s, language switching.
+
+use crate::helpers::*;
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+/// The element structure of a page: tags with their id, class, role, name, type and aria
+/// attributes, one per line and indented by depth; text is left out so data changes do not
+/// churn the snapshot, while any change of the markup shows in review.
+fn structure(html: &str) -> String {
+    let tag = regex_lite(html);
+    tag.join("\n")
+}
+
+fn regex_lite(html: &str) -> Vec<String> {
+    const VOID: [&str; 8] = ["meta", "link", "input", "br", "img", "hr", "source", "wbr"];
+    const KEEP: [&str; 8] = [
+        "id", "class", "role", "name", "type", "for", "href", "method",
+    ];
+    let mut out = Vec::new();
+    let mut depth: usize = 0;
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let Some(end) = rest.find('>') else { break };
+        let inner = &rest[..end];
+        rest = &rest[end + 1..];
+        if inner.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = inner.strip_prefix('/') {
+            depth = depth.saturating_sub(1);
+            let _ = name;
+            continue;
+        }
+        let name: String = inner
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let mut attrs = Vec::new();
+        for part in inner.split_whitespace().skip(1) {
+            let key = part.split('=').next().unwrap_or("");
+            if KEEP.contains(&key) || key.starts_with("aria-") {
+                // Case numbers and dates inside hrefs vary; keep the path shape only.
+                let v = part.trim_end_matches('/');
+                let v: String = v
+                    .chars()
+                    .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                    .collect();
+                attrs.push(v);
+            }
+        }
+        out.push(
+            format!("{}{} {}", "  ".repeat(depth), name, attrs.join(" "))
+                .trim_end()
+                .to_owned(),
+        );
+        if !VOID.contains(&name.as_str()) && !inner.ends_with('/') {
+            depth += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_structure_snapshots() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let get = |p: &str| {
+        let url = app.url(p);
+        let c = app.client.clone();
+        async move {
+            c.get(url)
+                .header("accept-language", "zh-CN")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (name, path, status) in [
+        ("matters", "/matters?department=wx-wjw", 200),
+        ("guide", "/matters/WX-WJ-001", 200),
+        ("login", "/login", 200),
+        ("register", "/register", 200),
+        ("not_found", "/no/such/page", 404),
+    ] {
+        let r = get(path).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = r.text().await.unwrap();
+        insta::assert_snapshot!(format!("page_{name}"), structure(&html));
+    }
+    let citizen = app.citizen().await;
+    let r = app
+        .client
+        .get(app.url("/matters/WX-SJ-001/apply"))
+        .header("cookie", format!("tongban_session={}", citizen.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    insta::assert_snapshot!("page_apply_form", structure(&r.text().await.unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_session_goes_to_login_and_back() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let citizen = app.citizen().await;
+    app.db()
+        .write(|c| c.execute("UPDATE sessions SET last_seen_at = 0", &[]))
+        .await
+        .unwrap();
+    let r = client
+        .get(app.url("/my/cases?page=2"))
+        .header("cookie", format!("tongban_session={}", citizen.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/login?next=%2Fmy%2Fcases%3Fpage%3D2&expired=1");
+    let page = client
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("长时间未操作已自动退出"));
+    let r = client
+        .post(app.url("/login"))
+        .form(&[
+            ("account", citizen.phone.as_str()),
+            ("password", PASSWORD),
+            ("next", "/my/cases?page=2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/my/cases?page=2");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    // Never sent to another site after login.
+    let r = client
+        .post(app.url("/login"))
+        .form(&[
+            ("account", citizen.phone.as_str()),
+            ("password", PASSWORD),
+            ("next", "//evil.example/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/my/cases");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_input_is_shown_on_the_page() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let citizen = app.citizen().await;
+    let before = app.row_counts().await;
+    let form = reqwest::multipart::Form::new()
+        .text("applicant_name", "李四")
+        .text("applicant_id", "110105194912310021")
+        .text("applicant_phone", citizen.phone.clone());
+    let r = app
+        .client
+        .post(app.url("/matters/WX-WJ-001/apply"))
+        .header("cookie", format!("tongban_session={}", citizen.token))
+        .header("accept-language", "en")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("class=\"error-summary\""),
+        "summary at the top"
+    );
+    assert!(
+        html.contains("id=\"f-applicant_id-error\""),
+        "message next to the field"
+    );
+    assert!(
+        html.contains("This ID number is not valid"),
+        "in the user's language"
+    );
+    assert!(html.contains("This field is required"));
+    assert!(html.contains("value=\"李四\""), "values kept");
+    assert!(!html.contains("{\"error\""), "never a raw JSON error");
+    assert_eq!(app.row_counts().await, before);
+
+    // Registration problems come back on the page, per field.
+    let r = app
+        .client
+        .post(app.url("/register"))
+        .form(&[
+            ("name", ""),
+            ("id_number", "123"),
+            ("phone", "1"),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    for id in [
+        "r-name-error",
+        "r-id_number-error",
+        "r-phone-error",
+        "r-password-error",
+    ] {
+        assert!(html.contains(id), "{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_pages_need_a_staff_session_and_respect_departments() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let r = client.get(app.iurl("/console")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/console/login?next=%2Fconsole");
+    let citizen = app.citizen().await;
+    let case_no = app.submit_birth(&citizen).await;
+    let other = app
+        .staff(
+            "p-other",
+            "wx-gaj",
+            &[tongban_platform::identity::Role::Clerk],
+        )
+        .await;
+    let r = client
+        .get(app.iurl(&format!("/console/cases/{case_no}")))
+        .header("cookie", format!("tongban_staff={other}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("没有权限"));
+    // A citizen's cookie is not a staff session.
+    let r = client
+        .get(app.iurl("/console"))
+        .header("cookie", format!("tongban_staff={}", citizen.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}

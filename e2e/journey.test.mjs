@@ -1,0 +1,173 @@
+// The whole one-stop journey in a real browser, at phone and desktop sizes: a citizen
+// registers, finds a matter by search, applies with one mistake and corrects it, uploads a
+// material; a clerk accepts and asks for a supplement; the citizen supplements; an approver
+// approves; the citizen sees 准予. Every page type is screenshotted and checked with axe-core.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, launch, checkPage, idNumber, wrongCheck } from './lib.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+const VIEWPORTS = [
+  { name: 'phone', width: 360, height: 740 },
+  { name: 'desktop', width: 1280, height: 800 },
+];
+
+VIEWPORTS.forEach((vp, n) => {
+  test(`citizen and staff journey at ${vp.width}x${vp.height}`, async (t) => {
+    const shot = (label) => `${vp.name}-${label}`;
+    const citizen = await browser.newContext({ viewport: vp, locale: 'zh-CN' });
+    const staff = await browser.newContext({ viewport: vp, locale: 'zh-CN' });
+    const page = await citizen.newPage();
+    const me = { id: idNumber(7 + n * 13), phone: `1390000${String(1000 + n).padStart(4, '0')}`, password: 'Citizen-pass-1' };
+    const spouse = idNumber(101 + n);
+
+    // Register (with a wrong ID number first: the message shows next to the field).
+    await page.goto(`${server.pub}/register`);
+    await checkPage(t, page, shot('register'), assert);
+    await page.fill('#r-name', '陈小明');
+    await page.fill('#r-id_number', wrongCheck(me.id));
+    await page.fill('#r-phone', me.phone);
+    await page.fill('#r-password', me.password);
+    await page.click('main button[type=submit]');
+    await page.waitForSelector('.error-summary');
+    assert.match(await page.textContent('#r-id_number-error'), /身份证号码不正确/);
+    assert.equal(await page.inputValue('#r-name'), '陈小明', 'values are kept');
+    await page.fill('#r-id_number', me.id);
+    await page.fill('#r-password', me.password);
+    await page.click('main button[type=submit]');
+    await page.waitForURL(/\/my\/cases$/);
+    await checkPage(t, page, shot('my-cases-empty'), assert);
+
+    // Home, search, guide.
+    await page.goto(`${server.pub}/`);
+    await checkPage(t, page, shot('home'), assert);
+    await page.fill('#q', '生育');
+    await page.click('form.search button');
+    await page.waitForURL(/\/matters\?q=/);
+    await checkPage(t, page, shot('matters'), assert);
+    await page.click('text=生育登记');
+    await page.waitForURL(/\/matters\/WX-WJ-001$/);
+    await checkPage(t, page, shot('guide'), assert);
+    await page.click('text=在线办理');
+    await page.waitForURL(/\/apply$/);
+    await checkPage(t, page, shot('apply'), assert);
+
+    // Apply with one deliberate mistake, then correct it.
+    const pdf = join(server.dir, 'marriage.pdf');
+    writeFileSync(pdf, '%PDF-1.4\n% marriage certificate scan\n');
+    await page.fill('#f-applicant_name', '陈小明');
+    await page.fill('#f-applicant_id', me.id);
+    await page.fill('#f-applicant_phone', me.phone);
+    await page.fill('#f-spouse_name', '林小红');
+    await page.fill('#f-spouse_id', wrongCheck(spouse));
+    await page.selectOption('#f-child_order', '一孩');
+    await page.setInputFiles('#f-marriage_cert', pdf);
+    await page.click('main button[type=submit]');
+    await page.waitForSelector('.error-summary');
+    await checkPage(t, page, shot('apply-errors'), assert);
+    assert.match(await page.textContent('.error-summary'), /配偶身份证号码/);
+    assert.match(await page.textContent('#f-spouse_id-error'), /身份证号码不正确/);
+    assert.equal(await page.getAttribute('#f-spouse_id', 'aria-invalid'), 'true');
+    assert.equal(await page.inputValue('#f-spouse_name'), '林小红', 'values are kept');
+    await page.fill('#f-spouse_id', spouse);
+    await page.setInputFiles('#f-marriage_cert', pdf);
+    await page.click('main button[type=submit]');
+    await page.waitForURL(/\/submitted$/);
+    await checkPage(t, page, shot('submitted'), assert);
+    const caseNo = (await page.textContent('.case-no')).trim();
+    assert.match(caseNo, /^320200\d{14}$/);
+    await page.click('text=查看办理进度');
+    await checkPage(t, page, shot('case-submitted'), assert);
+    assert.match(await page.textContent('.state-line'), /已提交/);
+    assert.match(await page.textContent('.form-values'), /林小红/);
+
+    // The clerk accepts, then asks for a supplement.
+    const console = await staff.newPage();
+    await console.goto(`${server.internal}/console`);
+    await console.waitForURL(/\/console\/login/);
+    await checkPage(t, console, shot('console-login'), assert);
+    await console.fill('#username', 'wjw');
+    await console.fill('#password', 'Tongban-2026');
+    await console.click('main button[type=submit]');
+    await console.waitForURL(/\/console$/);
+    await checkPage(t, console, shot('console-queue'), assert);
+    await console.click(`text=${caseNo}`);
+    await checkPage(t, console, shot('console-case'), assert);
+    await console.fill('#note-accept', '材料齐全，予以受理');
+    await console.click('form:has(#note-accept) button');
+    await console.waitForURL(/done=accept/);
+    assert.match(await console.textContent('.state-line'), /已受理/);
+    await console.fill('#note-request_supplement', '请补充预产期');
+    await console.click('form:has(#note-request_supplement) button');
+    await console.waitForURL(/done=request_supplement/);
+
+    // The citizen sees what to fix and supplements.
+    await page.reload();
+    await checkPage(t, page, shot('case-needs-supplement'), assert);
+    assert.match(await page.textContent('.supplement-request'), /请补充预产期/);
+    await page.fill('#f-due_date', '2027-05-01');
+    await page.click('text=提交补正');
+    await page.waitForURL(/done=supplemented/);
+    assert.match(await page.textContent('.state-line'), /已受理/);
+
+    // The approver approves; the citizen sees 准予.
+    await console.reload();
+    await console.fill('#note-approve', '准予登记');
+    await console.click('form:has(#note-approve) button');
+    await console.waitForURL(/done=approve/);
+    await page.reload();
+    assert.match(await page.textContent('.state-line'), /准予/);
+    assert.match(await page.textContent('.stepper'), /准予登记/);
+    await checkPage(t, page, shot('case-approved'), assert);
+
+    // A designed 404 with a way back; English on request, remembered.
+    await page.goto(`${server.pub}/no/such/page`);
+    await checkPage(t, page, shot('not-found'), assert);
+    assert.match(await page.textContent('h1'), /页面不存在/);
+    await page.click('text=English');
+    assert.match(await page.textContent('h1'), /Page not found/);
+    await page.goto(`${server.pub}/matters`);
+    assert.match(await page.textContent('h1'), /Services/);
+    await page.click('text=中文');
+
+    // Elderly mode enlarges the text.
+    const before = await page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+    await page.click('text=长者模式');
+    const afterSize = await page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+    assert.ok(afterSize > before, `elderly mode: ${afterSize} > ${before}`);
+    await checkPage(t, page, shot('matters-elderly'), assert);
+
+    // Catalogue administration.
+    await console.goto(`${server.internal}/console/matters`);
+    await checkPage(t, console, shot('console-matters'), assert);
+    await console.click('text=生育登记');
+    await checkPage(t, console, shot('console-matter'), assert);
+
+    await citizen.close();
+    await staff.close();
+  });
+});
+
+test('works with JavaScript disabled', async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await page.goto(`${server.pub}/matters?q=公积金`);
+  assert.match(await page.textContent('.count'), /3/);
+  await page.click('text=住房公积金提取（租赁住房）');
+  assert.match(await page.textContent('h1'), /住房公积金提取/);
+  await page.goto(`${server.pub}/my/cases`);
+  await page.waitForURL(/\/login\?next=/);
+  await ctx.close();
+});

@@ -1,0 +1,102 @@
+// Helpers for the browser tests: start `tongban demo` on free ports with a fresh database,
+// launch Debian's Chromium, run axe-core, save screenshots, make valid ID numbers.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+export const ARTIFACTS = join(here, 'artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+const BINARY = process.env.TONGBAN_BIN ?? join(here, '..', 'target', 'debug', 'tongban');
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Start `tongban demo` with a fresh SQLite database; resolves to its two base URLs. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'tongban-e2e-'));
+  const [p, i] = [await freePort(), await freePort()];
+  const child = spawn(BINARY, ['demo'], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      TONGBAN_DATABASE_URL: `sqlite://${join(dir, 'e2e.db')}`,
+      TONGBAN_PUBLIC_ADDR: `127.0.0.1:${p}`,
+      TONGBAN_INTERNAL_ADDR: `127.0.0.1:${i}`,
+      TONGBAN_UPLOAD_DIR: join(dir, 'uploads'),
+      TONGBAN_LOG: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const pub = `http://127.0.0.1:${p}`;
+  const internal = `http://127.0.0.1:${i}`;
+  for (let n = 0; n < 300; n++) {
+    try {
+      const r = await fetch(`${pub}/healthz`);
+      if (r.ok) return { pub, internal, dir, stop: () => child.kill() };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`tongban did not start (binary ${BINARY})`);
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** Run axe-core on the page; returns serious and critical violations. */
+export async function axe(page) {
+  await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  });
+  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Screenshot, axe check and no-horizontal-scroll check of one page type. */
+export async function checkPage(t, page, label, assert) {
+  await page.screenshot({ path: join(ARTIFACTS, `${label}.png`), fullPage: true });
+  const bad = await axe(page);
+  assert.deepEqual(bad, [], `${label}: axe serious/critical violations: ${JSON.stringify(bad, null, 1)}`);
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `${label}: scrolls sideways (${scroll} > ${width})`);
+}
+
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CHECK = '10X98765432';
+
+/** A valid GB 11643 ID number (check digit computed). */
+export function idNumber(seed) {
+  const body = `320211${1960 + (seed % 40)}0${1 + (seed % 9)}1${seed % 10}${String(100 + (seed % 900)).padStart(3, '0')}`;
+  const sum = [...body].reduce((s, d, i) => s + Number(d) * WEIGHTS[i], 0);
+  return body + CHECK[sum % 11];
+}
+
+/** The same ID number with a wrong check character. */
+export function wrongCheck(id) {
+  const c = id[17];
+  return id.slice(0, 17) + (c === '1' ? '2' : '1');
+}
