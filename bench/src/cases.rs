@@ -23,6 +23,7 @@ struct Args {
     seconds: u64,
     writers: usize,
     readers: usize,
+    page_clients: usize,
 }
 
 fn args() -> Args {
@@ -32,6 +33,7 @@ fn args() -> Args {
         seconds: 10,
         writers: 128,
         readers: 64,
+        page_clients: 4,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -42,6 +44,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = v.parse().unwrap_or(a.seconds),
             "--writers" => a.writers = v.parse().unwrap_or(a.writers),
             "--readers" => a.readers = v.parse().unwrap_or(a.readers),
+            "--page-clients" => a.page_clients = v.parse().unwrap_or(a.page_clients),
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -421,6 +424,56 @@ async fn main() {
         Arc::new(move |_| get("/healthz", &addr4, None));
     let health = load(&addr, a.readers, a.seconds, 200, make_health).await;
     let reads = load(&addr, a.readers, a.seconds, 200, make_read).await;
+    // (c) pages: the matter list and a case page (HTML, server-rendered), same clients.
+    let addr5 = addr.clone();
+    let make_list: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> = Arc::new(move |i| {
+        let q = [
+            "",
+            "?q=%E5%85%AC%E7%A7%AF%E9%87%91",
+            "?department=wx-wjw",
+            "?page=2",
+        ][(i % 4) as usize];
+        get(&format!("/matters{q}"), &addr5, None)
+    });
+    let list_page = load(&addr, a.page_clients, a.seconds, 200, make_list).await;
+    let (addr6, tok6) = (addr.clone(), token.clone());
+    let make_case_page: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> = Arc::new(move |i| {
+        let k = 1000 * (1 + (i.wrapping_mul(2_654_435_761) % (total as u64 / 1000).max(1)));
+        format!("GET /my/cases/B{k} HTTP/1.1\r\nHost: {addr6}\r\nCookie: tongban_session={tok6}\r\n\r\n").into_bytes()
+    });
+    let case_page = load(&addr, a.page_clients, a.seconds, 200, make_case_page).await;
+    // Server-side: the share of page requests the server answered within 20 ms, from its own
+    // request-duration histogram on the internal listener.
+    let iaddr = format!("127.0.0.1:{iport}");
+    let metrics = match Conn::open(&iaddr).await {
+        Ok(mut c) => c
+            .call(&get("/metrics", &iaddr, None))
+            .await
+            .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let within = |route: &str| -> f64 {
+        let find = |suffix: &str| {
+            metrics
+                .lines()
+                .find(|l| {
+                    l.contains(&format!("route=\"{route}\""))
+                        && l.contains("listener=\"public\"")
+                        && l.contains(suffix)
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let count = find("_count{");
+        if count == 0.0 {
+            0.0
+        } else {
+            find("le=\"0.02\"") / count
+        }
+    };
+    let (list_within, case_within) = (within("/matters"), within("/my/cases/{case_no}"));
     let rss = rss_mb(pid);
     let _ = child.kill();
     let _ = child.wait();
@@ -474,5 +527,30 @@ async fn main() {
     println!(
         "floors (submit ≥ 3000/s, read ≥ 15000/s, p99 ≤ 50 ms, RSS ≤ 300 MB): {}",
         if ok { "met" } else { "NOT met" }
+    );
+    print(
+        &format!("(c) page /matters, {} clients", a.page_clients),
+        &list_page,
+        "GET /healthz",
+        health.rate,
+    );
+    print(
+        &format!("(d) page /my/cases/{{no}}, {} clients", a.page_clients),
+        &case_page,
+        "GET /healthz",
+        health.rate,
+    );
+    println!(
+        "server-side, answered within 20 ms: /matters {:.2}%, /my/cases/{{no}} {:.2}% (p99 ≤ 20 ms needs ≥ 99%)",
+        list_within * 100.0,
+        case_within * 100.0
+    );
+    let pages_ok = list_within >= 0.99
+        && case_within >= 0.99
+        && case_page.errors == 0
+        && list_page.errors == 0;
+    println!(
+        "page floor (server-side p99 ≤ 20 ms for the matter list and the case page): {}",
+        if pages_ok { "met" } else { "NOT met" }
     );
 }

@@ -347,3 +347,56 @@ pub fn staff_cookie(token: &str) -> String {
 pub fn citizen_cookie(token: &str) -> String {
     session_cookie(SESSION_COOKIE, token)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page() -> Page {
+        Page {
+            lang: Lang::Zh,
+            elderly: false,
+            path: "/".into(),
+            user: None,
+            citizen_id: None,
+            staff: None,
+            token: None,
+        }
+    }
+
+    #[test]
+    fn every_template_compiles() {
+        check_templates().unwrap();
+    }
+
+    #[test]
+    fn clock_flags_render_for_every_state() {
+        let env = env();
+        let tpl = env
+            .template_from_str("{% import 'macros.html' as m %}{{ m.clock(c) }}")
+            .unwrap();
+        for (c, want) in [
+            (
+                serde_json::json!({"overdue": true, "due_soon": false, "days_left": -3}),
+                "已超期 3 个工作日",
+            ),
+            (
+                serde_json::json!({"overdue": false, "due_soon": true, "days_left": 1}),
+                "即将到期",
+            ),
+            (
+                serde_json::json!({"overdue": false, "due_soon": false, "days_left": 9}),
+                "剩余 9 个工作日",
+            ),
+            (
+                serde_json::json!({"overdue": false, "due_soon": false, "days_left": null}),
+                "",
+            ),
+        ] {
+            RENDER_LANG.with(|l| l.set(Lang::Zh));
+            let out = tpl.render(context! { c => c }).unwrap();
+            assert!(out.contains(want), "{out}");
+        }
+        let _ = page();
+    }
+}

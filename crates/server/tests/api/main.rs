@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin_pages;
 mod bad_input;
 mod calendar;
 mod catalog;
