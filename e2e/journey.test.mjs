@@ -160,6 +160,37 @@ VIEWPORTS.forEach((vp, n) => {
   });
 });
 
+test('readable at 200% zoom (640 CSS pixels wide) without sideways scrolling', async () => {
+  const ctx = await browser.newContext({ viewport: { width: 640, height: 400 }, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  for (const path of ['/', '/matters', '/matters/WX-SJ-001', '/login', '/register', '/no/such/page']) {
+    await page.goto(`${server.pub}${path}`);
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `${path}: ${scroll} > ${width}`);
+  }
+  await page.goto(`${server.internal}/console/login`);
+  await page.fill('#username', 'scjgj');
+  await page.fill('#password', 'Tongban-2026');
+  await page.click('main button[type=submit]');
+  await page.waitForURL(/\/console$/);
+  const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+  assert.ok(scroll <= width, `console: ${scroll} > ${width}`);
+  await ctx.close();
+});
+
+test('keyboard: the skip link is first and focus is visible', async () => {
+  const ctx = await browser.newContext({ locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await page.goto(`${server.pub}/matters`);
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => ({ cls: document.activeElement.className, outline: getComputedStyle(document.activeElement).outlineStyle }));
+  assert.equal(focused.cls, 'skip-link');
+  assert.notEqual(focused.outline, 'none', 'focus is visible');
+  await page.keyboard.press('Enter');
+  assert.match(page.url(), /#main$/);
+  await ctx.close();
+});
+
 test('works with JavaScript disabled', async () => {
   const ctx = await browser.newContext({ javaScriptEnabled: false, locale: 'zh-CN' });
   const page = await ctx.newPage();

@@ -83,6 +83,19 @@ export async function checkPage(t, page, label, assert) {
   assert.deepEqual(bad, [], `${label}: axe serious/critical violations: ${JSON.stringify(bad, null, 1)}`);
   const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
   assert.ok(scroll <= width, `${label}: scrolls sideways (${scroll} > ${width})`);
+  const small = await smallTargets(page);
+  assert.deepEqual(small, [], `${label}: touch targets under 44 px`);
+}
+
+/** Controls a finger must hit: at least 44 CSS pixels tall. Returns the ones that are not. */
+export async function smallTargets(page) {
+  return page.evaluate(() => {
+    const sel = 'button, .button, input:not([type=hidden]):not([type=checkbox]), select, .main-nav a, .tools a, .tabs a, .pager a, .crumbs a, .check';
+    return [...document.querySelectorAll(sel)]
+      .filter((el) => el.offsetParent !== null)
+      .map((el) => ({ el: el.outerHTML.slice(0, 80), h: el.getBoundingClientRect().height }))
+      .filter((x) => x.h < 44);
+  });
 }
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
