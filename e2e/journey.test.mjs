@@ -6,17 +6,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, checkPage, idNumber, wrongCheck } from './lib.mjs';
+import { startServer, launch, checkPage, idNumber, wrongCheck, ENGINES } from './lib.mjs';
 
 let server;
+const servers = {};
 let browser;
 before(async () => {
-  server = await startServer();
+  for (const engine of ENGINES) servers[engine] = await startServer(engine);
+  server = servers.sqlite;
   browser = await launch();
 });
 after(async () => {
   await browser?.close();
-  server?.stop();
+  for (const s of Object.values(servers)) s.stop();
 });
 
 const VIEWPORTS = [
@@ -24,9 +26,12 @@ const VIEWPORTS = [
   { name: 'desktop', width: 1280, height: 800 },
 ];
 
-VIEWPORTS.forEach((vp, n) => {
-  test(`citizen and staff journey at ${vp.width}x${vp.height}`, async (t) => {
-    const shot = (label) => `${vp.name}-${label}`;
+const RUNS = ENGINES.flatMap((engine) => VIEWPORTS.map((vp) => ({ engine, vp })));
+
+RUNS.forEach(({ engine, vp }, n) => {
+  test(`citizen and staff journey at ${vp.width}x${vp.height} on ${engine}`, async (t) => {
+    const server = servers[engine];
+    const shot = (label) => (engine === 'sqlite' ? `${vp.name}-${label}` : `${engine}-${vp.name}-${label}`);
     const citizen = await browser.newContext({ viewport: vp, locale: 'zh-CN' });
     const staff = await browser.newContext({ viewport: vp, locale: 'zh-CN' });
     const page = await citizen.newPage();

@@ -1,6 +1,6 @@
 // Helpers for the browser tests: start `tongban demo` on free ports with a fresh database,
 // launch Debian's Chromium, run axe-core, save screenshots, make valid ID numbers.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,15 +28,32 @@ function freePort() {
   });
 }
 
-/** Start `tongban demo` with a fresh SQLite database; resolves to its two base URLs. */
-export async function startServer() {
+/** The engines to run on: SQLite always, PostgreSQL when TONGBAN_TEST_DATABASE_URL is set. */
+export const ENGINES = process.env.TONGBAN_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+
+/** A database URL for `engine`: a file in `dir`, or a fresh PostgreSQL schema. */
+function databaseUrl(engine, dir) {
+  if (engine === 'sqlite') return { url: `sqlite://${join(dir, 'e2e.db')}`, drop: () => {} };
+  const base = process.env.TONGBAN_TEST_DATABASE_URL;
+  const schema = `e2e_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  execFileSync('psql', [base, '-q', '-c', `CREATE SCHEMA ${schema}`]);
+  const sep = base.includes('?') ? '&' : '?';
+  const drop = () => {
+    try { execFileSync('psql', [base, '-q', '-c', `DROP SCHEMA IF EXISTS ${schema} CASCADE`], { stdio: 'ignore' }); } catch { /* housekeeping only */ }
+  };
+  return { url: `${base}${sep}options=-c%20search_path%3D${schema}`, drop };
+}
+
+/** Start `tongban demo` with a fresh database; resolves to its two base URLs. */
+export async function startServer(engine = 'sqlite') {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-e2e-'));
   const [p, i] = [await freePort(), await freePort()];
+  const { url, drop } = databaseUrl(engine, dir);
   const child = spawn(BINARY, ['demo'], {
     cwd: dir,
     env: {
       ...process.env,
-      TONGBAN_DATABASE_URL: `sqlite://${join(dir, 'e2e.db')}`,
+      TONGBAN_DATABASE_URL: url,
       TONGBAN_PUBLIC_ADDR: `127.0.0.1:${p}`,
       TONGBAN_INTERNAL_ADDR: `127.0.0.1:${i}`,
       TONGBAN_UPLOAD_DIR: join(dir, 'uploads'),
@@ -49,11 +66,18 @@ export async function startServer() {
   for (let n = 0; n < 300; n++) {
     try {
       const r = await fetch(`${pub}/healthz`);
-      if (r.ok) return { pub, internal, dir, stop: () => child.kill() };
+      if (r.ok) {
+        const stop = () => {
+          child.kill();
+          drop();
+        };
+        return { pub, internal, dir, stop };
+      }
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill();
+  drop();
   throw new Error(`tongban did not start (binary ${BINARY})`);
 }
 

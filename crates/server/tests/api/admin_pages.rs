@@ -2,262 +2,265 @@
 //! XLSX export and import with row-numbered errors, own department only.
 
 use crate::helpers::*;
+use crate::on_both_engines;
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use tongban_platform::identity::Role;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn department_admin_edits_previews_publishes_and_imports() {
-    let app = spawn_app(Engine::Sqlite).await.unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let admin = app.staff("a-admin", "wx-wjw", &[Role::Admin]).await;
-    let clerk = app.staff("a-clerk", "wx-wjw", &[Role::Clerk]).await;
-    let cookie = format!("tongban_staff={admin}");
-    let get = |path: &str, cookie: &str| {
-        client
-            .get(app.iurl(path))
-            .header("cookie", cookie.to_owned())
-            .send()
-    };
+on_both_engines!(
+    department_admin_edits_previews_publishes_and_imports,
+    |app: TestApp| async move {
+        let client = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let admin = app.staff("a-admin", "wx-wjw", &[Role::Admin]).await;
+        let clerk = app.staff("a-clerk", "wx-wjw", &[Role::Clerk]).await;
+        let cookie = format!("tongban_staff={admin}");
+        let get = |path: &str, cookie: &str| {
+            client
+                .get(app.iurl(path))
+                .header("cookie", cookie.to_owned())
+                .send()
+        };
 
-    // Only administrators, only their own department.
-    let r = get("/console/matters", &format!("tongban_staff={clerk}"))
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = get("/console/matters/WX-GA-001", &cookie).await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let html = get("/console/matters", &cookie)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(html.contains("WX-WJ-001") && !html.contains("WX-GA-001"));
-
-    // Preview renders the edited form without saving; save stores it.
-    let page = get("/console/matters/WX-WJ-002", &cookie)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("表单预览"));
-    let matter = app
-        .db()
-        .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
-        .await
-        .unwrap()
-        .unwrap();
-    let mut fields = matter.fields.clone();
-    fields.push(tongban_catalog::Field {
-        key: "note_extra".into(),
-        label_zh: "补充说明".into(),
-        label_en: "Extra note".into(),
-        kind: "textarea".into(),
-        required: false,
-        options: vec![],
-        min_length: None,
-        max_length: Some(300),
-        min: None,
-        max: None,
-        pattern: None,
-        hint: None,
-        personal: false,
-    });
-    let form = |op: &str, promised: &str, fields_json: &str| {
-        vec![
-            ("op".to_owned(), op.to_owned()),
-            ("name".to_owned(), matter.name.clone()),
-            ("kind".to_owned(), matter.kind.clone()),
-            ("legal_days".to_owned(), matter.legal_days.to_string()),
-            ("promised_days".to_owned(), promised.to_owned()),
-            ("online_depth".to_owned(), matter.online_depth.to_string()),
-            ("max_visits".to_owned(), matter.max_visits.to_string()),
-            ("fee".to_owned(), matter.fee.clone()),
-            ("conditions".to_owned(), matter.conditions.clone()),
-            ("legal_basis".to_owned(), matter.legal_basis.clone()),
-            (
-                "materials".to_owned(),
-                serde_json::to_string(&matter.materials).unwrap(),
-            ),
-            ("fields".to_owned(), fields_json.to_owned()),
-        ]
-    };
-    let fields_json = serde_json::to_string(&fields).unwrap();
-    let post = |body: Vec<(String, String)>| {
-        client
-            .post(app.iurl("/console/matters/WX-WJ-002"))
-            .header("cookie", cookie.clone())
-            .form(&body)
-            .send()
-    };
-    let r = post(form("preview", "5", &fields_json)).await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.text().await.unwrap().contains("id=\"p-note_extra\""),
-        "the preview shows the new field"
-    );
-    let unchanged = app
-        .db()
-        .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(unchanged, matter, "a preview saves nothing");
-
-    // Refused edits keep what was typed and say why.
-    let r = post(form("save", "999", &fields_json)).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("promised_days"));
-    let r = post(form("save", "5", "[{broken")).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("[{broken"));
-
-    let r = post(form("save", "5", &fields_json)).await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let saved = app
-        .db()
-        .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(saved.promised_days, 5);
-    assert_eq!(saved.fields.last().unwrap().key, "note_extra");
-
-    // Withdraw: the public guide disappears; publish brings it back.
-    let publish = |v: &str| {
-        client
-            .post(app.iurl("/console/matters/WX-WJ-002/publish"))
-            .header("cookie", cookie.clone())
-            .form(&[("published", v)])
-            .send()
-    };
-    publish("false").await.unwrap();
-    assert_eq!(
-        app.client
-            .get(app.url("/matters/WX-WJ-002"))
-            .send()
+        // Only administrators, only their own department.
+        let r = get("/console/matters", &format!("tongban_staff={clerk}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = get("/console/matters/WX-GA-001", &cookie).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let html = get("/console/matters", &cookie)
             .await
             .unwrap()
-            .status(),
-        StatusCode::NOT_FOUND
-    );
-    publish("true").await.unwrap();
-    assert_eq!(
-        app.client
-            .get(app.url("/matters/WX-WJ-002"))
-            .send()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("WX-WJ-001") && !html.contains("WX-GA-001"));
+
+        // Preview renders the edited form without saving; save stores it.
+        let page = get("/console/matters/WX-WJ-002", &cookie)
             .await
             .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-
-    // Export, then import the same file back; a bad or foreign row stops the whole import.
-    let r = get("/console/matters/export.xlsx", &cookie).await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let xlsx = r.bytes().await.unwrap().to_vec();
-    let upload = |data: Vec<u8>| {
-        let part = reqwest::multipart::Part::bytes(data).file_name("m.xlsx");
-        client
-            .post(app.iurl("/console/matters/import"))
-            .header("cookie", cookie.clone())
-            .multipart(reqwest::multipart::Form::new().part("file", part))
-            .send()
-    };
-    let r = upload(xlsx.clone()).await.unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/console/matters?imported=4");
-    let mut ms = tongban_catalog::exchange::import_xlsx_bytes(xlsx).unwrap();
-    ms[1].legal_days = 0;
-    ms.push(
-        app.db()
-            .read(|c| tongban_catalog::store::get(c, "WX-GA-001"))
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("表单预览"));
+        let matter = app
+            .db()
+            .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
             .await
             .unwrap()
-            .unwrap(),
-    );
-    let r = upload(tongban_catalog::exchange::export_xlsx_bytes(&ms).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text().await.unwrap();
-    assert!(
-        html.contains("row 3") && html.contains("legal_days"),
-        "{html}"
-    );
-    let r = upload(b"not a workbook".to_vec()).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let still = app
-        .db()
-        .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(still.legal_days, saved.legal_days);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn citizen_changes_password_on_the_page() {
-    let app = spawn_app(Engine::Sqlite).await.unwrap();
-    let c = app.citizen().await;
-    let other_session = app.citizen_login(&c.phone, PASSWORD).await.unwrap();
-    let cookie = format!("tongban_session={}", c.token);
-    let post = |pairs: &[(&str, &str)]| {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        app.client
-            .post(app.url("/account/password"))
-            .header("cookie", cookie.clone())
-            .form(&pairs)
-            .send()
-    };
-    let r = post(&[
-        ("old_password", PASSWORD),
-        ("new_password", "New-password-22"),
-        ("confirm_password", "New-password-23"),
-    ])
-    .await
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("两次输入的新密码不一致"));
-    let r = post(&[
-        ("old_password", "Wrong-password-0"),
-        ("new_password", "New-password-22"),
-        ("confirm_password", "New-password-22"),
-    ])
-    .await
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = post(&[
-        ("old_password", PASSWORD),
-        ("new_password", "New-password-22"),
-        ("confirm_password", "New-password-22"),
-    ])
-    .await
-    .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("密码已修改"));
-    // The other session ended; this one goes on; the new password works, the old does not.
-    assert_eq!(
-        app.get(&app.url("/api/v1/me"), &other_session)
+            .unwrap();
+        let mut fields = matter.fields.clone();
+        fields.push(tongban_catalog::Field {
+            key: "note_extra".into(),
+            label_zh: "补充说明".into(),
+            label_en: "Extra note".into(),
+            kind: "textarea".into(),
+            required: false,
+            options: vec![],
+            min_length: None,
+            max_length: Some(300),
+            min: None,
+            max: None,
+            pattern: None,
+            hint: None,
+            personal: false,
+        });
+        let form = |op: &str, promised: &str, fields_json: &str| {
+            vec![
+                ("op".to_owned(), op.to_owned()),
+                ("name".to_owned(), matter.name.clone()),
+                ("kind".to_owned(), matter.kind.clone()),
+                ("legal_days".to_owned(), matter.legal_days.to_string()),
+                ("promised_days".to_owned(), promised.to_owned()),
+                ("online_depth".to_owned(), matter.online_depth.to_string()),
+                ("max_visits".to_owned(), matter.max_visits.to_string()),
+                ("fee".to_owned(), matter.fee.clone()),
+                ("conditions".to_owned(), matter.conditions.clone()),
+                ("legal_basis".to_owned(), matter.legal_basis.clone()),
+                (
+                    "materials".to_owned(),
+                    serde_json::to_string(&matter.materials).unwrap(),
+                ),
+                ("fields".to_owned(), fields_json.to_owned()),
+            ]
+        };
+        let fields_json = serde_json::to_string(&fields).unwrap();
+        let post = |body: Vec<(String, String)>| {
+            client
+                .post(app.iurl("/console/matters/WX-WJ-002"))
+                .header("cookie", cookie.clone())
+                .form(&body)
+                .send()
+        };
+        let r = post(form("preview", "5", &fields_json)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.text().await.unwrap().contains("id=\"p-note_extra\""),
+            "the preview shows the new field"
+        );
+        let unchanged = app
+            .db()
+            .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
             .await
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get(&app.url("/api/v1/me"), &c.token).await.status(),
-        StatusCode::OK
-    );
-    assert!(app
-        .citizen_login(&c.phone, "New-password-22")
+            .unwrap()
+            .unwrap();
+        assert_eq!(unchanged, matter, "a preview saves nothing");
+
+        // Refused edits keep what was typed and say why.
+        let r = post(form("save", "999", &fields_json)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("promised_days"));
+        let r = post(form("save", "5", "[{broken")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("[{broken"));
+
+        let r = post(form("save", "5", &fields_json)).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let saved = app
+            .db()
+            .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(saved.promised_days, 5);
+        assert_eq!(saved.fields.last().unwrap().key, "note_extra");
+
+        // Withdraw: the public guide disappears; publish brings it back.
+        let publish = |v: &str| {
+            client
+                .post(app.iurl("/console/matters/WX-WJ-002/publish"))
+                .header("cookie", cookie.clone())
+                .form(&[("published", v)])
+                .send()
+        };
+        publish("false").await.unwrap();
+        assert_eq!(
+            app.client
+                .get(app.url("/matters/WX-WJ-002"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        publish("true").await.unwrap();
+        assert_eq!(
+            app.client
+                .get(app.url("/matters/WX-WJ-002"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+
+        // Export, then import the same file back; a bad or foreign row stops the whole import.
+        let r = get("/console/matters/export.xlsx", &cookie).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let xlsx = r.bytes().await.unwrap().to_vec();
+        let upload = |data: Vec<u8>| {
+            let part = reqwest::multipart::Part::bytes(data).file_name("m.xlsx");
+            client
+                .post(app.iurl("/console/matters/import"))
+                .header("cookie", cookie.clone())
+                .multipart(reqwest::multipart::Form::new().part("file", part))
+                .send()
+        };
+        let r = upload(xlsx.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/console/matters?imported=4");
+        let mut ms = tongban_catalog::exchange::import_xlsx_bytes(xlsx).unwrap();
+        ms[1].legal_days = 0;
+        ms.push(
+            app.db()
+                .read(|c| tongban_catalog::store::get(c, "WX-GA-001"))
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+        let r = upload(tongban_catalog::exchange::export_xlsx_bytes(&ms).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("row 3") && html.contains("legal_days"),
+            "{html}"
+        );
+        let r = upload(b"not a workbook".to_vec()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let still = app
+            .db()
+            .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(still.legal_days, saved.legal_days);
+    }
+);
+
+on_both_engines!(
+    citizen_changes_password_on_the_page,
+    |app: TestApp| async move {
+        let c = app.citizen().await;
+        let other_session = app.citizen_login(&c.phone, PASSWORD).await.unwrap();
+        let cookie = format!("tongban_session={}", c.token);
+        let post = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            app.client
+                .post(app.url("/account/password"))
+                .header("cookie", cookie.clone())
+                .form(&pairs)
+                .send()
+        };
+        let r = post(&[
+            ("old_password", PASSWORD),
+            ("new_password", "New-password-22"),
+            ("confirm_password", "New-password-23"),
+        ])
         .await
-        .is_some());
-    assert!(app.citizen_login(&c.phone, PASSWORD).await.is_none());
-}
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("两次输入的新密码不一致"));
+        let r = post(&[
+            ("old_password", "Wrong-password-0"),
+            ("new_password", "New-password-22"),
+            ("confirm_password", "New-password-22"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let r = post(&[
+            ("old_password", PASSWORD),
+            ("new_password", "New-password-22"),
+            ("confirm_password", "New-password-22"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.unwrap().contains("密码已修改"));
+        // The other session ended; this one goes on; the new password works, the old does not.
+        assert_eq!(
+            app.get(&app.url("/api/v1/me"), &other_session)
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.get(&app.url("/api/v1/me"), &c.token).await.status(),
+            StatusCode::OK
+        );
+        assert!(app
+            .citizen_login(&c.phone, "New-password-22")
+            .await
+            .is_some());
+        assert!(app.citizen_login(&c.phone, PASSWORD).await.is_none());
+    }
+);

@@ -2,6 +2,7 @@
 //! the user back, refused input shown on the page, designed 404s, language switching.
 
 use crate::helpers::*;
+use crate::on_both_engines;
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
@@ -105,158 +106,161 @@ async fn page_structure_snapshots() {
     insta::assert_snapshot!("page_apply_form", structure(&r.text().await.unwrap()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_session_goes_to_login_and_back() {
-    let app = spawn_app(Engine::Sqlite).await.unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let citizen = app.citizen().await;
-    app.db()
-        .write(|c| c.execute("UPDATE sessions SET last_seen_at = 0", &[]))
-        .await
-        .unwrap();
-    let r = client
-        .get(app.url("/my/cases?page=2"))
-        .header("cookie", format!("tongban_session={}", citizen.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let to = r.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(to, "/login?next=%2Fmy%2Fcases%3Fpage%3D2&expired=1");
-    let page = client
-        .get(app.url(&to))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("长时间未操作已自动退出"));
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("account", citizen.phone.as_str()),
-            ("password", PASSWORD),
-            ("next", "/my/cases?page=2"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/my/cases?page=2");
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
-    // Never sent to another site after login.
-    let r = client
-        .post(app.url("/login"))
-        .form(&[
-            ("account", citizen.phone.as_str()),
-            ("password", PASSWORD),
-            ("next", "//evil.example/x"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers()["location"], "/my/cases");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_input_is_shown_on_the_page() {
-    let app = spawn_app(Engine::Sqlite).await.unwrap();
-    let citizen = app.citizen().await;
-    let before = app.row_counts().await;
-    let form = reqwest::multipart::Form::new()
-        .text("applicant_name", "李四")
-        .text("applicant_id", "110105194912310021")
-        .text("applicant_phone", citizen.phone.clone());
-    let r = app
-        .client
-        .post(app.url("/matters/WX-WJ-001/apply"))
-        .header("cookie", format!("tongban_session={}", citizen.token))
-        .header("accept-language", "en")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text().await.unwrap();
-    assert!(
-        html.contains("class=\"error-summary\""),
-        "summary at the top"
-    );
-    assert!(
-        html.contains("id=\"f-applicant_id-error\""),
-        "message next to the field"
-    );
-    assert!(
-        html.contains("This ID number is not valid"),
-        "in the user's language"
-    );
-    assert!(html.contains("This field is required"));
-    assert!(html.contains("value=\"李四\""), "values kept");
-    assert!(!html.contains("{\"error\""), "never a raw JSON error");
-    assert_eq!(app.row_counts().await, before);
-
-    // Registration problems come back on the page, per field.
-    let r = app
-        .client
-        .post(app.url("/register"))
-        .form(&[
-            ("name", ""),
-            ("id_number", "123"),
-            ("phone", "1"),
-            ("password", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = r.text().await.unwrap();
-    for id in [
-        "r-name-error",
-        "r-id_number-error",
-        "r-phone-error",
-        "r-password-error",
-    ] {
-        assert!(html.contains(id), "{id}");
+on_both_engines!(
+    expired_session_goes_to_login_and_back,
+    |app: TestApp| async move {
+        let client = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let citizen = app.citizen().await;
+        app.db()
+            .write(|c| c.execute("UPDATE sessions SET last_seen_at = 0", &[]))
+            .await
+            .unwrap();
+        let r = client
+            .get(app.url("/my/cases?page=2"))
+            .header("cookie", format!("tongban_session={}", citizen.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let to = r.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(to, "/login?next=%2Fmy%2Fcases%3Fpage%3D2&expired=1");
+        let page = client
+            .get(app.url(&to))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("长时间未操作已自动退出"));
+        let r = client
+            .post(app.url("/login"))
+            .form(&[
+                ("account", citizen.phone.as_str()),
+                ("password", PASSWORD),
+                ("next", "/my/cases?page=2"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], "/my/cases?page=2");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        // Never sent to another site after login.
+        let r = client
+            .post(app.url("/login"))
+            .form(&[
+                ("account", citizen.phone.as_str()),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["location"], "/my/cases");
     }
-}
+);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn staff_pages_need_a_staff_session_and_respect_departments() {
-    let app = spawn_app(Engine::Sqlite).await.unwrap();
-    let client = reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap();
-    let r = client.get(app.iurl("/console")).send().await.unwrap();
-    assert_eq!(r.headers()["location"], "/console/login?next=%2Fconsole");
-    let citizen = app.citizen().await;
-    let case_no = app.submit_birth(&citizen).await;
-    let other = app
-        .staff(
-            "p-other",
-            "wx-gaj",
-            &[tongban_platform::identity::Role::Clerk],
-        )
-        .await;
-    let r = client
-        .get(app.iurl(&format!("/console/cases/{case_no}")))
-        .header("cookie", format!("tongban_staff={other}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.text().await.unwrap().contains("没有权限"));
-    // A citizen's cookie is not a staff session.
-    let r = client
-        .get(app.iurl("/console"))
-        .header("cookie", format!("tongban_staff={}", citizen.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-}
+on_both_engines!(
+    refused_input_is_shown_on_the_page,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let before = app.row_counts().await;
+        let form = reqwest::multipart::Form::new()
+            .text("applicant_name", "李四")
+            .text("applicant_id", "110105194912310021")
+            .text("applicant_phone", citizen.phone.clone());
+        let r = app
+            .client
+            .post(app.url("/matters/WX-WJ-001/apply"))
+            .header("cookie", format!("tongban_session={}", citizen.token))
+            .header("accept-language", "en")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("class=\"error-summary\""),
+            "summary at the top"
+        );
+        assert!(
+            html.contains("id=\"f-applicant_id-error\""),
+            "message next to the field"
+        );
+        assert!(
+            html.contains("This ID number is not valid"),
+            "in the user's language"
+        );
+        assert!(html.contains("This field is required"));
+        assert!(html.contains("value=\"李四\""), "values kept");
+        assert!(!html.contains("{\"error\""), "never a raw JSON error");
+        assert_eq!(app.row_counts().await, before);
+
+        // Registration problems come back on the page, per field.
+        let r = app
+            .client
+            .post(app.url("/register"))
+            .form(&[
+                ("name", ""),
+                ("id_number", "123"),
+                ("phone", "1"),
+                ("password", "x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        for id in [
+            "r-name-error",
+            "r-id_number-error",
+            "r-phone-error",
+            "r-password-error",
+        ] {
+            assert!(html.contains(id), "{id}");
+        }
+    }
+);
+
+on_both_engines!(
+    staff_pages_need_a_staff_session_and_respect_departments,
+    |app: TestApp| async move {
+        let client = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let r = client.get(app.iurl("/console")).send().await.unwrap();
+        assert_eq!(r.headers()["location"], "/console/login?next=%2Fconsole");
+        let citizen = app.citizen().await;
+        let case_no = app.submit_birth(&citizen).await;
+        let other = app
+            .staff(
+                "p-other",
+                "wx-gaj",
+                &[tongban_platform::identity::Role::Clerk],
+            )
+            .await;
+        let r = client
+            .get(app.iurl(&format!("/console/cases/{case_no}")))
+            .header("cookie", format!("tongban_staff={other}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("没有权限"));
+        // A citizen's cookie is not a staff session.
+        let r = client
+            .get(app.iurl("/console"))
+            .header("cookie", format!("tongban_staff={}", citizen.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    }
+);
