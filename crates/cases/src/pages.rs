@@ -50,7 +50,7 @@ async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
         .read(move |c| tongban_catalog::get_matter(c, &c2))
         .await?
     {
-        Some(m) if m.published && m.online_depth >= 3 => Ok(m),
+        Some(m) if m.published && m.applies_online() => Ok(m),
         _ => Err(ApiError::not_found(
             "matter_not_found",
             "no such matter to apply for online",
@@ -228,27 +228,8 @@ async fn supplement(
             return case_page_with(&ctx, &page, id, &case_no, shown).await;
         }
     };
-    // The page sends every field; only the ones that changed are a supplement.
-    let current = match service::citizen_case(&ctx, id, &case_no).await {
-        Ok(c) => c,
-        Err(e) => return page.error(&e),
-    };
     let values = sub.form.clone();
-    let changed: Map<String, Value> = sub
-        .form
-        .into_iter()
-        .filter(|(k, v)| {
-            let new = v.as_str().unwrap_or_default().trim();
-            match current.form.get(k) {
-                Some(Value::String(old)) => old != new,
-                Some(Value::Number(n)) => new.parse::<f64>().ok() != n.as_f64(),
-                Some(Value::Bool(b)) => new != if *b { "true" } else { "false" },
-                Some(_) => true,
-                None => !new.is_empty(),
-            }
-        })
-        .collect();
-    match service::supplement(&ctx, id, &case_no, changed, sub.uploads).await {
+    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads).await {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=supplemented")).into_response(),
         Err(e) => {
             let shown = Shown {
@@ -356,7 +337,16 @@ async fn console_case_with(
         Ok(m) => m,
         Err(e) => return page.error(&e),
     };
-    page.render(status, "console_case.html", context! { c, m, error, flash })
+    let notes_required: Vec<&str> = crate::rules::STAFF_ACTIONS
+        .into_iter()
+        .filter(|a| a.needs_note())
+        .map(|a| a.as_str())
+        .collect();
+    page.render(
+        status,
+        "console_case.html",
+        context! { c, m, error, flash, notes_required },
+    )
 }
 
 async fn console_case(

@@ -61,7 +61,11 @@ async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
         .read(move |c| tongban_catalog::get_matter(c, &c2))
         .await?
     {
-        Some(m) if m.published => Ok(m),
+        Some(m) if m.published && m.applies_online() => Ok(m),
+        Some(m) if m.published => Err(ApiError::unprocessable(
+            "not_online",
+            format!("matter {code} is not applied for online (online depth {}); the guide says where to go", m.online_depth),
+        )),
         _ => Err(ApiError::unprocessable(
             "unknown_matter",
             format!("matter_code {code:?} is not a published matter; see GET /api/v1/matters"),
@@ -424,7 +428,12 @@ pub async fn supplement(
             .ok_or_else(ApiError::internal)?
     };
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
-    let changes = validate(&matter.fields, &form, &files, true).map_err(invalid_form)?;
+    // A value sent again unchanged is not a correction (pages send the whole form).
+    let changes: Map<String, Value> = validate(&matter.fields, &form, &files, true)
+        .map_err(invalid_form)?
+        .into_iter()
+        .filter(|(k, v)| rec.form.get(k) != Some(v))
+        .collect();
     if changes.is_empty() && uploads.is_empty() {
         return Err(ApiError::unprocessable(
             "empty_supplement",

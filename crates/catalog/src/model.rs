@@ -52,6 +52,13 @@ fn yes() -> bool {
     true
 }
 
+impl Matter {
+    /// Whether citizens can apply online: online depth 3 (pre-review) or 4 (fully online).
+    pub fn applies_online(&self) -> bool {
+        self.online_depth >= 3
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Material {

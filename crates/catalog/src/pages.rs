@@ -104,7 +104,10 @@ async fn list(
 
 async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> Response {
     match ctx.db.read(move |c| store::get(c, &code)).await {
-        Ok(Some(m)) if m.published => page.ok("matter.html", context! { m }),
+        Ok(Some(m)) if m.published => {
+            let online = m.applies_online();
+            page.ok("matter.html", context! { m, online })
+        }
         Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => page.error(&e.into()),
     }

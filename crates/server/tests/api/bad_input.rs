@@ -83,6 +83,17 @@ on_both_engines!(
             "unknown_matter",
         )
         .await;
+        expect(
+            app.post(
+                &cases_url,
+                &citizen.token,
+                json!({"matter_code": "WX-GA-002", "form": {}}),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_online",
+        )
+        .await;
         let mut form = birth_registration_form(&citizen);
         form["due_date"] = json!("2027-02-30");
         form["applicant_phone"] = json!("12345");

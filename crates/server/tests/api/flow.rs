@@ -165,6 +165,20 @@ on_both_engines!(apply_accept_supplement_approve, |app: TestApp| async move {
     assert_eq!(mine["allowed_actions"], json!(["supplement"]));
     assert!(!mine["overdue"].as_bool().unwrap());
 
+    // Sending a value unchanged is not a supplement.
+    let (s, code, _) = error_code(
+        app.post(
+            &app.url(&format!("/api/v1/cases/{case_no}/supplement")),
+            &citizen.token,
+            json!({"form": {"child_order": "一孩"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "empty_supplement")
+    );
     // Supplement back; the clock resumes (same day: no working days paused).
     let r = app
         .post(
