@@ -43,19 +43,15 @@ pub fn console_router() -> Router<Ctx> {
         .route(act_path, post(act))
 }
 
+/// The matter to apply for; anything else is a designed "not found" page.
 async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
-    let c2 = code.to_owned();
-    match ctx
-        .db
-        .read(move |c| tongban_catalog::get_matter(c, &c2))
-        .await?
-    {
-        Some(m) if m.published && m.applies_online() => Ok(m),
-        _ => Err(ApiError::not_found(
-            "matter_not_found",
-            "no such matter to apply for online",
-        )),
-    }
+    service::published_matter(ctx, code).await.map_err(|e| {
+        if e.status.is_client_error() {
+            ApiError::not_found("matter_not_found", "no such matter to apply for online")
+        } else {
+            e
+        }
+    })
 }
 
 fn apply_page(

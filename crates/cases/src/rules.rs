@@ -77,6 +77,18 @@ pub enum Action {
     Withdraw,
 }
 
+pub const ALL_ACTIONS: [Action; 9] = [
+    Action::Submit,
+    Action::Accept,
+    Action::NotAccept,
+    Action::RequestSupplement,
+    Action::Supplement,
+    Action::Review,
+    Action::Approve,
+    Action::Reject,
+    Action::Withdraw,
+];
+
 pub const STAFF_ACTIONS: [Action; 6] = [
     Action::Accept,
     Action::NotAccept,
@@ -257,16 +269,7 @@ mod tests {
         proptest::sample::select(ALL_STATUSES.to_vec())
     }
     fn any_action() -> impl Strategy<Value = Action> {
-        proptest::sample::select(vec![
-            Action::Accept,
-            Action::NotAccept,
-            Action::RequestSupplement,
-            Action::Supplement,
-            Action::Review,
-            Action::Approve,
-            Action::Reject,
-            Action::Withdraw,
-        ])
+        proptest::sample::select(ALL_ACTIONS.to_vec())
     }
 
     proptest! {

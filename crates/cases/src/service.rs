@@ -54,7 +54,8 @@ fn invalid_form(errors: Vec<tongban_catalog::form::FieldError>) -> ApiError {
     .with_fields(serde_json::to_value(&errors).unwrap_or(Value::Null))
 }
 
-async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
+/// The matter, if citizens can apply for it online now.
+pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
     let c2 = code.to_owned();
     match ctx
         .db
@@ -178,6 +179,15 @@ fn citizen_actor(c: &mut dyn Conn, account_id: i64) -> Result<Actor, DbError> {
         role: "applicant".into(),
         department_code: None,
     })
+}
+
+/// Citizens see only their own cases; another's is "not found", not "forbidden".
+fn own_case(rec: &CaseRecord, account_id: i64) -> Result<(), ApiError> {
+    if rec.applicant_id == account_id {
+        Ok(())
+    } else {
+        Err(case_not_found(&rec.case_no))
+    }
 }
 
 fn staff_actor(s: &Staff, role: &str) -> Actor {
@@ -474,13 +484,7 @@ pub async fn supplement(
                 Action::Supplement,
                 &who,
                 &note,
-                &|r| {
-                    if r.applicant_id == account_id {
-                        Ok(())
-                    } else {
-                        Err(case_not_found(&no))
-                    }
-                },
+                &|r| own_case(r, account_id),
                 &mut |c, rec, to| {
                     for (k, v) in &changes {
                         rec.form.insert(k.clone(), v.clone());
@@ -525,13 +529,7 @@ pub async fn withdraw(
                 Action::Withdraw,
                 &who,
                 &note,
-                &|r| {
-                    if r.applicant_id == account_id {
-                        Ok(())
-                    } else {
-                        Err(case_not_found(&no))
-                    }
-                },
+                &|r| own_case(r, account_id),
                 &mut |_, _, _| Ok(Ok(())),
             )
         })

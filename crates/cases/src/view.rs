@@ -217,18 +217,8 @@ pub fn full(
 }
 
 fn action_label(a: &str) -> String {
-    [
-        Action::Submit,
-        Action::Accept,
-        Action::NotAccept,
-        Action::RequestSupplement,
-        Action::Supplement,
-        Action::Review,
-        Action::Approve,
-        Action::Reject,
-        Action::Withdraw,
-    ]
-    .into_iter()
-    .find(|x| x.as_str() == a)
-    .map_or_else(|| a.to_owned(), |x| x.label_zh().to_owned())
+    crate::rules::ALL_ACTIONS
+        .into_iter()
+        .find(|x| x.as_str() == a)
+        .map_or_else(|| a.to_owned(), |x| x.label_zh().to_owned())
 }
