@@ -154,6 +154,23 @@ RUNS.forEach(({ engine, vp }, n) => {
     assert.ok(afterSize > before, `elderly mode: ${afterSize} > ${before}`);
     await checkPage(t, page, shot('matters-elderly'), assert);
 
+    // Change password, log out, log in again through the login page.
+    await page.goto(`${server.pub}/account/password`);
+    await checkPage(t, page, shot('password'), assert);
+    await page.fill('#old_password', me.password);
+    await page.fill('#new_password', 'Citizen-pass-2');
+    await page.fill('#confirm_password', 'Citizen-pass-2');
+    await page.click('main button[type=submit]');
+    await page.waitForSelector('.notice.success');
+    await page.click('header button:has-text("退出")');
+    await page.goto(`${server.pub}/my/cases/${caseNo}`);
+    await page.waitForURL(/\/login\?next=/);
+    await checkPage(t, page, shot('login'), assert);
+    await page.fill('#account', me.phone);
+    await page.fill('#password', 'Citizen-pass-2');
+    await page.click('main button[type=submit]');
+    await page.waitForURL(new RegExp(`/my/cases/${caseNo}$`));
+
     // Catalogue administration.
     await console.goto(`${server.internal}/console/matters`);
     await checkPage(t, console, shot('console-matters'), assert);
