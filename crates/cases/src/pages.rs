@@ -95,10 +95,14 @@ async fn apply(
         Ok(m) => m,
         Err(e) => return page.error(&e),
     };
-    let sub = match read_multipart(mp).await {
+    let mut sub = match read_multipart(mp).await {
         Ok(s) => s,
         Err(e) => return apply_page(&page, e.status, &m, &Map::new(), Some(&e)),
     };
+    let csrf = sub.form.remove("csrf");
+    if let Err(r) = page.check_csrf(csrf.as_ref().and_then(Value::as_str)) {
+        return r;
+    }
     let values = sub.form.clone();
     match service::submit(&ctx, id, &m.code, sub.form, sub.uploads).await {
         Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
@@ -213,7 +217,7 @@ async fn supplement(
     Path(case_no): Path<String>,
     mp: Multipart,
 ) -> Response {
-    let sub = match read_multipart(mp).await {
+    let mut sub = match read_multipart(mp).await {
         Ok(s) => s,
         Err(e) => {
             let shown = Shown {
@@ -224,6 +228,10 @@ async fn supplement(
             return case_page_with(&ctx, &page, id, &case_no, shown).await;
         }
     };
+    let csrf = sub.form.remove("csrf");
+    if let Err(r) = page.check_csrf(csrf.as_ref().and_then(Value::as_str)) {
+        return r;
+    }
     let values = sub.form.clone();
     match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads).await {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=supplemented")).into_response(),
@@ -245,6 +253,9 @@ async fn withdraw(
     Path(case_no): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let note = f.get("note").cloned().unwrap_or_default();
     match service::withdraw(&ctx, id, &case_no, note).await {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=withdrawn")).into_response(),
@@ -364,6 +375,9 @@ async fn act(
     Path(case_no): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let action = f.get("action").cloned().unwrap_or_default();
     let note = f.get("note").cloned().unwrap_or_default();
     match service::staff_act(&ctx, &staff, &case_no, &action, note).await {

@@ -165,10 +165,16 @@ async fn import(
     mut mp: Multipart,
 ) -> Response {
     let mut data = None;
+    let mut csrf = None;
     while let Ok(Some(field)) = mp.next_field().await {
-        if field.name() == Some("file") {
-            data = field.bytes().await.ok().map(|b| b.to_vec());
+        match field.name() {
+            Some("file") => data = field.bytes().await.ok().map(|b| b.to_vec()),
+            Some("csrf") => csrf = field.text().await.ok(),
+            _ => {}
         }
+    }
+    if let Err(r) = page.check_csrf(csrf.as_deref()) {
+        return r;
     }
     let result = match data.filter(|d| !d.is_empty()) {
         None => Err(vec![page.t("field_error.file_required")]),
@@ -264,6 +270,9 @@ async fn edit(
     Path(code): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let current = match admin::own_matter(&ctx, &staff, &code).await {
         Ok(m) => m,
         Err(e) => return page.error(&e),
@@ -312,6 +321,9 @@ async fn publish(
     Path(code): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let published = f.get("published").map(String::as_str) == Some("true");
     match admin::set_published(&ctx, &staff, &code, published).await {
         Ok(()) => {

@@ -22,6 +22,10 @@ impl ApiError {
             fields: None,
         }
     }
+    pub fn with_code(mut self, code: &str) -> ApiError {
+        self.code = code.to_owned();
+        self
+    }
     pub fn with_fields(mut self, fields: serde_json::Value) -> ApiError {
         self.fields = Some(fields);
         self

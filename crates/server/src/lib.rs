@@ -106,7 +106,8 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             },
             metrics::track,
         ))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(tongban_web::security::headers));
     router.with_state(ctx)
 }
 
@@ -153,7 +154,9 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         ))
         .fallback(not_found)
         .with_state(ctx);
-    router.merge(metrics_route)
+    router
+        .merge(metrics_route)
+        .layer(axum::middleware::from_fn(tongban_web::security::headers))
 }
 
 /// Bound listeners, ready to serve.

@@ -5,6 +5,7 @@
 pub mod i18n;
 pub mod page;
 pub mod routes;
+pub mod security;
 
 pub use i18n::Lang;
 pub use page::{CitizenPage, Page, StaffPage};

@@ -18,6 +18,8 @@ use tongban_platform::{ApiError, Ctx};
 pub const LANG_COOKIE: &str = "tongban_lang";
 /// Cookie remembering elderly mode (larger text, higher contrast).
 pub const ELDERLY_COOKIE: &str = "tongban_elderly";
+/// Cookie holding the anti-forgery token every state-changing form must echo back.
+pub const CSRF_COOKIE: &str = "tongban_csrf";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
@@ -33,6 +35,11 @@ pub struct Page {
     pub staff: Option<Staff>,
     #[serde(skip)]
     pub token: Option<String>,
+    /// The anti-forgery token forms carry (from the cookie, or new when there was none).
+    pub csrf: String,
+    /// Whether the request carried the cookie (a new one is set when rendering).
+    #[serde(skip)]
+    pub csrf_from_cookie: bool,
 }
 
 fn base(parts: &Parts) -> Page {
@@ -47,6 +54,8 @@ fn base(parts: &Parts) -> Page {
                     .unwrap_or(""),
             )
         });
+    let csrf_cookie = cookie(parts, CSRF_COOKIE)
+        .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()));
     Page {
         lang,
         elderly: cookie(parts, ELDERLY_COOKIE).as_deref() == Some("1"),
@@ -58,6 +67,8 @@ fn base(parts: &Parts) -> Page {
         citizen_id: None,
         staff: None,
         token: None,
+        csrf_from_cookie: csrf_cookie.is_some(),
+        csrf: csrf_cookie.unwrap_or_else(tongban_platform::crypto::random_token),
     }
 }
 
@@ -274,11 +285,25 @@ impl Page {
                 path => &self.path,
                 user => &self.user,
                 staff => &self.staff,
+                csrf => &self.csrf,
                 ..Value::from_serialize(&data)
             })
         });
         match out {
-            Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+            Ok(html) => {
+                let mut resp =
+                    (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
+                if !self.csrf_from_cookie {
+                    let c = format!(
+                        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+                        self.csrf
+                    );
+                    if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+                        resp.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                }
+                resp
+            }
             Err(e) => {
                 tracing::error!(template, error = %e, "template failed");
                 (
@@ -315,6 +340,24 @@ impl Page {
         self.error(&ApiError::not_found("page_not_found", "no such page"))
     }
 
+    /// Refuse a form that does not echo this browser's anti-forgery token.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), Response> {
+        let ok = self.csrf_from_cookie
+            && sent.is_some_and(|s| {
+                s.len() == self.csrf.len() && constant_time_eq(s.as_bytes(), self.csrf.as_bytes())
+            });
+        if ok {
+            Ok(())
+        } else {
+            Err(self.error(
+                &ApiError::forbidden(
+                    "the form's security token is missing or stale; reload the page and try again",
+                )
+                .with_code("csrf"),
+            ))
+        }
+    }
+
     /// The text for `key` in this page's language.
     pub fn t(&self, key: &str) -> String {
         i18n::t(self.lang, key)
@@ -329,6 +372,10 @@ impl Page {
             e.message.clone()
         }
     }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `Set-Cookie` for a session token: HttpOnly, SameSite=Lax, whole site.
@@ -361,7 +408,25 @@ mod tests {
             citizen_id: None,
             staff: None,
             token: None,
+            csrf: "0".repeat(64),
+            csrf_from_cookie: true,
         }
+    }
+
+    #[test]
+    fn csrf_must_match_the_cookie() {
+        let p = page();
+        assert!(p.check_csrf(Some(&"0".repeat(64))).is_ok());
+        assert!(p.check_csrf(Some(&"1".repeat(64))).is_err());
+        assert!(p.check_csrf(None).is_err());
+        let fresh = Page {
+            csrf_from_cookie: false,
+            ..page()
+        };
+        assert!(
+            fresh.check_csrf(Some(&"0".repeat(64))).is_err(),
+            "a token without its cookie is refused"
+        );
     }
 
     #[test]

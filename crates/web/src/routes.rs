@@ -159,6 +159,9 @@ async fn register(
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/my/cases");
     let reg = Registration {
@@ -192,7 +195,14 @@ async fn register(
     }
 }
 
-async fn logout(State(ctx): State<Ctx>, page: Page) -> Response {
+async fn logout(
+    State(ctx): State<Ctx>,
+    page: Page,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     if let Some(token) = page.token.clone() {
         let _ = accounts::logout(&ctx, token).await;
     }
@@ -208,6 +218,9 @@ async fn change_password(
     CitizenPage(page, id): CitizenPage,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let old = f.get("old_password").cloned().unwrap_or_default();
     let new = f.get("new_password").cloned().unwrap_or_default();
     if f.get("confirm_password") != Some(&new) {
@@ -247,6 +260,9 @@ async fn console_login(
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/console");
@@ -260,7 +276,15 @@ async fn console_login(
     }
 }
 
-async fn console_logout(State(ctx): State<Ctx>, headers: axum::http::HeaderMap) -> Response {
+async fn console_logout(
+    State(ctx): State<Ctx>,
+    page: Page,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
+        return r;
+    }
     let token = headers
         .get_all(header::COOKIE)
         .iter()

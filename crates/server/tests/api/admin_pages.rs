@@ -86,13 +86,14 @@ on_both_engines!(
                     serde_json::to_string(&matter.materials).unwrap(),
                 ),
                 ("fields".to_owned(), fields_json.to_owned()),
+                ("csrf".to_owned(), CSRF.to_owned()),
             ]
         };
         let fields_json = serde_json::to_string(&fields).unwrap();
         let post = |body: Vec<(String, String)>| {
             client
                 .post(app.iurl("/console/matters/WX-WJ-002"))
-                .header("cookie", cookie.clone())
+                .header("cookie", with_csrf(&cookie))
                 .form(&body)
                 .send()
         };
@@ -133,8 +134,8 @@ on_both_engines!(
         let publish = |v: &str| {
             client
                 .post(app.iurl("/console/matters/WX-WJ-002/publish"))
-                .header("cookie", cookie.clone())
-                .form(&[("published", v)])
+                .header("cookie", with_csrf(&cookie))
+                .form(&[("published", v), ("csrf", CSRF)])
                 .send()
         };
         publish("false").await.unwrap();
@@ -166,8 +167,12 @@ on_both_engines!(
             let part = reqwest::multipart::Part::bytes(data).file_name("m.xlsx");
             client
                 .post(app.iurl("/console/matters/import"))
-                .header("cookie", cookie.clone())
-                .multipart(reqwest::multipart::Form::new().part("file", part))
+                .header("cookie", with_csrf(&cookie))
+                .multipart(
+                    reqwest::multipart::Form::new()
+                        .text("csrf", CSRF)
+                        .part("file", part),
+                )
                 .send()
         };
         let r = upload(xlsx.clone()).await.unwrap();
@@ -210,13 +215,14 @@ on_both_engines!(
         let other_session = app.citizen_login(&c.phone, PASSWORD).await.unwrap();
         let cookie = format!("tongban_session={}", c.token);
         let post = |pairs: &[(&str, &str)]| {
-            let pairs: Vec<(String, String)> = pairs
+            let mut pairs: Vec<(String, String)> = pairs
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
+            pairs.push(("csrf".into(), CSRF.into()));
             app.client
                 .post(app.url("/account/password"))
-                .header("cookie", cookie.clone())
+                .header("cookie", with_csrf(&cookie))
                 .form(&pairs)
                 .send()
         };

@@ -148,6 +148,19 @@ pub fn random_phone() -> String {
 
 pub const PASSWORD: &str = "Test-password-1";
 
+/// An anti-forgery token the tests send both as the cookie and as the form field, as a
+/// browser does after loading the form.
+pub const CSRF: &str = "c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0";
+
+/// A cookie header with the anti-forgery cookie added.
+pub fn with_csrf(cookie: &str) -> String {
+    if cookie.is_empty() {
+        format!("tongban_csrf={CSRF}")
+    } else {
+        format!("{cookie}; tongban_csrf={CSRF}")
+    }
+}
+
 pub struct Citizen {
     pub id_number: String,
     pub phone: String,

@@ -138,10 +138,12 @@ on_both_engines!(
         assert!(page.contains("长时间未操作已自动退出"));
         let r = client
             .post(app.url("/login"))
+            .header("cookie", with_csrf(""))
             .form(&[
                 ("account", citizen.phone.as_str()),
                 ("password", PASSWORD),
                 ("next", "/my/cases?page=2"),
+                ("csrf", CSRF),
             ])
             .send()
             .await
@@ -153,10 +155,12 @@ on_both_engines!(
         // Never sent to another site after login.
         let r = client
             .post(app.url("/login"))
+            .header("cookie", with_csrf(""))
             .form(&[
                 ("account", citizen.phone.as_str()),
                 ("password", PASSWORD),
                 ("next", "//evil.example/x"),
+                ("csrf", CSRF),
             ])
             .send()
             .await
@@ -173,11 +177,15 @@ on_both_engines!(
         let form = reqwest::multipart::Form::new()
             .text("applicant_name", "李四")
             .text("applicant_id", "110105194912310021")
-            .text("applicant_phone", citizen.phone.clone());
+            .text("applicant_phone", citizen.phone.clone())
+            .text("csrf", CSRF);
         let r = app
             .client
             .post(app.url("/matters/WX-WJ-001/apply"))
-            .header("cookie", format!("tongban_session={}", citizen.token))
+            .header(
+                "cookie",
+                with_csrf(&format!("tongban_session={}", citizen.token)),
+            )
             .header("accept-language", "en")
             .multipart(form)
             .send()
@@ -206,7 +214,9 @@ on_both_engines!(
         let r = app
             .client
             .post(app.url("/register"))
+            .header("cookie", with_csrf(""))
             .form(&[
+                ("csrf", CSRF),
                 ("name", ""),
                 ("id_number", "123"),
                 ("phone", "1"),
@@ -264,3 +274,103 @@ on_both_engines!(
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
     }
 );
+
+on_both_engines!(
+    forms_without_the_anti_forgery_token_change_nothing,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let case_no = app.submit_birth(&citizen).await;
+        let session = format!("tongban_session={}", citizen.token);
+        let before = app.row_counts().await;
+        // No token, a token without its cookie, a token that does not match the cookie.
+        for (cookie, token) in [
+            (session.clone(), None),
+            (session.clone(), Some(CSRF)),
+            (
+                with_csrf(&session),
+                Some("0000000000000000000000000000000000000000000000000000000000000000"),
+            ),
+        ] {
+            let mut form = vec![("note", "改主意了")];
+            if let Some(t) = token {
+                form.push(("csrf", t));
+            }
+            let r = app
+                .client
+                .post(app.url(&format!("/my/cases/{case_no}/withdraw")))
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+            assert!(r.text().await.unwrap().contains("页面已过期"));
+        }
+        assert_eq!(app.row_counts().await, before);
+        let case: serde_json::Value = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{case_no}")),
+                &citizen.token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(case["status"], "submitted");
+        // With the token the same form works.
+        let r = app
+            .client
+            .post(app.url(&format!("/my/cases/{case_no}/withdraw")))
+            .header("cookie", with_csrf(&session))
+            .form(&[("note", "改主意了"), ("csrf", CSRF)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "followed the redirect to the case page"
+        );
+        let case: serde_json::Value = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{case_no}")),
+                &citizen.token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(case["status"], "withdrawn");
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_on_every_response() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    for url in [
+        app.url("/"),
+        app.url("/matters"),
+        app.url("/api/v1/matters"),
+        app.url("/nope"),
+        app.iurl("/console/login"),
+    ] {
+        let r = app.client.get(&url).send().await.unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{url}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+    }
+    let r = app.client.get(app.url("/login")).send().await.unwrap();
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        set.starts_with("tongban_csrf=")
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Lax")
+    );
+}
