@@ -100,8 +100,8 @@ async fn apply(
         Err(e) => return apply_page(&page, e.status, &m, &Map::new(), Some(&e)),
     };
     let csrf = sub.form.remove("csrf");
-    if let Err(r) = page.check_csrf(csrf.as_ref().and_then(Value::as_str)) {
-        return r;
+    if !page.csrf_ok(csrf.as_ref().and_then(Value::as_str)) {
+        return page.csrf_refused();
     }
     let values = sub.form.clone();
     match service::submit(&ctx, id, &m.code, sub.form, sub.uploads).await {
@@ -229,8 +229,8 @@ async fn supplement(
         }
     };
     let csrf = sub.form.remove("csrf");
-    if let Err(r) = page.check_csrf(csrf.as_ref().and_then(Value::as_str)) {
-        return r;
+    if !page.csrf_ok(csrf.as_ref().and_then(Value::as_str)) {
+        return page.csrf_refused();
     }
     let values = sub.form.clone();
     match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads).await {
@@ -253,8 +253,8 @@ async fn withdraw(
     Path(case_no): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let note = f.get("note").cloned().unwrap_or_default();
     match service::withdraw(&ctx, id, &case_no, note).await {
@@ -375,8 +375,8 @@ async fn act(
     Path(case_no): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let action = f.get("action").cloned().unwrap_or_default();
     let note = f.get("note").cloned().unwrap_or_default();

@@ -173,8 +173,8 @@ async fn import(
             _ => {}
         }
     }
-    if let Err(r) = page.check_csrf(csrf.as_deref()) {
-        return r;
+    if !page.csrf_ok(csrf.as_deref()) {
+        return page.csrf_refused();
     }
     let result = match data.filter(|d| !d.is_empty()) {
         None => Err(vec![page.t("field_error.file_required")]),
@@ -270,8 +270,8 @@ async fn edit(
     Path(code): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let current = match admin::own_matter(&ctx, &staff, &code).await {
         Ok(m) => m,
@@ -321,8 +321,8 @@ async fn publish(
     Path(code): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let published = f.get("published").map(String::as_str) == Some("true");
     match admin::set_published(&ctx, &staff, &code, published).await {

@@ -340,22 +340,22 @@ impl Page {
         self.error(&ApiError::not_found("page_not_found", "no such page"))
     }
 
-    /// Refuse a form that does not echo this browser's anti-forgery token.
-    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), Response> {
-        let ok = self.csrf_from_cookie
+    /// Whether a form echoed this browser's anti-forgery token.
+    pub fn csrf_ok(&self, sent: Option<&str>) -> bool {
+        self.csrf_from_cookie
             && sent.is_some_and(|s| {
                 s.len() == self.csrf.len() && constant_time_eq(s.as_bytes(), self.csrf.as_bytes())
-            });
-        if ok {
-            Ok(())
-        } else {
-            Err(self.error(
-                &ApiError::forbidden(
-                    "the form's security token is missing or stale; reload the page and try again",
-                )
-                .with_code("csrf"),
-            ))
-        }
+            })
+    }
+
+    /// The page shown for a form that failed [`Page::csrf_ok`].
+    pub fn csrf_refused(&self) -> Response {
+        self.error(
+            &ApiError::forbidden(
+                "the form's security token is missing or stale; reload the page and try again",
+            )
+            .with_code("csrf"),
+        )
     }
 
     /// The text for `key` in this page's language.
@@ -416,15 +416,15 @@ mod tests {
     #[test]
     fn csrf_must_match_the_cookie() {
         let p = page();
-        assert!(p.check_csrf(Some(&"0".repeat(64))).is_ok());
-        assert!(p.check_csrf(Some(&"1".repeat(64))).is_err());
-        assert!(p.check_csrf(None).is_err());
+        assert!(p.csrf_ok(Some(&"0".repeat(64))));
+        assert!(!p.csrf_ok(Some(&"1".repeat(64))));
+        assert!(!p.csrf_ok(None));
         let fresh = Page {
             csrf_from_cookie: false,
             ..page()
         };
         assert!(
-            fresh.check_csrf(Some(&"0".repeat(64))).is_err(),
+            !fresh.csrf_ok(Some(&"0".repeat(64))),
             "a token without its cookie is refused"
         );
     }

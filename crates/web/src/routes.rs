@@ -159,8 +159,8 @@ async fn register(
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/my/cases");
@@ -200,8 +200,8 @@ async fn logout(
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     if let Some(token) = page.token.clone() {
         let _ = accounts::logout(&ctx, token).await;
@@ -218,8 +218,8 @@ async fn change_password(
     CitizenPage(page, id): CitizenPage,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let old = f.get("old_password").cloned().unwrap_or_default();
     let new = f.get("new_password").cloned().unwrap_or_default();
@@ -260,8 +260,8 @@ async fn console_login(
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
@@ -282,8 +282,8 @@ async fn console_logout(
     headers: axum::http::HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = page.check_csrf(f.get("csrf").map(String::as_str)) {
-        return r;
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
     }
     let token = headers
         .get_all(header::COOKIE)
