@@ -7,6 +7,7 @@ use crate::db::DbError;
 use crate::error::ApiError;
 use crate::identity::{self, Citizen, NewCitizen, SessionKind, Staff};
 use crate::ids::{IdNumber, Phone};
+use crate::throttle;
 use axum::http::StatusCode;
 use serde_json::json;
 
@@ -124,7 +125,54 @@ fn bad_credentials() -> ApiError {
 }
 
 /// Log a citizen in by ID number or phone (one of them, as typed); returns the session token.
-pub async fn login_citizen(ctx: &Ctx, account: &str, password: String) -> Result<String, ApiError> {
+/// Refuse the attempt while the account is locked or the address is paused.
+async fn check_throttle(ctx: &Ctx, keys: &(String, String)) -> Result<(), ApiError> {
+    let (ak, adk) = keys.clone();
+    let limits = ctx.config.login_limits();
+    let now = crate::time::now_millis();
+    match ctx
+        .db
+        .read(move |c| throttle::blocked(c, &ak, &adk, &limits, now))
+        .await?
+    {
+        Some(wait) => Err(too_many(wait)),
+        None => Ok(()),
+    }
+}
+
+fn too_many(wait_ms: i64) -> ApiError {
+    let minutes = (wait_ms + 59_999) / 60_000;
+    ApiError::too_many(
+        "too_many_attempts",
+        format!("too many failed logins; try again in {minutes} minute(s)"),
+        wait_ms,
+    )
+}
+
+/// Count the failure; the answer is 429 if it has just locked the account.
+async fn failed(ctx: &Ctx, keys: (String, String)) -> ApiError {
+    let limits = ctx.config.login_limits();
+    let now = crate::time::now_millis();
+    let (ak, adk) = keys;
+    match ctx
+        .db
+        .write(move |c| throttle::record_failure(c, &ak, &adk, &limits, now))
+        .await
+    {
+        Ok(Some(lock)) => too_many(lock),
+        Ok(None) => bad_credentials(),
+        Err(e) => e.into(),
+    }
+}
+
+/// Log a citizen in by ID number or phone (one of them, as typed) from `source` (the peer
+/// address); returns the session token.
+pub async fn login_citizen(
+    ctx: &Ctx,
+    account: &str,
+    password: String,
+    source: &str,
+) -> Result<String, ApiError> {
     let account = account.trim();
     let (idn, ph) = if let Ok(p) = Phone::parse(account) {
         (None, Some(p.as_str().to_owned()))
@@ -136,18 +184,28 @@ pub async fn login_citizen(ctx: &Ctx, account: &str, password: String) -> Result
             "give the ID number or mobile number you registered with",
         ));
     };
+    let keys = throttle::keys(
+        "citizen",
+        idn.as_deref().or(ph.as_deref()).unwrap_or(account),
+        source,
+    );
+    check_throttle(ctx, &keys).await?;
     let found = ctx
         .db
         .read(move |c| identity::citizen_credentials(c, idn.as_deref(), ph.as_deref()))
         .await?;
     let (id, hash) = found.unwrap_or_else(|| (-1, dummy_hash()));
     if !verify_off_thread(password, hash).await? || id < 0 {
-        return Err(bad_credentials());
+        return Err(failed(ctx, keys).await);
     }
     let minutes = ctx.config.citizen_session_minutes;
+    let ak = keys.0;
     Ok(ctx
         .db
-        .write(move |c| identity::create_session(c, SessionKind::Citizen, id, minutes))
+        .write(move |c| {
+            throttle::record_success(c, &ak)?;
+            identity::create_session(c, SessionKind::Citizen, id, minutes)
+        })
         .await?)
 }
 
@@ -155,8 +213,11 @@ pub async fn login_staff(
     ctx: &Ctx,
     username: &str,
     password: String,
+    source: &str,
 ) -> Result<(String, Staff), ApiError> {
     let user = username.trim().to_owned();
+    let keys = throttle::keys("staff", &user, source);
+    check_throttle(ctx, &keys).await?;
     let found = ctx
         .db
         .read(move |c| identity::staff_credentials(c, &user))
@@ -167,13 +228,17 @@ pub async fn login_staff(
     };
     let ok = verify_off_thread(password, hash).await?;
     let Some(staff) = staff.filter(|_| ok) else {
-        return Err(bad_credentials());
+        return Err(failed(ctx, keys).await);
     };
     let minutes = ctx.config.staff_session_minutes;
     let id = staff.id;
+    let ak = keys.0;
     let token = ctx
         .db
-        .write(move |c| identity::create_session(c, SessionKind::Staff, id, minutes))
+        .write(move |c| {
+            throttle::record_success(c, &ak)?;
+            identity::create_session(c, SessionKind::Staff, id, minutes)
+        })
         .await?;
     Ok((token, staff))
 }

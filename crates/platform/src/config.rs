@@ -27,6 +27,14 @@ pub struct Config {
     pub citizen_session_minutes: i64,
     /// `TONGBAN_STAFF_SESSION_MINUTES`: staff session idle timeout (default 30).
     pub staff_session_minutes: i64,
+    /// `TONGBAN_LOCKOUT_FAILURES`: consecutive failed logins that lock an account (default 5).
+    pub lockout_failures: i64,
+    /// `TONGBAN_LOCKOUT_MINUTES`: how long a locked account stays locked (default 15).
+    pub lockout_minutes: i64,
+    /// `TONGBAN_ADDRESS_FAILURES`: failed logins from one address, across accounts, within
+    /// `address_window_minutes` before that address must wait (default 20 in 5 minutes).
+    pub address_failures: i64,
+    pub address_window_minutes: i64,
 }
 
 impl Default for Config {
@@ -41,6 +49,10 @@ impl Default for Config {
             region_code: "320200".into(),
             citizen_session_minutes: 120,
             staff_session_minutes: 30,
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            address_failures: 20,
+            address_window_minutes: 5,
         }
     }
 }
@@ -94,6 +106,15 @@ impl Config {
         if let Some(v) = get("TONGBAN_STAFF_SESSION_MINUTES") {
             self.staff_session_minutes = num("TONGBAN_STAFF_SESSION_MINUTES", v)?;
         }
+        if let Some(v) = get("TONGBAN_LOCKOUT_FAILURES") {
+            self.lockout_failures = num("TONGBAN_LOCKOUT_FAILURES", v)?;
+        }
+        if let Some(v) = get("TONGBAN_LOCKOUT_MINUTES") {
+            self.lockout_minutes = num("TONGBAN_LOCKOUT_MINUTES", v)?;
+        }
+        if let Some(v) = get("TONGBAN_ADDRESS_FAILURES") {
+            self.address_failures = num("TONGBAN_ADDRESS_FAILURES", v)?;
+        }
         Ok(())
     }
 
@@ -108,7 +129,23 @@ impl Config {
         if self.citizen_session_minutes < 1 || self.staff_session_minutes < 1 {
             return Err("session timeouts must be at least 1 minute".into());
         }
+        if self.lockout_failures < 1
+            || self.lockout_minutes < 1
+            || self.address_failures < 1
+            || self.address_window_minutes < 1
+        {
+            return Err("lockout_failures, lockout_minutes, address_failures and address_window_minutes must be at least 1".into());
+        }
         Ok(())
+    }
+
+    pub fn login_limits(&self) -> crate::throttle::Limits {
+        crate::throttle::Limits {
+            account_failures: self.lockout_failures,
+            lock_ms: self.lockout_minutes * 60_000,
+            address_failures: self.address_failures,
+            address_window_ms: self.address_window_minutes * 60_000,
+        }
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {

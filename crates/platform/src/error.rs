@@ -11,6 +11,8 @@ pub struct ApiError {
     pub message: String,
     /// Per-field problems of a submitted form: `[{"field", "message"}]`.
     pub fields: Option<serde_json::Value>,
+    /// Seconds to wait before trying again (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -20,7 +22,14 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             fields: None,
+            retry_after: None,
         }
+    }
+    /// 429 with `Retry-After`, rounded up to whole seconds.
+    pub fn too_many(code: &str, message: impl Into<String>, wait_ms: i64) -> ApiError {
+        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+        e.retry_after = Some(u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1));
+        e
     }
     pub fn with_code(mut self, code: &str) -> ApiError {
         self.code = code.to_owned();
@@ -78,7 +87,14 @@ impl IntoResponse for ApiError {
             obj.insert("fields".into(), f);
         }
         let body = serde_json::json!({ "error": err });
-        (self.status, axum::Json(body)).into_response()
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        resp
     }
 }
 

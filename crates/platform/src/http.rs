@@ -159,3 +159,18 @@ impl FromRequestParts<Ctx> for StaffAuth {
         Ok(StaffAuth { staff, token })
     }
 }
+
+/// The peer address of the request (the listener must be served with connect info).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        Ok(ClientAddr(addr))
+    }
+}

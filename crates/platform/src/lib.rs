@@ -14,16 +14,26 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod routes;
+pub mod throttle;
 pub mod time;
 
 pub use ctx::Ctx;
 pub use error::ApiError;
 
 /// This room's migrations.
-pub const MIGRATIONS: &[db::Migration] = &[db::Migration {
-    component: "platform",
-    version: 1,
-    name: "platform",
-    sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
-    postgres: include_str!("../migrations/postgres/0001_platform.sql"),
-}];
+pub const MIGRATIONS: &[db::Migration] = &[
+    db::Migration {
+        component: "platform",
+        version: 1,
+        name: "platform",
+        sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
+        postgres: include_str!("../migrations/postgres/0001_platform.sql"),
+    },
+    db::Migration {
+        component: "platform",
+        version: 2,
+        name: "login_throttle",
+        sqlite: include_str!("../migrations/sqlite/0002_login_throttle.sql"),
+        postgres: include_str!("../migrations/postgres/0002_login_throttle.sql"),
+    },
+];

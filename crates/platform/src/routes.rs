@@ -4,7 +4,7 @@
 use crate::accounts;
 use crate::ctx::Ctx;
 use crate::error::ApiError;
-use crate::http::{CitizenAuth, JsonBody, StaffAuth};
+use crate::http::{CitizenAuth, ClientAddr, JsonBody, StaffAuth};
 use crate::identity;
 use crate::ids::{IdNumber, Phone};
 use axum::extract::{Path, Query, State};
@@ -94,6 +94,7 @@ struct Login {
 
 async fn login(
     State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
     JsonBody(l): JsonBody<Login>,
 ) -> Result<Json<Value>, ApiError> {
     let account = match (&l.id_number, &l.phone) {
@@ -115,7 +116,7 @@ async fn login(
             ))
         }
     };
-    let token = accounts::login_citizen(&ctx, account, l.password).await?;
+    let token = accounts::login_citizen(&ctx, account, l.password, &addr).await?;
     Ok(Json(
         json!({"token": token, "expires_in_minutes": ctx.config.citizen_session_minutes}),
     ))
@@ -170,9 +171,10 @@ struct StaffLogin {
 
 async fn staff_login(
     State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
     JsonBody(l): JsonBody<StaffLogin>,
 ) -> Result<Json<Value>, ApiError> {
-    let (token, staff) = accounts::login_staff(&ctx, &l.username, l.password).await?;
+    let (token, staff) = accounts::login_staff(&ctx, &l.username, l.password, &addr).await?;
     Ok(Json(
         json!({"token": token, "expires_in_minutes": ctx.config.staff_session_minutes, "staff": staff}),
     ))

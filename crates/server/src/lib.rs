@@ -218,10 +218,18 @@ pub async fn serve(
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut rx1 = tx.subscribe();
     let mut rx2 = tx.subscribe();
-    let p = axum::serve(listeners.public, public).with_graceful_shutdown(async move {
+    let p = axum::serve(
+        listeners.public,
+        public.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         let _ = rx1.recv().await;
     });
-    let i = axum::serve(listeners.internal, internal).with_graceful_shutdown(async move {
+    let i = axum::serve(
+        listeners.internal,
+        internal.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         let _ = rx2.recv().await;
     });
     tokio::spawn(async move {

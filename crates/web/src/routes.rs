@@ -15,7 +15,7 @@ use minijinja::context;
 use serde_json::Value;
 use std::collections::HashMap;
 use tongban_platform::accounts::{self, Registration};
-use tongban_platform::http::{SESSION_COOKIE, STAFF_COOKIE};
+use tongban_platform::http::{ClientAddr, SESSION_COOKIE, STAFF_COOKIE};
 use tongban_platform::{ApiError, Ctx};
 
 pub const SITE_CSS: &str = include_str!("../static/site.css");
@@ -103,6 +103,7 @@ async fn login_form(page: Page, Query(q): Query<HashMap<String, String>>) -> Res
 
 async fn login(
     State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
     page: Page,
     Query(q): Query<HashMap<String, String>>,
     Form(f): Form<HashMap<String, String>>,
@@ -113,7 +114,7 @@ async fn login(
         f.get("next").or(q.get("next")).map(String::as_str),
         "/my/cases",
     );
-    match accounts::login_citizen(&ctx, &account, password).await {
+    match accounts::login_citizen(&ctx, &account, password, &addr).await {
         Ok(token) => with_cookie(citizen_cookie(&token), &next),
         Err(e) => page.render(
             e.status,
@@ -156,6 +157,7 @@ pub fn field_errors(page: &Page, e: &ApiError) -> HashMap<String, String> {
 
 async fn register(
     State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
@@ -175,7 +177,7 @@ async fn register(
     let values =
         context! { name => get("name"), id_number => get("id_number"), phone => get("phone") };
     match accounts::register(&ctx, reg).await {
-        Ok(_) => match accounts::login_citizen(&ctx, &phone, password).await {
+        Ok(_) => match accounts::login_citizen(&ctx, &phone, password, &addr).await {
             Ok(token) => with_cookie(citizen_cookie(&token), &next),
             Err(e) => page.error(&e),
         },
@@ -257,6 +259,7 @@ async fn console_login_form(page: Page, q: Params) -> Response {
 
 async fn console_login(
     State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
     page: Page,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
@@ -266,7 +269,7 @@ async fn console_login(
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/console");
-    match accounts::login_staff(&ctx, &username, password).await {
+    match accounts::login_staff(&ctx, &username, password, &addr).await {
         Ok((token, _)) => with_cookie(staff_cookie(&token), &next),
         Err(e) => page.render(
             e.status,

@@ -12,4 +12,5 @@ mod listeners;
 mod nodes;
 mod pages;
 mod queue;
+mod throttle;
 mod uploads;
