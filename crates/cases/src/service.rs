@@ -10,7 +10,7 @@ use tongban_catalog::form::validate;
 use tongban_catalog::Matter;
 use tongban_platform::db::{Conn, DbError};
 use tongban_platform::identity::{self, Staff};
-use tongban_platform::{blobs, ApiError, Ctx};
+use tongban_platform::{audit, blobs, ApiError, Ctx};
 
 /// An uploaded file, before it is stored.
 pub struct Upload {
@@ -168,7 +168,7 @@ fn store_uploads(
     Ok(out)
 }
 
-fn citizen_actor(c: &mut dyn Conn, account_id: i64) -> Result<Actor, DbError> {
+fn citizen_actor(c: &mut dyn Conn, account_id: i64, source: &str) -> Result<Actor, DbError> {
     let name = identity::get_citizen(c, account_id)?
         .map(|c| c.name)
         .unwrap_or_default();
@@ -178,7 +178,24 @@ fn citizen_actor(c: &mut dyn Conn, account_id: i64) -> Result<Actor, DbError> {
         name,
         role: "applicant".into(),
         department_code: None,
+        login: account_id.to_string(),
+        source: source.to_owned(),
     })
+}
+
+/// The audit entry for what `who` did to case `case_no`.
+fn audit_entry(who: &Actor, action: &str, case_no: &str, result: &str) -> audit::Entry {
+    audit::Entry {
+        actor_kind: who.kind.into(),
+        actor: who.login.clone(),
+        role: who.role.clone(),
+        department: who.department_code.clone().unwrap_or_default(),
+        action: action.into(),
+        object: case_no.into(),
+        result: result.into(),
+        source: who.source.clone(),
+        detail: String::new(),
+    }
 }
 
 /// Citizens see only their own cases; another's is "not found", not "forbidden".
@@ -190,13 +207,15 @@ fn own_case(rec: &CaseRecord, account_id: i64) -> Result<(), ApiError> {
     }
 }
 
-fn staff_actor(s: &Staff, role: &str) -> Actor {
+fn staff_actor(s: &Staff, role: &str, source: &str) -> Actor {
     Actor {
         kind: "staff",
         id: s.id,
         name: s.name.clone(),
         role: role.to_owned(),
         department_code: Some(s.department.code.clone()),
+        login: s.username.clone(),
+        source: source.to_owned(),
     }
 }
 
@@ -207,6 +226,7 @@ pub async fn submit(
     form: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<CaseView, ApiError> {
+    let source = audit::current_source();
     let matter = published_matter(ctx, matter_code).await?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     let form = validate(&matter.fields, &form, &files, false).map_err(invalid_form)?;
@@ -233,7 +253,7 @@ pub async fn submit(
                     now,
                 },
             )?;
-            let who = citizen_actor(c, account_id)?;
+            let who = citizen_actor(c, account_id, &source)?;
             store::add_event(
                 c,
                 id,
@@ -246,6 +266,7 @@ pub async fn submit(
                 &who,
                 "",
             )?;
+            audit::append(c, &audit_entry(&who, "case.submit", &case_no, "ok"))?;
             for m in &mats {
                 store::add_material(c, id, m)?;
             }
@@ -376,6 +397,12 @@ fn transition(
         return Ok(Err(case_not_found(case_no)));
     };
     if let Err(e) = check(&rec) {
+        if e.status == axum::http::StatusCode::FORBIDDEN {
+            audit::append(
+                c,
+                &audit_entry(who, &format!("case.{}", action.as_str()), case_no, "denied"),
+            )?;
+        }
         return Ok(Err(e));
     }
     let from = rec.status;
@@ -409,6 +436,10 @@ fn transition(
         who,
         note,
     )?;
+    audit::append(
+        c,
+        &audit_entry(who, &format!("case.{}", action.as_str()), case_no, "ok"),
+    )?;
     Ok(Ok(()))
 }
 
@@ -419,6 +450,7 @@ pub async fn supplement(
     form: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<CaseView, ApiError> {
+    let source = audit::current_source();
     let no = case_no.to_owned();
     let rec = ctx.db.read(move |c| store::get(c, &no, false)).await?;
     let Some(rec) = rec.filter(|r| r.applicant_id == account_id) else {
@@ -456,7 +488,7 @@ pub async fn supplement(
     let no = case_no.to_owned();
     ctx.db
         .write(move |c| {
-            let who = citizen_actor(c, account_id)?;
+            let who = citizen_actor(c, account_id, &source)?;
             let label = |k: &str| {
                 matter
                     .fields
@@ -518,11 +550,12 @@ pub async fn withdraw(
     case_no: &str,
     note: String,
 ) -> Result<CaseView, ApiError> {
+    let source = audit::current_source();
     check_note(&note, false)?;
     let no = case_no.to_owned();
     ctx.db
         .write(move |c| {
-            let who = citizen_actor(c, account_id)?;
+            let who = citizen_actor(c, account_id, &source)?;
             transition(
                 c,
                 &no,
@@ -649,6 +682,15 @@ pub async fn staff_case(ctx: &Ctx, staff: &Staff, case_no: &str) -> Result<CaseV
             load_view(c, rec, Some(&s), &env).map(Ok)
         })
         .await?;
+    if let Err(e) = &out {
+        if e.status == axum::http::StatusCode::FORBIDDEN {
+            audit::record(
+                &ctx.db,
+                audit::Entry::staff(staff, "case.view", case_no, "denied"),
+            )
+            .await;
+        }
+    }
     out
 }
 
@@ -659,6 +701,7 @@ pub async fn staff_act(
     action: &str,
     note: String,
 ) -> Result<CaseView, ApiError> {
+    let source = audit::current_source();
     let Some(action) = Action::parse_staff(action) else {
         return Err(ApiError::unprocessable(
             "unknown_action",
@@ -668,6 +711,12 @@ pub async fn staff_act(
     check_note(&note, action.needs_note())?;
     let role = action.role().ok_or_else(ApiError::internal)?;
     if !staff.has(role) {
+        let action_name = format!("case.{}", action.as_str());
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, &action_name, case_no, "denied"),
+        )
+        .await;
         return Err(ApiError::forbidden(format!(
             "{} ({}) needs the {} role; you have: {}",
             action.as_str(),
@@ -687,7 +736,7 @@ pub async fn staff_act(
     let no = case_no.to_owned();
     ctx.db
         .write(move |c| {
-            let who = staff_actor(&s, role.as_str());
+            let who = staff_actor(&s, role.as_str(), &source);
             let note2 = note.clone();
             transition(
                 c,

@@ -55,6 +55,10 @@ pub struct Actor {
     pub name: String,
     pub role: String,
     pub department_code: Option<String>,
+    /// How the audit log names the actor: a staff username or a citizen account id.
+    pub login: String,
+    /// Where the request came from.
+    pub source: String,
 }
 
 const CASE_COLUMNS: &str =

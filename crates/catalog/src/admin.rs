@@ -1,10 +1,11 @@
 //! Catalogue administration rules: a department administrator edits, publishes, withdraws,
-//! exports and imports the matters of their own department, and nothing else.
+//! exports and imports the matters of their own department, and nothing else. Every change
+//! and every refusal is written to the audit log.
 
 use crate::model::{check_matter, Matter};
 use crate::store;
 use tongban_platform::identity::{Role, Staff};
-use tongban_platform::{ApiError, Ctx};
+use tongban_platform::{audit, ApiError, Ctx};
 
 fn require_admin(staff: &Staff) -> Result<(), ApiError> {
     if staff.has(Role::Admin) {
@@ -16,8 +17,20 @@ fn require_admin(staff: &Staff) -> Result<(), ApiError> {
     }
 }
 
+/// Audit a refusal before answering with it.
+async fn denied(ctx: &Ctx, staff: &Staff, action: &str, object: &str, e: ApiError) -> ApiError {
+    audit::record(
+        &ctx.db,
+        audit::Entry::staff(staff, action, object, "denied"),
+    )
+    .await;
+    e
+}
+
 pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>, ApiError> {
-    require_admin(staff)?;
+    if let Err(e) = require_admin(staff) {
+        return Err(denied(ctx, staff, "matter.list", "", e).await);
+    }
     let dept = staff.department.code.clone();
     Ok(ctx
         .db
@@ -27,7 +40,9 @@ pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>,
 
 /// The matter, if it belongs to the administrator's department.
 pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, ApiError> {
-    require_admin(staff)?;
+    if let Err(e) = require_admin(staff) {
+        return Err(denied(ctx, staff, "matter.edit", code, e).await);
+    }
     let c2 = code.to_owned();
     let m = ctx
         .db
@@ -37,10 +52,8 @@ pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, 
             ApiError::not_found("matter_not_found", format!("no matter has code {code:?}"))
         })?;
     if m.department.code != staff.department.code {
-        return Err(ApiError::forbidden(format!(
-            "matter {code} belongs to {}",
-            m.department.name
-        )));
+        let e = ApiError::forbidden(format!("matter {code} belongs to {}", m.department.name));
+        return Err(denied(ctx, staff, "matter.edit", code, e).await);
     }
     Ok(m)
 }
@@ -54,7 +67,13 @@ pub async fn save(ctx: &Ctx, staff: &Staff, edited: Matter) -> Result<(), ApiErr
         ));
     }
     check_matter(&edited).map_err(|m| ApiError::unprocessable("invalid_matter", m))?;
-    ctx.db.write(move |c| store::save(c, &[edited])).await?;
+    let e = audit::Entry::staff(staff, "matter.save", &edited.code, "ok");
+    ctx.db
+        .write(move |c| {
+            store::save(c, &[edited])?;
+            audit::append(c, &e).map(|_| ())
+        })
+        .await?;
     Ok(())
 }
 
@@ -66,15 +85,28 @@ pub async fn set_published(
 ) -> Result<(), ApiError> {
     own_matter(ctx, staff, code).await?;
     let c2 = code.to_owned();
+    let action = if published {
+        "matter.publish"
+    } else {
+        "matter.withdraw"
+    };
+    let e = audit::Entry::staff(staff, action, code, "ok");
     ctx.db
-        .write(move |c| store::set_published(c, &c2, published))
+        .write(move |c| {
+            store::set_published(c, &c2, published)?;
+            audit::append(c, &e).map(|_| ())
+        })
         .await?;
     Ok(())
 }
 
 /// Import matters from an uploaded workbook: all rows must be the department's; all or nothing.
 pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Vec<String>> {
-    require_admin(staff).map_err(|e| vec![e.message])?;
+    if let Err(e) = require_admin(staff) {
+        return Err(vec![
+            denied(ctx, staff, "matter.import", "", e).await.message,
+        ]);
+    }
     let matters = crate::exchange::import_xlsx_bytes(data)?;
     let foreign: Vec<String> = matters
         .iter()
@@ -95,8 +127,13 @@ pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Ve
         return Err(foreign);
     }
     let n = matters.len();
+    let e =
+        audit::Entry::staff(staff, "matter.import", "", "ok").with_detail(format!("{n} matters"));
     ctx.db
-        .write(move |c| store::save(c, &matters))
+        .write(move |c| {
+            store::save(c, &matters)?;
+            audit::append(c, &e).map(|_| ())
+        })
         .await
         .map_err(|e| vec![format!("import failed, nothing imported: {e}")])?;
     Ok(n)

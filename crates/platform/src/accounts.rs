@@ -1,6 +1,7 @@
 //! Account rules shared by the JSON API and the pages: register a citizen, log in (citizen
 //! or staff), log out, change a password. Errors name the field so forms can show them.
 
+use crate::audit;
 use crate::crypto;
 use crate::ctx::Ctx;
 use crate::db::DbError;
@@ -125,8 +126,24 @@ fn bad_credentials() -> ApiError {
 }
 
 /// Log a citizen in by ID number or phone (one of them, as typed); returns the session token.
+/// The audit entry of a login attempt; `who` identifies the account tried.
+fn login_entry(kind: &str, who: &str) -> audit::Entry {
+    audit::Entry {
+        actor_kind: kind.into(),
+        actor: who.into(),
+        action: "login".into(),
+        result: "ok".into(),
+        source: audit::current_source(),
+        ..audit::Entry::default()
+    }
+}
+
 /// Refuse the attempt while the account is locked or the address is paused.
-async fn check_throttle(ctx: &Ctx, keys: &(String, String)) -> Result<(), ApiError> {
+async fn check_throttle(
+    ctx: &Ctx,
+    keys: &(String, String),
+    entry: &audit::Entry,
+) -> Result<(), ApiError> {
     let (ak, adk) = keys.clone();
     let limits = ctx.config.login_limits();
     let now = crate::time::now_millis();
@@ -135,7 +152,17 @@ async fn check_throttle(ctx: &Ctx, keys: &(String, String)) -> Result<(), ApiErr
         .read(move |c| throttle::blocked(c, &ak, &adk, &limits, now))
         .await?
     {
-        Some(wait) => Err(too_many(wait)),
+        Some(wait) => {
+            audit::record(
+                &ctx.db,
+                audit::Entry {
+                    result: "throttled".into(),
+                    ..entry.clone()
+                },
+            )
+            .await;
+            Err(too_many(wait))
+        }
         None => Ok(()),
     }
 }
@@ -149,16 +176,24 @@ fn too_many(wait_ms: i64) -> ApiError {
     )
 }
 
-/// Count the failure; the answer is 429 if it has just locked the account.
-async fn failed(ctx: &Ctx, keys: (String, String)) -> ApiError {
+/// Count the failure (and audit it); the answer is 429 if it has just locked the account.
+async fn failed(ctx: &Ctx, keys: (String, String), entry: audit::Entry) -> ApiError {
     let limits = ctx.config.login_limits();
     let now = crate::time::now_millis();
     let (ak, adk) = keys;
-    match ctx
+    let e = audit::Entry {
+        result: "failed".into(),
+        ..entry
+    };
+    let res = ctx
         .db
-        .write(move |c| throttle::record_failure(c, &ak, &adk, &limits, now))
-        .await
-    {
+        .write(move |c| {
+            let locked = throttle::record_failure(c, &ak, &adk, &limits, now)?;
+            audit::append(c, &e)?;
+            Ok(locked)
+        })
+        .await;
+    match res {
         Ok(Some(lock)) => too_many(lock),
         Ok(None) => bad_credentials(),
         Err(e) => e.into(),
@@ -184,26 +219,35 @@ pub async fn login_citizen(
             "give the ID number or mobile number you registered with",
         ));
     };
-    let keys = throttle::keys(
-        "citizen",
-        idn.as_deref().or(ph.as_deref()).unwrap_or(account),
-        source,
-    );
-    check_throttle(ctx, &keys).await?;
+    let typed = idn
+        .as_deref()
+        .or(ph.as_deref())
+        .unwrap_or(account)
+        .to_owned();
+    let keys = throttle::keys("citizen", &typed, source);
+    // What was typed is personal data: the audit keeps only its hashed key until it is known.
+    let entry = login_entry("citizen", &keys.0);
+    check_throttle(ctx, &keys, &entry).await?;
     let found = ctx
         .db
         .read(move |c| identity::citizen_credentials(c, idn.as_deref(), ph.as_deref()))
         .await?;
     let (id, hash) = found.unwrap_or_else(|| (-1, dummy_hash()));
     if !verify_off_thread(password, hash).await? || id < 0 {
-        return Err(failed(ctx, keys).await);
+        return Err(failed(ctx, keys, entry).await);
     }
     let minutes = ctx.config.citizen_session_minutes;
     let ak = keys.0;
+    let e = audit::Entry {
+        actor: id.to_string(),
+        role: "applicant".into(),
+        ..entry
+    };
     Ok(ctx
         .db
         .write(move |c| {
             throttle::record_success(c, &ak)?;
+            audit::append(c, &e)?;
             identity::create_session(c, SessionKind::Citizen, id, minutes)
         })
         .await?)
@@ -217,7 +261,8 @@ pub async fn login_staff(
 ) -> Result<(String, Staff), ApiError> {
     let user = username.trim().to_owned();
     let keys = throttle::keys("staff", &user, source);
-    check_throttle(ctx, &keys).await?;
+    let entry = login_entry("staff", &user);
+    check_throttle(ctx, &keys, &entry).await?;
     let found = ctx
         .db
         .read(move |c| identity::staff_credentials(c, &user))
@@ -228,15 +273,17 @@ pub async fn login_staff(
     };
     let ok = verify_off_thread(password, hash).await?;
     let Some(staff) = staff.filter(|_| ok) else {
-        return Err(failed(ctx, keys).await);
+        return Err(failed(ctx, keys, entry).await);
     };
     let minutes = ctx.config.staff_session_minutes;
     let id = staff.id;
     let ak = keys.0;
+    let e = audit::Entry::staff(&staff, "login", "", "ok");
     let token = ctx
         .db
         .write(move |c| {
             throttle::record_success(c, &ak)?;
+            audit::append(c, &e)?;
             identity::create_session(c, SessionKind::Staff, id, minutes)
         })
         .await?;
@@ -244,8 +291,22 @@ pub async fn login_staff(
 }
 
 pub async fn logout(ctx: &Ctx, token: String) -> Result<(), ApiError> {
+    let source = audit::current_source();
     ctx.db
-        .write(move |c| identity::delete_session(c, &token))
+        .write(move |c| {
+            if let Some((kind, subject)) = identity::delete_session(c, &token)? {
+                let e = audit::Entry {
+                    actor_kind: kind,
+                    actor: subject.to_string(),
+                    action: "logout".into(),
+                    result: "ok".into(),
+                    source,
+                    ..audit::Entry::default()
+                };
+                audit::append(c, &e)?;
+            }
+            Ok(())
+        })
         .await?;
     Ok(())
 }
@@ -282,8 +343,12 @@ pub async fn change_password(
         )])));
     }
     let new_hash = hash_off_thread(new).await?;
+    let e = audit::Entry::citizen(account_id, "password.change", "", "ok");
     ctx.db
-        .write(move |c| identity::set_citizen_password(c, account_id, &new_hash, &keep_token))
+        .write(move |c| {
+            identity::set_citizen_password(c, account_id, &new_hash, &keep_token)?;
+            audit::append(c, &e).map(|_| ())
+        })
         .await?;
     Ok(())
 }

@@ -323,11 +323,16 @@ pub fn touch_session(c: &mut dyn Conn, token: &str, now: i64) -> Result<(), DbEr
     Ok(())
 }
 
-pub fn delete_session(c: &mut dyn Conn, token: &str) -> Result<bool, DbError> {
-    Ok(c.execute(
-        "DELETE FROM sessions WHERE token_hash = $1",
-        params![sm3_hex(token.as_bytes())],
-    )? > 0)
+/// End a session; the kind and subject it belonged to, if it existed.
+pub fn delete_session(c: &mut dyn Conn, token: &str) -> Result<Option<(String, i64)>, DbError> {
+    let key = sm3_hex(token.as_bytes());
+    let row = c.query_opt(
+        "SELECT kind, subject_id FROM sessions WHERE token_hash = $1",
+        params![key.as_str()],
+    )?;
+    c.execute("DELETE FROM sessions WHERE token_hash = $1", params![key])?;
+    row.map(|r| Ok((r.get_str("kind")?, r.get_i64("subject_id")?)))
+        .transpose()
 }
 
 /// Next value of a named counter (case numbers); atomic on both engines.

@@ -3,6 +3,7 @@
 //! and sessions, and HTTP helpers.
 
 pub mod accounts;
+pub mod audit;
 pub mod blobs;
 pub mod calendar;
 pub mod config;
@@ -35,5 +36,12 @@ pub const MIGRATIONS: &[db::Migration] = &[
         name: "login_throttle",
         sqlite: include_str!("../migrations/sqlite/0002_login_throttle.sql"),
         postgres: include_str!("../migrations/postgres/0002_login_throttle.sql"),
+    },
+    db::Migration {
+        component: "platform",
+        version: 3,
+        name: "audit",
+        sqlite: include_str!("../migrations/sqlite/0003_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0003_audit.sql"),
     },
 ];

@@ -72,6 +72,17 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
+/// Run the request with its peer address known to the rules (for the audit log).
+async fn with_source(
+    addr: tongban_platform::http::ClientAddr,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    tongban_platform::audit::SOURCE
+        .scope(addr.0, next.run(req))
+        .await
+}
+
 /// Unknown paths: a JSON error under `/api/`, a designed page elsewhere.
 async fn not_found(page: tongban_web::Page) -> axum::response::Response {
     if page.path.starts_with("/api/") || page.path == "/healthz" || page.path == "/metrics" {
@@ -107,7 +118,8 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             metrics::track,
         ))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(tongban_web::security::headers));
+        .layer(axum::middleware::from_fn(tongban_web::security::headers))
+        .layer(axum::middleware::from_fn(with_source));
     router.with_state(ctx)
 }
 
@@ -157,6 +169,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
     router
         .merge(metrics_route)
         .layer(axum::middleware::from_fn(tongban_web::security::headers))
+        .layer(axum::middleware::from_fn(with_source))
 }
 
 /// Bound listeners, ready to serve.

@@ -40,6 +40,23 @@ enum Command {
     /// The working-day calendar.
     #[command(subcommand)]
     Calendar(CalendarCmd),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Walk the SM3 hash chain; exit non-zero naming the first entry changed, removed or reordered.
+    Verify,
+    /// Write entries at or after a date (YYYY-MM-DD, in the configured zone) as JSON lines.
+    Export {
+        #[arg(long, value_name = "DATE")]
+        since: String,
+        /// Output file (standard output when absent).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +127,20 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Staff(StaffCmd::Add(a)) => staff_add(&config, a),
+        Command::Audit(AuditCmd::Verify) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            match db
+                .write_blocking(tongban_platform::audit::verify)
+                .map_err(|e| format!("cannot read the audit log: {e}"))?
+            {
+                Ok(n) => {
+                    println!("audit chain holds: {n} entries verified");
+                    Ok(())
+                }
+                Err((seq, why)) => Err(format!("audit chain broken at entry {seq}: {why}")),
+            }
+        }
+        Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
         Command::Matters(MattersCmd::Import { file }) => {
             let matters = tongban_catalog::exchange::read_file(&file).map_err(|errs| {
                 format!(
@@ -121,8 +152,16 @@ fn run(cli: Cli) -> Result<(), String> {
             })?;
             let db = tongban_server::open_and_migrate(&config)?;
             let n = matters.len();
-            db.write_blocking(move |c| tongban_catalog::store::save(c, &matters))
-                .map_err(|e| format!("import failed, nothing imported: {e}"))?;
+            let entry = tongban_platform::audit::Entry::operator(
+                "matter.import",
+                &file.display().to_string(),
+                &format!("{n} matters"),
+            );
+            db.write_blocking(move |c| {
+                tongban_catalog::store::save(c, &matters)?;
+                tongban_platform::audit::append(c, &entry).map(|_| ())
+            })
+            .map_err(|e| format!("import failed, nothing imported: {e}"))?;
             println!("imported {n} matters from {}", file.display());
             Ok(())
         }
@@ -146,12 +185,59 @@ fn run(cli: Cli) -> Result<(), String> {
             let db = tongban_server::open_and_migrate(&config)?;
             let n = entries.len();
             let years = db
-                .write_blocking(move |c| tongban_platform::calendar::import(c, &entries))
+                .write_blocking(move |c| {
+                    let years = tongban_platform::calendar::import(c, &entries)?;
+                    let entry = tongban_platform::audit::Entry::operator(
+                        "calendar.import",
+                        "",
+                        &format!("{years:?}"),
+                    );
+                    tongban_platform::audit::append(c, &entry)?;
+                    Ok(years)
+                })
                 .map_err(|e| format!("import failed: {e}"))?;
             println!("imported {n} calendar lines for {years:?}; running servers pick them up within a minute");
             Ok(())
         }
     }
+}
+
+fn audit_export(config: &Config, since: &str, out: Option<PathBuf>) -> Result<(), String> {
+    use std::io::Write;
+    let day = chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d")
+        .map_err(|_| format!("--since {since:?} is not a date; use YYYY-MM-DD"))?;
+    let tz = config.tz();
+    let start = day
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| chrono::TimeZone::from_local_datetime(&tz, &t).earliest())
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| format!("{since} does not exist in {}", config.timezone))?;
+    let db = tongban_server::open_and_migrate(config)?;
+    let mut sink: Box<dyn Write> = match &out {
+        Some(p) => Box::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut after = 0;
+    let mut n = 0;
+    loop {
+        let batch = db
+            .write_blocking(move |c| tongban_platform::audit::since(c, start, 5000, after))
+            .map_err(|e| format!("cannot read the audit log: {e}"))?;
+        let Some(last) = batch.last() else { break };
+        after = last.seq;
+        for e in &batch {
+            let mut v = serde_json::to_value(e).map_err(|e| e.to_string())?;
+            v["at"] = serde_json::Value::String(tongban_platform::time::rfc3339(e.at, tz));
+            writeln!(sink, "{v}").map_err(|e| format!("cannot write: {e}"))?;
+            n += 1;
+        }
+    }
+    if out.is_some() {
+        println!("exported {n} audit entries since {since}");
+    }
+    Ok(())
 }
 
 fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
@@ -190,7 +276,13 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
                 password_hash: &hash,
             },
         ) {
-            Ok(id) => Ok(Ok(id)),
+            Ok(id) => {
+                let roles_text: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                let detail = format!("{dept} {}", roles_text.join(","));
+                let entry = tongban_platform::audit::Entry::operator("staff.add", &user2, &detail);
+                tongban_platform::audit::append(c, &entry)?;
+                Ok(Ok(id))
+            }
             Err(tongban_platform::db::DbError::Unique(_)) => {
                 Ok(Err(format!("username {user2:?} is taken")))
             }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod admin_pages;
+mod audit;
 mod bad_input;
 mod calendar;
 mod catalog;

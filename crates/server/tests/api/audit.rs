@@ -1,0 +1,246 @@
+//! The audit log: logins, logouts, refusals and every case state change are recorded with
+//! actor, role, department, object, result and source; `tongban audit verify` finds the first
+//! entry that was changed, removed or reordered; `audit export` writes JSON lines.
+
+use crate::cli::tongban;
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use serde_json::json;
+use tongban_platform::audit;
+use tongban_platform::identity::Role;
+
+async fn actions(app: &TestApp) -> Vec<(String, String, String, String)> {
+    app.db()
+        .read(|c| audit::since(c, 0, 10_000, 0))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            (
+                s.entry.action,
+                s.entry.actor,
+                s.entry.object,
+                s.entry.result,
+            )
+        })
+        .collect()
+}
+
+on_both_engines!(
+    actions_are_audited_and_the_chain_verifies,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let case_no = app.submit_birth(&citizen).await;
+        let clerk = app.staff("au-clerk", "wx-wjw", &[Role::Clerk]).await;
+        let other = app.staff("au-other", "wx-gaj", &[Role::Clerk]).await;
+        assert_eq!(
+            app.act(&clerk, &case_no, "accept", "受理").await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.act(&other, &case_no, "request_supplement", "越权")
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.act(&clerk, &case_no, "approve", "").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        let r = app
+            .client
+            .post(app.iurl("/api/v1/staff/sessions"))
+            .json(&json!({"username": "au-clerk", "password": "Wrong-password-1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        app.client
+            .delete(app.iurl("/api/v1/staff/sessions"))
+            .bearer_auth(&clerk)
+            .send()
+            .await
+            .unwrap();
+
+        let log = actions(&app).await;
+        let has = |action: &str, actor: &str, object: &str, result: &str| {
+            log.iter()
+                .any(|(a, b, c, d)| a == action && b == actor && c == object && d == result)
+        };
+        assert!(has(
+            "case.submit",
+            &log.iter().find(|x| x.0 == "case.submit").unwrap().1,
+            &case_no,
+            "ok"
+        ));
+        assert!(has("case.accept", "au-clerk", &case_no, "ok"), "{log:?}");
+        assert!(
+            has("case.request_supplement", "au-other", &case_no, "denied"),
+            "{log:?}"
+        );
+        assert!(
+            has("case.approve", "au-clerk", &case_no, "denied"),
+            "{log:?}"
+        );
+        assert!(has("login", "au-clerk", "", "ok"));
+        assert!(has("login", "au-clerk", "", "failed"));
+        assert!(log.iter().any(|x| x.0 == "logout"));
+        let stored = app
+            .db()
+            .read(|c| audit::since(c, 0, 10_000, 0))
+            .await
+            .unwrap();
+        let accept = stored
+            .iter()
+            .find(|s| s.entry.action == "case.accept")
+            .unwrap();
+        assert_eq!(
+            (accept.entry.role.as_str(), accept.entry.department.as_str()),
+            ("clerk", "wx-wjw")
+        );
+        assert_eq!(accept.entry.source, "127.0.0.1");
+        // No ID number or phone in clear in the log.
+        for s in &stored {
+            let text = serde_json::to_string(s).unwrap();
+            assert!(
+                !text.contains(&citizen.id_number) && !text.contains(&citizen.phone),
+                "{text}"
+            );
+        }
+
+        // The CLI verifies the chain, and names the first entry that was tampered with.
+        let dir = app.dir.path();
+        let url = app.ctx.config.database_url.clone();
+        let ok = tongban(&url, dir, &["audit", "verify"], None);
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(String::from_utf8_lossy(&ok.stdout).contains("audit chain holds"));
+
+        let out = dir.join("audit.jsonl");
+        let today = app.ctx.today().format("%Y-%m-%d").to_string();
+        let e = tongban(
+            &url,
+            dir,
+            &[
+                "audit",
+                "export",
+                "--since",
+                &today,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(e.status.success());
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), stored.len());
+        assert!(lines[0]["at"].as_str().unwrap().ends_with("+08:00"));
+        assert!(lines
+            .iter()
+            .all(|l| l["hash"].as_str().unwrap().len() == 64));
+
+        let seq = accept.seq;
+        app.db()
+            .write(move |c| {
+                c.execute(
+                    "UPDATE audit_log SET object = 'tampered' WHERE seq = $1",
+                    tongban_platform::params![seq],
+                )
+            })
+            .await
+            .unwrap();
+        let bad = tongban(&url, dir, &["audit", "verify"], None);
+        assert!(!bad.status.success());
+        let msg = String::from_utf8_lossy(&bad.stderr).to_string();
+        assert!(
+            msg.contains(&format!("entry {seq}")) && msg.contains("changed"),
+            "{msg}"
+        );
+    }
+);
+
+on_both_engines!(
+    removed_reordered_and_truncated_entries_are_found,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        for _ in 0..3 {
+            app.submit_birth(&citizen).await;
+        }
+        let verify = |app: &TestApp| {
+            let out = tongban(
+                &app.ctx.config.database_url,
+                app.dir.path(),
+                &["audit", "verify"],
+                None,
+            );
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stderr).to_string(),
+            )
+        };
+        assert!(verify(&app).0);
+        let n: i64 = app
+            .db()
+            .read(|c| {
+                c.query_one("SELECT MAX(seq) AS n FROM audit_log", &[])?
+                    .get_i64("n")
+            })
+            .await
+            .unwrap();
+        assert!(n >= 4);
+
+        // Swap the contents of two entries (reordering).
+        app.db()
+            .write(|c| {
+                c.execute("UPDATE audit_log SET seq = -1 WHERE seq = 2", &[])?;
+                c.execute("UPDATE audit_log SET seq = 2 WHERE seq = 3", &[])?;
+                c.execute("UPDATE audit_log SET seq = 3 WHERE seq = -1", &[])
+            })
+            .await
+            .unwrap();
+        let (ok, msg) = verify(&app);
+        assert!(!ok && msg.contains("entry 2"), "{msg}");
+        app.db()
+            .write(|c| {
+                c.execute("UPDATE audit_log SET seq = -1 WHERE seq = 2", &[])?;
+                c.execute("UPDATE audit_log SET seq = 2 WHERE seq = 3", &[])?;
+                c.execute("UPDATE audit_log SET seq = 3 WHERE seq = -1", &[])
+            })
+            .await
+            .unwrap();
+        assert!(verify(&app).0, "swapped back, it holds again");
+
+        // Remove one in the middle.
+        let removed: Vec<tongban_platform::db::Row> = app
+            .db()
+            .read(|c| c.query("SELECT * FROM audit_log WHERE seq = 3", &[]))
+            .await
+            .unwrap();
+        assert_eq!(removed.len(), 1);
+        app.db()
+            .write(|c| c.execute("DELETE FROM audit_log WHERE seq = 3", &[]))
+            .await
+            .unwrap();
+        let (ok, msg) = verify(&app);
+        assert!(
+            !ok && msg.contains("entry 3") && msg.contains("missing"),
+            "{msg}"
+        );
+
+        // Remove the last ones (truncation).
+        app.db()
+            .write(move |c| c.execute("DELETE FROM audit_log WHERE seq >= 3", &[]))
+            .await
+            .unwrap();
+        let (ok, msg) = verify(&app);
+        assert!(!ok && msg.contains("removed from the end"), "{msg}");
+    }
+);
