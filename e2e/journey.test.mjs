@@ -179,6 +179,16 @@ RUNS.forEach(({ engine, vp }, n) => {
     await console.click('text=生育登记');
     await checkPage(t, console, shot('console-matter'), assert);
 
+    // The auditor reads the audit log.
+    await console.click('header button:has-text("退出")');
+    await console.waitForURL(/\/console\/login/);
+    await console.fill('#username', 'auditor');
+    await console.fill('#password', 'Tongban-2026');
+    await console.click('main button[type=submit]');
+    await console.goto(`${server.internal}/console/audit?object=${caseNo}`);
+    await checkPage(t, console, shot('console-audit'), assert);
+    assert.match(await console.textContent('table'), /case\.approve/);
+
     await citizen.close();
     await staff.close();
   });

@@ -17,6 +17,8 @@ pub enum Role {
     Approver,
     /// Department administrator: catalogue and staff of the department.
     Admin,
+    /// Reads the audit log (permission `audit:read`).
+    Auditor,
 }
 
 impl Role {
@@ -26,8 +28,9 @@ impl Role {
             "reviewer" => Ok(Role::Reviewer),
             "approver" => Ok(Role::Approver),
             "admin" => Ok(Role::Admin),
+            "auditor" => Ok(Role::Auditor),
             other => Err(format!(
-                "unknown role {other:?}; roles are clerk, reviewer, approver, admin"
+                "unknown role {other:?}; roles are clerk, reviewer, approver, admin, auditor"
             )),
         }
     }
@@ -37,6 +40,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Approver => "approver",
             Role::Admin => "admin",
+            Role::Auditor => "auditor",
         }
     }
     pub fn parse_list(s: &str) -> Result<Vec<Role>, String> {
@@ -48,7 +52,7 @@ impl Role {
             }
         }
         if roles.is_empty() {
-            return Err("give at least one role: clerk, reviewer, approver, admin".into());
+            return Err("give at least one role: clerk, reviewer, approver, admin, auditor".into());
         }
         Ok(roles)
     }

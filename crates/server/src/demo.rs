@@ -48,6 +48,20 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
             )?;
             staff.push((username, m.department.name.clone()));
         }
+        // A separate auditor (separation of duties): reads the audit log, nothing else.
+        if let Some(first) = matters.first() {
+            identity::insert_staff(
+                c,
+                &NewStaff {
+                    username: "auditor",
+                    name: "审计员",
+                    department_code: &first.department.code,
+                    roles: &[Role::Auditor],
+                    password_hash: &hash,
+                },
+            )?;
+            staff.push(("auditor".to_owned(), "审计（只读审计日志）".to_owned()));
+        }
         match identity::insert_citizen(
             c,
             &NewCitizen {

@@ -73,7 +73,7 @@ struct StaffAdd {
     /// Department code, e.g. wx-gaj (see the catalogue).
     #[arg(long)]
     department: String,
-    /// Comma-separated roles: clerk, reviewer, approver, admin.
+    /// Comma-separated roles: clerk, reviewer, approver, admin, auditor.
     #[arg(long)]
     roles: String,
     /// Display name (defaults to the username).

@@ -213,6 +213,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "console_matter.html",
         include_str!("../templates/console_matter.html"),
     ),
+    (
+        "console_audit.html",
+        include_str!("../templates/console_audit.html"),
+    ),
 ];
 
 thread_local! {
@@ -430,8 +434,13 @@ mod tests {
     }
 
     #[test]
-    fn every_template_compiles() {
+    fn every_template_compiles_and_is_registered() {
         check_templates().unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for f in std::fs::read_dir(dir).unwrap() {
+            let name = f.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(TEMPLATES.iter().any(|(n, _)| *n == name), "{name} is not in TEMPLATES");
+        }
     }
 
     #[test]

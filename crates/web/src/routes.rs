@@ -43,14 +43,15 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 2] = ["/console/login", "/console/logout"];
+pub const CONSOLE_PATHS: [&str; 3] = ["/console/login", "/console/logout", "/console/audit"];
 
 /// The console's login (internal listener).
 pub fn console_router() -> Router<Ctx> {
-    let [login_path, logout_path] = CONSOLE_PATHS;
+    let [login_path, logout_path, audit_path] = CONSOLE_PATHS;
     common_router()
         .route(login_path, get(console_login_form).post(console_login))
         .route(logout_path, axum::routing::post(console_logout))
+        .route(audit_path, get(audit_log))
 }
 
 async fn css() -> Response {
@@ -307,4 +308,89 @@ async fn console_logout(
 /// The designed 404 for unknown pages (HTML) — API paths keep their JSON errors.
 pub async fn not_found(page: Page) -> Response {
     page.not_found()
+}
+
+/// The audit log search for staff holding `audit:read` (the auditor role).
+async fn audit_log(
+    State(ctx): State<Ctx>,
+    crate::StaffPage(page, staff): crate::StaffPage,
+    q: Params,
+) -> Response {
+    use tongban_platform::audit;
+    if !staff.has(tongban_platform::identity::Role::Auditor) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(&staff, "audit.read", "", "denied"),
+        )
+        .await;
+        return page.error(&ApiError::forbidden(
+            "reading the audit log needs the auditor role",
+        ));
+    }
+    let text = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let tz = ctx.tz;
+    let day_start = |k: &str| -> Result<Option<i64>, ApiError> {
+        match text(k) {
+            None => Ok(None),
+            Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .and_then(|t| chrono::TimeZone::from_local_datetime(&tz, &t).earliest())
+                .map(|t| Some(t.timestamp_millis()))
+                .ok_or_else(|| {
+                    ApiError::bad_request("bad_date", format!("{k}: use a date like 2026-01-31"))
+                }),
+        }
+    };
+    let (from, to) = match (day_start("from"), day_start("to")) {
+        (Ok(f), Ok(t)) => (f, t.map(|t| t + 86_400_000)),
+        (Err(e), _) | (_, Err(e)) => return page.error(&e),
+    };
+    let pg: i64 = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let search = audit::Search {
+        actor: text("actor"),
+        action: text("action"),
+        object: text("object"),
+        from,
+        to,
+        limit: 50,
+        offset: (pg - 1) * 50,
+    };
+    let s2 = search.clone();
+    let (entries, total) = match ctx.db.read(move |c| audit::search(c, &s2)).await {
+        Ok(x) => x,
+        Err(e) => return page.error(&e.into()),
+    };
+    audit::record(&ctx.db, audit::Entry::staff(&staff, "audit.read", "", "ok")).await;
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let mut v = serde_json::to_value(e).unwrap_or_default();
+            v["at"] = serde_json::Value::String(
+                tongban_platform::time::rfc3339(e.at, tz).replace('T', " "),
+            );
+            v
+        })
+        .collect();
+    let mut base = String::from("/console/audit?");
+    for k in ["actor", "action", "object", "from", "to"] {
+        if let Some(v) = text(k) {
+            base.push_str(&format!("{k}={}&", crate::page::urlencode(&v)));
+        }
+    }
+    page.ok(
+        "console_audit.html",
+        context! {
+            rows, total, page => pg, per_page => 50, base_query => base,
+            actor => text("actor"), action => text("action"), object => text("object"), from => text("from"), to => text("to"),
+        },
+    )
 }

@@ -244,3 +244,30 @@ on_both_engines!(
         assert!(!ok && msg.contains("removed from the end"), "{msg}");
     }
 );
+
+on_both_engines!(
+    only_auditors_search_the_log_on_the_console,
+    |app: TestApp| async move {
+        let auditor = app.staff("au-auditor", "wx-wjw", &[Role::Auditor]).await;
+        let clerk = app.staff("au-clerk2", "wx-wjw", &[Role::Clerk]).await;
+        let get = |token: &str, q: &str| {
+            app.client
+                .get(app.iurl(&format!("/console/audit{q}")))
+                .header("cookie", format!("tongban_staff={token}"))
+                .send()
+        };
+        let r = get(&clerk, "").await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = get(&auditor, "?actor=au-clerk2&action=audit")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("audit.read") && html.contains("denied"),
+            "the clerk's refused look is listed"
+        );
+        let r = get(&auditor, "?from=2026-13-01").await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+);
