@@ -232,6 +232,9 @@ async fn supplement(
     if !page.csrf_ok(csrf.as_ref().and_then(Value::as_str)) {
         return page.csrf_refused();
     }
+    // On the page a blank field means "keep it" (ID numbers and phones are shown masked).
+    sub.form
+        .retain(|_, v| v.as_str().is_none_or(|t| !t.trim().is_empty()));
     let values = sub.form.clone();
     match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads).await {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=supplemented")).into_response(),
@@ -327,16 +330,29 @@ async fn queue(
     )
 }
 
+/// What the console case page shows besides the case.
+struct ConsoleNotice<'a> {
+    status: StatusCode,
+    error: Option<String>,
+    flash: Option<String>,
+    /// The stated purpose of an unmasked view.
+    purpose: Option<&'a str>,
+}
+
 async fn console_case_with(
     ctx: &Ctx,
     page: &Page,
     staff: &tongban_platform::identity::Staff,
     case_no: &str,
-    status: StatusCode,
-    error: Option<String>,
-    flash: Option<String>,
+    n: ConsoleNotice<'_>,
 ) -> Response {
-    let c = match service::staff_case(ctx, staff, case_no).await {
+    let ConsoleNotice {
+        status,
+        error,
+        flash,
+        purpose,
+    } = n;
+    let c = match service::staff_case(ctx, staff, case_no, purpose).await {
         Ok(c) => c,
         Err(e) => return page.error(&e),
     };
@@ -366,7 +382,14 @@ async fn console_case(
         page.t("console.done_flash")
             .replace("{}", &page.t(&format!("action.{a}")))
     });
-    console_case_with(&ctx, &page, &staff, &case_no, StatusCode::OK, None, flash).await
+    let purpose = q.get("purpose").map(String::as_str);
+    let n = ConsoleNotice {
+        status: StatusCode::OK,
+        error: None,
+        flash,
+        purpose,
+    };
+    console_case_with(&ctx, &page, &staff, &case_no, n).await
 }
 
 async fn act(
@@ -391,7 +414,13 @@ async fn act(
         }
         Err(e) => {
             let msg = page.error_text(&e);
-            console_case_with(&ctx, &page, &staff, &case_no, e.status, Some(msg), None).await
+            let n = ConsoleNotice {
+                status: e.status,
+                error: Some(msg),
+                flash: None,
+                purpose: None,
+            };
+            console_case_with(&ctx, &page, &staff, &case_no, n).await
         }
     }
 }

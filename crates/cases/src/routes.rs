@@ -304,8 +304,12 @@ async fn staff_one(
     State(ctx): State<Ctx>,
     who: StaffAuth,
     Path(case_no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<CaseView>, ApiError> {
-    Ok(Json(service::staff_case(&ctx, &who.staff, &case_no).await?))
+    let purpose = q.get("purpose").map(String::as_str);
+    Ok(Json(
+        service::staff_case(&ctx, &who.staff, &case_no, purpose).await?,
+    ))
 }
 
 #[derive(Deserialize)]

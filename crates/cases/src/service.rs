@@ -280,7 +280,7 @@ pub async fn submit(
 fn load_view(
     c: &mut dyn Conn,
     rec: CaseRecord,
-    viewer_staff: Option<&Staff>,
+    viewer_staff: Option<(&Staff, bool)>,
     env: &Env,
 ) -> Result<CaseView, DbError> {
     let matter = tongban_catalog::get_matter(c, &rec.matter_code)?
@@ -296,7 +296,7 @@ fn load_view(
             Viewer::Applicant,
             env,
         )),
-        Some(s) => {
+        Some((s, unmasked)) => {
             let applicant = identity::get_citizen(c, rec.applicant_id)?
                 .ok_or_else(|| DbError::Decode("case without applicant".into()))?;
             Ok(view::full(
@@ -304,7 +304,7 @@ fn load_view(
                 &matter,
                 events,
                 mats,
-                Viewer::Staff(s, &applicant),
+                Viewer::Staff(s, &applicant, unmasked),
                 env,
             ))
         }
@@ -660,7 +660,32 @@ fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), ApiError> {
     }
 }
 
-pub async fn staff_case(ctx: &Ctx, staff: &Staff, case_no: &str) -> Result<CaseView, ApiError> {
+/// A case for its department's staff. With a `purpose`, a staff member holding `pii:read`
+/// sees ID numbers and phones unmasked, and the view is audited with that purpose.
+pub async fn staff_case(
+    ctx: &Ctx,
+    staff: &Staff,
+    case_no: &str,
+    purpose: Option<&str>,
+) -> Result<CaseView, ApiError> {
+    let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
+    let unmask = purpose.is_some();
+    if unmask && !staff.has(identity::Role::PiiReader) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "pii.read", case_no, "denied"),
+        )
+        .await;
+        return Err(ApiError::forbidden(
+            "seeing personal data unmasked needs the pii:read permission (pii_reader role)",
+        ));
+    }
+    if purpose.is_some_and(|p| p.chars().count() > 500) {
+        return Err(ApiError::unprocessable(
+            "purpose_too_long",
+            "state the purpose in at most 500 characters",
+        ));
+    }
     let (cal, today) = env(ctx);
     let tz = ctx.tz;
     let no = case_no.to_owned();
@@ -679,17 +704,25 @@ pub async fn staff_case(ctx: &Ctx, staff: &Staff, case_no: &str) -> Result<CaseV
             if let Err(e) = same_department(&s, &rec) {
                 return Ok(Err(e));
             }
-            load_view(c, rec, Some(&s), &env).map(Ok)
+            load_view(c, rec, Some((&s, unmask)), &env).map(Ok)
         })
         .await?;
-    if let Err(e) = &out {
-        if e.status == axum::http::StatusCode::FORBIDDEN {
+    match (&out, purpose) {
+        (Err(e), _) if e.status == axum::http::StatusCode::FORBIDDEN => {
             audit::record(
                 &ctx.db,
                 audit::Entry::staff(staff, "case.view", case_no, "denied"),
             )
             .await;
         }
+        (Ok(_), Some(p)) => {
+            audit::record(
+                &ctx.db,
+                audit::Entry::staff(staff, "pii.read", case_no, "ok").with_detail(p),
+            )
+            .await;
+        }
+        _ => {}
     }
     out
 }
@@ -771,7 +804,7 @@ pub async fn staff_act(
             )
         })
         .await??;
-    staff_case(ctx, staff, case_no).await
+    staff_case(ctx, staff, case_no, None).await
 }
 
 /// A stored material of a case, for staff to download: (filename, content type, bytes).

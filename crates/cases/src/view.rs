@@ -66,6 +66,8 @@ pub struct CaseView {
     pub applicant: Option<Applicant>,
     /// Actions the viewer may take now.
     pub allowed_actions: Vec<&'static str>,
+    /// Whether ID numbers and phones are shown masked.
+    pub masked: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,7 +114,31 @@ pub fn summary(rec: &CaseRecord, matter_name: String, env: &Env) -> CaseSummary 
 
 pub enum Viewer<'a> {
     Applicant,
-    Staff(&'a Staff, &'a Citizen),
+    /// A staff member; `true` when they may and did ask to see personal data unmasked.
+    Staff(&'a Staff, &'a Citizen, bool),
+}
+
+/// Mask the ID numbers and phone numbers of a form, by the matter's field types.
+fn mask_form(form: Map<String, Value>, matter: &Matter) -> Map<String, Value> {
+    form.into_iter()
+        .map(|(k, v)| {
+            let kind = matter
+                .fields
+                .iter()
+                .find(|f| f.key == k)
+                .map(|f| f.kind.as_str());
+            let masked = match (kind, &v) {
+                (Some("id_number"), Value::String(s)) => {
+                    Value::String(tongban_platform::mask::id_number(s))
+                }
+                (Some("phone"), Value::String(s)) => {
+                    Value::String(tongban_platform::mask::phone(s))
+                }
+                _ => v,
+            };
+            (k, masked)
+        })
+        .collect()
 }
 
 pub fn full(
@@ -131,18 +157,24 @@ pub fn full(
             .filter(|a| next_status(rec.status, rec.resume_status, *a).is_ok())
             .map(Action::as_str)
             .collect(),
-        Viewer::Staff(staff, _) => STAFF_ACTIONS
+        Viewer::Staff(staff, _, _) => STAFF_ACTIONS
             .into_iter()
             .filter(|a| a.role().is_some_and(|r| staff.has(r)))
             .filter(|a| next_status(rec.status, rec.resume_status, *a).is_ok())
             .map(Action::as_str)
             .collect(),
     };
+    let unmasked = matches!(viewer, Viewer::Staff(_, _, true));
     let applicant = match viewer {
-        Viewer::Staff(_, c) => Some(Applicant {
+        Viewer::Staff(_, c, true) => Some(Applicant {
             name: c.name.clone(),
             id_number: c.id_number.clone(),
             phone: c.phone.clone(),
+        }),
+        Viewer::Staff(_, c, false) => Some(Applicant {
+            name: c.name.clone(),
+            id_number: tongban_platform::mask::id_number(&c.id_number),
+            phone: tongban_platform::mask::phone(&c.phone),
         }),
         Viewer::Applicant => None,
     };
@@ -180,7 +212,12 @@ pub fn full(
         } else {
             None
         },
-        form: rec.form,
+        form: if unmasked {
+            rec.form
+        } else {
+            mask_form(rec.form, matter)
+        },
+        masked: !unmasked,
         materials: mats
             .into_iter()
             .map(|m| MaterialView {

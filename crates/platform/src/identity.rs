@@ -19,6 +19,8 @@ pub enum Role {
     Admin,
     /// Reads the audit log (permission `audit:read`).
     Auditor,
+    /// May see personal data unmasked, stating a purpose each time (permission `pii:read`).
+    PiiReader,
 }
 
 impl Role {
@@ -29,8 +31,9 @@ impl Role {
             "approver" => Ok(Role::Approver),
             "admin" => Ok(Role::Admin),
             "auditor" => Ok(Role::Auditor),
+            "pii_reader" => Ok(Role::PiiReader),
             other => Err(format!(
-                "unknown role {other:?}; roles are clerk, reviewer, approver, admin, auditor"
+                "unknown role {other:?}; roles are clerk, reviewer, approver, admin, auditor, pii_reader"
             )),
         }
     }
@@ -41,6 +44,7 @@ impl Role {
             Role::Approver => "approver",
             Role::Admin => "admin",
             Role::Auditor => "auditor",
+            Role::PiiReader => "pii_reader",
         }
     }
     pub fn parse_list(s: &str) -> Result<Vec<Role>, String> {
@@ -52,7 +56,10 @@ impl Role {
             }
         }
         if roles.is_empty() {
-            return Err("give at least one role: clerk, reviewer, approver, admin, auditor".into());
+            return Err(
+                "give at least one role: clerk, reviewer, approver, admin, auditor, pii_reader"
+                    .into(),
+            );
         }
         Ok(roles)
     }

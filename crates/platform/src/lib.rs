@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod mask;
 pub mod routes;
 pub mod throttle;
 pub mod time;

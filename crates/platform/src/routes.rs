@@ -134,9 +134,12 @@ async fn me(State(ctx): State<Ctx>, who: CitizenAuth) -> Result<Json<Value>, Api
         .read(move |c| identity::get_citizen(c, id))
         .await?
         .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
-    Ok(Json(
-        json!({"id": c.id, "name": c.name, "id_number": c.id_number, "phone": c.phone}),
-    ))
+    Ok(Json(json!({
+        "id": c.id,
+        "name": c.name,
+        "id_number": crate::mask::id_number(&c.id_number),
+        "phone": crate::mask::phone(&c.phone),
+    })))
 }
 
 #[derive(Deserialize)]

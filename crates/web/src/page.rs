@@ -439,7 +439,10 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         for f in std::fs::read_dir(dir).unwrap() {
             let name = f.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(TEMPLATES.iter().any(|(n, _)| *n == name), "{name} is not in TEMPLATES");
+            assert!(
+                TEMPLATES.iter().any(|(n, _)| *n == name),
+                "{name} is not in TEMPLATES"
+            );
         }
     }
 

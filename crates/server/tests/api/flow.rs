@@ -136,8 +136,9 @@ on_both_engines!(apply_accept_supplement_approve, |app: TestApp| async move {
         cal.days_left(today, cal.add_workdays(today, promised))
     );
     assert_eq!(
-        accepted["applicant"]["id_number"], citizen.id_number,
-        "staff see the applicant"
+        accepted["applicant"]["id_number"],
+        tongban_platform::mask::id_number(&citizen.id_number),
+        "staff see the applicant, masked"
     );
 
     // Approving twice, or accepting again, is out of order.

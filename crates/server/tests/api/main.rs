@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod flow;
 mod listeners;
+mod masking;
 mod nodes;
 mod pages;
 mod queue;
