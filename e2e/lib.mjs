@@ -1,6 +1,7 @@
 // Helpers for the browser tests: start `tongban demo` on free ports with a fresh database,
 // launch Debian's Chromium, run axe-core, save screenshots, make valid ID numbers.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,14 @@ export async function startServer(engine = 'sqlite') {
       TONGBAN_UPLOAD_DIR: join(dir, 'uploads'),
       TONGBAN_LOG: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // The demo prints each administrator's second-factor URI; keep the secrets.
+  const secrets = {};
+  let printed = '';
+  child.stdout.on('data', (d) => {
+    printed += d.toString();
+    for (const m of printed.matchAll(/otpauth:\/\/totp\/Tongban:([^?]+)\?secret=([A-Z2-7]+)/g)) secrets[m[1]] = m[2];
   });
   const pub = `http://127.0.0.1:${p}`;
   const internal = `http://127.0.0.1:${i}`;
@@ -71,7 +79,7 @@ export async function startServer(engine = 'sqlite') {
           child.kill();
           drop();
         };
-        return { pub, internal, dir, stop };
+        return { pub, internal, dir, stop, secrets };
       }
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
@@ -136,4 +144,31 @@ export function idNumber(seed) {
 export function wrongCheck(id) {
   const c = id[17];
   return id.slice(0, 17) + (c === '1' ? '2' : '1');
+}
+
+function unbase32(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of s) {
+    value = (value << 5) | alphabet.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The current RFC 6238 code (SHA1, 6 digits, 30 s) for a base32 secret. */
+export function totp(secret, offsetSteps = 0) {
+  const step = Math.floor(Date.now() / 1000 / 30) + offsetSteps;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', unbase32(secret)).update(msg).digest();
+  const o = h[19] & 0xf;
+  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1000000).padStart(6, '0');
 }

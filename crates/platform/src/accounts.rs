@@ -253,10 +253,13 @@ pub async fn login_citizen(
         .await?)
 }
 
+/// Log a staff member in with password and, where enrolled (always for admin roles), a TOTP
+/// code. Without a needed code the answer is 401 `totp_required`.
 pub async fn login_staff(
     ctx: &Ctx,
     username: &str,
     password: String,
+    totp: Option<&str>,
     source: &str,
 ) -> Result<(String, Staff), ApiError> {
     let user = username.trim().to_owned();
@@ -267,13 +270,30 @@ pub async fn login_staff(
         .db
         .read(move |c| identity::staff_credentials(c, &user))
         .await?;
-    let (staff, hash) = match found {
-        Some((s, h)) => (Some(s), h),
-        None => (None, dummy_hash()),
-    };
+    let hash = found
+        .as_ref()
+        .map_or_else(dummy_hash, |f| f.password_hash.clone());
     let ok = verify_off_thread(password, hash).await?;
-    let Some(staff) = staff.filter(|_| ok) else {
+    let Some(cred) = found.filter(|_| ok) else {
         return Err(failed(ctx, keys, entry).await);
+    };
+    let staff = cred.staff;
+    let step = match (&cred.totp_secret, totp.map(str::trim).filter(|t| !t.is_empty())) {
+        (None, _) if staff.has(identity::Role::Admin) => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "totp_not_enrolled",
+                "administrator accounts need a second factor; ask the operator to re-create the account with --totp",
+            ))
+        }
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "totp_required", "enter the 6-digit code from your authenticator app"))
+        }
+        (Some(secret), Some(code)) => match crate::totp::verify(secret, code, crate::time::now_millis() / 1000) {
+            Some(step) if step > cred.totp_last_step => Some(step),
+            _ => return Err(failed(ctx, keys, audit::Entry { detail: "totp".into(), ..entry }).await),
+        },
     };
     let minutes = ctx.config.staff_session_minutes;
     let id = staff.id;
@@ -282,12 +302,21 @@ pub async fn login_staff(
     let token = ctx
         .db
         .write(move |c| {
+            if let Some(step) = step {
+                if !identity::use_totp_step(c, id, step)? {
+                    return Ok(None);
+                }
+            }
             throttle::record_success(c, &ak)?;
             audit::append(c, &e)?;
-            identity::create_session(c, SessionKind::Staff, id, minutes)
+            identity::create_session(c, SessionKind::Staff, id, minutes).map(Some)
         })
         .await?;
-    Ok((token, staff))
+    match token {
+        Some(t) => Ok((t, staff)),
+        // The same code was just used by another login: a replay.
+        None => Err(bad_credentials()),
+    }
 }
 
 pub async fn logout(ctx: &Ctx, token: String) -> Result<(), ApiError> {

@@ -204,27 +204,30 @@ pub struct NewStaff<'a> {
     pub department_code: &'a str,
     pub roles: &'a [Role],
     pub password_hash: &'a str,
+    /// Base32 TOTP secret; required for accounts holding the admin role.
+    pub totp_secret: Option<&'a str>,
 }
 
 pub fn insert_staff(c: &mut dyn Conn, n: &NewStaff) -> Result<i64, DbError> {
     let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
     let row = c.query_one(
-        "INSERT INTO staff (username, name, department_code, roles, password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO staff (username, name, department_code, roles, password_hash, created_at, totp_secret)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         params![
             n.username,
             n.name,
             n.department_code,
             roles.join(","),
             n.password_hash,
-            crate::time::now_millis()
+            crate::time::now_millis(),
+            n.totp_secret
         ],
     )?;
     row.get_i64("id")
 }
 
 const STAFF_SELECT: &str = "SELECT s.id, s.username, s.name, s.roles, s.password_hash,
-    d.code AS dept_code, d.name AS dept_name
+    s.totp_secret, s.totp_last_step, d.code AS dept_code, d.name AS dept_name
     FROM staff s JOIN departments d ON d.code = s.department_code";
 
 fn staff_from(r: &Row) -> Result<Staff, DbError> {
@@ -248,16 +251,39 @@ pub fn get_staff(c: &mut dyn Conn, id: i64) -> Result<Option<Staff>, DbError> {
         .transpose()
 }
 
+/// What a staff login checks: the account, its password hash, and its second factor.
+pub struct StaffCredentials {
+    pub staff: Staff,
+    pub password_hash: String,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: i64,
+}
+
 pub fn staff_credentials(
     c: &mut dyn Conn,
     username: &str,
-) -> Result<Option<(Staff, String)>, DbError> {
+) -> Result<Option<StaffCredentials>, DbError> {
     c.query_opt(
         &format!("{STAFF_SELECT} WHERE s.username = $1"),
         params![username],
     )?
-    .map(|r| Ok((staff_from(&r)?, r.get_str("password_hash")?)))
+    .map(|r| {
+        Ok(StaffCredentials {
+            staff: staff_from(&r)?,
+            password_hash: r.get_str("password_hash")?,
+            totp_secret: r.get_opt_str("totp_secret")?,
+            totp_last_step: r.get_i64("totp_last_step")?,
+        })
+    })
     .transpose()
+}
+
+/// Remember the TOTP step just used, if it is newer than the last; false on a replay.
+pub fn use_totp_step(c: &mut dyn Conn, staff_id: i64, step: i64) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE staff SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+        params![step, staff_id],
+    )? == 1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

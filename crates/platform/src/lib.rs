@@ -18,6 +18,7 @@ pub mod mask;
 pub mod routes;
 pub mod throttle;
 pub mod time;
+pub mod totp;
 
 pub use ctx::Ctx;
 pub use error::ApiError;
@@ -44,5 +45,12 @@ pub const MIGRATIONS: &[db::Migration] = &[
         name: "audit",
         sqlite: include_str!("../migrations/sqlite/0003_audit.sql"),
         postgres: include_str!("../migrations/postgres/0003_audit.sql"),
+    },
+    db::Migration {
+        component: "platform",
+        version: 4,
+        name: "staff_totp",
+        sqlite: include_str!("../migrations/sqlite/0004_staff_totp.sql"),
+        postgres: include_str!("../migrations/postgres/0004_staff_totp.sql"),
     },
 ];

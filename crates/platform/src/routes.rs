@@ -170,6 +170,9 @@ async fn change_password(
 struct StaffLogin {
     username: String,
     password: String,
+    /// The 6-digit code, for accounts with a second factor.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 async fn staff_login(
@@ -177,7 +180,8 @@ async fn staff_login(
     ClientAddr(addr): ClientAddr,
     JsonBody(l): JsonBody<StaffLogin>,
 ) -> Result<Json<Value>, ApiError> {
-    let (token, staff) = accounts::login_staff(&ctx, &l.username, l.password, &addr).await?;
+    let (token, staff) =
+        accounts::login_staff(&ctx, &l.username, l.password, l.totp.as_deref(), &addr).await?;
     Ok(Json(
         json!({"token": token, "expires_in_minutes": ctx.config.staff_session_minutes, "staff": staff}),
     ))

@@ -13,10 +13,13 @@ pub const DEMO_CITIZEN_PHONE: &str = "13912345678";
 
 pub struct Seeded {
     pub matters: usize,
-    pub staff: Vec<(String, String)>,
+    /// (username, department or note, otpauth URI for accounts with a second factor).
+    pub staff: Vec<(String, String, Option<String>)>,
 }
 
 /// Seed the demo into an empty database; does nothing when matters already exist.
+/// Per department: `xxx` handles cases (clerk, reviewer, approver) and `xxx-admin` keeps the
+/// catalogue (admin, with a TOTP second factor as admin roles require). Plus an auditor.
 pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
     let matters = tongban_catalog::exchange::demo().map_err(|e| e.join("; "))?;
     let hash = hash_password(DEMO_PASSWORD)?;
@@ -35,18 +38,35 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
             if !seen.insert(m.department.code.clone()) {
                 continue;
             }
-            let username = m.department.code.trim_start_matches("wx-").to_owned();
+            let short = m.department.code.trim_start_matches("wx-").to_owned();
+            let dept_name = m.department.name.trim_start_matches("无锡市");
             identity::insert_staff(
                 c,
                 &NewStaff {
-                    username: &username,
-                    name: &format!("{}工作人员", m.department.name.trim_start_matches("无锡市")),
+                    username: &short,
+                    name: &format!("{dept_name}工作人员"),
                     department_code: &m.department.code,
-                    roles: &[Role::Clerk, Role::Reviewer, Role::Approver, Role::Admin],
+                    roles: &[Role::Clerk, Role::Reviewer, Role::Approver],
                     password_hash: &hash,
+                    totp_secret: None,
                 },
             )?;
-            staff.push((username, m.department.name.clone()));
+            staff.push((short.clone(), m.department.name.clone(), None));
+            let admin = format!("{short}-admin");
+            let secret = tongban_platform::totp::new_secret();
+            identity::insert_staff(
+                c,
+                &NewStaff {
+                    username: &admin,
+                    name: &format!("{dept_name}管理员"),
+                    department_code: &m.department.code,
+                    roles: &[Role::Admin],
+                    password_hash: &hash,
+                    totp_secret: Some(&secret),
+                },
+            )?;
+            let uri = tongban_platform::totp::uri("Tongban", &admin, &secret);
+            staff.push((admin, m.department.name.clone(), Some(uri)));
         }
         // A separate auditor (separation of duties): reads the audit log, nothing else.
         if let Some(first) = matters.first() {
@@ -58,9 +78,14 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                     department_code: &first.department.code,
                     roles: &[Role::Auditor],
                     password_hash: &hash,
+                    totp_secret: None,
                 },
             )?;
-            staff.push(("auditor".to_owned(), "审计（只读审计日志）".to_owned()));
+            staff.push((
+                "auditor".to_owned(),
+                "审计（只读审计日志）".to_owned(),
+                None,
+            ));
         }
         match identity::insert_citizen(
             c,

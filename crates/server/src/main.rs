@@ -82,6 +82,9 @@ struct StaffAdd {
     /// Read the password from standard input (first line).
     #[arg(long)]
     password_stdin: bool,
+    /// Enrol a TOTP second factor and print its otpauth:// URI (required for admin).
+    #[arg(long)]
+    totp: bool,
 }
 
 #[derive(Subcommand)]
@@ -242,6 +245,11 @@ fn audit_export(config: &Config, since: &str, out: Option<PathBuf>) -> Result<()
 
 fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     let roles = Role::parse_list(&a.roles)?;
+    if roles.contains(&Role::Admin) && !a.totp {
+        return Err("the admin role needs a second factor: add --totp".into());
+    }
+    let secret = a.totp.then(tongban_platform::totp::new_secret);
+    let secret_out = secret.clone();
     if !a.password_stdin {
         return Err("give --password-stdin and the password on standard input".into());
     }
@@ -274,6 +282,7 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
                 department_code: &dept,
                 roles: &roles,
                 password_hash: &hash,
+                totp_secret: secret.as_deref(),
             },
         ) {
             Ok(id) => {
@@ -291,6 +300,12 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     });
     let id = res.map_err(|e| format!("cannot add staff: {e}"))??;
     println!("staff {username} added (id {id}) to {}", a.department);
+    if let Some(secret) = &secret_out {
+        println!(
+            "{}",
+            tongban_platform::totp::uri("Tongban", &username, secret)
+        );
+    }
     Ok(())
 }
 
@@ -325,11 +340,14 @@ fn serve(config: Config, demo: bool) -> Result<(), String> {
                     s.matters,
                     s.staff.len()
                 );
-                for (user, dept) in &s.staff {
+                for (user, dept, totp) in &s.staff {
                     println!(
-                        "  staff  {user:<8} {dept}  password {}",
+                        "  staff  {user:<12} {dept}  password {}",
                         tongban_server::demo::DEMO_PASSWORD
                     );
+                    if let Some(uri) = totp {
+                        println!("         second factor (add to an authenticator app): {uri}");
+                    }
                 }
                 println!(
                     "  citizen 张三  id_number {}  phone {}  password {}",

@@ -270,7 +270,15 @@ async fn console_login(
     let username = f.get("username").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
     let next = safe_next(f.get("next").map(String::as_str), "/console");
-    match accounts::login_staff(&ctx, &username, password, &addr).await {
+    match accounts::login_staff(
+        &ctx,
+        &username,
+        password,
+        f.get("totp").map(String::as_str),
+        &addr,
+    )
+    .await
+    {
         Ok((token, _)) => with_cookie(staff_cookie(&token), &next),
         Err(e) => page.render(
             e.status,

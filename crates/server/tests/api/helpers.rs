@@ -128,6 +128,13 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     })
 }
 
+/// The current 6-digit TOTP code for a base32 secret.
+pub fn totp_now(secret: &str) -> String {
+    let key = tongban_platform::totp::unbase32(secret).unwrap();
+    let step = tongban_platform::time::now_millis() / 1000 / tongban_platform::totp::STEP_SECONDS;
+    tongban_platform::totp::code_at(&key, step, 6)
+}
+
 /// A valid, random resident ID number (GB 11643 check digit computed).
 pub fn random_id_number() -> String {
     let mut r = rand::rng();
@@ -211,9 +218,18 @@ impl TestApp {
     }
 
     /// Create a staff account directly (as `tongban staff add` does) and log in over HTTP.
+    /// Accounts holding the admin role get a TOTP second factor, as the platform requires.
     pub async fn staff(&self, username: &str, department: &str, roles: &[Role]) -> String {
         let hash = hash_password(PASSWORD).unwrap();
-        let (u, d, r) = (username.to_owned(), department.to_owned(), roles.to_vec());
+        let secret = roles
+            .contains(&Role::Admin)
+            .then(tongban_platform::totp::new_secret);
+        let (u, d, r, sec) = (
+            username.to_owned(),
+            department.to_owned(),
+            roles.to_vec(),
+            secret.clone(),
+        );
         self.ctx
             .db
             .write(move |c| {
@@ -225,15 +241,20 @@ impl TestApp {
                         department_code: &d,
                         roles: &r,
                         password_hash: &hash,
+                        totp_secret: sec.as_deref(),
                     },
                 )
             })
             .await
             .unwrap();
+        let mut body = json!({"username": username, "password": PASSWORD});
+        if let Some(sec) = &secret {
+            body["totp"] = json!(totp_now(sec));
+        }
         let r = self
             .client
             .post(self.iurl("/api/v1/staff/sessions"))
-            .json(&json!({"username": username, "password": PASSWORD}))
+            .json(&body)
             .send()
             .await
             .unwrap();

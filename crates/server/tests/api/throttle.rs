@@ -109,3 +109,92 @@ on_both_engines!(staff_accounts_lock_too, |app: TestApp| async move {
     // Another staff member is not locked by it.
     let _ = app.staff("t-other", "wx-wjw", &[Role::Clerk]).await;
 });
+
+on_both_engines!(totp_second_factor_for_staff, |app: TestApp| async move {
+    let secret = tongban_platform::totp::new_secret();
+    let (sec, hash) = (
+        secret.clone(),
+        tongban_platform::crypto::hash_password(PASSWORD).unwrap(),
+    );
+    app.db()
+        .write(move |c| {
+            tongban_platform::identity::insert_staff(
+                c,
+                &tongban_platform::identity::NewStaff {
+                    username: "t-admin",
+                    name: "管理员",
+                    department_code: "wx-wjw",
+                    roles: &[Role::Admin],
+                    password_hash: &hash,
+                    totp_secret: Some(&sec),
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let login = |body: serde_json::Value| {
+        app.client
+            .post(app.iurl("/api/v1/staff/sessions"))
+            .json(&body)
+            .send()
+    };
+    let (s, code, _) = error_code(
+        login(json!({"username": "t-admin", "password": PASSWORD}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "totp_required")
+    );
+    let (s, code, _) = error_code(
+        login(json!({"username": "t-admin", "password": PASSWORD, "totp": "000000"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s.as_u16(), code.as_str()),
+        (401, "bad_credentials"),
+        "a wrong code is a failed login"
+    );
+    let good = totp_now(&secret);
+    let r = login(json!({"username": "t-admin", "password": PASSWORD, "totp": good}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = login(json!({"username": "t-admin", "password": PASSWORD, "totp": good}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a code is good once");
+
+    // An admin without a second factor cannot log in at all.
+    let hash = tongban_platform::crypto::hash_password(PASSWORD).unwrap();
+    app.db()
+        .write(move |c| {
+            tongban_platform::identity::insert_staff(
+                c,
+                &tongban_platform::identity::NewStaff {
+                    username: "t-admin2",
+                    name: "管理员",
+                    department_code: "wx-wjw",
+                    roles: &[Role::Admin],
+                    password_hash: &hash,
+                    totp_secret: None,
+                },
+            )
+        })
+        .await
+        .unwrap();
+    let (s, code, _) = error_code(
+        login(json!({"username": "t-admin2", "password": PASSWORD}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::UNAUTHORIZED, "totp_not_enrolled")
+    );
+});
