@@ -278,6 +278,21 @@ async fn queue(
     StaffPage(page, staff): StaffPage,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    // Administrators and auditors land on their own pages.
+    use tongban_platform::identity::Role;
+    if ![Role::Clerk, Role::Reviewer, Role::Approver]
+        .iter()
+        .any(|r| staff.has(*r))
+    {
+        let to = if staff.has(Role::Admin) {
+            "/console/matters"
+        } else if staff.has(Role::Auditor) {
+            "/console/audit"
+        } else {
+            "/console/login"
+        };
+        return Redirect::to(to).into_response();
+    }
     let (pg, per_page) = match tongban_catalog::routes::paging(&q) {
         Ok(p) => p,
         Err(e) => return page.error(&e),

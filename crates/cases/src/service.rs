@@ -601,6 +601,14 @@ pub struct Queue {
 }
 
 pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queue, ApiError> {
+    if let Err(e) = require_case_role(staff) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "case.view", "", "denied"),
+        )
+        .await;
+        return Err(e);
+    }
     let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => OPEN_STATUSES.to_vec(),
         Some("all") => vec![],
@@ -649,6 +657,21 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
         .await?)
 }
 
+/// Case queues and case files are for the roles that handle cases.
+fn require_case_role(staff: &Staff) -> Result<(), ApiError> {
+    use identity::Role;
+    if [Role::Clerk, Role::Reviewer, Role::Approver]
+        .iter()
+        .any(|r| staff.has(*r))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "case files are for clerks, reviewers and approvers",
+        ))
+    }
+}
+
 fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), ApiError> {
     if rec.department_code == staff.department.code {
         Ok(())
@@ -668,6 +691,14 @@ pub async fn staff_case(
     case_no: &str,
     purpose: Option<&str>,
 ) -> Result<CaseView, ApiError> {
+    if let Err(e) = require_case_role(staff) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "case.view", case_no, "denied"),
+        )
+        .await;
+        return Err(e);
+    }
     let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
     let unmask = purpose.is_some();
     if unmask && !staff.has(identity::Role::PiiReader) {
@@ -814,6 +845,14 @@ pub async fn staff_material(
     case_no: &str,
     key: &str,
 ) -> Result<(String, String, Vec<u8>), ApiError> {
+    if let Err(e) = require_case_role(staff) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "case.view", "", "denied"),
+        )
+        .await;
+        return Err(e);
+    }
     let no = case_no.to_owned();
     let k = key.to_owned();
     let s = staff.clone();

@@ -100,14 +100,23 @@ pub async fn set_published(
     Ok(())
 }
 
+/// Why an import did not happen.
+pub enum ImportError {
+    /// Not allowed: not an administrator, or rows of another department (listed).
+    Forbidden(ApiError, Vec<String>),
+    /// The workbook has problems, each named by sheet and row.
+    Invalid(Vec<String>),
+}
+
 /// Import matters from an uploaded workbook: all rows must be the department's; all or nothing.
-pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Vec<String>> {
+pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, ImportError> {
     if let Err(e) = require_admin(staff) {
-        return Err(vec![
-            denied(ctx, staff, "matter.import", "", e).await.message,
-        ]);
+        return Err(ImportError::Forbidden(
+            denied(ctx, staff, "matter.import", "", e).await,
+            vec![],
+        ));
     }
-    let matters = crate::exchange::import_xlsx_bytes(data)?;
+    let matters = crate::exchange::import_xlsx_bytes(data).map_err(ImportError::Invalid)?;
     let foreign: Vec<String> = matters
         .iter()
         .enumerate()
@@ -124,7 +133,11 @@ pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Ve
         })
         .collect();
     if !foreign.is_empty() {
-        return Err(foreign);
+        let e = ApiError::forbidden("the workbook holds matters of another department");
+        return Err(ImportError::Forbidden(
+            denied(ctx, staff, "matter.import", "", e).await,
+            foreign,
+        ));
     }
     let n = matters.len();
     let e =
@@ -135,6 +148,6 @@ pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Ve
             audit::append(c, &e).map(|_| ())
         })
         .await
-        .map_err(|e| vec![format!("import failed, nothing imported: {e}")])?;
+        .map_err(|e| ImportError::Invalid(vec![format!("import failed, nothing imported: {e}")]))?;
     Ok(n)
 }

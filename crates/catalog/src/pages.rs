@@ -177,12 +177,25 @@ async fn import(
         return page.csrf_refused();
     }
     let result = match data.filter(|d| !d.is_empty()) {
-        None => Err(vec![page.t("field_error.file_required")]),
+        None => Err(admin::ImportError::Invalid(vec![
+            page.t("field_error.file_required")
+        ])),
         Some(d) => admin::import(&ctx, &staff, d).await,
     };
     match result {
         Ok(n) => Redirect::to(&format!("/console/matters?imported={n}")).into_response(),
-        Err(errors) => {
+        Err(admin::ImportError::Forbidden(e, rows)) if rows.is_empty() => page.error(&e),
+        Err(admin::ImportError::Forbidden(e, errors)) => {
+            let matters = admin::department_matters(&ctx, &staff)
+                .await
+                .unwrap_or_default();
+            page.render(
+                e.status,
+                "console_matters.html",
+                context! { matters, errors },
+            )
+        }
+        Err(admin::ImportError::Invalid(errors)) => {
             let matters = admin::department_matters(&ctx, &staff)
                 .await
                 .unwrap_or_default();

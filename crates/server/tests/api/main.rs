@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin_pages;
 mod audit;
+mod authz;
 mod bad_input;
 mod calendar;
 mod catalog;
