@@ -59,7 +59,10 @@ const FORM: &str = r#"{"applicant_name":"张三","applicant_id":"320213199003071
 
 fn prefill(db: &Db, n: i64) -> Result<(), String> {
     let engine = db.engine();
-    let form = FORM.to_owned();
+    // Forms are stored SM4-encrypted; one ciphertext serves every pre-filled row.
+    let form = tongban_platform::vault::keys()
+        .and_then(|k| k.encrypt(FORM))
+        .map_err(|e| e.to_string())?;
     db.write_blocking(move |c| {
         let have = c.query_one("SELECT COUNT(*) AS n FROM cases", &[])?.get_i64("n")?;
         if have >= n {
@@ -324,8 +327,10 @@ async fn main() {
 
     println!("database: {db_url}; pre-filling {} cases …", a.cases);
     let t = Instant::now();
+    let key_file = dir.join("tongban-keys.toml");
     let config = Config {
         database_url: db_url.clone(),
+        key_file: key_file.clone(),
         ..Config::default()
     };
     let (cfg, n) = (config.clone(), a.cases);
@@ -358,6 +363,7 @@ async fn main() {
         .env("TONGBAN_INTERNAL_ADDR", format!("127.0.0.1:{iport}"))
         .env("TONGBAN_UPLOAD_DIR", dir.join("uploads"))
         .env("TONGBAN_LOG", "warn")
+        .env("TONGBAN_KEY_FILE", &key_file)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("start tongban serve");

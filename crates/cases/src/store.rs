@@ -69,6 +69,48 @@ fn status_of(s: &str) -> Result<Status, DbError> {
     Status::parse(s).ok_or_else(|| DbError::Decode(format!("unknown status {s:?}")))
 }
 
+fn vault_err(e: tongban_platform::vault::VaultError) -> DbError {
+    DbError::Decode(e.to_string())
+}
+
+/// The form is applicant data: stored SM4-encrypted as a whole.
+fn seal_form(form: &Map<String, Json>) -> Result<String, DbError> {
+    let text = serde_json::to_string(form).map_err(|e| DbError::Decode(e.to_string()))?;
+    tongban_platform::vault::keys()
+        .and_then(|k| k.encrypt(&text))
+        .map_err(vault_err)
+}
+
+fn open_form(stored: &str) -> Result<Map<String, Json>, DbError> {
+    let text = tongban_platform::vault::keys()
+        .and_then(|k| k.decrypt(stored))
+        .map_err(vault_err)?;
+    serde_json::from_str(&text).map_err(|e| DbError::Decode(e.to_string()))
+}
+
+/// Encrypt case forms written in clear or under an older key; how many were rewritten.
+pub fn reencrypt_forms(c: &mut dyn Conn, limit: i64) -> Result<usize, DbError> {
+    let current = tongban_platform::vault::keys()
+        .map_err(vault_err)?
+        .current
+        .clone();
+    let rows = c.query(
+        "SELECT id, form FROM cases WHERE form NOT LIKE $1 ORDER BY id LIMIT $2",
+        params![
+            format!("{}{current}:%", tongban_platform::vault::PREFIX),
+            limit
+        ],
+    )?;
+    for r in &rows {
+        let form = open_form(&r.get_str("form")?)?;
+        c.execute(
+            "UPDATE cases SET form = $1 WHERE id = $2",
+            params![seal_form(&form)?, r.get_i64("id")?],
+        )?;
+    }
+    Ok(rows.len())
+}
+
 fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
     Ok(CaseRecord {
         id: r.get_i64("id")?,
@@ -77,8 +119,7 @@ fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
         department_code: r.get_str("department_code")?,
         applicant_id: r.get_i64("applicant_id")?,
         status: status_of(&r.get_str("status")?)?,
-        form: serde_json::from_str(&r.get_str("form")?)
-            .map_err(|e| DbError::Decode(e.to_string()))?,
+        form: open_form(&r.get_str("form")?)?,
         submitted_at: r.get_i64("submitted_at")?,
         accepted_on: r.get_opt_str("accepted_on")?,
         deadline: r.get_opt_str("deadline")?,
@@ -103,7 +144,7 @@ pub struct NewCase<'a> {
 }
 
 pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<i64, DbError> {
-    let form = serde_json::to_string(n.form).map_err(|e| DbError::Decode(e.to_string()))?;
+    let form = seal_form(n.form)?;
     c.query_one(
         "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1) RETURNING id",
@@ -217,7 +258,7 @@ pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, 
 
 /// Write the changed fields of `rec` if nobody changed the case meanwhile.
 pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbError> {
-    let form = serde_json::to_string(&rec.form).map_err(|e| DbError::Decode(e.to_string()))?;
+    let form = seal_form(&rec.form)?;
     let n = c.execute(
         "UPDATE cases SET status = $1, form = $2, accepted_on = $3, deadline = $4, resume_status = $5, paused_on = $6,
             supplement_note = $7, concluded_at = $8, updated_at = $9, version = version + 1

@@ -35,6 +35,9 @@ pub struct Config {
     /// `address_window_minutes` before that address must wait (default 20 in 5 minutes).
     pub address_failures: i64,
     pub address_window_minutes: i64,
+    /// `TONGBAN_KEY_FILE`: the SM4 data keys (created on first start; keep it out of the
+    /// database and back it up on its own). Default `tongban-keys.toml`.
+    pub key_file: PathBuf,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             lockout_minutes: 15,
             address_failures: 20,
             address_window_minutes: 5,
+            key_file: PathBuf::from("tongban-keys.toml"),
         }
     }
 }
@@ -89,6 +93,9 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_UPLOAD_DIR") {
             self.upload_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("TONGBAN_KEY_FILE") {
+            self.key_file = PathBuf::from(v);
         }
         if let Some(v) = get("TONGBAN_REGION_CODE") {
             self.region_code = v;

@@ -19,6 +19,7 @@ pub mod routes;
 pub mod throttle;
 pub mod time;
 pub mod totp;
+pub mod vault;
 
 pub use ctx::Ctx;
 pub use error::ApiError;
@@ -52,5 +53,12 @@ pub const MIGRATIONS: &[db::Migration] = &[
         name: "staff_totp",
         sqlite: include_str!("../migrations/sqlite/0004_staff_totp.sql"),
         postgres: include_str!("../migrations/postgres/0004_staff_totp.sql"),
+    },
+    db::Migration {
+        component: "platform",
+        version: 5,
+        name: "encryption",
+        sqlite: include_str!("../migrations/sqlite/0005_encryption.sql"),
+        postgres: include_str!("../migrations/postgres/0005_encryption.sql"),
     },
 ];

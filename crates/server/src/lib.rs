@@ -27,14 +27,49 @@ pub fn migrations() -> Vec<Migration> {
     .concat()
 }
 
-/// Open the database, apply migrations and load the shipped calendar years.
+/// Load (or, on first start, create) the SM4 data keys and make them the process's keys.
+pub fn load_keys(config: &Config) -> Result<(), String> {
+    let (keys, created) =
+        tongban_platform::vault::load_or_create(&config.key_file).map_err(|e| e.to_string())?;
+    if created {
+        eprintln!(
+            "tongban: created data key file {} — back it up apart from the database",
+            config.key_file.display()
+        );
+    }
+    tongban_platform::vault::install(keys);
+    Ok(())
+}
+
+/// Re-encrypt personal data that is in clear or under an older key, in batches, while the
+/// server may be serving. Returns the number of rows rewritten.
+pub fn reencrypt(db: &Db) -> Result<usize, String> {
+    let mut total = 0;
+    loop {
+        let n = db
+            .write_blocking(|c| {
+                Ok(tongban_platform::identity::reencrypt_accounts(c, 500)?
+                    + tongban_cases::store::reencrypt_forms(c, 500)?)
+            })
+            .map_err(|e| format!("re-encryption failed: {e}"))?;
+        total += n;
+        if n == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Open the database, apply migrations, load the data keys and the shipped calendar years,
+/// and encrypt any personal data still in clear.
 pub fn open_and_migrate(config: &Config) -> Result<Db, String> {
+    load_keys(config)?;
     let db = Db::open(&config.database_url)
         .map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
     db.migrate(&migrations())
         .map_err(|e| format!("migration failed: {e}"))?;
     db.write_blocking(tongban_platform::calendar::seed_builtin)
         .map_err(|e: DbError| format!("cannot seed the calendar: {e}"))?;
+    reencrypt(&db)?;
     Ok(db)
 }
 
@@ -221,6 +256,11 @@ pub async fn serve(
                 tick.tick().await;
                 if let Err(e) = ctx.reload_calendar().await {
                     tracing::warn!(error = %e, "calendar refresh failed");
+                }
+                // A key rotation on any node reaches this one within a minute.
+                match tongban_platform::vault::Keys::load(&ctx.config.key_file) {
+                    Ok(k) => tongban_platform::vault::install(k),
+                    Err(e) => tracing::warn!(error = %e, "key file reload failed"),
                 }
             }
         })

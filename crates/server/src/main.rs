@@ -43,6 +43,16 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// The SM4 data keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add a new data key, make it current, and re-encrypt all personal data under it
+    /// (running servers pick the new key up within a minute and read both meanwhile).
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +154,24 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
+        Command::Keys(KeysCmd::Rotate) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let mut keys =
+                tongban_platform::vault::Keys::load(&config.key_file).map_err(|e| e.to_string())?;
+            let id = keys.rotate();
+            keys.save(&config.key_file).map_err(|e| e.to_string())?;
+            tongban_platform::vault::install(keys);
+            let n = tongban_server::reencrypt(&db)?;
+            let entry = tongban_platform::audit::Entry::operator(
+                "keys.rotate",
+                &id,
+                &format!("{n} rows re-encrypted"),
+            );
+            db.write_blocking(move |c| tongban_platform::audit::append(c, &entry))
+                .map_err(|e| format!("cannot write the audit log: {e}"))?;
+            println!("new data key {id} is current; {n} rows re-encrypted");
+            Ok(())
+        }
         Command::Matters(MattersCmd::Import { file }) => {
             let matters = tongban_catalog::exchange::read_file(&file).map_err(|errs| {
                 format!(

@@ -88,10 +88,16 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
             (url, Some((base, schema)))
         }
     };
+    // Every app in this process shares one fixed test key (the keys are process-wide).
+    let key_file = dir.path().join("tongban-keys.toml");
+    tongban_platform::vault::Keys::for_tests()
+        .save(&key_file)
+        .expect("key file");
     let mut config = Config {
         database_url: db_url.clone(),
         upload_dir: dir.path().join("uploads"),
         max_upload_bytes: 64 * 1024,
+        key_file,
         ..Config::default()
     };
     tweak(&mut config);

@@ -9,6 +9,7 @@ mod bad_input;
 mod calendar;
 mod catalog;
 mod cli;
+mod encryption;
 mod flow;
 mod listeners;
 mod masking;

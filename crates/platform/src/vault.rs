@@ -1,0 +1,315 @@
+//! Personal data at rest (GB/T 39786): SM4 in CTR mode with an SM3-HMAC over key id, IV and
+//! ciphertext (encrypt-then-MAC), under data keys kept in a key file, never in the database.
+//! Every ciphertext names its key id, so keys can be rotated while the server serves. Exact
+//! lookups (login by ID number or phone) use an SM3-HMAC blind index under a separate key.
+
+use ctr::cipher::{KeyIvInit, StreamCipher};
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sm3::Sm3;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+type Sm4Ctr = ctr::Ctr128BE<sm4::Sm4>;
+type HmacSm3 = Hmac<Sm3>;
+
+/// The prefix of every ciphertext stored in a text column.
+pub const PREFIX: &str = "sm4:";
+
+#[derive(Clone)]
+pub struct Keys {
+    pub current: String,
+    masters: BTreeMap<String, [u8; 32]>,
+    index_key: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("key file {0}: {1}")]
+    File(String, String),
+    #[error("no data key is loaded")]
+    NoKeys,
+    #[error("data was encrypted under key {0:?}, which the key file does not hold")]
+    UnknownKey(String),
+    #[error("stored ciphertext is damaged or was altered")]
+    Damaged,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeyFile {
+    current: String,
+    index_key: String,
+    keys: BTreeMap<String, String>,
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut m = <HmacSm3 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
+}
+
+/// HMAC accepts keys of any length; this cannot happen.
+fn unreachable_hmac() -> HmacSm3 {
+    <HmacSm3 as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| std::process::abort())
+}
+
+fn random32() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    b
+}
+
+fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s.trim()).ok()?.try_into().ok()
+}
+
+impl Keys {
+    /// A new set with one fresh key.
+    pub fn generate() -> Keys {
+        let mut masters = BTreeMap::new();
+        masters.insert("k1".to_owned(), random32());
+        Keys {
+            current: "k1".into(),
+            masters,
+            index_key: random32(),
+        }
+    }
+
+    /// A fixed set for tests (never for a deployment).
+    pub fn for_tests() -> Keys {
+        let mut masters = BTreeMap::new();
+        masters.insert("t1".to_owned(), [7u8; 32]);
+        Keys {
+            current: "t1".into(),
+            masters,
+            index_key: [9u8; 32],
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Keys, VaultError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| VaultError::File(name.clone(), e.to_string()))?;
+        let f: KeyFile =
+            toml::from_str(&text).map_err(|e| VaultError::File(name.clone(), e.to_string()))?;
+        let index_key = parse_hex32(&f.index_key).ok_or_else(|| {
+            VaultError::File(name.clone(), "index_key must be 64 hex digits".into())
+        })?;
+        let mut masters = BTreeMap::new();
+        for (id, k) in &f.keys {
+            let key = parse_hex32(k).ok_or_else(|| {
+                VaultError::File(name.clone(), format!("key {id} must be 64 hex digits"))
+            })?;
+            masters.insert(id.clone(), key);
+        }
+        if !masters.contains_key(&f.current) {
+            return Err(VaultError::File(
+                name,
+                format!("current key {:?} is not listed", f.current),
+            ));
+        }
+        Ok(Keys {
+            current: f.current,
+            masters,
+            index_key,
+        })
+    }
+
+    /// Write the key file (owner-only permissions), replacing it atomically.
+    pub fn save(&self, path: &Path) -> Result<(), VaultError> {
+        let name = path.display().to_string();
+        let f = KeyFile {
+            current: self.current.clone(),
+            index_key: hex::encode(self.index_key),
+            keys: self
+                .masters
+                .iter()
+                .map(|(k, v)| (k.clone(), hex::encode(v)))
+                .collect(),
+        };
+        let text = format!(
+            "# Tongban data keys (SM4). Keep this file off the database server's backups of the\n# database itself, and back it up separately: without it the personal data cannot be read.\n{}",
+            toml::to_string(&f).map_err(|e| VaultError::File(name.clone(), e.to_string()))?
+        );
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(|e| VaultError::File(name.clone(), e.to_string()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600));
+        }
+        std::fs::rename(&tmp, path).map_err(|e| VaultError::File(name, e.to_string()))
+    }
+
+    /// Add a new key and make it current; returns its id.
+    pub fn rotate(&mut self) -> String {
+        let mut n = self.masters.len() + 1;
+        while self.masters.contains_key(&format!("k{n}")) {
+            n += 1;
+        }
+        let id = format!("k{n}");
+        self.masters.insert(id.clone(), random32());
+        self.current = id.clone();
+        id
+    }
+
+    fn subkeys(&self, id: &str) -> Result<([u8; 16], [u8; 32]), VaultError> {
+        let master = self
+            .masters
+            .get(id)
+            .ok_or_else(|| VaultError::UnknownKey(id.to_owned()))?;
+        let enc = hmac(master, &[b"tongban sm4 enc"]);
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&enc[..16]);
+        Ok((k, hmac(master, &[b"tongban sm3 mac"])))
+    }
+
+    /// `sm4:<key id>:<hex of iv, ciphertext and tag>`.
+    pub fn encrypt(&self, plain: &str) -> Result<String, VaultError> {
+        let (k, mac_key) = self.subkeys(&self.current)?;
+        let mut iv = [0u8; 16];
+        rand::rng().fill_bytes(&mut iv);
+        let mut buf = plain.as_bytes().to_vec();
+        Sm4Ctr::new(&k.into(), &iv.into()).apply_keystream(&mut buf);
+        let tag = hmac(&mac_key, &[self.current.as_bytes(), &iv, &buf]);
+        let mut out = Vec::with_capacity(16 + buf.len() + 32);
+        out.extend_from_slice(&iv);
+        out.extend_from_slice(&buf);
+        out.extend_from_slice(&tag);
+        Ok(format!("{PREFIX}{}:{}", self.current, hex::encode(out)))
+    }
+
+    pub fn decrypt(&self, stored: &str) -> Result<String, VaultError> {
+        let Some(rest) = stored.strip_prefix(PREFIX) else {
+            // Written before encryption was enabled; `migrate_plaintext` will encrypt it.
+            return Ok(stored.to_owned());
+        };
+        let (id, body) = rest.split_once(':').ok_or(VaultError::Damaged)?;
+        let raw = hex::decode(body).map_err(|_| VaultError::Damaged)?;
+        if raw.len() < 48 {
+            return Err(VaultError::Damaged);
+        }
+        let (iv, rest) = raw.split_at(16);
+        let (ct, tag) = rest.split_at(rest.len() - 32);
+        let (k, mac_key) = self.subkeys(id)?;
+        let want = hmac(&mac_key, &[id.as_bytes(), iv, ct]);
+        if want.iter().zip(tag).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0 {
+            return Err(VaultError::Damaged);
+        }
+        let mut buf = ct.to_vec();
+        let iv: [u8; 16] = iv.try_into().map_err(|_| VaultError::Damaged)?;
+        Sm4Ctr::new(&k.into(), &iv.into()).apply_keystream(&mut buf);
+        String::from_utf8(buf).map_err(|_| VaultError::Damaged)
+    }
+
+    /// The key id a stored value is under (`None` for plaintext).
+    pub fn key_of(stored: &str) -> Option<&str> {
+        stored
+            .strip_prefix(PREFIX)
+            .and_then(|r| r.split_once(':'))
+            .map(|(id, _)| id)
+    }
+
+    /// The blind index of a value for exact-match lookups: SM3-HMAC under the index key.
+    pub fn blind(&self, kind: &str, value: &str) -> String {
+        hex::encode(hmac(
+            &self.index_key,
+            &[kind.as_bytes(), b":", value.as_bytes()],
+        ))
+    }
+}
+
+static KEYS: RwLock<Option<Arc<Keys>>> = RwLock::new(None);
+
+/// Make `keys` the process's data keys (at start-up, and after a rotation). Keys already
+/// known stay known, so data written under them can still be read; the new set's current
+/// key is used for writing.
+pub fn install(keys: Keys) {
+    if let Ok(mut slot) = KEYS.write() {
+        let mut merged = keys;
+        if let Some(old) = slot.as_ref() {
+            for (id, k) in &old.masters {
+                merged.masters.entry(id.clone()).or_insert(*k);
+            }
+        }
+        *slot = Some(Arc::new(merged));
+    }
+}
+
+/// The process's data keys.
+pub fn keys() -> Result<Arc<Keys>, VaultError> {
+    KEYS.read()
+        .ok()
+        .and_then(|k| k.clone())
+        .ok_or(VaultError::NoKeys)
+}
+
+/// Load the key file, creating it with a fresh key when it does not exist yet.
+pub fn load_or_create(path: &Path) -> Result<(Keys, bool), VaultError> {
+    if path.exists() {
+        return Ok((Keys::load(path)?, false));
+    }
+    let k = Keys::generate();
+    k.save(path)?;
+    Ok((k, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sm4_standard_vector() {
+        // GB/T 32907-2016 appendix A, example 1: one block, key = plaintext.
+        use sm4::cipher::{BlockEncrypt, KeyInit};
+        let key = hex::decode("0123456789abcdeffedcba9876543210").unwrap();
+        let cipher = sm4::Sm4::new_from_slice(&key).unwrap();
+        let mut block = sm4::cipher::generic_array::GenericArray::clone_from_slice(&key);
+        cipher.encrypt_block(&mut block);
+        assert_eq!(hex::encode(block), "681edf34d206965e86b3e94f536e4246");
+    }
+
+    #[test]
+    fn round_trip_and_tamper_detection() {
+        let k = Keys::for_tests();
+        let c1 = k.encrypt("32020219900307123X").unwrap();
+        let c2 = k.encrypt("32020219900307123X").unwrap();
+        assert_ne!(c1, c2, "a fresh IV each time");
+        assert!(c1.starts_with("sm4:t1:"));
+        assert!(!c1.contains("320202"));
+        assert_eq!(k.decrypt(&c1).unwrap(), "32020219900307123X");
+        let mut bad = c1.clone();
+        let last = bad.pop().unwrap();
+        bad.push(if last == '0' { '1' } else { '0' });
+        assert!(matches!(k.decrypt(&bad), Err(VaultError::Damaged)));
+        assert_eq!(k.decrypt("plain").unwrap(), "plain");
+        assert_eq!(
+            k.blind("phone", "13912345678"),
+            k.blind("phone", "13912345678")
+        );
+        assert_ne!(
+            k.blind("phone", "13912345678"),
+            k.blind("id", "13912345678")
+        );
+    }
+
+    #[test]
+    fn rotation_keeps_old_data_readable() {
+        let mut k = Keys::for_tests();
+        let old = k.encrypt("张三").unwrap();
+        let id = k.rotate();
+        assert_eq!(k.current, id);
+        let new = k.encrypt("张三").unwrap();
+        assert_eq!(Keys::key_of(&new), Some(id.as_str()));
+        assert_eq!(k.decrypt(&old).unwrap(), "张三");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keys.toml");
+        k.save(&p).unwrap();
+        let back = Keys::load(&p).unwrap();
+        assert_eq!(back.decrypt(&new).unwrap(), "张三");
+        assert_eq!(back.blind("x", "y"), k.blind("x", "y"));
+    }
+}
