@@ -80,6 +80,17 @@ fn store_uploads(
     matter: &Matter,
     uploads: Vec<Upload>,
 ) -> Result<Vec<MaterialRecord>, ApiError> {
+    let total: usize = uploads.iter().map(|u| u.data.len()).sum();
+    if total > ctx.config.max_case_upload_bytes {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the files together are {total} bytes; at most {} bytes go with one application",
+                ctx.config.max_case_upload_bytes
+            ),
+        ));
+    }
     let mut out = Vec::with_capacity(uploads.len());
     let now = tongban_platform::time::now_millis();
     for u in uploads {
@@ -126,12 +137,9 @@ fn store_uploads(
                 "limit": format!("{} KB", ctx.config.max_upload_bytes / 1024)
             }])));
         }
-        let ext = u
-            .filename
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_lowercase())
-            .unwrap_or_default();
-        if !formats.contains(&ext) {
+        // The content decides the type; the name only has to agree with it.
+        let sniffed = blobs::sniff(&u.data).unwrap_or(&[]);
+        if !sniffed.iter().any(|t| formats.iter().any(|f| f == t)) {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "file_type",
@@ -150,12 +158,7 @@ fn store_uploads(
             tracing::error!(error = %e, "cannot store upload");
             ApiError::internal()
         })?;
-        let filename: String = u
-            .filename
-            .chars()
-            .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-            .take(200)
-            .collect();
+        let filename = blobs::clean_name(&u.filename);
         out.push(MaterialRecord {
             key: u.key,
             filename,

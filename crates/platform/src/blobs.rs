@@ -44,3 +44,65 @@ pub fn get(dir: &Path, sha: &str) -> std::io::Result<Vec<u8>> {
         )),
     }
 }
+
+/// The file type by its content (magic bytes), as the extension a matter lists; `None` when
+/// the content is no format the platform accepts. The name a browser sends is not trusted.
+pub fn sniff(data: &[u8]) -> Option<&'static [&'static str]> {
+    const KINDS: [(&[u8], &[&str]); 6] = [
+        (b"%PDF-", &["pdf"]),
+        (b"\x89PNG\r\n\x1a\n", &["png"]),
+        (b"\xFF\xD8\xFF", &["jpg", "jpeg"]),
+        // OFD (GB/T 33190), XLSX and DOCX are ZIP containers.
+        (b"PK\x03\x04", &["ofd", "xlsx", "docx"]),
+        (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", &["doc", "xls"]),
+        (b"GIF8", &["gif"]),
+    ];
+    KINDS
+        .iter()
+        .find(|(magic, _)| data.starts_with(magic))
+        .map(|(_, exts)| *exts)
+}
+
+/// A file name safe to keep as metadata: the last path component, without control characters.
+pub fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    let trimmed = cleaned
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_owned();
+    if trimmed.is_empty() {
+        "file".to_owned()
+    } else {
+        trimmed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_decides_the_type() {
+        assert_eq!(sniff(b"%PDF-1.7 ..."), Some(&["pdf"][..]));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nIHDR"), Some(&["png"][..]));
+        assert!(sniff(b"MZ\x90\x00 an exe").is_none());
+        assert!(sniff(b"").is_none());
+    }
+
+    #[test]
+    fn hostile_names_are_cleaned() {
+        assert_eq!(clean_name("../../etc/passwd.pdf"), "passwd.pdf");
+        assert_eq!(clean_name("..\\..\\boot.ini"), "boot.ini");
+        assert_eq!(clean_name("a\u{0}b\nc.pdf"), "abc.pdf");
+        assert_eq!(clean_name(".."), "file");
+        assert_eq!(clean_name("结婚证.pdf"), "结婚证.pdf");
+    }
+
+    #[test]
+    fn paths_stay_inside_the_store() {
+        let dir = std::path::Path::new("/srv/uploads");
+        assert!(path_of(dir, "../../etc/passwd").is_none());
+        let sha = crate::crypto::sm3_hex(b"x");
+        assert!(path_of(dir, &sha).unwrap().starts_with(dir));
+    }
+}

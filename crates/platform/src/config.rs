@@ -20,6 +20,9 @@ pub struct Config {
     pub upload_dir: PathBuf,
     /// `TONGBAN_MAX_UPLOAD_BYTES`: largest single material (default 10 MiB).
     pub max_upload_bytes: usize,
+    /// `TONGBAN_MAX_CASE_UPLOAD_BYTES`: all materials of one submission or supplement
+    /// together (default 40 MiB).
+    pub max_case_upload_bytes: usize,
     /// `TONGBAN_REGION_CODE`: administrative division code that prefixes case numbers
     /// (default `320200`, Wuxi).
     pub region_code: String,
@@ -49,6 +52,7 @@ impl Default for Config {
             timezone: "Asia/Shanghai".into(),
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
+            max_case_upload_bytes: 40 * 1024 * 1024,
             region_code: "320200".into(),
             citizen_session_minutes: 120,
             staff_session_minutes: 30,
@@ -106,6 +110,9 @@ impl Config {
         };
         if let Some(v) = get("TONGBAN_MAX_UPLOAD_BYTES") {
             self.max_upload_bytes = num("TONGBAN_MAX_UPLOAD_BYTES", v)?.max(0) as usize;
+        }
+        if let Some(v) = get("TONGBAN_MAX_CASE_UPLOAD_BYTES") {
+            self.max_case_upload_bytes = num("TONGBAN_MAX_CASE_UPLOAD_BYTES", v)?.max(0) as usize;
         }
         if let Some(v) = get("TONGBAN_CITIZEN_SESSION_MINUTES") {
             self.citizen_session_minutes = num("TONGBAN_CITIZEN_SESSION_MINUTES", v)?;

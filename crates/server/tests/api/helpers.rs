@@ -97,6 +97,7 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
         database_url: db_url.clone(),
         upload_dir: dir.path().join("uploads"),
         max_upload_bytes: 64 * 1024,
+        max_case_upload_bytes: 100 * 1024,
         key_file,
         ..Config::default()
     };

@@ -103,7 +103,7 @@ async fn two_nodes_share_one_postgres() {
         .text("form", form.to_string())
         .part(
             "marriage_cert",
-            reqwest::multipart::Part::bytes(b"%PDF shared".to_vec()).file_name("c.pdf"),
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 shared".to_vec()).file_name("c.pdf"),
         );
     let r = client
         .post(format!("{a_pub}/api/v1/cases"))
@@ -144,7 +144,7 @@ async fn two_nodes_share_one_postgres() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.bytes().await.unwrap().as_ref(), b"%PDF shared");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"%PDF-1.4 shared");
     let seen: Value = client
         .get(format!("{a_pub}/api/v1/cases/{case_no}"))
         .bearer_auth(&token)

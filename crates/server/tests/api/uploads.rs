@@ -39,7 +39,11 @@ on_both_engines!(multipart_materials, |app: TestApp| async move {
     let before = app.row_counts().await;
     let r = send(form_with(
         &citizen,
-        Some(("marriage_cert", "cert.exe", pdf.clone())),
+        Some((
+            "marriage_cert",
+            "cert.pdf",
+            b"MZ\x90\x00 a program named as a PDF".to_vec(),
+        )),
     ))
     .await
     .unwrap();
