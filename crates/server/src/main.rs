@@ -46,6 +46,11 @@ enum Command {
     /// The SM4 data keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Take a consistent online backup: SQLite `VACUUM INTO` a new file, or `pg_dump` for
+    /// PostgreSQL (custom format). The data key file is not in it: back that up on its own.
+    Backup { file: PathBuf },
+    /// Restore a backup into the database of TONGBAN_DATABASE_URL (stop the servers first).
+    Restore { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -154,6 +159,8 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
+        Command::Backup { file } => backup(&config, &file),
+        Command::Restore { file } => restore(&config, &file),
         Command::Keys(KeysCmd::Rotate) => {
             let db = tongban_server::open_and_migrate(&config)?;
             let mut keys =
@@ -231,6 +238,90 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The schema a PostgreSQL URL selects with `options=-c search_path=…`, if any.
+fn pg_schema(url: &str) -> Option<String> {
+    let decoded = url
+        .replace("%3D", "=")
+        .replace("%3d", "=")
+        .replace("%20", " ");
+    let after = decoded.split("search_path=").nth(1)?;
+    let name: String = after
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+fn run_tool(cmd: &mut std::process::Command) -> Result<(), String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} failed: {}",
+            cmd.get_program(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    if file.exists() {
+        return Err(format!("{} exists; choose a new file name", file.display()));
+    }
+    let target = file.to_str().ok_or("the backup path must be UTF-8")?;
+    if tongban_platform::db::sqlite_file(&config.database_url).is_some() {
+        let db = tongban_server::open_and_migrate(config)?;
+        db.backup_sqlite(target)
+            .map_err(|e| format!("backup failed: {e}"))?;
+    } else {
+        let mut cmd = std::process::Command::new("pg_dump");
+        cmd.args(["--format=custom", "--file", target]);
+        if let Some(schema) = pg_schema(&config.database_url) {
+            cmd.args(["--schema", &schema]);
+        }
+        cmd.arg(&config.database_url);
+        run_tool(&mut cmd)?;
+    }
+    println!(
+        "backup written to {} (the data key file {} is not in it)",
+        file.display(),
+        config.key_file.display()
+    );
+    Ok(())
+}
+
+fn restore(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    let source = file.to_str().ok_or("the backup path must be UTF-8")?;
+    if !file.exists() {
+        return Err(format!("{} does not exist", file.display()));
+    }
+    if let Some(target) = tongban_platform::db::sqlite_file(&config.database_url) {
+        for ext in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{target}{ext}"));
+        }
+        tongban_platform::db::restore_sqlite(target, source)
+            .map_err(|e| format!("restore failed: {e}"))?;
+    } else {
+        let mut cmd = std::process::Command::new("pg_restore");
+        cmd.args([
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--dbname",
+            &config.database_url,
+            source,
+        ]);
+        run_tool(&mut cmd)?;
+    }
+    // The restored database is checked and brought up to this version.
+    tongban_server::open_and_migrate(config)?;
+    println!("restored {} into {}", file.display(), config.database_url);
+    Ok(())
 }
 
 fn audit_export(config: &Config, since: &str, out: Option<PathBuf>) -> Result<(), String> {

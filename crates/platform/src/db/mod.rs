@@ -134,11 +134,39 @@ impl Db {
         }
     }
 
+    /// The SQLite file path of this database, if it is SQLite.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        match &*self.inner {
+            Inner::Sqlite(db) => Some(db.path()),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    /// A consistent online copy of a SQLite database into `target` (a new file).
+    pub fn backup_sqlite(&self, target: &str) -> Result<(), DbError> {
+        match &*self.inner {
+            Inner::Sqlite(db) => db.backup_to(target),
+            Inner::Postgres(_) => Err(DbError::Url("use pg_dump for PostgreSQL".into())),
+        }
+    }
+
     /// Apply every migration not yet applied, in order. Safe to call from several nodes.
     pub fn migrate(&self, migrations: &[Migration]) -> Result<usize, DbError> {
         let list = migrations.to_vec();
         self.write_blocking(move |c| migrate::apply(c, &list))
     }
+}
+
+/// Restore the SQLite backup `source` into the SQLite database file `target`.
+pub fn restore_sqlite(target: &str, source: &str) -> Result<(), DbError> {
+    sqlite::restore(target, source)
+}
+
+/// The file path in a `sqlite://` URL.
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//");
+    Some(path.split('?').next().unwrap_or(path)).filter(|p| !p.is_empty())
 }
 
 /// Rewrite `$1` placeholders to SQLite's `?1`, leaving string literals alone.

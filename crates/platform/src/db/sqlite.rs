@@ -68,6 +68,10 @@ impl SqliteDb {
         })
     }
 
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
     fn submit(&self, req: WriteReq) -> Result<(), DbError> {
         let guard = self.writer.lock().map_err(|_| DbError::Closed)?;
         guard.send(req).map_err(|_| DbError::Closed)
@@ -91,6 +95,13 @@ impl SqliteDb {
         })?;
         let out = rx.recv().map_err(|_| DbError::Closed)??;
         unerase(out)
+    }
+
+    /// A consistent copy of the database while writes go on (`VACUUM INTO` reads one snapshot).
+    pub(crate) fn backup_to(&self, target: &str) -> Result<(), DbError> {
+        let conn = open_conn(&self.path)?;
+        conn.execute("VACUUM INTO ?1", [target]).map_err(map_err)?;
+        Ok(())
     }
 
     pub(crate) fn read<T, F>(&self, f: F) -> Result<T, DbError>
@@ -255,4 +266,19 @@ impl Conn for SqliteConn<'_> {
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(map_err)
     }
+}
+
+/// Replace the database at `target` with the backup at `source` (SQLite's backup API, page by
+/// page, inside one transaction on the target).
+pub(crate) fn restore(target: &str, source: &str) -> Result<(), DbError> {
+    let mut conn = rusqlite::Connection::open(target).map_err(map_err)?;
+    conn.restore(
+        rusqlite::MAIN_DB,
+        source,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .map_err(map_err)?;
+    conn.execute_batch("PRAGMA journal_mode=WAL;")
+        .map_err(map_err)?;
+    Ok(())
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod admin_pages;
 mod audit;
 mod authz;
+mod backup;
 mod bad_input;
 mod calendar;
 mod catalog;
