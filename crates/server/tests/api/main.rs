@@ -10,6 +10,7 @@ mod bad_input;
 mod calendar;
 mod catalog;
 mod cli;
+mod crash;
 mod encryption;
 mod flow;
 mod listeners;
