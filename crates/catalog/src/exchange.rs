@@ -567,3 +567,39 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any bytes given as a workbook are refused with a message, never a panic.
+        #[test]
+        fn importer_never_panics_on_arbitrary_bytes(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = import_xlsx_bytes(data);
+        }
+
+        /// A real workbook with one cell changed to anything still imports or names a row.
+        #[test]
+        fn importer_reports_bad_cells(text in "\\PC{0,30}", num in any::<f64>()) {
+            let mut ms = demo().unwrap();
+            ms[0].fee = text.clone();
+            ms[1].name = text;
+            ms[2].legal_days = if num.is_finite() { (num.abs() % 400.0) as u32 } else { 0 };
+            let bytes = export_xlsx_bytes(&ms).unwrap();
+            match import_xlsx_bytes(bytes) {
+                Ok(back) => prop_assert_eq!(back.len(), ms.len()),
+                Err(errs) => prop_assert!(errs.iter().all(|e| e.contains("row "))),
+            }
+        }
+
+        /// JSON catalogues of any shape are refused cleanly.
+        #[test]
+        fn json_import_never_panics(text in "\\PC{0,200}") {
+            let _ = import_json(&text);
+        }
+    }
+}

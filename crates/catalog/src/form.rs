@@ -297,3 +297,54 @@ mod tests {
         assert!(validate(&fields, &form, &[], false).is_err());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,40}".prop_map(Value::String),
+            Just(Value::String(
+                "'; DROP TABLE cases; --<script>alert(1)</script>".into()
+            )),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,12}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Every demo form, given any values under its keys or others, validates or names
+        /// each problem's field; it never panics and never accepts a value it cannot check.
+        #[test]
+        fn validation_never_panics(values in proptest::collection::vec(any_json(), 1..8), pick in 0usize..37, partial in any::<bool>()) {
+            let ms = crate::exchange::demo().unwrap();
+            let m = &ms[pick % ms.len()];
+            let mut form = Map::new();
+            for (i, v) in values.into_iter().enumerate() {
+                let key = m.fields.get(i).map_or_else(|| format!("x{i}"), |f| f.key.clone());
+                form.insert(key, v);
+            }
+            match validate(&m.fields, &form, &[], partial) {
+                Ok(out) => {
+                    for (k, _) in out.iter() {
+                        prop_assert!(m.fields.iter().any(|f| &f.key == k));
+                    }
+                }
+                Err(errs) => prop_assert!(!errs.is_empty() && errs.iter().all(|e| !e.field.is_empty())),
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod encryption;
 mod flow;
+mod fuzz_http;
 mod listeners;
 mod masking;
 mod nodes;
