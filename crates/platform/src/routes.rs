@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 7] = [
+pub const PUBLIC_PATHS: [&str; 8] = [
+    "/api/v1/keys",
     "/healthz",
     "/api/v1/accounts",
     "/api/v1/sessions",
@@ -30,9 +31,10 @@ pub const PUBLIC_PATHS: [&str; 7] = [
 pub const INTERNAL_PATHS: [&str; 2] = ["/api/v1/staff/sessions", "/api/v1/staff/me"];
 
 pub fn public_router() -> Router<Ctx> {
-    let [health, accounts_path, sessions, me_path, password_path, deadline_path, day_path] =
+    let [keys_path, health, accounts_path, sessions, me_path, password_path, deadline_path, day_path] =
         PUBLIC_PATHS;
     Router::new()
+        .route(keys_path, get(public_keys))
         .route(health, get(healthz))
         .route(accounts_path, post(register))
         .route(sessions, post(login).delete(logout))
@@ -48,6 +50,12 @@ pub fn internal_router() -> Router<Ctx> {
         .route("/healthz", get(healthz))
         .route(sessions, post(staff_login).delete(staff_logout))
         .route(me_path, get(staff_me))
+}
+
+/// The deployment's public keys (SM2), for checking its e-certificates and shared data.
+async fn public_keys() -> Result<Json<Value>, ApiError> {
+    let keys = crate::vault::keys().map_err(|_| ApiError::internal())?;
+    Ok(Json(json!({"keys": keys.public_keys()})))
 }
 
 async fn healthz(State(ctx): State<Ctx>) -> Result<Json<Value>, ApiError> {

@@ -55,6 +55,9 @@ enum Command {
 
 #[derive(Subcommand)]
 enum KeysCmd {
+    /// Create the deployment's SM2 signing key pair (kept in the key file; the public key is
+    /// published at GET /api/v1/keys).
+    Init,
     /// Add a new data key, make it current, and re-encrypt all personal data under it
     /// (running servers pick the new key up within a minute and read both meanwhile).
     Rotate,
@@ -161,6 +164,24 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
+        Command::Keys(KeysCmd::Init) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let mut keys =
+                tongban_platform::vault::Keys::load(&config.key_file).map_err(|e| e.to_string())?;
+            if !keys.init_signing() {
+                println!("the SM2 signing key already exists; nothing changed");
+                return Ok(());
+            }
+            keys.save(&config.key_file).map_err(|e| e.to_string())?;
+            let public = keys.public_keys();
+            let entry = tongban_platform::audit::Entry::operator("keys.init", "sm2", "");
+            db.write_blocking(move |c| tongban_platform::audit::append(c, &entry))
+                .map_err(|e| format!("cannot write the audit log: {e}"))?;
+            for k in public {
+                println!("SM2 key {} created; public key {}", k.id, k.public_key);
+            }
+            Ok(())
+        }
         Command::Keys(KeysCmd::Rotate) => {
             let db = tongban_server::open_and_migrate(&config)?;
             let mut keys =

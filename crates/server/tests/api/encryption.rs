@@ -167,3 +167,48 @@ async fn keys_rotate_reencrypts_everything() {
     );
     assert!(audit.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_init_publishes_the_sm2_public_key() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let out = tongban(
+        &app.ctx.config.database_url,
+        app.dir.path(),
+        &["keys", "init"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = tongban(
+        &app.ctx.config.database_url,
+        app.dir.path(),
+        &["keys", "init"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
+    // The server learns the key from the key file (within a minute; here, at once).
+    let keys = tongban_platform::vault::Keys::load(&app.ctx.config.key_file).unwrap();
+    let want = keys.public_keys()[0].public_key.clone();
+    tongban_platform::vault::install(keys);
+    let v: Value = app
+        .client
+        .get(app.url("/api/v1/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["public_key"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&want.as_str()), "{v}");
+    assert!(want.starts_with("04") && want.len() == 130);
+    assert!(!v.to_string().contains("secret"));
+}
