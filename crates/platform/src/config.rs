@@ -38,6 +38,13 @@ pub struct Config {
     /// `address_window_minutes` before that address must wait (default 20 in 5 minutes).
     pub address_failures: i64,
     pub address_window_minutes: i64,
+    /// `TONGBAN_PUBLIC_TLS_CERT` / `TONGBAN_PUBLIC_TLS_KEY`: PEM certificate chain and key to
+    /// serve the public listener over TLS (rustls); both or neither.
+    pub public_tls_cert: Option<PathBuf>,
+    pub public_tls_key: Option<PathBuf>,
+    /// `TONGBAN_INTERNAL_TLS_CERT` / `TONGBAN_INTERNAL_TLS_KEY`: the same for the internal listener.
+    pub internal_tls_cert: Option<PathBuf>,
+    pub internal_tls_key: Option<PathBuf>,
     /// `TONGBAN_KEY_FILE`: the SM4 data keys (created on first start; keep it out of the
     /// database and back it up on its own). Default `tongban-keys.toml`.
     pub key_file: PathBuf,
@@ -61,6 +68,10 @@ impl Default for Config {
             address_failures: 20,
             address_window_minutes: 5,
             key_file: PathBuf::from("tongban-keys.toml"),
+            public_tls_cert: None,
+            public_tls_key: None,
+            internal_tls_cert: None,
+            internal_tls_key: None,
         }
     }
 }
@@ -97,6 +108,16 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_UPLOAD_DIR") {
             self.upload_dir = PathBuf::from(v);
+        }
+        for (name, slot) in [
+            ("TONGBAN_PUBLIC_TLS_CERT", &mut self.public_tls_cert),
+            ("TONGBAN_PUBLIC_TLS_KEY", &mut self.public_tls_key),
+            ("TONGBAN_INTERNAL_TLS_CERT", &mut self.internal_tls_cert),
+            ("TONGBAN_INTERNAL_TLS_KEY", &mut self.internal_tls_key),
+        ] {
+            if let Some(v) = get(name).filter(|v| !v.is_empty()) {
+                *slot = Some(PathBuf::from(v));
+            }
         }
         if let Some(v) = get("TONGBAN_KEY_FILE") {
             self.key_file = PathBuf::from(v);
@@ -143,6 +164,11 @@ impl Config {
         if self.citizen_session_minutes < 1 || self.staff_session_minutes < 1 {
             return Err("session timeouts must be at least 1 minute".into());
         }
+        if self.public_tls_cert.is_some() != self.public_tls_key.is_some()
+            || self.internal_tls_cert.is_some() != self.internal_tls_key.is_some()
+        {
+            return Err("give a TLS certificate and its key together (public_tls_cert/public_tls_key, internal_tls_cert/internal_tls_key)".into());
+        }
         if self.lockout_failures < 1
             || self.lockout_minutes < 1
             || self.address_failures < 1
@@ -151,6 +177,16 @@ impl Config {
             return Err("lockout_failures, lockout_minutes, address_failures and address_window_minutes must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The TLS certificate and key of a listener, if it is served over TLS.
+    pub fn tls(&self, internal: bool) -> Option<(PathBuf, PathBuf)> {
+        let (c, k) = if internal {
+            (&self.internal_tls_cert, &self.internal_tls_key)
+        } else {
+            (&self.public_tls_cert, &self.public_tls_key)
+        };
+        Some((c.clone()?, k.clone()?))
     }
 
     pub fn login_limits(&self) -> crate::throttle::Limits {

@@ -266,25 +266,13 @@ pub async fn serve(
         })
     };
     let m = metrics::Metrics::default();
+    let public_tls = ctx.config.tls(false);
+    let internal_tls = ctx.config.tls(true);
     let public = public_app(ctx.clone(), m.clone());
     let internal = internal_app(ctx, m);
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
-    let mut rx1 = tx.subscribe();
-    let mut rx2 = tx.subscribe();
-    let p = axum::serve(
-        listeners.public,
-        public.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = rx1.recv().await;
-    });
-    let i = axum::serve(
-        listeners.internal,
-        internal.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = rx2.recv().await;
-    });
+    let p = run_listener(listeners.public, public, public_tls, tx.subscribe());
+    let i = run_listener(listeners.internal, internal, internal_tls, tx.subscribe());
     tokio::spawn(async move {
         shutdown.await;
         let _ = tx.send(());
@@ -294,4 +282,50 @@ pub async fn serve(
     a.map_err(|e| format!("public listener failed: {e}"))?;
     b.map_err(|e| format!("internal listener failed: {e}"))?;
     Ok(())
+}
+
+/// Serve one listener, over TLS (rustls) when a certificate and key are configured, until
+/// the shutdown signal; requests in flight are finished.
+async fn run_listener(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    mut stop: tokio::sync::broadcast::Receiver<()>,
+) -> Result<(), String> {
+    match tls {
+        None => axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.recv().await;
+        })
+        .await
+        .map_err(|e| e.to_string()),
+        Some((cert, key)) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "cannot load TLS certificate {} / key {}: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let std_listener = listener.into_std().map_err(|e| e.to_string())?;
+            let handle = axum_server::Handle::new();
+            let h2 = handle.clone();
+            tokio::spawn(async move {
+                let _ = stop.recv().await;
+                h2.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            let app = app.layer(axum::Extension(tongban_web::page::OverTls));
+            axum_server::from_tcp_rustls(std_listener, config)
+                .map_err(|e| e.to_string())?
+                .handle(handle)
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
 }

@@ -18,6 +18,10 @@ use tongban_platform::{ApiError, Ctx};
 pub const LANG_COOKIE: &str = "tongban_lang";
 /// Cookie remembering elderly mode (larger text, higher contrast).
 pub const ELDERLY_COOKIE: &str = "tongban_elderly";
+/// Marks requests that arrived over TLS, so cookies can be `Secure`.
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls;
+
 /// Cookie holding the anti-forgery token every state-changing form must echo back.
 pub const CSRF_COOKIE: &str = "tongban_csrf";
 
@@ -40,6 +44,9 @@ pub struct Page {
     /// Whether the request carried the cookie (a new one is set when rendering).
     #[serde(skip)]
     pub csrf_from_cookie: bool,
+    /// Whether the request came over TLS (cookies are then `Secure`).
+    #[serde(skip)]
+    pub secure: bool,
 }
 
 fn base(parts: &Parts) -> Page {
@@ -69,6 +76,7 @@ fn base(parts: &Parts) -> Page {
         token: None,
         csrf_from_cookie: csrf_cookie.is_some(),
         csrf: csrf_cookie.unwrap_or_else(tongban_platform::crypto::random_token),
+        secure: parts.extensions.get::<OverTls>().is_some(),
     }
 }
 
@@ -299,8 +307,9 @@ impl Page {
                     (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
                 if !self.csrf_from_cookie {
                     let c = format!(
-                        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
-                        self.csrf
+                        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",
+                        self.csrf,
+                        self.secure_attr()
                     );
                     if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
                         resp.headers_mut().append(header::SET_COOKIE, v);
@@ -342,6 +351,32 @@ impl Page {
 
     pub fn not_found(&self) -> Response {
         self.error(&ApiError::not_found("page_not_found", "no such page"))
+    }
+
+    fn secure_attr(&self) -> &'static str {
+        if self.secure {
+            "; Secure"
+        } else {
+            ""
+        }
+    }
+
+    /// `Set-Cookie` for a citizen session, `Secure` over TLS.
+    pub fn citizen_cookie(&self, token: &str) -> String {
+        format!(
+            "{}{}",
+            session_cookie(SESSION_COOKIE, token),
+            self.secure_attr()
+        )
+    }
+
+    /// `Set-Cookie` for a staff session, `Secure` over TLS.
+    pub fn staff_cookie(&self, token: &str) -> String {
+        format!(
+            "{}{}",
+            session_cookie(STAFF_COOKIE, token),
+            self.secure_attr()
+        )
     }
 
     /// Whether a form echoed this browser's anti-forgery token.
@@ -391,14 +426,6 @@ pub fn clear_cookie(name: &str) -> String {
     format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
-pub fn staff_cookie(token: &str) -> String {
-    session_cookie(STAFF_COOKIE, token)
-}
-
-pub fn citizen_cookie(token: &str) -> String {
-    session_cookie(SESSION_COOKIE, token)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +441,7 @@ mod tests {
             token: None,
             csrf: "0".repeat(64),
             csrf_from_cookie: true,
+            secure: false,
         }
     }
 

@@ -2,10 +2,7 @@
 //! login, registration, logout and password change, and the staff console's login.
 
 use crate::i18n::Lang;
-use crate::page::{
-    citizen_cookie, clear_cookie, safe_next, staff_cookie, CitizenPage, Page, ELDERLY_COOKIE,
-    LANG_COOKIE,
-};
+use crate::page::{clear_cookie, safe_next, CitizenPage, Page, ELDERLY_COOKIE, LANG_COOKIE};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -116,7 +113,7 @@ async fn login(
         "/my/cases",
     );
     match accounts::login_citizen(&ctx, &account, password, &addr).await {
-        Ok(token) => with_cookie(citizen_cookie(&token), &next),
+        Ok(token) => with_cookie(page.citizen_cookie(&token), &next),
         Err(e) => page.render(
             e.status,
             "login.html",
@@ -179,7 +176,7 @@ async fn register(
         context! { name => get("name"), id_number => get("id_number"), phone => get("phone") };
     match accounts::register(&ctx, reg).await {
         Ok(_) => match accounts::login_citizen(&ctx, &phone, password, &addr).await {
-            Ok(token) => with_cookie(citizen_cookie(&token), &next),
+            Ok(token) => with_cookie(page.citizen_cookie(&token), &next),
             Err(e) => page.error(&e),
         },
         Err(e) => {
@@ -279,7 +276,7 @@ async fn console_login(
     )
     .await
     {
-        Ok((token, _)) => with_cookie(staff_cookie(&token), &next),
+        Ok((token, _)) => with_cookie(page.staff_cookie(&token), &next),
         Err(e) => page.render(
             e.status,
             "console_login.html",

@@ -20,4 +20,5 @@ mod nodes;
 mod pages;
 mod queue;
 mod throttle;
+mod tls;
 mod uploads;
