@@ -86,8 +86,14 @@ async fn no_5xx_for_any_input() {
     let citizen = app.citizen().await;
     let case_no = app.submit_birth(&citizen).await;
     let doc: Value = serde_json::from_str(tongban_server::OPENAPI_JSON).unwrap();
-    let seed: u64 = std::env::var("TONGBAN_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| rand::rng().random());
-    let rounds: usize = std::env::var("TONGBAN_FUZZ_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    let seed: u64 = std::env::var("TONGBAN_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    let rounds: usize = std::env::var("TONGBAN_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
     println!("fuzz seed {seed}");
     let mut r = StdRng::seed_from_u64(seed);
     let mut failures = Vec::new();

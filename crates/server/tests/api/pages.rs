@@ -374,3 +374,42 @@ async fn security_headers_on_every_response() {
             && set.contains("SameSite=Lax")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_is_rendered_escaped() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let citizen = app.citizen().await;
+    let mut form = birth_registration_form(&citizen);
+    form["applicant_name"] = serde_json::json!("<script>alert(1)</script>");
+    form["spouse_name"] = serde_json::json!("\"><img src=x onerror=alert(1)>");
+    let r = app
+        .post(
+            &app.url("/api/v1/cases"),
+            &citizen.token,
+            serde_json::json!({"matter_code": "WX-WJ-001", "form": form}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let case_no = r.json::<serde_json::Value>().await.unwrap()["case_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let html = app
+        .client
+        .get(app.url(&format!("/my/cases/{case_no}")))
+        .header("cookie", format!("tongban_session={}", citizen.token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("<script>alert(1)</script>") && !html.contains("<img src=x"),
+        "rendered raw"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "rendered escaped"
+    );
+}
