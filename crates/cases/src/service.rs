@@ -172,9 +172,7 @@ fn store_uploads(
 }
 
 fn citizen_actor(c: &mut dyn Conn, account_id: i64, source: &str) -> Result<Actor, DbError> {
-    let name = identity::get_citizen(c, account_id)?
-        .map(|c| c.name)
-        .unwrap_or_default();
+    let name = identity::citizen_name(c, account_id)?.unwrap_or_default();
     Ok(Actor {
         kind: "citizen",
         id: account_id,

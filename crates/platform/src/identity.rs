@@ -176,6 +176,13 @@ fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
     })
 }
 
+/// Only the display name (nothing to decrypt).
+pub fn citizen_name(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+    c.query_opt("SELECT name FROM accounts WHERE id = $1", params![id])?
+        .map(|r| r.get_str("name"))
+        .transpose()
+}
+
 pub fn get_citizen(c: &mut dyn Conn, id: i64) -> Result<Option<Citizen>, DbError> {
     c.query_opt(
         "SELECT id, name, id_number, phone FROM accounts WHERE id = $1",

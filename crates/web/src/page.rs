@@ -90,11 +90,10 @@ impl FromRequestParts<Ctx> for Page {
             if let Ok((id, token)) = authenticate(ctx, parts, SessionKind::Citizen).await {
                 let name = ctx
                     .db
-                    .read(move |c| identity::get_citizen(c, id))
+                    .read(move |c| identity::citizen_name(c, id))
                     .await
                     .ok()
-                    .flatten()
-                    .map(|c| c.name);
+                    .flatten();
                 page.user = name;
                 page.citizen_id = Some(id);
                 page.token = Some(token);
@@ -116,11 +115,10 @@ impl FromRequestParts<Ctx> for CitizenPage {
             Ok((id, token)) => {
                 page.user = ctx
                     .db
-                    .read(move |c| identity::get_citizen(c, id))
+                    .read(move |c| identity::citizen_name(c, id))
                     .await
                     .ok()
-                    .flatten()
-                    .map(|c| c.name);
+                    .flatten();
                 page.citizen_id = Some(id);
                 page.token = Some(token);
                 Ok(CitizenPage(page, id))
