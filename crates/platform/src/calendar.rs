@@ -367,6 +367,15 @@ mod tests {
     }
 
     proptest! {
+        /// Any text given as a holiday file is parsed or refused with a line number.
+        #[test]
+        fn calendar_parser_never_panics(text in "(\\PC{0,30}\n){0,8}") {
+            match parse_csv(&text) {
+                Ok(entries) => prop_assert!(entries.len() <= 8),
+                Err(e) => prop_assert!(e.starts_with("line ")),
+            }
+        }
+
         #[test]
         fn deadline_is_monotone_and_a_working_day(start in date_strategy(), n in 1u32..200) {
             let c = Calendar::builtin();
