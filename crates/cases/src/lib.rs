@@ -9,10 +9,5 @@ pub mod service;
 pub mod store;
 pub mod view;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::db::Migration {
-    component: "cases",
-    version: 1,
-    name: "cases",
-    sqlite: include_str!("../migrations/sqlite/0001_cases.sql"),
-    postgres: include_str!("../migrations/postgres/0001_cases.sql"),
-}];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] =
+    &[tongban_platform::migration!("cases", 1, "0001_cases")];

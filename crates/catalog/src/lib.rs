@@ -11,13 +11,8 @@ pub mod store;
 
 pub use model::{Field, Material, Matter};
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::db::Migration {
-    component: "catalog",
-    version: 1,
-    name: "matters",
-    sqlite: include_str!("../migrations/sqlite/0001_matters.sql"),
-    postgres: include_str!("../migrations/postgres/0001_matters.sql"),
-}];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] =
+    &[tongban_platform::migration!("catalog", 1, "0001_matters")];
 
 /// Read a matter by code (for other rooms).
 pub fn get_matter(

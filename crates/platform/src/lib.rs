@@ -26,39 +26,9 @@ pub use error::ApiError;
 
 /// This room's migrations.
 pub const MIGRATIONS: &[db::Migration] = &[
-    db::Migration {
-        component: "platform",
-        version: 1,
-        name: "platform",
-        sqlite: include_str!("../migrations/sqlite/0001_platform.sql"),
-        postgres: include_str!("../migrations/postgres/0001_platform.sql"),
-    },
-    db::Migration {
-        component: "platform",
-        version: 2,
-        name: "login_throttle",
-        sqlite: include_str!("../migrations/sqlite/0002_login_throttle.sql"),
-        postgres: include_str!("../migrations/postgres/0002_login_throttle.sql"),
-    },
-    db::Migration {
-        component: "platform",
-        version: 3,
-        name: "audit",
-        sqlite: include_str!("../migrations/sqlite/0003_audit.sql"),
-        postgres: include_str!("../migrations/postgres/0003_audit.sql"),
-    },
-    db::Migration {
-        component: "platform",
-        version: 4,
-        name: "staff_totp",
-        sqlite: include_str!("../migrations/sqlite/0004_staff_totp.sql"),
-        postgres: include_str!("../migrations/postgres/0004_staff_totp.sql"),
-    },
-    db::Migration {
-        component: "platform",
-        version: 5,
-        name: "encryption",
-        sqlite: include_str!("../migrations/sqlite/0005_encryption.sql"),
-        postgres: include_str!("../migrations/postgres/0005_encryption.sql"),
-    },
+    migration!("platform", 1, "0001_platform"),
+    migration!("platform", 2, "0002_login_throttle"),
+    migration!("platform", 3, "0003_audit"),
+    migration!("platform", 4, "0004_staff_totp"),
+    migration!("platform", 5, "0005_encryption"),
 ];

@@ -4,6 +4,31 @@
 
 use super::{Conn, DbError, Engine};
 
+/// A migration from the calling crate's `migrations/{sqlite,postgres}/FILE.sql`:
+/// `migration!("cases", 1, "0001_cases")`.
+#[macro_export]
+macro_rules! migration {
+    ($component:literal, $version:literal, $file:literal) => {
+        $crate::db::Migration {
+            component: $component,
+            version: $version,
+            name: $file,
+            sqlite: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/sqlite/",
+                $file,
+                ".sql"
+            )),
+            postgres: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/migrations/postgres/",
+                $file,
+                ".sql"
+            )),
+        }
+    };
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     /// The room that owns the tables, e.g. `cases`.

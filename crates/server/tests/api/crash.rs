@@ -4,49 +4,8 @@
 use crate::cli::tongban;
 use crate::helpers::*;
 use serde_json::json;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(url: &str, dir: &std::path::Path, public: u16) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .arg("demo")
-        .current_dir(dir)
-        .env("TONGBAN_DATABASE_URL", url)
-        .env("TONGBAN_PUBLIC_ADDR", format!("127.0.0.1:{public}"))
-        .env(
-            "TONGBAN_INTERNAL_ADDR",
-            format!("127.0.0.1:{}", free_port()),
-        )
-        .env("TONGBAN_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_up(client: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{base} did not come up");
-}
 
 async fn kill_mid_stream(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
@@ -63,7 +22,7 @@ async fn kill_mid_stream(engine: Engine) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut server = start(&url, dir.path(), port);
+    let mut server = spawn_node("demo", &url, dir.path(), port, free_port());
     wait_up(&client, &base).await;
 
     let (id_number, phone) = (random_id_number(), random_phone());
@@ -135,7 +94,7 @@ async fn kill_mid_stream(engine: Engine) {
         acked.len()
     );
 
-    let mut server = start(&url, dir.path(), port);
+    let mut server = spawn_node("demo", &url, dir.path(), port, free_port());
     wait_up(&client, &base).await;
     let mut missing = Vec::new();
     for no in &acked {

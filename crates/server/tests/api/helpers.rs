@@ -404,3 +404,50 @@ macro_rules! on_both_engines {
         }
     };
 }
+
+/// A port free at the moment of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until `base` answers `/healthz`.
+pub async fn wait_up(client: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{base} did not come up");
+}
+
+/// Run the `tongban` binary as a server (`serve` or `demo`) on the given ports in `dir`.
+pub fn spawn_node(
+    sub: &str,
+    url: &str,
+    dir: &std::path::Path,
+    public: u16,
+    internal: u16,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .arg(sub)
+        .current_dir(dir)
+        .env("TONGBAN_DATABASE_URL", url)
+        .env("TONGBAN_PUBLIC_ADDR", format!("127.0.0.1:{public}"))
+        .env("TONGBAN_INTERNAL_ADDR", format!("127.0.0.1:{internal}"))
+        .env("TONGBAN_UPLOAD_DIR", dir.join("shared-uploads"))
+        .env("TONGBAN_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}

@@ -4,8 +4,7 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Child;
 
 struct Node(Child);
 
@@ -16,48 +15,14 @@ impl Drop for Node {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start(sub: &str, url: &str, dir: &std::path::Path) -> (Node, String, String) {
     let (p, i) = (free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .arg(sub)
-        .current_dir(dir)
-        .env("TONGBAN_DATABASE_URL", url)
-        .env("TONGBAN_PUBLIC_ADDR", format!("127.0.0.1:{p}"))
-        .env("TONGBAN_INTERNAL_ADDR", format!("127.0.0.1:{i}"))
-        .env("TONGBAN_UPLOAD_DIR", dir.join("shared-uploads"))
-        .env("TONGBAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_node(sub, url, dir, p, i);
     (
         Node(child),
         format!("http://127.0.0.1:{p}"),
         format!("http://127.0.0.1:{i}"),
     )
-}
-
-async fn wait_up(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{base} did not come up");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
