@@ -341,9 +341,44 @@ pub async fn logout(ctx: &Ctx, token: String) -> Result<(), ApiError> {
 }
 
 /// Change a citizen's password; every other session of the account ends.
+/// Change a citizen's password; every other session of the account ends.
 pub async fn change_password(
     ctx: &Ctx,
     account_id: i64,
+    keep_token: String,
+    old: String,
+    new: String,
+) -> Result<(), ApiError> {
+    let e = audit::Entry::citizen(account_id, "password.change", "", "ok");
+    change_any_password(
+        ctx,
+        SessionKind::Citizen,
+        account_id,
+        e,
+        keep_token,
+        old,
+        new,
+    )
+    .await
+}
+
+/// Change a staff member's password; every other session of theirs ends.
+pub async fn change_staff_password(
+    ctx: &Ctx,
+    staff: &Staff,
+    keep_token: String,
+    old: String,
+    new: String,
+) -> Result<(), ApiError> {
+    let e = audit::Entry::staff(staff, "password.change", "", "ok");
+    change_any_password(ctx, SessionKind::Staff, staff.id, e, keep_token, old, new).await
+}
+
+async fn change_any_password(
+    ctx: &Ctx,
+    kind: SessionKind,
+    account_id: i64,
+    e: audit::Entry,
     keep_token: String,
     old: String,
     new: String,
@@ -356,7 +391,7 @@ pub async fn change_password(
     }
     let hash = ctx
         .db
-        .read(move |c| identity::citizen_password_hash(c, account_id))
+        .read(move |c| identity::password_hash(c, kind, account_id))
         .await?
         .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
     if !verify_off_thread(old, hash).await? {
@@ -372,10 +407,9 @@ pub async fn change_password(
         )])));
     }
     let new_hash = hash_off_thread(new).await?;
-    let e = audit::Entry::citizen(account_id, "password.change", "", "ok");
     ctx.db
         .write(move |c| {
-            identity::set_citizen_password(c, account_id, &new_hash, &keep_token)?;
+            identity::set_password(c, kind, account_id, &new_hash, &keep_token)?;
             audit::append(c, &e).map(|_| ())
         })
         .await?;

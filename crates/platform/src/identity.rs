@@ -424,29 +424,43 @@ pub fn next_counter(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
     .get_i64("value")
 }
 
-pub fn citizen_password_hash(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+/// The password hash of a citizen account or a staff member.
+pub fn password_hash(
+    c: &mut dyn Conn,
+    kind: SessionKind,
+    id: i64,
+) -> Result<Option<String>, DbError> {
+    let table = match kind {
+        SessionKind::Citizen => "accounts",
+        SessionKind::Staff => "staff",
+    };
     c.query_opt(
-        "SELECT password_hash FROM accounts WHERE id = $1",
+        &format!("SELECT password_hash FROM {table} WHERE id = $1"),
         params![id],
     )?
     .map(|r| r.get_str("password_hash"))
     .transpose()
 }
 
-/// Set a new password hash and end every session of the account but `keep_token`'s.
-pub fn set_citizen_password(
+/// Set a new password hash and end every other session of the same person.
+pub fn set_password(
     c: &mut dyn Conn,
+    kind: SessionKind,
     id: i64,
     hash: &str,
     keep_token: &str,
 ) -> Result<(), DbError> {
+    let table = match kind {
+        SessionKind::Citizen => "accounts",
+        SessionKind::Staff => "staff",
+    };
     c.execute(
-        "UPDATE accounts SET password_hash = $1 WHERE id = $2",
+        &format!("UPDATE {table} SET password_hash = $1 WHERE id = $2"),
         params![hash, id],
     )?;
     c.execute(
-        "DELETE FROM sessions WHERE kind = 'citizen' AND subject_id = $1 AND token_hash <> $2",
-        params![id, sm3_hex(keep_token.as_bytes())],
+        "DELETE FROM sessions WHERE kind = $1 AND subject_id = $2 AND token_hash <> $3",
+        params![kind.as_str(), id, sm3_hex(keep_token.as_bytes())],
     )?;
     Ok(())
 }

@@ -28,7 +28,11 @@ pub const PUBLIC_PATHS: [&str; 8] = [
     "/api/v1/calendar/{date}",
 ];
 /// Paths served on the internal listener only (besides `/healthz`, which both answer).
-pub const INTERNAL_PATHS: [&str; 2] = ["/api/v1/staff/sessions", "/api/v1/staff/me"];
+pub const INTERNAL_PATHS: [&str; 3] = [
+    "/api/v1/staff/sessions",
+    "/api/v1/staff/me",
+    "/api/v1/staff/me/password",
+];
 
 pub fn public_router() -> Router<Ctx> {
     let [keys_path, health, accounts_path, sessions, me_path, password_path, deadline_path, day_path] =
@@ -45,11 +49,12 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 pub fn internal_router() -> Router<Ctx> {
-    let [sessions, me_path] = INTERNAL_PATHS;
+    let [sessions, me_path, password_path] = INTERNAL_PATHS;
     Router::new()
         .route("/healthz", get(healthz))
         .route(sessions, post(staff_login).delete(staff_logout))
         .route(me_path, get(staff_me))
+        .route(password_path, post(staff_change_password))
 }
 
 /// The deployment's public keys (SM2), for checking its e-certificates and shared data.
@@ -197,6 +202,16 @@ async fn staff_login(
 
 async fn staff_logout(State(ctx): State<Ctx>, who: StaffAuth) -> Result<StatusCode, ApiError> {
     accounts::logout(&ctx, who.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn staff_change_password(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    JsonBody(p): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    accounts::change_staff_password(&ctx, &who.staff, who.token, p.old_password, p.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

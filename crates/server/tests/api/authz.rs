@@ -138,6 +138,13 @@ fn rows() -> Vec<Row> {
         r(Method::GET, "/api/v1/staff/me", Body::None, |w| {
             any_staff(200)(w)
         }),
+        // Every staff member may change their own password; here the old one is wrong.
+        r(
+            Method::POST,
+            "/api/v1/staff/me/password",
+            Body::Json(r#"{"old_password":"Wrong-password-1","new_password":"New-password-77"}"#),
+            |_| 401,
+        ),
         r(
             Method::GET,
             "/api/v1/staff/cases",

@@ -198,3 +198,65 @@ on_both_engines!(totp_second_factor_for_staff, |app: TestApp| async move {
         (StatusCode::UNAUTHORIZED, "totp_not_enrolled")
     );
 });
+
+on_both_engines!(staff_change_their_password, |app: TestApp| async move {
+    let first = app.staff("pw-clerk", "wx-wjw", &[Role::Clerk]).await;
+    let second = app
+        .client
+        .post(app.iurl("/api/v1/staff/sessions"))
+        .json(&json!({"username": "pw-clerk", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = app.iurl("/api/v1/staff/me/password");
+    let r = app
+        .post(
+            &url,
+            &first,
+            json!({"old_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .post(
+            &url,
+            &first,
+            json!({"old_password": PASSWORD, "new_password": "New-password-77"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&app.iurl("/api/v1/staff/me"), &first)
+            .await
+            .status(),
+        StatusCode::OK,
+        "this session goes on"
+    );
+    assert_eq!(
+        app.get(&app.iurl("/api/v1/staff/me"), &second)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "the other ended"
+    );
+    let login = |pw: &'static str| {
+        app.client
+            .post(app.iurl("/api/v1/staff/sessions"))
+            .json(&json!({"username": "pw-clerk", "password": pw}))
+            .send()
+    };
+    assert_eq!(
+        login("New-password-77").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(PASSWORD).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+});
