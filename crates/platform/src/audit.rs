@@ -37,6 +37,7 @@ pub struct Stored {
     pub hash: String,
 }
 
+#[cfg(test)]
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash of an entry: SM3 over the previous hash and every field, unit-separated.
@@ -61,6 +62,11 @@ pub fn hash(prev: &str, seq: i64, at: i64, e: &Entry) -> String {
 
 /// Append an entry inside the caller's transaction.
 pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<i64, DbError> {
+    append_at(c, e, crate::time::now_millis())
+}
+
+/// Append with a given time (for imports of history and tests).
+pub fn append_at(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
     let lock = if c.engine() == Engine::Postgres {
         " FOR UPDATE"
     } else {
@@ -72,7 +78,6 @@ pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<i64, DbError> {
     )?;
     let seq = head.get_i64("seq")? + 1;
     let prev = head.get_str("hash")?;
-    let at = crate::time::now_millis();
     let h = hash(&prev, seq, at, e);
     c.execute(
         "INSERT INTO audit_log (seq, at, actor_kind, actor, role, department, action, object, result, source, detail, prev_hash, hash)
@@ -127,9 +132,24 @@ const COLUMNS: &str = "seq, at, actor_kind, actor, role, department, action, obj
 pub fn verify(c: &mut dyn Conn) -> Result<Result<i64, (i64, String)>, DbError> {
     let head = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
     let (head_seq, head_hash) = (head.get_i64("seq")?, head.get_str("hash")?);
-    let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    let mut after = 0;
+    let cp = c.query_one("SELECT seq, hash FROM audit_checkpoint WHERE id = 1", &[])?;
+    let (cp_seq, cp_hash) = (cp.get_i64("seq")?, cp.get_str("hash")?);
+    if cp_seq > 0 {
+        // A checkpoint is only valid if a prune entry in the chain recorded exactly it.
+        let recorded = c.query_opt(
+            "SELECT seq FROM audit_log WHERE action = 'audit.prune' AND detail = $1",
+            params![checkpoint_detail(cp_seq, &cp_hash)],
+        )?;
+        if recorded.is_none() {
+            return Ok(Err((
+                cp_seq,
+                "the verification checkpoint was moved without an audit.prune entry".into(),
+            )));
+        }
+    }
+    let mut prev = cp_hash;
+    let mut expected_seq = cp_seq + 1;
+    let mut after = cp_seq;
     loop {
         let rows = c.query(
             &format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000"),
@@ -168,10 +188,70 @@ pub fn verify(c: &mut dyn Conn) -> Result<Result<i64, (i64, String)>, DbError> {
         }
     }
     let last = expected_seq - 1;
-    if last != head_seq || prev != head_hash && head_seq > 0 {
+    if last != head_seq || prev != head_hash && head_seq > cp_seq {
         return Ok(Err((last + 1, format!("the chain ends at {last} but {head_seq} entries were written (entries removed from the end)"))));
     }
     Ok(Ok(last))
+}
+
+fn checkpoint_detail(seq: i64, hash: &str) -> String {
+    format!("pruned through {seq} {hash}")
+}
+
+/// Delete entries older than `before` (UTC millis) after they were exported, keeping the
+/// rest verifiable: the chain then starts at a checkpoint recorded by an `audit.prune` entry.
+/// Refused when `before` is within the retention period. Returns the entries removed.
+pub fn prune(
+    c: &mut dyn Conn,
+    before: i64,
+    retention_ms: i64,
+    now: i64,
+    operator: Entry,
+) -> Result<Result<i64, String>, DbError> {
+    if before > now - retention_ms {
+        return Ok(Err(format!(
+            "entries younger than the retention period ({} days) are never deleted; choose a date before that",
+            retention_ms / 86_400_000
+        )));
+    }
+    let first_kept = c
+        .query_one(
+            "SELECT MIN(seq) AS s FROM audit_log WHERE at >= $1",
+            params![before],
+        )?
+        .get_opt_i64("s")?;
+    let last_old = match first_kept {
+        Some(s) => s - 1,
+        None => c
+            .query_one("SELECT COALESCE(MAX(seq), 0) AS s FROM audit_log", &[])?
+            .get_i64("s")?,
+    };
+    let cp = c
+        .query_one("SELECT seq FROM audit_checkpoint WHERE id = 1", &[])?
+        .get_i64("seq")?;
+    if last_old <= cp {
+        return Ok(Ok(0));
+    }
+    let hash = c
+        .query_one(
+            "SELECT hash FROM audit_log WHERE seq = $1",
+            params![last_old],
+        )?
+        .get_str("hash")?;
+    let removed = c.execute("DELETE FROM audit_log WHERE seq <= $1", params![last_old])?;
+    c.execute(
+        "UPDATE audit_checkpoint SET seq = $1, hash = $2 WHERE id = 1",
+        params![last_old, hash.as_str()],
+    )?;
+    append(
+        c,
+        &Entry {
+            action: "audit.prune".into(),
+            detail: checkpoint_detail(last_old, &hash),
+            ..operator
+        },
+    )?;
+    Ok(Ok(removed as i64))
 }
 
 /// Entries at or after `since` (UTC millis), oldest first.

@@ -45,6 +45,9 @@ pub struct Config {
     /// `TONGBAN_INTERNAL_TLS_CERT` / `TONGBAN_INTERNAL_TLS_KEY`: the same for the internal listener.
     pub internal_tls_cert: Option<PathBuf>,
     pub internal_tls_key: Option<PathBuf>,
+    /// `TONGBAN_AUDIT_RETENTION_DAYS`: audit entries younger than this are never deleted
+    /// (default and minimum 180).
+    pub audit_retention_days: i64,
     /// `TONGBAN_KEY_FILE`: the SM4 data keys (created on first start; keep it out of the
     /// database and back it up on its own). Default `tongban-keys.toml`.
     pub key_file: PathBuf,
@@ -68,6 +71,7 @@ impl Default for Config {
             address_failures: 20,
             address_window_minutes: 5,
             key_file: PathBuf::from("tongban-keys.toml"),
+            audit_retention_days: 180,
             public_tls_cert: None,
             public_tls_key: None,
             internal_tls_cert: None,
@@ -141,6 +145,9 @@ impl Config {
         if let Some(v) = get("TONGBAN_STAFF_SESSION_MINUTES") {
             self.staff_session_minutes = num("TONGBAN_STAFF_SESSION_MINUTES", v)?;
         }
+        if let Some(v) = get("TONGBAN_AUDIT_RETENTION_DAYS") {
+            self.audit_retention_days = num("TONGBAN_AUDIT_RETENTION_DAYS", v)?;
+        }
         if let Some(v) = get("TONGBAN_LOCKOUT_FAILURES") {
             self.lockout_failures = num("TONGBAN_LOCKOUT_FAILURES", v)?;
         }
@@ -168,6 +175,12 @@ impl Config {
             || self.internal_tls_cert.is_some() != self.internal_tls_key.is_some()
         {
             return Err("give a TLS certificate and its key together (public_tls_cert/public_tls_key, internal_tls_cert/internal_tls_key)".into());
+        }
+        if self.audit_retention_days < 180 {
+            return Err(format!(
+                "audit_retention_days must be at least 180, got {}",
+                self.audit_retention_days
+            ));
         }
         if self.lockout_failures < 1
             || self.lockout_minutes < 1

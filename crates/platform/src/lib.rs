@@ -31,4 +31,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 3, "0003_audit"),
     migration!("platform", 4, "0004_staff_totp"),
     migration!("platform", 5, "0005_encryption"),
+    migration!("platform", 6, "0006_audit_checkpoint"),
 ];

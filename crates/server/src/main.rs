@@ -67,6 +67,12 @@ enum KeysCmd {
 enum AuditCmd {
     /// Walk the SM3 hash chain; exit non-zero naming the first entry changed, removed or reordered.
     Verify,
+    /// Delete entries older than a date (YYYY-MM-DD), after exporting them; refused within the
+    /// retention period (audit_retention_days, at least 180). The chain stays verifiable.
+    Prune {
+        #[arg(long, value_name = "DATE")]
+        before: String,
+    },
     /// Write entries at or after a date (YYYY-MM-DD, in the configured zone) as JSON lines.
     Export {
         #[arg(long, value_name = "DATE")]
@@ -162,6 +168,21 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
+        Command::Audit(AuditCmd::Prune { before }) => {
+            let start = day_start(&config, &before, "--before")?;
+            let db = tongban_server::open_and_migrate(&config)?;
+            let retention = config.audit_retention_days * 86_400_000;
+            let now = tongban_platform::time::now_millis();
+            let op = tongban_platform::audit::Entry::operator("audit.prune", "", "");
+            let res = db
+                .write_blocking(move |c| {
+                    tongban_platform::audit::prune(c, start, retention, now, op)
+                })
+                .map_err(|e| format!("cannot prune: {e}"))?;
+            let n = res?;
+            println!("{n} audit entries before {before} removed; the chain verifies from the new checkpoint");
+            Ok(())
+        }
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
         Command::Keys(KeysCmd::Init) => {
@@ -343,6 +364,16 @@ fn restore(config: &Config, file: &std::path::Path) -> Result<(), String> {
     tongban_server::open_and_migrate(config)?;
     println!("restored {} into {}", file.display(), config.database_url);
     Ok(())
+}
+
+/// Midnight at the start of `date` in the configured zone, as UTC milliseconds.
+fn day_start(config: &Config, date: &str, what: &str) -> Result<i64, String> {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|_| format!("{what} {date:?} is not a date; use YYYY-MM-DD"))?;
+    day.and_hms_opt(0, 0, 0)
+        .and_then(|t| chrono::TimeZone::from_local_datetime(&config.tz(), &t).earliest())
+        .map(|t| t.timestamp_millis())
+        .ok_or_else(|| format!("{date} does not exist in {}", config.timezone))
 }
 
 fn audit_export(config: &Config, since: &str, out: Option<PathBuf>) -> Result<(), String> {

@@ -271,3 +271,62 @@ on_both_engines!(
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_keeps_the_retention_period_and_the_chain() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let day = 86_400_000i64;
+    let now = tongban_platform::time::now_millis();
+    // Three entries from 400 days ago (history), then today's.
+    app.db()
+        .write(move |c| {
+            for i in 0..3 {
+                let e = audit::Entry {
+                    action: "login".into(),
+                    actor: format!("old{i}"),
+                    result: "ok".into(),
+                    ..audit::Entry::default()
+                };
+                audit::append_at(c, &e, now - 400 * day + i)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let _ = app.citizen().await; // a login today
+    let (url, dir) = (
+        app.ctx.config.database_url.clone(),
+        app.dir.path().to_owned(),
+    );
+    let date = |days_ago: i64| {
+        chrono::DateTime::from_timestamp_millis(now - days_ago * day)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    // Within the retention period: refused, nothing deleted.
+    let r = tongban(&url, &dir, &["audit", "prune", "--before", &date(10)], None);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("retention"));
+    let r = tongban(
+        &url,
+        &dir,
+        &["audit", "prune", "--before", &date(200)],
+        None,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).starts_with("3 audit entries"));
+    let left = app.db().read(|c| audit::since(c, 0, 100, 0)).await.unwrap();
+    assert!(left.iter().all(|e| !e.entry.actor.starts_with("old")));
+    assert!(left.iter().any(|e| e.entry.action == "audit.prune"));
+    let v = tongban(&url, &dir, &["audit", "verify"], None);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    // Moving the checkpoint by hand is found.
+    app.db()
+        .write(|c| c.execute("UPDATE audit_checkpoint SET seq = seq + 1", &[]))
+        .await
+        .unwrap();
+    let v = tongban(&url, &dir, &["audit", "verify"], None);
+    assert!(!v.status.success());
+    assert!(String::from_utf8_lossy(&v.stderr).contains("checkpoint"));
+}
