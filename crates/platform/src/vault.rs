@@ -387,11 +387,16 @@ mod tests {
         // GM/T 0003.5-2012 / GB/T 32918.5 Annex A on the recommended curve: private key d,
         // its public key, ID "1234567812345678", message "message digest", and (r, s).
         use sm2::dsa::signature::Verifier;
-        let d = hex::decode("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8").unwrap();
+        let d = hex::decode("3945208F7B2144B13F36E38AC6D39F95889393692860B51A42FB81EF4DF7C5B8")
+            .unwrap();
         let public = "0409F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020\
                       CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13";
         let sk = sm2::dsa::SigningKey::from_slice(SM2_DISTID, &d).unwrap();
-        assert_eq!(hex::encode_upper(sk.verifying_key().to_sec1_bytes()), public, "d·G is the published public key");
+        assert_eq!(
+            hex::encode_upper(sk.verifying_key().to_sec1_bytes()),
+            public,
+            "d·G is the published public key"
+        );
         let sig = hex::decode(
             "F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3\
              B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA",
@@ -400,8 +405,15 @@ mod tests {
         let sig = sm2::dsa::Signature::try_from(sig.as_slice()).unwrap();
         assert!(sk.verifying_key().verify(b"message digest", &sig).is_ok());
         assert!(sk.verifying_key().verify(b"message digesT", &sig).is_err());
-        let other_id = sm2::dsa::VerifyingKey::from_sec1_bytes("ALICE123@YAHOO.COM", &hex::decode(public).unwrap()).unwrap();
-        assert!(other_id.verify(b"message digest", &sig).is_err(), "the ID is part of what is signed");
+        let other_id = sm2::dsa::VerifyingKey::from_sec1_bytes(
+            "ALICE123@YAHOO.COM",
+            &hex::decode(public).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            other_id.verify(b"message digest", &sig).is_err(),
+            "the ID is part of what is signed"
+        );
     }
 
     #[test]
