@@ -14,8 +14,15 @@ pub const DISTRICTS: [&str; 7] = [
     "宜兴市",
 ];
 
-/// Top-level categories with their sub-categories (code, name).
-pub const TREE: [(&str, &str, &[(&str, &str)]); 10] = [
+/// A top-level category: code, name, and its sub-categories (code, name).
+pub type Category = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// Top-level categories with their sub-categories.
+pub const TREE: [Category; 10] = [
     (
         "city",
         "城市管理/市容环境",
