@@ -3,4 +3,12 @@
 //! the order lifecycle — in plain Rust; storage, HTTP, letters, ratings and Open311 follow.
 
 pub mod categories;
+pub mod orders;
+pub mod routes;
 pub mod rules;
+
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::migration!(
+    "hotline",
+    1,
+    "0001_work_orders"
+)];

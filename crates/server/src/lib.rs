@@ -23,6 +23,7 @@ pub fn migrations() -> Vec<Migration> {
         tongban_platform::MIGRATIONS,
         tongban_catalog::MIGRATIONS,
         tongban_cases::MIGRATIONS,
+        tongban_hotline::MIGRATIONS,
     ]
     .concat()
 }
@@ -79,6 +80,7 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_platform::routes::PUBLIC_PATHS);
     v.extend(tongban_catalog::routes::PUBLIC_PATHS);
     v.extend(tongban_cases::routes::PUBLIC_PATHS);
+    v.extend(tongban_hotline::routes::PUBLIC_PATHS);
     v
 }
 
@@ -142,6 +144,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_cases::routes::public_router(
             ctx.config.max_upload_bytes,
         ))
+        .merge(tongban_hotline::routes::public_router())
         .merge(tongban_web::routes::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))

@@ -22,3 +22,4 @@ mod queue;
 mod throttle;
 mod tls;
 mod uploads;
+mod workorders;
