@@ -69,29 +69,25 @@ fn status_of(s: &str) -> Result<Status, DbError> {
     Status::parse(s).ok_or_else(|| DbError::Decode(format!("unknown status {s:?}")))
 }
 
-fn vault_err(e: tongban_platform::vault::VaultError) -> DbError {
-    DbError::Decode(e.to_string())
-}
-
 /// The form is applicant data: stored SM4-encrypted as a whole.
 fn seal_form(form: &Map<String, Json>) -> Result<String, DbError> {
     let text = serde_json::to_string(form).map_err(|e| DbError::Decode(e.to_string()))?;
     tongban_platform::vault::keys()
         .and_then(|k| k.encrypt(&text))
-        .map_err(vault_err)
+        .map_err(DbError::from)
 }
 
 fn open_form(stored: &str) -> Result<Map<String, Json>, DbError> {
     let text = tongban_platform::vault::keys()
         .and_then(|k| k.decrypt(stored))
-        .map_err(vault_err)?;
+        .map_err(DbError::from)?;
     serde_json::from_str(&text).map_err(|e| DbError::Decode(e.to_string()))
 }
 
 /// Encrypt case forms written in clear or under an older key; how many were rewritten.
 pub fn reencrypt_forms(c: &mut dyn Conn, limit: i64) -> Result<usize, DbError> {
     let current = tongban_platform::vault::keys()
-        .map_err(vault_err)?
+        .map_err(DbError::from)?
         .current
         .clone();
     let rows = c.query(

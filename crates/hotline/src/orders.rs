@@ -136,10 +136,6 @@ fn check(n: &NewOrder, logged_in: bool) -> Result<(OrderType, Option<String>), A
     Ok((t, phone))
 }
 
-fn vault_err(e: vault::VaultError) -> DbError {
-    DbError::Decode(e.to_string())
-}
-
 /// File an order; it is routed at once when a rule names a department.
 pub async fn file(ctx: &Ctx, n: NewOrder, citizen_id: Option<i64>) -> Result<OrderView, ApiError> {
     let (t, phone) = check(&n, citizen_id.is_some())?;
@@ -156,7 +152,7 @@ pub async fn file(ctx: &Ctx, n: NewOrder, citizen_id: Option<i64>) -> Result<Ord
     let no = ctx
         .db
         .write(move |c| {
-            let keys = vault::keys().map_err(vault_err)?;
+            let keys = vault::keys().map_err(DbError::from)?;
             let seq = identity::next_counter(c, &format!("wo:{day}"))?;
             let order_no = format!("12345{day}{seq:06}");
             let status = if dept.is_some() { "dispatched" } else { "received" };
@@ -173,12 +169,12 @@ pub async fn file(ctx: &Ctx, n: NewOrder, citizen_id: Option<i64>) -> Result<Ord
                         n.district.as_str(),
                         n.street.trim(),
                         n.title.trim(),
-                        keys.encrypt(n.content.trim()).map_err(vault_err)?,
+                        keys.encrypt(n.content.trim()).map_err(DbError::from)?,
                         n.public,
                         n.lat,
                         n.long,
                         citizen_id,
-                        phone.map(|p| keys.encrypt(&p)).transpose().map_err(vault_err)?,
+                        phone.map(|p| keys.encrypt(&p)).transpose().map_err(DbError::from)?,
                         status,
                         dept.as_deref(),
                         now,

@@ -137,21 +137,17 @@ pub struct NewCitizen<'a> {
     pub password_hash: &'a str,
 }
 
-fn vault_err(e: crate::vault::VaultError) -> DbError {
-    DbError::Decode(e.to_string())
-}
-
 /// Register a citizen; `Err(DbError::Unique)` when the ID number or phone is taken. The ID
 /// number and phone are stored SM4-encrypted, found again through their blind indexes.
 pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbError> {
-    let keys = crate::vault::keys().map_err(vault_err)?;
+    let keys = crate::vault::keys().map_err(DbError::from)?;
     let row = c.query_one(
         "INSERT INTO accounts (name, id_number, phone, password_hash, created_at, id_number_bidx, phone_bidx)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         params![
             n.name,
-            keys.encrypt(n.id_number).map_err(vault_err)?,
-            keys.encrypt(n.phone).map_err(vault_err)?,
+            keys.encrypt(n.id_number).map_err(DbError::from)?,
+            keys.encrypt(n.phone).map_err(DbError::from)?,
             n.password_hash,
             crate::time::now_millis(),
             keys.blind("id_number", n.id_number),
@@ -167,12 +163,14 @@ pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbErr
 }
 
 fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
-    let keys = crate::vault::keys().map_err(vault_err)?;
+    let keys = crate::vault::keys().map_err(DbError::from)?;
     Ok(Citizen {
         id: r.get_i64("id")?,
         name: r.get_str("name")?,
-        id_number: keys.decrypt(&r.get_str("id_number")?).map_err(vault_err)?,
-        phone: keys.decrypt(&r.get_str("phone")?).map_err(vault_err)?,
+        id_number: keys
+            .decrypt(&r.get_str("id_number")?)
+            .map_err(DbError::from)?,
+        phone: keys.decrypt(&r.get_str("phone")?).map_err(DbError::from)?,
     })
 }
 
@@ -199,7 +197,7 @@ pub fn citizen_credentials(
     by_id_number: Option<&str>,
     by_phone: Option<&str>,
 ) -> Result<Option<(i64, String)>, DbError> {
-    let keys = crate::vault::keys().map_err(vault_err)?;
+    let keys = crate::vault::keys().map_err(DbError::from)?;
     let row = match (by_id_number, by_phone) {
         (Some(id), _) => c.query_opt(
             "SELECT id, password_hash FROM accounts WHERE id_number_bidx = $1",
@@ -218,19 +216,21 @@ pub fn citizen_credentials(
 /// Encrypt account rows written in clear (before encryption) or under an older key.
 /// Returns how many rows were rewritten.
 pub fn reencrypt_accounts(c: &mut dyn Conn, limit: i64) -> Result<usize, DbError> {
-    let keys = crate::vault::keys().map_err(vault_err)?;
+    let keys = crate::vault::keys().map_err(DbError::from)?;
     let rows = c.query(
         "SELECT id, id_number, phone FROM accounts WHERE id_number NOT LIKE $1 OR phone NOT LIKE $1 OR id_number_bidx IS NULL ORDER BY id LIMIT $2",
         params![format!("{}{}:%", crate::vault::PREFIX, keys.current), limit],
     )?;
     for r in &rows {
-        let id_number = keys.decrypt(&r.get_str("id_number")?).map_err(vault_err)?;
-        let phone = keys.decrypt(&r.get_str("phone")?).map_err(vault_err)?;
+        let id_number = keys
+            .decrypt(&r.get_str("id_number")?)
+            .map_err(DbError::from)?;
+        let phone = keys.decrypt(&r.get_str("phone")?).map_err(DbError::from)?;
         c.execute(
             "UPDATE accounts SET id_number = $1, phone = $2, id_number_bidx = $3, phone_bidx = $4 WHERE id = $5",
             params![
-                keys.encrypt(&id_number).map_err(vault_err)?,
-                keys.encrypt(&phone).map_err(vault_err)?,
+                keys.encrypt(&id_number).map_err(DbError::from)?,
+                keys.encrypt(&phone).map_err(DbError::from)?,
                 keys.blind("id_number", &id_number),
                 keys.blind("phone", &phone),
                 r.get_i64("id")?

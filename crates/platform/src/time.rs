@@ -29,3 +29,12 @@ pub fn parse_tz(name: &str) -> Result<Tz, String> {
     name.parse::<Tz>()
         .map_err(|_| format!("unknown time zone {name:?}; use an IANA name such as Asia/Shanghai"))
 }
+
+/// The first instant (UTC milliseconds) of `date` (YYYY-MM-DD) in `tz`; `None` when it is no date.
+pub fn day_start(date: &str, tz: Tz) -> Option<i64> {
+    chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .ok()?
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| t.timestamp_millis())
+}

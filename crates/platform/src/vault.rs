@@ -51,6 +51,12 @@ pub enum VaultError {
     Damaged,
 }
 
+impl From<VaultError> for crate::db::DbError {
+    fn from(e: VaultError) -> Self {
+        crate::db::DbError::Decode(e.to_string())
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct KeyFile {
     current: String,

@@ -368,24 +368,18 @@ fn restore(config: &Config, file: &std::path::Path) -> Result<(), String> {
 
 /// Midnight at the start of `date` in the configured zone, as UTC milliseconds.
 fn day_start(config: &Config, date: &str, what: &str) -> Result<i64, String> {
-    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
-        .map_err(|_| format!("{what} {date:?} is not a date; use YYYY-MM-DD"))?;
-    day.and_hms_opt(0, 0, 0)
-        .and_then(|t| chrono::TimeZone::from_local_datetime(&config.tz(), &t).earliest())
-        .map(|t| t.timestamp_millis())
-        .ok_or_else(|| format!("{date} does not exist in {}", config.timezone))
+    tongban_platform::time::day_start(date, config.tz()).ok_or_else(|| {
+        format!(
+            "{what} {date:?} is not a date in {}; use YYYY-MM-DD",
+            config.timezone
+        )
+    })
 }
 
 fn audit_export(config: &Config, since: &str, out: Option<PathBuf>) -> Result<(), String> {
     use std::io::Write;
-    let day = chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d")
-        .map_err(|_| format!("--since {since:?} is not a date; use YYYY-MM-DD"))?;
+    let start = day_start(config, since, "--since")?;
     let tz = config.tz();
-    let start = day
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| chrono::TimeZone::from_local_datetime(&tz, &t).earliest())
-        .map(|t| t.timestamp_millis())
-        .ok_or_else(|| format!("{since} does not exist in {}", config.timezone))?;
     let db = tongban_server::open_and_migrate(config)?;
     let mut sink: Box<dyn Write> = match &out {
         Some(p) => Box::new(

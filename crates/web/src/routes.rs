@@ -341,11 +341,8 @@ async fn audit_log(
     let day_start = |k: &str| -> Result<Option<i64>, ApiError> {
         match text(k) {
             None => Ok(None),
-            Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .and_then(|t| chrono::TimeZone::from_local_datetime(&tz, &t).earliest())
-                .map(|t| Some(t.timestamp_millis()))
+            Some(d) => tongban_platform::time::day_start(&d, tz)
+                .map(Some)
                 .ok_or_else(|| {
                     ApiError::bad_request("bad_date", format!("{k}: use a date like 2026-01-31"))
                 }),
