@@ -9,5 +9,7 @@ pub mod service;
 pub mod store;
 pub mod view;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] =
-    &[tongban_platform::migration!("cases", 1, "0001_cases")];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("cases", 1, "0001_cases"),
+    tongban_platform::migration!("cases", 2, "0002_concluded_index"),
+];

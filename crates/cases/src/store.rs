@@ -383,3 +383,55 @@ pub fn popular_matters(c: &mut dyn Conn, limit: i64) -> Result<Vec<String>, DbEr
     .map(|r| r.get_str("matter_code"))
     .collect()
 }
+
+/// A case as the rating room sees it (一事一评 applies to concluded cases).
+#[derive(Debug, Clone)]
+pub struct Concluded {
+    pub case_no: String,
+    pub applicant_id: i64,
+    pub department_code: String,
+    pub matter_code: String,
+    pub status: Status,
+    pub concluded_at: Option<i64>,
+}
+
+fn concluded_of(r: &Row) -> Result<Concluded, DbError> {
+    let s = r.get_str("status")?;
+    Ok(Concluded {
+        case_no: r.get_str("case_no")?,
+        applicant_id: r.get_i64("applicant_id")?,
+        department_code: r.get_str("department_code")?,
+        matter_code: r.get_str("matter_code")?,
+        status: Status::parse(&s).ok_or_else(|| DbError::Decode(format!("status {s:?}")))?,
+        concluded_at: r.get_opt_i64("concluded_at")?,
+    })
+}
+
+/// One case by number, for rating.
+pub fn for_rating(c: &mut dyn Conn, case_no: &str) -> Result<Option<Concluded>, DbError> {
+    c.query_opt(
+        "SELECT case_no, applicant_id, department_code, matter_code, status, concluded_at FROM cases WHERE case_no = $1",
+        params![case_no],
+    )?
+    .as_ref()
+    .map(concluded_of)
+    .transpose()
+}
+
+/// Cases decided (approved, rejected, not accepted) in `[after, until)`, oldest first.
+pub fn decided_between(
+    c: &mut dyn Conn,
+    after: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<Concluded>, DbError> {
+    c.query(
+        "SELECT case_no, applicant_id, department_code, matter_code, status, concluded_at FROM cases
+         WHERE concluded_at >= $1 AND concluded_at < $2 AND status IN ('approved', 'rejected', 'not_accepted')
+         ORDER BY concluded_at, id LIMIT $3",
+        params![after, until, limit],
+    )?
+    .iter()
+    .map(concluded_of)
+    .collect()
+}

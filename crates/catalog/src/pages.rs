@@ -69,7 +69,7 @@ async fn list(
         .read(move |c| {
             Ok((
                 store::list(c, &f2)?,
-                tongban_platform::identity::list_departments(c)?,
+                crate::store::departments_with_matters(c)?,
             ))
         })
         .await;

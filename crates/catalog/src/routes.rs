@@ -137,8 +137,6 @@ async fn detail(
 
 async fn departments(State(ctx): State<Ctx>) -> Result<Json<Vec<Department>>, ApiError> {
     Ok(Json(
-        ctx.db
-            .read(tongban_platform::identity::list_departments)
-            .await?,
+        ctx.db.read(crate::store::departments_with_matters).await?,
     ))
 }

@@ -205,3 +205,19 @@ pub fn set_published(c: &mut dyn Conn, code: &str, published: bool) -> Result<bo
         params![published, tongban_platform::time::now_millis(), code],
     )? == 1)
 }
+
+/// Departments that offer at least one matter (the catalogue's department filter).
+pub fn departments_with_matters(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
+    c.query(
+        "SELECT d.code, d.name FROM departments d WHERE EXISTS (SELECT 1 FROM matters m WHERE m.department_code = d.code) ORDER BY d.code",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Department {
+            code: r.get_str("code")?,
+            name: r.get_str("name")?,
+        })
+    })
+    .collect()
+}

@@ -97,9 +97,72 @@ pub fn exists(code: &str) -> bool {
         .any(|(c, _, subs)| *c == code || subs.iter().any(|(s, _)| *s == code))
 }
 
+/// The Chinese name of a built-in category.
+pub fn name(code: &str) -> Option<&'static str> {
+    TREE.iter().find_map(|(c, n, subs)| {
+        if *c == code {
+            Some(*n)
+        } else {
+            subs.iter().find(|(s, _)| *s == code).map(|(_, n)| *n)
+        }
+    })
+}
+
 /// The top-level category of a code (`city.noise` → `city`).
 pub fn top(code: &str) -> &str {
     code.split('.').next().unwrap_or(code)
+}
+
+/// Words that point to a sub-category, for the operator's suggestion while typing a call.
+pub const KEYWORDS: [(&str, &[&str]); 21] = [
+    (
+        "city.noise",
+        &["噪音", "噪声", "扰民", "施工", "广场舞", "吵"],
+    ),
+    ("city.sanitation", &["垃圾", "卫生", "脏", "异味", "清扫"]),
+    (
+        "city.roads",
+        &["路灯", "井盖", "道路", "坑", "人行道", "破损"],
+    ),
+    ("traffic.bus", &["公交", "地铁", "线路", "站台", "司机"]),
+    ("traffic.parking", &["停车", "违停", "车位", "占道"]),
+    ("housing.rent", &["公租房", "廉租", "保障房", "租赁补贴"]),
+    (
+        "housing.property",
+        &["物业", "电梯", "小区", "业委会", "维修基金"],
+    ),
+    ("education.enrol", &["入学", "招生", "学位", "转学", "划片"]),
+    ("education.fees", &["学费", "补课", "乱收费", "培训"]),
+    ("health.hospital", &["医院", "看病", "挂号", "医生", "护士"]),
+    ("health.insurance", &["医保", "报销", "异地就医"]),
+    ("social.pension", &["养老", "退休", "养老金"]),
+    ("social.unemployment", &["失业", "失业金"]),
+    ("utility.water", &["停水", "水压", "自来水", "水费", "水管"]),
+    ("utility.gas", &["燃气", "煤气", "天然气"]),
+    ("utility.power", &["停电", "电费", "供电", "电压"]),
+    ("market.food", &["食品", "过期", "餐馆", "饭店", "外卖"]),
+    (
+        "market.consumer",
+        &["退款", "商家", "消费", "欺诈", "预付卡", "退费"],
+    ),
+    ("environment.air", &["油烟", "废气", "空气", "烟尘", "焚烧"]),
+    (
+        "environment.water",
+        &["河道", "排污", "污水", "水体", "黑臭"],
+    ),
+    ("other.other", &[]),
+];
+
+/// Up to three sub-categories whose words occur in `text`, best first.
+pub fn suggest(text: &str) -> Vec<&'static str> {
+    let mut scored: Vec<(usize, usize, &str)> = KEYWORDS
+        .iter()
+        .enumerate()
+        .map(|(i, (code, words))| (words.iter().filter(|w| text.contains(*w)).count(), i, *code))
+        .filter(|(n, _, _)| *n > 0)
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(3).map(|(_, _, c)| c).collect()
 }
 
 /// Routing rules: (category code, district or `None` for any) → department code.
@@ -154,6 +217,18 @@ mod tests {
             assert!(TREE.iter().any(|(_, n, _)| *n == name), "{name}");
         }
         assert!(exists("city.noise") && exists("city") && !exists("city.nothing"));
+    }
+
+    #[test]
+    fn suggestions_follow_the_words() {
+        let mut s = suggest("楼下饭店油烟很大，晚上还很吵");
+        s.sort_unstable();
+        assert_eq!(s, ["city.noise", "environment.air", "market.food"]);
+        assert_eq!(suggest("小区停水三天了，水压也低")[0], "utility.water");
+        assert!(suggest("你好").is_empty());
+        for (code, _) in KEYWORDS {
+            assert!(exists(code), "{code}");
+        }
     }
 
     #[test]

@@ -1,14 +1,21 @@
-//! Citizen participation (work in progress): 12345-style work orders. This first part holds
-//! the rules — order types and their working-day limits, the category tree and routing, and
-//! the order lifecycle — in plain Rust; storage, HTTP, letters, ratings and Open311 follow.
+//! Citizen participation: 12345-style work orders (filing, routing, the staff loop with
+//! working-day limits, supervision and escalation), public letters, 好差评 ratings with
+//! rectification, and Open311 GeoReport v2 — rules in plain Rust, storage and HTTP beside.
 
 pub mod categories;
+pub mod letters;
+pub mod open311;
 pub mod orders;
+pub mod pages;
+pub mod rating_service;
+pub mod ratings;
 pub mod routes;
 pub mod rules;
+pub mod settings;
+pub mod staff;
+pub mod sweep;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::migration!(
-    "hotline",
-    1,
-    "0001_work_orders"
-)];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("hotline", 1, "0001_work_orders"),
+    tongban_platform::migration!("hotline", 2, "0002_participation"),
+];

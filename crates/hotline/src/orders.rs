@@ -1,32 +1,19 @@
-//! Work orders: filing (by a citizen, or anonymously with a phone number), routing to a
-//! department by the category tree, deadlines in working days, and the public view.
+//! Work orders: filing (web, mobile, phone by an operator, Open311), routing to a department
+//! by the configured rules, deadlines in working days, the stored record, and the citizen's
+//! views (public status by number; the whole order with its reply for the citizen who filed).
 
-use crate::categories::{self, Routing, DISTRICTS};
-use crate::rules::{self, Limits, OrderType};
+use crate::rules::{self, OrderType, Status};
+use crate::settings::{self, Settings};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use tongban_platform::db::{Conn, DbError};
+use tongban_platform::db::{Conn, DbError, Engine, Row};
 use tongban_platform::ids::Phone;
-use tongban_platform::{audit, identity, params, vault, ApiError, Ctx};
+use tongban_platform::{audit, identity, notify, params, vault, ApiError, Ctx};
 
-/// Default routing of the demo city: categories to the departments that answer them.
-pub fn default_routing() -> Routing {
-    let mut r = Routing::default();
-    for (cat, dept) in [
-        ("utility.water", "wx-sw"),
-        ("utility.gas", "wx-rq"),
-        ("housing", "wx-zjj"),
-        ("education", "wx-jyj"),
-        ("health.hospital", "wx-wjw"),
-        ("health.insurance", "wx-ybj"),
-        ("social", "wx-rsj"),
-        ("market", "wx-scjgj"),
-    ] {
-        r.add(cat, None, dept);
-    }
-    r
-}
+/// How an order reached the hotline.
+pub const CHANNELS: [&str; 4] = ["web", "mobile", "phone", "open311"];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     #[serde(rename = "type")]
@@ -42,6 +29,19 @@ pub struct NewOrder {
     pub long: Option<f64>,
     /// Required when filing without logging in.
     pub phone: Option<String>,
+    /// Where to send notices by e-mail (optional).
+    pub email: Option<String>,
+    /// `web` (default) or `mobile`; `phone` and `open311` are set by those entry points.
+    pub channel: Option<String>,
+}
+
+/// Who files: a logged-in citizen, an anonymous caller, an operator, or a partner app.
+#[derive(Debug, Clone)]
+pub enum Filer {
+    Citizen(i64),
+    Anonymous,
+    Operator(identity::Staff),
+    Partner(i64),
 }
 
 #[derive(Debug, Serialize)]
@@ -50,6 +50,7 @@ pub struct Event {
     pub action: String,
     pub status: String,
     pub department: Option<String>,
+    pub note: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,38 +59,259 @@ pub struct OrderView {
     #[serde(rename = "type")]
     pub order_type: String,
     pub category: String,
+    pub category_name: String,
     pub district: String,
     pub title: String,
     pub public: bool,
+    pub channel: String,
     pub status: String,
+    pub status_label: String,
     pub department: Option<String>,
     pub received_at: String,
     pub sign_by: Option<String>,
     pub answer_by: Option<String>,
+    pub supervised: bool,
+    /// The department's answer: shown to the citizen who filed, not on the public lookup.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    pub replied_at: Option<String>,
+    pub rated: bool,
     pub timeline: Vec<Event>,
+}
+
+/// The stored order as rules and storage see it.
+#[derive(Debug, Clone)]
+pub struct Rec {
+    pub id: i64,
+    pub order_no: String,
+    pub order_type: OrderType,
+    pub category: String,
+    pub district: String,
+    pub street: String,
+    pub title: String,
+    /// SM4-sealed.
+    pub content: String,
+    pub public: bool,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub citizen_id: Option<i64>,
+    /// SM4-sealed.
+    pub phone: Option<String>,
+    /// SM4-sealed.
+    pub email: Option<String>,
+    pub photo: Option<String>,
+    pub channel: String,
+    pub status: Status,
+    pub department: Option<String>,
+    pub received_at: i64,
+    pub sign_by: Option<NaiveDate>,
+    pub return_by: Option<NaiveDate>,
+    pub answer_by: Option<NaiveDate>,
+    pub supervised: bool,
+    pub escalated: bool,
+    pub extension_days: Option<i64>,
+    pub extension_reason: Option<String>,
+    pub reply: Option<String>,
+    pub replied_at: Option<i64>,
+    pub replied_on_time: Option<bool>,
+    pub closed_at: Option<i64>,
+    pub public_text: Option<String>,
+    pub public_reply: Option<String>,
+    pub published_at: Option<i64>,
+    pub version: i64,
+}
+
+const COLUMNS: &str = "id, order_no, order_type, category, district, street, title, content, public, lat, lng,
+    citizen_id, phone, email, photo, channel, status, department_code, received_at, sign_by, return_by, answer_by,
+    supervised, escalated, extension_days, extension_reason, reply, replied_at, replied_on_time, closed_at,
+    public_text, public_reply, published_at, version";
+
+fn date(r: &Row, col: &str) -> Result<Option<NaiveDate>, DbError> {
+    r.get_opt_str(col)?
+        .map(|s| {
+            NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|e| DbError::Decode(format!("{col}: {e}")))
+        })
+        .transpose()
+}
+
+pub fn ymd(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+fn rec_of(r: &Row) -> Result<Rec, DbError> {
+    let t = r.get_str("order_type")?;
+    let s = r.get_str("status")?;
+    Ok(Rec {
+        id: r.get_i64("id")?,
+        order_no: r.get_str("order_no")?,
+        order_type: OrderType::parse(&t)
+            .ok_or_else(|| DbError::Decode(format!("order type {t:?}")))?,
+        category: r.get_str("category")?,
+        district: r.get_str("district")?,
+        street: r.get_str("street")?,
+        title: r.get_str("title")?,
+        content: r.get_str("content")?,
+        public: r.get_bool("public")?,
+        lat: r.get_opt_f64("lat")?,
+        lng: r.get_opt_f64("lng")?,
+        citizen_id: r.get_opt_i64("citizen_id")?,
+        phone: r.get_opt_str("phone")?,
+        email: r.get_opt_str("email")?,
+        photo: r.get_opt_str("photo")?,
+        channel: r.get_str("channel")?,
+        status: Status::parse(&s).ok_or_else(|| DbError::Decode(format!("status {s:?}")))?,
+        department: r.get_opt_str("department_code")?,
+        received_at: r.get_i64("received_at")?,
+        sign_by: date(r, "sign_by")?,
+        return_by: date(r, "return_by")?,
+        answer_by: date(r, "answer_by")?,
+        supervised: r.get_bool("supervised")?,
+        escalated: r.get_bool("escalated")?,
+        extension_days: r.get_opt_i64("extension_days")?,
+        extension_reason: r.get_opt_str("extension_reason")?,
+        reply: r.get_opt_str("reply")?,
+        replied_at: r.get_opt_i64("replied_at")?,
+        replied_on_time: r.get_opt_bool("replied_on_time")?,
+        closed_at: r.get_opt_i64("closed_at")?,
+        public_text: r.get_opt_str("public_text")?,
+        public_reply: r.get_opt_str("public_reply")?,
+        published_at: r.get_opt_i64("published_at")?,
+        version: r.get_i64("version")?,
+    })
+}
+
+/// Load an order; `for_update` locks the row on PostgreSQL (SQLite's writer is serial).
+pub fn load(c: &mut dyn Conn, order_no: &str, for_update: bool) -> Result<Option<Rec>, DbError> {
+    let lock = if for_update && c.engine() == Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM work_orders WHERE order_no = $1{lock}");
+    c.query_opt(&sql, params![order_no])?
+        .map(|r| rec_of(&r))
+        .transpose()
+}
+
+/// Write back the mutable part of an order, checking nobody changed it meanwhile.
+pub fn save(c: &mut dyn Conn, r: &Rec, now: i64) -> Result<(), DbError> {
+    let due = ymd(rules::due_in(r.status, r.sign_by, r.answer_by));
+    let n = c.execute(
+        "UPDATE work_orders SET status = $1, department_code = $2, sign_by = $3, return_by = $4, answer_by = $5,
+            due_on = $6, supervised = $7, escalated = $8, extension_days = $9, extension_reason = $10, reply = $11,
+            replied_at = $12, replied_on_time = $13, closed_at = $14, public_text = $15, public_reply = $16,
+            published_at = $17, updated_at = $18, version = version + 1
+         WHERE id = $19 AND version = $20",
+        params![
+            r.status.as_str(),
+            r.department.as_deref(),
+            ymd(r.sign_by),
+            ymd(r.return_by),
+            ymd(r.answer_by),
+            due,
+            r.supervised,
+            r.escalated,
+            r.extension_days,
+            r.extension_reason.as_deref(),
+            r.reply.as_deref(),
+            r.replied_at,
+            r.replied_on_time,
+            r.closed_at,
+            r.public_text.as_deref(),
+            r.public_reply.as_deref(),
+            r.published_at,
+            now,
+            r.id,
+            r.version
+        ],
+    )?;
+    if n == 0 {
+        return Err(DbError::Engine(format!(
+            "work order {} changed while it was being updated",
+            r.order_no
+        )));
+    }
+    Ok(())
+}
+
+/// Append to the timeline.
+#[allow(clippy::too_many_arguments)]
+pub fn event(
+    c: &mut dyn Conn,
+    id: i64,
+    at: i64,
+    action: &str,
+    to: Status,
+    actor: &str,
+    dept: Option<&str>,
+    note: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO work_order_events (order_id, at, action, to_status, actor, department_code, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![id, at, action, to.as_str(), actor, dept, note],
+    )?;
+    Ok(())
+}
+
+/// Tell the citizen who filed (by e-mail and/or text message) about a change of their order.
+pub fn tell_citizen(c: &mut dyn Conn, r: &Rec, what: &str, now: i64) -> Result<(), DbError> {
+    let keys = vault::keys().map_err(DbError::from)?;
+    let subject = format!("无锡12345 工单 {}", r.order_no);
+    let text = format!("您的诉求「{}」（工单号 {}）：{what}", r.title, r.order_no);
+    if let Some(e) = &r.email {
+        notify::email(
+            c,
+            &keys.decrypt(e).map_err(DbError::from)?,
+            &subject,
+            &text,
+            now,
+        )?;
+    }
+    let phone = match &r.phone {
+        Some(p) => Some(keys.decrypt(p).map_err(DbError::from)?),
+        None => match r.citizen_id {
+            Some(id) => identity::citizen_phone(c, id)?,
+            None => None,
+        },
+    };
+    if let Some(p) = phone {
+        notify::sms(c, &p, &subject, &text, now)?;
+    }
+    Ok(())
 }
 
 fn bad(code: &str, msg: impl Into<String>) -> ApiError {
     ApiError::unprocessable(code, msg)
 }
 
-fn check(n: &NewOrder, logged_in: bool) -> Result<(OrderType, Option<String>), ApiError> {
+struct Checked {
+    t: OrderType,
+    phone: Option<String>,
+    email: Option<String>,
+    channel: &'static str,
+}
+
+fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError> {
     let t = OrderType::parse(&n.order_type).ok_or_else(|| {
         bad(
             "unknown_type",
             "type must be consult, help, complaint, report, suggestion or praise",
         )
     })?;
-    if !categories::exists(&n.category) {
+    if !s.category_exists(&n.category) {
         return Err(bad(
             "unknown_category",
             format!("category {:?} is not in the category tree", n.category),
         ));
     }
-    if !DISTRICTS.contains(&n.district.as_str()) {
+    if !crate::categories::DISTRICTS.contains(&n.district.as_str()) {
         return Err(bad(
             "unknown_district",
-            format!("district must be one of {}", DISTRICTS.join("、")),
+            format!(
+                "district must be one of {}",
+                crate::categories::DISTRICTS.join("、")
+            ),
         ));
     }
     let len = |s: &str| s.trim().chars().count();
@@ -118,53 +340,101 @@ fn check(n: &NewOrder, logged_in: bool) -> Result<(OrderType, Option<String>), A
             ))
         }
     }
-    let phone = match (&n.phone, logged_in) {
-        (Some(p), _) => Some(
+    let needs_contact = !matches!(filer, Filer::Citizen(_));
+    let phone = match &n.phone {
+        Some(p) if !p.trim().is_empty() => Some(
             Phone::parse(p)
                 .map_err(|m| bad("invalid_phone", format!("phone: {m}")))?
                 .as_str()
                 .to_owned(),
         ),
-        (None, true) => None,
-        (None, false) => {
-            return Err(bad(
-                "phone_required",
-                "without logging in, give a phone number so the department can answer",
-            ))
-        }
+        _ => None,
     };
-    Ok((t, phone))
+    let email = match &n.email {
+        Some(e) if !e.trim().is_empty() => {
+            let e = e.trim();
+            if e.len() > 100 || !tongban_platform::notify::valid_email(e) {
+                return Err(bad(
+                    "invalid_email",
+                    "email must be an address like name@example.com",
+                ));
+            }
+            Some(e.to_owned())
+        }
+        _ => None,
+    };
+    if needs_contact && phone.is_none() && email.is_none() {
+        return Err(bad(
+            "phone_required",
+            "without logging in, give a phone number (or an e-mail address) so the department can answer",
+        ));
+    }
+    let channel = match filer {
+        Filer::Operator(_) => "phone",
+        Filer::Partner(_) => "open311",
+        _ => match n.channel.as_deref() {
+            None | Some("web") => "web",
+            Some("mobile") => "mobile",
+            Some(other) => {
+                return Err(bad(
+                    "invalid_channel",
+                    format!("channel must be web or mobile, got {other:?}"),
+                ))
+            }
+        },
+    };
+    Ok(Checked {
+        t,
+        phone,
+        email,
+        channel,
+    })
 }
 
-/// File an order; it is routed at once when a rule names a department.
-pub async fn file(ctx: &Ctx, n: NewOrder, citizen_id: Option<i64>) -> Result<OrderView, ApiError> {
-    let (t, phone) = check(&n, citizen_id.is_some())?;
+/// File an order; it is routed at once when a rule names a department. Returns its number.
+pub async fn file(
+    ctx: &Ctx,
+    n: NewOrder,
+    filer: Filer,
+    photo: Option<String>,
+) -> Result<String, ApiError> {
     let today = ctx.today();
-    let dept = default_routing()
+    let cal = ctx.calendar();
+    let now = tongban_platform::time::now_millis();
+    let day = today.format("%Y%m%d").to_string();
+    let source = audit::current_source();
+    let settings = ctx.db.read(settings::load).await?;
+    let ck = check(&n, &settings, &filer)?;
+    let dept = settings
+        .routing()
         .route(&n.category, &n.district)
         .map(str::to_owned);
     let dl = dept
         .as_ref()
-        .map(|_| rules::deadlines(&ctx.calendar(), &Limits::default(), t, today));
-    let now = tongban_platform::time::now_millis();
-    let day = today.format("%Y%m%d").to_string();
-    let source = audit::current_source();
+        .map(|_| rules::deadlines(&cal, &settings.limits, ck.t, today));
     let no = ctx
         .db
         .write(move |c| {
             let keys = vault::keys().map_err(DbError::from)?;
             let seq = identity::next_counter(c, &format!("wo:{day}"))?;
             let order_no = format!("12345{day}{seq:06}");
-            let status = if dept.is_some() { "dispatched" } else { "received" };
-            let fmt = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+            let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
+            let seal = |v: Option<String>| v.map(|p| keys.encrypt(&p)).transpose().map_err(DbError::from);
+            let (citizen_id, api_key) = match &filer {
+                Filer::Citizen(id) => (Some(*id), None),
+                Filer::Partner(k) => (None, Some(*k)),
+                _ => (None, None),
+            };
             let id = c
                 .query_one(
                     "INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public, lat, lng,
-                        citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1) RETURNING id",
+                        citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
+                        channel, email, photo, dispatched_on, due_on, api_key_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
+                        $19, $20, $21, $22, $16, $23) RETURNING id",
                     params![
                         order_no.as_str(),
-                        t.as_str(),
+                        ck.t.as_str(),
                         n.category.as_str(),
                         n.district.as_str(),
                         n.street.trim(),
@@ -174,25 +444,35 @@ pub async fn file(ctx: &Ctx, n: NewOrder, citizen_id: Option<i64>) -> Result<Ord
                         n.lat,
                         n.long,
                         citizen_id,
-                        phone.map(|p| keys.encrypt(&p)).transpose().map_err(DbError::from)?,
-                        status,
+                        seal(ck.phone.clone())?,
+                        status.as_str(),
                         dept.as_deref(),
                         now,
-                        fmt(dl.map(|d| d.sign_by)),
-                        fmt(dl.map(|d| d.return_by)),
-                        fmt(dl.map(|d| d.answer_by))
+                        ymd(dl.map(|d| d.sign_by)),
+                        ymd(dl.map(|d| d.return_by)),
+                        ymd(dl.map(|d| d.answer_by)),
+                        ck.channel,
+                        seal(ck.email.clone())?,
+                        photo.as_deref(),
+                        ymd(dept.as_ref().map(|_| today)),
+                        api_key
                     ],
                 )?
                 .get_i64("id")?;
-            let actor = citizen_id.map_or_else(|| "anonymous".to_owned(), |i| i.to_string());
-            event(c, id, now, "receive", "received", &actor, None)?;
+            let (kind, actor) = match &filer {
+                Filer::Citizen(i) => ("citizen", i.to_string()),
+                Filer::Anonymous => ("anonymous", "anonymous".to_owned()),
+                Filer::Operator(s) => ("staff", s.username.clone()),
+                Filer::Partner(k) => ("partner", format!("apikey:{k}")),
+            };
+            event(c, id, now, "receive", Status::Received, &actor, None, "")?;
             if let Some(d) = &dept {
-                event(c, id, now, "dispatch", "dispatched", "routing", Some(d))?;
+                event(c, id, now, "dispatch", Status::Dispatched, "routing", Some(d), "")?;
             }
             audit::append(
                 c,
                 &audit::Entry {
-                    actor_kind: if citizen_id.is_some() { "citizen" } else { "anonymous" }.into(),
+                    actor_kind: kind.into(),
                     actor,
                     action: "workorder.file".into(),
                     object: order_no.clone(),
@@ -201,46 +481,28 @@ pub async fn file(ctx: &Ctx, n: NewOrder, citizen_id: Option<i64>) -> Result<Ord
                     ..audit::Entry::default()
                 },
             )?;
+            if let Some(r) = load(c, &order_no, false)? {
+                tell_citizen(c, &r, "已受理，我们将按时限办理。", now)?;
+            }
             Ok(order_no)
         })
         .await?;
-    view(ctx, &no).await
+    Ok(no)
 }
 
-fn event(
-    c: &mut dyn Conn,
-    id: i64,
-    at: i64,
-    action: &str,
-    to: &str,
-    actor: &str,
-    dept: Option<&str>,
-) -> Result<(), DbError> {
-    c.execute(
-        "INSERT INTO work_order_events (order_id, at, action, to_status, actor, department_code, note) VALUES ($1, $2, $3, $4, $5, $6, '')",
-        params![id, at, action, to, actor, dept],
-    )?;
-    Ok(())
-}
-
-/// The public view of an order: status, department, deadlines and timeline, but not the
-/// content or the phone number.
-pub async fn view(ctx: &Ctx, order_no: &str) -> Result<OrderView, ApiError> {
+/// The view of an order. `owner` adds what only the citizen who filed may read (the reply).
+pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<OrderView, ApiError> {
     let no = order_no.to_owned();
     let tz = ctx.tz;
     let found = ctx
         .db
         .read(move |c| {
-            let Some(r) = c.query_opt(
-                "SELECT id, order_no, order_type, category, district, title, public, status, department_code, received_at, sign_by, answer_by
-                 FROM work_orders WHERE order_no = $1",
-                params![no.as_str()],
-            )?
-            else {
+            let Some(r) = load(c, &no, false)? else {
                 return Ok(None);
             };
+            let s = settings::load(c)?;
             let events = c
-                .query("SELECT at, action, to_status, department_code FROM work_order_events WHERE order_id = $1 ORDER BY id", params![r.get_i64("id")?])?
+                .query("SELECT at, action, to_status, department_code, note FROM work_order_events WHERE order_id = $1 ORDER BY id", params![r.id])?
                 .iter()
                 .map(|e| {
                     Ok(Event {
@@ -248,21 +510,33 @@ pub async fn view(ctx: &Ctx, order_no: &str) -> Result<OrderView, ApiError> {
                         action: e.get_str("action")?,
                         status: e.get_str("to_status")?,
                         department: e.get_opt_str("department_code")?,
+                        note: String::new(),
                     })
                 })
                 .collect::<Result<Vec<_>, DbError>>()?;
+            let rated = c
+                .query_opt("SELECT 1 AS x FROM ratings WHERE subject_kind = 'workorder' AND subject_no = $1", params![no.as_str()])?
+                .is_some();
+            let is_owner = owner.is_some() && owner == r.citizen_id;
             Ok(Some(OrderView {
-                order_no: r.get_str("order_no")?,
-                order_type: r.get_str("order_type")?,
-                category: r.get_str("category")?,
-                district: r.get_str("district")?,
-                title: r.get_str("title")?,
-                public: r.get_bool("public")?,
-                status: r.get_str("status")?,
-                department: r.get_opt_str("department_code")?,
-                received_at: tongban_platform::time::rfc3339(r.get_i64("received_at")?, tz),
-                sign_by: r.get_opt_str("sign_by")?,
-                answer_by: r.get_opt_str("answer_by")?,
+                order_no: r.order_no.clone(),
+                order_type: r.order_type.as_str().into(),
+                category_name: s.category_name(&r.category),
+                category: r.category.clone(),
+                district: r.district.clone(),
+                title: r.title.clone(),
+                public: r.public,
+                channel: r.channel.clone(),
+                status: r.status.as_str().into(),
+                status_label: r.status.label_zh().into(),
+                department: r.department.clone(),
+                received_at: tongban_platform::time::rfc3339(r.received_at, tz),
+                sign_by: ymd(r.sign_by),
+                answer_by: ymd(r.answer_by),
+                supervised: r.supervised,
+                reply: if is_owner { r.reply.clone() } else { None },
+                replied_at: r.replied_at.map(|t| tongban_platform::time::rfc3339(t, tz)),
+                rated,
                 timeline: events,
             }))
         })
@@ -270,4 +544,49 @@ pub async fn view(ctx: &Ctx, order_no: &str) -> Result<OrderView, ApiError> {
     found.ok_or_else(|| {
         ApiError::not_found("order_not_found", format!("no work order {order_no:?}"))
     })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub order_no: String,
+    pub title: String,
+    pub status: String,
+    pub status_label: String,
+    pub received_at: String,
+}
+
+/// A citizen's own orders, newest first.
+pub async fn mine(
+    ctx: &Ctx,
+    citizen: i64,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<Summary>, i64), ApiError> {
+    let tz = ctx.tz;
+    Ok(ctx
+        .db
+        .read(move |c| {
+            let total = c
+                .query_one("SELECT COUNT(*) AS n FROM work_orders WHERE citizen_id = $1", params![citizen])?
+                .get_i64("n")?;
+            let items = c
+                .query(
+                    "SELECT order_no, title, status, received_at FROM work_orders WHERE citizen_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+                    params![citizen, per_page, (page - 1) * per_page],
+                )?
+                .iter()
+                .map(|r| {
+                    let s = r.get_str("status")?;
+                    Ok(Summary {
+                        order_no: r.get_str("order_no")?,
+                        title: r.get_str("title")?,
+                        status_label: Status::parse(&s).map_or("", |s| s.label_zh()).into(),
+                        status: s,
+                        received_at: tongban_platform::time::rfc3339(r.get_i64("received_at")?, tz),
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            Ok((items, total))
+        })
+        .await?)
 }

@@ -1,49 +1,690 @@
-//! Public routes for work orders: file one, follow one.
+//! HTTP for citizen participation. Public listener: file and follow work orders, rate cases
+//! and orders, appeal, public letters and statistics, Open311. Internal listener: queues,
+//! actions, rectifications, settings, partner keys, and the internal OpenAPI document.
 
-use crate::orders::{self, NewOrder, OrderView};
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
+use crate::letters::{self, LetterQuery};
+use crate::open311::{self, Error311, Format, V};
+use crate::orders::{self, Filer, NewOrder, OrderView, Summary};
+use crate::rating_service::{self as rs, Appeal, RectAction, RectQuery};
+use crate::ratings::{self, NewRating, RatingView};
+use crate::settings::{self, Settings};
+use crate::staff::{self, ActionReq, QueueQuery};
+use axum::body::Bytes;
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State,
+};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tongban_platform::http::{CitizenAuth, JsonBody};
-use tongban_platform::{ApiError, Ctx};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tongban_platform::http::{json_rejection, CitizenAuth, JsonBody, QueryParams, StaffAuth};
+use tongban_platform::identity::Role;
+use tongban_platform::{audit, ApiError, Ctx};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 2] = ["/api/v1/workorders", "/api/v1/workorders/{order_no}"];
+pub const PUBLIC_PATHS: [&str; 19] = [
+    "/api/v1/workorders",
+    "/api/v1/workorders/{order_no}",
+    "/api/v1/workorders/{order_no}/rating",
+    "/api/v1/workorders/{order_no}/rating/appeal",
+    "/api/v1/cases/{case_no}/rating",
+    "/api/v1/cases/{case_no}/rating/appeal",
+    "/api/v1/workorder-categories",
+    "/api/v1/letters",
+    "/api/v1/letters/stats",
+    "/api/v1/ratings/stats",
+    "/open311/v2/discovery.json",
+    "/open311/v2/discovery.xml",
+    "/open311/v2/services.json",
+    "/open311/v2/services.xml",
+    "/open311/v2/services/{service_code}",
+    "/open311/v2/requests.json",
+    "/open311/v2/requests.xml",
+    "/open311/v2/requests/{service_request_id}",
+    "/open311/v2/tokens/{token}",
+];
 
-pub fn public_router() -> Router<Ctx> {
-    let [orders_path, order_path] = PUBLIC_PATHS;
+/// Paths served on the internal listener only.
+pub const INTERNAL_PATHS: [&str; 9] = [
+    "/api/v1/staff/workorders",
+    "/api/v1/staff/workorders/{order_no}",
+    "/api/v1/staff/workorders/{order_no}/actions",
+    "/api/v1/staff/workorders/{order_no}/photo",
+    "/api/v1/staff/rectifications",
+    "/api/v1/staff/rectifications/{id}/actions",
+    "/api/v1/staff/hotline/settings",
+    "/api/v1/staff/hotline/suggest",
+    "/api/v1/staff/apikeys",
+];
+
+pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
+    let p = PUBLIC_PATHS;
     Router::new()
-        .route(orders_path, post(file))
-        .route(order_path, get(one))
+        .route(p[0], post(file).get(mine))
+        .route(p[1], get(one))
+        .route(p[2], post(rate_order))
+        .route(p[3], post(appeal_order))
+        .route(p[4], post(rate_case))
+        .route(p[5], post(appeal_case))
+        .route(p[6], get(categories))
+        .route(p[7], get(letters_list))
+        .route(p[8], get(letters_stats))
+        .route(p[9], get(rating_stats))
+        .route(p[10], get(|h: HeaderMap| discovery(h, Format::Json)))
+        .route(p[11], get(|h: HeaderMap| discovery(h, Format::Xml)))
+        .route(p[12], get(|s: State<Ctx>| services(s, Format::Json)))
+        .route(p[13], get(|s: State<Ctx>| services(s, Format::Xml)))
+        .route(p[14], get(definition))
+        .route(
+            p[15],
+            get(|s: State<Ctx>, u: Uri| requests(s, u, Format::Json))
+                .post(|s: State<Ctx>, b: Bytes| create311(s, b, Format::Json)),
+        )
+        .route(
+            p[16],
+            get(|s: State<Ctx>, u: Uri| requests(s, u, Format::Xml))
+                .post(|s: State<Ctx>, b: Bytes| create311(s, b, Format::Xml)),
+        )
+        .route(p[17], get(request_one))
+        .route(p[18], get(token))
+        .layer(DefaultBodyLimit::max(
+            max_upload_bytes.saturating_add(1 << 20),
+        ))
+}
+
+pub fn internal_router() -> Router<Ctx> {
+    let p = INTERNAL_PATHS;
+    Router::new()
+        .route(p[0], get(queue).post(operator_file))
+        .route(p[1], get(staff_one))
+        .route(p[2], post(act))
+        .route(p[3], get(photo))
+        .route(p[4], get(rectifications))
+        .route(p[5], post(rect_act))
+        .route(p[6], get(get_settings).put(put_settings))
+        .route(p[7], get(suggest))
+        .route(p[8], post(add_key))
+}
+
+/// A filing: JSON, or multipart with the JSON in an `order` part and an optional `photo`.
+pub struct Filing {
+    pub order: NewOrder,
+    pub photo: Option<Vec<u8>>,
+}
+
+impl FromRequest<Ctx> for Filing {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, ctx: &Ctx) -> Result<Self, ApiError> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if !ct.starts_with("multipart/form-data") {
+            let Json(order) = Json::<NewOrder>::from_request(req, ctx)
+                .await
+                .map_err(json_rejection)?;
+            return Ok(Filing { order, photo: None });
+        }
+        let mut mp = Multipart::from_request(req, ctx)
+            .await
+            .map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
+        let (mut order, mut photo) = (None, None);
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            ApiError::new(
+                e.status(),
+                "bad_multipart",
+                format!("cannot read the upload: {}", e.body_text()),
+            )
+        };
+        while let Some(f) = mp.next_field().await.map_err(bad)? {
+            match f.name().unwrap_or("") {
+                "order" => {
+                    let t = f.text().await.map_err(bad)?;
+                    order = Some(serde_json::from_str::<NewOrder>(&t).map_err(|e| {
+                        ApiError::bad_request("malformed_json", format!("the order part: {e}"))
+                    })?);
+                }
+                "photo" => {
+                    let b = f.bytes().await.map_err(bad)?;
+                    if !b.is_empty() {
+                        photo = Some(b.to_vec());
+                    }
+                }
+                other => {
+                    return Err(ApiError::bad_request(
+                        "bad_multipart",
+                        format!("unexpected part {other:?}; send order (JSON) and photo"),
+                    ))
+                }
+            }
+        }
+        let order = order
+            .ok_or_else(|| ApiError::bad_request("bad_multipart", "the order part is missing"))?;
+        Ok(Filing { order, photo })
+    }
+}
+
+/// Check and store a photo; returns its key.
+pub fn store_photo(ctx: &Ctx, photo: Option<Vec<u8>>) -> Result<Option<String>, ApiError> {
+    let Some(data) = photo else { return Ok(None) };
+    if data.len() > ctx.config.max_upload_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the photo may be at most {} KB",
+                ctx.config.max_upload_bytes / 1024
+            ),
+        ));
+    }
+    if staff::photo_kind(&data).is_none() {
+        return Err(ApiError::unprocessable(
+            "invalid_photo",
+            "the photo must be a JPEG, PNG or GIF image",
+        ));
+    }
+    tongban_platform::blobs::put(&ctx.config.upload_dir, &data)
+        .map(Some)
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot store a photo");
+            ApiError::internal()
+        })
+}
+
+/// The citizen, if a session is sent (it must then be valid).
+async fn optional_citizen(
+    ctx: &Ctx,
+    parts: &mut axum::http::request::Parts,
+) -> Result<Option<i64>, ApiError> {
+    if tongban_platform::http::token_of(parts, tongban_platform::http::SESSION_COOKIE).is_some() {
+        Ok(Some(
+            CitizenAuth::from_request_parts(parts, ctx)
+                .await?
+                .account_id,
+        ))
+    } else {
+        Ok(None)
+    }
 }
 
 async fn file(
     State(ctx): State<Ctx>,
-    parts: axum::http::request::Parts,
-    JsonBody(n): JsonBody<NewOrder>,
+    req: Request,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
-    // Logged in or anonymous: a session is used when one is sent, and must then be valid.
-    let mut parts = parts;
-    let citizen =
-        if tongban_platform::http::token_of(&parts, tongban_platform::http::SESSION_COOKIE)
-            .is_some()
-        {
-            Some(
-                CitizenAuth::from_request_parts(&mut parts, &ctx)
-                    .await?
-                    .account_id,
-            )
-        } else {
-            None
-        };
-    let v = orders::file(&ctx, n, citizen).await?;
+    let (mut parts, body) = req.into_parts();
+    let citizen = optional_citizen(&ctx, &mut parts).await?;
+    let f = Filing::from_request(Request::from_parts(parts, body), &ctx).await?;
+    let v = file_and_view(&ctx, f, citizen).await?;
     Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// File (checking everything before the photo is kept) and return the owner's view.
+pub async fn file_and_view(
+    ctx: &Ctx,
+    f: Filing,
+    citizen: Option<i64>,
+) -> Result<OrderView, ApiError> {
+    let filer = citizen.map_or(Filer::Anonymous, Filer::Citizen);
+    let photo = store_photo(ctx, f.photo)?;
+    let no = orders::file(ctx, f.order, filer, photo).await?;
+    orders::view(ctx, &no, citizen).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PageQ {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+fn paging(q: &PageQ) -> Result<(i64, i64), ApiError> {
+    let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(20));
+    if page < 1 || !(1..=100).contains(&per_page) {
+        return Err(ApiError::bad_request(
+            "bad_paging",
+            "page starts at 1 and per_page is 1 to 100",
+        ));
+    }
+    Ok((page, per_page))
+}
+
+async fn mine(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    QueryParams(q): QueryParams<PageQ>,
+) -> Result<Json<Page<Summary>>, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let (items, total) = orders::mine(&ctx, who.account_id, page, per_page).await?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
 
 async fn one(
     State(ctx): State<Ctx>,
     Path(order_no): Path<String>,
+    req: Request,
 ) -> Result<Json<OrderView>, ApiError> {
-    Ok(Json(orders::view(&ctx, &order_no).await?))
+    let (mut parts, _) = req.into_parts();
+    let citizen = optional_citizen(&ctx, &mut parts).await?;
+    Ok(Json(orders::view(&ctx, &order_no, citizen).await?))
+}
+
+async fn rate_order(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(no): Path<String>,
+    JsonBody(n): JsonBody<NewRating>,
+) -> Result<(StatusCode, Json<RatingView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(rs::rate_order(&ctx, who.account_id, &no, n).await?),
+    ))
+}
+
+async fn rate_case(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(no): Path<String>,
+    JsonBody(n): JsonBody<NewRating>,
+) -> Result<(StatusCode, Json<RatingView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(rs::rate_case(&ctx, who.account_id, &no, n).await?),
+    ))
+}
+
+async fn appeal_order(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(no): Path<String>,
+    JsonBody(a): JsonBody<Appeal>,
+) -> Result<StatusCode, ApiError> {
+    rs::appeal(&ctx, who.account_id, "workorder", &no, a).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn appeal_case(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(no): Path<String>,
+    JsonBody(a): JsonBody<Appeal>,
+) -> Result<StatusCode, ApiError> {
+    rs::appeal(&ctx, who.account_id, "case", &no, a).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn categories(State(ctx): State<Ctx>) -> Result<Json<serde_json::Value>, ApiError> {
+    let s = ctx.db.read(settings::load).await?;
+    let cats: Vec<_> = s
+        .all_categories()
+        .into_iter()
+        .map(|(code, name, parent)| json!({"code": code, "name": name, "parent": parent}))
+        .collect();
+    let types: Vec<_> = crate::rules::ORDER_TYPES
+        .iter()
+        .map(|t| json!({"code": t.as_str(), "name": t.label_zh()}))
+        .collect();
+    Ok(Json(
+        json!({"categories": cats, "types": types, "districts": crate::categories::DISTRICTS}),
+    ))
+}
+
+async fn letters_list(
+    State(ctx): State<Ctx>,
+    QueryParams(q): QueryParams<LetterQuery>,
+) -> Result<Json<letters::Letters>, ApiError> {
+    Ok(Json(letters::list(&ctx, q).await?))
+}
+
+async fn letters_stats(State(ctx): State<Ctx>) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(json!({"departments": letters::stats(&ctx).await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQ {
+    department: Option<String>,
+    matter: Option<String>,
+}
+
+async fn rating_stats(
+    State(ctx): State<Ctx>,
+    QueryParams(q): QueryParams<StatsQ>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let by_matter = q.matter.is_some();
+    if by_matter && q.department.is_some() {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "ask by department or by matter, not both",
+        ));
+    }
+    let only = q.matter.or(q.department).filter(|s| !s.is_empty());
+    let stats = ctx
+        .db
+        .read(move |c| ratings::stats(c, by_matter, only.as_deref()))
+        .await?;
+    let key = if by_matter { "matters" } else { "departments" };
+    Ok(Json(json!({ key: stats })))
+}
+
+// ---- Open311 ----
+
+async fn discovery(h: HeaderMap, f: Format) -> Response {
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    open311::render(
+        f,
+        StatusCode::OK,
+        "discovery",
+        &open311::discovery(&format!("http://{host}")),
+    )
+}
+
+fn reply311(f: Format, root: &str, r: Result<V, Error311>) -> Response {
+    match r {
+        Ok(v) => open311::render(f, StatusCode::OK, root, &v),
+        Err(e) => e.render(f),
+    }
+}
+
+async fn services(State(ctx): State<Ctx>, f: Format) -> Response {
+    reply311(f, "services", open311::services(&ctx).await)
+}
+
+fn format_of(file: &str) -> Result<(&str, Format), Box<Response>> {
+    open311::split_format(file).ok_or_else(|| {
+        Box::new(
+            Error311::new(StatusCode::NOT_FOUND, "add .json or .xml to the path")
+                .render(Format::Json),
+        )
+    })
+}
+
+async fn definition(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
+    match format_of(&file) {
+        Ok((code, f)) => reply311(
+            f,
+            "service_definition",
+            open311::definition(&ctx, code).await,
+        ),
+        Err(r) => *r,
+    }
+}
+
+fn query_pairs(q: Option<&str>) -> Result<Vec<(String, String)>, Error311> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q.unwrap_or(""))
+        .map_err(|e| Error311::bad(format!("cannot read the query: {e}")))
+}
+
+async fn requests(State(ctx): State<Ctx>, uri: Uri, f: Format) -> Response {
+    let r = match query_pairs(uri.query()).and_then(|q| open311::parse_query(&q)) {
+        Ok(q) => open311::requests(&ctx, q).await,
+        Err(e) => Err(e),
+    };
+    reply311(f, "service_requests", r)
+}
+
+async fn create311(State(ctx): State<Ctx>, body: Bytes, f: Format) -> Response {
+    let r = async {
+        let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).map_err(|e| {
+            Error311::bad(format!(
+                "send application/x-www-form-urlencoded fields: {e}"
+            ))
+        })?;
+        open311::create(&ctx, &form).await
+    }
+    .await;
+    match r {
+        Ok(v) => open311::render(f, StatusCode::CREATED, "service_requests", &v),
+        Err(e) => e.render(f),
+    }
+}
+
+async fn request_one(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
+    let (id, f) = match format_of(&file) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let q = open311::RequestQuery {
+        ids: vec![id.to_owned()],
+        page: 1,
+        page_size: 1,
+        ..Default::default()
+    };
+    match open311::requests(&ctx, q).await {
+        Ok(V::List(_, items)) if items.is_empty() => {
+            Error311::new(StatusCode::NOT_FOUND, format!("no service request {id:?}")).render(f)
+        }
+        r => reply311(f, "service_requests", r),
+    }
+}
+
+async fn token(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
+    match format_of(&file) {
+        Ok((t, f)) => reply311(f, "service_requests", open311::token(&ctx, t).await),
+        Err(r) => *r,
+    }
+}
+
+// ---- staff ----
+
+async fn queue(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    QueryParams(q): QueryParams<QueueQuery>,
+) -> Result<Json<staff::Queue>, ApiError> {
+    Ok(Json(staff::queue(&ctx, &who.staff, q).await?))
+}
+
+/// A phone call entered by an operator (a dispatcher): the channel is `phone`.
+async fn operator_file(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    JsonBody(n): JsonBody<NewOrder>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    if !who.staff.has(Role::Dispatcher) {
+        return Err(ApiError::forbidden(
+            "calls are entered by dispatchers (operators) of the hotline",
+        ));
+    }
+    let no = orders::file(&ctx, n, Filer::Operator(who.staff.clone()), None).await?;
+    let o = staff::order(&ctx, &who.staff, &no).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::to_value(o).map_err(|_| ApiError::internal())?),
+    ))
+}
+
+async fn staff_one(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(no): Path<String>,
+) -> Result<Json<staff::StaffOrder>, ApiError> {
+    Ok(Json(staff::order(&ctx, &who.staff, &no).await?))
+}
+
+async fn act(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(no): Path<String>,
+    JsonBody(a): JsonBody<ActionReq>,
+) -> Result<Json<staff::StaffOrder>, ApiError> {
+    staff::act(&ctx, &who.staff, &no, a).await?;
+    Ok(Json(staff::order(&ctx, &who.staff, &no).await?))
+}
+
+async fn photo(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(no): Path<String>,
+) -> Result<Response, ApiError> {
+    let (bytes, ct) = staff::photo(&ctx, &who.staff, &no).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "private, no-store".into()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn rectifications(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    QueryParams(q): QueryParams<RectQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(
+        json!({"items": rs::rectifications(&ctx, &who.staff, q).await?}),
+    ))
+}
+
+async fn rect_act(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(id): Path<String>,
+    JsonBody(a): JsonBody<RectAction>,
+) -> Result<Json<rs::Rectification>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| {
+        ApiError::not_found(
+            "rectification_not_found",
+            format!("no rectification {id:?}"),
+        )
+    })?;
+    Ok(Json(rs::rectification_act(&ctx, &who.staff, id, a).await?))
+}
+
+fn settings_role(who: &StaffAuth, write: bool) -> Result<(), ApiError> {
+    let ok = who.staff.has(Role::Supervisor) || (!write && staff::is_hotline_staff(&who.staff));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "the hotline's categories, routing and limits are set by supervisors",
+        ))
+    }
+}
+
+async fn get_settings(State(ctx): State<Ctx>, who: StaffAuth) -> Result<Json<Settings>, ApiError> {
+    settings_role(&who, false)?;
+    Ok(Json(ctx.db.read(settings::load).await?))
+}
+
+async fn put_settings(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    JsonBody(s): JsonBody<Settings>,
+) -> Result<Json<Settings>, ApiError> {
+    settings_role(&who, true)?;
+    let depts = ctx
+        .db
+        .read(|c| {
+            c.query("SELECT code FROM departments", &[])?
+                .iter()
+                .map(|r| r.get_str("code"))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    s.validate(&depts)?;
+    let staff = who.staff.clone();
+    let source = audit::current_source();
+    let s2 = s.clone();
+    ctx.db
+        .write(move |c| {
+            settings::save(c, &s2, tongban_platform::time::now_millis())?;
+            let mut e = audit::Entry::staff(&staff, "hotline.settings", "hotline_settings", "ok");
+            e.source = source;
+            audit::append(c, &e)
+        })
+        .await?;
+    Ok(Json(s))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuggestQ {
+    text: String,
+}
+
+async fn suggest(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    QueryParams(q): QueryParams<SuggestQ>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !staff::is_hotline_staff(&who.staff) {
+        return Err(ApiError::forbidden(
+            "category suggestions are for hotline staff",
+        ));
+    }
+    let s = ctx.db.read(settings::load).await?;
+    let items: Vec<_> = crate::categories::suggest(&q.text)
+        .into_iter()
+        .map(|c| json!({"code": c, "name": s.category_name(c)}))
+        .collect();
+    Ok(Json(json!({"suggestions": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyReq {
+    name: String,
+}
+
+async fn add_key(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    JsonBody(k): JsonBody<KeyReq>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    if !who.staff.has(Role::Supervisor) {
+        return Err(ApiError::forbidden(
+            "Open311 keys are issued by supervisors of the hotline",
+        ));
+    }
+    let name = k.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_name",
+            "name the partner application (1-100 characters)",
+        ));
+    }
+    let staff = who.staff.clone();
+    let source = audit::current_source();
+    let n2 = name.clone();
+    let key = ctx
+        .db
+        .write(move |c| {
+            let key = open311::add_key(c, &n2, tongban_platform::time::now_millis())?;
+            let mut e = audit::Entry::staff(&staff, "apikey.add", &n2, "ok");
+            e.source = source;
+            audit::append(c, &e)?;
+            Ok(key)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"name": name, "api_key": key})),
+    ))
 }

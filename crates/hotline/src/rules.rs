@@ -48,7 +48,8 @@ impl OrderType {
 }
 
 /// Time limits in working days (defaults from the city's 12345 rules; configurable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Sign for (签收) a dispatched order.
     pub sign: u32,
@@ -98,6 +99,71 @@ pub enum Status {
     Signed,
     Replied,
     Closed,
+}
+
+pub const ALL_STATUSES: [Status; 6] = [
+    Status::Received,
+    Status::Dispatched,
+    Status::Returned,
+    Status::Signed,
+    Status::Replied,
+    Status::Closed,
+];
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Dispatched => "dispatched",
+            Status::Returned => "returned",
+            Status::Signed => "signed",
+            Status::Replied => "replied",
+            Status::Closed => "closed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        ALL_STATUSES.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Status::Received => "已受理",
+            Status::Dispatched => "已派单",
+            Status::Returned => "已退单",
+            Status::Signed => "办理中",
+            Status::Replied => "已答复",
+            Status::Closed => "已办结",
+        }
+    }
+    /// Open311's two states.
+    pub fn is_open(self) -> bool {
+        self != Status::Closed
+    }
+}
+
+impl OrderType {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            OrderType::Consult => "咨询",
+            OrderType::Help => "求助",
+            OrderType::Complaint => "投诉",
+            OrderType::Report => "举报",
+            OrderType::Suggestion => "建议",
+            OrderType::Praise => "表扬",
+        }
+    }
+}
+
+/// The deadline that matters in a state: signing while dispatched, answering while signed.
+pub fn due_in(
+    status: Status,
+    sign_by: Option<NaiveDate>,
+    answer_by: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    match status {
+        Status::Dispatched => sign_by,
+        Status::Signed => answer_by,
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -51,6 +51,21 @@ pub struct Config {
     /// `TONGBAN_KEY_FILE`: the SM4 data keys (created on first start; keep it out of the
     /// database and back it up on its own). Default `tongban-keys.toml`.
     pub key_file: PathBuf,
+    /// `TONGBAN_SMTP_URL`: where citizen e-mail goes: `smtp://host:port` (plain, e.g. a local
+    /// relay), `smtp://host?tls=required` (STARTTLS) or `smtps://user:pass@host` (TLS).
+    /// Unset: e-mail events are written to the log.
+    pub smtp_url: Option<String>,
+    /// `TONGBAN_MAIL_FROM`: the sender of citizen e-mail.
+    pub mail_from: String,
+    /// `TONGBAN_WORKER_INTERVAL_MS`: how often the background worker delivers notifications,
+    /// escalates overdue work and records default ratings (default 5000).
+    pub worker_interval_ms: u64,
+    /// `TONGBAN_DEFAULT_RATING_DAYS`: working days after conclusion before an unrated case or
+    /// order is recorded as 满意 (default 5; 0 turns default ratings off).
+    pub default_rating_days: u32,
+    /// `TONGBAN_RECTIFICATION_DAYS`: working days a department has to rectify a bad rating
+    /// (default 5).
+    pub rectification_days: u32,
 }
 
 impl Default for Config {
@@ -76,6 +91,11 @@ impl Default for Config {
             public_tls_key: None,
             internal_tls_cert: None,
             internal_tls_key: None,
+            smtp_url: None,
+            mail_from: "无锡12345 <noreply@tongban.localhost>".into(),
+            worker_interval_ms: 5000,
+            default_rating_days: 5,
+            rectification_days: 5,
         }
     }
 }
@@ -126,6 +146,12 @@ impl Config {
         if let Some(v) = get("TONGBAN_KEY_FILE") {
             self.key_file = PathBuf::from(v);
         }
+        if let Some(v) = get("TONGBAN_SMTP_URL") {
+            self.smtp_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("TONGBAN_MAIL_FROM") {
+            self.mail_from = v;
+        }
         if let Some(v) = get("TONGBAN_REGION_CODE") {
             self.region_code = v;
         }
@@ -147,6 +173,15 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_AUDIT_RETENTION_DAYS") {
             self.audit_retention_days = num("TONGBAN_AUDIT_RETENTION_DAYS", v)?;
+        }
+        if let Some(v) = get("TONGBAN_WORKER_INTERVAL_MS") {
+            self.worker_interval_ms = num("TONGBAN_WORKER_INTERVAL_MS", v)?.max(1) as u64;
+        }
+        if let Some(v) = get("TONGBAN_DEFAULT_RATING_DAYS") {
+            self.default_rating_days = num("TONGBAN_DEFAULT_RATING_DAYS", v)?.clamp(0, 60) as u32;
+        }
+        if let Some(v) = get("TONGBAN_RECTIFICATION_DAYS") {
+            self.rectification_days = num("TONGBAN_RECTIFICATION_DAYS", v)?.clamp(1, 60) as u32;
         }
         if let Some(v) = get("TONGBAN_LOCKOUT_FAILURES") {
             self.lockout_failures = num("TONGBAN_LOCKOUT_FAILURES", v)?;
@@ -188,6 +223,15 @@ impl Config {
             || self.address_window_minutes < 1
         {
             return Err("lockout_failures, lockout_minutes, address_failures and address_window_minutes must be at least 1".into());
+        }
+        if self.rectification_days < 1 || self.worker_interval_ms < 1 {
+            return Err("rectification_days and worker_interval_ms must be at least 1".into());
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(format!(
+                "mail_from must be an address like 无锡12345 <noreply@example.gov.cn>, got {:?}",
+                self.mail_from
+            ));
         }
         Ok(())
     }

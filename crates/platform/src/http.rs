@@ -174,3 +174,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         Ok(ClientAddr(addr))
     }
 }
+
+/// Query-string parameters decoded into `T`; a bad query is a 400 in the error envelope
+/// naming what is wrong (axum's `Query` answers in plain text).
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<T>(q)
+            .map(QueryParams)
+            .map_err(|e| ApiError::bad_request("bad_query", format!("bad query parameters: {e}")))
+    }
+}

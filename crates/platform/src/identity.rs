@@ -21,31 +21,48 @@ pub enum Role {
     Auditor,
     /// May see personal data unmasked, stating a purpose each time (permission `pii:read`).
     PiiReader,
+    /// 派单员 of the hotline centre: routes work orders to departments.
+    Dispatcher,
+    /// 承办人: signs for, answers or returns the department's work orders.
+    Handler,
+    /// 督办: supervises overdue orders, approves extensions, watches rectifications.
+    Supervisor,
+    /// 编辑: reviews and publishes public letters.
+    Editor,
+}
+
+/// Every role with its name in configuration, the CLI and the database.
+pub const ROLES: [(Role, &str); 10] = [
+    (Role::Clerk, "clerk"),
+    (Role::Reviewer, "reviewer"),
+    (Role::Approver, "approver"),
+    (Role::Admin, "admin"),
+    (Role::Auditor, "auditor"),
+    (Role::PiiReader, "pii_reader"),
+    (Role::Dispatcher, "dispatcher"),
+    (Role::Handler, "handler"),
+    (Role::Supervisor, "supervisor"),
+    (Role::Editor, "editor"),
+];
+
+fn role_names() -> String {
+    ROLES.map(|(_, n)| n).join(", ")
 }
 
 impl Role {
     pub fn parse(s: &str) -> Result<Role, String> {
-        match s.trim() {
-            "clerk" => Ok(Role::Clerk),
-            "reviewer" => Ok(Role::Reviewer),
-            "approver" => Ok(Role::Approver),
-            "admin" => Ok(Role::Admin),
-            "auditor" => Ok(Role::Auditor),
-            "pii_reader" => Ok(Role::PiiReader),
-            other => Err(format!(
-                "unknown role {other:?}; roles are clerk, reviewer, approver, admin, auditor, pii_reader"
-            )),
-        }
+        let s = s.trim();
+        ROLES
+            .iter()
+            .find(|(_, n)| *n == s)
+            .map(|(r, _)| *r)
+            .ok_or_else(|| format!("unknown role {s:?}; roles are {}", role_names()))
     }
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Clerk => "clerk",
-            Role::Reviewer => "reviewer",
-            Role::Approver => "approver",
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-            Role::PiiReader => "pii_reader",
-        }
+        ROLES
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or("", |(_, n)| n)
     }
     pub fn parse_list(s: &str) -> Result<Vec<Role>, String> {
         let mut roles = Vec::new();
@@ -56,10 +73,7 @@ impl Role {
             }
         }
         if roles.is_empty() {
-            return Err(
-                "give at least one role: clerk, reviewer, approver, admin, auditor, pii_reader"
-                    .into(),
-            );
+            return Err(format!("give at least one role: {}", role_names()));
         }
         Ok(roles)
     }
@@ -179,6 +193,11 @@ pub fn citizen_name(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError
     c.query_opt("SELECT name FROM accounts WHERE id = $1", params![id])?
         .map(|r| r.get_str("name"))
         .transpose()
+}
+
+/// A citizen's phone number in clear (for notices), if the account exists.
+pub fn citizen_phone(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+    Ok(get_citizen(c, id)?.map(|x| x.phone))
 }
 
 pub fn get_citizen(c: &mut dyn Conn, id: i64) -> Result<Option<Citizen>, DbError> {

@@ -15,6 +15,8 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod mask;
+pub mod notify;
+pub mod outbox;
 pub mod routes;
 pub mod throttle;
 pub mod time;
@@ -32,4 +34,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 4, "0004_staff_totp"),
     migration!("platform", 5, "0005_encryption"),
     migration!("platform", 6, "0006_audit_checkpoint"),
+    migration!("platform", 7, "0007_outbox"),
 ];

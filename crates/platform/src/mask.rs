@@ -10,6 +10,54 @@ pub fn phone(s: &str) -> String {
     keep(s, 3, 4)
 }
 
+/// Mask personal data inside free text before it is published: runs of 18 digits (or 17
+/// and an X) as ID numbers, 11-digit runs starting with 1 as mobile numbers, and the name
+/// part of e-mail addresses.
+pub fn scrub_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() {
+            let mut j = i;
+            while j < chars.len() && chars[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j - i == 17 && j < chars.len() && matches!(chars[j], 'x' | 'X') {
+                j += 1;
+            }
+            let run: String = chars[i..j].iter().collect();
+            out.push_str(&match run.chars().count() {
+                18 => id_number(&run),
+                11 if run.starts_with('1') => phone(&run),
+                _ => run,
+            });
+            i = j;
+        } else if c == '@' {
+            // Star the name part already written (back to the last space or CJK character).
+            let mut name_len = 0;
+            for ch in out.chars().rev() {
+                if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-' | '+') {
+                    name_len += 1;
+                } else {
+                    break;
+                }
+            }
+            for _ in 0..name_len {
+                out.pop();
+            }
+            out.push_str(&"*".repeat(name_len.min(8)));
+            out.push('@');
+            i += 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Keep `head` and `tail` characters, star the rest; short values are starred whole.
 fn keep(s: &str, head: usize, tail: usize) -> String {
     let chars: Vec<char> = s.chars().collect();
@@ -25,6 +73,16 @@ fn keep(s: &str, head: usize, tail: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_text_is_scrubbed() {
+        assert_eq!(
+            scrub_text(
+                "我是张三，身份证32020219900101123X，电话13912345678，邮箱zs@example.com，门牌12号"
+            ),
+            "我是张三，身份证320202********123X，电话139****5678，邮箱**@example.com，门牌12号"
+        );
+    }
 
     #[test]
     fn the_documented_shapes() {

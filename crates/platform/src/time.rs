@@ -1,7 +1,7 @@
 //! Time: instants are stored as UTC milliseconds; dates are computed in the configured zone.
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
 
 pub fn now_millis() -> i64 {
     Utc::now().timestamp_millis()

@@ -10,6 +10,8 @@ pub const DEMO_PASSWORD: &str = "Tongban-2026";
 /// The demo citizen: 张三, a Wuxi (梁溪区, 320213) ID number with a valid check digit.
 pub const DEMO_CITIZEN_ID: &str = "320213199003071233";
 pub const DEMO_CITIZEN_PHONE: &str = "13912345678";
+/// The hotline centre's department code.
+pub const HOTLINE_DEPARTMENT: &str = "wx-12345";
 
 pub struct Seeded {
     pub matters: usize,
@@ -18,8 +20,9 @@ pub struct Seeded {
 }
 
 /// Seed the demo into an empty database; does nothing when matters already exist.
-/// Per department: `xxx` handles cases (clerk, reviewer, approver) and `xxx-admin` keeps the
-/// catalogue (admin, with a TOTP second factor as admin roles require). Plus an auditor.
+/// Per department: `xxx` handles cases and work orders (clerk, reviewer, approver, handler)
+/// and `xxx-admin` keeps the catalogue (admin, with a TOTP second factor as admin roles
+/// require). Plus an auditor, and the hotline centre's dispatcher, supervisor and editor.
 pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
     let matters = tongban_catalog::exchange::demo().map_err(|e| e.join("; "))?;
     let hash = hash_password(DEMO_PASSWORD)?;
@@ -46,7 +49,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                     username: &short,
                     name: &format!("{dept_name}工作人员"),
                     department_code: &m.department.code,
-                    roles: &[Role::Clerk, Role::Reviewer, Role::Approver],
+                    roles: &[Role::Clerk, Role::Reviewer, Role::Approver, Role::Handler],
                     password_hash: &hash,
                     totp_secret: None,
                 },
@@ -86,6 +89,42 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                 "审计（只读审计日志）".to_owned(),
                 None,
             ));
+        }
+        // The 12345 hotline centre: an operator/dispatcher, a supervisor and an editor.
+        identity::upsert_department(
+            c,
+            &identity::Department {
+                code: HOTLINE_DEPARTMENT.into(),
+                name: "无锡市12345政务服务便民热线".into(),
+            },
+        )?;
+        for (user, name, role, what) in [
+            (
+                "dispatcher",
+                "话务派单员",
+                Role::Dispatcher,
+                "12345 话务/派单",
+            ),
+            (
+                "supervisor",
+                "督办员",
+                Role::Supervisor,
+                "12345 督办、延期审批、整改监督",
+            ),
+            ("editor", "信件编辑", Role::Editor, "公开信件审核发布"),
+        ] {
+            identity::insert_staff(
+                c,
+                &NewStaff {
+                    username: user,
+                    name,
+                    department_code: HOTLINE_DEPARTMENT,
+                    roles: &[role],
+                    password_hash: &hash,
+                    totp_secret: None,
+                },
+            )?;
+            staff.push((user.to_owned(), what.to_owned(), None));
         }
         match identity::insert_citizen(
             c,

@@ -98,7 +98,7 @@ pub async fn home(State(ctx): State<Ctx>, page: Page) -> Response {
                 },
             )?
             .0;
-            let departments = tongban_platform::identity::list_departments(c)?;
+            let departments = tongban_catalog::store::departments_with_matters(c)?;
             Ok((all, departments))
         })
         .await;

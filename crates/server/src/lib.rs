@@ -86,9 +86,10 @@ pub fn public_paths() -> Vec<&'static str> {
 
 /// Every path only the internal listener serves.
 pub fn internal_paths() -> Vec<&'static str> {
-    let mut v = vec!["/metrics"];
+    let mut v = vec!["/metrics", "/api/openapi-internal.json"];
     v.extend(tongban_platform::routes::INTERNAL_PATHS);
     v.extend(tongban_cases::routes::INTERNAL_PATHS);
+    v.extend(tongban_hotline::routes::INTERNAL_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -96,6 +97,8 @@ pub fn internal_paths() -> Vec<&'static str> {
 }
 
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+/// The staff API, served on the internal listener only.
+pub const OPENAPI_INTERNAL_JSON: &str = include_str!("openapi-internal.json");
 
 /// Request body limit for pages that upload: several files of the configured size.
 fn upload_limit(ctx: &Ctx) -> usize {
@@ -144,7 +147,9 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_cases::routes::public_router(
             ctx.config.max_upload_bytes,
         ))
-        .merge(tongban_hotline::routes::public_router())
+        .merge(tongban_hotline::routes::public_router(
+            ctx.config.max_upload_bytes,
+        ))
         .merge(tongban_web::routes::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
@@ -190,8 +195,18 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             "/",
             get(|| async { axum::response::Redirect::to("/console") }),
         )
+        .route(
+            "/api/openapi-internal.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    OPENAPI_INTERNAL_JSON,
+                )
+            }),
+        )
         .merge(tongban_platform::routes::internal_router())
         .merge(tongban_cases::routes::internal_router())
+        .merge(tongban_hotline::routes::internal_router())
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())
@@ -268,6 +283,13 @@ pub async fn serve(
             }
         })
     };
+    let worker = {
+        let notifier = tongban_platform::notify::Notifier::from_config(
+            &ctx.config,
+            std::sync::Arc::new(tongban_platform::notify::LogSms),
+        )?;
+        tokio::spawn(worker(ctx.clone(), notifier))
+    };
     let m = metrics::Metrics::default();
     let public_tls = ctx.config.tls(false);
     let internal_tls = ctx.config.tls(true);
@@ -282,9 +304,33 @@ pub async fn serve(
     });
     let (a, b) = tokio::join!(p, i);
     refresher.abort();
+    worker.abort();
     a.map_err(|e| format!("public listener failed: {e}"))?;
     b.map_err(|e| format!("internal listener failed: {e}"))?;
     Ok(())
+}
+
+/// Background work of every node: the hotline's escalations and default ratings, then the
+/// outbox deliveries. Each step is safe with several nodes on one database.
+pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
+    let every = std::time::Duration::from_millis(ctx.config.worker_interval_ms);
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = tongban_hotline::sweep::run(&ctx, ctx.today()).await {
+            tracing::warn!(error = %e, "hotline sweep failed");
+        }
+        loop {
+            match notifier.run_once(&ctx.db).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox delivery failed");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Serve one listener, over TLS (rustls) when a certificate and key are configured, until

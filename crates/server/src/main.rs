@@ -46,11 +46,24 @@ enum Command {
     /// The SM4 data keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Open311 API keys for partner applications.
+    #[command(subcommand)]
+    Apikey(ApikeyCmd),
     /// Take a consistent online backup: SQLite `VACUUM INTO` a new file, or `pg_dump` for
     /// PostgreSQL (custom format). The data key file is not in it: back that up on its own.
     Backup { file: PathBuf },
     /// Restore a backup into the database of TONGBAN_DATABASE_URL (stop the servers first).
     Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCmd {
+    /// Issue a key and print it (it is stored only as its SM3 hash and shown this once).
+    Add {
+        /// The partner application's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -97,7 +110,8 @@ struct StaffAdd {
     /// Department code, e.g. wx-gaj (see the catalogue).
     #[arg(long)]
     department: String,
-    /// Comma-separated roles: clerk, reviewer, approver, admin, auditor.
+    /// Comma-separated roles: clerk, reviewer, approver, admin, auditor, pii_reader,
+    /// dispatcher, handler, supervisor, editor.
     #[arg(long)]
     roles: String,
     /// Display name (defaults to the username).
@@ -185,6 +199,31 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
+        Command::Apikey(ApikeyCmd::Add { name }) => {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 100 {
+                return Err(
+                    "give --name: the partner application's name (1-100 characters)".into(),
+                );
+            }
+            let db = tongban_server::open_and_migrate(&config)?;
+            let n2 = name.clone();
+            let key = db
+                .write_blocking(move |c| {
+                    let key = tongban_hotline::open311::add_key(
+                        c,
+                        &n2,
+                        tongban_platform::time::now_millis(),
+                    )?;
+                    let entry = tongban_platform::audit::Entry::operator("apikey.add", &n2, "");
+                    tongban_platform::audit::append(c, &entry)?;
+                    Ok(key)
+                })
+                .map_err(|e| format!("cannot issue the key: {e}"))?;
+            println!("{key}");
+            eprintln!("Open311 key for {name} issued; it is shown only now");
+            Ok(())
+        }
         Command::Keys(KeysCmd::Init) => {
             let db = tongban_server::open_and_migrate(&config)?;
             let mut keys =

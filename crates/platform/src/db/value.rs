@@ -107,6 +107,20 @@ impl Row {
         }
     }
 
+    pub fn get_opt_f64(&self, name: &str) -> Result<Option<f64>, DbError> {
+        match self.value(name)? {
+            Value::Null => Ok(None),
+            _ => self.get_f64(name).map(Some),
+        }
+    }
+
+    pub fn get_opt_bool(&self, name: &str) -> Result<Option<bool>, DbError> {
+        match self.value(name)? {
+            Value::Null => Ok(None),
+            _ => self.get_bool(name).map(Some),
+        }
+    }
+
     pub fn get_bool(&self, name: &str) -> Result<bool, DbError> {
         match self.value(name)? {
             Value::Bool(b) => Ok(*b),

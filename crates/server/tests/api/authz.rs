@@ -14,14 +14,55 @@ enum Who {
     Other(Role),
 }
 
-const ROLES: [Role; 6] = [
+const ROLES: [Role; 10] = [
     Role::Clerk,
     Role::Reviewer,
     Role::Approver,
     Role::Admin,
     Role::Auditor,
     Role::PiiReader,
+    Role::Dispatcher,
+    Role::Handler,
+    Role::Supervisor,
+    Role::Editor,
 ];
+
+fn hotline_role(r: Role) -> bool {
+    matches!(
+        r,
+        Role::Dispatcher | Role::Handler | Role::Supervisor | Role::Editor
+    )
+}
+
+/// Dispatchers, supervisors and editors (of a public order) see every order; handlers
+/// their department's.
+fn order_file(w: Who) -> u16 {
+    match w {
+        Who::Anonymous => 401,
+        Who::Own(Role::Handler) => 200,
+        Who::Own(r) | Who::Other(r)
+            if matches!(r, Role::Dispatcher | Role::Supervisor | Role::Editor) =>
+        {
+            200
+        }
+        _ => 403,
+    }
+}
+
+fn rectification_worker(r: Role) -> bool {
+    matches!(
+        r,
+        Role::Handler | Role::Clerk | Role::Reviewer | Role::Approver | Role::Admin
+    )
+}
+
+fn supervisor_only(ok: u16) -> impl Fn(Who) -> u16 {
+    move |w| match w {
+        Who::Anonymous => 401,
+        Who::Own(Role::Supervisor) | Who::Other(Role::Supervisor) => ok,
+        _ => 403,
+    }
+}
 
 fn handles(r: Role) -> bool {
     matches!(r, Role::Clerk | Role::Reviewer | Role::Approver)
@@ -44,6 +85,12 @@ struct Row {
     fresh_case: bool,
     /// A fresh session for this call (the call ends it).
     fresh_session: bool,
+    /// A fresh work order of wx-wjw for this call.
+    fresh_order: bool,
+    /// A fresh rectification of wx-wjw for this call.
+    fresh_rect: bool,
+    /// Query string appended to the path.
+    query: &'static str,
     expect: fn(Who) -> u16,
 }
 
@@ -119,10 +166,133 @@ fn rows() -> Vec<Row> {
         body,
         fresh_case: false,
         fresh_session: false,
+        fresh_order: false,
+        fresh_rect: false,
+        query: "",
         expect,
     };
+    let settings: &'static str = Box::leak(
+        serde_json::to_string(&tongban_hotline::settings::Settings::default())
+            .unwrap()
+            .into_boxed_str(),
+    );
     vec![
         r(Method::GET, "/metrics", Body::None, |_| 200),
+        r(
+            Method::GET,
+            "/api/openapi-internal.json",
+            Body::None,
+            |_| 200,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/workorders",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                _ => 403,
+            },
+        ),
+        Row {
+            // An operator enters a call: dispatchers only.
+            ..r(
+                Method::POST,
+                "/api/v1/staff/workorders",
+                Body::Json(
+                    r#"{"type":"consult","category":"social.pension","district":"梁溪区","street":"中山路","title":"来电咨询","content":"养老金何时发放","phone":"13800001111"}"#,
+                ),
+                |w| match w {
+                    Who::Anonymous => 401,
+                    Who::Own(Role::Dispatcher) | Who::Other(Role::Dispatcher) => 201,
+                    _ => 403,
+                },
+            )
+        },
+        r(
+            Method::GET,
+            "/api/v1/staff/workorders/{order_no}",
+            Body::None,
+            order_file,
+        ),
+        Row {
+            fresh_order: true,
+            ..r(
+                Method::POST,
+                "/api/v1/staff/workorders/{order_no}/actions",
+                Body::Json(r#"{"action":"sign"}"#),
+                |w| match w {
+                    Who::Anonymous => 401,
+                    Who::Own(Role::Handler) => 200,
+                    _ => 403,
+                },
+            )
+        },
+        r(
+            Method::GET,
+            "/api/v1/staff/workorders/{order_no}/photo",
+            Body::None,
+            order_file,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/rectifications",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if rectification_worker(r) => 200,
+                Who::Own(Role::Supervisor) | Who::Other(Role::Supervisor) => 200,
+                _ => 403,
+            },
+        ),
+        Row {
+            fresh_rect: true,
+            ..r(
+                Method::POST,
+                "/api/v1/staff/rectifications/{id}/actions",
+                Body::Json(r#"{"action":"callback","note":"已电话回访申请人"}"#),
+                |w| match w {
+                    Who::Anonymous => 401,
+                    Who::Own(r) if rectification_worker(r) => 200,
+                    _ => 403,
+                },
+            )
+        },
+        r(
+            Method::GET,
+            "/api/v1/staff/hotline/settings",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/staff/hotline/settings",
+            Body::Json(settings),
+            |w| supervisor_only(200)(w),
+        ),
+        Row {
+            query: "?text=%E5%81%9C%E6%B0%B4",
+            ..r(
+                Method::GET,
+                "/api/v1/staff/hotline/suggest",
+                Body::None,
+                |w| match w {
+                    Who::Anonymous => 401,
+                    Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                    _ => 403,
+                },
+            )
+        },
+        r(
+            Method::POST,
+            "/api/v1/staff/apikeys",
+            Body::Json(r#"{"name":"随手拍伙伴"}"#),
+            |w| supervisor_only(201)(w),
+        ),
         r(
             Method::POST,
             "/api/v1/staff/sessions",
@@ -242,6 +412,79 @@ fn rows() -> Vec<Row> {
     ]
 }
 
+/// A 1x1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44, 0x41, 0x54,
+    0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0, 0x05, 0, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d,
+    0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// A work order of wx-wjw (hospital service) filed by the citizen; public ones carry a photo.
+async fn file_order(app: &TestApp, citizen: &Citizen, public: bool) -> String {
+    let order = serde_json::json!({"type": "complaint", "category": "health.hospital", "district": "梁溪区",
+        "street": "清扬路", "title": "挂号排队太久", "content": "周一上午挂号排队两小时", "public": public});
+    let mp = reqwest::multipart::Form::new()
+        .text("order", order.to_string())
+        .part(
+            "photo",
+            reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("p.png"),
+        );
+    let r = app
+        .client
+        .post(app.url("/api/v1/workorders"))
+        .bearer_auth(&citizen.token)
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<serde_json::Value>().await.unwrap()["order_no"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An order signed and answered by the handler, rated 非常不满意 by the citizen: one open
+/// rectification of wx-wjw. Returns its id.
+async fn fresh_rectification(app: &TestApp, citizen: &Citizen, handler: &str) -> i64 {
+    let no = file_order(app, citizen, false).await;
+    for body in [
+        serde_json::json!({"action": "sign"}),
+        serde_json::json!({"action": "reply", "note": "已协调医院增加窗口"}),
+    ] {
+        let r = app
+            .client
+            .post(app.iurl(&format!("/api/v1/staff/workorders/{no}/actions")))
+            .bearer_auth(handler)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/workorders/{no}/rating")))
+        .bearer_auth(&citizen.token)
+        .json(&serde_json::json!({"level": 1, "comment": "没有解决"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let no2 = no.clone();
+    app.db()
+        .read(move |c| {
+            c.query_one(
+                "SELECT x.id FROM rectifications x JOIN ratings r ON r.id = x.rating_id WHERE r.subject_no = $1",
+                tongban_platform::params![no2.as_str()],
+            )?
+            .get_i64("id")
+        })
+        .await
+        .unwrap()
+}
+
 async fn session(app: &TestApp, id: i64) -> String {
     app.db()
         .write(move |c| identity::create_session(c, SessionKind::Staff, id, 30))
@@ -352,6 +595,9 @@ async fn matrix(engine: Engine) {
         .await
         .unwrap();
     let xlsx = tongban_catalog::exchange::export_xlsx_bytes(&ms).unwrap();
+    // A public work order of wx-wjw with a photo, and a handler of wx-wjw to move orders on.
+    let shared_order = file_order(&app, &citizen, true).await;
+    let handler = tokens[&format!("{:?}", Who::Own(Role::Handler))].clone();
 
     let mut failures = Vec::new();
     let mut calls = 0;
@@ -362,9 +608,21 @@ async fn matrix(engine: Engine) {
             } else {
                 shared_case.clone()
             };
+            let order_no = if row.fresh_order {
+                file_order(&app, &citizen, false).await
+            } else {
+                shared_order.clone()
+            };
+            let rect = if row.fresh_rect {
+                fresh_rectification(&app, &citizen, &handler).await
+            } else {
+                0
+            };
             let path = row
                 .path
                 .replace("{case_no}", &case_no)
+                .replace("{order_no}", &order_no)
+                .replace("{id}", &rect.to_string())
                 .replace("{key}", "marriage_cert")
                 .replace("{code}", "WX-WJ-001");
             let token = match (id, row.fresh_session) {
@@ -372,7 +630,10 @@ async fn matrix(engine: Engine) {
                 (Some(_), false) => tokens.get(&format!("{w:?}")).cloned(),
                 (None, _) => None,
             };
-            let mut req = client.request(row.method.clone(), app.iurl(&path));
+            let mut req = client.request(
+                row.method.clone(),
+                app.iurl(&format!("{path}{}", row.query)),
+            );
             let mut cookie = format!("tongban_csrf={CSRF}");
             if let Some(t) = &token {
                 req = req.bearer_auth(t);

@@ -1,0 +1,660 @@
+//! Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) on the public listener:
+//! discovery, services, service definitions, requests (list, create, one) and tokens, each
+//! as `.json` or `.xml` with the specification's field names and error envelopes. Service
+//! codes are the hotline categories; a request is a work order.
+
+use crate::categories::DISTRICTS;
+use crate::orders::{self, Filer, NewOrder};
+use crate::rules::{OrderType, Status, ORDER_TYPES};
+use crate::settings;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tongban_platform::db::{Conn, DbError, Value};
+use tongban_platform::{crypto, params, ApiError, Ctx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Xml,
+}
+
+/// Split `name.json` / `name.xml`.
+pub fn split_format(file: &str) -> Option<(&str, Format)> {
+    if let Some(n) = file.strip_suffix(".json") {
+        Some((n, Format::Json))
+    } else {
+        file.strip_suffix(".xml").map(|n| (n, Format::Xml))
+    }
+}
+
+/// A value in a response, rendered to JSON or XML alike.
+#[derive(Debug, Clone)]
+pub enum V {
+    S(String),
+    N(f64),
+    I(i64),
+    B(bool),
+    Null,
+    /// A list element name (for XML) and its items.
+    List(&'static str, Vec<V>),
+    Obj(Vec<(&'static str, V)>),
+}
+
+impl V {
+    fn s(v: impl Into<String>) -> V {
+        V::S(v.into())
+    }
+    fn opt(v: Option<String>) -> V {
+        v.map_or(V::Null, V::S)
+    }
+    fn json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            V::S(s) => J::String(s.clone()),
+            V::N(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+            V::I(n) => J::Number((*n).into()),
+            V::B(b) => J::Bool(*b),
+            V::Null => J::Null,
+            V::List(_, items) => J::Array(items.iter().map(V::json).collect()),
+            V::Obj(fields) => J::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.json()))
+                    .collect(),
+            ),
+        }
+    }
+    fn xml(&self, out: &mut String) {
+        match self {
+            V::S(s) => escape(s, out),
+            V::N(n) => out.push_str(&n.to_string()),
+            V::I(n) => out.push_str(&n.to_string()),
+            V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+            V::Null => {}
+            V::List(name, items) => {
+                for i in items {
+                    tag(name, i, out);
+                }
+            }
+            V::Obj(fields) => {
+                for (k, v) in fields {
+                    tag(k, v, out);
+                }
+            }
+        }
+    }
+}
+
+fn tag(name: &str, v: &V, out: &mut String) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    v.xml(out);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+fn escape(s: &str, out: &mut String) {
+    for ch in s.chars() {
+        match ch {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry are dropped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+}
+
+/// Render `body` (whose root element is `root` in XML) with `status`.
+pub fn render(f: Format, status: StatusCode, root: &str, body: &V) -> Response {
+    match f {
+        Format::Json => (
+            status,
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body.json().to_string(),
+        )
+            .into_response(),
+        Format::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
+            tag(root, body, &mut out);
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+                out,
+            )
+                .into_response()
+        }
+    }
+}
+
+/// An Open311 error: JSON `[{"code", "description"}]`, XML `<errors><error>…`.
+#[derive(Debug)]
+pub struct Error311 {
+    pub status: StatusCode,
+    pub description: String,
+}
+
+impl Error311 {
+    pub fn new(status: StatusCode, d: impl Into<String>) -> Self {
+        Error311 {
+            status,
+            description: d.into(),
+        }
+    }
+    pub fn bad(d: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, d)
+    }
+    pub fn render(&self, f: Format) -> Response {
+        let body = V::List(
+            "error",
+            vec![V::Obj(vec![
+                ("code", V::I(i64::from(self.status.as_u16()))),
+                ("description", V::s(self.description.clone())),
+            ])],
+        );
+        render(f, self.status, "errors", &body)
+    }
+}
+
+impl From<ApiError> for Error311 {
+    fn from(e: ApiError) -> Self {
+        let keep = e.status.is_server_error()
+            || e.status == StatusCode::NOT_FOUND
+            || e.status == StatusCode::FORBIDDEN;
+        let status = if keep {
+            e.status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Error311::new(status, e.message)
+    }
+}
+
+impl From<DbError> for Error311 {
+    fn from(e: DbError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+pub fn discovery(base: &str) -> V {
+    V::Obj(vec![
+        ("changeset", V::s("2026-11-26T00:00:00+08:00")),
+        (
+            "contact",
+            V::s("无锡12345政务服务便民热线 — 12345@wuxi.gov.cn"),
+        ),
+        (
+            "key_service",
+            V::s("API keys are issued by the hotline centre (tongban apikey add)"),
+        ),
+        (
+            "endpoints",
+            V::List(
+                "endpoint",
+                vec![V::Obj(vec![
+                    (
+                        "specification",
+                        V::s("http://wiki.open311.org/GeoReport_v2"),
+                    ),
+                    ("url", V::s(format!("{base}/open311/v2"))),
+                    ("changeset", V::s("2026-11-26T00:00:00+08:00")),
+                    ("type", V::s("production")),
+                    (
+                        "formats",
+                        V::List("format", vec![V::s("text/xml"), V::s("application/json")]),
+                    ),
+                ])],
+            ),
+        ),
+    ])
+}
+
+pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
+    let s = ctx.db.read(settings::load).await?;
+    let cats = s.all_categories();
+    let items = cats
+        .iter()
+        .map(|(code, name, parent)| {
+            let group = parent
+                .as_ref()
+                .map(|p| s.category_name(p))
+                .unwrap_or_else(|| name.clone());
+            V::Obj(vec![
+                ("service_code", V::s(code.clone())),
+                ("service_name", V::s(name.clone())),
+                ("description", V::s(format!("{group} — {name}"))),
+                ("metadata", V::B(true)),
+                ("type", V::s("realtime")),
+                ("keywords", V::s(name.replace('/', ","))),
+                ("group", V::s(group)),
+            ])
+        })
+        .collect();
+    Ok(V::List("service", items))
+}
+
+pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
+    let s = ctx.db.read(settings::load).await?;
+    if !s.category_exists(code) {
+        return Err(Error311::new(
+            StatusCode::NOT_FOUND,
+            format!("no service {code:?}"),
+        ));
+    }
+    let list = |items: Vec<(String, String)>| {
+        V::List(
+            "value",
+            items
+                .into_iter()
+                .map(|(k, n)| V::Obj(vec![("key", V::S(k)), ("name", V::S(n))]))
+                .collect(),
+        )
+    };
+    let attr = |order: f64, code: &str, datatype: &str, required: bool, desc: &str, values: V| {
+        V::Obj(vec![
+            ("variable", V::B(true)),
+            ("code", V::s(code)),
+            ("datatype", V::s(datatype)),
+            ("required", V::B(required)),
+            ("datatype_description", V::s("")),
+            ("order", V::N(order)),
+            ("description", V::s(desc)),
+            ("values", values),
+        ])
+    };
+    Ok(V::Obj(vec![
+        ("service_code", V::s(code)),
+        (
+            "attributes",
+            V::List(
+                "attribute",
+                vec![
+                    attr(
+                        1.0,
+                        "type",
+                        "singlevaluelist",
+                        false,
+                        "诉求类型 (default complaint)",
+                        list(
+                            ORDER_TYPES
+                                .iter()
+                                .map(|t| (t.as_str().to_owned(), t.label_zh().to_owned()))
+                                .collect(),
+                        ),
+                    ),
+                    attr(
+                        2.0,
+                        "district",
+                        "singlevaluelist",
+                        true,
+                        "所在区县",
+                        list(
+                            DISTRICTS
+                                .iter()
+                                .map(|d| (d.to_string(), d.to_string()))
+                                .collect(),
+                        ),
+                    ),
+                    attr(
+                        3.0,
+                        "title",
+                        "string",
+                        false,
+                        "标题 (defaults to the start of the description)",
+                        V::List("value", vec![]),
+                    ),
+                ],
+            ),
+        ),
+    ]))
+}
+
+/// The partner a key belongs to, or 403.
+pub async fn partner(ctx: &Ctx, key: Option<&str>) -> Result<i64, Error311> {
+    let Some(key) = key.filter(|k| !k.is_empty()) else {
+        return Err(Error311::new(
+            StatusCode::FORBIDDEN,
+            "api_key is required to create a request",
+        ));
+    };
+    let h = crypto::sm3_hex(key.as_bytes());
+    ctx.db
+        .read(move |c| {
+            c.query_opt(
+                "SELECT id FROM api_keys WHERE key_hash = $1 AND NOT revoked",
+                params![h],
+            )?
+            .map(|r| r.get_i64("id"))
+            .transpose()
+        })
+        .await?
+        .ok_or_else(|| Error311::new(StatusCode::FORBIDDEN, "api_key is not valid"))
+}
+
+/// Issue a key for a partner application; the key is shown once.
+pub fn add_key(c: &mut dyn Conn, name: &str, now: i64) -> Result<String, DbError> {
+    let key = crypto::random_token();
+    c.execute(
+        "INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3)",
+        params![name, crypto::sm3_hex(key.as_bytes()), now],
+    )?;
+    Ok(key)
+}
+
+/// POST requests: form fields of the specification. Returns the service request id.
+pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311> {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let key = partner(ctx, get("api_key").as_deref()).await?;
+    let code = get("service_code").ok_or_else(|| Error311::bad("service_code is required"))?;
+    let s = ctx.db.read(settings::load).await?;
+    if !s.category_exists(&code) {
+        return Err(Error311::new(
+            StatusCode::NOT_FOUND,
+            format!("no service {code:?}"),
+        ));
+    }
+    let lat = get("lat")
+        .map(|v| v.parse::<f64>())
+        .transpose()
+        .map_err(|_| Error311::bad("lat must be a number"))?;
+    let long = get("long")
+        .map(|v| v.parse::<f64>())
+        .transpose()
+        .map_err(|_| Error311::bad("long must be a number"))?;
+    let address = get("address_string");
+    if address.is_none() && (lat.is_none() || long.is_none()) {
+        return Err(Error311::bad(
+            "give a location: lat and long, or address_string",
+        ));
+    }
+    let district = get("attribute[district]")
+        .ok_or_else(|| Error311::bad("attribute[district] is required"))?;
+    let description = get("description").ok_or_else(|| Error311::bad("description is required"))?;
+    let t = get("attribute[type]").unwrap_or_else(|| "complaint".into());
+    if OrderType::parse(&t).is_none() {
+        return Err(Error311::bad(
+            "attribute[type] must be consult, help, complaint, report, suggestion or praise",
+        ));
+    }
+    let title = get("attribute[title]").unwrap_or_else(|| description.chars().take(30).collect());
+    let n = NewOrder {
+        order_type: t,
+        category: code,
+        district,
+        street: address
+            .unwrap_or_else(|| format!("{:.5},{:.5}", lat.unwrap_or(0.0), long.unwrap_or(0.0))),
+        title,
+        content: description,
+        public: false,
+        lat,
+        long,
+        phone: get("phone"),
+        email: get("email"),
+        channel: None,
+    };
+    let no = orders::file(ctx, n, Filer::Partner(key), None).await?;
+    Ok(V::List(
+        "request",
+        vec![V::Obj(vec![
+            ("service_request_id", V::s(no)),
+            ("service_notice", V::s("已受理，工单将按工作日时限办理")),
+            ("account_id", V::Null),
+        ])],
+    ))
+}
+
+#[derive(Debug, Default)]
+pub struct RequestQuery {
+    pub ids: Vec<String>,
+    pub service_code: Option<String>,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub status: Option<bool>,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+fn parse_time(name: &str, v: &str) -> Result<i64, Error311> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|d| d.timestamp_millis())
+        .map_err(|_| {
+            Error311::bad(format!(
+                "{name} must be a W3C date-time such as 2026-11-01T00:00:00+08:00"
+            ))
+        })
+}
+
+pub fn parse_query(q: &[(String, String)]) -> Result<RequestQuery, Error311> {
+    let mut r = RequestQuery {
+        page: 1,
+        page_size: 1000,
+        ..RequestQuery::default()
+    };
+    for (k, v) in q {
+        let v = v.trim();
+        match k.as_str() {
+            "service_request_id" => {
+                r.ids = v
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
+            "service_code" if !v.is_empty() => r.service_code = Some(v.to_owned()),
+            "start_date" => r.start = Some(parse_time("start_date", v)?),
+            "end_date" => r.end = Some(parse_time("end_date", v)?),
+            "status" => {
+                r.status = match v {
+                    "open" => Some(true),
+                    "closed" => Some(false),
+                    "" => None,
+                    _ => return Err(Error311::bad("status must be open or closed")),
+                }
+            }
+            "page" => {
+                r.page = v
+                    .parse()
+                    .ok()
+                    .filter(|p| *p >= 1)
+                    .ok_or_else(|| Error311::bad("page must be 1 or more"))?
+            }
+            "page_size" => {
+                r.page_size = v
+                    .parse()
+                    .ok()
+                    .filter(|p| (1..=1000).contains(p))
+                    .ok_or_else(|| Error311::bad("page_size must be 1 to 1000"))?
+            }
+            "jurisdiction_id" | "api_key" | "service_code" => {}
+            other => return Err(Error311::bad(format!("unknown parameter {other:?}"))),
+        }
+    }
+    if let (Some(a), Some(b)) = (r.start, r.end) {
+        if a > b {
+            return Err(Error311::bad("start_date must not be after end_date"));
+        }
+    }
+    if r.ids.len() > 100 {
+        return Err(Error311::bad(
+            "ask for at most 100 service_request_id values at once",
+        ));
+    }
+    Ok(r)
+}
+
+/// GET requests (and requests/{id} with one id).
+pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
+    let tz = ctx.tz;
+    let now = tongban_platform::time::now_millis();
+    let rows = ctx
+        .db
+        .read(move |c| {
+            let s = settings::load(c)?;
+            let mut p: Vec<Value> = Vec::new();
+            let mut w: Vec<String> = Vec::new();
+            if !q.ids.is_empty() {
+                let mut marks = Vec::new();
+                for id in &q.ids {
+                    p.push(id.as_str().into());
+                    marks.push(format!("${}", p.len()));
+                }
+                w.push(format!("o.order_no IN ({})", marks.join(", ")));
+            } else {
+                // The specification's default window: 90 days before the end date.
+                let end = q.end.unwrap_or(now);
+                let start = q.start.unwrap_or(end - 90 * 86_400_000);
+                p.push(start.into());
+                w.push(format!("o.received_at >= ${}", p.len()));
+                p.push(end.into());
+                w.push(format!("o.received_at <= ${}", p.len()));
+            }
+            if let Some(code) = &q.service_code {
+                p.push(code.as_str().into());
+                w.push(format!("o.category = ${}", p.len()));
+            }
+            match q.status {
+                Some(true) => w.push("o.status <> 'closed'".into()),
+                Some(false) => w.push("o.status = 'closed'".into()),
+                None => {}
+            }
+            p.push(q.page_size.into());
+            p.push(((q.page - 1) * q.page_size).into());
+            let sql = format!(
+                "SELECT o.id, o.order_no, o.status, o.category, o.title, o.district, o.street, o.lat, o.lng, o.received_at, o.updated_at,
+                        o.answer_by, d.name AS dname,
+                        (SELECT e.note FROM work_order_events e WHERE e.order_id = o.id AND e.note <> '' ORDER BY e.id DESC LIMIT 1) AS last_note
+                 FROM work_orders o LEFT JOIN departments d ON d.code = o.department_code
+                 WHERE {} ORDER BY o.received_at DESC, o.id DESC LIMIT ${} OFFSET ${}",
+                w.join(" AND "),
+                p.len() - 1,
+                p.len()
+            );
+            let rows = c.query(&sql, &p)?;
+            rows.iter()
+                .map(|r| {
+                    let st = Status::parse(&r.get_str("status")?).unwrap_or(Status::Received);
+                    let cat = r.get_str("category")?;
+                    let expected = r
+                        .get_opt_str("answer_by")?
+                        .and_then(|d| tongban_platform::time::day_start(&d, tz))
+                        .map(|ms| tongban_platform::time::rfc3339(ms + 86_400_000 - 1000, tz));
+                    let num = |v: Option<f64>| v.map_or(V::Null, V::N);
+                    Ok(V::Obj(vec![
+                        ("service_request_id", V::s(r.get_str("order_no")?)),
+                        ("status", V::s(if st.is_open() { "open" } else { "closed" })),
+                        ("status_notes", V::s(r.get_opt_str("last_note")?.unwrap_or_else(|| st.label_zh().to_owned()))),
+                        ("service_name", V::s(s.category_name(&cat))),
+                        ("service_code", V::s(cat)),
+                        ("description", V::s(r.get_str("title")?)),
+                        ("agency_responsible", V::opt(r.get_opt_str("dname")?)),
+                        ("service_notice", V::s("")),
+                        ("requested_datetime", V::s(tongban_platform::time::rfc3339(r.get_i64("received_at")?, tz))),
+                        ("updated_datetime", V::s(tongban_platform::time::rfc3339(r.get_i64("updated_at")?, tz))),
+                        ("expected_datetime", V::opt(expected)),
+                        ("address", V::s(format!("{}{}", r.get_str("district")?, r.get_str("street")?))),
+                        ("address_id", V::Null),
+                        ("zipcode", V::Null),
+                        ("lat", num(r.get_opt_f64("lat")?)),
+                        ("long", num(r.get_opt_f64("lng")?)),
+                        ("media_url", V::Null),
+                    ]))
+                })
+                .collect::<Result<Vec<_>, DbError>>()
+        })
+        .await?;
+    Ok(V::List("request", rows))
+}
+
+/// tokens/{token}: our requests get their id at once, so the token is the id.
+pub async fn token(ctx: &Ctx, token: &str) -> Result<V, Error311> {
+    let t = token.to_owned();
+    let found = ctx
+        .db
+        .read(move |c| {
+            Ok(c.query_opt(
+                "SELECT order_no FROM work_orders WHERE order_no = $1",
+                params![t.as_str()],
+            )?
+            .is_some())
+        })
+        .await?;
+    if !found {
+        return Err(Error311::new(
+            StatusCode::NOT_FOUND,
+            format!("no request for token {token:?}"),
+        ));
+    }
+    Ok(V::List(
+        "request",
+        vec![V::Obj(vec![
+            ("service_request_id", V::s(token)),
+            ("token", V::s(token)),
+        ])],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_is_escaped_and_lists_are_wrapped() {
+        let v = V::List(
+            "request",
+            vec![V::Obj(vec![
+                ("description", V::s("a<b & \u{1}c")),
+                ("lat", V::N(31.5)),
+            ])],
+        );
+        let mut out = String::new();
+        tag("service_requests", &v, &mut out);
+        assert_eq!(
+            out,
+            "<service_requests><request><description>a&lt;b &amp; c</description><lat>31.5</lat></request></service_requests>"
+        );
+        assert_eq!(
+            v.json().to_string(),
+            r#"[{"description":"a<b & \u0001c","lat":31.5}]"#
+        );
+        assert_eq!(
+            split_format("requests.xml"),
+            Some(("requests", Format::Xml))
+        );
+        assert_eq!(split_format("requests.csv"), None);
+    }
+
+    #[test]
+    fn query_errors_are_named() {
+        let q = |pairs: &[(&str, &str)]| {
+            parse_query(
+                &pairs
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert!(q(&[("status", "pending")])
+            .unwrap_err()
+            .description
+            .contains("open or closed"));
+        assert!(q(&[("start_date", "yesterday")]).is_err());
+        assert!(q(&[
+            ("start_date", "2026-11-02T00:00:00+08:00"),
+            ("end_date", "2026-11-01T00:00:00+08:00")
+        ])
+        .is_err());
+        let ok = q(&[("service_request_id", "a, b"), ("status", "open")]).unwrap();
+        assert_eq!(ok.ids, vec!["a", "b"]);
+        assert_eq!(ok.status, Some(true));
+    }
+}

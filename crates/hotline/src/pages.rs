@@ -1,0 +1,1 @@
+//! Pages for citizen participation (work in progress in this change).

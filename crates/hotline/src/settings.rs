@@ -1,0 +1,217 @@
+//! The hotline's editable configuration: extra categories under the built-in tree, routing
+//! rules and time limits. Kept in `hotline_settings` as JSON so every node reads the same.
+
+use crate::categories::{self, Routing, DISTRICTS, TREE};
+use crate::rules::Limits;
+use serde::{Deserialize, Serialize};
+use tongban_platform::db::{Conn, DbError};
+use tongban_platform::{params, ApiError};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    pub category: String,
+    #[serde(default)]
+    pub district: Option<String>,
+    pub department: String,
+}
+
+/// A sub-category added by the city under a built-in top-level category.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraCategory {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub categories: Vec<ExtraCategory>,
+    pub routing: Vec<RouteRule>,
+    pub limits: Limits,
+}
+
+/// The demo city's routing: categories to the departments that answer them.
+pub fn default_routing() -> Vec<RouteRule> {
+    [
+        ("utility.water", "wx-sw"),
+        ("utility.gas", "wx-rq"),
+        ("housing", "wx-zjj"),
+        ("education", "wx-jyj"),
+        ("health.hospital", "wx-wjw"),
+        ("health.insurance", "wx-ybj"),
+        ("social", "wx-rsj"),
+        ("market", "wx-scjgj"),
+    ]
+    .into_iter()
+    .map(|(c, d)| RouteRule {
+        category: c.into(),
+        district: None,
+        department: d.into(),
+    })
+    .collect()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            categories: Vec::new(),
+            routing: default_routing(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn routing(&self) -> Routing {
+        let mut r = Routing::default();
+        for rule in &self.routing {
+            r.add(&rule.category, rule.district.as_deref(), &rule.department);
+        }
+        r
+    }
+
+    pub fn category_exists(&self, code: &str) -> bool {
+        categories::exists(code) || self.categories.iter().any(|c| c.code == code)
+    }
+
+    /// The Chinese name of a category code (the code itself if unknown).
+    pub fn category_name(&self, code: &str) -> String {
+        categories::name(code)
+            .map(str::to_owned)
+            .or_else(|| {
+                self.categories
+                    .iter()
+                    .find(|c| c.code == code)
+                    .map(|c| c.name.clone())
+            })
+            .unwrap_or_else(|| code.to_owned())
+    }
+
+    /// Every category: (code, name, parent code or None), built-in first.
+    pub fn all_categories(&self) -> Vec<(String, String, Option<String>)> {
+        let mut v = Vec::new();
+        for (code, name, subs) in TREE {
+            v.push((code.to_owned(), name.to_owned(), None));
+            for (s, n) in subs {
+                v.push((s.to_string(), n.to_string(), Some(code.to_owned())));
+            }
+            for e in self
+                .categories
+                .iter()
+                .filter(|e| categories::top(&e.code) == code)
+            {
+                v.push((e.code.clone(), e.name.clone(), Some(code.to_owned())));
+            }
+        }
+        v
+    }
+
+    /// Check a whole new configuration; `departments` are the known department codes.
+    pub fn validate(&self, departments: &[String]) -> Result<(), ApiError> {
+        let bad = |m: String| ApiError::unprocessable("invalid_settings", m);
+        let mut seen = std::collections::HashSet::new();
+        for e in &self.categories {
+            let (top, sub) = e.code.split_once('.').unwrap_or((&e.code, ""));
+            if sub.is_empty()
+                || !sub
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                || !TREE.iter().any(|(c, _, _)| *c == top)
+            {
+                return Err(bad(format!(
+                    "category code {:?} must be TOP.name with TOP a built-in top-level category and name in a-z, 0-9, _",
+                    e.code
+                )));
+            }
+            if categories::exists(&e.code) || !seen.insert(e.code.clone()) {
+                return Err(bad(format!("category {:?} is defined twice", e.code)));
+            }
+            let n = e.name.trim().chars().count();
+            if n == 0 || n > 30 {
+                return Err(bad(format!(
+                    "category {:?} needs a name of 1-30 characters",
+                    e.code
+                )));
+            }
+        }
+        let mut keys = std::collections::HashSet::new();
+        for r in &self.routing {
+            if !self.category_exists(&r.category) {
+                return Err(bad(format!(
+                    "routing names unknown category {:?}",
+                    r.category
+                )));
+            }
+            if let Some(d) = &r.district {
+                if !DISTRICTS.contains(&d.as_str()) {
+                    return Err(bad(format!(
+                        "routing names unknown district {d:?}; districts are {}",
+                        DISTRICTS.join("、")
+                    )));
+                }
+            }
+            if !departments.contains(&r.department) {
+                return Err(bad(format!(
+                    "routing names unknown department {:?}",
+                    r.department
+                )));
+            }
+            if !keys.insert((r.category.clone(), r.district.clone())) {
+                return Err(bad(format!(
+                    "two routing rules for category {:?} and district {:?}",
+                    r.category, r.district
+                )));
+            }
+        }
+        let l = &self.limits;
+        for (name, v) in [
+            ("sign", l.sign),
+            ("return_misrouted", l.return_misrouted),
+            ("answer_quick", l.answer_quick),
+            ("answer_full", l.answer_full),
+            ("max_extension", l.max_extension),
+        ] {
+            if !(1..=60).contains(&v) {
+                return Err(bad(format!(
+                    "limits.{name} must be 1 to 60 working days, got {v}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The configuration in force (defaults for parts never saved).
+pub fn load(c: &mut dyn Conn) -> Result<Settings, DbError> {
+    let mut s = Settings::default();
+    for r in c.query("SELECT name, value FROM hotline_settings WHERE name IN ('categories', 'routing', 'limits')", &[])? {
+        let v = r.get_str("value")?;
+        let err = |e: serde_json::Error| DbError::Decode(format!("hotline setting: {e}"));
+        match r.get_str("name")?.as_str() {
+            "categories" => s.categories = serde_json::from_str(&v).map_err(err)?,
+            "routing" => s.routing = serde_json::from_str(&v).map_err(err)?,
+            "limits" => s.limits = serde_json::from_str(&v).map_err(err)?,
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// Store a validated configuration.
+pub fn save(c: &mut dyn Conn, s: &Settings, now: i64) -> Result<(), DbError> {
+    let enc = |v: serde_json::Result<String>| v.map_err(|e| DbError::Decode(e.to_string()));
+    for (name, value) in [
+        ("categories", enc(serde_json::to_string(&s.categories))?),
+        ("routing", enc(serde_json::to_string(&s.routing))?),
+        ("limits", enc(serde_json::to_string(&s.limits))?),
+    ] {
+        c.execute(
+            "INSERT INTO hotline_settings (name, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![name, value, now],
+        )?;
+    }
+    Ok(())
+}

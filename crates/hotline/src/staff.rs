@@ -1,0 +1,761 @@
+//! The staff side of work orders: queues (dispatcher, department, supervisor, editor), the
+//! order file, and the actions each role may take — dispatch, sign, return, reply, extend,
+//! approve an extension, supervise, publish, close after the return visit.
+
+use crate::orders::{self, ymd, Rec};
+use crate::ratings;
+use crate::rules::{self, Status};
+use crate::settings;
+use serde::{Deserialize, Serialize};
+use tongban_platform::db::{Conn, DbError, Value};
+use tongban_platform::identity::{Role, Staff};
+use tongban_platform::{audit, mask, params, vault, ApiError, Ctx};
+
+/// The queues, and the role each belongs to.
+pub const QUEUES: [(&str, Role); 4] = [
+    ("department", Role::Handler),
+    ("dispatch", Role::Dispatcher),
+    ("supervise", Role::Supervisor),
+    ("publish", Role::Editor),
+];
+
+pub const ACTIONS: [&str; 9] = [
+    "dispatch",
+    "sign",
+    "return",
+    "reply",
+    "extend",
+    "approve_extension",
+    "supervise",
+    "publish",
+    "close",
+];
+
+/// Whether a staff member works on the hotline at all.
+pub fn is_hotline_staff(s: &Staff) -> bool {
+    QUEUES.iter().any(|(_, r)| s.has(*r))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    pub queue: Option<String>,
+    pub status: Option<String>,
+    pub overdue: Option<bool>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct QueueItem {
+    pub order_no: String,
+    #[serde(rename = "type")]
+    pub order_type: String,
+    pub type_label: String,
+    pub category: String,
+    pub district: String,
+    pub title: String,
+    pub status: String,
+    pub status_label: String,
+    pub department: Option<String>,
+    pub received_at: String,
+    pub due_on: Option<String>,
+    pub overdue: bool,
+    pub due_soon: bool,
+    pub supervised: bool,
+    pub escalated: bool,
+    pub extension_requested: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Queue {
+    pub queue: String,
+    pub items: Vec<QueueItem>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::forbidden(what.to_owned())
+}
+
+/// The queue a staff member sees: the one asked for (if their role allows) or their first.
+pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, ApiError> {
+    let name = match q.queue.as_deref() {
+        Some(n) => {
+            let Some((n, role)) = QUEUES.iter().find(|(x, _)| *x == n) else {
+                return Err(ApiError::bad_request(
+                    "invalid_queue",
+                    "queue must be department, dispatch, supervise or publish",
+                ));
+            };
+            if !staff.has(*role) {
+                return Err(forbidden(&format!(
+                    "the {n} queue is for the {} role",
+                    role.as_str()
+                )));
+            }
+            *n
+        }
+        None => QUEUES
+            .iter()
+            .find(|(_, r)| staff.has(*r))
+            .map(|(n, _)| *n)
+            .ok_or_else(|| {
+                forbidden("work orders are for dispatchers, handlers, supervisors and editors")
+            })?,
+    };
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_status",
+                "status must be received, dispatched, returned, signed, replied or closed",
+            )
+        })?),
+    };
+    let per_page = q.per_page.unwrap_or(20);
+    let page = q.page.unwrap_or(1);
+    if !(1..=100).contains(&per_page) || page < 1 {
+        return Err(ApiError::bad_request(
+            "invalid_paging",
+            "page starts at 1 and per_page is 1 to 100",
+        ));
+    }
+    let today = ctx.today();
+    let cal = ctx.calendar();
+    let tz = ctx.tz;
+    let dept = staff.department.code.clone();
+    let overdue = q.overdue.unwrap_or(false);
+    let name = name.to_owned();
+    let n2 = name.clone();
+    let (rows, total) = ctx
+        .db
+        .read(move |c| {
+            let mut p: Vec<Value> = Vec::new();
+            let (mut where_, order) = match n2.as_str() {
+                "department" => {
+                    p.push(dept.as_str().into());
+                    ("department_code = $1 AND status IN ('dispatched', 'signed')".to_owned(), "due_on, id")
+                }
+                "dispatch" => ("status IN ('received', 'returned')".to_owned(), "received_at, id"),
+                "supervise" => (
+                    "(escalated OR supervised OR extension_days IS NOT NULL) AND status <> 'closed'".to_owned(),
+                    "due_on, id",
+                ),
+                _ => (
+                    "public AND published_at IS NULL AND status IN ('replied', 'closed')".to_owned(),
+                    "replied_at, id",
+                ),
+            };
+            if let Some(s) = status {
+                p.push(s.as_str().into());
+                where_.push_str(&format!(" AND status = ${}", p.len()));
+            }
+            if overdue {
+                p.push(today.format("%Y-%m-%d").to_string().into());
+                where_.push_str(&format!(" AND due_on < ${}", p.len()));
+            }
+            let total = c
+                .query_one(&format!("SELECT COUNT(*) AS n FROM work_orders WHERE {where_}"), &p)?
+                .get_i64("n")?;
+            p.push(per_page.into());
+            p.push(((page - 1) * per_page).into());
+            let sql = format!(
+                "SELECT order_no, order_type, category, district, title, status, department_code, received_at, due_on,
+                        supervised, escalated, extension_days
+                 FROM work_orders WHERE {where_} ORDER BY {order} LIMIT ${} OFFSET ${}",
+                p.len() - 1,
+                p.len()
+            );
+            Ok((c.query(&sql, &p)?, total))
+        })
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let t = r.get_str("order_type")?;
+            let s = r.get_str("status")?;
+            let due = r.get_opt_str("due_on")?;
+            let left = due
+                .as_deref()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .map(|d| cal.days_left(today, d));
+            Ok(QueueItem {
+                order_no: r.get_str("order_no")?,
+                type_label: rules::OrderType::parse(&t)
+                    .map_or("", |t| t.label_zh())
+                    .into(),
+                order_type: t,
+                category: r.get_str("category")?,
+                district: r.get_str("district")?,
+                title: r.get_str("title")?,
+                status_label: Status::parse(&s).map_or("", |s| s.label_zh()).into(),
+                status: s,
+                department: r.get_opt_str("department_code")?,
+                received_at: tongban_platform::time::rfc3339(r.get_i64("received_at")?, tz),
+                due_on: due,
+                overdue: left.is_some_and(|l| l < 0),
+                due_soon: left.is_some_and(|l| (0..=1).contains(&l)),
+                supervised: r.get_bool("supervised")?,
+                escalated: r.get_bool("escalated")?,
+                extension_requested: r.get_opt_i64("extension_days")?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok(Queue {
+        queue: name,
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// May this staff member see this order?
+fn may_see(staff: &Staff, r: &Rec) -> bool {
+    staff.has(Role::Dispatcher)
+        || staff.has(Role::Supervisor)
+        || (staff.has(Role::Editor) && r.public)
+        || (staff.has(Role::Handler)
+            && r.department.as_deref() == Some(staff.department.code.as_str()))
+}
+
+/// The actions this staff member may take on the order now.
+pub fn allowed(staff: &Staff, r: &Rec) -> Vec<&'static str> {
+    ACTIONS
+        .into_iter()
+        .filter(|a| check_action(staff, r, a).is_ok())
+        .collect()
+}
+
+/// Whether `action` fits the role and the order's state (not the input values).
+fn check_action(staff: &Staff, r: &Rec, action: &str) -> Result<(), ApiError> {
+    let own = r.department.as_deref() == Some(staff.department.code.as_str());
+    let role_ok = match action {
+        "dispatch" => staff.has(Role::Dispatcher),
+        "sign" | "return" | "reply" | "extend" => staff.has(Role::Handler) && own,
+        "approve_extension" | "supervise" => staff.has(Role::Supervisor),
+        "publish" => staff.has(Role::Editor),
+        "close" => staff.has(Role::Dispatcher) || staff.has(Role::Supervisor),
+        _ => {
+            return Err(ApiError::unprocessable(
+                "unknown_action",
+                format!("action must be one of {}", ACTIONS.join(", ")),
+            ))
+        }
+    };
+    if !role_ok {
+        return Err(forbidden(&format!(
+            "your roles do not allow {action} on order {}",
+            r.order_no
+        )));
+    }
+    let st = r.status;
+    let state_ok = match action {
+        "dispatch" => matches!(st, Status::Received | Status::Returned),
+        "sign" => st == Status::Dispatched,
+        "return" => matches!(st, Status::Dispatched | Status::Signed),
+        "reply" => st == Status::Signed,
+        "extend" => st == Status::Signed && r.extension_days.is_none(),
+        "approve_extension" => st == Status::Signed && r.extension_days.is_some(),
+        "supervise" => st != Status::Closed && !r.supervised,
+        "publish" => {
+            r.public && matches!(st, Status::Replied | Status::Closed) && r.published_at.is_none()
+        }
+        _ => st == Status::Replied,
+    };
+    if !state_ok {
+        return Err(ApiError::conflict(
+            "action_not_allowed",
+            format!(
+                "cannot {action} order {} now: it is {}",
+                r.order_no,
+                st.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaffEvent {
+    pub at: String,
+    pub action: String,
+    pub status: String,
+    pub actor: String,
+    pub department: Option<String>,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StaffOrder {
+    pub order_no: String,
+    #[serde(rename = "type")]
+    pub order_type: String,
+    pub type_label: String,
+    pub category: String,
+    pub category_name: String,
+    pub district: String,
+    pub street: String,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub title: String,
+    pub content: String,
+    /// Masked (139****5678).
+    pub phone: Option<String>,
+    pub has_photo: bool,
+    pub channel: String,
+    pub public: bool,
+    pub status: String,
+    pub status_label: String,
+    pub department: Option<String>,
+    pub received_at: String,
+    pub sign_by: Option<String>,
+    pub return_by: Option<String>,
+    pub answer_by: Option<String>,
+    pub overdue: bool,
+    pub supervised: bool,
+    pub escalated: bool,
+    pub extension_requested: Option<i64>,
+    pub extension_reason: Option<String>,
+    pub reply: Option<String>,
+    pub public_text: Option<String>,
+    pub public_reply: Option<String>,
+    pub published: bool,
+    pub actions: Vec<&'static str>,
+    pub timeline: Vec<StaffEvent>,
+}
+
+/// The order file for staff who may see it (content decrypted, phone masked).
+pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrder, ApiError> {
+    let no = order_no.to_owned();
+    let (rec, events, s) = ctx
+        .db
+        .read(move |c| {
+            let Some(r) = orders::load(c, &no, false)? else {
+                return Ok(None);
+            };
+            let ev = c.query(
+                "SELECT at, action, to_status, actor, department_code, note FROM work_order_events WHERE order_id = $1 ORDER BY id",
+                params![r.id],
+            )?;
+            Ok(Some((r, ev, settings::load(c)?)))
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no work order {order_no:?}")))?;
+    if !may_see(staff, &rec) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "workorder.view", order_no, "denied"),
+        )
+        .await;
+        return Err(forbidden(&format!(
+            "work order {order_no} is not in your queues"
+        )));
+    }
+    let keys = vault::keys().map_err(|_| ApiError::internal())?;
+    let open = |v: &Option<String>| -> Result<Option<String>, ApiError> {
+        v.as_ref()
+            .map(|x| keys.decrypt(x).map_err(|_| ApiError::internal()))
+            .transpose()
+    };
+    let tz = ctx.tz;
+    let today = ctx.today();
+    let cal = ctx.calendar();
+    let due = rules::due_in(rec.status, rec.sign_by, rec.answer_by);
+    Ok(StaffOrder {
+        order_no: rec.order_no.clone(),
+        order_type: rec.order_type.as_str().into(),
+        type_label: rec.order_type.label_zh().into(),
+        category_name: s.category_name(&rec.category),
+        category: rec.category.clone(),
+        district: rec.district.clone(),
+        street: rec.street.clone(),
+        lat: rec.lat,
+        long: rec.lng,
+        title: rec.title.clone(),
+        content: keys
+            .decrypt(&rec.content)
+            .map_err(|_| ApiError::internal())?,
+        phone: open(&rec.phone)?.map(|p| mask::phone(&p)),
+        has_photo: rec.photo.is_some(),
+        channel: rec.channel.clone(),
+        public: rec.public,
+        status: rec.status.as_str().into(),
+        status_label: rec.status.label_zh().into(),
+        department: rec.department.clone(),
+        received_at: tongban_platform::time::rfc3339(rec.received_at, tz),
+        sign_by: ymd(rec.sign_by),
+        return_by: ymd(rec.return_by),
+        answer_by: ymd(rec.answer_by),
+        overdue: due.is_some_and(|d| cal.days_left(today, d) < 0),
+        supervised: rec.supervised,
+        escalated: rec.escalated,
+        extension_requested: rec.extension_days,
+        extension_reason: rec.extension_reason.clone(),
+        reply: rec.reply.clone(),
+        public_text: rec.public_text.clone(),
+        public_reply: rec.public_reply.clone(),
+        published: rec.published_at.is_some(),
+        actions: allowed(staff, &rec),
+        timeline: events
+            .iter()
+            .map(|e| {
+                Ok(StaffEvent {
+                    at: tongban_platform::time::rfc3339(e.get_i64("at")?, tz),
+                    action: e.get_str("action")?,
+                    status: e.get_str("to_status")?,
+                    actor: e.get_str("actor")?,
+                    department: e.get_opt_str("department_code")?,
+                    note: e.get_str("note")?,
+                })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?,
+    })
+}
+
+/// The photo of an order, for staff who may see it: (bytes, content type).
+pub async fn photo(
+    ctx: &Ctx,
+    staff: &Staff,
+    order_no: &str,
+) -> Result<(Vec<u8>, String), ApiError> {
+    let no = order_no.to_owned();
+    let rec = ctx
+        .db
+        .read(move |c| orders::load(c, &no, false))
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("order_not_found", format!("no work order {order_no:?}"))
+        })?;
+    if !may_see(staff, &rec) {
+        return Err(forbidden(&format!(
+            "work order {order_no} is not in your queues"
+        )));
+    }
+    let key = rec
+        .photo
+        .ok_or_else(|| ApiError::not_found("no_photo", "this order has no photo"))?;
+    let bytes = tongban_platform::blobs::get(&ctx.config.upload_dir, &key)
+        .map_err(|_| ApiError::not_found("no_photo", "the photo is missing from the store"))?;
+    Ok((bytes.clone(), photo_type(&bytes).to_owned()))
+}
+
+/// The media type of an accepted photo (JPEG, PNG or GIF by its magic bytes), or `None`.
+pub fn photo_kind(data: &[u8]) -> Option<&'static str> {
+    match *tongban_platform::blobs::sniff(data)?.first()? {
+        "jpg" => Some("image/jpeg"),
+        "png" => Some("image/png"),
+        "gif" => Some("image/gif"),
+        _ => None,
+    }
+}
+
+fn photo_type(data: &[u8]) -> &'static str {
+    photo_kind(data).unwrap_or("application/octet-stream")
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ActionReq {
+    pub action: String,
+    pub department: Option<String>,
+    pub note: Option<String>,
+    pub days: Option<i64>,
+    pub public_text: Option<String>,
+    /// With `close`: the level the citizen gave on the return visit (回访), 1..5.
+    pub level: Option<i64>,
+}
+
+fn text(v: &Option<String>, what: &str, max: usize) -> Result<String, ApiError> {
+    let t = v.as_deref().unwrap_or("").trim();
+    let n = t.chars().count();
+    if n == 0 || n > max {
+        return Err(ApiError::unprocessable(
+            "note_required",
+            format!("{what} (1-{max} characters)"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// Take an action; returns the order's new status.
+pub async fn act(
+    ctx: &Ctx,
+    staff: &Staff,
+    order_no: &str,
+    a: ActionReq,
+) -> Result<String, ApiError> {
+    if !ACTIONS.contains(&a.action.as_str()) {
+        return Err(ApiError::unprocessable(
+            "unknown_action",
+            format!("action must be one of {}", ACTIONS.join(", ")),
+        ));
+    }
+    let today = ctx.today();
+    let cal = ctx.calendar();
+    let rect_days = ctx.config.rectification_days;
+    let staff2 = staff.clone();
+    let no = order_no.to_owned();
+    let source = audit::current_source();
+    let departments = ctx
+        .db
+        .read(|c| {
+            c.query("SELECT code FROM departments", &[])?
+                .iter()
+                .map(|r| r.get_str("code"))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let res: Result<String, ApiError> = ctx
+        .db
+        .write(move |c| {
+            let staff = staff2;
+            let Some(mut r) = orders::load(c, &no, true)? else {
+                return Ok(Err(ApiError::not_found(
+                    "order_not_found",
+                    format!("no work order {no:?}"),
+                )));
+            };
+            if let Err(e) = check_action(&staff, &r, &a.action) {
+                let mut entry =
+                    audit::Entry::staff(&staff, &format!("workorder.{}", a.action), &no, "denied");
+                entry.source = source.clone();
+                entry.detail = e.message.clone();
+                audit::append(c, &entry)?;
+                return Ok(Err(e));
+            }
+            if let Err(e) = apply(c, &staff, &mut r, &a, today, &cal, rect_days, &departments)? {
+                return Ok(Err(e));
+            }
+            let mut entry =
+                audit::Entry::staff(&staff, &format!("workorder.{}", a.action), &no, "ok");
+            entry.source = source;
+            audit::append(c, &entry)?;
+            Ok(Ok(r.status.as_str().to_owned()))
+        })
+        .await?;
+    res
+}
+
+/// The change itself, inside the write transaction. Input errors come back as `Ok(Err)`
+/// before anything is written.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    c: &mut dyn Conn,
+    staff: &Staff,
+    r: &mut Rec,
+    a: &ActionReq,
+    today: chrono::NaiveDate,
+    cal: &tongban_platform::calendar::Calendar,
+    rect_days: u32,
+    departments: &[String],
+) -> Result<Result<(), ApiError>, DbError> {
+    let now = tongban_platform::time::now_millis();
+    let limits = settings::load(c)?.limits;
+    let actor = staff.username.clone();
+    let dept = staff.department.code.clone();
+    let mut note = a.note.as_deref().unwrap_or("").trim().to_owned();
+    macro_rules! need {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(e)),
+            }
+        };
+    }
+    let mut tell: Option<String> = None;
+    match a.action.as_str() {
+        "dispatch" => {
+            let d = a.department.as_deref().unwrap_or("").trim().to_owned();
+            if !departments.contains(&d) {
+                return Ok(Err(ApiError::unprocessable(
+                    "unknown_department",
+                    format!(
+                        "give the department to send the order to (a department code), got {d:?}"
+                    ),
+                )));
+            }
+            let dl = rules::deadlines(cal, &limits, r.order_type, today);
+            r.status = Status::Dispatched;
+            r.department = Some(d.clone());
+            r.sign_by = Some(dl.sign_by);
+            r.return_by = Some(dl.return_by);
+            r.answer_by = Some(dl.answer_by);
+            r.escalated = false;
+            orders::save(c, r, now)?;
+            c.execute(
+                "UPDATE work_orders SET dispatched_on = $1 WHERE id = $2",
+                params![ymd(Some(today)), r.id],
+            )?;
+            orders::event(c, r.id, now, "dispatch", r.status, &actor, Some(&d), &note)?;
+            return Ok(Ok(()));
+        }
+        "sign" => r.status = Status::Signed,
+        "return" => {
+            note = need!(text(
+                &a.note,
+                "give the reason this order is not for your department",
+                500
+            ));
+            if r.return_by.is_some_and(|d| today > d) {
+                return Ok(Err(ApiError::conflict(
+                    "return_too_late",
+                    format!(
+                        "a misrouted order must be returned by {}; ask the dispatcher to re-route it",
+                        ymd(r.return_by).unwrap_or_default()
+                    ),
+                )));
+            }
+            r.status = Status::Returned;
+            r.department = None;
+            r.sign_by = None;
+            r.return_by = None;
+            r.answer_by = None;
+            r.escalated = false;
+            r.extension_days = None;
+            r.extension_reason = None;
+        }
+        "reply" => {
+            let reply = need!(text(&a.note, "write the reply to the citizen", 5000));
+            r.status = Status::Replied;
+            r.replied_on_time = Some(r.answer_by.is_none_or(|d| today <= d));
+            r.reply = Some(reply.clone());
+            r.replied_at = Some(now);
+            r.extension_days = None;
+            r.extension_reason = None;
+            tell = Some(format!("已答复：{reply}"));
+        }
+        "extend" => {
+            note = need!(text(&a.note, "give the reason for the extension", 500));
+            let days = a.days.unwrap_or(0);
+            if days < 1 || days > i64::from(limits.max_extension) {
+                return Ok(Err(ApiError::unprocessable(
+                    "invalid_days",
+                    format!("an extension is 1 to {} working days", limits.max_extension),
+                )));
+            }
+            r.extension_days = Some(days);
+            r.extension_reason = Some(note.clone());
+        }
+        "approve_extension" => {
+            let days = r.extension_days.unwrap_or(0);
+            let base = r.answer_by.unwrap_or(today);
+            let new = need!(rules::extend(cal, &limits, base, days as u32)
+                .map_err(|m| ApiError::unprocessable("invalid_days", m)));
+            r.answer_by = Some(new);
+            r.extension_days = None;
+            r.escalated = false;
+            if note.is_empty() {
+                note = format!("延期 {days} 个工作日至 {new}");
+            }
+        }
+        "supervise" => {
+            note = need!(text(
+                &a.note,
+                "write the supervision instruction (督办意见)",
+                500
+            ));
+            r.supervised = true;
+        }
+        "publish" => {
+            let public_text = need!(text(
+                &a.public_text,
+                "write the public version of the letter",
+                5000
+            ));
+            let reply = match a.note.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(n) => n.to_owned(),
+                None => r.reply.clone().unwrap_or_default(),
+            };
+            r.public_text = Some(mask::scrub_text(&public_text));
+            r.public_reply = Some(mask::scrub_text(&reply));
+            r.published_at = Some(now);
+            note = String::new();
+        }
+        _ => {
+            // close: the return visit (回访). A bad level reopens the order.
+            let level = a.level;
+            if let Some(l) = level {
+                if !(1..=5).contains(&l) {
+                    return Ok(Err(ApiError::unprocessable(
+                        "invalid_level",
+                        "level must be 1 to 5",
+                    )));
+                }
+                if ratings::is_bad(l) && note.is_empty() {
+                    return Ok(Err(ApiError::unprocessable(
+                        "comment_required",
+                        "record what the citizen said (note) with a bad return visit",
+                    )));
+                }
+            }
+            let already = c
+                .query_opt("SELECT 1 AS x FROM ratings WHERE subject_kind = 'workorder' AND subject_no = $1", params![r.order_no.as_str()])?
+                .is_some();
+            if let (Some(l), false) = (level, already) {
+                let subject = ratings::Subject {
+                    kind: "workorder",
+                    no: r.order_no.clone(),
+                    department: r.department.clone().unwrap_or_default(),
+                    matter: None,
+                };
+                ratings::record(
+                    c,
+                    &subject,
+                    None,
+                    l,
+                    "{}",
+                    &note,
+                    false,
+                    now,
+                    ratings::rectify_by(cal, today, rect_days),
+                )?;
+                if ratings::is_bad(l) {
+                    reopen(r, cal, &limits, today);
+                    orders::save(c, r, now)?;
+                    orders::event(
+                        c,
+                        r.id,
+                        now,
+                        "reopen",
+                        r.status,
+                        &actor,
+                        r.department.as_deref(),
+                        &note,
+                    )?;
+                    return Ok(Ok(()));
+                }
+            }
+            r.status = Status::Closed;
+            r.closed_at = Some(now);
+            tell = Some("已办结，感谢您的参与。".into());
+        }
+    }
+    orders::save(c, r, now)?;
+    let ev_dept = if a.action == "return" {
+        Some(dept.as_str())
+    } else {
+        r.department.as_deref()
+    };
+    orders::event(c, r.id, now, &a.action, r.status, &actor, ev_dept, &note)?;
+    if let Some(t) = tell {
+        orders::tell_citizen(c, r, &t, now)?;
+    }
+    Ok(Ok(()))
+}
+
+/// A bad return visit sends the order back to the department with a fresh answer limit.
+pub fn reopen(
+    r: &mut Rec,
+    cal: &tongban_platform::calendar::Calendar,
+    limits: &rules::Limits,
+    today: chrono::NaiveDate,
+) {
+    r.status = Status::Signed;
+    r.answer_by = Some(cal.add_workdays(today, limits.answer_days(r.order_type)));
+    r.escalated = false;
+    r.closed_at = None;
+}
