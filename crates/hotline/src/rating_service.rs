@@ -120,6 +120,12 @@ pub async fn rate_order(
                     format!("you have no work order {no:?}"),
                 )));
             };
+            let rated = c
+                .query_opt("SELECT 1 AS x FROM ratings WHERE subject_kind = 'workorder' AND subject_no = $1", params![no.as_str()])?
+                .is_some();
+            if rated {
+                return Ok(Err(already_rated("work order", &no)));
+            }
             if !matches!(r.status, Status::Replied | Status::Closed) {
                 return Ok(Err(ApiError::conflict(
                     "not_replied",

@@ -531,9 +531,17 @@ async fn act(
     who: StaffAuth,
     Path(no): Path<String>,
     JsonBody(a): JsonBody<ActionReq>,
-) -> Result<Json<staff::StaffOrder>, ApiError> {
-    staff::act(&ctx, &who.staff, &no, a).await?;
-    Ok(Json(staff::order(&ctx, &who.staff, &no).await?))
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let status = staff::act(&ctx, &who.staff, &no, a).await?;
+    // After a return (退单) the order has left the caller's queues: say only where it is.
+    match staff::order(&ctx, &who.staff, &no).await {
+        Ok(o) => Ok(Json(
+            serde_json::to_value(o).map_err(|_| ApiError::internal())?,
+        )),
+        Err(_) => Ok(Json(
+            json!({"order_no": no, "status": status, "department": null}),
+        )),
+    }
 }
 
 async fn photo(

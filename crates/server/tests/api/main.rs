@@ -18,6 +18,7 @@ mod listeners;
 mod masking;
 mod nodes;
 mod pages;
+mod participation;
 mod queue;
 mod throttle;
 mod tls;
