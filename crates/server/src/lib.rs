@@ -314,7 +314,8 @@ pub async fn serve(
 /// outbox deliveries. Each step is safe with several nodes on one database.
 pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
     let every = std::time::Duration::from_millis(ctx.config.worker_interval_ms);
-    let mut tick = tokio::time::interval(every);
+    // The first pass one interval after start, not at once.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tick.tick().await;
         if let Err(e) = tongban_hotline::sweep::run(&ctx, ctx.today()).await {

@@ -17,6 +17,8 @@ mod fuzz_http;
 mod listeners;
 mod masking;
 mod nodes;
+mod open311;
+mod outbox;
 mod pages;
 mod participation;
 mod queue;
