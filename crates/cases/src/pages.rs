@@ -284,7 +284,15 @@ async fn queue(
         .iter()
         .any(|r| staff.has(*r))
     {
-        let to = if staff.has(Role::Admin) {
+        let hotline = [
+            Role::Dispatcher,
+            Role::Handler,
+            Role::Supervisor,
+            Role::Editor,
+        ];
+        let to = if hotline.iter().any(|r| staff.has(*r)) {
+            "/console/workorders"
+        } else if staff.has(Role::Admin) {
             "/console/matters"
         } else if staff.has(Role::Auditor) {
             "/console/audit"

@@ -76,6 +76,9 @@ pub struct OrderView {
     pub reply: Option<String>,
     pub replied_at: Option<String>,
     pub rated: bool,
+    /// Whether the caller filed this order (then `reply` is shown and it may be rated).
+    pub mine: bool,
+    pub department_name: Option<String>,
     pub timeline: Vec<Event>,
 }
 
@@ -391,12 +394,37 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError>
     })
 }
 
+/// Check and keep a photo (JPEG, PNG or GIF by content, within the upload limit).
+fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, ApiError> {
+    if data.len() > ctx.config.max_upload_bytes {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the photo may be at most {} KB",
+                ctx.config.max_upload_bytes / 1024
+            ),
+        ));
+    }
+    if crate::staff::photo_kind(&data).is_none() {
+        return Err(bad(
+            "invalid_photo",
+            "the photo must be a JPEG, PNG or GIF image",
+        ));
+    }
+    tongban_platform::blobs::put(&ctx.config.upload_dir, &data).map_err(|e| {
+        tracing::error!(error = %e, "cannot store a photo");
+        ApiError::internal()
+    })
+}
+
 /// File an order; it is routed at once when a rule names a department. Returns its number.
+/// The order is checked before the photo, and nothing is kept unless both pass.
 pub async fn file(
     ctx: &Ctx,
     n: NewOrder,
     filer: Filer,
-    photo: Option<String>,
+    photo: Option<Vec<u8>>,
 ) -> Result<String, ApiError> {
     let today = ctx.today();
     let cal = ctx.calendar();
@@ -405,6 +433,7 @@ pub async fn file(
     let source = audit::current_source();
     let settings = ctx.db.read(settings::load).await?;
     let ck = check(&n, &settings, &filer)?;
+    let photo = photo.map(|p| store_photo(ctx, p)).transpose()?;
     let dept = settings
         .routing()
         .route(&n.category, &n.district)
@@ -501,6 +530,7 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
                 return Ok(None);
             };
             let s = settings::load(c)?;
+            let is_owner = owner.is_some() && owner == r.citizen_id;
             let events = c
                 .query("SELECT at, action, to_status, department_code, note FROM work_order_events WHERE order_id = $1 ORDER BY id", params![r.id])?
                 .iter()
@@ -510,14 +540,17 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
                         action: e.get_str("action")?,
                         status: e.get_str("to_status")?,
                         department: e.get_opt_str("department_code")?,
-                        note: String::new(),
+                        // The citizen sees the notes meant for them: the reply and the return visit.
+                        note: match e.get_str("action")?.as_str() {
+                            "reply" | "reopen" | "close" if is_owner => e.get_str("note")?,
+                            _ => String::new(),
+                        },
                     })
                 })
                 .collect::<Result<Vec<_>, DbError>>()?;
             let rated = c
                 .query_opt("SELECT 1 AS x FROM ratings WHERE subject_kind = 'workorder' AND subject_no = $1", params![no.as_str()])?
                 .is_some();
-            let is_owner = owner.is_some() && owner == r.citizen_id;
             Ok(Some(OrderView {
                 order_no: r.order_no.clone(),
                 order_type: r.order_type.as_str().into(),
@@ -537,6 +570,11 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
                 reply: if is_owner { r.reply.clone() } else { None },
                 replied_at: r.replied_at.map(|t| tongban_platform::time::rfc3339(t, tz)),
                 rated,
+                mine: is_owner,
+                department_name: match &r.department {
+                    Some(d) => identity::get_department(c, d)?.map(|d| d.name),
+                    None => None,
+                },
                 timeline: events,
             }))
         })

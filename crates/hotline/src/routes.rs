@@ -169,33 +169,6 @@ impl FromRequest<Ctx> for Filing {
     }
 }
 
-/// Check and store a photo; returns its key.
-pub fn store_photo(ctx: &Ctx, photo: Option<Vec<u8>>) -> Result<Option<String>, ApiError> {
-    let Some(data) = photo else { return Ok(None) };
-    if data.len() > ctx.config.max_upload_bytes {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the photo may be at most {} KB",
-                ctx.config.max_upload_bytes / 1024
-            ),
-        ));
-    }
-    if staff::photo_kind(&data).is_none() {
-        return Err(ApiError::unprocessable(
-            "invalid_photo",
-            "the photo must be a JPEG, PNG or GIF image",
-        ));
-    }
-    tongban_platform::blobs::put(&ctx.config.upload_dir, &data)
-        .map(Some)
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot store a photo");
-            ApiError::internal()
-        })
-}
-
 /// The citizen, if a session is sent (it must then be valid).
 async fn optional_citizen(
     ctx: &Ctx,
@@ -230,8 +203,7 @@ pub async fn file_and_view(
     citizen: Option<i64>,
 ) -> Result<OrderView, ApiError> {
     let filer = citizen.map_or(Filer::Anonymous, Filer::Citizen);
-    let photo = store_photo(ctx, f.photo)?;
-    let no = orders::file(ctx, f.order, filer, photo).await?;
+    let no = orders::file(ctx, f.order, filer, f.photo).await?;
     orders::view(ctx, &no, citizen).await
 }
 

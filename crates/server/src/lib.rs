@@ -93,6 +93,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
+    v.extend(tongban_hotline::pages::CONSOLE_PATHS);
     v
 }
 
@@ -153,6 +154,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_web::routes::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
+        .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .route_layer(axum::middleware::from_fn_with_state(
             metrics::Tag {
                 metrics,
@@ -210,6 +212,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())
+        .merge(tongban_hotline::pages::console_router())
         .route_layer(axum::middleware::from_fn_with_state(
             metrics::Tag {
                 metrics,

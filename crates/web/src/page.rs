@@ -223,6 +223,35 @@ const TEMPLATES: &[(&str, &str)] = &[
         "console_audit.html",
         include_str!("../templates/console_audit.html"),
     ),
+    (
+        "workorder_new.html",
+        include_str!("../templates/workorder_new.html"),
+    ),
+    (
+        "workorder.html",
+        include_str!("../templates/workorder.html"),
+    ),
+    (
+        "my_workorders.html",
+        include_str!("../templates/my_workorders.html"),
+    ),
+    ("letters.html", include_str!("../templates/letters.html")),
+    (
+        "console_workorders.html",
+        include_str!("../templates/console_workorders.html"),
+    ),
+    (
+        "console_workorder.html",
+        include_str!("../templates/console_workorder.html"),
+    ),
+    (
+        "console_workorder_new.html",
+        include_str!("../templates/console_workorder_new.html"),
+    ),
+    (
+        "console_rectifications.html",
+        include_str!("../templates/console_rectifications.html"),
+    ),
 ];
 
 thread_local! {

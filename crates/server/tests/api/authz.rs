@@ -49,6 +49,15 @@ fn order_file(w: Who) -> u16 {
     }
 }
 
+/// The page form of an API expectation: a login redirect instead of 401.
+fn page_of(api: u16) -> u16 {
+    if api == 401 {
+        303
+    } else {
+        api
+    }
+}
+
 fn rectification_worker(r: Role) -> bool {
     matches!(
         r,
@@ -346,6 +355,86 @@ fn rows() -> Vec<Row> {
             Body::None,
             api_case_file,
         ),
+        r(
+            Method::GET,
+            "/console/workorders",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/console/workorders/new",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(Role::Dispatcher) | Who::Other(Role::Dispatcher) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::POST,
+            "/console/workorders/new",
+            Body::Form(&[("csrf", CSRF), ("op", "suggest"), ("title", "停水")]),
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(Role::Dispatcher) | Who::Other(Role::Dispatcher) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/console/workorders/{order_no}",
+            Body::None,
+            |w| page_of(order_file(w)),
+        ),
+        Row {
+            fresh_order: true,
+            ..r(
+                Method::POST,
+                "/console/workorders/{order_no}/actions",
+                Body::Form(&[("csrf", CSRF), ("action", "sign")]),
+                |w| match w {
+                    Who::Anonymous => 303,
+                    Who::Own(Role::Handler) => 303,
+                    _ => 403,
+                },
+            )
+        },
+        r(
+            Method::GET,
+            "/console/workorders/{order_no}/photo",
+            Body::None,
+            |w| page_of(order_file(w)),
+        ),
+        r(
+            Method::GET,
+            "/console/rectifications",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(r) | Who::Other(r) if rectification_worker(r) || r == Role::Supervisor => {
+                    200
+                }
+                _ => 403,
+            },
+        ),
+        Row {
+            fresh_rect: true,
+            ..r(
+                Method::POST,
+                "/console/rectifications/{id}/actions",
+                Body::Form(&[("csrf", CSRF), ("action", "callback"), ("note", "已回访")]),
+                |w| match w {
+                    Who::Anonymous => 303,
+                    Who::Own(r) if rectification_worker(r) => 303,
+                    _ => 403,
+                },
+            )
+        },
         r(Method::GET, "/console/login", Body::None, |_| 200),
         r(
             Method::POST,

@@ -14,6 +14,7 @@ mod crash;
 mod encryption;
 mod flow;
 mod fuzz_http;
+mod hotline_pages;
 mod listeners;
 mod masking;
 mod nodes;
