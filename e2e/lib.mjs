@@ -122,7 +122,7 @@ export async function checkPage(t, page, label, assert) {
 /** Controls a finger must hit: at least 44 CSS pixels tall. Returns the ones that are not. */
 export async function smallTargets(page) {
   return page.evaluate(() => {
-    const sel = 'button, .button, input:not([type=hidden]):not([type=checkbox]), select, .main-nav a, .tools a, .tabs a, .pager a, .crumbs a, .check';
+    const sel = 'button, .button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, .main-nav a, .tools a, .tabs a, .pager a, .crumbs a, .check, .choice';
     return [...document.querySelectorAll(sel)]
       .filter((el) => el.offsetParent !== null)
       .map((el) => ({ el: el.outerHTML.slice(0, 80), h: el.getBoundingClientRect().height }))

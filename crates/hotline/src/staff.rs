@@ -285,6 +285,8 @@ pub struct StaffEvent {
     pub action: String,
     pub status: String,
     pub actor: String,
+    /// staff, citizen, partner or system (the citizen's account is not named to staff).
+    pub actor_kind: &'static str,
     pub department: Option<String>,
     pub note: String,
 }
@@ -311,6 +313,7 @@ pub struct StaffOrder {
     pub status: String,
     pub status_label: String,
     pub department: Option<String>,
+    pub department_name: Option<String>,
     pub received_at: String,
     pub sign_by: Option<String>,
     pub return_by: Option<String>,
@@ -331,7 +334,7 @@ pub struct StaffOrder {
 /// The order file for staff who may see it (content decrypted, phone masked).
 pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrder, ApiError> {
     let no = order_no.to_owned();
-    let (rec, events, s) = ctx
+    let (rec, events, s, department_name) = ctx
         .db
         .read(move |c| {
             let Some(r) = orders::load(c, &no, false)? else {
@@ -341,7 +344,11 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
                 "SELECT at, action, to_status, actor, department_code, note FROM work_order_events WHERE order_id = $1 ORDER BY id",
                 params![r.id],
             )?;
-            Ok(Some((r, ev, settings::load(c)?)))
+            let dname = match &r.department {
+                Some(d) => tongban_platform::identity::get_department(c, d)?.map(|d| d.name),
+                None => None,
+            };
+            Ok(Some((r, ev, settings::load(c)?, dname)))
         })
         .await?
         .ok_or_else(|| ApiError::not_found("order_not_found", format!("no work order {order_no:?}")))?;
@@ -386,6 +393,7 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
         status: rec.status.as_str().into(),
         status_label: rec.status.label_zh().into(),
         department: rec.department.clone(),
+        department_name,
         received_at: tongban_platform::time::rfc3339(rec.received_at, tz),
         sign_by: ymd(rec.sign_by),
         return_by: ymd(rec.return_by),
@@ -403,17 +411,40 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
         timeline: events
             .iter()
             .map(|e| {
+                let actor = e.get_str("actor")?;
+                let actor_kind = actor_kind(&actor);
                 Ok(StaffEvent {
                     at: tongban_platform::time::rfc3339(e.get_i64("at")?, tz),
                     action: e.get_str("action")?,
                     status: e.get_str("to_status")?,
-                    actor: e.get_str("actor")?,
+                    actor: if actor_kind == "staff" {
+                        actor
+                    } else {
+                        String::new()
+                    },
+                    actor_kind,
                     department: e.get_opt_str("department_code")?,
                     note: e.get_str("note")?,
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?,
     })
+}
+
+/// Who an event's actor is, from how the timeline records it.
+fn actor_kind(actor: &str) -> &'static str {
+    if actor == "routing" || actor == "system" {
+        "system"
+    } else if actor == "citizen"
+        || actor == "anonymous"
+        || actor.bytes().all(|b| b.is_ascii_digit())
+    {
+        "citizen"
+    } else if actor.starts_with("apikey:") {
+        "partner"
+    } else {
+        "staff"
+    }
 }
 
 /// The photo of an order, for staff who may see it: (bytes, content type).
