@@ -67,11 +67,17 @@ pub struct QueueItem {
     pub extension_requested: Option<i64>,
 }
 
+/// Queue totals are counted up to this many; beyond it `total_capped` is set.
+pub const COUNT_CAP: i64 = 2_000;
+
 #[derive(Debug, Serialize)]
 pub struct Queue {
     pub queue: String,
     pub items: Vec<QueueItem>,
+    /// The number of orders in the queue, at most [`COUNT_CAP`].
     pub total: i64,
+    /// More than [`COUNT_CAP`] orders wait.
+    pub total_capped: bool,
     pub page: i64,
     pub per_page: i64,
 }
@@ -157,8 +163,13 @@ pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, Api
                 p.push(today.format("%Y-%m-%d").to_string().into());
                 where_.push_str(&format!(" AND due_on < ${}", p.len()));
             }
+            // Counting a department's whole queue would cost a scan of it on every page; the
+            // count stops at COUNT_CAP and says so.
             let total = c
-                .query_one(&format!("SELECT COUNT(*) AS n FROM work_orders WHERE {where_}"), &p)?
+                .query_one(
+                    &format!("SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM work_orders WHERE {where_} LIMIT {}) q", COUNT_CAP + 1),
+                    &p,
+                )?
                 .get_i64("n")?;
             p.push(per_page.into());
             p.push(((page - 1) * per_page).into());
@@ -207,7 +218,8 @@ pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, Api
     Ok(Queue {
         queue: name,
         items,
-        total,
+        total: total.min(COUNT_CAP),
+        total_capped: total > COUNT_CAP,
         page,
         per_page,
     })
