@@ -105,7 +105,13 @@ fn prefill(db: &Db, n: i64) -> Result<(), String> {
         }
         Ok(())
     })
-    .map_err(|e| format!("prefill failed: {e}"))
+    .map_err(|e| format!("prefill failed: {e}"))?;
+    // Planner statistics, as autovacuum would gather them on a live PostgreSQL.
+    if engine == Engine::Postgres {
+        db.write_blocking(|c| c.batch("ANALYZE work_orders; ANALYZE work_order_events"))
+            .map_err(|e| format!("analyze failed: {e}"))?;
+    }
+    Ok(())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

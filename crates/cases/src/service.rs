@@ -830,7 +830,28 @@ pub async fn staff_act(
                         }
                         _ => {}
                     }
-                    let _ = to;
+                    // The applicant hears of every step that changes what they see.
+                    if action != Action::Review {
+                        if let Some(phone) = identity::citizen_phone(c, rec.applicant_id)? {
+                            let extra = if action == Action::RequestSupplement {
+                                format!("：{note2}。请登录补正材料")
+                            } else {
+                                String::new()
+                            };
+                            let text = format!(
+                                "您的办件 {} 已更新为「{}」{extra}。",
+                                rec.case_no,
+                                to.label_zh()
+                            );
+                            tongban_platform::notify::sms(
+                                c,
+                                &phone,
+                                &format!("办件 {}", rec.case_no),
+                                &text,
+                                tongban_platform::time::now_millis(),
+                            )?;
+                        }
+                    }
                     Ok(Ok(()))
                 },
             )

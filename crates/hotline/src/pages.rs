@@ -29,6 +29,11 @@ pub fn public_router() -> Router<Ctx> {
         .route("/workorders/{order_no}/rating", post(rate))
         .route("/workorders/{order_no}/appeal", post(appeal))
         .route("/my/workorders", get(my_orders))
+        .route(
+            "/my/cases/{case_no}/rating",
+            get(case_rating).post(rate_case),
+        )
+        .route("/my/cases/{case_no}/appeal", post(appeal_case))
         .route("/letters", get(letters_page))
 }
 
@@ -276,21 +281,7 @@ async fn rate(
     if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
         return page.csrf_refused();
     }
-    let mut dims = Map::new();
-    for d in ratings::DIMENSIONS {
-        if let Some(v) = f.get(d).filter(|v| !v.is_empty()) {
-            dims.insert(
-                d.into(),
-                v.parse::<i64>()
-                    .map_or(Value::String(v.clone()), Value::from),
-            );
-        }
-    }
-    let n = NewRating {
-        level: f.get("level").and_then(|l| l.parse().ok()).unwrap_or(0),
-        dimensions: dims,
-        comment: f.get("comment").cloned().unwrap_or_default(),
-    };
+    let n = rating_from(&f);
     match rs::rate_order(&ctx, id, &no, n).await {
         Ok(_) => Redirect::to(&format!("/workorders/{no}?done=rated")).into_response(),
         Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e)).await,
@@ -312,6 +303,124 @@ async fn appeal(
     match rs::appeal(&ctx, id, "workorder", &no, a).await {
         Ok(()) => Redirect::to(&format!("/workorders/{no}?done=appealed")).into_response(),
         Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e)).await,
+    }
+}
+
+/// The rating page of one's own case (linked from the case page once it is decided).
+async fn case_rating(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    show_case_rating(
+        &ctx,
+        &page,
+        id,
+        &no,
+        StatusCode::OK,
+        q.get("done").map(String::as_str),
+        None,
+    )
+    .await
+}
+
+async fn show_case_rating(
+    ctx: &Ctx,
+    page: &Page,
+    citizen: i64,
+    no: &str,
+    status: StatusCode,
+    done: Option<&str>,
+    e: Option<&ApiError>,
+) -> Response {
+    let no2 = no.to_owned();
+    let tz = ctx.tz;
+    let found = ctx
+        .db
+        .read(move |c| {
+            let Some(k) =
+                tongban_cases::store::for_rating(c, &no2)?.filter(|k| k.applicant_id == citizen)
+            else {
+                return Ok(None);
+            };
+            let name = tongban_catalog::get_matter(c, &k.matter_code)?
+                .map(|m| m.name)
+                .unwrap_or_default();
+            let rating = ratings::get(c, "case", &no2, tz)?;
+            Ok(Some((k, name, rating)))
+        })
+        .await;
+    let (k, matter_name, rating) = match found {
+        Ok(Some(x)) => x,
+        Ok(None) => {
+            return page.error(&ApiError::not_found(
+                "case_not_found",
+                "no such case of yours",
+            ))
+        }
+        Err(e) => return page.error(&e.into()),
+    };
+    let flash = done.map(|d| {
+        page.t(&format!(
+            "wo.done_{}",
+            d.replace(|c: char| !c.is_ascii_alphabetic() && c != '_', "")
+        ))
+    });
+    let error = e.map(|e| page.error_text(e));
+    let k = json!({"case_no": k.case_no, "status": k.status.as_str()});
+    let levels: Vec<Value> = ratings::LEVELS.iter().map(|(l, _)| json!(l)).collect();
+    page.render(status, "case_rating.html", context! { k, matter_name, rating, flash, error, levels, dimensions => ratings::DIMENSIONS })
+}
+
+fn rating_from(f: &HashMap<String, String>) -> NewRating {
+    let mut dims = Map::new();
+    for d in ratings::DIMENSIONS {
+        if let Some(v) = f.get(d).filter(|v| !v.is_empty()) {
+            dims.insert(
+                d.into(),
+                v.parse::<i64>()
+                    .map_or(Value::String(v.clone()), Value::from),
+            );
+        }
+    }
+    NewRating {
+        level: f.get("level").and_then(|l| l.parse().ok()).unwrap_or(0),
+        dimensions: dims,
+        comment: f.get("comment").cloned().unwrap_or_default(),
+    }
+}
+
+async fn rate_case(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(no): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
+    match rs::rate_case(&ctx, id, &no, rating_from(&f)).await {
+        Ok(_) => Redirect::to(&format!("/my/cases/{no}/rating?done=rated")).into_response(),
+        Err(e) => show_case_rating(&ctx, &page, id, &no, e.status, None, Some(&e)).await,
+    }
+}
+
+async fn appeal_case(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(no): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
+    let a = Appeal {
+        reason: f.get("reason").cloned().unwrap_or_default(),
+    };
+    match rs::appeal(&ctx, id, "case", &no, a).await {
+        Ok(()) => Redirect::to(&format!("/my/cases/{no}/rating?done=appealed")).into_response(),
+        Err(e) => show_case_rating(&ctx, &page, id, &no, e.status, None, Some(&e)).await,
     }
 }
 

@@ -176,10 +176,21 @@ struct InternalState {
 
 async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoResponse, ApiError> {
     let counts = tongban_cases::service::counts_by_status(&s.ctx).await?;
+    let now = tongban_platform::time::now_millis();
+    let (pending, abandoned) = s
+        .ctx
+        .db
+        .read(move |c| tongban_platform::outbox::counts(c, now))
+        .await?;
+    let mut text = s.metrics.render(&counts);
+    text.push_str(&format!(
+        "# HELP tongban_outbox_pending Notifications waiting for delivery.\n# TYPE tongban_outbox_pending gauge\ntongban_outbox_pending {pending}\n\
+         # HELP tongban_outbox_abandoned Notifications whose worker stopped mid-delivery (not resent, to send at most once).\n# TYPE tongban_outbox_abandoned gauge\ntongban_outbox_abandoned {abandoned}\n"
+    ));
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(&counts),
+        text,
     ))
 }
 

@@ -249,6 +249,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_workorder_new.html"),
     ),
     (
+        "case_rating.html",
+        include_str!("../templates/case_rating.html"),
+    ),
+    (
         "console_rectifications.html",
         include_str!("../templates/console_rectifications.html"),
     ),

@@ -401,6 +401,75 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .unwrap();
     assert!(html.contains("完成整改") && html.contains("已回访"));
 
+    // A decided case is rated from its own page.
+    let clerk = app
+        .staff("pc", "wx-wjw", &[Role::Clerk, Role::Approver])
+        .await;
+    let case_no = app.submit_birth(&citizen).await;
+    let html = client
+        .get(app.url(&format!("/my/cases/{case_no}")))
+        .header("cookie", &cc)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains(&format!("/my/cases/{case_no}/rating")),
+        "not before it is decided"
+    );
+    app.act(&clerk, &case_no, "accept", "受理").await;
+    app.act(&clerk, &case_no, "approve", "准予").await;
+    let html = client
+        .get(app.url(&format!("/my/cases/{case_no}")))
+        .header("cookie", &cc)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("/my/cases/{case_no}/rating")));
+    let html = client
+        .get(app.url(&format!("/my/cases/{case_no}/rating")))
+        .header("cookie", &cc)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("生育登记") && html.contains(r#"name="level""#));
+    let r = client
+        .post(app.url(&format!("/my/cases/{case_no}/rating")))
+        .header("cookie", &cc)
+        .form(&[("csrf", CSRF), ("level", "5"), ("convenience", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = client
+        .get(app.url(&format!("/my/cases/{case_no}/rating")))
+        .header("cookie", &cc)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("您的评价") && html.contains("非常满意") && !html.contains(r#"name="level""#)
+    );
+    let other = app.citizen().await;
+    let r = client
+        .get(app.url(&format!("/my/cases/{case_no}/rating")))
+        .header("cookie", format!("tongban_session={}", other.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
     // The public mailbox page lists and filters.
     let html = client
         .get(app.url("/letters?category=city"))

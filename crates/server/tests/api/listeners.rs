@@ -146,3 +146,38 @@ on_both_engines!(
         assert_eq!(health["status"], "ok");
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_openapi_describes_every_staff_api_path() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let r = app
+        .client
+        .get(app.iurl("/api/openapi-internal.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in tongban_server::internal_paths()
+        .into_iter()
+        .filter(|p| p.starts_with("/api/v1/"))
+    {
+        assert!(paths.contains_key(p), "the internal OpenAPI lacks {p}");
+    }
+    for p in paths.keys() {
+        assert!(
+            tongban_server::internal_paths().contains(&p.as_str()),
+            "{p} is documented but not served"
+        );
+    }
+    // Not on the public listener.
+    let r = app
+        .client
+        .get(app.url("/api/openapi-internal.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

@@ -194,6 +194,20 @@ async fn citizens_hear_by_mail(app: TestApp, mb: Mailbox) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(pending, 0, "every event delivered");
+    let metrics = app
+        .client
+        .get(app.iurl("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tongban_outbox_pending 0")
+            && metrics.contains("tongban_outbox_abandoned 0"),
+        "{metrics}"
+    );
     let (sms, errors) = app
         .db()
         .read(|c| {

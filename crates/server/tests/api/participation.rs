@@ -557,6 +557,20 @@ on_both_engines!(
             app.act(&clerk, &case_no, "approve", "准予").await.status(),
             StatusCode::OK
         );
+        // The applicant was told of acceptance and approval (text messages in the outbox).
+        let no2 = case_no.clone();
+        let told = app
+            .db()
+            .read(move |c| {
+                c.query_one(
+                    "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'sms' AND subject = $1",
+                    tongban_platform::params![format!("办件 {no2}")],
+                )?
+                .get_i64("n")
+            })
+            .await
+            .unwrap();
+        assert_eq!(told, 2);
         let (s, _, _) = error_code(
             app.post(&url, &other.token, json!({"level": 1, "comment": "x"}))
                 .await,
