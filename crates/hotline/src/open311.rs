@@ -346,6 +346,32 @@ pub fn add_key(c: &mut dyn Conn, name: &str, now: i64) -> Result<String, DbError
     Ok(key)
 }
 
+/// Issued keys: (id, name, created at, revoked); the keys themselves are not kept.
+pub fn list_keys(c: &mut dyn Conn) -> Result<Vec<(i64, String, i64, bool)>, DbError> {
+    c.query(
+        "SELECT id, name, created_at, revoked FROM api_keys ORDER BY id",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.get_i64("id")?,
+            r.get_str("name")?,
+            r.get_i64("created_at")?,
+            r.get_bool("revoked")?,
+        ))
+    })
+    .collect()
+}
+
+/// Revoke a key; false when there is no such key.
+pub fn revoke_key(c: &mut dyn Conn, id: i64) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE api_keys SET revoked = TRUE WHERE id = $1",
+        params![id],
+    )? > 0)
+}
+
 /// POST requests: form fields of the specification. Returns the service request id.
 pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311> {
     let get = |k: &str| {

@@ -38,7 +38,7 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 7] = [
+pub const CONSOLE_PATHS: [&str; 9] = [
     "/console/workorders",
     "/console/workorders/new",
     "/console/workorders/{order_no}",
@@ -46,6 +46,8 @@ pub const CONSOLE_PATHS: [&str; 7] = [
     "/console/workorders/{order_no}/photo",
     "/console/rectifications",
     "/console/rectifications/{id}/actions",
+    "/console/apikeys",
+    "/console/apikeys/{id}/revoke",
 ];
 
 pub fn console_router() -> Router<Ctx> {
@@ -58,6 +60,8 @@ pub fn console_router() -> Router<Ctx> {
         .route(p[4], get(console_photo))
         .route(p[5], get(console_rects))
         .route(p[6], post(console_rect_act))
+        .route(p[7], get(apikeys).post(apikey_add))
+        .route(p[8], post(apikey_revoke))
 }
 
 /// The field an error code belongs to, to show it beside that field.
@@ -739,5 +743,127 @@ async fn console_rect_act(
     match rs::rectification_act(&ctx, &staff, id, a).await {
         Ok(_) => Redirect::to("/console/rectifications?done=1").into_response(),
         Err(e) => page.error(&e),
+    }
+}
+
+// ---- Open311 partner keys ----
+
+fn supervisor(staff: &tongban_platform::identity::Staff) -> Result<(), ApiError> {
+    if staff.has(Role::Supervisor) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Open311 keys are issued by supervisors of the hotline",
+        ))
+    }
+}
+
+async fn keys_page(
+    ctx: &Ctx,
+    page: &Page,
+    status: StatusCode,
+    issued: Option<(String, String)>,
+    error: Option<String>,
+) -> Response {
+    let tz = ctx.tz;
+    let keys: Vec<Value> = ctx
+        .db
+        .read(crate::open311::list_keys)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, name, at, revoked)| json!({"id": id, "name": name, "created_at": tongban_platform::time::rfc3339(at, tz), "revoked": revoked}))
+        .collect();
+    page.render(
+        status,
+        "console_apikeys.html",
+        context! { keys, issued, error },
+    )
+}
+
+async fn apikeys(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Response {
+    if let Err(e) = supervisor(&staff) {
+        return page.error(&e);
+    }
+    keys_page(&ctx, &page, StatusCode::OK, None, None).await
+}
+
+async fn apikey_add(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
+    if let Err(e) = supervisor(&staff) {
+        return page.error(&e);
+    }
+    let name = f
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 100 {
+        let e = ApiError::unprocessable(
+            "invalid_name",
+            "name the partner application (1-100 characters)",
+        );
+        return keys_page(&ctx, &page, e.status, None, Some(page.error_text(&e))).await;
+    }
+    let source = tongban_platform::audit::current_source();
+    let n2 = name.clone();
+    let res = ctx
+        .db
+        .write(move |c| {
+            let key = crate::open311::add_key(c, &n2, tongban_platform::time::now_millis())?;
+            let mut e = tongban_platform::audit::Entry::staff(&staff, "apikey.add", &n2, "ok");
+            e.source = source;
+            tongban_platform::audit::append(c, &e)?;
+            Ok(key)
+        })
+        .await;
+    match res {
+        Ok(key) => keys_page(&ctx, &page, StatusCode::CREATED, Some((name, key)), None).await,
+        Err(e) => page.error(&e.into()),
+    }
+}
+
+async fn apikey_revoke(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(id): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
+    if let Err(e) = supervisor(&staff) {
+        return page.error(&e);
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return page.not_found();
+    };
+    let source = tongban_platform::audit::current_source();
+    let res = ctx
+        .db
+        .write(move |c| {
+            let ok = crate::open311::revoke_key(c, id)?;
+            if ok {
+                let mut e = tongban_platform::audit::Entry::staff(
+                    &staff,
+                    "apikey.revoke",
+                    &id.to_string(),
+                    "ok",
+                );
+                e.source = source;
+                tongban_platform::audit::append(c, &e)?;
+            }
+            Ok(ok)
+        })
+        .await;
+    match res {
+        Ok(true) => Redirect::to("/console/apikeys").into_response(),
+        Ok(false) => page.not_found(),
+        Err(e) => page.error(&e.into()),
     }
 }

@@ -249,6 +249,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_workorder_new.html"),
     ),
     (
+        "console_apikeys.html",
+        include_str!("../templates/console_apikeys.html"),
+    ),
+    (
         "case_rating.html",
         include_str!("../templates/case_rating.html"),
     ),

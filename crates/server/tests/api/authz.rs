@@ -435,6 +435,32 @@ fn rows() -> Vec<Row> {
                 },
             )
         },
+        r(Method::GET, "/console/apikeys", Body::None, |w| match w {
+            Who::Anonymous => 303,
+            Who::Own(Role::Supervisor) | Who::Other(Role::Supervisor) => 200,
+            _ => 403,
+        }),
+        r(
+            Method::POST,
+            "/console/apikeys",
+            Body::Form(&[("csrf", CSRF), ("name", "随手拍")]),
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(Role::Supervisor) | Who::Other(Role::Supervisor) => 201,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::POST,
+            "/console/apikeys/{id}/revoke",
+            Body::Form(&[("csrf", CSRF)]),
+            |w| match w {
+                Who::Anonymous => 303,
+                // The matrix has no key with this id: authorized callers get a 404.
+                Who::Own(Role::Supervisor) | Who::Other(Role::Supervisor) => 404,
+                _ => 403,
+            },
+        ),
         r(Method::GET, "/console/login", Body::None, |_| 200),
         r(
             Method::POST,

@@ -319,3 +319,91 @@ async fn apikey_add_prints_a_working_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--name"));
 }
+
+on_both_engines!(
+    keys_issued_and_revoked_on_the_console,
+    |app: TestApp| async move {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let supervisor = app.staff("s-keys", "wx-12345", &[Role::Supervisor]).await;
+        let cookie = with_csrf(&format!("tongban_staff={supervisor}"));
+        let r = client
+            .post(app.iurl("/console/apikeys"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", CSRF), ("name", " ")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let r = client
+            .post(app.iurl("/console/apikeys"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", CSRF), ("name", "惠山随手拍")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let html = r.text().await.unwrap();
+        let key = html
+            .split(r#"<code class="key">"#)
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .unwrap()
+            .to_owned();
+        let form = |k: String| {
+            vec![
+                ("api_key", k),
+                ("service_code", "city.roads".to_owned()),
+                ("address_string", "惠山区钱桥街道".to_owned()),
+                ("description", "井盖缺失".to_owned()),
+                ("attribute[district]", "惠山区".to_owned()),
+                ("phone", "13900008888".to_owned()),
+            ]
+        };
+        let r = client
+            .post(app.url("/open311/v2/requests.json"))
+            .form(&form(key.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let html = client
+            .get(app.iurl("/console/apikeys"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("惠山随手拍") && !html.contains(&key),
+            "the key is shown once only"
+        );
+        let id = app
+            .db()
+            .read(|c| {
+                c.query_one("SELECT MAX(id) AS n FROM api_keys", &[])?
+                    .get_i64("n")
+            })
+            .await
+            .unwrap();
+        let r = client
+            .post(app.iurl(&format!("/console/apikeys/{id}/revoke")))
+            .header("cookie", &cookie)
+            .form(&[("csrf", CSRF)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let r = client
+            .post(app.url("/open311/v2/requests.json"))
+            .form(&form(key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+);
