@@ -46,6 +46,9 @@ enum Command {
     /// The SM4 data keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Work orders.
+    #[command(subcommand)]
+    Workorders(WorkordersCmd),
     /// Open311 API keys for partner applications.
     #[command(subcommand)]
     Apikey(ApikeyCmd),
@@ -54,6 +57,14 @@ enum Command {
     Backup { file: PathBuf },
     /// Restore a backup into the database of TONGBAN_DATABASE_URL (stop the servers first).
     Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum WorkordersCmd {
+    /// Load history from JSON lines (order_no, received_at, channel, type, category, district,
+    /// street, title, content, status, closed_at?, department?). Every line is checked first;
+    /// a file with a bad line imports nothing and the bad lines are listed by number.
+    Import { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -199,6 +210,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
+        Command::Workorders(WorkordersCmd::Import { file }) => import_orders(&config, &file),
         Command::Apikey(ApikeyCmd::Add { name }) => {
             let name = name.trim().to_owned();
             if name.is_empty() || name.chars().count() > 100 {
@@ -444,6 +456,82 @@ fn audit_export(config: &Config, since: &str, out: Option<PathBuf>) -> Result<()
     if out.is_some() {
         println!("exported {n} audit entries since {since}");
     }
+    Ok(())
+}
+
+fn import_orders(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    use std::io::BufReader;
+    let open = || {
+        std::fs::File::open(file)
+            .map(BufReader::new)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))
+    };
+    let db = tongban_server::open_and_migrate(config)?;
+    let now = tongban_platform::time::now_millis();
+    let (settings, departments) = db
+        .write_blocking(|c| {
+            let d = tongban_platform::identity::list_departments(c)?
+                .into_iter()
+                .map(|d| d.code)
+                .collect::<Vec<_>>();
+            Ok((tongban_hotline::settings::load(c)?, d))
+        })
+        .map_err(|e| format!("cannot read the configuration: {e}"))?;
+    let reader = open()?;
+    let (s2, d2) = (settings.clone(), departments.clone());
+    let checked = db
+        .write_blocking(move |c| tongban_hotline::import::check_all(reader, c, &s2, &d2, now, 100))
+        .map_err(|e| format!("cannot check the file: {e}"))?;
+    let total = match checked {
+        Ok(n) => n,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            return Err(format!(
+                "{} has bad lines (first {} shown); nothing was imported",
+                file.display(),
+                errors.len()
+            ));
+        }
+    };
+    let reader = open()?;
+    let cal = tongban_platform::calendar::Calendar::builtin();
+    let tz = config.tz();
+    let entry = tongban_platform::audit::Entry::operator(
+        "workorders.import",
+        &file.display().to_string(),
+        &format!("{total} orders"),
+    );
+    db.write_blocking(move |c| {
+        let cal = tongban_platform::calendar::load(c).unwrap_or(cal);
+        let mut done = 0usize;
+        for line in std::io::BufRead::lines(reader) {
+            let text = line
+                .map_err(|e| tongban_platform::db::DbError::Engine(format!("cannot read: {e}")))?;
+            if text.trim().is_empty() {
+                continue;
+            }
+            let k = tongban_hotline::import::check_line(&text, &settings, &departments, now)
+                .map_err(|e| {
+                    tongban_platform::db::DbError::Engine(format!(
+                        "the file changed while importing: {e}"
+                    ))
+                })?;
+            tongban_hotline::import::store(c, k, &cal, &settings, tz)?;
+            done += 1;
+            if done.is_multiple_of(1000) || done == total {
+                eprint!(
+                    "\rimporting {done}/{total} ({}%)",
+                    done * 100 / total.max(1)
+                );
+            }
+        }
+        eprintln!();
+        tongban_platform::audit::append(c, &entry)
+    })
+    .map_err(|e| format!("import failed, nothing was imported: {e}"))?;
+    println!("imported {total} work orders from {}", file.display());
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod encryption;
 mod flow;
 mod fuzz_http;
 mod hotline_pages;
+mod import;
 mod listeners;
 mod masking;
 mod nodes;
