@@ -1,0 +1,107 @@
+//! Chinese word segmentation for topics and warnings: jieba (jieba-rs) with a user dictionary
+//! of the city's place names, the hotline's category names and the catalogue's matter names,
+//! and a stop-word list. Built once per process.
+
+use jieba_rs::Jieba;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+const STOPWORDS: &str = include_str!("../data/stopwords.txt");
+const PLACES: &str = include_str!("../data/wuxi_places.txt");
+
+/// Texts are segmented up to this many characters (a 100,000-character letter yields its
+/// first part's terms, not a stall).
+pub const MAX_CHARS: usize = 10_000;
+
+struct Segmenter {
+    jieba: Jieba,
+    stop: HashSet<&'static str>,
+}
+
+static SEGMENTER: OnceLock<Segmenter> = OnceLock::new();
+
+fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Build the segmenter with `extra` words (e.g. the catalogue's matter names) added to the
+/// user dictionary. Later calls keep the first one.
+pub fn init(extra: &[String]) {
+    build(extra);
+}
+
+fn build(extra: &[String]) -> &'static Segmenter {
+    SEGMENTER.get_or_init(|| {
+        let mut jieba = Jieba::new();
+        let mut words: Vec<String> = lines(PLACES).map(str::to_owned).collect();
+        for (_, name, subs) in tongban_hotline::categories::TREE {
+            words.extend(name.split('/').map(str::to_owned));
+            words.extend(subs.iter().map(|(_, n)| n.to_string()));
+        }
+        words.extend(extra.iter().cloned());
+        for w in words {
+            let w = w.trim();
+            if w.chars().count() >= 2 && !w.contains(char::is_whitespace) {
+                jieba.add_word(w, Some(50_000), Some("n"));
+            }
+        }
+        Segmenter {
+            jieba,
+            stop: lines(STOPWORDS).collect(),
+        }
+    })
+}
+
+fn segmenter() -> &'static Segmenter {
+    build(&[])
+}
+
+/// Whether a token can name a topic: two or more characters, a letter or CJK ideograph in
+/// it, not a stop word, not too long.
+fn keep(seg: &Segmenter, w: &str) -> bool {
+    let n = w.chars().count();
+    (2..=20).contains(&n) && w.chars().any(char::is_alphabetic) && !seg.stop.contains(w)
+}
+
+/// The terms of a text and how often each occurs.
+pub fn terms(text: &str) -> BTreeMap<String, i64> {
+    let seg = segmenter();
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    let mut out = BTreeMap::new();
+    for w in seg.jieba.cut(&text, true) {
+        let w = w.trim();
+        if keep(seg, w) {
+            *out.entry(w.to_lowercase()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_names_stay_whole_and_noise_is_dropped() {
+        let t = terms("东亭街道春笋路的小区停水三天了，物业说不清楚，请尽快处理！！！");
+        assert!(t.contains_key("东亭街道"), "{t:?}");
+        assert!(t.contains_key("停水") || t.contains_key("小区"), "{t:?}");
+        assert!(!t.contains_key("处理") && !t.contains_key("的") && !t.contains_key("！"));
+        assert!(terms("").is_empty());
+        assert!(terms("。。。！？……,,,").is_empty());
+        assert!(
+            terms("12345 2026").is_empty(),
+            "numbers alone name no topic"
+        );
+        let long = "噪音扰民".repeat(50_000);
+        let t = terms(&long);
+        assert!(t.values().sum::<i64>() <= MAX_CHARS as i64);
+        let mixed = terms("WiFi 信号差😀，5G基站 emoji 🚧 施工");
+        assert!(
+            mixed.contains_key("wifi") && mixed.contains_key("施工"),
+            "{mixed:?}"
+        );
+    }
+}
