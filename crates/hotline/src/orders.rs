@@ -628,3 +628,40 @@ pub async fn mine(
         })
         .await?)
 }
+
+/// A work order's text for analysis (title and content in clear), in filing order.
+#[derive(Debug, Clone)]
+pub struct OrderText {
+    pub id: i64,
+    pub order_no: String,
+    pub received_at: i64,
+    pub district: String,
+    pub category: String,
+    pub department: Option<String>,
+    pub title: String,
+    pub content: String,
+}
+
+/// Up to `limit` orders filed after the order with id `after`, oldest first.
+pub fn texts_after(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<OrderText>, DbError> {
+    let keys = vault::keys().map_err(DbError::from)?;
+    c.query(
+        "SELECT id, order_no, received_at, district, category, department_code, title, content FROM work_orders
+         WHERE id > $1 ORDER BY id LIMIT $2",
+        params![after, limit],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(OrderText {
+            id: r.get_i64("id")?,
+            order_no: r.get_str("order_no")?,
+            received_at: r.get_i64("received_at")?,
+            district: r.get_str("district")?,
+            category: r.get_str("category")?,
+            department: r.get_opt_str("department_code")?,
+            title: r.get_str("title")?,
+            content: keys.decrypt(&r.get_str("content")?).map_err(DbError::from)?,
+        })
+    })
+    .collect()
+}

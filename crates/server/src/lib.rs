@@ -24,6 +24,7 @@ pub fn migrations() -> Vec<Migration> {
         tongban_catalog::MIGRATIONS,
         tongban_cases::MIGRATIONS,
         tongban_hotline::MIGRATIONS,
+        tongban_insight::MIGRATIONS,
     ]
     .concat()
 }
@@ -90,6 +91,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_platform::routes::INTERNAL_PATHS);
     v.extend(tongban_cases::routes::INTERNAL_PATHS);
     v.extend(tongban_hotline::routes::INTERNAL_PATHS);
+    v.extend(tongban_insight::routes::INTERNAL_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -220,6 +222,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_platform::routes::internal_router())
         .merge(tongban_cases::routes::internal_router())
         .merge(tongban_hotline::routes::internal_router())
+        .merge(tongban_insight::routes::internal_router())
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())
@@ -324,8 +327,8 @@ pub async fn serve(
     Ok(())
 }
 
-/// Background work of every node: the hotline's escalations and default ratings, then the
-/// outbox deliveries. Each step is safe with several nodes on one database.
+/// Background work of every node: the hotline's escalations and default ratings, the
+/// analysis of new messages for topics and warnings, then the outbox deliveries. Each step is safe with several nodes on one database.
 pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
     let every = std::time::Duration::from_millis(ctx.config.worker_interval_ms);
     // The first pass one interval after start, not at once.
@@ -334,6 +337,9 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         tick.tick().await;
         if let Err(e) = tongban_hotline::sweep::run(&ctx, ctx.today()).await {
             tracing::warn!(error = %e, "hotline sweep failed");
+        }
+        if let Err(e) = tongban_insight::index::catch_up(&ctx).await {
+            tracing::warn!(error = %e, "insight indexing failed");
         }
         loop {
             match notifier.run_once(&ctx.db).await {

@@ -461,6 +461,37 @@ fn rows() -> Vec<Row> {
                 _ => 403,
             },
         ),
+        r(
+            Method::GET,
+            "/api/v1/staff/topics",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/warnings",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::POST,
+            "/api/v1/staff/warnings/{id}/actions",
+            Body::Json(r#"{"action":"acknowledge"}"#),
+            // The matrix has no warning with this id: 404 once the role may act.
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if matches!(r, Role::Supervisor | Role::Handler) => 404,
+                _ => 403,
+            },
+        ),
         r(Method::GET, "/console/login", Body::None, |_| 200),
         r(
             Method::POST,

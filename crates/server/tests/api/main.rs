@@ -16,6 +16,7 @@ mod flow;
 mod fuzz_http;
 mod hotline_pages;
 mod import;
+mod insight;
 mod listeners;
 mod masking;
 mod nodes;

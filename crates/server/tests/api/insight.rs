@@ -1,0 +1,342 @@
+//! Hot topics and early warnings over HTTP on both engines: messages filed live and history
+//! imported in event time are segmented once; topics group them; a burst in one district
+//! raises a rate warning and a new-term warning, and nothing else does.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tongban_platform::identity::Role;
+
+async fn file(app: &TestApp, category: &str, district: &str, title: &str, content: &str) {
+    let r = app
+        .client
+        .post(app.url("/api/v1/workorders"))
+        .json(&json!({"type": "complaint", "category": category, "district": district, "street": "某路",
+            "title": title, "content": content, "phone": "13900009999"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+on_both_engines!(
+    topics_group_what_people_write_about,
+    |app: TestApp| async move {
+        let sup = app.staff("s-topics", "wx-12345", &[Role::Supervisor]).await;
+        for (i, text) in [
+            "电梯停运三天，老人下不了楼",
+            "小区电梯又停运了",
+            "电梯困人，物业不管",
+            "电梯停运影响上班",
+            "电梯经常停运",
+            "电梯停运，业主很着急",
+        ]
+        .iter()
+        .enumerate()
+        {
+            file(
+                &app,
+                "housing.property",
+                "梁溪区",
+                &format!("电梯停运{i}"),
+                text,
+            )
+            .await;
+        }
+        for text in [
+            "蠡湖大道井盖缺失很危险",
+            "井盖缺失，晚上看不见",
+            "路口井盖缺失",
+            "井盖缺失有孩子差点掉下去",
+        ] {
+            file(&app, "city.roads", "滨湖区", "井盖缺失", text).await;
+        }
+        file(
+            &app,
+            "education.enrol",
+            "新吴区",
+            "入学咨询",
+            "孩子明年入学需要什么材料",
+        )
+        .await;
+        let n = tongban_insight::index::catch_up(&app.ctx).await.unwrap();
+        assert_eq!(n, 11);
+        assert_eq!(
+            tongban_insight::index::catch_up(&app.ctx).await.unwrap(),
+            0,
+            "each message is analysed once"
+        );
+
+        let v: Value = app
+            .get(&app.iurl("/api/v1/staff/topics"), &sup)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = v["items"].as_array().unwrap();
+        let lift = items
+            .iter()
+            .find(|t| t["terms"].as_array().unwrap().iter().any(|x| x == "电梯"))
+            .expect("an elevator topic");
+        assert_eq!(lift["count"], 6);
+        assert_eq!(lift["districts"], json!(["梁溪区"]));
+        assert_eq!(lift["categories"], json!(["housing.property"]));
+        assert_eq!(lift["messages"].as_array().unwrap().len(), 6);
+        let cover = items
+            .iter()
+            .find(|t| t["terms"].as_array().unwrap().iter().any(|x| x == "井盖"))
+            .expect("a manhole topic");
+        assert_eq!(cover["count"], 4);
+        assert!(
+            items
+                .iter()
+                .all(|t| !t["terms"].as_array().unwrap().iter().any(|x| x == "停运") || t == lift),
+            "停运 joins the elevator topic"
+        );
+        let v: Value = app
+            .get(
+                &app.iurl("/api/v1/staff/topics?district=%E6%BB%A8%E6%B9%96%E5%8C%BA"),
+                &sup,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            v["items"][0]["terms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == "井盖"),
+            "{v}"
+        );
+        assert!(!v.to_string().contains("电梯"));
+        for (q, code) in [
+            ("?from=2026-13-01", "invalid_date"),
+            ("?from=2026-11-20&to=2026-11-01", "invalid_range"),
+            ("?district=%E7%81%AB%E6%98%9F", "unknown_district"),
+        ] {
+            let (s, c, _) = error_code(
+                app.get(&app.iurl(&format!("/api/v1/staff/topics{q}")), &sup)
+                    .await,
+            )
+            .await;
+            assert_eq!((s, c.as_str()), (StatusCode::BAD_REQUEST, code), "{q}");
+        }
+    }
+);
+
+/// A line of history for `tongban workorders import`.
+fn line(
+    no: usize,
+    at: chrono::DateTime<chrono::FixedOffset>,
+    category: &str,
+    district: &str,
+    title: &str,
+    content: &str,
+) -> String {
+    json!({"order_no": format!("H{no:06}"), "received_at": at.to_rfc3339(), "channel": "phone", "type": "complaint",
+        "category": category, "district": district, "street": "某路", "title": title, "content": content,
+        "status": "received"}).to_string()
+}
+
+on_both_engines!(
+    bursts_raise_warnings_in_event_time,
+    |app: TestApp| async move {
+        use chrono::{Duration, TimeZone};
+        let sup = app.staff("s-warn", "wx-12345", &[Role::Supervisor]).await;
+        let tz = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let start = tz.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
+        let background = [
+            (
+                "utility.water",
+                "梁溪区",
+                "水压偏低",
+                ["早上水压偏低", "楼上水压不够", "水压时高时低"],
+            ),
+            (
+                "city.noise",
+                "新吴区",
+                "噪音扰民",
+                ["广场舞声音太大", "夜间施工噪音", "酒吧噪音扰民"],
+            ),
+            (
+                "traffic.bus",
+                "锡山区",
+                "公交班次",
+                ["公交班次太少", "末班车太早", "公交站台没有遮雨棚"],
+            ),
+        ];
+        let mut lines = Vec::new();
+        let mut no = 0;
+        // Fourteen days of steady history: each place every three daytime hours.
+        for day in 0..14 {
+            for hour in (8..20).step_by(3) {
+                for (k, (cat, district, title, texts)) in background.iter().enumerate() {
+                    let at = start + Duration::days(day) + Duration::hours(hour + k as i64 % 2);
+                    no += 1;
+                    lines.push(line(
+                        no,
+                        at,
+                        cat,
+                        district,
+                        title,
+                        texts[(day as usize + hour as usize) % 3],
+                    ));
+                }
+            }
+        }
+        // Day 15, 10:00: brown tap water in 梁溪区 — a burst, in words never used there before.
+        let onset = start + Duration::days(14) + Duration::hours(10);
+        for i in 0..12 {
+            no += 1;
+            lines.push(line(
+                no,
+                onset + Duration::minutes(i * 7),
+                "utility.water",
+                "梁溪区",
+                "自来水发黄",
+                [
+                    "自来水发黄有铁锈味",
+                    "水龙头放出来的水发黄",
+                    "家里自来水发黄不敢喝",
+                ][i as usize % 3],
+            ));
+        }
+        // The usual traffic continues elsewhere.
+        no += 1;
+        lines.push(line(
+            no,
+            onset + Duration::minutes(30),
+            "traffic.bus",
+            "锡山区",
+            "公交班次",
+            "公交班次太少",
+        ));
+        let settings = tongban_hotline::settings::Settings::default();
+        let depts: Vec<String> = app
+            .db()
+            .read(|c| {
+                Ok(tongban_platform::identity::list_departments(c)?
+                    .into_iter()
+                    .map(|d| d.code)
+                    .collect())
+            })
+            .await
+            .unwrap();
+        let tzc = app.ctx.tz;
+        let cal = app.ctx.calendar();
+        app.db()
+            .write(move |c| {
+                for l in &lines {
+                    let k = tongban_hotline::import::check_line(
+                        l,
+                        &settings,
+                        &depts,
+                        tongban_platform::time::now_millis(),
+                    )
+                    .unwrap();
+                    tongban_hotline::import::store(c, k, &cal, &settings, tzc)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        tongban_insight::index::catch_up(&app.ctx).await.unwrap();
+
+        let v: Value = app
+            .get(
+                &app.iurl("/api/v1/staff/warnings?from=2026-09-01&to=2026-11-30"),
+                &sup,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = v["items"].as_array().unwrap();
+        let rate: Vec<&Value> = items.iter().filter(|w| w["kind"] == "rate").collect();
+        assert_eq!(rate.len(), 1, "exactly the burst: {v}");
+        let w = rate[0];
+        assert_eq!(
+            (w["category"].as_str(), w["district"].as_str()),
+            (Some("utility"), Some("梁溪区"))
+        );
+        assert_eq!(w["department"], "wx-sw", "routed to the water company");
+        let detected =
+            chrono::DateTime::parse_from_rfc3339(w["detected_at"].as_str().unwrap()).unwrap();
+        assert!(
+            detected >= onset && detected - onset <= Duration::hours(1),
+            "detected {detected}, onset {onset}"
+        );
+        assert!(
+            w["observed"].as_i64().unwrap() >= 6 && w["expected"].as_f64().unwrap() < 3.0,
+            "{w}"
+        );
+        assert!(!w["samples"].as_array().unwrap().is_empty());
+        let terms: Vec<&Value> = items.iter().filter(|w| w["kind"] == "term").collect();
+        assert!(
+            !terms.is_empty() && terms.iter().all(|w| w["district"] == "梁溪区"),
+            "{v}"
+        );
+        assert!(terms.iter().any(|w| w["term"] == "发黄"), "{v}");
+
+        // Acknowledged, then closed with a note.
+        let id = w["id"].as_i64().unwrap();
+        let url = app.iurl(&format!("/api/v1/staff/warnings/{id}/actions"));
+        let (s, code, _) = error_code(
+            app.post(&url, &sup, json!({"action": "close", "note": "x"}))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (s, code.as_str()),
+            (StatusCode::CONFLICT, "action_not_allowed")
+        );
+        assert_eq!(
+            app.post(&url, &sup, json!({"action": "acknowledge"}))
+                .await
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+        let (s, code, _) = error_code(app.post(&url, &sup, json!({"action": "close"})).await).await;
+        assert_eq!(
+            (s, code.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "note_required")
+        );
+        assert_eq!(
+            app.post(
+                &url,
+                &sup,
+                json!({"action": "close", "note": "水厂管网冲洗后恢复"})
+            )
+            .await
+            .status(),
+            StatusCode::NO_CONTENT
+        );
+        let v: Value = app
+            .get(
+                &app.iurl("/api/v1/staff/warnings?from=2026-09-01&to=2026-11-30&status=closed"),
+                &sup,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["items"][0]["note"], "水厂管网冲洗后恢复");
+        let other = app.staff("h-other", "wx-rq", &[Role::Handler]).await;
+        let id2 = terms[0]["id"].as_i64().unwrap();
+        let r = app
+            .post(
+                &app.iurl(&format!("/api/v1/staff/warnings/{id2}/actions")),
+                &other,
+                json!({"action": "acknowledge"}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "another department's handler cannot act"
+        );
+    }
+);
