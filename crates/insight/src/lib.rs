@@ -2,6 +2,7 @@
 //! warnings of bursts, computed incrementally in event time over everything stored.
 
 pub mod index;
+pub mod pages;
 pub mod routes;
 pub mod segment;
 pub mod topics;

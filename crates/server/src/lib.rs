@@ -96,6 +96,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
     v.extend(tongban_hotline::pages::CONSOLE_PATHS);
+    v.extend(tongban_insight::pages::CONSOLE_PATHS);
     v
 }
 
@@ -227,6 +228,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())
         .merge(tongban_hotline::pages::console_router())
+        .merge(tongban_insight::pages::console_router())
         .route_layer(axum::middleware::from_fn_with_state(
             metrics::Tag {
                 metrics,

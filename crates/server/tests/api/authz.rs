@@ -492,6 +492,21 @@ fn rows() -> Vec<Row> {
                 _ => 403,
             },
         ),
+        r(Method::GET, "/console/insight", Body::None, |w| match w {
+            Who::Anonymous => 303,
+            Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+            _ => 403,
+        }),
+        r(
+            Method::POST,
+            "/console/insight/warnings/{id}",
+            Body::Form(&[("csrf", CSRF), ("action", "acknowledge")]),
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(r) | Who::Other(r) if matches!(r, Role::Supervisor | Role::Handler) => 404,
+                _ => 403,
+            },
+        ),
         r(Method::GET, "/console/login", Body::None, |_| 200),
         r(
             Method::POST,

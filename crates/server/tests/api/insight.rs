@@ -324,6 +324,31 @@ on_both_engines!(
             .await
             .unwrap();
         assert_eq!(v["items"][0]["note"], "水厂管网冲洗后恢复");
+        // The console page shows the warnings and the topics of the period, and takes the forms.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let cookie = with_csrf(&format!("tongban_staff={sup}"));
+        let html = client.get(app.iurl("/console/insight?from=2026-10-15&to=2026-10-15&district=%E6%A2%81%E6%BA%AA%E5%8C%BA"))
+        .header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("新出现的词") && html.contains("发黄") && html.contains("已关闭"),
+            "warnings are listed"
+        );
+        assert!(
+            html.contains("自来水") || html.contains("发黄"),
+            "the burst is a topic"
+        );
+        let tid = terms[1.min(terms.len() - 1)]["id"].as_i64().unwrap();
+        let r = client
+            .post(app.iurl(&format!("/console/insight/warnings/{tid}")))
+            .header("cookie", &cookie)
+            .form(&[("csrf", CSRF), ("action", "acknowledge")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let other = app.staff("h-other", "wx-rq", &[Role::Handler]).await;
         let id2 = terms[0]["id"].as_i64().unwrap();
         let r = app
