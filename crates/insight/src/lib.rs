@@ -1,11 +1,13 @@
 //! Insight (work in progress): hot topics from the text of work orders and letters, and early
 //! warnings of bursts, computed incrementally in event time over everything stored.
 
+pub mod evaluation;
 pub mod index;
 pub mod pages;
 pub mod routes;
 pub mod segment;
 pub mod topics;
+pub mod visits;
 pub mod warnings;
 
 use tongban_platform::{ApiError, Ctx};

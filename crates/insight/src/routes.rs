@@ -10,15 +10,17 @@ use serde::Serialize;
 use tongban_platform::http::{JsonBody, QueryParams, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
 
-pub const INTERNAL_PATHS: [&str; 3] = [
+pub const INTERNAL_PATHS: [&str; 4] = [
+    "/api/v1/staff/evaluation",
     "/api/v1/staff/topics",
     "/api/v1/staff/warnings",
     "/api/v1/staff/warnings/{id}/actions",
 ];
 
 pub fn internal_router() -> Router<Ctx> {
-    let [t, w, a] = INTERNAL_PATHS;
+    let [ev, t, w, a] = INTERNAL_PATHS;
     Router::new()
+        .route(ev, get(evaluation))
         .route(t, get(list_topics))
         .route(w, get(list_warnings))
         .route(a, post(act))
@@ -63,4 +65,31 @@ async fn act(
         .map_err(|_| ApiError::not_found("warning_not_found", format!("no warning {id:?}")))?;
     warnings::act(&ctx, &who.staff, id, a).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonthQ {
+    month: Option<String>,
+}
+
+/// Leaders read the evaluation through the hotline's supervisors and the departments' admins.
+fn may_evaluate(s: &tongban_platform::identity::Staff) -> bool {
+    use tongban_platform::identity::Role;
+    s.has(Role::Supervisor) || s.has(Role::Admin) || s.has(Role::Auditor)
+}
+
+async fn evaluation(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    QueryParams(q): QueryParams<MonthQ>,
+) -> Result<Json<crate::evaluation::Report>, ApiError> {
+    if !may_evaluate(&who.staff) {
+        return Err(ApiError::forbidden(
+            "the evaluation is for supervisors, administrators and auditors",
+        ));
+    }
+    Ok(Json(
+        crate::evaluation::report(&ctx, q.month.as_deref()).await?,
+    ))
 }

@@ -66,6 +66,12 @@ pub struct Config {
     /// `TONGBAN_RECTIFICATION_DAYS`: working days a department has to rectify a bad rating
     /// (default 5).
     pub rectification_days: u32,
+    /// `TONGBAN_POPULATION`: resident population, for per-10,000 figures of the evaluation
+    /// (default 7,490,000: Wuxi's 2023 statistical communiqué, 常住人口 749.08 万).
+    pub population: i64,
+    /// `TONGBAN_EVALUATION_WEIGHTS`: weights of the evaluation's four dimensions (基础准备,
+    /// 在线服务, 电子参与, 移动政务), comma-separated; they are normalised to sum to 1.
+    pub evaluation_weights: Vec<f64>,
 }
 
 impl Default for Config {
@@ -96,6 +102,8 @@ impl Default for Config {
             worker_interval_ms: 5000,
             default_rating_days: 5,
             rectification_days: 5,
+            population: 7_490_000,
+            evaluation_weights: vec![0.25, 0.25, 0.3, 0.2],
         }
     }
 }
@@ -183,6 +191,16 @@ impl Config {
         if let Some(v) = get("TONGBAN_RECTIFICATION_DAYS") {
             self.rectification_days = num("TONGBAN_RECTIFICATION_DAYS", v)?.clamp(1, 60) as u32;
         }
+        if let Some(v) = get("TONGBAN_POPULATION") {
+            self.population = num("TONGBAN_POPULATION", v)?;
+        }
+        if let Some(v) = get("TONGBAN_EVALUATION_WEIGHTS") {
+            self.evaluation_weights = v
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| format!("TONGBAN_EVALUATION_WEIGHTS must be four numbers like 0.25,0.25,0.3,0.2, got {v:?}"))?;
+        }
         if let Some(v) = get("TONGBAN_LOCKOUT_FAILURES") {
             self.lockout_failures = num("TONGBAN_LOCKOUT_FAILURES", v)?;
         }
@@ -223,6 +241,20 @@ impl Config {
             || self.address_window_minutes < 1
         {
             return Err("lockout_failures, lockout_minutes, address_failures and address_window_minutes must be at least 1".into());
+        }
+        if self.population < 1 {
+            return Err("population must be at least 1".into());
+        }
+        if self.evaluation_weights.len() != 4
+            || self
+                .evaluation_weights
+                .iter()
+                .any(|w| !w.is_finite() || *w < 0.0)
+            || self.evaluation_weights.iter().sum::<f64>() <= 0.0
+        {
+            return Err(
+                "evaluation_weights must be four non-negative numbers, not all zero".into(),
+            );
         }
         if self.rectification_days < 1 || self.worker_interval_ms < 1 {
             return Err("rectification_days and worker_interval_ms must be at least 1".into());

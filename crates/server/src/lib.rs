@@ -127,6 +127,38 @@ async fn with_source(
         .await
 }
 
+/// Count successful page views of the citizen site (not APIs, assets or health checks).
+async fn count_visit(
+    State(ctx): State<Ctx>,
+    addr: tongban_platform::http::ClientAddr,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let page = req.method() == axum::http::Method::GET
+        && ![
+            "/api/",
+            "/static/",
+            "/open311/",
+            "/healthz",
+            "/lang/",
+            "/elderly",
+        ]
+        .iter()
+        .any(|p| req.uri().path().starts_with(p));
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let resp = next.run(req).await;
+    if page && resp.status() == StatusCode::OK {
+        let day = ctx.today().format("%Y-%m-%d").to_string();
+        tongban_insight::visits::record(day, &addr.0, &ua);
+    }
+    resp
+}
+
 /// Unknown paths: a JSON error under `/api/`, a designed page elsewhere.
 async fn not_found(page: tongban_web::Page) -> axum::response::Response {
     if page.path.starts_with("/api/") || page.path == "/healthz" || page.path == "/metrics" {
@@ -166,6 +198,10 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             metrics::track,
         ))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.clone(),
+            count_visit,
+        ))
         .layer(axum::middleware::from_fn(tongban_web::security::headers))
         .layer(axum::middleware::from_fn(with_source));
     router.with_state(ctx)
@@ -339,6 +375,9 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         tick.tick().await;
         if let Err(e) = tongban_hotline::sweep::run(&ctx, ctx.today()).await {
             tracing::warn!(error = %e, "hotline sweep failed");
+        }
+        if let Err(e) = tongban_insight::visits::flush(&ctx).await {
+            tracing::warn!(error = %e, "visit counts not written");
         }
         if let Err(e) = tongban_insight::index::catch_up(&ctx).await {
             tracing::warn!(error = %e, "insight indexing failed");

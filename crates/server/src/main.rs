@@ -49,6 +49,9 @@ enum Command {
     /// Work orders.
     #[command(subcommand)]
     Workorders(WorkordersCmd),
+    /// Reports.
+    #[command(subcommand)]
+    Report(ReportCmd),
     /// Open311 API keys for partner applications.
     #[command(subcommand)]
     Apikey(ApikeyCmd),
@@ -57,6 +60,19 @@ enum Command {
     Backup { file: PathBuf },
     /// Restore a backup into the database of TONGBAN_DATABASE_URL (stop the servers first).
     Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ReportCmd {
+    /// The e-government evaluation of a month as an XLSX workbook (总览 and 指标 sheets).
+    Evaluation {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Where to write the workbook.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -211,6 +227,34 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
         Command::Workorders(WorkordersCmd::Import { file }) => import_orders(&config, &file),
+        Command::Report(ReportCmd::Evaluation { month, out }) => {
+            let d = tongban_insight::evaluation::parse_month(&month).map_err(|e| e.message)?;
+            let db = tongban_server::open_and_migrate(&config)?;
+            let (pop, weights, tz) = (
+                config.population,
+                config.evaluation_weights.clone(),
+                config.tz(),
+            );
+            let now = tongban_platform::time::now_millis();
+            let report = db
+                .write_blocking(move |c| {
+                    let cal = tongban_platform::calendar::load(c)?;
+                    tongban_insight::evaluation::compute(c, d, now, &cal, pop, &weights, tz)
+                })
+                .map_err(|e| format!("cannot compute the evaluation: {e}"))?;
+            let bytes = tongban_insight::evaluation::workbook(&report)?;
+            std::fs::write(&out, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+            println!(
+                "evaluation {} written to {} (index {})",
+                report.month,
+                out.display(),
+                report
+                    .index
+                    .map_or_else(|| "—".to_owned(), |x| x.to_string())
+            );
+            Ok(())
+        }
         Command::Apikey(ApikeyCmd::Add { name }) => {
             let name = name.trim().to_owned();
             if name.is_empty() || name.chars().count() > 100 {

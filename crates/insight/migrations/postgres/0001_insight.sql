@@ -93,3 +93,25 @@ CREATE INDEX insight_warnings_key ON insight_warnings (kind, category, district,
 
 -- The indexing cursor: the last work order analysed.
 INSERT INTO insight_state (name, value) VALUES ('index_cursor', 0);
+
+-- Page views counted by the platform itself, per day and device class (mobile/desktop).
+CREATE TABLE insight_visits (
+    day TEXT NOT NULL,
+    device TEXT NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (day, device)
+);
+
+-- Distinct visitors per day: a keyed SM3 digest of the day, address and browser; no address
+-- is stored, and the digests of different days cannot be linked.
+CREATE TABLE insight_visitors (
+    day TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    device TEXT NOT NULL,
+    PRIMARY KEY (day, visitor)
+);
+
+-- Minutes in which a node was serving (for service availability).
+CREATE TABLE insight_uptime (
+    minute BIGINT PRIMARY KEY
+);

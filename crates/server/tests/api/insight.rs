@@ -365,3 +365,153 @@ on_both_engines!(
         );
     }
 );
+
+on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
+    let sup = app.staff("s-eval", "wx-12345", &[Role::Supervisor]).await;
+    let citizen = app.citizen().await;
+    let clerk = app
+        .staff("c-eval", "wx-wjw", &[Role::Clerk, Role::Approver])
+        .await;
+    let case_no = app.submit_birth(&citizen).await;
+    app.act(&clerk, &case_no, "accept", "受理").await;
+    app.act(&clerk, &case_no, "approve", "准予").await;
+    let r = app
+        .post(
+            &app.url(&format!("/api/v1/cases/{case_no}/rating")),
+            &citizen.token,
+            json!({"level": 5}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    for channel in ["mobile", "web", "mobile", "web"] {
+        let r = app.client.post(app.url("/api/v1/workorders"))
+            .json(&json!({"type": "consult", "category": "social.pension", "district": "梁溪区", "street": "中山路",
+                "title": "养老金", "content": "养老金怎么查询", "phone": "13900001234", "channel": channel}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    // A page view from a phone, counted by the platform itself.
+    app.client
+        .get(app.url("/matters"))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148",
+        )
+        .send()
+        .await
+        .unwrap();
+    tongban_insight::visits::flush(&app.ctx).await.unwrap();
+    let month = app.ctx.today().format("%Y-%m").to_string();
+    let v: Value = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
+            &sup,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["month"], month.as_str());
+    let dims: Vec<&str> = v["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dims, ["基础准备", "在线服务", "电子参与", "移动政务"]);
+    let ind = |code: &str| -> Value {
+        v["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["indicators"].as_array().unwrap().clone())
+            .find(|i| i["code"] == code)
+            .unwrap()
+    };
+    assert_eq!(ind("satisfaction")["value"], 100.0);
+    assert_eq!(ind("cases_on_time")["value"], 100.0);
+    assert_eq!(ind("mobile_orders_share")["value"], 50.0);
+    assert_eq!(ind("mobile_visits_share")["value"], 100.0);
+    assert!(ind("registered_users")["value"].as_f64().unwrap() >= 2.0);
+    assert!(ind("fully_online")["formula"]
+        .as_str()
+        .unwrap()
+        .contains("网办深度"));
+    let catalog_full = app
+        .db()
+        .read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) AS n FROM matters WHERE published AND online_depth >= 4",
+                &[],
+            )?
+            .get_i64("n")
+        })
+        .await
+        .unwrap();
+    let published = app
+        .db()
+        .read(|c| {
+            c.query_one("SELECT COUNT(*) AS n FROM matters WHERE published", &[])?
+                .get_i64("n")
+        })
+        .await
+        .unwrap();
+    let want = (catalog_full as f64 * 1000.0 / published as f64).round() / 10.0;
+    assert_eq!(ind("fully_online")["value"].as_f64().unwrap(), want);
+    assert!(v["index"].as_f64().unwrap() > 0.0 && v["index"].as_f64().unwrap() <= 100.0);
+    let (s, code, _) = error_code(
+        app.get(&app.iurl("/api/v1/staff/evaluation?month=2026-13"), &sup)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_month")
+    );
+
+    // The same from the CLI, as a workbook.
+    let out = app.dir.path().join("eval.xlsx");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args([
+            "report",
+            "evaluation",
+            "--month",
+            &month,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("TONGBAN_DATABASE_URL", &app.ctx.config.database_url)
+        .env("TONGBAN_KEY_FILE", &app.ctx.config.key_file)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an XLSX (zip) file");
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    use calamine::Reader;
+    let sheet = wb.worksheet_range("指标").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][1], "指标");
+    assert!(
+        rows.iter().any(|r| r[1] == "满意率" && r[4] == "100"),
+        "{rows:?}"
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args([
+            "report",
+            "evaluation",
+            "--month",
+            "October",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("TONGBAN_DATABASE_URL", &app.ctx.config.database_url)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM"));
+});

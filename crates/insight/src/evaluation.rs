@@ -1,0 +1,690 @@
+//! The e-government evaluation (电子政务发展评估) of a month, from the platform's own data, on
+//! four dimensions — 基础准备, 在线服务, 电子参与, 移动政务 — each with named indicators and their
+//! formulas, month-on-month and year-on-year changes, and a composite index with configurable
+//! weights. Served as JSON and written as an XLSX workbook by `tongban report evaluation`.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use tongban_platform::calendar::Calendar;
+use tongban_platform::db::{Conn, DbError};
+use tongban_platform::{params, ApiError, Ctx};
+
+pub const DIMENSIONS: [(&str, &str, &str); 4] = [
+    ("readiness", "基础准备", "Infrastructure readiness"),
+    ("online", "在线服务", "Online services"),
+    ("participation", "电子参与", "E-participation"),
+    ("mobile", "移动政务", "Mobile government"),
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Indicator {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub name_en: &'static str,
+    pub unit: &'static str,
+    pub formula: &'static str,
+    pub value: Option<f64>,
+    /// 0–100 where the indicator is a rate; volumes are reported without a score.
+    pub score: Option<f64>,
+    pub previous: Option<f64>,
+    pub year_ago: Option<f64>,
+    /// Relative change against the month before / the same month a year before.
+    pub mom: Option<f64>,
+    pub yoy: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dimension {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub name_en: &'static str,
+    pub weight: f64,
+    pub score: Option<f64>,
+    pub indicators: Vec<Indicator>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub month: String,
+    pub from: String,
+    pub to: String,
+    pub index: Option<f64>,
+    pub dimensions: Vec<Dimension>,
+}
+
+/// The first day of a month `YYYY-MM`.
+pub fn parse_month(m: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|d| (2000..=2100).contains(&d.year()))
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_month", format!("month must be YYYY-MM, got {m:?}"))
+        })
+}
+
+fn next_month(d: NaiveDate) -> NaiveDate {
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
+}
+
+fn prev_month(d: NaiveDate) -> NaiveDate {
+    let (y, m) = if d.month() == 1 {
+        (d.year() - 1, 12)
+    } else {
+        (d.year(), d.month() - 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(d)
+}
+
+fn pct(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
+}
+
+fn count(c: &mut dyn Conn, sql: &str, p: &[tongban_platform::db::Value]) -> Result<i64, DbError> {
+    c.query_one(sql, p)?.get_i64("n")
+}
+
+struct Period {
+    start_day: String,
+    end_day: String,
+    start: i64,
+    end: i64,
+    start_date: NaiveDate,
+}
+
+/// The indicator values of one month: (code, value).
+fn values(
+    c: &mut dyn Conn,
+    p: &Period,
+    now: i64,
+    cal: &Calendar,
+    population: i64,
+    tz: tongban_platform::time::Tz,
+) -> Result<Vec<(&'static str, Option<f64>)>, DbError> {
+    let (s, e) = (p.start, p.end);
+    let mut v = Vec::new();
+    // 基础准备
+    let span_end = e.min(now);
+    let minutes = ((span_end - s) / 60_000).max(0);
+    let up = count(
+        c,
+        "SELECT COUNT(*) AS n FROM insight_uptime WHERE minute >= $1 AND minute < $2",
+        params![s / 60_000, span_end / 60_000],
+    )?;
+    v.push((
+        "availability",
+        if minutes > 0 && s < now {
+            pct(up.min(minutes), minutes)
+        } else {
+            None
+        },
+    ));
+    let published = count(c, "SELECT COUNT(*) AS n FROM matters WHERE published", &[])?;
+    let complete = count(
+        c,
+        "SELECT COUNT(*) AS n FROM matters WHERE published AND legal_basis <> '' AND conditions <> '' AND fee <> '' AND promised_days > 0",
+        &[],
+    )?;
+    v.push(("guides_complete", pct(complete, published)));
+    let depts = count(c, "SELECT COUNT(*) AS n FROM departments", &[])?;
+    let connected = count(
+        c,
+        "SELECT COUNT(*) AS n FROM departments d WHERE EXISTS (SELECT 1 FROM matters m WHERE m.department_code = d.code AND m.published)
+            OR EXISTS (SELECT 1 FROM work_orders o WHERE o.department_code = d.code AND o.received_at >= $1 AND o.received_at < $2)",
+        params![s, e],
+    )?;
+    v.push(("departments_connected", pct(connected, depts)));
+    // 在线服务
+    let full = count(
+        c,
+        "SELECT COUNT(*) AS n FROM matters WHERE published AND online_depth >= 4",
+        &[],
+    )?;
+    v.push(("fully_online", pct(full, published)));
+    let one_visit = count(
+        c,
+        "SELECT COUNT(*) AS n FROM matters WHERE published AND max_visits <= 1",
+        &[],
+    )?;
+    v.push(("at_most_one_visit", pct(one_visit, published)));
+    let decided = c.query(
+        "SELECT k.concluded_at, k.deadline, k.accepted_on, m.promised_days FROM cases k JOIN matters m ON m.code = k.matter_code
+         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
+        params![s, e],
+    )?;
+    let (mut on_time, mut taken, mut promised) = (0i64, 0i64, 0i64);
+    for r in &decided {
+        let done = tongban_platform::time::date_of(r.get_i64("concluded_at")?, tz);
+        let deadline = r.get_str("deadline")?;
+        if done.format("%Y-%m-%d").to_string() <= deadline {
+            on_time += 1;
+        }
+        if let Some(a) = r
+            .get_opt_str("accepted_on")?
+            .and_then(|a| NaiveDate::parse_from_str(&a, "%Y-%m-%d").ok())
+        {
+            taken += cal.workdays_between(a, done).max(0);
+        }
+        promised += r.get_i64("promised_days")?;
+    }
+    let n = decided.len() as i64;
+    v.push(("cases_on_time", pct(on_time, n)));
+    v.push((
+        "avg_working_days",
+        (n > 0).then(|| (taken as f64 * 10.0 / n as f64).round() / 10.0),
+    ));
+    v.push((
+        "avg_promised_days",
+        (n > 0).then(|| (promised as f64 * 10.0 / n as f64).round() / 10.0),
+    ));
+    let users = count(
+        c,
+        "SELECT COUNT(*) AS n FROM accounts WHERE created_at < $1",
+        params![e],
+    )?;
+    v.push(("registered_users", Some(users as f64)));
+    let visits = count(
+        c,
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM insight_visits WHERE day >= $1 AND day < $2",
+        params![p.start_day.as_str(), p.end_day.as_str()],
+    )?;
+    v.push(("monthly_visits", Some(visits as f64)));
+    // 电子参与
+    let orders = count(
+        c,
+        "SELECT COUNT(*) AS n FROM work_orders WHERE received_at >= $1 AND received_at < $2",
+        params![s, e],
+    )?;
+    v.push((
+        "orders_per_10k",
+        Some((orders as f64 * 10_000.0 / population as f64 * 100.0).round() / 100.0),
+    ));
+    let replied = count(
+        c,
+        "SELECT COUNT(*) AS n FROM work_orders WHERE replied_at >= $1 AND replied_at < $2",
+        params![s, e],
+    )?;
+    let replied_on_time = count(
+        c,
+        "SELECT COUNT(*) AS n FROM work_orders WHERE replied_at >= $1 AND replied_at < $2 AND replied_on_time",
+        params![s, e],
+    )?;
+    v.push(("answered_on_time", pct(replied_on_time, replied)));
+    let rated = count(
+        c,
+        "SELECT COUNT(*) AS n FROM ratings WHERE rated_at >= $1 AND rated_at < $2",
+        params![s, e],
+    )?;
+    let good = count(
+        c,
+        "SELECT COUNT(*) AS n FROM ratings WHERE rated_at >= $1 AND rated_at < $2 AND level >= 3",
+        params![s, e],
+    )?;
+    v.push(("satisfaction", pct(good, rated)));
+    let done = count(
+        c,
+        "SELECT COUNT(*) AS n FROM rectifications WHERE done_at >= $1 AND done_at < $2",
+        params![s, e],
+    )?;
+    let done_on_time = count(
+        c,
+        "SELECT COUNT(*) AS n FROM rectifications WHERE done_at >= $1 AND done_at < $2 AND on_time",
+        params![s, e],
+    )?;
+    v.push(("rectified_on_time", pct(done_on_time, done)));
+    let letters = count(
+        c,
+        "SELECT COUNT(*) AS n FROM work_orders WHERE published_at >= $1 AND published_at < $2",
+        params![s, e],
+    )?;
+    v.push(("letters_published", Some(letters as f64)));
+    // 移动政务
+    let mobile_orders = count(
+        c,
+        "SELECT COUNT(*) AS n FROM work_orders WHERE received_at >= $1 AND received_at < $2 AND channel = 'mobile'",
+        params![s, e],
+    )?;
+    v.push(("mobile_orders_share", pct(mobile_orders, orders)));
+    let mobile_views = count(
+        c,
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM insight_visits WHERE day >= $1 AND day < $2 AND device = 'mobile'",
+        params![p.start_day.as_str(), p.end_day.as_str()],
+    )?;
+    v.push(("mobile_visits_share", pct(mobile_views, visits)));
+    let mobile_users = count(
+        c,
+        "SELECT COUNT(*) AS n FROM insight_visitors WHERE day >= $1 AND day < $2 AND device = 'mobile'",
+        params![p.start_day.as_str(), p.end_day.as_str()],
+    )?;
+    v.push(("mobile_visitor_days", Some(mobile_users as f64)));
+    let _ = p.start_date;
+    Ok(v)
+}
+
+/// (code, dimension, name, English name, unit, formula, scored)
+const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 19] = [
+    (
+        "availability",
+        0,
+        "服务可用率",
+        "Service availability",
+        "%",
+        "有节点在服务的分钟数 ÷ 当月已过分钟数 × 100",
+        true,
+    ),
+    (
+        "guides_complete",
+        0,
+        "办事指南完整率",
+        "Complete service guides",
+        "%",
+        "设定依据、受理条件、收费标准、承诺时限齐全的已发布事项 ÷ 已发布事项 × 100",
+        true,
+    ),
+    (
+        "departments_connected",
+        0,
+        "部门接入率",
+        "Departments connected",
+        "%",
+        "有已发布事项或当月承办工单的部门 ÷ 全部部门 × 100",
+        true,
+    ),
+    (
+        "fully_online",
+        1,
+        "全程网办率（网办深度四级）",
+        "Fully online matters",
+        "%",
+        "网办深度为 4 的已发布事项 ÷ 已发布事项 × 100",
+        true,
+    ),
+    (
+        "at_most_one_visit",
+        1,
+        "最多跑一次率",
+        "At most one visit",
+        "%",
+        "到现场次数 ≤ 1 的已发布事项 ÷ 已发布事项 × 100",
+        true,
+    ),
+    (
+        "cases_on_time",
+        1,
+        "按时办结率",
+        "Cases decided on time",
+        "%",
+        "当月办结（准予/不予许可）且办结日不晚于承诺期限的办件 ÷ 当月办结且有期限的办件 × 100",
+        true,
+    ),
+    (
+        "avg_working_days",
+        1,
+        "平均办理工作日",
+        "Average working days taken",
+        "工作日",
+        "Σ（受理次日至办结日的工作日数）÷ 当月办结办件数",
+        false,
+    ),
+    (
+        "avg_promised_days",
+        1,
+        "平均承诺工作日",
+        "Average working days promised",
+        "工作日",
+        "Σ 事项承诺时限 ÷ 当月办结办件数",
+        false,
+    ),
+    (
+        "registered_users",
+        1,
+        "注册用户数",
+        "Registered users",
+        "人",
+        "月末已注册的个人账户数",
+        false,
+    ),
+    (
+        "monthly_visits",
+        1,
+        "月访问量",
+        "Monthly page views",
+        "次",
+        "当月网站页面浏览次数（平台自行统计，不存储 IP）",
+        false,
+    ),
+    (
+        "orders_per_10k",
+        2,
+        "每万人诉求量",
+        "Orders per 10,000 residents",
+        "件/万人",
+        "当月受理工单数 ÷ 常住人口 × 10000",
+        false,
+    ),
+    (
+        "answered_on_time",
+        2,
+        "按时答复率",
+        "Answered on time",
+        "%",
+        "当月答复且未超答复时限的工单 ÷ 当月答复工单 × 100",
+        true,
+    ),
+    (
+        "satisfaction",
+        2,
+        "满意率",
+        "Satisfaction rate",
+        "%",
+        "当月非常满意、满意、基本满意评价 ÷ 当月评价数 × 100",
+        true,
+    ),
+    (
+        "rectified_on_time",
+        2,
+        "差评按时整改率",
+        "Bad reviews rectified on time",
+        "%",
+        "当月按时完成的整改 ÷ 当月完成的整改 × 100",
+        true,
+    ),
+    (
+        "letters_published",
+        2,
+        "公开信件数",
+        "Public letters published",
+        "封",
+        "当月公开的来信数",
+        false,
+    ),
+    (
+        "mobile_orders_share",
+        3,
+        "移动端诉求占比",
+        "Orders from mobile",
+        "%",
+        "当月移动端受理工单 ÷ 当月受理工单 × 100",
+        true,
+    ),
+    (
+        "mobile_visits_share",
+        3,
+        "移动端访问占比",
+        "Page views from mobile",
+        "%",
+        "当月移动设备页面浏览 ÷ 当月页面浏览 × 100",
+        true,
+    ),
+    (
+        "mobile_visitor_days",
+        3,
+        "移动端访客人次",
+        "Mobile visitor-days",
+        "人次",
+        "当月每日移动端独立访客数之和（按日加密摘要去重）",
+        false,
+    ),
+    (
+        "avg_days_score",
+        1,
+        "办理提速",
+        "Speed against promise",
+        "%",
+        "min(100, 平均承诺工作日 ÷ 平均办理工作日 × 100)",
+        true,
+    ),
+];
+
+fn period(d: NaiveDate, tz: tongban_platform::time::Tz) -> Option<Period> {
+    let end = next_month(d);
+    let ds = |x: NaiveDate| x.format("%Y-%m-%d").to_string();
+    Some(Period {
+        start: tongban_platform::time::day_start(&ds(d), tz)?,
+        end: tongban_platform::time::day_start(&ds(end), tz)?,
+        start_day: ds(d),
+        end_day: ds(end),
+        start_date: d,
+    })
+}
+
+fn with_speed(mut v: Vec<(&'static str, Option<f64>)>) -> Vec<(&'static str, Option<f64>)> {
+    let get =
+        |k: &str, v: &[(&str, Option<f64>)]| v.iter().find(|(c, _)| *c == k).and_then(|(_, x)| *x);
+    let speed = match (get("avg_promised_days", &v), get("avg_working_days", &v)) {
+        (Some(p), Some(t)) if t > 0.0 => Some((p / t * 100.0).min(100.0)),
+        (Some(_), Some(_)) => Some(100.0),
+        _ => None,
+    };
+    v.push(("avg_days_score", speed.map(|s| (s * 10.0).round() / 10.0)));
+    v
+}
+
+/// The report of month `d` (its first day).
+pub fn compute(
+    c: &mut dyn Conn,
+    d: NaiveDate,
+    now: i64,
+    cal: &Calendar,
+    population: i64,
+    weights: &[f64],
+    tz: tongban_platform::time::Tz,
+) -> Result<Report, DbError> {
+    let bad = || DbError::Decode("the month cannot be placed in the calendar".into());
+    let this = period(d, tz).ok_or_else(bad)?;
+    let prev = period(prev_month(d), tz).ok_or_else(bad)?;
+    let year_ago = NaiveDate::from_ymd_opt(d.year() - 1, d.month(), 1)
+        .and_then(|y| period(y, tz))
+        .ok_or_else(bad)?;
+    let cur = with_speed(values(c, &this, now, cal, population, tz)?);
+    let before = with_speed(values(c, &prev, now, cal, population, tz)?);
+    let ago = with_speed(values(c, &year_ago, now, cal, population, tz)?);
+    let find =
+        |v: &[(&str, Option<f64>)], k: &str| v.iter().find(|(c, _)| *c == k).and_then(|(_, x)| *x);
+    let change = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b != 0.0 => Some(((a / b - 1.0) * 1000.0).round() / 1000.0),
+        _ => None,
+    };
+    let total_w: f64 = weights.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    let mut dims = Vec::new();
+    for (i, (code, name, name_en)) in DIMENSIONS.iter().enumerate() {
+        let indicators: Vec<Indicator> = INDICATORS
+            .iter()
+            .filter(|x| x.1 == i)
+            .map(|(code, _, name, name_en, unit, formula, scored)| {
+                let value = find(&cur, code);
+                Indicator {
+                    code,
+                    name,
+                    name_en,
+                    unit,
+                    formula,
+                    value,
+                    score: if *scored {
+                        value.map(|v| v.clamp(0.0, 100.0))
+                    } else {
+                        None
+                    },
+                    previous: find(&before, code),
+                    year_ago: find(&ago, code),
+                    mom: change(value, find(&before, code)),
+                    yoy: change(value, find(&ago, code)),
+                }
+            })
+            .collect();
+        let scores: Vec<f64> = indicators.iter().filter_map(|x| x.score).collect();
+        dims.push(Dimension {
+            code,
+            name,
+            name_en,
+            weight: weights.get(i).copied().unwrap_or(0.0) / total_w,
+            score: (!scores.is_empty())
+                .then(|| (scores.iter().sum::<f64>() / scores.len() as f64 * 10.0).round() / 10.0),
+            indicators,
+        });
+    }
+    let scored: Vec<(f64, f64)> = dims
+        .iter()
+        .filter_map(|d| d.score.map(|s| (d.weight, s)))
+        .collect();
+    let w: f64 = scored.iter().map(|(w, _)| w).sum();
+    let index = (w > 0.0)
+        .then(|| (scored.iter().map(|(w, s)| w * s).sum::<f64>() / w * 10.0).round() / 10.0);
+    Ok(Report {
+        month: d.format("%Y-%m").to_string(),
+        from: this.start_day,
+        to: prev_day(&this.end_day),
+        index,
+        dimensions: dims,
+    })
+}
+
+fn prev_day(day: &str) -> String {
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.pred_opt())
+        .map_or_else(|| day.to_owned(), |d| d.format("%Y-%m-%d").to_string())
+}
+
+/// The report for a month `YYYY-MM` (default: the month before this one).
+pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, ApiError> {
+    let d = match month.filter(|m| !m.is_empty()) {
+        Some(m) => parse_month(m)?,
+        None => prev_month(
+            NaiveDate::from_ymd_opt(ctx.today().year(), ctx.today().month(), 1)
+                .unwrap_or(ctx.today()),
+        ),
+    };
+    let cal = ctx.calendar();
+    let (pop, weights, tz) = (
+        ctx.config.population,
+        ctx.config.evaluation_weights.clone(),
+        ctx.tz,
+    );
+    let now = tongban_platform::time::now_millis();
+    Ok(ctx
+        .db
+        .read(move |c| compute(c, d, now, &cal, pop, &weights, tz))
+        .await?)
+}
+
+/// The report as an XLSX workbook: 总览 (dimensions and the index) and 指标 (every indicator
+/// with its formula and changes).
+pub fn workbook(r: &Report) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name("总览").map_err(e)?;
+        ws.write_string_with_format(
+            0,
+            0,
+            format!("电子政务发展评估 {}（{} 至 {}）", r.month, r.from, r.to),
+            &bold,
+        )
+        .map_err(e)?;
+        for (c, h) in ["维度", "Dimension", "权重", "得分"].iter().enumerate() {
+            ws.write_string_with_format(2, c as u16, *h, &bold)
+                .map_err(e)?;
+        }
+        for (i, d) in r.dimensions.iter().enumerate() {
+            let row = 3 + i as u32;
+            ws.write_string(row, 0, d.name).map_err(e)?;
+            ws.write_string(row, 1, d.name_en).map_err(e)?;
+            ws.write_number(row, 2, (d.weight * 1000.0).round() / 1000.0)
+                .map_err(e)?;
+            if let Some(s) = d.score {
+                ws.write_number(row, 3, s).map_err(e)?;
+            }
+        }
+        let row = 3 + r.dimensions.len() as u32;
+        ws.write_string_with_format(row, 0, "综合指数", &bold)
+            .map_err(e)?;
+        if let Some(x) = r.index {
+            ws.write_number(row, 3, x).map_err(e)?;
+        }
+        ws.set_column_width(0, 16).map_err(e)?;
+        ws.set_column_width(1, 24).map_err(e)?;
+    }
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name("指标").map_err(e)?;
+        let heads = [
+            "维度",
+            "指标",
+            "Indicator",
+            "单位",
+            "数值",
+            "得分",
+            "上月",
+            "环比",
+            "去年同月",
+            "同比",
+            "计算方法",
+        ];
+        for (c, h) in heads.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(e)?;
+        }
+        let mut row = 1;
+        for d in &r.dimensions {
+            for x in &d.indicators {
+                ws.write_string(row, 0, d.name).map_err(e)?;
+                ws.write_string(row, 1, x.name).map_err(e)?;
+                ws.write_string(row, 2, x.name_en).map_err(e)?;
+                ws.write_string(row, 3, x.unit).map_err(e)?;
+                for (col, v) in [
+                    (4u16, x.value),
+                    (5, x.score),
+                    (6, x.previous),
+                    (7, x.mom),
+                    (8, x.year_ago),
+                    (9, x.yoy),
+                ] {
+                    if let Some(v) = v {
+                        ws.write_number(row, col, v).map_err(e)?;
+                    }
+                }
+                ws.write_string(row, 10, x.formula).map_err(e)?;
+                row += 1;
+            }
+        }
+        ws.set_column_width(1, 24).map_err(e)?;
+        ws.set_column_width(2, 30).map_err(e)?;
+        ws.set_column_width(10, 70).map_err(e)?;
+    }
+    wb.save_to_buffer().map_err(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months() {
+        assert_eq!(
+            parse_month("2026-10").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 10, 1).unwrap()
+        );
+        assert!(
+            parse_month("2026-13").is_err()
+                && parse_month("10/2026").is_err()
+                && parse_month("1999-01").is_err()
+        );
+        assert_eq!(
+            next_month(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
+        assert_eq!(
+            prev_month(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+            NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
+        );
+        assert_eq!(INDICATORS.iter().filter(|x| x.1 == 3).count(), 3);
+    }
+}

@@ -1,0 +1,107 @@
+//! Page views and visitors, counted by the platform itself for the evaluation's figures:
+//! counted in memory per request and written by the worker; a visitor is a keyed SM3 digest
+//! of the day, the address and the browser, so no address is stored and days cannot be linked.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use tongban_platform::db::DbError;
+use tongban_platform::{params, Ctx};
+
+#[derive(Default)]
+struct Pending {
+    views: HashMap<(String, &'static str), i64>,
+    visitors: HashSet<(String, String, &'static str)>,
+}
+
+static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
+
+/// The device class of a browser by its user agent.
+pub fn device(user_agent: &str) -> &'static str {
+    let ua = user_agent.to_ascii_lowercase();
+    if [
+        "mobile",
+        "android",
+        "iphone",
+        "ipad",
+        "harmonyos",
+        "micromessenger",
+    ]
+    .iter()
+    .any(|k| ua.contains(k))
+    {
+        "mobile"
+    } else {
+        "desktop"
+    }
+}
+
+/// Count one page view.
+pub fn record(day: String, address: &str, user_agent: &str) {
+    let dev = device(user_agent);
+    let visitor = match tongban_platform::vault::keys() {
+        Ok(k) => k.blind("visitor", &format!("{day}|{address}|{user_agent}")),
+        Err(_) => return,
+    };
+    let mut guard = match PENDING.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    let p = guard.get_or_insert_with(Pending::default);
+    *p.views.entry((day.clone(), dev)).or_insert(0) += 1;
+    if p.visitors.len() < 1_000_000 {
+        p.visitors.insert((day, visitor, dev));
+    }
+}
+
+/// Write the counted views and visitors; and note that this node is serving this minute.
+pub async fn flush(ctx: &Ctx) -> Result<(), DbError> {
+    let taken = {
+        let mut guard = match PENDING.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        guard.take().unwrap_or_default()
+    };
+    let minute = tongban_platform::time::now_millis() / 60_000;
+    ctx.db
+        .write(move |c| {
+            for ((day, dev), n) in taken.views {
+                c.execute(
+                    "INSERT INTO insight_visits (day, device, n) VALUES ($1, $2, $3)
+                     ON CONFLICT (day, device) DO UPDATE SET n = insight_visits.n + excluded.n",
+                    params![day, dev, n],
+                )?;
+            }
+            for (day, visitor, dev) in taken.visitors {
+                c.execute(
+                    "INSERT INTO insight_visitors (day, visitor, device) VALUES ($1, $2, $3) ON CONFLICT (day, visitor) DO NOTHING",
+                    params![day, visitor, dev],
+                )?;
+            }
+            c.execute(
+                "INSERT INTO insight_uptime (minute) VALUES ($1) ON CONFLICT (minute) DO NOTHING",
+                params![minute],
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn devices_by_user_agent() {
+        assert_eq!(
+            super::device("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"),
+            "mobile"
+        );
+        assert_eq!(
+            super::device("Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile Safari"),
+            "mobile"
+        );
+        assert_eq!(
+            super::device("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"),
+            "desktop"
+        );
+    }
+}
