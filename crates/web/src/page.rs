@@ -253,6 +253,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_apikeys.html"),
     ),
     (
+        "console_evaluation.html",
+        include_str!("../templates/console_evaluation.html"),
+    ),
+    (
         "console_insight.html",
         include_str!("../templates/console_insight.html"),
     ),

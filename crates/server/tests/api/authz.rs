@@ -189,6 +189,34 @@ fn rows() -> Vec<Row> {
         r(Method::GET, "/metrics", Body::None, |_| 200),
         r(
             Method::GET,
+            "/console/evaluation",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(r) | Who::Other(r)
+                    if matches!(r, Role::Supervisor | Role::Admin | Role::Auditor) =>
+                {
+                    200
+                }
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/console/evaluation.xlsx",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 303,
+                Who::Own(r) | Who::Other(r)
+                    if matches!(r, Role::Supervisor | Role::Admin | Role::Auditor) =>
+                {
+                    200
+                }
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
             "/api/v1/staff/evaluation",
             Body::None,
             |w| match w {

@@ -469,6 +469,31 @@ on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
         (StatusCode::BAD_REQUEST, "invalid_month")
     );
 
+    // The printable page and its workbook on the console.
+    let cookie = format!("tongban_staff={sup}");
+    let html = app
+        .client
+        .get(app.iurl(&format!("/console/evaluation?month={month}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("电子政务发展评估") && html.contains("满意率") && html.contains("计算方法")
+    );
+    let r = app
+        .client
+        .get(app.iurl(&format!("/console/evaluation.xlsx?month={month}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"PK"));
+
     // The same from the CLI, as a workbook.
     let out = app.dir.path().join("eval.xlsx");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
