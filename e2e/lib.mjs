@@ -50,7 +50,8 @@ export async function startServer(engine = 'sqlite') {
   const dir = mkdtempSync(join(tmpdir(), 'tongban-e2e-'));
   const [p, i] = [await freePort(), await freePort()];
   const { url, drop } = databaseUrl(engine, dir);
-  const child = spawn(BINARY, ['demo'], {
+  // A month of demo history keeps start-up quick; the history itself is tested in Rust.
+  const child = spawn(BINARY, ['demo', '--history-days', '30'], {
     cwd: dir,
     env: {
       ...process.env,

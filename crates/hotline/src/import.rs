@@ -32,6 +32,9 @@ pub struct Line {
     pub closed_at: Option<String>,
     /// The department that handled it; routed by the current rules when absent.
     pub department: Option<String>,
+    /// The department's answer and when it was given (for replied and closed orders).
+    pub reply: Option<String>,
+    pub replied_at: Option<String>,
 }
 
 /// A checked line, ready to store.
@@ -41,6 +44,7 @@ pub struct Checked {
     status: Status,
     received: i64,
     closed: Option<i64>,
+    replied: Option<i64>,
     department: Option<String>,
 }
 
@@ -107,6 +111,23 @@ pub fn check_line(
         (Some(_), _) => return Err("closed_at is only for closed orders".into()),
         (None, _) => None,
     };
+    let replied = match (&line.replied_at, &line.reply) {
+        (Some(at), Some(text)) => {
+            let at = time("replied_at", at, now)?;
+            if at < received || closed.is_some_and(|c| at > c) {
+                return Err("replied_at must fall between received_at and closed_at".into());
+            }
+            if len(text) == 0 || len(text) > 5000 {
+                return Err("reply needs 1-5000 characters".into());
+            }
+            Some(at)
+        }
+        (None, None) => None,
+        _ => return Err("give reply and replied_at together".into()),
+    };
+    if replied.is_some() && !matches!(status, Status::Replied | Status::Closed) {
+        return Err("only replied or closed orders have a reply".into());
+    }
     let department = match &line.department {
         Some(d) if !departments.contains(d) => return Err(format!("department {d:?} is unknown")),
         Some(d) => Some(d.clone()),
@@ -124,6 +145,7 @@ pub fn check_line(
         status,
         received,
         closed,
+        replied,
         department,
     })
 }
@@ -252,6 +274,24 @@ pub fn store(
             "import",
             Some(d),
             "",
+        )?;
+    }
+    if let (Some(at), Some(text)) = (k.replied, &k.line.reply) {
+        let on_time = answer_by.is_none_or(|d| tongban_platform::time::date_of(at, tz) <= d);
+        c.execute(
+            "UPDATE work_orders SET reply = $1, replied_at = $2, replied_on_time = $3 WHERE id = $4",
+            params![text.trim(), at, on_time, id],
+        )?;
+        let dept = k.department.as_deref();
+        event(
+            c,
+            id,
+            at,
+            "reply",
+            Status::Replied,
+            "import",
+            dept,
+            text.trim(),
         )?;
     }
     if let Some(at) = k.closed {

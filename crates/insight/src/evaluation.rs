@@ -108,20 +108,23 @@ fn values(
     let (s, e) = (p.start, p.end);
     let mut v = Vec::new();
     // 基础准备
+    // Availability counts from the first minute the platform recorded itself serving.
+    let first_up = c
+        .query_one("SELECT MIN(minute) AS m FROM insight_uptime", &[])?
+        .get_opt_i64("m")?;
+    let span_start = first_up.map_or(e, |m| s.max(m * 60_000));
     let span_end = e.min(now);
-    let minutes = ((span_end - s) / 60_000).max(0);
+    let minutes = ((span_end - span_start) / 60_000).max(0);
     let up = count(
         c,
         "SELECT COUNT(*) AS n FROM insight_uptime WHERE minute >= $1 AND minute < $2",
-        params![s / 60_000, span_end / 60_000],
+        params![span_start / 60_000, span_end / 60_000],
     )?;
     v.push((
         "availability",
-        if minutes > 0 && s < now {
-            pct(up.min(minutes), minutes)
-        } else {
-            None
-        },
+        (minutes > 0)
+            .then(|| pct(up.min(minutes), minutes))
+            .flatten(),
     ));
     let published = count(c, "SELECT COUNT(*) AS n FROM matters WHERE published", &[])?;
     let complete = count(
@@ -273,7 +276,7 @@ const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 19] = [
         "服务可用率",
         "Service availability",
         "%",
-        "有节点在服务的分钟数 ÷ 当月已过分钟数 × 100",
+        "有节点在服务的分钟数 ÷ 当月（自平台开始记录起）已过分钟数 × 100",
         true,
     ),
     (

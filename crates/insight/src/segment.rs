@@ -54,6 +54,11 @@ fn build(extra: &[String]) -> &'static Segmenter {
     })
 }
 
+/// Whether a term is one of the city's place names.
+pub fn is_place(term: &str) -> bool {
+    lines(PLACES).any(|p| p == term)
+}
+
 fn segmenter() -> &'static Segmenter {
     build(&[])
 }

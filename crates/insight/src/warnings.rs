@@ -321,11 +321,14 @@ fn term_warning(
     if observed < TERM_COUNT {
         return Ok(None);
     }
-    if c.query_opt(
-        "SELECT id FROM insight_warnings WHERE kind = 'term' AND term = $1 AND district = $2",
-        params![term, district],
-    )?
-    .is_some()
+    // Place names are not news, and one new-term warning per district a day is enough: the
+    // first term that repeats stands for the incident.
+    if crate::segment::is_place(term)
+        || c.query_opt(
+            "SELECT id FROM insight_warnings WHERE kind = 'term' AND district = $1 AND (term = $2 OR (detected_at > $3 AND detected_at <= $4))",
+            params![district, term, at - 86_400_000, at],
+        )?
+        .is_some()
     {
         return Ok(None);
     }

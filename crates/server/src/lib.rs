@@ -2,6 +2,7 @@
 //! seeds the demo, and serves. The CLI in `main.rs` is a thin layer over these functions.
 
 pub mod demo;
+pub mod history;
 pub mod home;
 pub mod metrics;
 

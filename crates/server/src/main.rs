@@ -27,8 +27,13 @@ struct Cli {
 enum Command {
     /// Migrate the database, then serve the public and internal listeners.
     Serve,
-    /// As serve, seeding the demo catalogue and accounts into an empty database first.
-    Demo,
+    /// As serve, seeding the demo catalogue and accounts into an empty database first, with a
+    /// plausible past (work orders, cases, ratings, page views) for topics and reports.
+    Demo {
+        /// Days of history to generate before today (0 for none).
+        #[arg(long, default_value_t = 365)]
+        history_days: u32,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Staff accounts.
@@ -78,7 +83,7 @@ enum ReportCmd {
 #[derive(Subcommand)]
 enum WorkordersCmd {
     /// Load history from JSON lines (order_no, received_at, channel, type, category, district,
-    /// street, title, content, status, closed_at?, department?). Every line is checked first;
+    /// street, title, content, status, closed_at?, department?, reply?, replied_at?). Every line is checked first;
     /// a file with a bad line imports nothing and the bad lines are listed by number.
     Import { file: PathBuf },
 }
@@ -187,8 +192,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), String> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve => serve(config, false),
-        Command::Demo => serve(config, true),
+        Command::Serve => serve(config, None),
+        Command::Demo { history_days } => serve(config, Some(history_days)),
         Command::Migrate => {
             tongban_server::open_and_migrate(&config)?;
             println!("migrations applied to {}", config.database_url);
@@ -662,15 +667,35 @@ async fn shutdown_signal() {
     eprintln!("tongban: shutting down");
 }
 
-fn serve(config: Config, demo: bool) -> Result<(), String> {
+fn config_today(config: &Config) -> chrono::NaiveDate {
+    tongban_platform::time::date_of(tongban_platform::time::now_millis(), config.tz())
+}
+
+fn serve(config: Config, demo: Option<u32>) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let db = tongban_server::open_and_migrate(&config)?;
-    if demo {
+    if let Some(history_days) = demo {
         match tongban_server::demo::seed(&db)? {
             Some(s) => {
+                let t = std::time::Instant::now();
+                let h = tongban_server::history::fill(
+                    &db,
+                    history_days,
+                    config_today(&config),
+                    config.tz(),
+                )?;
+                if h.orders > 0 {
+                    println!(
+                        "demo history: {history_days} days, {} work orders, {} cases, {} ratings ({:.1} s; topics and warnings follow within a minute)",
+                        h.orders,
+                        h.cases,
+                        h.ratings,
+                        t.elapsed().as_secs_f64()
+                    );
+                }
                 println!(
                     "demo data seeded: {} matters, {} staff accounts",
                     s.matters,

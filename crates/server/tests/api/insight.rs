@@ -540,3 +540,74 @@ on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM"));
 });
+
+on_both_engines!(
+    the_demo_history_shows_topics_and_warnings,
+    |app: TestApp| async move {
+        let sup = app.staff("s-hist", "wx-12345", &[Role::Supervisor]).await;
+        let db = app.db().clone();
+        let (today, tz) = (app.ctx.today(), app.ctx.tz);
+        let h =
+            tokio::task::spawn_blocking(move || tongban_server::history::fill(&db, 40, today, tz))
+                .await
+                .unwrap()
+                .unwrap();
+        assert!(h.orders > 500 && h.cases > 300 && h.ratings > 300, "{h:?}");
+        let db = app.db().clone();
+        let again =
+            tokio::task::spawn_blocking(move || tongban_server::history::fill(&db, 40, today, tz))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(again.orders, 0, "filled once");
+        tongban_insight::index::catch_up(&app.ctx).await.unwrap();
+        let from = (today - chrono::Duration::days(40)).format("%Y-%m-%d");
+        let v: Value = app
+            .get(
+                &app.iurl(&format!("/api/v1/staff/topics?from={from}&to={today}")),
+                &sup,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(v["items"].as_array().unwrap().len() >= 5, "{v}");
+        let v: Value = app
+            .get(
+                &app.iurl(&format!("/api/v1/staff/warnings?from={from}&to={today}")),
+                &sup,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = v["items"].as_array().unwrap();
+        assert!(
+            items.iter().any(|w| w["kind"] == "rate"
+                && w["district"] == "滨湖区"
+                && w["category"] == "utility"),
+            "{v}"
+        );
+        assert!(
+            items.iter().any(|w| w["kind"] == "rate"
+                && w["district"] == "新吴区"
+                && w["category"] == "city"),
+            "{v}"
+        );
+        assert!(
+            items.iter().filter(|w| w["kind"] == "rate").count() <= 3,
+            "few false alarms: {v}"
+        );
+        let month = app.ctx.today().format("%Y-%m").to_string();
+        let v: Value = app
+            .get(
+                &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
+                &sup,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(v["index"].as_f64().unwrap() > 0.0);
+    }
+);

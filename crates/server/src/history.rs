@@ -1,0 +1,368 @@
+//! Demo history: a plausible past for the demo city so that topics, warnings, statistics and
+//! the evaluation show something real on first run — work orders with Chinese texts (through
+//! the hotline's history import, so exactly as a city's old data would arrive), decided cases,
+//! ratings with their rectifications, and page views. Deterministic for a given day count.
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tongban_platform::calendar::Calendar;
+use tongban_platform::db::{Db, DbError};
+use tongban_platform::params;
+
+/// What people write about, per sub-category: (title, texts).
+const TOPICS: [(&str, &str, &[&str]); 14] = [
+    (
+        "utility.water",
+        "停水",
+        &[
+            "小区突然停水，没有提前通知",
+            "楼上水压太低，洗澡都困难",
+            "自来水有异味，不敢直接喝",
+        ],
+    ),
+    (
+        "utility.gas",
+        "燃气",
+        &[
+            "燃气表读数不准，费用突然变高",
+            "楼道里有燃气味，请派人检查",
+            "燃气开户要跑好几次",
+        ],
+    ),
+    (
+        "housing.property",
+        "物业",
+        &[
+            "电梯经常坏，物业维修很慢",
+            "物业费上涨没有公示",
+            "小区垃圾没人清运，物业不管",
+        ],
+    ),
+    (
+        "housing.rent",
+        "公租房",
+        &[
+            "公租房申请审核进度查不到",
+            "公租房维修报修没人来",
+            "租赁补贴什么时候发放",
+        ],
+    ),
+    (
+        "city.noise",
+        "噪音",
+        &[
+            "夜里工地施工噪音扰民",
+            "楼下商铺音响声音太大",
+            "广场舞声音太吵影响休息",
+        ],
+    ),
+    (
+        "city.roads",
+        "道路",
+        &[
+            "人行道地砖松动容易绊倒",
+            "路灯坏了晚上很黑",
+            "井盖缺失非常危险",
+        ],
+    ),
+    (
+        "city.sanitation",
+        "环境卫生",
+        &["垃圾桶满了没人清理", "河边有人乱倒垃圾", "公厕卫生太差"],
+    ),
+    (
+        "traffic.parking",
+        "停车",
+        &[
+            "小区门口乱停车堵住消防通道",
+            "路边停车收费不合理",
+            "共享单车乱停占道",
+        ],
+    ),
+    (
+        "traffic.bus",
+        "公交",
+        &[
+            "公交车班次太少等很久",
+            "末班车时间太早",
+            "公交站台没有遮雨棚",
+        ],
+    ),
+    (
+        "education.enrol",
+        "入学",
+        &[
+            "孩子入学划片不清楚",
+            "幼儿园报名系统登录不了",
+            "转学需要哪些材料",
+        ],
+    ),
+    (
+        "health.hospital",
+        "医院",
+        &["医院挂号排队时间太长", "检查结果出来太慢", "医院停车位太少"],
+    ),
+    (
+        "social.pension",
+        "养老保险",
+        &[
+            "养老金到账时间推迟了",
+            "退休手续怎么办理",
+            "养老保险缴费记录查不到",
+        ],
+    ),
+    (
+        "market.consumer",
+        "消费维权",
+        &[
+            "健身房关门不退预付卡",
+            "网购商品质量问题商家不理",
+            "装修公司拖延工期",
+        ],
+    ),
+    (
+        "environment.air",
+        "大气污染",
+        &[
+            "饭店油烟直排熏到楼上",
+            "工厂夜间偷排废气",
+            "有人焚烧垃圾烟很大",
+        ],
+    ),
+];
+
+const DISTRICTS: [&str; 7] = tongban_hotline::categories::DISTRICTS;
+
+const REPLIES: [&str; 4] = [
+    "已联系相关单位现场核实并处理，后续将加强巡查。",
+    "经核实情况属实，已责令整改，整改完成后回访。",
+    "已转交属地街道协调解决，并告知来电人处理进展。",
+    "已向来电人解释相关政策，来电人表示理解。",
+];
+
+/// What was made.
+#[derive(Debug, Default)]
+pub struct History {
+    pub orders: usize,
+    pub cases: usize,
+    pub ratings: usize,
+}
+
+fn rfc3339(at: i64, tz: tongban_platform::time::Tz) -> String {
+    tongban_platform::time::rfc3339(at, tz)
+}
+
+/// Fill `days` days before today. Does nothing when work orders exist already.
+pub fn fill(
+    db: &Db,
+    days: u32,
+    today: NaiveDate,
+    tz: tongban_platform::time::Tz,
+) -> Result<History, String> {
+    let err = |e: DbError| format!("cannot write the demo history: {e}");
+    db.write_blocking(move |c| {
+        let have = c.query_one("SELECT COUNT(*) AS n FROM work_orders", &[])?.get_i64("n")?;
+        if have > 0 || days == 0 {
+            return Ok(History::default());
+        }
+        let cal = tongban_platform::calendar::load(c).unwrap_or_else(|_| Calendar::builtin());
+        let settings = tongban_hotline::settings::load(c)?;
+        let departments: Vec<String> = tongban_platform::identity::list_departments(c)?
+            .into_iter()
+            .map(|d| d.code)
+            .collect();
+        let matters: Vec<(String, String, i64)> = c
+            .query(
+                "SELECT code, department_code, promised_days FROM matters WHERE published AND online_depth >= 3 ORDER BY code",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.get_str("code")?, r.get_str("department_code")?, r.get_i64("promised_days")?)))
+            .collect::<Result<_, DbError>>()?;
+        let applicant = c
+            .query_opt("SELECT MIN(id) AS id FROM accounts", &[])?
+            .and_then(|r| r.get_opt_i64("id").ok().flatten());
+        let keys = tongban_platform::vault::keys().map_err(DbError::from)?;
+        let form = keys
+            .encrypt(r#"{"applicant_name":"张三","applicant_phone":"13912345678"}"#)
+            .map_err(DbError::from)?;
+        let mut r = StdRng::seed_from_u64(u64::from(days) ^ 0x7057);
+        let now = tongban_platform::time::now_millis();
+        let mut h = History::default();
+        for back in (1..=i64::from(days)).rev() {
+            let day = today - Duration::days(back);
+            let wd = day.weekday().num_days_from_monday();
+            let weekday_factor = if wd >= 5 { 0.6 } else { 1.0 };
+            // A slow rise over the year, a summer bump for water and noise.
+            let n_orders = ((40.0 + 15.0 * (1.0 - back as f64 / f64::from(days.max(1)))) * weekday_factor) as usize
+                + r.random_range(0..10);
+            for seq in 0..n_orders {
+                let (cat, title, texts) = TOPICS[r.random_range(0..TOPICS.len())];
+                let summer = (6..=8).contains(&day.month()) && (cat == "utility.water" || cat == "city.noise");
+                if summer && r.random_bool(0.3) {
+                    continue;
+                }
+                let district = DISTRICTS[r.random_range(0..DISTRICTS.len())];
+                let hour = [8, 9, 9, 10, 10, 11, 13, 14, 14, 15, 16, 17, 19, 21][r.random_range(0..14)];
+                let start = tz
+                    .with_ymd_and_hms(day.year(), day.month(), day.day(), hour, r.random_range(0..60), r.random_range(0..60))
+                    .single()
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or(now);
+                let age_days = back;
+                let (status, replied, closed) = if age_days > 7 {
+                    let replied = start + r.random_range(1..5) * 86_400_000 + r.random_range(0..8) * 3_600_000;
+                    ("closed", Some(replied), Some(replied + r.random_range(1..3) * 86_400_000))
+                } else if age_days > 2 {
+                    ("replied", Some(start + r.random_range(1..2) * 86_400_000), None)
+                } else {
+                    ("signed", None, None)
+                };
+                let channel = ["phone", "phone", "web", "mobile", "mobile", "mobile"][r.random_range(0..6)];
+                let text = texts[r.random_range(0..texts.len())];
+                let kind = ["complaint", "complaint", "consult", "help", "suggestion"][r.random_range(0..5)];
+                let mut line = serde_json::json!({
+                    "order_no": format!("12345{}{:06}", day.format("%Y%m%d"), seq + 1),
+                    "received_at": rfc3339(start, tz), "channel": channel,
+                    "type": kind,
+                    "category": cat, "district": district, "street": format!("{district}某街道"),
+                    "title": title, "content": text, "status": status,
+                });
+                // Categories the demo city routes by hand: city management to the housing bureau,
+                // traffic to the police, the environment to natural resources.
+                if settings.routing().route(cat, district).is_none() {
+                    let dept = match tongban_hotline::categories::top(cat) {
+                        "city" => "wx-zjj",
+                        "traffic" => "wx-gaj",
+                        _ => "wx-zrzyj",
+                    };
+                    line["department"] = serde_json::json!(dept);
+                }
+                if let Some(at) = replied.filter(|at| *at < now) {
+                    line["reply"] = serde_json::json!(REPLIES[r.random_range(0..REPLIES.len())]);
+                    line["replied_at"] = serde_json::json!(rfc3339(at, tz));
+                }
+                if let Some(at) = closed.filter(|at| *at < now) {
+                    line["closed_at"] = serde_json::json!(rfc3339(at, tz));
+                } else if status == "closed" {
+                    line["status"] = serde_json::json!("replied");
+                }
+                let Ok(k) = tongban_hotline::import::check_line(&line.to_string(), &settings, &departments, now) else {
+                    continue; // a category without a routing rule: not part of the demo history
+                };
+                tongban_hotline::import::store(c, k, &cal, &settings, tz)?;
+                h.orders += 1;
+                // Most closed orders are rated; a few badly, and those are rectified.
+                if let (Some(at), true) = (closed.filter(|at| *at < now), r.random_bool(0.7)) {
+                    let no = line["order_no"].as_str().unwrap_or_default().to_owned();
+                    let dept = c
+                        .query_opt("SELECT department_code FROM work_orders WHERE order_no = $1", params![no.as_str()])?
+                        .and_then(|x| x.get_opt_str("department_code").ok().flatten());
+                    if let Some(dept) = dept {
+                        let level = [5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1][r.random_range(0..11)];
+                        let subject = tongban_hotline::ratings::Subject { kind: "workorder", no, department: dept, matter: None };
+                        let comment = if level <= 2 { "问题没有彻底解决" } else { "" };
+                        let due = cal.add_workdays(tongban_platform::time::date_of(at, tz), 5);
+                        let id = tongban_hotline::ratings::record(c, &subject, None, level, "{}", comment, false, at, due)?;
+                        if level <= 2 {
+                            let done = at + r.random_range(1..6) * 86_400_000;
+                            if done < now {
+                                let on_time = tongban_platform::time::date_of(done, tz) <= due;
+                                c.execute(
+                                    "UPDATE rectifications SET status = 'done', callback_note = '已电话回访', callback_at = $1,
+                                        outcome = '已督促承办单位重新处理并回访', done_at = $1, on_time = $2 WHERE rating_id = $3",
+                                    params![done, on_time, id],
+                                )?;
+                            }
+                        }
+                        h.ratings += 1;
+                    }
+                }
+            }
+            // Two incidents the warnings should find: a burst of messages in one district.
+            for (ago, cat, district, title, texts, size) in [
+                (20i64, "city.roads", "新吴区", "路面塌陷", ["长江路路面突然塌陷一个大坑", "长江路塌陷处车辆绕行很危险", "路面塌陷附近交通拥堵"], 16usize),
+                (3, "utility.water", "滨湖区", "大面积停水", ["滨湖区好几个小区同时停水", "整片停水没有任何通知", "停水到现在还没恢复"], 20),
+            ] {
+                if back != ago {
+                    continue;
+                }
+                let onset = tz
+                    .with_ymd_and_hms(day.year(), day.month(), day.day(), 10, 0, 0)
+                    .single()
+                    .map(|t| t.timestamp_millis())
+                    .unwrap_or(now);
+                for i in 0..size {
+                    let line = serde_json::json!({
+                        "order_no": format!("12345{}{:06}", day.format("%Y%m%d"), 900 + i),
+                        "received_at": rfc3339(onset + i as i64 * 5 * 60_000, tz), "channel": "phone", "type": "complaint",
+                        "category": cat, "district": district, "street": format!("{district}某街道"), "title": title,
+                        "content": texts[i % texts.len()], "status": "signed",
+                        "department": if cat == "city.roads" { "wx-zjj" } else { "wx-sw" },
+                    });
+                    if let Ok(k) = tongban_hotline::import::check_line(&line.to_string(), &settings, &departments, now) {
+                        tongban_hotline::import::store(c, k, &cal, &settings, tz)?;
+                        h.orders += 1;
+                    }
+                }
+            }
+            // Decided cases of the day.
+            if let Some(applicant) = applicant {
+                for seq in 0..(20.0 * weekday_factor) as usize {
+                    let Some((code, dept, promised)) = matters.get(r.random_range(0..matters.len().max(1))) else { break };
+                    let submitted = tz
+                        .with_ymd_and_hms(day.year(), day.month(), day.day(), 9 + r.random_range(0..8), r.random_range(0..60), 0)
+                        .single()
+                        .map(|t| t.timestamp_millis())
+                        .unwrap_or(now);
+                    let accepted_on = cal.add_workdays(day, 1);
+                    let deadline = cal.add_workdays(accepted_on, *promised as u32);
+                    let took = r.random_range(1..=(*promised as u32 + 2).max(2));
+                    let done_day = cal.add_workdays(accepted_on, took);
+                    let concluded = tongban_platform::time::day_start(&done_day.format("%Y-%m-%d").to_string(), tz)
+                        .map(|t| t + 15 * 3_600_000);
+                    let (status, concluded) = match concluded.filter(|t| *t < now) {
+                        Some(t) => (if r.random_bool(0.93) { "approved" } else { "rejected" }, Some(t)),
+                        None => ("accepted", None),
+                    };
+                    let case_no = format!("H{}{}{:05}", "320200", day.format("%Y%m%d"), seq + 1);
+                    c.execute(
+                        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, accepted_on,
+                            deadline, concluded_at, updated_at, version)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, 1)",
+                        params![
+                            case_no.as_str(), code.as_str(), dept.as_str(), applicant, status, form.as_str(), submitted,
+                            accepted_on.format("%Y-%m-%d").to_string(), deadline.format("%Y-%m-%d").to_string(), concluded
+                        ],
+                    )?;
+                    h.cases += 1;
+                    if let (Some(at), true) = (concluded, r.random_bool(0.5)) {
+                        let level = [5, 5, 5, 4, 4, 4, 3, 3, 2][r.random_range(0..9)];
+                        let subject = tongban_hotline::ratings::Subject {
+                            kind: "case",
+                            no: case_no,
+                            department: dept.clone(),
+                            matter: Some(code.clone()),
+                        };
+                        let due = cal.add_workdays(done_day, 5);
+                        let comment = if level <= 2 { "材料要求说明不清" } else { "" };
+                        tongban_hotline::ratings::record(c, &subject, Some(applicant), level, "{}", comment, false, at, due)?;
+                        h.ratings += 1;
+                    }
+                }
+            }
+            // Page views, mostly from phones.
+            let views = (2_500.0 * weekday_factor) as i64 + r.random_range(0..800);
+            let mobile = views * r.random_range(55..70) / 100;
+            for (device, n) in [("mobile", mobile), ("desktop", views - mobile)] {
+                c.execute(
+                    "INSERT INTO insight_visits (day, device, n) VALUES ($1, $2, $3) ON CONFLICT (day, device) DO NOTHING",
+                    params![day.format("%Y-%m-%d").to_string(), device, n],
+                )?;
+            }
+        }
+        Ok(h)
+    })
+    .map_err(err)
+}
