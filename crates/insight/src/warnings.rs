@@ -352,7 +352,43 @@ fn term_warning(
     }))
 }
 
+/// Tell the supervisors and the responsible department's handlers (those with an e-mail).
+fn tell_staff(c: &mut dyn Conn, w: &NewWarning, dept: Option<&str>) -> Result<(), DbError> {
+    let what = match (&w.term, &w.category) {
+        (Some(t), _) => format!("{}出现新词“{t}”", w.district),
+        (None, Some(cat)) => format!(
+            "{} {} 类诉求量异常",
+            w.district,
+            tongban_hotline::categories::name(cat).unwrap_or(cat)
+        ),
+        _ => w.district.clone(),
+    };
+    let subject = format!("12345 预警：{what}");
+    let text = format!(
+        "{what}：实际 {} 件，预期 {:.1} 件。示例工单：{}。请登录工作台确认并处置。",
+        w.observed,
+        w.expected,
+        w.samples.join("、")
+    );
+    let mut to = tongban_platform::identity::staff_emails(c, Role::Supervisor, None)?;
+    if let Some(d) = dept {
+        to.extend(tongban_platform::identity::staff_emails(
+            c,
+            Role::Handler,
+            Some(d),
+        )?);
+    }
+    to.sort();
+    to.dedup();
+    let now = tongban_platform::time::now_millis();
+    for addr in to {
+        tongban_platform::notify::email(c, &addr, &subject, &text, now)?;
+    }
+    Ok(())
+}
+
 fn insert(c: &mut dyn Conn, w: &NewWarning, dept: Option<&str>) -> Result<(), DbError> {
+    tell_staff(c, w, dept)?;
     c.execute(
         "INSERT INTO insight_warnings (kind, category, district, term, department_code, since, detected_at, observed, expected,
             p_value, samples, status, created_at)

@@ -195,6 +195,41 @@ pub fn citizen_name(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError
         .transpose()
 }
 
+/// Set (or clear) where a staff member receives notices.
+pub fn set_staff_email(c: &mut dyn Conn, id: i64, email: Option<&str>) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE staff SET email = $1 WHERE id = $2",
+        params![email, id],
+    )?;
+    Ok(())
+}
+
+/// The e-mail addresses of staff holding `role`, of `department` when given.
+pub fn staff_emails(
+    c: &mut dyn Conn,
+    role: Role,
+    department: Option<&str>,
+) -> Result<Vec<String>, DbError> {
+    let rows = match department {
+        Some(d) => c.query(
+            "SELECT roles, email FROM staff WHERE email IS NOT NULL AND department_code = $1",
+            params![d],
+        )?,
+        None => c.query(
+            "SELECT roles, email FROM staff WHERE email IS NOT NULL",
+            &[],
+        )?,
+    };
+    let mut out = Vec::new();
+    for r in rows {
+        let roles = Role::parse_list(&r.get_str("roles")?).unwrap_or_default();
+        if roles.contains(&role) {
+            out.push(r.get_str("email")?);
+        }
+    }
+    Ok(out)
+}
+
 /// A citizen's phone number in clear (for notices), if the account exists.
 pub fn citizen_phone(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
     Ok(get_citizen(c, id)?.map(|x| x.phone))

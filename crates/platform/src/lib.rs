@@ -35,4 +35,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 5, "0005_encryption"),
     migration!("platform", 6, "0006_audit_checkpoint"),
     migration!("platform", 7, "0007_outbox"),
+    migration!("platform", 8, "0008_staff_email"),
 ];

@@ -152,6 +152,9 @@ struct StaffAdd {
     /// Read the password from standard input (first line).
     #[arg(long)]
     password_stdin: bool,
+    /// Where the staff member receives notices (early warnings), optional.
+    #[arg(long)]
+    email: Option<String>,
     /// Enrol a TOTP second factor and print its otpauth:// URI (required for admin).
     #[arg(long)]
     totp: bool,
@@ -604,6 +607,12 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     if username.is_empty() || username.len() > 64 || username.contains(char::is_whitespace) {
         return Err("the username must be 1-64 characters without spaces".into());
     }
+    if let Some(e) = a.email.as_deref() {
+        if !tongban_platform::notify::valid_email(e) {
+            return Err(format!("--email {e:?} is not an e-mail address"));
+        }
+    }
+    let email = a.email.clone();
     let hash = tongban_platform::crypto::hash_password(&password)?;
     let db = tongban_server::open_and_migrate(config)?;
     let dept = a.department.clone();
@@ -627,6 +636,7 @@ fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
             },
         ) {
             Ok(id) => {
+                identity::set_staff_email(c, id, email.as_deref())?;
                 let roles_text: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                 let detail = format!("{dept} {}", roles_text.join(","));
                 let entry = tongban_platform::audit::Entry::operator("staff.add", &user2, &detail);

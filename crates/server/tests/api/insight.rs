@@ -243,7 +243,23 @@ on_both_engines!(
             })
             .await
             .unwrap();
+        // The supervisor on duty receives warnings by e-mail.
+        app.db()
+            .write(|c| {
+                let id = c
+                    .query_one("SELECT id FROM staff WHERE username = 's-warn'", &[])?
+                    .get_i64("id")?;
+                tongban_platform::identity::set_staff_email(c, id, Some("duty@wuxi.example"))
+            })
+            .await
+            .unwrap();
         tongban_insight::index::catch_up(&app.ctx).await.unwrap();
+        let mails = app
+            .db()
+            .read(|c| c.query_one("SELECT COUNT(*) AS n FROM outbox WHERE kind = 'email' AND subject LIKE '12345 预警%'", &[])?.get_i64("n"))
+            .await
+            .unwrap();
+        assert!(mails >= 2, "one e-mail per warning, got {mails}");
 
         let v: Value = app
             .get(
