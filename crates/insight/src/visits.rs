@@ -13,7 +13,8 @@ struct Pending {
     visitors: HashSet<(String, String, &'static str)>,
 }
 
-static PENDING: Mutex<Option<Pending>> = Mutex::new(None);
+/// Per database (a process may serve several in tests), what is not yet written.
+static PENDING: Mutex<Option<HashMap<String, Pending>>> = Mutex::new(None);
 
 /// The device class of a browser by its user agent.
 pub fn device(user_agent: &str) -> &'static str {
@@ -35,8 +36,8 @@ pub fn device(user_agent: &str) -> &'static str {
     }
 }
 
-/// Count one page view.
-pub fn record(day: String, address: &str, user_agent: &str) {
+/// Count one page view of the site whose database is `db`.
+pub fn record(db: &str, day: String, address: &str, user_agent: &str) {
     let dev = device(user_agent);
     let visitor = match tongban_platform::vault::keys() {
         Ok(k) => k.blind("visitor", &format!("{day}|{address}|{user_agent}")),
@@ -46,7 +47,10 @@ pub fn record(day: String, address: &str, user_agent: &str) {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     };
-    let p = guard.get_or_insert_with(Pending::default);
+    let p = guard
+        .get_or_insert_with(HashMap::new)
+        .entry(db.to_owned())
+        .or_default();
     *p.views.entry((day.clone(), dev)).or_insert(0) += 1;
     if p.visitors.len() < 1_000_000 {
         p.visitors.insert((day, visitor, dev));
@@ -60,7 +64,10 @@ pub async fn flush(ctx: &Ctx) -> Result<(), DbError> {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        guard.take().unwrap_or_default()
+        guard
+            .as_mut()
+            .and_then(|m| m.remove(&ctx.config.database_url))
+            .unwrap_or_default()
     };
     let minute = tongban_platform::time::now_millis() / 60_000;
     ctx.db

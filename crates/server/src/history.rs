@@ -180,9 +180,32 @@ pub fn fill(
             .iter()
             .map(|r| Ok((r.get_str("code")?, r.get_str("department_code")?, r.get_i64("promised_days")?)))
             .collect::<Result<_, DbError>>()?;
-        let applicant = c
-            .query_opt("SELECT MIN(id) AS id FROM accounts", &[])?
-            .and_then(|r| r.get_opt_i64("id").ok().flatten());
+        // The history's applications belong to a citizen of their own, not to the demo's 张三.
+        let hash = c
+            .query_opt("SELECT password_hash FROM accounts ORDER BY id LIMIT 1", &[])?
+            .map(|r| r.get_str("password_hash"))
+            .transpose()?;
+        let applicant = match hash {
+            Some(hash) => {
+                let body = "32021119800101123";
+                let id_number = match tongban_platform::ids::IdNumber::check_char(body) {
+                    Some(ch) => format!("{body}{ch}"),
+                    None => format!("{body}0"),
+                };
+                let n = tongban_platform::identity::NewCitizen {
+                    name: "王五",
+                    id_number: &id_number,
+                    phone: "13800000000",
+                    password_hash: &hash,
+                };
+                match tongban_platform::identity::insert_citizen(c, &n) {
+                    Ok(x) => Some(x.id),
+                    Err(DbError::Unique(_)) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            None => None,
+        };
         let keys = tongban_platform::vault::keys().map_err(DbError::from)?;
         let form = keys
             .encrypt(r#"{"applicant_name":"张三","applicant_phone":"13912345678"}"#)

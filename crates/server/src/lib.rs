@@ -155,7 +155,7 @@ async fn count_visit(
     let resp = next.run(req).await;
     if page && resp.status() == StatusCode::OK {
         let day = ctx.today().format("%Y-%m-%d").to_string();
-        tongban_insight::visits::record(day, &addr.0, &ua);
+        tongban_insight::visits::record(&ctx.config.database_url, day, &addr.0, &ua);
     }
     resp
 }

@@ -438,9 +438,13 @@ pub fn spawn_node(
     public: u16,
     internal: u16,
 ) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .arg(sub)
-        .current_dir(dir)
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"));
+    cmd.arg(sub);
+    if sub == "demo" {
+        // These tests count what they create: no demo history.
+        cmd.args(["--history-days", "0"]);
+    }
+    cmd.current_dir(dir)
         .env("TONGBAN_DATABASE_URL", url)
         .env("TONGBAN_PUBLIC_ADDR", format!("127.0.0.1:{public}"))
         .env("TONGBAN_INTERNAL_ADDR", format!("127.0.0.1:{internal}"))

@@ -42,7 +42,7 @@ fn public_listener_over_tls() {
         .unwrap()
         .port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_tongban"))
-        .arg("demo")
+        .args(["demo", "--history-days", "0"])
         .current_dir(dir.path())
         .env(
             "TONGBAN_DATABASE_URL",
