@@ -8,7 +8,7 @@ use crate::warnings::{self, Touched};
 use chrono::TimeZone;
 use std::collections::{BTreeMap, HashMap};
 use tongban_hotline::orders::{texts_after, OrderText};
-use tongban_platform::db::{Conn, DbError, Engine};
+use tongban_platform::db::{Conn, DbError, Engine, Value};
 use tongban_platform::{params, Ctx};
 
 /// Messages analysed per step.
@@ -72,7 +72,7 @@ pub async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     }
     let n = texts.len();
     // Segmentation is the costly part: it runs outside any transaction.
-    let docs: Vec<(OrderText, BTreeMap<String, i64>)> = tokio_free_map(texts);
+    let docs: Vec<(OrderText, BTreeMap<String, i64>)> = tokio_free_map(texts)?;
     let tz = ctx.tz;
     let touched = ctx.db.write(move |c| store(c, cursor, &docs, tz)).await?;
     let Some(touched) = touched else {
@@ -82,14 +82,69 @@ pub async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     Ok(n)
 }
 
-fn tokio_free_map(texts: Vec<OrderText>) -> Vec<(OrderText, BTreeMap<String, i64>)> {
-    texts
-        .into_iter()
-        .map(|t| {
-            let terms = segment::terms(&format!("{} {}", t.title, t.content));
-            (t, terms)
-        })
-        .collect()
+/// Segment a batch on two threads (the machines this runs on have two cores).
+fn tokio_free_map(
+    texts: Vec<OrderText>,
+) -> Result<Vec<(OrderText, BTreeMap<String, i64>)>, DbError> {
+    let seg = |part: Vec<OrderText>| -> Vec<(OrderText, BTreeMap<String, i64>)> {
+        part.into_iter()
+            .map(|t| {
+                let terms = segment::terms(&format!("{} {}", t.title, t.content));
+                (t, terms)
+            })
+            .collect()
+    };
+    let mut first = texts;
+    let second = first.split_off(first.len() / 2);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| seg(second));
+        let mut out = seg(first);
+        // Nothing is stored (and the cursor stays) when a part could not be segmented.
+        let rest = h
+            .join()
+            .map_err(|_| DbError::Engine("segmentation failed".into()))?;
+        out.extend(rest);
+        Ok(out)
+    })
+}
+
+/// Insert many rows with one statement per chunk of rows: `head` is `INSERT INTO t (a, b)`,
+/// `values` holds `width` values per row, `tail` follows the VALUES list (e.g. ON CONFLICT).
+fn insert_many(
+    c: &mut dyn Conn,
+    head: &str,
+    width: usize,
+    values: &[Value],
+    tail: &str,
+) -> Result<(), DbError> {
+    const ROWS_PER_STATEMENT: usize = 200;
+    if width == 0 {
+        return Ok(());
+    }
+    for chunk in values.chunks(width * ROWS_PER_STATEMENT) {
+        let rows = chunk.len() / width;
+        let mut sql = String::with_capacity(head.len() + tail.len() + rows * width * 6 + 16);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        for r in 0..rows {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for k in 0..width {
+                if k > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&(r * width + k + 1).to_string());
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(tail);
+        c.execute(&sql, chunk)?;
+    }
+    Ok(())
 }
 
 /// Store a segmented batch if the cursor is still where it was read; returns what the batch
@@ -120,12 +175,17 @@ fn store(
     let mut term_districts: HashMap<(String, String), i64> = HashMap::new();
     let mut hours: HashMap<(i64, String, String), i64> = HashMap::new();
     let mut touched = Touched::default();
+    let mut doc_rows: Vec<Value> = Vec::with_capacity(docs.len() * 6);
+    let mut term_rows: Vec<Value> = Vec::new();
     for (t, terms) in docs {
-        c.execute(
-            "INSERT INTO insight_docs (order_id, order_no, at, district, category, department_code) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (order_id) DO NOTHING",
-            params![t.id, t.order_no.as_str(), t.received_at, t.district.as_str(), t.category.as_str(), t.department.as_deref()],
-        )?;
+        doc_rows.extend([
+            Value::from(t.id),
+            Value::from(t.order_no.as_str()),
+            Value::from(t.received_at),
+            Value::from(t.district.as_str()),
+            Value::from(t.category.as_str()),
+            t.department.as_deref().map_or(Value::Null, Value::from),
+        ]);
         let day = day_of(t.received_at, tz);
         let mut scopes = vec!["city".to_owned(), format!("d:{}", t.district)];
         if let Some(d) = &t.department {
@@ -135,10 +195,11 @@ fn store(
             *doc_days.entry((day.clone(), s.clone())).or_insert(0) += 1;
         }
         for (term, tf) in terms {
-            c.execute(
-                "INSERT INTO insight_terms (order_id, term, tf) VALUES ($1, $2, $3) ON CONFLICT (order_id, term) DO NOTHING",
-                params![t.id, term.as_str(), *tf],
-            )?;
+            term_rows.extend([
+                Value::from(t.id),
+                Value::from(term.as_str()),
+                Value::from(*tf),
+            ]);
             for s in &scopes {
                 *term_days
                     .entry((day.clone(), s.clone(), term.clone()))
@@ -161,13 +222,38 @@ fn store(
             .or_insert(0) += 1;
         touched.note(top(&t.category), &t.district, t.received_at);
     }
-    for ((day, scope, term), n) in term_days {
-        c.execute(
-            "INSERT INTO insight_term_days (day, scope, term, n) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (day, scope, term) DO UPDATE SET n = insight_term_days.n + excluded.n",
-            params![day, scope, term, n],
-        )?;
-    }
+    insert_many(
+        c,
+        "INSERT INTO insight_docs (order_id, order_no, at, district, category, department_code)",
+        6,
+        &doc_rows,
+        "ON CONFLICT (order_id) DO NOTHING",
+    )?;
+    insert_many(
+        c,
+        "INSERT INTO insight_terms (order_id, term, tf)",
+        3,
+        &term_rows,
+        "ON CONFLICT (order_id, term) DO NOTHING",
+    )?;
+    let rows: Vec<Value> = term_days
+        .into_iter()
+        .flat_map(|((day, scope, term), n)| {
+            [
+                Value::from(day),
+                Value::from(scope),
+                Value::from(term),
+                Value::from(n),
+            ]
+        })
+        .collect();
+    insert_many(
+        c,
+        "INSERT INTO insight_term_days (day, scope, term, n)",
+        4,
+        &rows,
+        "ON CONFLICT (day, scope, term) DO UPDATE SET n = insight_term_days.n + excluded.n",
+    )?;
     for ((day, scope), n) in doc_days {
         c.execute(
             "INSERT INTO insight_doc_days (day, scope, n) VALUES ($1, $2, $3)
@@ -175,22 +261,32 @@ fn store(
             params![day, scope, n],
         )?;
     }
-    for (term, (n, first)) in df {
-        c.execute(
-            "INSERT INTO insight_df (term, n, first_at) VALUES ($1, $2, $3)
-             ON CONFLICT (term) DO UPDATE SET n = insight_df.n + excluded.n,
-                first_at = CASE WHEN excluded.first_at < insight_df.first_at THEN excluded.first_at ELSE insight_df.first_at END",
-            params![term, n, first],
-        )?;
-    }
-    for ((term, district), first) in term_districts {
-        c.execute(
-            "INSERT INTO insight_term_districts (term, district, first_at) VALUES ($1, $2, $3)
-             ON CONFLICT (term, district) DO UPDATE SET
-                first_at = CASE WHEN excluded.first_at < insight_term_districts.first_at THEN excluded.first_at ELSE insight_term_districts.first_at END",
-            params![term, district, first],
-        )?;
-    }
+    let rows: Vec<Value> = df
+        .into_iter()
+        .flat_map(|(term, (n, first))| [Value::from(term), Value::from(n), Value::from(first)])
+        .collect();
+    insert_many(
+        c,
+        "INSERT INTO insight_df (term, n, first_at)",
+        3,
+        &rows,
+        "ON CONFLICT (term) DO UPDATE SET n = insight_df.n + excluded.n,
+            first_at = CASE WHEN excluded.first_at < insight_df.first_at THEN excluded.first_at ELSE insight_df.first_at END",
+    )?;
+    let rows: Vec<Value> = term_districts
+        .into_iter()
+        .flat_map(|((term, district), first)| {
+            [Value::from(term), Value::from(district), Value::from(first)]
+        })
+        .collect();
+    insert_many(
+        c,
+        "INSERT INTO insight_term_districts (term, district, first_at)",
+        3,
+        &rows,
+        "ON CONFLICT (term, district) DO UPDATE SET
+            first_at = CASE WHEN excluded.first_at < insight_term_districts.first_at THEN excluded.first_at ELSE insight_term_districts.first_at END",
+    )?;
     for ((hour, cat, district), n) in hours {
         c.execute(
             "INSERT INTO insight_hours (hour, category, district, n) VALUES ($1, $2, $3, $4)

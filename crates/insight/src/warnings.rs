@@ -137,9 +137,25 @@ pub async fn evaluate(ctx: &Ctx, t: &Touched) -> Result<usize, DbError> {
                     std::collections::hash_map::Entry::Vacant(e) => *e.insert(seasonal(c, from, to, tz)?),
                 };
                 let Some(per_hour) = learned_rate(c, cat, district, from, to)? else { continue };
-                // Evaluated at each message's time, as if they had arrived one by one.
+                // Evaluated at each message's time, as if they had arrived one by one: the
+                // window counts come from one read of the place's message times.
+                let (Some(&first), Some(&last)) = (times.first(), times.last()) else { continue };
+                let arrivals: Vec<i64> = c
+                    .query(
+                        "SELECT at FROM insight_docs WHERE district = $1 AND (category = $2 OR category LIKE $3) AND at > $4 AND at <= $5 ORDER BY at",
+                        params![district.as_str(), cat.as_str(), format!("{cat}.%"), first - WINDOW_HOURS * 3_600_000, last],
+                    )?
+                    .iter()
+                    .map(|r| r.get_i64("at"))
+                    .collect::<Result<_, _>>()?;
                 for at in times {
-                    let Some(w) = rate_warning(c, cat, district, at, per_hour, &shape, tz)? else { continue };
+                    let lo = arrivals.partition_point(|x| *x <= at - WINDOW_HOURS * 3_600_000);
+                    let hi = arrivals.partition_point(|x| *x <= at);
+                    let observed = (hi - lo) as i64;
+                    if observed < MIN_COUNT {
+                        continue;
+                    }
+                    let Some(w) = rate_warning(c, cat, district, at, observed, per_hour, &shape, tz)? else { continue };
                     // The department that answers most of the burst's messages, else the rules.
                     let dept = c
                         .query_opt(
@@ -161,6 +177,18 @@ pub async fn evaluate(ctx: &Ctx, t: &Touched) -> Result<usize, DbError> {
             }
             for ((term, district), mut times) in occurrences {
                 times.sort_unstable();
+                // Most terms are old in their district: one lookup settles them.
+                let first_seen = c
+                    .query_opt(
+                        "SELECT first_at FROM insight_term_districts WHERE term = $1 AND district = $2",
+                        params![term.as_str(), district.as_str()],
+                    )?
+                    .map(|r| r.get_i64("first_at"))
+                    .transpose()?;
+                let earliest = times.first().copied().unwrap_or(0);
+                if first_seen.is_none_or(|f| f < earliest - 48 * 3_600_000) {
+                    continue;
+                }
                 for at in times {
                     if let Some(w) = term_warning(c, &term, &district, at)? {
                         insert(c, &w, None)?;
@@ -215,26 +243,19 @@ fn learned_rate(
 
 /// The rate test at event time `at`: the messages of the last `WINDOW_HOURS` against the
 /// learned rate shaped by the hour of the week.
+#[allow(clippy::too_many_arguments)]
 fn rate_warning(
     c: &mut dyn Conn,
     cat: &str,
     district: &str,
     at: i64,
+    observed: i64,
     per_hour: f64,
     shape: &[f64; 168],
     tz: tongban_platform::time::Tz,
 ) -> Result<Option<NewWarning>, DbError> {
     let window_start = at - WINDOW_HOURS * 3_600_000;
     let like = format!("{cat}.%");
-    let observed = c
-        .query_one(
-            "SELECT COUNT(*) AS n FROM insight_docs WHERE district = $1 AND (category = $2 OR category LIKE $3) AND at > $4 AND at <= $5",
-            params![district, cat, like.as_str(), window_start, at],
-        )?
-        .get_i64("n")?;
-    if observed < MIN_COUNT {
-        return Ok(None);
-    }
     let h = at.div_euclid(3_600_000);
     let expected: f64 = ((h - WINDOW_HOURS + 1)..=h)
         .map(|x| per_hour * shape[hour_of_week(x, tz)])
