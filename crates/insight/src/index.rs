@@ -72,7 +72,7 @@ pub async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     }
     let n = texts.len();
     // Segmentation is the costly part: it runs outside any transaction.
-    let docs: Vec<(OrderText, BTreeMap<String, i64>)> = tokio_free_map(texts)?;
+    let docs: Vec<Segmented> = tokio_free_map(texts)?;
     let tz = ctx.tz;
     let touched = ctx.db.write(move |c| store(c, cursor, &docs, tz)).await?;
     let Some(touched) = touched else {
@@ -82,11 +82,12 @@ pub async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     Ok(n)
 }
 
+/// A message with its terms and their counts.
+type Segmented = (OrderText, BTreeMap<String, i64>);
+
 /// Segment a batch on two threads (the machines this runs on have two cores).
-fn tokio_free_map(
-    texts: Vec<OrderText>,
-) -> Result<Vec<(OrderText, BTreeMap<String, i64>)>, DbError> {
-    let seg = |part: Vec<OrderText>| -> Vec<(OrderText, BTreeMap<String, i64>)> {
+fn tokio_free_map(texts: Vec<OrderText>) -> Result<Vec<Segmented>, DbError> {
+    let seg = |part: Vec<OrderText>| -> Vec<Segmented> {
         part.into_iter()
             .map(|t| {
                 let terms = segment::terms(&format!("{} {}", t.title, t.content));
@@ -152,7 +153,7 @@ fn insert_many(
 fn store(
     c: &mut dyn Conn,
     cursor: i64,
-    docs: &[(OrderText, BTreeMap<String, i64>)],
+    docs: &[Segmented],
     tz: tongban_platform::time::Tz,
 ) -> Result<Option<Touched>, DbError> {
     let lock = if c.engine() == Engine::Postgres {
