@@ -346,6 +346,34 @@ pub fn add_key(c: &mut dyn Conn, name: &str, now: i64) -> Result<String, DbError
     Ok(key)
 }
 
+/// Issue a key for a partner application on behalf of a staff member (audited); the key is
+/// returned once.
+pub async fn issue_key(
+    ctx: &Ctx,
+    staff: &tongban_platform::identity::Staff,
+    name: &str,
+) -> Result<String, ApiError> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_name",
+            "name the partner application (1-100 characters)",
+        ));
+    }
+    let staff = staff.clone();
+    let source = tongban_platform::audit::current_source();
+    Ok(ctx
+        .db
+        .write(move |c| {
+            let key = add_key(c, &name, tongban_platform::time::now_millis())?;
+            let mut e = tongban_platform::audit::Entry::staff(&staff, "apikey.add", &name, "ok");
+            e.source = source;
+            tongban_platform::audit::append(c, &e)?;
+            Ok(key)
+        })
+        .await?)
+}
+
 /// Issued keys: (id, name, created at, revoked); the keys themselves are not kept.
 pub fn list_keys(c: &mut dyn Conn) -> Result<Vec<(i64, String, i64, bool)>, DbError> {
     c.query(

@@ -799,32 +799,17 @@ async fn apikey_add(
     if let Err(e) = supervisor(&staff) {
         return page.error(&e);
     }
-    let name = f
-        .get("name")
-        .map(|n| n.trim().to_owned())
-        .unwrap_or_default();
-    if name.is_empty() || name.chars().count() > 100 {
-        let e = ApiError::unprocessable(
-            "invalid_name",
-            "name the partner application (1-100 characters)",
-        );
-        return keys_page(&ctx, &page, e.status, None, Some(page.error_text(&e))).await;
-    }
-    let source = tongban_platform::audit::current_source();
-    let n2 = name.clone();
-    let res = ctx
-        .db
-        .write(move |c| {
-            let key = crate::open311::add_key(c, &n2, tongban_platform::time::now_millis())?;
-            let mut e = tongban_platform::audit::Entry::staff(&staff, "apikey.add", &n2, "ok");
-            e.source = source;
-            tongban_platform::audit::append(c, &e)?;
-            Ok(key)
-        })
-        .await;
-    match res {
-        Ok(key) => keys_page(&ctx, &page, StatusCode::CREATED, Some((name, key)), None).await,
-        Err(e) => page.error(&e.into()),
+    let name = f.get("name").cloned().unwrap_or_default();
+    match crate::open311::issue_key(&ctx, &staff, &name).await {
+        Ok(key) => {
+            let issued = Some((name.trim().to_owned(), key));
+            keys_page(&ctx, &page, StatusCode::CREATED, issued, None).await
+        }
+        Err(e) if e.status.is_client_error() => {
+            let text = page.error_text(&e);
+            keys_page(&ctx, &page, e.status, None, Some(text)).await
+        }
+        Err(e) => page.error(&e),
     }
 }
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tongban_platform::http::{json_rejection, CitizenAuth, JsonBody, QueryParams, StaffAuth};
 use tongban_platform::identity::Role;
-use tongban_platform::{audit, ApiError, Ctx};
+use tongban_platform::{ApiError, Ctx};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
 pub const PUBLIC_PATHS: [&str; 19] = [
@@ -579,28 +579,7 @@ async fn put_settings(
     JsonBody(s): JsonBody<Settings>,
 ) -> Result<Json<Settings>, ApiError> {
     settings_role(&who, true)?;
-    let depts = ctx
-        .db
-        .read(|c| {
-            c.query("SELECT code FROM departments", &[])?
-                .iter()
-                .map(|r| r.get_str("code"))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
-    s.validate(&depts)?;
-    let staff = who.staff.clone();
-    let source = audit::current_source();
-    let s2 = s.clone();
-    ctx.db
-        .write(move |c| {
-            settings::save(c, &s2, tongban_platform::time::now_millis())?;
-            let mut e = audit::Entry::staff(&staff, "hotline.settings", "hotline_settings", "ok");
-            e.source = source;
-            audit::append(c, &e)
-        })
-        .await?;
-    Ok(Json(s))
+    Ok(Json(settings::replace(&ctx, &who.staff, s).await?))
 }
 
 #[derive(Deserialize)]
@@ -643,26 +622,8 @@ async fn add_key(
             "Open311 keys are issued by supervisors of the hotline",
         ));
     }
-    let name = k.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::unprocessable(
-            "invalid_name",
-            "name the partner application (1-100 characters)",
-        ));
-    }
-    let staff = who.staff.clone();
-    let source = audit::current_source();
-    let n2 = name.clone();
-    let key = ctx
-        .db
-        .write(move |c| {
-            let key = open311::add_key(c, &n2, tongban_platform::time::now_millis())?;
-            let mut e = audit::Entry::staff(&staff, "apikey.add", &n2, "ok");
-            e.source = source;
-            audit::append(c, &e)?;
-            Ok(key)
-        })
-        .await?;
+    let key = open311::issue_key(&ctx, &who.staff, &k.name).await?;
+    let name = k.name.trim();
     Ok((
         StatusCode::CREATED,
         Json(json!({"name": name, "api_key": key})),

@@ -215,3 +215,36 @@ pub fn save(c: &mut dyn Conn, s: &Settings, now: i64) -> Result<(), DbError> {
     }
     Ok(())
 }
+
+/// Replace the configuration as a whole (validated against the known departments), audited.
+pub async fn replace(
+    ctx: &tongban_platform::Ctx,
+    staff: &tongban_platform::identity::Staff,
+    s: Settings,
+) -> Result<Settings, ApiError> {
+    let depts: Vec<String> = ctx
+        .db
+        .read(tongban_platform::identity::list_departments)
+        .await?
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    s.validate(&depts)?;
+    let staff = staff.clone();
+    let source = tongban_platform::audit::current_source();
+    let s2 = s.clone();
+    ctx.db
+        .write(move |c| {
+            save(c, &s2, tongban_platform::time::now_millis())?;
+            let mut e = tongban_platform::audit::Entry::staff(
+                &staff,
+                "hotline.settings",
+                "hotline_settings",
+                "ok",
+            );
+            e.source = source;
+            tongban_platform::audit::append(c, &e)
+        })
+        .await?;
+    Ok(s)
+}

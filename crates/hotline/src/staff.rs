@@ -543,15 +543,6 @@ pub async fn act(
     let staff2 = staff.clone();
     let no = order_no.to_owned();
     let source = audit::current_source();
-    let departments = ctx
-        .db
-        .read(|c| {
-            c.query("SELECT code FROM departments", &[])?
-                .iter()
-                .map(|r| r.get_str("code"))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await?;
     let res: Result<String, ApiError> = ctx
         .db
         .write(move |c| {
@@ -570,7 +561,7 @@ pub async fn act(
                 audit::append(c, &entry)?;
                 return Ok(Err(e));
             }
-            if let Err(e) = apply(c, &staff, &mut r, &a, today, &cal, rect_days, &departments)? {
+            if let Err(e) = apply(c, &staff, &mut r, &a, today, &cal, rect_days)? {
                 return Ok(Err(e));
             }
             let mut entry =
@@ -594,7 +585,6 @@ fn apply(
     today: chrono::NaiveDate,
     cal: &tongban_platform::calendar::Calendar,
     rect_days: u32,
-    departments: &[String],
 ) -> Result<Result<(), ApiError>, DbError> {
     let now = tongban_platform::time::now_millis();
     let limits = settings::load(c)?.limits;
@@ -613,7 +603,7 @@ fn apply(
     match a.action.as_str() {
         "dispatch" => {
             let d = a.department.as_deref().unwrap_or("").trim().to_owned();
-            if !departments.contains(&d) {
+            if d.is_empty() || tongban_platform::identity::get_department(c, &d)?.is_none() {
                 return Ok(Err(ApiError::unprocessable(
                     "unknown_department",
                     format!(
