@@ -13,6 +13,7 @@ use minijinja::context;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use tongban_catalog::Matter;
+use tongban_platform::http::Device;
 use tongban_platform::{ApiError, Ctx};
 use tongban_web::page::urlencode;
 use tongban_web::routes::field_errors;
@@ -89,6 +90,7 @@ async fn apply(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(code): Path<String>,
+    Device(device): Device,
     mp: Multipart,
 ) -> Response {
     let m = match applicable_matter(&ctx, &code).await {
@@ -104,7 +106,16 @@ async fn apply(
         return page.csrf_refused();
     }
     let values = sub.form.clone();
-    match service::submit(&ctx, id, &m.code, sub.form, sub.uploads).await {
+    match service::submit(
+        &ctx,
+        id,
+        crate::routes::web_or_mobile(device),
+        &m.code,
+        sub.form,
+        sub.uploads,
+    )
+    .await
+    {
         Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
         Err(e) => apply_page(&page, e.status, &m, &values, Some(&e)),
     }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use tongban_catalog::routes::{paging, Page};
-use tongban_platform::http::{json_rejection, CitizenAuth, JsonBody, StaffAuth};
+use tongban_platform::http::{json_rejection, CitizenAuth, Device, JsonBody, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
@@ -165,6 +165,7 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiE
 async fn submit(
     State(ctx): State<Ctx>,
     who: CitizenAuth,
+    Device(channel): Device,
     sub: Submission,
 ) -> Result<(StatusCode, Json<CaseView>), ApiError> {
     let Some(code) = sub.matter_code.filter(|c| !c.trim().is_empty()) else {
@@ -173,7 +174,15 @@ async fn submit(
             "give matter_code: the code of the matter you apply for",
         ));
     };
-    let view = service::submit(&ctx, who.account_id, code.trim(), sub.form, sub.uploads).await?;
+    let view = service::submit(
+        &ctx,
+        who.account_id,
+        web_or_mobile(channel),
+        code.trim(),
+        sub.form,
+        sub.uploads,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -360,4 +369,13 @@ async fn material(
         data,
     )
         .into_response())
+}
+
+/// The channel of an application by the device class of its sender.
+pub fn web_or_mobile(device: &str) -> &'static str {
+    if device == "mobile" {
+        "mobile"
+    } else {
+        "web"
+    }
 }

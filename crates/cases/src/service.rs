@@ -220,9 +220,11 @@ fn staff_actor(s: &Staff, role: &str, source: &str) -> Actor {
     }
 }
 
+/// Submit an application; `channel` is `web` or `mobile` (the device class of the sender).
 pub async fn submit(
     ctx: &Ctx,
     account_id: i64,
+    channel: &'static str,
     matter_code: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
@@ -252,6 +254,7 @@ pub async fn submit(
                     applicant_id: account_id,
                     form: &form,
                     now,
+                    channel,
                 },
             )?;
             let who = citizen_actor(c, account_id, &source)?;

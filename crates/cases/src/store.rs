@@ -137,14 +137,16 @@ pub struct NewCase<'a> {
     pub applicant_id: i64,
     pub form: &'a Map<String, Json>,
     pub now: i64,
+    /// `web` or `mobile`.
+    pub channel: &'a str,
 }
 
 pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<i64, DbError> {
     let form = seal_form(n.form)?;
     c.query_one(
-        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1) RETURNING id",
-        params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now],
+        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
+        params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
     )?
     .get_i64("id")
 }

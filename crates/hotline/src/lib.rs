@@ -19,4 +19,5 @@ pub mod sweep;
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("hotline", 1, "0001_work_orders"),
     tongban_platform::migration!("hotline", 2, "0002_participation"),
+    tongban_platform::migration!("hotline", 3, "0003_event_time_indexes"),
 ];

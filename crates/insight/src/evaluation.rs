@@ -252,6 +252,17 @@ fn values(
         params![s, e],
     )?;
     v.push(("mobile_orders_share", pct(mobile_orders, orders)));
+    let cases = count(
+        c,
+        "SELECT COUNT(*) AS n FROM cases WHERE submitted_at >= $1 AND submitted_at < $2",
+        params![s, e],
+    )?;
+    let mobile_cases = count(
+        c,
+        "SELECT COUNT(*) AS n FROM cases WHERE submitted_at >= $1 AND submitted_at < $2 AND channel = 'mobile'",
+        params![s, e],
+    )?;
+    v.push(("mobile_cases_share", pct(mobile_cases, cases)));
     let mobile_views = count(
         c,
         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM insight_visits WHERE day >= $1 AND day < $2 AND device = 'mobile'",
@@ -269,7 +280,7 @@ fn values(
 }
 
 /// (code, dimension, name, English name, unit, formula, scored)
-const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 19] = [
+const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 20] = [
     (
         "availability",
         0,
@@ -412,6 +423,15 @@ const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 19] = [
         "Orders from mobile",
         "%",
         "当月移动端受理工单 ÷ 当月受理工单 × 100",
+        true,
+    ),
+    (
+        "mobile_cases_share",
+        3,
+        "移动端申办占比",
+        "Applications from mobile",
+        "%",
+        "当月从手机（浏览器或 App）提交的办件 ÷ 当月提交的办件 × 100",
         true,
     ),
     (

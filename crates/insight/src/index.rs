@@ -111,7 +111,7 @@ fn tokio_free_map(texts: Vec<OrderText>) -> Result<Vec<Segmented>, DbError> {
 
 /// Insert many rows with one statement per chunk of rows: `head` is `INSERT INTO t (a, b)`,
 /// `values` holds `width` values per row, `tail` follows the VALUES list (e.g. ON CONFLICT).
-fn insert_many(
+pub(crate) fn insert_many(
     c: &mut dyn Conn,
     head: &str,
     width: usize,

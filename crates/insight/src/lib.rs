@@ -1,7 +1,10 @@
 //! Insight (work in progress): hot topics from the text of work orders and letters, and early
 //! warnings of bursts, computed incrementally in event time over everything stored.
 
+pub mod charts;
+pub mod dashboards;
 pub mod evaluation;
+pub mod facts;
 pub mod index;
 pub mod pages;
 pub mod routes;
@@ -12,8 +15,10 @@ pub mod warnings;
 
 use tongban_platform::{ApiError, Ctx};
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] =
-    &[tongban_platform::migration!("insight", 1, "0001_insight")];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("insight", 1, "0001_insight"),
+    tongban_platform::migration!("insight", 2, "0002_daily_figures"),
+];
 
 /// A period of whole days `[from, to]` (YYYY-MM-DD, in the configured zone) as epoch
 /// milliseconds `[start, end)`; by default the last `default_days` days up to today.

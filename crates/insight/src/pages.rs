@@ -1,5 +1,5 @@
-//! The console page of insight: warnings to acknowledge and close, and the hot topics of a
-//! period for the city or a district.
+//! The console pages of insight: warnings to acknowledge and close, the hot topics of a
+//! period for the city or a district, the evaluation report and the leadership dashboards.
 
 use crate::topics::{self, TopicQuery};
 use crate::warnings::{self, WarningAction, WarningQuery};
@@ -12,11 +12,14 @@ use std::collections::HashMap;
 use tongban_platform::Ctx;
 use tongban_web::StaffPage;
 
-pub const CONSOLE_PATHS: [&str; 4] = [
+pub const CONSOLE_PATHS: [&str; 7] = [
     "/console/insight",
     "/console/insight/warnings/{id}",
     "/console/evaluation",
     "/console/evaluation.xlsx",
+    "/console/dashboards",
+    "/console/dashboards/{board}",
+    "/console/dashboards/{board}/xlsx",
 ];
 
 pub fn console_router() -> Router<Ctx> {
@@ -25,6 +28,12 @@ pub fn console_router() -> Router<Ctx> {
         .route(CONSOLE_PATHS[1], post(act))
         .route(CONSOLE_PATHS[2], get(evaluation))
         .route(CONSOLE_PATHS[3], get(evaluation_xlsx))
+        .route(
+            CONSOLE_PATHS[4],
+            get(|| async { Redirect::to("/console/dashboards/services") }),
+        )
+        .route(CONSOLE_PATHS[5], get(dashboard))
+        .route(CONSOLE_PATHS[6], get(dashboard_xlsx))
 }
 
 async fn page(
@@ -87,23 +96,12 @@ async fn act(
     }
 }
 
-fn may_evaluate(s: &tongban_platform::identity::Staff) -> Result<(), tongban_platform::ApiError> {
-    use tongban_platform::identity::Role;
-    if s.has(Role::Supervisor) || s.has(Role::Admin) || s.has(Role::Auditor) {
-        Ok(())
-    } else {
-        Err(tongban_platform::ApiError::forbidden(
-            "the evaluation is for supervisors, administrators and auditors",
-        ))
-    }
-}
-
 async fn evaluation(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(e) = may_evaluate(&staff) {
+    if let Err(e) = crate::dashboards::may_see(&staff) {
         return page.error(&e);
     }
     match crate::evaluation::report(&ctx, q.get("month").map(String::as_str)).await {
@@ -117,7 +115,7 @@ async fn evaluation_xlsx(
     StaffPage(page, staff): StaffPage,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(e) = may_evaluate(&staff) {
+    if let Err(e) = crate::dashboards::may_see(&staff) {
         return page.error(&e);
     }
     let r = match crate::evaluation::report(&ctx, q.get("month").map(String::as_str)).await {
@@ -143,5 +141,118 @@ async fn evaluation_xlsx(
             tracing::error!(error = %e, "evaluation workbook failed");
             page.error(&tongban_platform::ApiError::internal())
         }
+    }
+}
+
+fn filter_of(q: &HashMap<String, String>) -> crate::dashboards::Filter {
+    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    crate::dashboards::Filter {
+        from: get("from"),
+        to: get("to"),
+        district: get("district"),
+        department: get("department"),
+    }
+}
+
+/// The query string of a board's filters, for its links (tabs, downloads).
+fn query_of(b: &crate::dashboards::Board) -> String {
+    let mut q = format!("from={}&to={}", b.from, b.to);
+    for (k, v) in [("district", &b.district), ("department", &b.department)] {
+        if let Some(v) = v {
+            q.push_str(&format!("&{k}={}", tongban_web::page::urlencode(v)));
+        }
+    }
+    q
+}
+
+async fn dashboard(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(board): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = crate::dashboards::may_see(&staff) {
+        return page.error(&e);
+    }
+    let en = page.lang == tongban_web::i18n::Lang::En;
+    let b = match crate::dashboards::board(&ctx, &board, filter_of(&q), en).await {
+        Ok(b) => b,
+        Err(e) => return page.error(&e),
+    };
+    let departments = match ctx
+        .db
+        .read(|c| tongban_platform::identity::list_departments(c))
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return page.error(&e.into()),
+    };
+    let charts: Vec<_> = b
+        .charts
+        .iter()
+        .map(|c| {
+            let (head, rows) = c.table();
+            let rows: Vec<_> = rows
+                .into_iter()
+                .map(|(l, v)| {
+                    (
+                        l,
+                        v.iter()
+                            .map(|x| crate::charts::number(*x))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            context! { id => c.id, title => c.title, unit => c.unit, svg => c.svg(), head, rows }
+        })
+        .collect();
+    let boards: Vec<_> = crate::dashboards::BOARDS
+        .iter()
+        .map(|(code, zh, en_title)| context! { code, title => if en { *en_title } else { *zh } })
+        .collect();
+    let query = query_of(&b);
+    page.ok(
+        "console_dashboard.html",
+        context! { b, charts, boards, query, departments, districts => tongban_hotline::categories::DISTRICTS },
+    )
+}
+
+async fn dashboard_xlsx(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path(board): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = crate::dashboards::may_see(&staff) {
+        return page.error(&e);
+    }
+    let en = page.lang == tongban_web::i18n::Lang::En;
+    let b = match crate::dashboards::board(&ctx, &board, filter_of(&q), en).await {
+        Ok(b) => b,
+        Err(e) => return page.error(&e),
+    };
+    let only = q.get("chart").filter(|c| !c.is_empty()).map(String::as_str);
+    match crate::dashboards::workbook(&b, only) {
+        Ok(bytes) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-{}{}-{}.xlsx\"",
+                        b.board,
+                        only.map(|c| format!("{c}-")).unwrap_or_default(),
+                        b.from,
+                        b.to
+                    ),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => page.error(&e),
     }
 }

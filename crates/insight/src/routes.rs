@@ -10,7 +10,8 @@ use serde::Serialize;
 use tongban_platform::http::{JsonBody, QueryParams, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
 
-pub const INTERNAL_PATHS: [&str; 4] = [
+pub const INTERNAL_PATHS: [&str; 5] = [
+    "/api/v1/staff/dashboards/{board}",
     "/api/v1/staff/evaluation",
     "/api/v1/staff/topics",
     "/api/v1/staff/warnings",
@@ -18,8 +19,9 @@ pub const INTERNAL_PATHS: [&str; 4] = [
 ];
 
 pub fn internal_router() -> Router<Ctx> {
-    let [ev, t, w, a] = INTERNAL_PATHS;
+    let [db, ev, t, w, a] = INTERNAL_PATHS;
     Router::new()
+        .route(db, get(dashboard))
         .route(ev, get(evaluation))
         .route(t, get(list_topics))
         .route(w, get(list_warnings))
@@ -73,23 +75,28 @@ struct MonthQ {
     month: Option<String>,
 }
 
-/// Leaders read the evaluation through the hotline's supervisors and the departments' admins.
-fn may_evaluate(s: &tongban_platform::identity::Staff) -> bool {
-    use tongban_platform::identity::Role;
-    s.has(Role::Supervisor) || s.has(Role::Admin) || s.has(Role::Auditor)
-}
-
 async fn evaluation(
     State(ctx): State<Ctx>,
     who: StaffAuth,
     QueryParams(q): QueryParams<MonthQ>,
 ) -> Result<Json<crate::evaluation::Report>, ApiError> {
-    if !may_evaluate(&who.staff) {
-        return Err(ApiError::forbidden(
-            "the evaluation is for supervisors, administrators and auditors",
-        ));
-    }
+    crate::dashboards::may_see(&who.staff)?;
     Ok(Json(
         crate::evaluation::report(&ctx, q.month.as_deref()).await?,
     ))
+}
+
+async fn dashboard(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(board): Path<String>,
+    headers: axum::http::HeaderMap,
+    QueryParams(f): QueryParams<crate::dashboards::Filter>,
+) -> Result<Json<crate::dashboards::Board>, ApiError> {
+    crate::dashboards::may_see(&who.staff)?;
+    let en = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| tongban_web::i18n::Lang::from_accept(v) == tongban_web::i18n::Lang::En);
+    Ok(Json(crate::dashboards::board(&ctx, &board, f, en).await?))
 }

@@ -16,29 +16,9 @@ struct Pending {
 /// Per database (a process may serve several in tests), what is not yet written.
 static PENDING: Mutex<Option<HashMap<String, Pending>>> = Mutex::new(None);
 
-/// The device class of a browser by its user agent.
-pub fn device(user_agent: &str) -> &'static str {
-    let ua = user_agent.to_ascii_lowercase();
-    if [
-        "mobile",
-        "android",
-        "iphone",
-        "ipad",
-        "harmonyos",
-        "micromessenger",
-    ]
-    .iter()
-    .any(|k| ua.contains(k))
-    {
-        "mobile"
-    } else {
-        "desktop"
-    }
-}
-
 /// Count one page view of the site whose database is `db`.
 pub fn record(db: &str, day: String, address: &str, user_agent: &str) {
-    let dev = device(user_agent);
+    let dev = tongban_platform::http::device(user_agent);
     let visitor = match tongban_platform::vault::keys() {
         Ok(k) => k.blind("visitor", &format!("{day}|{address}|{user_agent}")),
         Err(_) => return,
@@ -92,23 +72,4 @@ pub async fn flush(ctx: &Ctx) -> Result<(), DbError> {
             Ok(())
         })
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn devices_by_user_agent() {
-        assert_eq!(
-            super::device("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"),
-            "mobile"
-        );
-        assert_eq!(
-            super::device("Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile Safari"),
-            "mobile"
-        );
-        assert_eq!(
-            super::device("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"),
-            "desktop"
-        );
-    }
 }

@@ -189,3 +189,59 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .map_err(|e| ApiError::bad_request("bad_query", format!("bad query parameters: {e}")))
     }
 }
+
+/// The device class of a browser by its user agent.
+pub fn device(user_agent: &str) -> &'static str {
+    let ua = user_agent.to_ascii_lowercase();
+    if [
+        "mobile",
+        "android",
+        "iphone",
+        "ipad",
+        "harmonyos",
+        "micromessenger",
+    ]
+    .iter()
+    .any(|k| ua.contains(k))
+    {
+        "mobile"
+    } else {
+        "desktop"
+    }
+}
+
+/// The device class (`mobile` or `desktop`) of the browser or app that sent a request, by its
+/// `User-Agent` header (absent: desktop).
+pub struct Device(pub &'static str);
+
+impl<S: Send + Sync> FromRequestParts<S> for Device {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ua = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        Ok(Device(device(ua)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn devices_by_user_agent() {
+        assert_eq!(
+            super::device("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) Mobile/15E148"),
+            "mobile"
+        );
+        assert_eq!(
+            super::device("Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile Safari"),
+            "mobile"
+        );
+        assert_eq!(
+            super::device("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"),
+            "desktop"
+        );
+    }
+}

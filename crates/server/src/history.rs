@@ -352,11 +352,12 @@ pub fn fill(
                     let case_no = format!("H{}{}{:05}", "320200", day.format("%Y%m%d"), seq + 1);
                     c.execute(
                         "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, accepted_on,
-                            deadline, concluded_at, updated_at, version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, 1)",
+                            deadline, concluded_at, updated_at, version, channel)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, 1, $11)",
                         params![
                             case_no.as_str(), code.as_str(), dept.as_str(), applicant, status, form.as_str(), submitted,
-                            accepted_on.format("%Y-%m-%d").to_string(), deadline.format("%Y-%m-%d").to_string(), concluded
+                            accepted_on.format("%Y-%m-%d").to_string(), deadline.format("%Y-%m-%d").to_string(), concluded,
+                            if r.random_bool(0.55) { "mobile" } else { "web" }
                         ],
                     )?;
                     h.cases += 1;

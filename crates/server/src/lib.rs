@@ -367,7 +367,8 @@ pub async fn serve(
 }
 
 /// Background work of every node: the hotline's escalations and default ratings, the
-/// analysis of new messages for topics and warnings, then the outbox deliveries. Each step is safe with several nodes on one database.
+/// analysis of new messages for topics and warnings, the dashboards' daily figures, then the
+/// outbox deliveries. Each step is safe with several nodes on one database.
 pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
     let every = std::time::Duration::from_millis(ctx.config.worker_interval_ms);
     // The first pass one interval after start, not at once.
@@ -382,6 +383,9 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         }
         if let Err(e) = tongban_insight::index::catch_up(&ctx).await {
             tracing::warn!(error = %e, "insight indexing failed");
+        }
+        if let Err(e) = tongban_insight::facts::catch_up(&ctx).await {
+            tracing::warn!(error = %e, "dashboard figures not updated");
         }
         loop {
             match notifier.run_once(&ctx.db).await {

@@ -60,6 +60,9 @@ enum Command {
     /// Open311 API keys for partner applications.
     #[command(subcommand)]
     Apikey(ApikeyCmd),
+    /// Derived data of the dashboards.
+    #[command(subcommand)]
+    Insight(InsightCmd),
     /// Take a consistent online backup: SQLite `VACUUM INTO` a new file, or `pg_dump` for
     /// PostgreSQL (custom format). The data key file is not in it: back that up on its own.
     Backup { file: PathBuf },
@@ -86,6 +89,13 @@ enum WorkordersCmd {
     /// street, title, content, status, closed_at?, department?, reply?, replied_at?). Every line is checked first;
     /// a file with a bad line imports nothing and the bad lines are listed by number.
     Import { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum InsightCmd {
+    /// Recompute the daily figures behind the dashboards for every day from the first
+    /// application or work order to today (after loading data by SQL, or to check them).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -235,6 +245,23 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
         Command::Workorders(WorkordersCmd::Import { file }) => import_orders(&config, &file),
+        Command::Insight(InsightCmd::Rebuild) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the runtime: {e}"))?;
+            let t = std::time::Instant::now();
+            let ctx = Ctx::new(db, config);
+            let days = rt
+                .block_on(tongban_insight::facts::rebuild(&ctx))
+                .map_err(|e| format!("cannot rebuild the daily figures: {e}"))?;
+            println!(
+                "daily figures recomputed for {days} days in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Report(ReportCmd::Evaluation { month, out }) => {
             let d = tongban_insight::evaluation::parse_month(&month).map_err(|e| e.message)?;
             let db = tongban_server::open_and_migrate(&config)?;
@@ -687,6 +714,7 @@ fn serve(config: Config, demo: Option<u32>) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     let db = tongban_server::open_and_migrate(&config)?;
+    let mut history_loaded = false;
     if let Some(history_days) = demo {
         match tongban_server::demo::seed(&db)? {
             Some(s) => {
@@ -698,6 +726,7 @@ fn serve(config: Config, demo: Option<u32>) -> Result<(), String> {
                     config.tz(),
                 )?;
                 if h.orders > 0 {
+                    history_loaded = true;
                     println!(
                         "demo history: {history_days} days, {} work orders, {} cases, {} ratings ({:.1} s; topics and warnings follow within a minute)",
                         h.orders,
@@ -743,6 +772,13 @@ fn serve(config: Config, demo: Option<u32>) -> Result<(), String> {
         println!("public   listener: http://{p}/   (citizens, open APIs)");
         println!("internal listener: http://{i}/   (staff, admin, /metrics)");
         let ctx = Ctx::new(db, config);
+        // The history has no timelines to follow: its daily figures are computed once here.
+        if history_loaded {
+            let days = tongban_insight::facts::rebuild(&ctx)
+                .await
+                .map_err(|e| format!("cannot compute the dashboards' figures: {e}"))?;
+            println!("dashboards: daily figures of {days} days computed");
+        }
         tongban_server::serve(ctx, listeners, shutdown_signal()).await
     })
 }

@@ -257,6 +257,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_evaluation.html"),
     ),
     (
+        "console_dashboard.html",
+        include_str!("../templates/console_dashboard.html"),
+    ),
+    (
         "console_insight.html",
         include_str!("../templates/console_insight.html"),
     ),

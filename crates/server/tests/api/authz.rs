@@ -155,6 +155,18 @@ fn admin_any_dept(w: Who) -> u16 {
         _ => 403,
     }
 }
+/// Pages for leaders: supervisors, administrators and auditors of any department.
+fn leader_page(w: Who) -> u16 {
+    match w {
+        Who::Anonymous => 303,
+        Who::Own(r) | Who::Other(r)
+            if matches!(r, Role::Supervisor | Role::Admin | Role::Auditor) =>
+        {
+            200
+        }
+        _ => 403,
+    }
+}
 fn auditor(w: Who) -> u16 {
     match w {
         Who::Anonymous => 303,
@@ -193,6 +205,42 @@ fn rows() -> Vec<Row> {
             Body::None,
             |w| match w {
                 Who::Anonymous => 303,
+                Who::Own(r) | Who::Other(r)
+                    if matches!(r, Role::Supervisor | Role::Admin | Role::Auditor) =>
+                {
+                    200
+                }
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/console/dashboards",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 303,
+                // A redirect to the first board, which checks the role.
+                _ => 303,
+            },
+        ),
+        r(
+            Method::GET,
+            "/console/dashboards/{board}",
+            Body::None,
+            leader_page,
+        ),
+        r(
+            Method::GET,
+            "/console/dashboards/{board}/xlsx",
+            Body::None,
+            leader_page,
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/dashboards/{board}",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
                 Who::Own(r) | Who::Other(r)
                     if matches!(r, Role::Supervisor | Role::Admin | Role::Auditor) =>
                 {
@@ -827,7 +875,8 @@ async fn matrix(engine: Engine) {
                 .replace("{order_no}", &order_no)
                 .replace("{id}", &rect.to_string())
                 .replace("{key}", "marriage_cert")
-                .replace("{code}", "WX-WJ-001");
+                .replace("{code}", "WX-WJ-001")
+                .replace("{board}", "city");
             let token = match (id, row.fresh_session) {
                 (Some(id), true) => Some(session(&app, *id).await),
                 (Some(_), false) => tokens.get(&format!("{w:?}")).cloned(),

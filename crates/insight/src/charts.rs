@@ -1,0 +1,579 @@
+//! Charts of the dashboards, drawn as SVG by plotters: line, (grouped) bar, stacked bar, pie
+//! and heat map. Every chart carries its numbers, so the page shows them as a table and
+//! offers them as a workbook; the SVG is an addition for the eye, labelled for screen readers.
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Line,
+    Bar,
+    Stacked,
+    Pie,
+    Heat,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub values: Vec<f64>,
+}
+
+/// One chart: categories (`labels`) and one series per line, bar group, stack layer, or (for
+/// a heat map) per row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    pub id: &'static str,
+    pub title: String,
+    pub kind: Kind,
+    /// What the numbers count (件, %, 工作日…).
+    pub unit: String,
+    /// The name of the category column in the table.
+    pub label_name: String,
+    pub labels: Vec<String>,
+    pub series: Vec<Series>,
+}
+
+/// Colours that stay apart for colour-blind readers (Okabe–Ito, then Tableau).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 94, 240),
+    RGBColor(140, 86, 75),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+];
+
+const WIDTH: u32 = 560;
+const FONT: (&str, f64) = ("sans-serif", 15.0);
+const INK: RGBColor = RGBColor(33, 37, 41);
+
+impl Chart {
+    /// The table of the chart: a header row and one row per category (per series for a heat
+    /// map, whose columns are the categories).
+    pub fn table(&self) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
+        if self.kind == Kind::Heat {
+            let mut head = vec![self.label_name.clone()];
+            head.extend(self.labels.iter().cloned());
+            let rows = self
+                .series
+                .iter()
+                .map(|s| (s.name.clone(), s.values.clone()))
+                .collect();
+            return (head, rows);
+        }
+        let mut head = vec![self.label_name.clone()];
+        head.extend(self.series.iter().map(|s| s.name.clone()));
+        let rows = self
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                (
+                    l.clone(),
+                    self.series
+                        .iter()
+                        .map(|s| s.values.get(i).copied().unwrap_or(0.0))
+                        .collect(),
+                )
+            })
+            .collect();
+        (head, rows)
+    }
+
+    /// The chart as an SVG document that scales to its container.
+    pub fn svg(&self) -> String {
+        let mut out = String::new();
+        let drawn = match self.kind {
+            Kind::Line => self.line(&mut out),
+            Kind::Bar => self.bars(&mut out, false),
+            Kind::Stacked => self.bars(&mut out, true),
+            Kind::Pie => self.pie(&mut out),
+            Kind::Heat => self.heat(&mut out),
+        };
+        if let Err(e) = drawn {
+            tracing::warn!(chart = self.id, error = %e, "chart not drawn");
+            return String::new();
+        }
+        // Screen readers announce the title; the table next to it holds the numbers.
+        let label = escape(&self.title);
+        out.replacen(
+            "<svg ",
+            &format!("<svg role=\"img\" aria-label=\"{label}\" class=\"chart-svg\" "),
+            1,
+        )
+    }
+
+    fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+            || self
+                .series
+                .iter()
+                .all(|s| s.values.iter().all(|v| *v == 0.0))
+    }
+
+    fn line(&self, out: &mut String) -> Result<(), String> {
+        let n = self.labels.len().max(1);
+        let max = nice_max(self.series.iter().flat_map(|s| s.values.iter().copied()));
+        let height = 300;
+        let root = SVGBackend::with_string(out, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        if self.is_empty() {
+            return nothing(&root);
+        }
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(34)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..(n.saturating_sub(1)).max(1) as f64, 0f64..max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(1)
+            .disable_x_mesh()
+            .label_style(FONT.into_font().color(&INK))
+            .x_labels(0)
+            .y_label_formatter(&|y| number(*y))
+            .y_labels(6)
+            .draw()
+            .map_err(err)?;
+        // At most six dates under the axis, evenly spread, the last one always shown.
+        let step = n.div_ceil(6).max(1);
+        let mut at: Vec<usize> = (0..n).step_by(step).collect();
+        if n > 1 && at.last() != Some(&(n - 1)) {
+            if n - 1 - at.last().copied().unwrap_or(0) < step / 2 + 1 {
+                at.pop();
+            }
+            at.push(n - 1);
+        }
+        for i in at {
+            let (x, y) = chart.backend_coord(&(i as f64, 0.0));
+            root.draw(&Text::new(
+                short(self.labels.get(i).map_or("", |s| s), 10),
+                (x, y + 8),
+                FONT.into_font()
+                    .color(&INK)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .map_err(err)?;
+        }
+        for (k, s) in self.series.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    s.values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+                    color.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(s.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                });
+        }
+        legend(&mut chart)?;
+        root.present().map_err(err)
+    }
+
+    /// Horizontal bars, one row per category: side by side per series, or stacked.
+    fn bars(&self, out: &mut String, stacked: bool) -> Result<(), String> {
+        let n = self.labels.len();
+        let groups = if stacked { 1 } else { self.series.len().max(1) };
+        let row = 14 + 14 * groups as u32;
+        let height = 70 + row * n.max(1) as u32 + 24 * u32::from(self.series.len() > 1);
+        let totals: Vec<f64> = (0..n)
+            .map(|i| {
+                let vals = self
+                    .series
+                    .iter()
+                    .map(|s| s.values.get(i).copied().unwrap_or(0.0));
+                if stacked {
+                    vals.sum()
+                } else {
+                    vals.fold(0.0, f64::max)
+                }
+            })
+            .collect();
+        let max = nice_max(totals.iter().copied());
+        let root = SVGBackend::with_string(out, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        if self.is_empty() {
+            return nothing(&root);
+        }
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0f64..max, 0f64..n as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(1)
+            .disable_y_mesh()
+            .label_style(FONT.into_font().color(&INK))
+            .y_labels(0)
+            .x_label_formatter(&|x| number(*x))
+            .x_labels(5)
+            .draw()
+            .map_err(err)?;
+        // The first category at the top.
+        for (i, l) in self.labels.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(0.0, (n - 1 - i) as f64 + 0.5));
+            root.draw(&Text::new(
+                short(l, 9),
+                (x - 6, y),
+                FONT.into_font()
+                    .color(&INK)
+                    .pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(err)?;
+        }
+        let mut base = vec![0.0; n];
+        for (k, s) in self.series.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let rects = (0..n).map(|i| {
+                let v = s.values.get(i).copied().unwrap_or(0.0);
+                let top = (n - 1 - i) as f64;
+                let (y0, y1) = if stacked {
+                    (top + 0.18, top + 0.82)
+                } else {
+                    let h = 0.7 / groups as f64;
+                    let y1 = top + 0.85 - h * k as f64;
+                    (y1 - h, y1)
+                };
+                let x0 = if stacked { base[i] } else { 0.0 };
+                if stacked {
+                    base[i] += v;
+                }
+                Rectangle::new([(x0, y0), (x0 + v, y1)], color.filled())
+            });
+            let drawn = chart.draw_series(rects.collect::<Vec<_>>()).map_err(err)?;
+            if self.series.len() > 1 {
+                drawn.label(s.name.clone()).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
+                });
+            }
+        }
+        // The value at the end of each bar (the total of a stack).
+        let ends: Vec<_> = (0..n)
+            .filter(|i| totals[*i] > 0.0 && (stacked || groups == 1))
+            .map(|i| {
+                let top = (n - 1 - i) as f64 + 0.5;
+                EmptyElement::at((totals[i], top))
+                    + Text::new(
+                        number(totals[i]),
+                        (4, 0),
+                        FONT.into_font()
+                            .color(&INK)
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                    )
+            })
+            .collect();
+        chart.draw_series(ends).map_err(err)?;
+        if self.series.len() > 1 {
+            legend(&mut chart)?;
+        }
+        root.present().map_err(err)
+    }
+
+    fn pie(&self, out: &mut String) -> Result<(), String> {
+        let values = self
+            .series
+            .first()
+            .map(|s| s.values.clone())
+            .unwrap_or_default();
+        let height = 300;
+        let root = SVGBackend::with_string(out, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let total: f64 = values.iter().sum();
+        if total <= 0.0 {
+            return nothing(&root);
+        }
+        // Slices with labels and shares beside the pie, not on it (small slices stay legible).
+        let (sizes, colors): (Vec<f64>, Vec<RGBColor>) = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v > 0.0)
+            .map(|(i, v)| (*v, PALETTE[i % PALETTE.len()]))
+            .unzip();
+        let blank: Vec<String> = sizes.iter().map(|_| String::new()).collect();
+        let (center, radius) = ((150, 150), 120.0);
+        let mut pie = Pie::new(&center, &radius, &sizes, &colors, &blank);
+        pie.start_angle(-90.0);
+        root.draw(&pie).map_err(err)?;
+        for (k, (i, v)) in values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| **v > 0.0)
+            .enumerate()
+            .take(10)
+        {
+            let y = 40 + k as i32 * 26;
+            let color = PALETTE[i % PALETTE.len()];
+            root.draw(&Rectangle::new(
+                [(300, y - 8), (316, y + 8)],
+                color.filled(),
+            ))
+            .map_err(err)?;
+            let name = short(self.labels.get(i).map_or("", |s| s), 8);
+            root.draw(&Text::new(
+                format!("{name} {:.1}%", v * 100.0 / total),
+                (324, y),
+                FONT.into_font()
+                    .color(&INK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(err)?;
+        }
+        root.present().map_err(err)
+    }
+
+    /// Rows are the series, columns the categories; darker is more.
+    fn heat(&self, out: &mut String) -> Result<(), String> {
+        let (cols, rows) = (self.labels.len(), self.series.len());
+        let cell_h = 30u32;
+        let height = 90 + cell_h * rows.max(1) as u32;
+        let root = SVGBackend::with_string(out, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        if self.is_empty() || rows == 0 {
+            return nothing(&root);
+        }
+        let max = self
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(84)
+            .build_cartesian_2d(0f64..cols as f64, 0f64..rows as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .max_light_lines(1)
+            .disable_mesh()
+            .x_labels(0)
+            .y_labels(0)
+            .draw()
+            .map_err(err)?;
+        let style = || FONT.into_font().color(&INK);
+        for (i, l) in self.labels.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+            root.draw(&Text::new(
+                short(l, 3),
+                (x, y + 8),
+                style().pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .map_err(err)?;
+        }
+        for (r, s) in self.series.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(0.0, (rows - 1 - r) as f64 + 0.5));
+            root.draw(&Text::new(
+                short(&s.name, 5),
+                (x - 6, y),
+                style().pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(err)?;
+        }
+        let mut cells = Vec::new();
+        let mut marks = Vec::new();
+        for (r, s) in self.series.iter().enumerate() {
+            let y = (rows - 1 - r) as f64;
+            for (i, v) in s.values.iter().enumerate().take(cols) {
+                let t = if max > 0.0 { v / max } else { 0.0 };
+                cells.push(Rectangle::new(
+                    [(i as f64 + 0.03, y + 0.06), (i as f64 + 0.97, y + 0.94)],
+                    shade(t).filled(),
+                ));
+                if cols <= 12 {
+                    // The count on a white label, legible on any shade.
+                    marks.push(
+                        EmptyElement::at((i as f64 + 0.5, y + 0.5))
+                            + Rectangle::new([(-17, -9), (17, 9)], WHITE.filled())
+                            + Text::new(
+                                number(*v),
+                                (0, 0),
+                                ("sans-serif", 12.0)
+                                    .into_font()
+                                    .color(&INK)
+                                    .pos(Pos::new(HPos::Center, VPos::Center)),
+                            ),
+                    );
+                }
+            }
+        }
+        chart.draw_series(cells).map_err(err)?;
+        chart.draw_series(marks).map_err(err)?;
+        root.present().map_err(err)
+    }
+}
+
+type Cart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+fn legend<'a>(chart: &mut Cart<'a, 'a>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(FONT.into_font().color(&INK))
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(err)
+}
+
+fn nothing<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    root.draw(&Text::new(
+        "—",
+        (WIDTH as i32 / 2, 40),
+        FONT.into_font().color(&INK),
+    ))
+    .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// A light-to-dark blue for a share 0–1 of the largest cell.
+fn shade(t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    RGBColor(lerp(239.0, 8.0), lerp(243.0, 69.0), lerp(255.0, 148.0))
+}
+
+/// The axis end: the largest value rounded up to a readable number (at least 1).
+fn nice_max(values: impl Iterator<Item = f64>) -> f64 {
+    let m = values.filter(|v| v.is_finite()).fold(0.0, f64::max);
+    if m <= 0.0 {
+        return 1.0;
+    }
+    let mag = 10f64.powf(m.log10().floor());
+    let steps = [1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0];
+    steps
+        .iter()
+        .map(|s| s * mag)
+        .find(|v| *v >= m * 1.05)
+        .unwrap_or(10.0 * mag)
+}
+
+/// A number as a person reads it on an axis: 1.2万 for large counts, one decimal for rates.
+pub fn number(v: f64) -> String {
+    if v.abs() >= 100_000.0 {
+        format!("{:.0}万", v / 10_000.0)
+    } else if v.abs() >= 10_000.0 {
+        format!("{:.1}万", v / 10_000.0)
+    } else if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chart(kind: Kind) -> Chart {
+        Chart {
+            id: "t",
+            title: "办件<量>".into(),
+            kind,
+            unit: "件".into(),
+            label_name: "部门".into(),
+            labels: vec!["市场监管局".into(), "A&B <x>".into(), "公安局".into()],
+            series: vec![
+                Series {
+                    name: "按时".into(),
+                    values: vec![12.0, 3.0, 0.0],
+                },
+                Series {
+                    name: "超期".into(),
+                    values: vec![2.0, 1.0, 5.0],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn every_kind_draws_escaped_svg_with_its_labels() {
+        for kind in [Kind::Line, Kind::Bar, Kind::Stacked, Kind::Pie, Kind::Heat] {
+            let svg = chart(kind).svg();
+            assert!(
+                svg.starts_with("<svg role=\"img\" aria-label=\"办件&lt;量&gt;\""),
+                "{kind:?}: {svg:.200}"
+            );
+            assert!(svg.trim_end().ends_with("</svg>"), "{kind:?}");
+            assert!(!svg.contains("<x>"), "{kind:?}: labels are escaped");
+            let label = if kind == Kind::Heat {
+                "按时"
+            } else {
+                "市场监管"
+            };
+            assert!(svg.contains(label), "{kind:?}");
+        }
+        // Bars are as long as their values: the stacked total 14 is written at the end of row 1.
+        let svg = chart(Kind::Stacked).svg();
+        assert!(svg.contains(">\n14\n</text>"), "{svg}");
+        let pie = chart(Kind::Pie).svg();
+        assert!(pie.contains("80.0%"), "12 of 15 is 80%: {pie}");
+    }
+
+    #[test]
+    fn empty_and_odd_numbers_draw_without_panicking() {
+        let mut c = chart(Kind::Line);
+        c.labels.clear();
+        for s in &mut c.series {
+            s.values.clear();
+        }
+        for kind in [Kind::Line, Kind::Bar, Kind::Stacked, Kind::Pie, Kind::Heat] {
+            c.kind = kind;
+            assert!(c.svg().contains("</svg>"));
+        }
+        let mut c = chart(Kind::Bar);
+        c.series[0].values = vec![f64::NAN, 1e12, -3.0];
+        for kind in [Kind::Line, Kind::Bar, Kind::Stacked, Kind::Pie, Kind::Heat] {
+            c.kind = kind;
+            let _ = c.svg();
+        }
+    }
+
+    #[test]
+    fn numbers_read_like_a_person_writes_them() {
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(93.46), "93.5");
+        assert_eq!(number(25_300.0), "2.5万");
+        assert_eq!(number(3_000_000.0), "300万");
+        assert_eq!(nice_max([0.0].into_iter()), 1.0);
+        assert_eq!(nice_max([93.0].into_iter()), 100.0);
+    }
+}
