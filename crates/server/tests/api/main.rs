@@ -11,6 +11,7 @@ mod calendar;
 mod catalog;
 mod cli;
 mod crash;
+mod dashboards;
 mod encryption;
 mod flow;
 mod fuzz_http;
