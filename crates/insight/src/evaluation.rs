@@ -708,6 +708,7 @@ mod tests {
             prev_month(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
             NaiveDate::from_ymd_opt(2025, 12, 1).unwrap()
         );
-        assert_eq!(INDICATORS.iter().filter(|x| x.1 == 3).count(), 3);
+        // 移动政务: orders, applications and visits from mobile, and mobile visitors.
+        assert_eq!(INDICATORS.iter().filter(|x| x.1 == 3).count(), 4);
     }
 }
