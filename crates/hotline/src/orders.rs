@@ -644,24 +644,52 @@ pub struct OrderText {
 
 /// Up to `limit` orders filed after the order with id `after`, oldest first.
 pub fn texts_after(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<OrderText>, DbError> {
-    let keys = vault::keys().map_err(DbError::from)?;
-    c.query(
+    let rows = c.query(
         "SELECT id, order_no, received_at, district, category, department_code, title, content FROM work_orders
          WHERE id > $1 ORDER BY id LIMIT $2",
         params![after, limit],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(OrderText {
-            id: r.get_i64("id")?,
-            order_no: r.get_str("order_no")?,
-            received_at: r.get_i64("received_at")?,
-            district: r.get_str("district")?,
-            category: r.get_str("category")?,
-            department: r.get_opt_str("department_code")?,
-            title: r.get_str("title")?,
-            content: keys.decrypt(&r.get_str("content")?).map_err(DbError::from)?,
+    )?;
+    text_rows(&rows)
+}
+
+/// The texts of the orders numbered `order_nos` (those that exist), in no particular order.
+pub fn texts_of(c: &mut dyn Conn, order_nos: &[String]) -> Result<Vec<OrderText>, DbError> {
+    let mut out = Vec::new();
+    for chunk in order_nos.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let p: Vec<tongban_platform::db::Value> = chunk
+            .iter()
+            .map(|n| tongban_platform::db::Value::from(n.as_str()))
+            .collect();
+        let rows = c.query(
+            &format!(
+                "SELECT id, order_no, received_at, district, category, department_code, title, content FROM work_orders
+                 WHERE order_no IN ({})",
+                marks.join(", ")
+            ),
+            &p,
+        )?;
+        out.extend(text_rows(&rows)?);
+    }
+    Ok(out)
+}
+
+fn text_rows(rows: &[tongban_platform::db::Row]) -> Result<Vec<OrderText>, DbError> {
+    let keys = vault::keys().map_err(DbError::from)?;
+    rows.iter()
+        .map(|r| {
+            Ok(OrderText {
+                id: r.get_i64("id")?,
+                order_no: r.get_str("order_no")?,
+                received_at: r.get_i64("received_at")?,
+                district: r.get_str("district")?,
+                category: r.get_str("category")?,
+                department: r.get_opt_str("department_code")?,
+                title: r.get_str("title")?,
+                content: keys
+                    .decrypt(&r.get_str("content")?)
+                    .map_err(DbError::from)?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }

@@ -9,6 +9,7 @@ pub mod index;
 pub mod pages;
 pub mod routes;
 pub mod segment;
+pub mod textrank;
 pub mod topics;
 pub mod visits;
 pub mod warnings;

@@ -84,6 +84,21 @@ pub fn terms(text: &str) -> BTreeMap<String, i64> {
     out
 }
 
+/// The tokens of a text in order, for phrases: kept tokens lower-cased, `None` where a
+/// punctuation mark, stop word or single character breaks the run.
+pub fn sequence(text: &str) -> Vec<Option<String>> {
+    let seg = segmenter();
+    let text: String = text.chars().take(MAX_CHARS).collect();
+    seg.jieba
+        .cut(&text, true)
+        .into_iter()
+        .map(|w| {
+            let w = w.trim();
+            keep(seg, w).then(|| w.to_lowercase())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,8 @@ pub struct TopicQuery {
 pub struct Topic {
     pub label: String,
     pub terms: Vec<String>,
+    /// Key phrases of its messages by TextRank (e.g. 电梯停运).
+    pub phrases: Vec<String>,
     pub count: i64,
     pub previous: i64,
     /// count / previous − 1, or null when there was nothing before.
@@ -161,6 +163,11 @@ pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, ApiError> {
                         }
                     }
                 }
+                let seqs: Vec<_> = tongban_hotline::orders::texts_of(c, &messages)?
+                    .iter()
+                    .map(|t| crate::segment::sequence(&format!("{}。{}", t.title, t.content)))
+                    .collect();
+                let phrases = crate::textrank::phrases(&seqs, 3);
                 let head = terms.first().cloned().unwrap_or_default();
                 let previous = c
                     .query_one(
@@ -177,6 +184,7 @@ pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, ApiError> {
                 out.push(Topic {
                     label: terms.iter().take(3).cloned().collect::<Vec<_>>().join(" · "),
                     terms,
+                    phrases,
                     count,
                     previous,
                     trend: (previous > 0).then(|| ((count as f64 / previous as f64 - 1.0) * 100.0).round() / 100.0),

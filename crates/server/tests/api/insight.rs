@@ -83,6 +83,16 @@ on_both_engines!(
         assert_eq!(lift["districts"], json!(["梁溪区"]));
         assert_eq!(lift["categories"], json!(["housing.property"]));
         assert_eq!(lift["messages"].as_array().unwrap().len(), 6);
+        // TextRank joins the words that stand together in the messages into a phrase.
+        assert!(
+            lift["phrases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "电梯停运"),
+            "{}",
+            lift["phrases"]
+        );
         let cover = items
             .iter()
             .find(|t| t["terms"].as_array().unwrap().iter().any(|x| x == "井盖"))
