@@ -1,6 +1,7 @@
 //! Benchmark `dashboards`: the four leadership dashboards over a year of a city of 7.5 million
-//! people — 5,000,000 applications and 3,000,000 work orders a year, a tenth of each rated, the
-//! bad reviews under rectification, ~440 matters — served by `tongban serve` (a child process).
+//! people — 5,000,000 applications and 3,000,000 work orders a year, a tenth of each rated (2%
+//! of those bad, each under rectification), ~440 matters, the last ten days' applications still
+//! open and one in 500 older ones overdue — served by `tongban serve` (a child process).
 //!
 //! The history is written by SQL (no timelines), then `tongban insight rebuild` computes the
 //! daily figures, as an operator does after loading data. Each board's HTML page (all charts
@@ -121,22 +122,23 @@ fn prefill(db: &Db, cases: i64, orders: i64, now: i64) -> Result<(), String> {
             "CREATE TEMP TABLE bench_matters AS SELECT code, department_code, promised_days, ROW_NUMBER() OVER (ORDER BY code) - 1 AS k
              FROM matters WHERE published",
         )?;
-        // 97% decided after 1–12 days (on time when within the promise), 3% still open with
-        // deadlines around today (some overdue); 55% from phones.
+        // Decided after 1–12 days (on time when within the promise); the last ten days' cases
+        // still open (deadlines ahead), and one in 500 older ones overdue; 55% from phones.
         let submitted = format!("{start} + i * {}", YEAR_MS / cases);
         let took = "(1 + (i * 7) % 12)";
+        let open = format!("(i % 500 = 0 OR {submitted} > {})", now - 10 * 86_400_000);
         c.execute(
             &format!(
                 "{series} INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at,
                     accepted_on, deadline, concluded_at, updated_at, version, channel)
                  SELECT 'C' || i, m.code, m.department_code, $2,
-                    CASE WHEN i % 33 = 0 THEN 'accepted' WHEN i % 17 = 0 THEN 'rejected' ELSE 'approved' END,
+                    CASE WHEN {open} THEN 'accepted' WHEN i % 17 = 0 THEN 'rejected' ELSE 'approved' END,
                     $3, {submitted}, {}, {},
-                    CASE WHEN i % 33 = 0 THEN NULL ELSE {submitted} + {took} * 86400000 END,
+                    CASE WHEN {open} THEN NULL ELSE {submitted} + {took} * 86400000 END,
                     {submitted}, 1, CASE WHEN i % 20 < 11 THEN 'mobile' ELSE 'web' END
                  FROM s JOIN bench_matters m ON m.k = (i * 7919) % {n}",
                 date(&submitted),
-                date(&format!("{submitted} + CASE WHEN i % 33 = 0 THEN 86400000 * (i % 40) ELSE m.promised_days * 86400000 * 7 / 5 END")),
+                date(&format!("{submitted} + m.promised_days * 86400000 * 7 / 5")),
             ),
             params![cases, applicant, form.as_str()],
         )?;
@@ -174,13 +176,14 @@ fn prefill(db: &Db, cases: i64, orders: i64, now: i64) -> Result<(), String> {
             ),
             params![orders, content.as_str(), applicant],
         )?;
-        // A tenth of each rated two days after the decision or answer; levels 5…1.
+        // A tenth of each rated two days after the decision or answer: 70% 非常满意, 20% 满意,
+        // 8% 基本满意, 2% 不满意 or worse (the share seen in published 好差评 figures is lower).
         c.execute(
             &format!(
                 "INSERT INTO ratings (subject_kind, subject_no, department_code, matter_code, rater_id, level, dimensions, comment,
                     by_default, rated_at)
                  SELECT 'case', case_no, department_code, matter_code, applicant_id,
-                    CASE id % 9 WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 3 WHEN 3 THEN 4 ELSE 5 END, '{{}}', '', FALSE,
+                    CASE WHEN id % 1000 < 5 THEN 1 WHEN id % 1000 < 20 THEN 2 WHEN id % 1000 < 100 THEN 3 WHEN id % 1000 < 300 THEN 4 ELSE 5 END, '{{}}', '', FALSE,
                     concluded_at + 172800000
                  FROM cases WHERE id % 10 = 0 AND concluded_at IS NOT NULL AND concluded_at + 172800000 < {now}"
             ),
@@ -191,7 +194,7 @@ fn prefill(db: &Db, cases: i64, orders: i64, now: i64) -> Result<(), String> {
                 "INSERT INTO ratings (subject_kind, subject_no, department_code, matter_code, rater_id, level, dimensions, comment,
                     by_default, rated_at)
                  SELECT 'workorder', order_no, department_code, NULL, citizen_id,
-                    CASE id % 9 WHEN 0 THEN 1 WHEN 1 THEN 2 WHEN 2 THEN 3 WHEN 3 THEN 4 ELSE 5 END, '{{}}', '', FALSE,
+                    CASE WHEN id % 1000 < 5 THEN 1 WHEN id % 1000 < 20 THEN 2 WHEN id % 1000 < 100 THEN 3 WHEN id % 1000 < 300 THEN 4 ELSE 5 END, '{{}}', '', FALSE,
                     replied_at + 172800000
                  FROM work_orders WHERE id % 10 = 0 AND replied_at IS NOT NULL AND replied_at + 172800000 < {now}"
             ),
@@ -371,12 +374,13 @@ async fn main() {
     }
     server.stop();
     println!(
-        "worst dashboard p99 {:.1} ms (floor ≤ 200 ms: {}); one chart from the base tables alone {direct_ms:.0} ms",
+        "worst dashboard p99 {:.1} ms (floor ≤ 200 ms: {}); one chart from the base tables alone {direct_ms:.0} ms, {:.0}x the worst whole page",
         worst.as_secs_f64() * 1e3,
         if worst <= Duration::from_millis(200) {
             "met"
         } else {
             "NOT met"
-        }
+        },
+        direct_ms / (worst.as_secs_f64() * 1e3).max(1e-9)
     );
 }

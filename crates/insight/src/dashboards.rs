@@ -377,9 +377,17 @@ fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let (submitted, mobile, decided, on_time, taken, promised, rated, satisfied) =
         (t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
     // Overdue now: accepted cases past their deadline (a case waiting for a supplement is paused).
-    let mut overdue_sql = "SELECT department_code AS d, matter_code AS m, COUNT(*) AS n FROM cases
+    // SQLite's planner would read every accepted case through the status index; the partial
+    // index holds just what is asked (PostgreSQL's planner finds it by itself).
+    let hint = if c.engine() == tongban_platform::db::Engine::Sqlite {
+        " INDEXED BY cases_open_deadline"
+    } else {
+        ""
+    };
+    let mut overdue_sql = format!(
+        "SELECT department_code AS d, matter_code AS m, COUNT(*) AS n FROM cases{hint}
         WHERE status = 'accepted' AND deadline < $1"
-        .to_owned();
+    );
     let mut p = vec![Value::from(q.today.format("%Y-%m-%d").to_string())];
     if let Some(d) = &q.f.department {
         p.push(Value::from(d.as_str()));

@@ -156,7 +156,7 @@ fn values(
     v.push(("at_most_one_visit", pct(one_visit, published)));
     let decided = c.query(
         "SELECT k.concluded_at, k.deadline, k.accepted_on, m.promised_days FROM cases k JOIN matters m ON m.code = k.matter_code
-         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
+         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status || '' IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
         params![s, e],
     )?;
     let (mut on_time, mut taken, mut promised) = (0i64, 0i64, 0i64);

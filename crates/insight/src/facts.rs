@@ -1,5 +1,5 @@
 //! The daily figures behind the dashboards: per day (in the configured zone), applications
-//! per department and matter and work orders per department, district and category. A day's
+//! per department and work orders per department, district and category. A day's
 //! figures are recomputed whole from the cases, orders and ratings whenever anything happened
 //! on it (read from the timelines and ratings past a cursor), so a dashboard over a year reads
 //! a few thousand rows instead of millions, and a figure is never counted twice.
@@ -187,6 +187,8 @@ struct OrderFigures {
     bad: i64,
 }
 
+// `col || ''` keeps SQLite's planner on the time index: an equality on a column that most
+// rows share (status, subject kind) would otherwise scan them all for every day.
 const SATISFIED: &str = "SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END)";
 const BAD: &str = "SUM(CASE WHEN level <= 2 THEN 1 ELSE 0 END)";
 
@@ -205,27 +207,26 @@ pub fn recompute_day(
     ) else {
         return Ok(());
     };
-    let mut cases: BTreeMap<(String, String), CaseFigures> = BTreeMap::new();
+    let mut cases: BTreeMap<String, CaseFigures> = BTreeMap::new();
     for r in c.query(
-        "SELECT department_code AS d, matter_code AS m, COUNT(*) AS n,
-                SUM(CASE WHEN channel = 'mobile' THEN 1 ELSE 0 END) AS mobile
-         FROM cases WHERE submitted_at >= $1 AND submitted_at < $2 GROUP BY department_code, matter_code",
+        "SELECT department_code AS d, COUNT(*) AS n, SUM(CASE WHEN channel = 'mobile' THEN 1 ELSE 0 END) AS mobile
+         FROM cases WHERE submitted_at >= $1 AND submitted_at < $2 GROUP BY department_code",
         params![s, e],
     )? {
         let f = cases
-            .entry((r.get_str("d")?, r.get_str("m")?))
+            .entry(r.get_str("d")?)
             .or_default();
         f.submitted = r.get_i64("n")?;
         f.mobile = r.get_i64("mobile")?;
     }
     for r in c.query(
-        "SELECT k.department_code AS d, k.matter_code AS m, k.concluded_at, k.deadline, k.accepted_on, m.promised_days
+        "SELECT k.department_code AS d, k.concluded_at, k.deadline, k.accepted_on, m.promised_days
          FROM cases k JOIN matters m ON m.code = k.matter_code
-         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
+         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status || '' IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
         params![s, e],
     )? {
         let f = cases
-            .entry((r.get_str("d")?, r.get_str("m")?))
+            .entry(r.get_str("d")?)
             .or_default();
         let done = date_of(r.get_i64("concluded_at")?, tz);
         f.decided += 1;
@@ -242,13 +243,13 @@ pub fn recompute_day(
     }
     for r in c.query(
         &format!(
-            "SELECT department_code AS d, COALESCE(matter_code, '') AS m, COUNT(*) AS n, {SATISFIED} AS good, {BAD} AS bad
-             FROM ratings WHERE subject_kind = 'case' AND rated_at >= $1 AND rated_at < $2 GROUP BY department_code, matter_code"
+            "SELECT department_code AS d, COUNT(*) AS n, {SATISFIED} AS good, {BAD} AS bad
+             FROM ratings WHERE subject_kind || '' = 'case' AND rated_at >= $1 AND rated_at < $2 GROUP BY department_code"
         ),
         params![s, e],
     )? {
         let f = cases
-            .entry((r.get_str("d")?, r.get_str("m")?))
+            .entry(r.get_str("d")?)
             .or_default();
         f.rated = r.get_i64("n")?;
         f.satisfied = r.get_i64("good")?;
@@ -307,7 +308,7 @@ pub fn recompute_day(
         c,
         format!(
             "SELECT {cols}, {} AS good, {} AS bad FROM ratings r JOIN work_orders o ON o.order_no = r.subject_no
-             WHERE r.subject_kind = 'workorder' AND r.rated_at >= $1 AND r.rated_at < $2 {group}",
+             WHERE r.subject_kind || '' = 'workorder' AND r.rated_at >= $1 AND r.rated_at < $2 {group}",
             SATISFIED.replace("level", "r.level"),
             BAD.replace("level", "r.level")
         ),
@@ -327,13 +328,12 @@ pub fn recompute_day(
         "DELETE FROM insight_order_days WHERE day = $1",
         params![key.as_str()],
     )?;
-    let mut v: Vec<Value> = Vec::with_capacity(cases.len() * 12);
-    for ((d, m), f) in cases {
+    let mut v: Vec<Value> = Vec::with_capacity(cases.len() * 11);
+    for (d, f) in cases {
         v.extend(
             params![
                 key.as_str(),
                 d,
-                m,
                 f.submitted,
                 f.mobile,
                 f.decided,
@@ -350,9 +350,9 @@ pub fn recompute_day(
     }
     insert_many(
         c,
-        "INSERT INTO insight_case_days (day, department_code, matter_code, submitted, mobile, decided, on_time, days_taken,
+        "INSERT INTO insight_case_days (day, department_code, submitted, mobile, decided, on_time, days_taken,
             days_promised, rated, satisfied, bad)",
-        12,
+        11,
         &v,
         "",
     )?;

@@ -11,8 +11,9 @@ use tongban_hotline::orders::{texts_after, OrderText};
 use tongban_platform::db::{Conn, DbError, Engine, Value};
 use tongban_platform::{params, Ctx};
 
-/// Messages analysed per step.
-pub const BATCH: i64 = 500;
+/// Messages analysed per step, at most: a live node takes what arrived since its last pass;
+/// imported history goes in large batches, whose per-day counts collapse before they are written.
+pub const BATCH: i64 = 4000;
 
 /// The top-level category of a category code.
 pub fn top(category: &str) -> &str {
@@ -288,13 +289,24 @@ fn store(
         "ON CONFLICT (term, district) DO UPDATE SET
             first_at = CASE WHEN excluded.first_at < insight_term_districts.first_at THEN excluded.first_at ELSE insight_term_districts.first_at END",
     )?;
-    for ((hour, cat, district), n) in hours {
-        c.execute(
-            "INSERT INTO insight_hours (hour, category, district, n) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (category, district, hour) DO UPDATE SET n = insight_hours.n + excluded.n",
-            params![hour, cat, district, n],
-        )?;
-    }
+    let rows: Vec<Value> = hours
+        .into_iter()
+        .flat_map(|((hour, cat, district), n)| {
+            [
+                Value::from(hour),
+                Value::from(cat),
+                Value::from(district),
+                Value::from(n),
+            ]
+        })
+        .collect();
+    insert_many(
+        c,
+        "INSERT INTO insight_hours (hour, category, district, n)",
+        4,
+        &rows,
+        "ON CONFLICT (category, district, hour) DO UPDATE SET n = insight_hours.n + excluded.n",
+    )?;
     let last = docs.last().map_or(cursor, |(t, _)| t.id);
     c.execute(
         "UPDATE insight_state SET value = $1 WHERE name = 'index_cursor'",

@@ -175,16 +175,32 @@ pub async fn evaluate(ctx: &Ctx, t: &Touched) -> Result<usize, DbError> {
             for (term, district, at) in &t.terms {
                 occurrences.entry((term.clone(), district.clone())).or_default().push(*at);
             }
+            // Most terms are old in their district: one read per district and chunk of terms
+            // settles them.
+            let mut first_seen: HashMap<(String, String), i64> = HashMap::new();
+            let mut by_district: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (term, district) in occurrences.keys() {
+                by_district.entry(district).or_default().push(term);
+            }
+            for (district, terms) in by_district {
+                for chunk in terms.chunks(400) {
+                    let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+                    let mut p = vec![tongban_platform::db::Value::from(district)];
+                    p.extend(chunk.iter().map(|t| tongban_platform::db::Value::from(*t)));
+                    for r in c.query(
+                        &format!(
+                            "SELECT term, first_at FROM insight_term_districts WHERE district = $1 AND term IN ({})",
+                            marks.join(", ")
+                        ),
+                        &p,
+                    )? {
+                        first_seen.insert((r.get_str("term")?, district.to_owned()), r.get_i64("first_at")?);
+                    }
+                }
+            }
             for ((term, district), mut times) in occurrences {
                 times.sort_unstable();
-                // Most terms are old in their district: one lookup settles them.
-                let first_seen = c
-                    .query_opt(
-                        "SELECT first_at FROM insight_term_districts WHERE term = $1 AND district = $2",
-                        params![term.as_str(), district.as_str()],
-                    )?
-                    .map(|r| r.get_i64("first_at"))
-                    .transpose()?;
+                let first_seen = first_seen.get(&(term.clone(), district.clone())).copied();
                 let earliest = times.first().copied().unwrap_or(0);
                 if first_seen.is_none_or(|f| f < earliest - 48 * 3_600_000) {
                     continue;

@@ -363,6 +363,41 @@ pub async fn change_password(
 }
 
 /// Change a staff member's password; every other session of theirs ends.
+/// A staff member sets (or, with an empty value, clears) the address their notices go to.
+pub async fn set_own_email(
+    ctx: &Ctx,
+    staff: &Staff,
+    email: Option<String>,
+) -> Result<(), ApiError> {
+    let email = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty());
+    if let Some(e) = &email {
+        if e.chars().count() > 254 || !crate::notify::valid_email(e) {
+            return Err(ApiError::unprocessable(
+                "invalid_email",
+                format!("{e:?} is not an e-mail address; write it like name@example.gov.cn, or leave it empty"),
+            )
+            .with_fields(json!([field_error("email", "invalid_email", "not an e-mail address".into())])));
+        }
+    }
+    let (id, entry) = (
+        staff.id,
+        audit::Entry::staff(
+            staff,
+            "staff.email",
+            &staff.username,
+            if email.is_some() { "set" } else { "cleared" },
+        ),
+    );
+    ctx.db
+        .write(move |c| {
+            identity::set_staff_email(c, id, email.as_deref())?;
+            audit::append(c, &entry)?;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
 pub async fn change_staff_password(
     ctx: &Ctx,
     staff: &Staff,

@@ -204,6 +204,16 @@ pub fn set_staff_email(c: &mut dyn Conn, id: i64, email: Option<&str>) -> Result
     Ok(())
 }
 
+/// Where a staff member receives notices, if anywhere.
+pub fn staff_email(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
+    Ok(
+        c.query_opt("SELECT email FROM staff WHERE id = $1", params![id])?
+            .map(|r| r.get_opt_str("email"))
+            .transpose()?
+            .flatten(),
+    )
+}
+
 /// The e-mail addresses of staff holding `role`, of `department` when given.
 pub fn staff_emails(
     c: &mut dyn Conn,

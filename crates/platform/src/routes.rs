@@ -28,10 +28,11 @@ pub const PUBLIC_PATHS: [&str; 8] = [
     "/api/v1/calendar/{date}",
 ];
 /// Paths served on the internal listener only (besides `/healthz`, which both answer).
-pub const INTERNAL_PATHS: [&str; 3] = [
+pub const INTERNAL_PATHS: [&str; 4] = [
     "/api/v1/staff/sessions",
     "/api/v1/staff/me",
     "/api/v1/staff/me/password",
+    "/api/v1/staff/me/email",
 ];
 
 pub fn public_router() -> Router<Ctx> {
@@ -49,12 +50,13 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 pub fn internal_router() -> Router<Ctx> {
-    let [sessions, me_path, password_path] = INTERNAL_PATHS;
+    let [sessions, me_path, password_path, email_path] = INTERNAL_PATHS;
     Router::new()
         .route("/healthz", get(healthz))
         .route(sessions, post(staff_login).delete(staff_logout))
         .route(me_path, get(staff_me))
         .route(password_path, post(staff_change_password))
+        .route(email_path, get(staff_email).put(set_staff_email))
 }
 
 /// The deployment's public keys (SM2), for checking its e-certificates and shared data.
@@ -212,6 +214,27 @@ async fn staff_change_password(
 ) -> Result<StatusCode, ApiError> {
     accounts::change_staff_password(&ctx, &who.staff, who.token, p.old_password, p.new_password)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailBody {
+    email: Option<String>,
+}
+
+async fn staff_email(State(ctx): State<Ctx>, who: StaffAuth) -> Result<Json<Value>, ApiError> {
+    let id = who.staff.id;
+    let email = ctx.db.read(move |c| identity::staff_email(c, id)).await?;
+    Ok(Json(json!({ "email": email })))
+}
+
+async fn set_staff_email(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    JsonBody(b): JsonBody<EmailBody>,
+) -> Result<StatusCode, ApiError> {
+    accounts::set_own_email(&ctx, &who.staff, b.email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -261,6 +261,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_dashboard.html"),
     ),
     (
+        "console_account.html",
+        include_str!("../templates/console_account.html"),
+    ),
+    (
         "console_insight.html",
         include_str!("../templates/console_insight.html"),
     ),

@@ -2,7 +2,9 @@
 //! login, registration, logout and password change, and the staff console's login.
 
 use crate::i18n::Lang;
-use crate::page::{clear_cookie, safe_next, CitizenPage, Page, ELDERLY_COOKIE, LANG_COOKIE};
+use crate::page::{
+    clear_cookie, safe_next, CitizenPage, Page, StaffPage, ELDERLY_COOKIE, LANG_COOKIE,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -40,15 +42,26 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 3] = ["/console/login", "/console/logout", "/console/audit"];
+pub const CONSOLE_PATHS: [&str; 6] = [
+    "/console/login",
+    "/console/logout",
+    "/console/audit",
+    "/console/account",
+    "/console/account/email",
+    "/console/account/password",
+];
 
 /// The console's login (internal listener).
 pub fn console_router() -> Router<Ctx> {
-    let [login_path, logout_path, audit_path] = CONSOLE_PATHS;
+    let [login_path, logout_path, audit_path, account_path, email_path, password_path] =
+        CONSOLE_PATHS;
     common_router()
         .route(login_path, get(console_login_form).post(console_login))
         .route(logout_path, axum::routing::post(console_logout))
         .route(audit_path, get(audit_log))
+        .route(account_path, get(account_page))
+        .route(email_path, axum::routing::post(account_email))
+        .route(password_path, axum::routing::post(account_password))
 }
 
 async fn css() -> Response {
@@ -395,4 +408,116 @@ async fn audit_log(
             actor => text("actor"), action => text("action"), object => text("object"), from => text("from"), to => text("to"),
         },
     )
+}
+
+/// The staff member's own account: who they are, where notices go, their password.
+async fn account_page(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Response {
+    account_render(&ctx, &page, &staff, StatusCode::OK, context! {}).await
+}
+
+async fn account_render(
+    ctx: &Ctx,
+    page: &Page,
+    staff: &tongban_platform::identity::Staff,
+    status: StatusCode,
+    extra: minijinja::Value,
+) -> Response {
+    let id = staff.id;
+    let email = match ctx
+        .db
+        .read(move |c| tongban_platform::identity::staff_email(c, id))
+        .await
+    {
+        Ok(e) => e,
+        Err(e) => return page.error(&e.into()),
+    };
+    page.render(
+        status,
+        "console_account.html",
+        context! { me => staff, email, ..extra },
+    )
+}
+
+async fn account_email(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
+    let email = f.get("email").cloned();
+    match accounts::set_own_email(&ctx, &staff, email.clone()).await {
+        Ok(()) => {
+            account_render(
+                &ctx,
+                &page,
+                &staff,
+                StatusCode::OK,
+                context! { email_done => true },
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = field_errors(&page, &e);
+            account_render(
+                &ctx,
+                &page,
+                &staff,
+                e.status,
+                context! { errors, typed_email => email },
+            )
+            .await
+        }
+    }
+}
+
+async fn account_password(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
+    let old = f.get("old_password").cloned().unwrap_or_default();
+    let new = f.get("new_password").cloned().unwrap_or_default();
+    if f.get("confirm_password") != Some(&new) {
+        let errors = HashMap::from([(
+            "confirm_password".to_owned(),
+            page.t("field_error.password_mismatch"),
+        )]);
+        return account_render(
+            &ctx,
+            &page,
+            &staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            context! { errors },
+        )
+        .await;
+    }
+    let token = page.token.clone().unwrap_or_default();
+    match accounts::change_staff_password(&ctx, &staff, token, old, new).await {
+        Ok(()) => {
+            account_render(
+                &ctx,
+                &page,
+                &staff,
+                StatusCode::OK,
+                context! { password_done => true },
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = field_errors(&page, &e);
+            account_render(
+                &ctx,
+                &page,
+                &staff,
+                e.status,
+                context! { errors, error => page.error_text(&e) },
+            )
+            .await
+        }
+    }
 }

@@ -2,12 +2,12 @@
 -- zone) from the cases, work orders and ratings whenever something happened on that day, and
 -- rebuildable at any time with `tongban insight rebuild`.
 
--- Applications per day, department and matter: submitted (and from mobile) that day; decided
--- that day (approved or rejected), on time, working days taken and promised; ratings given.
+-- Applications per day and department: submitted (and from mobile) that day; decided that day
+-- (approved or rejected), on time, working days taken and promised; ratings given. (Per
+-- matter would be ~100 times the rows for a city's catalogue; nothing reads it yet.)
 CREATE TABLE insight_case_days (
     day TEXT NOT NULL,
     department_code TEXT NOT NULL,
-    matter_code TEXT NOT NULL,
     submitted BIGINT NOT NULL,
     mobile BIGINT NOT NULL,
     decided BIGINT NOT NULL,
@@ -17,7 +17,7 @@ CREATE TABLE insight_case_days (
     rated BIGINT NOT NULL,
     satisfied BIGINT NOT NULL,
     bad BIGINT NOT NULL,
-    PRIMARY KEY (day, department_code, matter_code)
+    PRIMARY KEY (day, department_code)
 );
 
 -- Work orders per day, responsible department ('' while undispatched), district and top-level

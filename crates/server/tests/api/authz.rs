@@ -407,6 +407,15 @@ fn rows() -> Vec<Row> {
         r(Method::GET, "/api/v1/staff/me", Body::None, |w| {
             any_staff(200)(w)
         }),
+        r(Method::GET, "/api/v1/staff/me/email", Body::None, |w| {
+            any_staff(200)(w)
+        }),
+        r(
+            Method::PUT,
+            "/api/v1/staff/me/email",
+            Body::Json(r#"{"email":"me@example.gov.cn"}"#),
+            |w| any_staff(204)(w),
+        ),
         // Every staff member may change their own password; here the old one is wrong.
         r(
             Method::POST,
@@ -614,6 +623,31 @@ fn rows() -> Vec<Row> {
             )
         },
         r(Method::GET, "/console/audit", Body::None, auditor),
+        // Every staff member's own account page: the e-mail is theirs to set.
+        r(Method::GET, "/console/account", Body::None, |w| {
+            if w == Who::Anonymous {
+                303
+            } else {
+                200
+            }
+        }),
+        r(
+            Method::POST,
+            "/console/account/email",
+            Body::Form(&[("csrf", CSRF), ("email", "me@example.gov.cn")]),
+            |w| if w == Who::Anonymous { 303 } else { 200 },
+        ),
+        r(
+            Method::POST,
+            "/console/account/password",
+            Body::Form(&[
+                ("csrf", CSRF),
+                ("old_password", "Wrong-password-1"),
+                ("new_password", "New-password-77"),
+                ("confirm_password", "New-password-77"),
+            ]),
+            |w| if w == Who::Anonymous { 303 } else { 401 },
+        ),
         r(Method::GET, "/console/matters", Body::None, admin_any_dept),
         r(
             Method::GET,

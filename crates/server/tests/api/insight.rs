@@ -637,3 +637,81 @@ on_both_engines!(
         assert!(v["index"].as_f64().unwrap() > 0.0);
     }
 );
+
+on_both_engines!(
+    staff_set_where_their_notices_go,
+    |app: TestApp| async move {
+        let sup = app.staff("s-mail", "wx-12345", &[Role::Supervisor]).await;
+        let url = app.iurl("/api/v1/staff/me/email");
+        let got: Value = app.get(&url, &sup).await.json().await.unwrap();
+        assert_eq!(got["email"], Value::Null);
+        // Not an address: refused with the field named, nothing stored.
+        let r = app
+            .client
+            .put(&url)
+            .bearer_auth(&sup)
+            .json(&json!({"email": "not an address"}))
+            .send()
+            .await
+            .unwrap();
+        let (s, code, _) = error_code(r).await;
+        assert_eq!(
+            (s, code.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email")
+        );
+        let r = app
+            .client
+            .put(&url)
+            .bearer_auth(&sup)
+            .json(&json!({"email": " lead@wuxi.gov.cn "}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let got: Value = app.get(&url, &sup).await.json().await.unwrap();
+        assert_eq!(got["email"], "lead@wuxi.gov.cn");
+        // Warnings now reach this supervisor.
+        let to = app
+            .ctx
+            .db
+            .read(|c| tongban_platform::identity::staff_emails(c, Role::Supervisor, None))
+            .await
+            .unwrap();
+        assert!(to.contains(&"lead@wuxi.gov.cn".to_owned()), "{to:?}");
+
+        // The console page: shown, changed, and an empty value stops the mail.
+        let cookie = with_csrf(&format!("tongban_staff={sup}"));
+        let html = app
+            .client
+            .get(app.iurl("/console/account"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("value=\"lead@wuxi.gov.cn\""));
+        let r = app
+            .client
+            .post(app.iurl("/console/account/email"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", CSRF), ("email", "bad@")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("aria-invalid=\"true\""));
+        let r = app
+            .client
+            .post(app.iurl("/console/account/email"))
+            .header("cookie", &cookie)
+            .form(&[("csrf", CSRF), ("email", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let got: Value = app.get(&url, &sup).await.json().await.unwrap();
+        assert_eq!(got["email"], Value::Null);
+    }
+);
