@@ -1,6 +1,7 @@
 // The leadership dashboards on a phone and a desktop, from the demo's history: every board
 // draws its charts as SVG with the numbers in a table, the filters narrow the city board to a
-// district, and a chart's numbers download as a workbook — each page checked with axe-core.
+// district, and a chart's numbers download as a workbook; the supervisor sets where warnings are
+// e-mailed — each page checked with axe-core.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, checkPage } from './lib.mjs';
@@ -59,6 +60,17 @@ for (const vp of [{ name: 'phone', width: 360, height: 740 }, { name: 'desktop',
     const path = await download.path();
     const { readFileSync } = await import('node:fs');
     assert.equal(readFileSync(path).subarray(0, 2).toString(), 'PK');
+    // Where the supervisor's warnings go: set on their own account page.
+    await page.click('.main-nav >> text=我的账户');
+    await page.waitForURL(/\/console\/account/);
+    await page.fill('#email', 'not-an-address');
+    await page.click('form[action="/console/account/email"] button');
+    await page.waitForSelector('#email[aria-invalid=true]');
+    await page.fill('#email', 'supervisor@wuxi.gov.cn');
+    await page.click('form[action="/console/account/email"] button');
+    await page.waitForSelector('.notice.success');
+    assert.equal(await page.inputValue('#email'), 'supervisor@wuxi.gov.cn');
+    await checkPage(t, page, `${vp.name}-console-account`, assert);
     await ctx.close();
   });
 }
