@@ -56,21 +56,42 @@ async fn page(
         Ok(w) => w,
         Err(e) => return page.error(&e),
     };
+    // One scope: the city, a district (`d:…`) or a department (`dept:…`); `district=` still works.
+    let scope = get("scope").or_else(|| get("district").map(|d| format!("d:{d}")));
+    let (district, department) = match scope.as_deref() {
+        Some(x) if x.starts_with("d:") => (Some(x[2..].to_owned()), None),
+        Some(x) if x.starts_with("dept:") => (None, Some(x[5..].to_owned())),
+        _ => (None, None),
+    };
     let tq = TopicQuery {
         from: get("from"),
         to: get("to"),
-        district: get("district"),
-        department: None,
+        district,
+        department,
     };
     let topics = match topics::topics(&ctx, tq).await {
         Ok(t) => t,
         Err(e) => return page.error(&e),
     };
     let flash = q.contains_key("done").then(|| page.t("insight.done"));
+    let departments = match ctx
+        .db
+        .read(|c| tongban_platform::identity::list_departments(c))
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return page.error(&e.into()),
+    };
+    // Quick periods: today, and the seven days up to today (the weekly view).
+    let today = ctx.today();
+    let week_from = (today - chrono::Duration::days(6))
+        .format("%Y-%m-%d")
+        .to_string();
     page.ok(
         "console_insight.html",
-        context! { warnings, topics, flash, from => get("from"), to => get("to"), district => get("district"),
-            districts => tongban_hotline::categories::DISTRICTS },
+        context! { warnings, topics, flash, from => get("from"), to => get("to"), scope,
+        districts => tongban_hotline::categories::DISTRICTS, departments,
+        today => today.format("%Y-%m-%d").to_string(), week_from },
     )
 }
 

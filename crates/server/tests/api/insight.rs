@@ -362,9 +362,30 @@ on_both_engines!(
             html.contains("新出现的词") && html.contains("发黄") && html.contains("已关闭"),
             "warnings are listed"
         );
+        let topics = &html[html.find("id=\"h-topics\"").unwrap()..];
         assert!(
-            html.contains("自来水") || html.contains("发黄"),
+            topics.contains("自来水") || topics.contains("发黄"),
             "the burst is a topic"
+        );
+        assert!(
+            html.contains("<option value=\"d:梁溪区\" selected>"),
+            "the district scope stays chosen"
+        );
+        // A department's scope: another department's topics are not its own.
+        let html = client
+            .get(app.iurl("/console/insight?from=2026-10-15&to=2026-10-15&scope=dept%3Awx-gaj"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("<option value=\"dept:wx-gaj\" selected>"));
+        let topics = &html[html.find("id=\"h-topics\"").unwrap()..];
+        assert!(
+            !topics.contains("发黄"),
+            "the water burst is not the police's topic"
         );
         let tid = terms[1.min(terms.len() - 1)]["id"].as_i64().unwrap();
         let r = client
