@@ -595,6 +595,70 @@ pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, ApiError> 
         .await?)
 }
 
+/// The charts of a report: the four dimensions' scores, and per dimension its rate
+/// indicators this month, the month before and a year before.
+pub fn charts(r: &Report, en: bool) -> Vec<crate::charts::Chart> {
+    use crate::charts::{Chart, Kind, Series};
+    let name = |zh: &'static str, e: &'static str| if en { e } else { zh }.to_owned();
+    let mut out = vec![Chart {
+        id: "dimensions",
+        title: name("四个维度得分", "Scores of the four dimensions"),
+        kind: Kind::Bar,
+        unit: name("分", "points"),
+        label_name: name("维度", "Dimension"),
+        labels: r
+            .dimensions
+            .iter()
+            .map(|d| name(d.name, d.name_en))
+            .collect(),
+        series: vec![Series {
+            name: name("得分", "Score"),
+            values: r
+                .dimensions
+                .iter()
+                .map(|d| d.score.unwrap_or(0.0))
+                .collect(),
+        }],
+    }];
+    let ids = ["readiness", "online", "participation", "mobile"];
+    for (d, id) in r.dimensions.iter().zip(ids) {
+        let rates: Vec<&Indicator> = d.indicators.iter().filter(|i| i.unit == "%").collect();
+        if rates.is_empty() {
+            continue;
+        }
+        let pick = |f: fn(&Indicator) -> Option<f64>| Series {
+            name: String::new(),
+            values: rates.iter().map(|i| f(i).unwrap_or(0.0)).collect(),
+        };
+        let mut series = vec![
+            pick(|i| i.value),
+            pick(|i| i.previous),
+            pick(|i| i.year_ago),
+        ];
+        for (s, n) in series.iter_mut().zip([
+            name("本月", "This month"),
+            name("上月", "Month before"),
+            name("去年同月", "A year before"),
+        ]) {
+            s.name = n;
+        }
+        out.push(Chart {
+            id,
+            title: format!(
+                "{}{}",
+                name(d.name, d.name_en),
+                name("：比率指标", ": rates")
+            ),
+            kind: Kind::Bar,
+            unit: "%".into(),
+            label_name: name("指标", "Indicator"),
+            labels: rates.iter().map(|i| name(i.name, i.name_en)).collect(),
+            series,
+        });
+    }
+    out
+}
+
 /// The report as an XLSX workbook: 总览 (dimensions and the index) and 指标 (every indicator
 /// with its formula and changes).
 pub fn workbook(r: &Report) -> Result<Vec<u8>, String> {

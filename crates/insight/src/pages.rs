@@ -126,7 +126,14 @@ async fn evaluation(
         return page.error(&e);
     }
     match crate::evaluation::report(&ctx, q.get("month").map(String::as_str)).await {
-        Ok(r) => page.ok("console_evaluation.html", context! { r }),
+        Ok(r) => {
+            let en = page.lang == tongban_web::i18n::Lang::En;
+            let charts: Vec<_> = crate::evaluation::charts(&r, en)
+                .iter()
+                .map(|c| context! { id => c.id, title => c.title, svg => c.svg() })
+                .collect();
+            page.ok("console_evaluation.html", context! { r, charts })
+        }
         Err(e) => page.error(&e),
     }
 }

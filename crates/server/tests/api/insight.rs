@@ -531,6 +531,9 @@ on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
     assert!(
         html.contains("电子政务发展评估") && html.contains("满意率") && html.contains("计算方法")
     );
+    // Charts: the dimensions' scores and each dimension's rates against the months before.
+    assert_eq!(html.matches("<svg role=\"img\"").count(), 5, "five charts");
+    assert!(html.contains("aria-label=\"四个维度得分\""));
     let r = app
         .client
         .get(app.iurl(&format!("/console/evaluation.xlsx?month={month}")))
