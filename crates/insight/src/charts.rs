@@ -156,12 +156,16 @@ impl Chart {
         }
         for i in at {
             let (x, y) = chart.backend_coord(&(i as f64, 0.0));
+            // The last date ends at its tick, so it stays inside the picture.
+            let h = if i + 1 == n && n > 1 {
+                HPos::Right
+            } else {
+                HPos::Center
+            };
             root.draw(&Text::new(
                 short(self.labels.get(i).map_or("", |s| s), 10),
                 (x, y + 8),
-                FONT.into_font()
-                    .color(&INK)
-                    .pos(Pos::new(HPos::Center, VPos::Top)),
+                FONT.into_font().color(&INK).pos(Pos::new(h, VPos::Top)),
             ))
             .map_err(err)?;
         }
