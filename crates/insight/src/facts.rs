@@ -37,7 +37,7 @@ async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     let seen = ctx
         .db
         .read(move |c| {
-            let cursors = read_cursors(c)?;
+            let cursors = read_cursors(c, false)?;
             // Each entry touches the day it happened and the day its subject arrived (an
             // order dispatched a day after it came in changes that day's departments).
             let sources = [
@@ -68,15 +68,16 @@ async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     let done = ctx
         .db
         .write(move |c| {
-            // Another node may have taken the same entries: then it recomputes the days.
+            // Another node may have taken the same entries: then it recomputes the days, and
+            // nothing is written here (the cursors are locked until this commits).
+            if read_cursors(c, true)? != cursors {
+                return Ok(false);
+            }
             for (i, name) in CURSORS.iter().enumerate() {
-                let moved = c.execute(
-                    "UPDATE insight_state SET value = $1 WHERE name = $2 AND value = $3",
-                    params![next[i], *name, cursors[i]],
+                c.execute(
+                    "UPDATE insight_state SET value = $1 WHERE name = $2",
+                    params![next[i], *name],
                 )?;
-                if moved != 1 {
-                    return Ok(false);
-                }
             }
             for d in &days {
                 recompute_day(c, *d, &cal, tz)?;
@@ -87,12 +88,19 @@ async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     Ok(if done { n } else { 0 })
 }
 
-fn read_cursors(c: &mut dyn Conn) -> Result<[i64; 3], DbError> {
+/// The three cursors; `lock` takes their rows for the transaction on PostgreSQL (SQLite's
+/// writer is alone already).
+fn read_cursors(c: &mut dyn Conn, lock: bool) -> Result<[i64; 3], DbError> {
+    let lock = if lock && c.engine() == tongban_platform::db::Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let mut out = [0; 3];
     for (i, name) in CURSORS.iter().enumerate() {
         out[i] = c
             .query_one(
-                "SELECT value FROM insight_state WHERE name = $1",
+                &format!("SELECT value FROM insight_state WHERE name = $1{lock}"),
                 params![*name],
             )?
             .get_i64("value")?;
