@@ -143,24 +143,24 @@ fn days(from: NaiveDate, to: NaiveDate) -> Vec<String> {
         .collect()
 }
 
-/// The periods of a time chart: each day, or each week (labelled by its Monday) when the
-/// period is longer than two months, with the daily rows summed into them.
-fn timeline(
+/// The Monday of a day's week.
+fn monday(d: NaiveDate) -> NaiveDate {
+    d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64)
+}
+
+/// Daily rows (`YYYY-MM-DD` → values) summed into weeks labelled by their Monday, with every
+/// week of the period as labels.
+fn weekly(
     from: NaiveDate,
     to: NaiveDate,
     daily: BTreeMap<String, Vec<i64>>,
-) -> (Vec<String>, BTreeMap<String, Vec<i64>>, bool) {
-    if (to - from).num_days() < 62 {
-        return (days(from, to), daily, false);
-    }
-    let monday =
-        |d: NaiveDate| d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64);
-    let mut weekly: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+) -> (Vec<String>, BTreeMap<String, Vec<i64>>) {
+    let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (day, v) in daily {
         let Ok(d) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
             continue;
         };
-        let w = weekly
+        let w = out
             .entry(monday(d).format("%Y-%m-%d").to_string())
             .or_insert_with(|| vec![0; v.len()]);
         for (a, b) in w.iter_mut().zip(v) {
@@ -172,7 +172,53 @@ fn timeline(
         .take_while(|d| *d <= to)
         .map(|d| d.format("%Y-%m-%d").to_string())
         .collect();
-    (weeks, weekly, true)
+    (weeks, out)
+}
+
+/// Values as they are counted.
+fn counts(v: &[i64]) -> Vec<f64> {
+    v.iter().map(|x| *x as f64).collect()
+}
+
+/// A line chart over the period of the daily sums of `cols` in `table`: per day, or per week
+/// when the period is longer than two months. `titles`: (per day, per week) in (zh, en).
+fn time_line(
+    c: &mut dyn Conn,
+    q: &Query,
+    table: &str,
+    cols: &[&str],
+    titles: [(&str, &str); 2],
+    names: &[String],
+) -> Result<Chart, DbError> {
+    let tr = q.tr;
+    // Only work orders have a district.
+    let daily = grouped(
+        c,
+        table,
+        "day",
+        cols,
+        &q.scope(table == "insight_order_days"),
+    )?;
+    let by_week = (q.to - q.from).num_days() >= 62;
+    let (labels, rows) = if by_week {
+        weekly(q.from, q.to, daily)
+    } else {
+        (days(q.from, q.to), daily)
+    };
+    let title = titles[usize::from(by_week)];
+    Ok(Chart {
+        id: "daily",
+        title: tr.s(title.0, title.1),
+        kind: Kind::Line,
+        unit: "件".into(),
+        label_name: if by_week {
+            tr.s("周（起始日）", "Week of")
+        } else {
+            tr.s("日期", "Date")
+        },
+        series: series_of(&labels, &rows, names, &counts),
+        labels,
+    })
 }
 
 /// Build a dashboard for the staff member's language.
@@ -452,30 +498,17 @@ fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             "%",
         ),
     ];
-    let daily = grouped(c, "insight_case_days", "day", &["submitted", "decided"], &s)?;
-    let (labels, daily, weekly) = timeline(q.from, q.to, daily);
-    let line = Chart {
-        id: "daily",
-        title: if weekly {
-            tr.s("每周申请与办结", "Applications and decisions per week")
-        } else {
-            tr.s("每日申请与办结", "Applications and decisions per day")
-        },
-        kind: Kind::Line,
-        unit: "件".into(),
-        label_name: if weekly {
-            tr.s("周（起始日）", "Week of")
-        } else {
-            tr.s("日期", "Date")
-        },
-        series: series_of(
-            &labels,
-            &daily,
-            &[tr.s("申请", "Applications"), tr.s("办结", "Decided")],
-            &|v| v.iter().map(|x| *x as f64).collect(),
-        ),
-        labels,
-    };
+    let line = time_line(
+        c,
+        q,
+        "insight_case_days",
+        &["submitted", "decided"],
+        [
+            ("每日申请与办结", "Applications and decisions per day"),
+            ("每周申请与办结", "Applications and decisions per week"),
+        ],
+        &[tr.s("申请", "Applications"), tr.s("办结", "Decided")],
+    )?;
     let by_dept = grouped(
         c,
         "insight_case_days",
@@ -532,12 +565,7 @@ fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         kind: Kind::Bar,
         unit: "件".into(),
         label_name: tr.s("部门", "Department"),
-        series: series_of(
-            &od,
-            &overdue_dept,
-            &[tr.s("超期件数", "Overdue")],
-            &|v| v.iter().map(|x| *x as f64).collect(),
-        ),
+        series: series_of(&od, &overdue_dept, &[tr.s("超期件数", "Overdue")], &counts),
         labels: od.iter().map(|d| q.dept(d)).collect(),
     };
     let om = top_keys(&overdue_matter, &|v| v[0], 10);
@@ -563,7 +591,7 @@ fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             &om,
             &overdue_matter,
             &[tr.s("超期件数", "Overdue")],
-            &|v| v.iter().map(|x| *x as f64).collect(),
+            &counts,
         ),
         labels: om
             .iter()
@@ -687,33 +715,20 @@ fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             "%",
         ),
     ];
-    let daily = grouped(c, "insight_order_days", "day", &["received", "replied"], &s)?;
-    let (labels, daily, weekly) = timeline(q.from, q.to, daily);
-    let line = Chart {
-        id: "daily",
-        title: if weekly {
-            tr.s(
+    let line = time_line(
+        c,
+        q,
+        "insight_order_days",
+        &["received", "replied"],
+        [
+            ("每日诉求受理与答复", "Orders received and answered per day"),
+            (
                 "每周诉求受理与答复",
                 "Orders received and answered per week",
-            )
-        } else {
-            tr.s("每日诉求受理与答复", "Orders received and answered per day")
-        },
-        kind: Kind::Line,
-        unit: "件".into(),
-        label_name: if weekly {
-            tr.s("周（起始日）", "Week of")
-        } else {
-            tr.s("日期", "Date")
-        },
-        series: series_of(
-            &labels,
-            &daily,
-            &[tr.s("受理", "Received"), tr.s("答复", "Answered")],
-            &|v| v.iter().map(|x| *x as f64).collect(),
-        ),
-        labels,
-    };
+            ),
+        ],
+        &[tr.s("受理", "Received"), tr.s("答复", "Answered")],
+    )?;
     let by_cat = grouped(c, "insight_order_days", "category", &["received"], &s)?;
     let cats = top_keys(&by_cat, &|v| v[0], 10);
     let cat_chart = Chart {
@@ -722,9 +737,7 @@ fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         kind: Kind::Bar,
         unit: "件".into(),
         label_name: tr.s("类别", "Category"),
-        series: series_of(&cats, &by_cat, &[tr.s("受理量", "Received")], &|v| {
-            v.iter().map(|x| *x as f64).collect()
-        }),
+        series: series_of(&cats, &by_cat, &[tr.s("受理量", "Received")], &counts),
         labels: cats.iter().map(|k| category_name(k)).collect(),
     };
     let by_dept = grouped(
@@ -767,7 +780,7 @@ fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
                 tr.s("超期整改", "Done late"),
                 tr.s("整改中", "Open"),
             ],
-            &|v| v.iter().map(|x| *x as f64).collect(),
+            &counts,
         ),
         labels: rd.iter().map(|d| q.dept(d)).collect(),
     };
@@ -806,10 +819,7 @@ impl Query<'_> {
         self.bound(self.to.succ_opt().unwrap_or(self.to))
     }
     fn bound(&self, d: NaiveDate) -> i64 {
-        tongban_platform::time::day_start(&d.format("%Y-%m-%d").to_string(), self.tz()).unwrap_or(0)
-    }
-    fn tz(&self) -> tongban_platform::time::Tz {
-        self.tz
+        tongban_platform::time::day_start(&d.format("%Y-%m-%d").to_string(), self.tz).unwrap_or(0)
     }
 }
 
@@ -950,7 +960,7 @@ fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         series: layers,
     };
     // Weekly volumes of the four largest categories (weeks begin on Monday).
-    let mut weekly: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut daily: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let top4: Vec<&str> = cats.iter().take(4).copied().collect();
     for r in c.query(
         &format!(
@@ -964,21 +974,9 @@ fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         let Some(i) = top4.iter().position(|k| *k == category) else {
             continue;
         };
-        let Ok(d) = NaiveDate::parse_from_str(&r.get_str("day")?, "%Y-%m-%d") else {
-            continue;
-        };
-        let monday = d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64);
-        weekly
-            .entry(monday.format("%Y-%m-%d").to_string())
-            .or_insert_with(|| vec![0; 4])[i] += r.get_i64("received")?;
+        daily.entry(r.get_str("day")?).or_insert_with(|| vec![0; 4])[i] += r.get_i64("received")?;
     }
-    let first_monday =
-        q.from - chrono::Duration::days(q.from.weekday().num_days_from_monday() as i64);
-    let weeks: Vec<String> = first_monday
-        .iter_weeks()
-        .take_while(|d| *d <= q.to)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .collect();
+    let (weeks, weekly) = weekly(q.from, q.to, daily);
     let names: Vec<String> = top4.iter().map(|k| category_name(k)).collect();
     let line = Chart {
         id: "weekly",
@@ -989,9 +987,7 @@ fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         kind: Kind::Line,
         unit: "件".into(),
         label_name: tr.s("周（起始日）", "Week of"),
-        series: series_of(&weeks, &weekly, &names, &|v| {
-            v.iter().map(|x| *x as f64).collect()
-        }),
+        series: series_of(&weeks, &weekly, &names, &counts),
         labels: weeks,
     };
     let rate_chart = Chart {
@@ -1139,9 +1135,7 @@ fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         kind: Kind::Line,
         unit: "条".into(),
         label_name: tr.s("月份", "Month"),
-        series: series_of(&months, &monthly, &names, &|v| {
-            v.iter().map(|x| *x as f64).collect()
-        }),
+        series: series_of(&months, &monthly, &names, &counts),
         labels: months,
     };
     // Growth: this period against the one of the same length just before it.
@@ -1327,4 +1321,24 @@ pub fn workbook(b: &Board, only: Option<&str>) -> Result<Vec<u8>, ApiError> {
         tracing::error!(error = %e, "dashboard workbook failed");
         ApiError::internal()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_sum_into_the_weeks_of_the_period() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let daily = BTreeMap::from([
+            ("2026-11-02".to_owned(), vec![1, 10]), // a Monday
+            ("2026-11-08".to_owned(), vec![2, 20]), // the Sunday of that week
+            ("2026-11-09".to_owned(), vec![4, 40]),
+        ]);
+        let (weeks, rows) = weekly(d("2026-11-04"), d("2026-11-20"), daily);
+        assert_eq!(weeks, ["2026-11-02", "2026-11-09", "2026-11-16"]);
+        assert_eq!(rows["2026-11-02"], vec![3, 30]);
+        assert_eq!(rows["2026-11-09"], vec![4, 40]);
+        assert!(!rows.contains_key("2026-11-16"));
+    }
 }

@@ -165,6 +165,26 @@ on_both_engines!(dashboards_count_what_happened, |app: TestApp| async move {
         "today: three received"
     );
 
+    // Over a longer period the same line counts weeks.
+    let from = (app.ctx.today() - chrono::Duration::days(99)).format("%Y-%m-%d");
+    let r = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/dashboards/livelihood?from={from}")),
+            &sup,
+        )
+        .await;
+    let long: Value = r.json().await.unwrap();
+    let weekly = chart(&long, "daily");
+    assert_eq!(weekly["label_name"], "周（起始日）");
+    let n = weekly["labels"].as_array().unwrap().len();
+    assert!((15..=16).contains(&n), "{n} weeks");
+    let received: f64 = weekly["series"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
+    assert_eq!(received, 3.0);
     let services = board("services", "").await;
     assert_eq!(figure(&services, "submitted"), json!(2.0));
     assert_eq!(figure(&services, "decided"), json!(1.0));
