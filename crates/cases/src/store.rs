@@ -84,28 +84,11 @@ fn open_form(stored: &str) -> Result<Map<String, Json>, DbError> {
     serde_json::from_str(&text).map_err(|e| DbError::Decode(e.to_string()))
 }
 
-/// Encrypt case forms written in clear or under an older key; how many were rewritten.
-pub fn reencrypt_forms(c: &mut dyn Conn, limit: i64) -> Result<usize, DbError> {
-    let current = tongban_platform::vault::keys()
-        .map_err(DbError::from)?
-        .current
-        .clone();
-    let rows = c.query(
-        "SELECT id, form FROM cases WHERE form NOT LIKE $1 ORDER BY id LIMIT $2",
-        params![
-            format!("{}{current}:%", tongban_platform::vault::PREFIX),
-            limit
-        ],
-    )?;
-    for r in &rows {
-        let form = open_form(&r.get_str("form")?)?;
-        c.execute(
-            "UPDATE cases SET form = $1 WHERE id = $2",
-            params![seal_form(&form)?, r.get_i64("id")?],
-        )?;
-    }
-    Ok(rows.len())
-}
+/// This room's sealed columns (key rotation re-seals them).
+pub const SEALED: &[tongban_platform::keyring::Sealed] = &[tongban_platform::keyring::Sealed {
+    table: "cases",
+    column: "form",
+}];
 
 fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
     Ok(CaseRecord {

@@ -69,7 +69,7 @@ pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
         .read(move |c| {
             let s = settings::load(c)?;
             let mut p: Vec<Value> = Vec::new();
-            let mut w = vec!["o.published_at IS NOT NULL".to_owned()];
+            let mut w = vec!["o.published_at IS NOT NULL AND o.public".to_owned()];
             if let Some(d) = q.department.as_deref().filter(|d| !d.is_empty()) {
                 p.push(d.into());
                 w.push(format!("o.department_code = ${}", p.len()));
@@ -82,17 +82,17 @@ pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
             if let Some(words) = &words {
                 let pat = format!("%{}%", words.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
                 p.push(pat.into());
-                w.push(format!("(o.title LIKE ${n} ESCAPE '\\' OR o.public_text LIKE ${n} ESCAPE '\\')", n = p.len()));
+                w.push(format!("(o.public_title LIKE ${n} ESCAPE '\\' OR o.public_text LIKE ${n} ESCAPE '\\')", n = p.len()));
             }
             let wh = w.join(" AND ");
             let total = c
                 .query_one(&format!("SELECT COUNT(*) AS n FROM work_orders o WHERE {wh}"), &p)?
                 .get_i64("n")?;
             p.push(per_page.into());
-            p.push(((page - 1) * per_page).into());
+            p.push(((page - 1).saturating_mul(per_page)).into());
             let rows = c.query(
                 &format!(
-                    "SELECT o.order_no, o.order_type, o.title, o.category, o.department_code, d.name AS dname, o.received_at,
+                    "SELECT o.order_no, o.order_type, o.title, o.public_title, o.category, o.department_code, d.name AS dname, o.received_at,
                             o.replied_at, o.public_text, o.public_reply
                      FROM work_orders o LEFT JOIN departments d ON d.code = o.department_code
                      WHERE {wh} ORDER BY o.published_at DESC, o.id DESC LIMIT ${} OFFSET ${}",
@@ -109,7 +109,12 @@ pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
                     Ok(Letter {
                         order_no: r.get_str("order_no")?,
                         order_type: r.get_str("order_type")?,
-                        title: r.get_str("title")?,
+                        // Letters published before editors wrote a public title show the
+                        // citizen's own, scrubbed.
+                        title: match r.get_opt_str("public_title")? {
+                            Some(t) => t,
+                            None => tongban_platform::mask::scrub_text(&r.get_str("title")?),
+                        },
                         category_name: s.category_name(&cat),
                         category: cat,
                         department: r.get_opt_str("department_code")?,

@@ -20,4 +20,30 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("hotline", 1, "0001_work_orders"),
     tongban_platform::migration!("hotline", 2, "0002_participation"),
     tongban_platform::migration!("hotline", 3, "0003_event_time_indexes"),
+    tongban_platform::migration!("hotline", 4, "0004_public_lookup"),
+];
+
+/// This room's sealed columns (key rotation re-seals them; values in clear are sealed at
+/// start-up).
+pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
+    tongban_platform::keyring::Sealed {
+        table: "work_orders",
+        column: "content",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "work_orders",
+        column: "phone",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "work_orders",
+        column: "email",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "ratings",
+        column: "comment",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "ratings",
+        column: "appeal",
+    },
 ];

@@ -10,7 +10,7 @@ use crate::settings;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tongban_platform::db::{Conn, DbError, Value};
-use tongban_platform::{crypto, params, ApiError, Ctx};
+use tongban_platform::{crypto, mask, params, ApiError, Ctx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -456,7 +456,7 @@ pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311>
         email: get("email"),
         channel: None,
     };
-    let no = orders::file(ctx, n, Filer::Partner(key), None).await?;
+    let (no, _) = orders::file(ctx, n, Filer::Partner(key), None).await?;
     Ok(V::List(
         "request",
         vec![V::Obj(vec![
@@ -476,6 +476,8 @@ pub struct RequestQuery {
     pub status: Option<bool>,
     pub page: i64,
     pub page_size: i64,
+    /// A partner's key: its own requests are listed too, not only published letters.
+    pub api_key: Option<String>,
 }
 
 fn parse_time(name: &str, v: &str) -> Result<i64, Error311> {
@@ -529,6 +531,7 @@ pub fn parse_query(q: &[(String, String)]) -> Result<RequestQuery, Error311> {
                     .filter(|p| (1..=1000).contains(p))
                     .ok_or_else(|| Error311::bad("page_size must be 1 to 1000"))?
             }
+            "api_key" if !v.is_empty() => r.api_key = Some(v.to_owned()),
             "jurisdiction_id" | "api_key" | "service_code" => {}
             other => return Err(Error311::bad(format!("unknown parameter {other:?}"))),
         }
@@ -546,16 +549,34 @@ pub fn parse_query(q: &[(String, String)]) -> Result<RequestQuery, Error311> {
     Ok(r)
 }
 
-/// GET requests (and requests/{id} with one id).
+/// GET requests (and requests/{id} with one id). Only what is public is listed: letters the
+/// citizen asked to make public and an editor published, in the editor's words (title, text
+/// and reply scrubbed of personal data); and, for a partner that gives its key, the requests
+/// it filed itself. `status_notes` is the status label or the published reply, never a note of
+/// the timeline; an order that is not public shows no street and no point.
 pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
     let tz = ctx.tz;
     let now = tongban_platform::time::now_millis();
+    let partner_id = match q.api_key.as_deref() {
+        Some(k) => Some(partner(ctx, Some(k)).await?),
+        None => None,
+    };
     let rows = ctx
         .db
         .read(move |c| {
             let s = settings::load(c)?;
             let mut p: Vec<Value> = Vec::new();
             let mut w: Vec<String> = Vec::new();
+            match partner_id {
+                Some(k) => {
+                    p.push(k.into());
+                    w.push(format!(
+                        "((o.published_at IS NOT NULL AND o.public) OR o.api_key_id = ${})",
+                        p.len()
+                    ));
+                }
+                None => w.push("o.published_at IS NOT NULL AND o.public".into()),
+            }
             if !q.ids.is_empty() {
                 let mut marks = Vec::new();
                 for id in &q.ids {
@@ -581,12 +602,15 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                 Some(false) => w.push("o.status = 'closed'".into()),
                 None => {}
             }
+            let offset = (q.page - 1)
+                .checked_mul(q.page_size)
+                .ok_or_else(|| DbError::Decode("page out of range".into()))?;
             p.push(q.page_size.into());
-            p.push(((q.page - 1) * q.page_size).into());
+            p.push(offset.into());
             let sql = format!(
                 "SELECT o.id, o.order_no, o.status, o.category, o.title, o.district, o.street, o.lat, o.lng, o.received_at, o.updated_at,
-                        o.answer_by, d.name AS dname,
-                        (SELECT e.note FROM work_order_events e WHERE e.order_id = o.id AND e.note <> '' ORDER BY e.id DESC LIMIT 1) AS last_note
+                        o.answer_by, o.api_key_id, o.published_at, o.public, o.public_title, o.public_text, o.public_reply,
+                        d.name AS dname
                  FROM work_orders o LEFT JOIN departments d ON d.code = o.department_code
                  WHERE {} ORDER BY o.received_at DESC, o.id DESC LIMIT ${} OFFSET ${}",
                 w.join(" AND "),
@@ -598,28 +622,55 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                 .map(|r| {
                     let st = Status::parse(&r.get_str("status")?).unwrap_or(Status::Received);
                     let cat = r.get_str("category")?;
+                    let published = r.get_opt_i64("published_at")?.is_some() && r.get_bool("public")?;
+                    let own = partner_id.is_some() && r.get_opt_i64("api_key_id")? == partner_id;
                     let expected = r
                         .get_opt_str("answer_by")?
                         .and_then(|d| tongban_platform::time::day_start(&d, tz))
                         .map(|ms| tongban_platform::time::rfc3339(ms + 86_400_000 - 1000, tz));
+                    let public_reply = r
+                        .get_opt_str("public_reply")?
+                        .filter(|t| published && !t.trim().is_empty() && matches!(st, Status::Replied | Status::Closed));
+                    let (description, address, lat, long) = if own {
+                        (
+                            r.get_str("title")?,
+                            format!("{}{}", r.get_str("district")?, r.get_str("street")?),
+                            r.get_opt_f64("lat")?,
+                            r.get_opt_f64("lng")?,
+                        )
+                    } else {
+                        // A published letter: the editor's words, the street scrubbed, the
+                        // point to about a hundred metres.
+                        let text = r
+                            .get_opt_str("public_title")?
+                            .or(r.get_opt_str("public_text")?)
+                            .unwrap_or_default();
+                        let round = |v: Option<f64>| v.map(|x| (x * 1000.0).round() / 1000.0);
+                        (
+                            mask::scrub_text(&text),
+                            format!("{}{}", r.get_str("district")?, mask::scrub_text(&r.get_str("street")?)),
+                            round(r.get_opt_f64("lat")?),
+                            round(r.get_opt_f64("lng")?),
+                        )
+                    };
                     let num = |v: Option<f64>| v.map_or(V::Null, V::N);
                     Ok(V::Obj(vec![
                         ("service_request_id", V::s(r.get_str("order_no")?)),
                         ("status", V::s(if st.is_open() { "open" } else { "closed" })),
-                        ("status_notes", V::s(r.get_opt_str("last_note")?.unwrap_or_else(|| st.label_zh().to_owned()))),
+                        ("status_notes", V::s(public_reply.unwrap_or_else(|| st.label_zh().to_owned()))),
                         ("service_name", V::s(s.category_name(&cat))),
                         ("service_code", V::s(cat)),
-                        ("description", V::s(r.get_str("title")?)),
+                        ("description", V::s(description)),
                         ("agency_responsible", V::opt(r.get_opt_str("dname")?)),
                         ("service_notice", V::s("")),
                         ("requested_datetime", V::s(tongban_platform::time::rfc3339(r.get_i64("received_at")?, tz))),
                         ("updated_datetime", V::s(tongban_platform::time::rfc3339(r.get_i64("updated_at")?, tz))),
                         ("expected_datetime", V::opt(expected)),
-                        ("address", V::s(format!("{}{}", r.get_str("district")?, r.get_str("street")?))),
+                        ("address", V::s(address)),
                         ("address_id", V::Null),
                         ("zipcode", V::Null),
-                        ("lat", num(r.get_opt_f64("lat")?)),
-                        ("long", num(r.get_opt_f64("lng")?)),
+                        ("lat", num(lat)),
+                        ("long", num(long)),
                         ("media_url", V::Null),
                     ]))
                 })

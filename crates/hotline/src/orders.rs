@@ -78,6 +78,12 @@ pub struct OrderView {
     pub rated: bool,
     /// Whether the caller filed this order (then `reply` is shown and it may be rated).
     pub mine: bool,
+    /// Whether the caller may see the order beyond its status: the citizen who filed it, or
+    /// whoever holds its query code. Without it every other field is empty.
+    pub detail: bool,
+    /// The query code (查询码), returned once to whoever files the order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_code: Option<String>,
     pub department_name: Option<String>,
     pub timeline: Vec<Event>,
 }
@@ -121,13 +127,17 @@ pub struct Rec {
     pub public_text: Option<String>,
     pub public_reply: Option<String>,
     pub published_at: Option<i64>,
+    /// The editor's title of a published letter.
+    pub public_title: Option<String>,
+    /// Blind index of the query code (none on orders imported from an old system).
+    pub query_code: Option<String>,
     pub version: i64,
 }
 
 const COLUMNS: &str = "id, order_no, order_type, category, district, street, title, content, public, lat, lng,
     citizen_id, phone, email, photo, channel, status, department_code, received_at, sign_by, return_by, answer_by,
     supervised, escalated, extension_days, extension_reason, reply, replied_at, replied_on_time, closed_at,
-    public_text, public_reply, published_at, version";
+    public_text, public_reply, published_at, public_title, query_code, version";
 
 fn date(r: &Row, col: &str) -> Result<Option<NaiveDate>, DbError> {
     r.get_opt_str(col)?
@@ -180,6 +190,8 @@ fn rec_of(r: &Row) -> Result<Rec, DbError> {
         public_text: r.get_opt_str("public_text")?,
         public_reply: r.get_opt_str("public_reply")?,
         published_at: r.get_opt_i64("published_at")?,
+        public_title: r.get_opt_str("public_title")?,
+        query_code: r.get_opt_str("query_code")?,
         version: r.get_i64("version")?,
     })
 }
@@ -204,7 +216,7 @@ pub fn save(c: &mut dyn Conn, r: &Rec, now: i64) -> Result<(), DbError> {
         "UPDATE work_orders SET status = $1, department_code = $2, sign_by = $3, return_by = $4, answer_by = $5,
             due_on = $6, supervised = $7, escalated = $8, extension_days = $9, extension_reason = $10, reply = $11,
             replied_at = $12, replied_on_time = $13, closed_at = $14, public_text = $15, public_reply = $16,
-            published_at = $17, updated_at = $18, version = version + 1
+            published_at = $17, updated_at = $18, public_title = $21, version = version + 1
          WHERE id = $19 AND version = $20",
         params![
             r.status.as_str(),
@@ -226,7 +238,8 @@ pub fn save(c: &mut dyn Conn, r: &Rec, now: i64) -> Result<(), DbError> {
             r.published_at,
             now,
             r.id,
-            r.version
+            r.version,
+            r.public_title.as_deref()
         ],
     )?;
     if n == 0 {
@@ -418,14 +431,35 @@ fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, ApiError> {
     })
 }
 
-/// File an order; it is routed at once when a rule names a department. Returns its number.
-/// The order is checked before the photo, and nothing is kept unless both pass.
+/// The characters of a query code: no 0/O, 1/I/L to misread on a phone.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A fresh query code of 8 characters (about 40 bits).
+pub fn new_query_code() -> String {
+    let bytes = tongban_platform::crypto::random_bytes::<8>();
+    bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
+        .collect()
+}
+
+/// The stored form of an order's query code: a blind index bound to the order number.
+fn code_index(keys: &vault::Keys, order_no: &str, code: &str) -> String {
+    keys.blind(
+        "wo_code",
+        &format!("{order_no}:{}", code.trim().to_ascii_uppercase()),
+    )
+}
+
+/// File an order; it is routed at once when a rule names a department. Returns its number
+/// and its query code. The order is checked before the photo, and nothing is kept unless
+/// both pass.
 pub async fn file(
     ctx: &Ctx,
     n: NewOrder,
     filer: Filer,
     photo: Option<Vec<u8>>,
-) -> Result<String, ApiError> {
+) -> Result<(String, String), ApiError> {
     let today = ctx.today();
     let cal = ctx.calendar();
     let now = tongban_platform::time::now_millis();
@@ -447,6 +481,7 @@ pub async fn file(
             let keys = vault::keys().map_err(DbError::from)?;
             let seq = identity::next_counter(c, &format!("wo:{day}"))?;
             let order_no = format!("12345{day}{seq:06}");
+            let code = new_query_code();
             let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
             let seal = |v: Option<String>| v.map(|p| keys.encrypt(&p)).transpose().map_err(DbError::from);
             let (citizen_id, api_key) = match &filer {
@@ -458,9 +493,9 @@ pub async fn file(
                 .query_one(
                     "INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public, lat, lng,
                         citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
-                        channel, email, photo, dispatched_on, due_on, api_key_id)
+                        channel, email, photo, dispatched_on, due_on, api_key_id, query_code)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
-                        $19, $20, $21, $22, $16, $23) RETURNING id",
+                        $19, $20, $21, $22, $16, $23, $24) RETURNING id",
                     params![
                         order_no.as_str(),
                         ck.t.as_str(),
@@ -484,7 +519,8 @@ pub async fn file(
                         seal(ck.email.clone())?,
                         photo.as_deref(),
                         ymd(dept.as_ref().map(|_| today)),
-                        api_key
+                        api_key,
+                        code_index(&keys, &order_no, &code)
                     ],
                 )?
                 .get_i64("id")?;
@@ -511,17 +547,24 @@ pub async fn file(
                 },
             )?;
             if let Some(r) = load(c, &order_no, false)? {
-                tell_citizen(c, &r, "已受理，我们将按时限办理。", now)?;
+                tell_citizen(c, &r, &format!("已受理，我们将按时限办理。查询码 {code}。"), now)?;
             }
-            Ok(order_no)
+            Ok((order_no, code))
         })
         .await?;
     Ok(no)
 }
 
-/// The view of an order. `owner` adds what only the citizen who filed may read (the reply).
-pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<OrderView, ApiError> {
+/// The view of an order. The citizen who filed it (`owner`) or whoever gives its query code
+/// (`code`) sees it whole, the reply included; anyone else sees only its status.
+pub async fn view(
+    ctx: &Ctx,
+    order_no: &str,
+    owner: Option<i64>,
+    code: Option<&str>,
+) -> Result<OrderView, ApiError> {
     let no = order_no.to_owned();
+    let code = code.map(str::to_owned);
     let tz = ctx.tz;
     let found = ctx
         .db
@@ -529,8 +572,21 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
             let Some(r) = load(c, &no, false)? else {
                 return Ok(None);
             };
-            let s = settings::load(c)?;
             let is_owner = owner.is_some() && owner == r.citizen_id;
+            let holds_code = match (&code, &r.query_code) {
+                (Some(given), Some(stored)) => {
+                    let keys = vault::keys().map_err(DbError::from)?;
+                    tongban_platform::crypto::constant_time_eq(
+                        code_index(&keys, &r.order_no, given).as_bytes(),
+                        stored.as_bytes(),
+                    )
+                }
+                _ => false,
+            };
+            if !is_owner && !holds_code {
+                return Ok(Some(OrderView::status_only(&r)));
+            }
+            let s = settings::load(c)?;
             let events = c
                 .query("SELECT at, action, to_status, department_code, note FROM work_order_events WHERE order_id = $1 ORDER BY id", params![r.id])?
                 .iter()
@@ -542,7 +598,7 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
                         department: e.get_opt_str("department_code")?,
                         // The citizen sees the notes meant for them: the reply and the return visit.
                         note: match e.get_str("action")?.as_str() {
-                            "reply" | "reopen" | "close" if is_owner => e.get_str("note")?,
+                            "reply" | "reopen" | "close" => e.get_str("note")?,
                             _ => String::new(),
                         },
                     })
@@ -567,10 +623,12 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
                 sign_by: ymd(r.sign_by),
                 answer_by: ymd(r.answer_by),
                 supervised: r.supervised,
-                reply: if is_owner { r.reply.clone() } else { None },
+                reply: r.reply.clone(),
                 replied_at: r.replied_at.map(|t| tongban_platform::time::rfc3339(t, tz)),
                 rated,
                 mine: is_owner,
+                detail: true,
+                query_code: None,
                 department_name: match &r.department {
                     Some(d) => identity::get_department(c, d)?.map(|d| d.name),
                     None => None,
@@ -582,6 +640,37 @@ pub async fn view(ctx: &Ctx, order_no: &str, owner: Option<i64>) -> Result<Order
     found.ok_or_else(|| {
         ApiError::not_found("order_not_found", format!("no work order {order_no:?}"))
     })
+}
+
+impl OrderView {
+    /// What anyone may know of an order by its number: that it exists and its status.
+    fn status_only(r: &Rec) -> OrderView {
+        OrderView {
+            order_no: r.order_no.clone(),
+            order_type: String::new(),
+            category: String::new(),
+            category_name: String::new(),
+            district: String::new(),
+            title: String::new(),
+            public: false,
+            channel: String::new(),
+            status: r.status.as_str().into(),
+            status_label: r.status.label_zh().into(),
+            department: None,
+            received_at: String::new(),
+            sign_by: None,
+            answer_by: None,
+            supervised: false,
+            reply: None,
+            replied_at: None,
+            rated: false,
+            mine: false,
+            detail: false,
+            query_code: None,
+            department_name: None,
+            timeline: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -216,7 +216,12 @@ async fn new_submit(State(ctx): State<Ctx>, page: Page, mp: Multipart) -> Respon
         photo,
     };
     match file_and_view(&ctx, f, page.citizen_id).await {
-        Ok(v) => Redirect::to(&format!("/workorders/{}?done=filed", v.order_no)).into_response(),
+        Ok(v) => Redirect::to(&format!(
+            "/workorders/{}?done=filed&code={}",
+            v.order_no,
+            v.query_code.unwrap_or_default()
+        ))
+        .into_response(),
         Err(e) => new_page(&page, e.status, data, &values, Some(&e), "/workorders/new"),
     }
 }
@@ -227,6 +232,10 @@ async fn order_page(
     Path(no): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let code = q
+        .get("code")
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty());
     show_order(
         &ctx,
         &page,
@@ -234,6 +243,7 @@ async fn order_page(
         StatusCode::OK,
         q.get("done").map(String::as_str),
         None,
+        code.as_deref(),
     )
     .await
 }
@@ -245,8 +255,9 @@ async fn show_order(
     status: StatusCode,
     done: Option<&str>,
     e: Option<&ApiError>,
+    code: Option<&str>,
 ) -> Response {
-    let o = match orders::view(ctx, no, page.citizen_id).await {
+    let o = match orders::view(ctx, no, page.citizen_id, code).await {
         Ok(o) => o,
         Err(e) => return page.error(&e),
     };
@@ -272,7 +283,8 @@ async fn show_order(
     page.render(
         status,
         "workorder.html",
-        context! { o, rating, flash, error, levels, dimensions => ratings::DIMENSIONS },
+        context! { o, rating, flash, error, levels, dimensions => ratings::DIMENSIONS,
+        code => if o.detail { code } else { None }, wrong_code => code.is_some() && !o.detail },
     )
 }
 
@@ -288,7 +300,7 @@ async fn rate(
     let n = rating_from(&f);
     match rs::rate_order(&ctx, id, &no, n).await {
         Ok(_) => Redirect::to(&format!("/workorders/{no}?done=rated")).into_response(),
-        Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e)).await,
+        Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e), None).await,
     }
 }
 
@@ -306,7 +318,7 @@ async fn appeal(
     };
     match rs::appeal(&ctx, id, "workorder", &no, a).await {
         Ok(()) => Redirect::to(&format!("/workorders/{no}?done=appealed")).into_response(),
-        Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e)).await,
+        Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e), None).await,
     }
 }
 
@@ -592,7 +604,9 @@ async fn operator_submit(
     let mut order = order_from(&values);
     order.channel = None;
     match orders::file(&ctx, order, Filer::Operator(staff.clone()), None).await {
-        Ok(no) => Redirect::to(&format!("/console/workorders/{no}?done=filed")).into_response(),
+        Ok((no, _)) => {
+            Redirect::to(&format!("/console/workorders/{no}?done=filed")).into_response()
+        }
         Err(e) => {
             let errors = HashMap::from([(field_of(&e.code).to_owned(), page.error_text(&e))]);
             page.render(
@@ -648,10 +662,11 @@ async fn show_console_order(
     });
     let error = e.map(|e| page.error_text(e));
     let draft = tongban_platform::mask::scrub_text(&o.content);
+    let draft_title = tongban_platform::mask::scrub_text(&o.title);
     page.render(
         status,
         "console_workorder.html",
-        context! { o, departments, flash, error, draft },
+        context! { o, departments, flash, error, draft, draft_title },
     )
 }
 
@@ -671,6 +686,7 @@ async fn console_act(
         note: get("note"),
         days: get("days").and_then(|d| d.trim().parse().ok()),
         public_text: get("public_text"),
+        public_title: get("public_title"),
         level: get("level").and_then(|d| d.parse().ok()),
     };
     let action = a.action.clone();

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{
     DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Request, State,
 };
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -72,8 +72,8 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
         .route(p[7], get(letters_list))
         .route(p[8], get(letters_stats))
         .route(p[9], get(rating_stats))
-        .route(p[10], get(|h: HeaderMap| discovery(h, Format::Json)))
-        .route(p[11], get(|h: HeaderMap| discovery(h, Format::Xml)))
+        .route(p[10], get(|s: State<Ctx>| discovery(s.0, Format::Json)))
+        .route(p[11], get(|s: State<Ctx>| discovery(s.0, Format::Xml)))
         .route(p[12], get(|s: State<Ctx>| services(s, Format::Json)))
         .route(p[13], get(|s: State<Ctx>| services(s, Format::Xml)))
         .route(p[14], get(definition))
@@ -203,8 +203,17 @@ pub async fn file_and_view(
     citizen: Option<i64>,
 ) -> Result<OrderView, ApiError> {
     let filer = citizen.map_or(Filer::Anonymous, Filer::Citizen);
-    let no = orders::file(ctx, f.order, filer, f.photo).await?;
-    orders::view(ctx, &no, citizen).await
+    let (no, code) = orders::file(ctx, f.order, filer, f.photo).await?;
+    let mut v = orders::view(ctx, &no, citizen, Some(&code)).await?;
+    v.query_code = Some(code);
+    Ok(v)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CodeQ {
+    /// The query code (查询码) given when the order was filed.
+    code: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -254,8 +263,11 @@ async fn one(
     req: Request,
 ) -> Result<Json<OrderView>, ApiError> {
     let (mut parts, _) = req.into_parts();
+    let QueryParams(q) = QueryParams::<CodeQ>::from_request_parts(&mut parts, &ctx).await?;
     let citizen = optional_citizen(&ctx, &mut parts).await?;
-    Ok(Json(orders::view(&ctx, &order_no, citizen).await?))
+    Ok(Json(
+        orders::view(&ctx, &order_no, citizen, q.code.as_deref()).await?,
+    ))
 }
 
 async fn rate_order(
@@ -358,20 +370,13 @@ async fn rating_stats(
 
 // ---- Open311 ----
 
-async fn discovery(h: HeaderMap, f: Format) -> Response {
-    let host = h
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .unwrap_or("localhost");
+/// Discovery names the configured public address, never the request's Host header.
+async fn discovery(ctx: Ctx, f: Format) -> Response {
     open311::render(
         f,
         StatusCode::OK,
         "discovery",
-        &open311::discovery(&format!("http://{host}")),
+        &open311::discovery(&ctx.config.public_base()),
     )
 }
 
@@ -435,15 +440,20 @@ async fn create311(State(ctx): State<Ctx>, body: Bytes, f: Format) -> Response {
     }
 }
 
-async fn request_one(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
+async fn request_one(State(ctx): State<Ctx>, Path(file): Path<String>, uri: Uri) -> Response {
     let (id, f) = match format_of(&file) {
         Ok(x) => x,
         Err(r) => return *r,
     };
+    let api_key = query_pairs(uri.query())
+        .ok()
+        .and_then(|q| q.into_iter().find(|(k, _)| k == "api_key").map(|(_, v)| v))
+        .filter(|v| !v.is_empty());
     let q = open311::RequestQuery {
         ids: vec![id.to_owned()],
         page: 1,
         page_size: 1,
+        api_key,
         ..Default::default()
     };
     match open311::requests(&ctx, q).await {
@@ -482,12 +492,14 @@ async fn operator_file(
             "calls are entered by dispatchers (operators) of the hotline",
         ));
     }
-    let no = orders::file(&ctx, n, Filer::Operator(who.staff.clone()), None).await?;
+    let (no, code) = orders::file(&ctx, n, Filer::Operator(who.staff.clone()), None).await?;
     let o = staff::order(&ctx, &who.staff, &no).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(o).map_err(|_| ApiError::internal())?),
-    ))
+    let mut v = serde_json::to_value(o).map_err(|_| ApiError::internal())?;
+    // The operator reads the query code to the caller (it is also in the SMS).
+    if let Some(m) = v.as_object_mut() {
+        m.insert("query_code".into(), code.into());
+    }
+    Ok((StatusCode::CREATED, Json(v)))
 }
 
 async fn staff_one(

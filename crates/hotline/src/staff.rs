@@ -508,6 +508,8 @@ pub struct ActionReq {
     pub note: Option<String>,
     pub days: Option<i64>,
     pub public_text: Option<String>,
+    /// With `publish`: the public title (the citizen's own, scrubbed, when not given).
+    pub public_title: Option<String>,
     /// With `close`: the level the citizen gave on the return visit (回访), 1..5.
     pub level: Option<i64>,
 }
@@ -703,6 +705,19 @@ fn apply(
                 Some(n) => n.to_owned(),
                 None => r.reply.clone().unwrap_or_default(),
             };
+            let title = match a.public_title.as_deref().map(str::trim) {
+                Some(t) if !t.is_empty() => {
+                    if t.chars().count() > 100 {
+                        return Ok(Err(ApiError::unprocessable(
+                            "invalid_title",
+                            "the public title may be at most 100 characters",
+                        )));
+                    }
+                    t.to_owned()
+                }
+                _ => r.title.clone(),
+            };
+            r.public_title = Some(mask::scrub_text(&title));
             r.public_text = Some(mask::scrub_text(&public_text));
             r.public_reply = Some(mask::scrub_text(&reply));
             r.published_at = Some(now);

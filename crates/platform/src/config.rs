@@ -13,6 +13,10 @@ pub struct Config {
     pub public_addr: String,
     /// `TONGBAN_INTERNAL_ADDR`: staff console, admin, `/metrics` (default `127.0.0.1:8081`).
     pub internal_addr: String,
+    /// `TONGBAN_PUBLIC_URL`: the address citizens and partners reach the public listener at,
+    /// as published in discovery documents (default `http://` + `public_addr`). Never taken
+    /// from a request's Host header.
+    pub public_url: Option<String>,
     /// `TONGBAN_TIMEZONE`: zone for dates and working days (default `Asia/Shanghai`).
     pub timezone: String,
     /// `TONGBAN_UPLOAD_DIR`: where uploaded materials are stored by content hash; shared by
@@ -80,6 +84,7 @@ impl Default for Config {
             database_url: "sqlite://tongban.db".into(),
             public_addr: "127.0.0.1:8080".into(),
             internal_addr: "127.0.0.1:8081".into(),
+            public_url: None,
             timezone: "Asia/Shanghai".into(),
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
@@ -134,6 +139,9 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_INTERNAL_ADDR") {
             self.internal_addr = v;
+        }
+        if let Some(v) = get("TONGBAN_PUBLIC_URL") {
+            self.public_url = Some(v.trim_end_matches('/').to_owned()).filter(|v| !v.is_empty());
         }
         if let Some(v) = get("TONGBAN_TIMEZONE") {
             self.timezone = v;
@@ -213,7 +221,21 @@ impl Config {
         Ok(())
     }
 
+    /// The public listener's address as published (see `public_url`).
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.public_addr))
+    }
+
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(format!(
+                    "public_url must start with http:// or https://, got {u:?}"
+                ));
+            }
+        }
         crate::time::parse_tz(&self.timezone)?;
         if self.region_code.len() != 6 || !self.region_code.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(

@@ -17,6 +17,18 @@ pub fn random_token() -> String {
     hex::encode(b)
 }
 
+/// `N` random bytes.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand::rng().fill_bytes(&mut b);
+    b
+}
+
+/// Equality that takes the same time wherever the inputs differ (for secrets).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Length ≥ 10 and at least two of: lower case, upper case, digits, other characters.
 pub fn check_password_policy(p: &str) -> Result<(), String> {
     if p.chars().count() < 10 {

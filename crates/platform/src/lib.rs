@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod keyring;
 pub mod mask;
 pub mod notify;
 pub mod outbox;
@@ -36,4 +37,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 6, "0006_audit_checkpoint"),
     migration!("platform", 7, "0007_outbox"),
     migration!("platform", 8, "0008_staff_email"),
+    migration!("platform", 9, "0009_data_keys"),
 ];

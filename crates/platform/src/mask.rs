@@ -28,9 +28,17 @@ pub fn scrub_text(s: &str) -> String {
                 j += 1;
             }
             let run: String = chars[i..j].iter().collect();
+            let after: String = chars[j..chars.len().min(j + 2)].iter().collect();
+            // A flat: the number of a unit or room (3单元502, 502室) names a household; the
+            // building's number on its street (12号) does not.
+            let flat = after.starts_with("单元")
+                || after.starts_with('室')
+                || after.starts_with('户')
+                || out.ends_with("单元");
             out.push_str(&match run.chars().count() {
                 18 => id_number(&run),
                 11 if run.starts_with('1') => phone(&run),
+                n if flat => "*".repeat(n),
                 _ => run,
             });
             i = j;
@@ -81,6 +89,14 @@ mod tests {
                 "我是张三，身份证32020219900101123X，电话13912345678，邮箱zs@example.com，门牌12号"
             ),
             "我是张三，身份证320202********123X，电话139****5678，邮箱**@example.com，门牌12号"
+        );
+    }
+
+    #[test]
+    fn flats_are_scrubbed_buildings_kept() {
+        assert_eq!(
+            scrub_text("上门到中山路100号3单元502，另有5栋1201室"),
+            "上门到中山路100号*单元***，另有5栋****室"
         );
     }
 

@@ -91,6 +91,14 @@ fn random32() -> [u8; 32] {
     b
 }
 
+/// A random key id (`k` and 8 hex digits): two deployments never share one by chance, so a
+/// key file from elsewhere is told apart by id as well as by fingerprint.
+fn new_key_id() -> String {
+    let mut b = [0u8; 4];
+    rand::rng().fill_bytes(&mut b);
+    format!("k{}", hex::encode(b))
+}
+
 fn parse_hex32(s: &str) -> Option<[u8; 32]> {
     hex::decode(s.trim()).ok()?.try_into().ok()
 }
@@ -99,13 +107,34 @@ impl Keys {
     /// A new set with one fresh key.
     pub fn generate() -> Keys {
         let mut masters = BTreeMap::new();
-        masters.insert("k1".to_owned(), random32());
+        let id = new_key_id();
+        masters.insert(id.clone(), random32());
         Keys {
-            current: "k1".into(),
+            current: id,
             masters,
             index_key: random32(),
             signing: None,
         }
+    }
+
+    /// The ids of the data keys this set holds.
+    pub fn ids(&self) -> Vec<String> {
+        self.masters.keys().cloned().collect()
+    }
+
+    /// The fingerprint of data key `id` the database records: SM3-HMAC of a fixed label.
+    pub fn fingerprint(&self, id: &str) -> Option<String> {
+        self.masters
+            .get(id)
+            .map(|k| hex::encode(hmac(k, &[b"tongban key fingerprint v1"])))
+    }
+
+    /// The fingerprint of the blind-index key.
+    pub fn index_fingerprint(&self) -> String {
+        hex::encode(hmac(
+            &self.index_key,
+            &[b"tongban index key fingerprint v1"],
+        ))
     }
 
     /// A fixed set for tests (never for a deployment).
@@ -191,14 +220,29 @@ impl Keys {
 
     /// Add a new key and make it current; returns its id.
     pub fn rotate(&mut self) -> String {
-        let mut n = self.masters.len() + 1;
-        while self.masters.contains_key(&format!("k{n}")) {
-            n += 1;
-        }
-        let id = format!("k{n}");
-        self.masters.insert(id.clone(), random32());
+        let id = self.add_key();
         self.current = id.clone();
         id
+    }
+
+    /// Add a new key without making it current (rotation registers it first); its id.
+    pub fn add_key(&mut self) -> String {
+        let mut id = new_key_id();
+        while self.masters.contains_key(&id) {
+            id = new_key_id();
+        }
+        self.masters.insert(id.clone(), random32());
+        id
+    }
+
+    /// Make a key this set holds the one new data is sealed under.
+    pub fn set_current(&mut self, id: &str) -> bool {
+        if self.masters.contains_key(id) {
+            self.current = id.to_owned();
+            true
+        } else {
+            false
+        }
     }
 
     fn subkeys(&self, id: &str) -> Result<([u8; 16], [u8; 32]), VaultError> {
@@ -337,16 +381,6 @@ pub fn keys() -> Result<Arc<Keys>, VaultError> {
         .ok()
         .and_then(|k| k.clone())
         .ok_or(VaultError::NoKeys)
-}
-
-/// Load the key file, creating it with a fresh key when it does not exist yet.
-pub fn load_or_create(path: &Path) -> Result<(Keys, bool), VaultError> {
-    if path.exists() {
-        return Ok((Keys::load(path)?, false));
-    }
-    let k = Keys::generate();
-    k.save(path)?;
-    Ok((k, true))
 }
 
 #[cfg(test)]

@@ -30,10 +30,72 @@ pub fn migrations() -> Vec<Migration> {
     .concat()
 }
 
-/// Load (or, on first start, create) the SM4 data keys and make them the process's keys.
-pub fn load_keys(config: &Config) -> Result<(), String> {
+/// Every sealed column of every room: what key rotation re-seals and what the key check
+/// looks at to tell an empty database from one sealed before keys were registered.
+pub fn sealed_columns() -> Vec<tongban_platform::keyring::Sealed> {
+    [
+        tongban_platform::keyring::SEALED,
+        tongban_cases::store::SEALED,
+        tongban_hotline::SEALED,
+    ]
+    .concat()
+}
+
+/// Re-seal personal data that is in clear or under an older key, in batches, while the
+/// server may be serving. Returns the number of values rewritten.
+pub fn reencrypt(db: &Db) -> Result<usize, String> {
+    let mut total = 0;
+    // Accounts first: values in clear also get their blind indexes.
+    loop {
+        let n = db
+            .write_blocking(|c| tongban_platform::identity::reencrypt_accounts(c, 500))
+            .map_err(|e| format!("re-encryption failed: {e}"))?;
+        total += n;
+        if n == 0 {
+            break;
+        }
+    }
+    for col in sealed_columns() {
+        loop {
+            let n = db
+                .write_blocking(move |c| {
+                    let keys = tongban_platform::vault::keys().map_err(DbError::from)?;
+                    tongban_platform::keyring::reseal(c, col, &keys, 500)
+                })
+                .map_err(|e| {
+                    format!("re-encryption of {}.{} failed: {e}", col.table, col.column)
+                })?;
+            total += n;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Open the database, check the key file against it (creating one only for an empty
+/// database), apply migrations, register the keys, load the shipped calendar years, and
+/// seal any personal data still in clear. Nothing is written when the key file is wrong.
+pub fn open_and_migrate(config: &Config) -> Result<Db, String> {
+    let db = Db::open(&config.database_url)
+        .map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
     let (keys, created) =
-        tongban_platform::vault::load_or_create(&config.key_file).map_err(|e| e.to_string())?;
+        tongban_platform::keyring::prepare(&db, &config.key_file, &sealed_columns())?;
+    db.migrate(&migrations())
+        .map_err(|e| format!("migration failed: {e}"))?;
+    let k2 = keys.clone();
+    let now = tongban_platform::time::now_millis();
+    let registered = db.write_blocking(move |c| {
+        tongban_platform::keyring::register(c, &k2, now).map_err(|e| DbError::Engine(e.to_string()))
+    });
+    if let Err(e) = registered {
+        if created {
+            // Ours lost a race with another process's first start: leave no stray file.
+            let _ = std::fs::remove_file(&config.key_file);
+        }
+        return Err(e.to_string());
+    }
     if created {
         eprintln!(
             "tongban: created data key file {} — back it up apart from the database",
@@ -41,39 +103,26 @@ pub fn load_keys(config: &Config) -> Result<(), String> {
         );
     }
     tongban_platform::vault::install(keys);
-    Ok(())
-}
-
-/// Re-encrypt personal data that is in clear or under an older key, in batches, while the
-/// server may be serving. Returns the number of rows rewritten.
-pub fn reencrypt(db: &Db) -> Result<usize, String> {
-    let mut total = 0;
-    loop {
-        let n = db
-            .write_blocking(|c| {
-                Ok(tongban_platform::identity::reencrypt_accounts(c, 500)?
-                    + tongban_cases::store::reencrypt_forms(c, 500)?)
-            })
-            .map_err(|e| format!("re-encryption failed: {e}"))?;
-        total += n;
-        if n == 0 {
-            return Ok(total);
-        }
-    }
-}
-
-/// Open the database, apply migrations, load the data keys and the shipped calendar years,
-/// and encrypt any personal data still in clear.
-pub fn open_and_migrate(config: &Config) -> Result<Db, String> {
-    load_keys(config)?;
-    let db = Db::open(&config.database_url)
-        .map_err(|e| format!("cannot open {}: {e}", config.database_url))?;
-    db.migrate(&migrations())
-        .map_err(|e| format!("migration failed: {e}"))?;
     db.write_blocking(tongban_platform::calendar::seed_builtin)
         .map_err(|e: DbError| format!("cannot seed the calendar: {e}"))?;
     reencrypt(&db)?;
     Ok(db)
+}
+
+/// Reload the key file on a running node (a rotation elsewhere adds a key), installing it
+/// only when it still matches the database's fingerprints.
+pub async fn reload_keys(ctx: &Ctx) -> Result<(), String> {
+    let keys =
+        tongban_platform::vault::Keys::load(&ctx.config.key_file).map_err(|e| e.to_string())?;
+    let reg = ctx
+        .db
+        .read(tongban_platform::keyring::fingerprints)
+        .await
+        .map_err(|e| e.to_string())?;
+    tongban_platform::keyring::check(&keys, &reg, &ctx.config.key_file)
+        .map_err(|e| e.to_string())?;
+    tongban_platform::vault::install(keys);
+    Ok(())
 }
 
 /// Every path the public listener serves.
@@ -332,9 +381,8 @@ pub async fn serve(
                     tracing::warn!(error = %e, "calendar refresh failed");
                 }
                 // A key rotation on any node reaches this one within a minute.
-                match tongban_platform::vault::Keys::load(&ctx.config.key_file) {
-                    Ok(k) => tongban_platform::vault::install(k),
-                    Err(e) => tracing::warn!(error = %e, "key file reload failed"),
+                if let Err(e) = reload_keys(&ctx).await {
+                    tracing::error!(error = %e, "key file not reloaded");
                 }
             }
         })

@@ -337,7 +337,18 @@ fn run(cli: Cli) -> Result<(), String> {
             let db = tongban_server::open_and_migrate(&config)?;
             let mut keys =
                 tongban_platform::vault::Keys::load(&config.key_file).map_err(|e| e.to_string())?;
-            let id = keys.rotate();
+            // The new key goes into the file, then into the database's registry, and only
+            // then becomes current: a crash between steps leaves every node able to start.
+            let id = keys.add_key();
+            keys.save(&config.key_file).map_err(|e| e.to_string())?;
+            let k2 = keys.clone();
+            let now = tongban_platform::time::now_millis();
+            db.write_blocking(move |c| {
+                tongban_platform::keyring::register(c, &k2, now)
+                    .map_err(|e| tongban_platform::db::DbError::Engine(e.to_string()))
+            })
+            .map_err(|e| format!("cannot register the new key: {e}"))?;
+            keys.set_current(&id);
             keys.save(&config.key_file).map_err(|e| e.to_string())?;
             tongban_platform::vault::install(keys);
             let n = tongban_server::reencrypt(&db)?;

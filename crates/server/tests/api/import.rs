@@ -5,7 +5,7 @@ use crate::helpers::*;
 use crate::on_both_engines;
 use serde_json::Value;
 
-const GOOD: &str = r#"{"order_no":"WX2025-000001","received_at":"2025-03-03T09:30:00+08:00","channel":"phone","type":"complaint","category":"utility.water","district":"梁溪区","street":"中山路","title":"停水","content":"中山路一带停水两天，没有通知。","status":"closed","closed_at":"2025-03-05T16:00:00+08:00"}
+pub const GOOD: &str = r#"{"order_no":"WX2025-000001","received_at":"2025-03-03T09:30:00+08:00","channel":"phone","type":"complaint","category":"utility.water","district":"梁溪区","street":"中山路","title":"停水","content":"中山路一带停水两天，没有通知。","status":"closed","closed_at":"2025-03-05T16:00:00+08:00"}
 {"order_no":"WX2025-000002","received_at":"2025-03-04T20:15:00+08:00","channel":"web","type":"suggestion","category":"traffic.bus","district":"新吴区","street":"长江路","title":"增开夜班公交","content":"建议增开长江路夜班公交。","status":"signed","department":"wx-zjj"}
 
 {"order_no":"WX2025-000003","received_at":"2025-03-05T08:00:00+08:00","channel":"mobile","type":"consult","category":"city.noise","district":"新吴区","street":"旺庄路","title":"噪音投诉电话","content":"夜间施工噪音找哪个部门？","status":"received"}
@@ -66,12 +66,16 @@ on_both_engines!(
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("imported 3 work orders"));
         assert_eq!(count().await, before + 3);
+        let sup = app
+            .staff(
+                "imp-sup",
+                "wx-12345",
+                &[tongban_platform::identity::Role::Supervisor],
+            )
+            .await;
         let v: Value = app
-            .client
-            .get(app.url("/api/v1/workorders/WX2025-000001"))
-            .send()
+            .get(&app.iurl("/api/v1/staff/workorders/WX2025-000001"), &sup)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();

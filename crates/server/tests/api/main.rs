@@ -18,6 +18,7 @@ mod fuzz_http;
 mod hotline_pages;
 mod import;
 mod insight;
+mod keys;
 mod listeners;
 mod masking;
 mod nodes;
