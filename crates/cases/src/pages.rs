@@ -30,18 +30,33 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 3] = [
+pub const CONSOLE_PATHS: [&str; 4] = [
     "/console",
     "/console/cases/{case_no}",
     "/console/cases/{case_no}/actions",
+    "/console/cases/{case_no}/materials/{key}",
 ];
 
 pub fn console_router() -> Router<Ctx> {
-    let [queue_path, case_path, act_path] = CONSOLE_PATHS;
+    let [queue_path, case_path, act_path, material_path] = CONSOLE_PATHS;
     Router::new()
         .route(queue_path, get(queue))
         .route(case_path, get(console_case))
         .route(act_path, post(act))
+        .route(material_path, get(console_material))
+}
+
+/// A material of a case, for the console's download links (the JSON API takes only a
+/// bearer token, so the console has its own door, behind the staff session).
+async fn console_material(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path((case_no, key)): Path<(String, String)>,
+) -> Response {
+    match service::staff_material(&ctx, &staff, &case_no, &key).await {
+        Ok((filename, _, data)) => crate::routes::download(&filename, data),
+        Err(e) => page.error(&e),
+    }
 }
 
 /// The matter to apply for; anything else is a designed "not found" page.

@@ -111,13 +111,24 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
+/// Parts a submission may have: every field of the largest form and its files.
+const MAX_PARTS: usize = 300;
+
 pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiError> {
     let mut sub = Submission {
         matter_code: None,
         form: Map::new(),
         uploads: vec![],
     };
+    let mut parts = 0usize;
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(ApiError::unprocessable(
+                "too_many_parts",
+                format!("a submission has at most {MAX_PARTS} parts (form fields and files)"),
+            ));
+        }
         let name = field.name().unwrap_or("").to_owned();
         if let Some(filename) = field.file_name().map(str::to_owned) {
             let content_type = field
@@ -345,8 +356,20 @@ async fn material(
     who: StaffAuth,
     Path((case_no, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let (filename, content_type, data) =
-        service::staff_material(&ctx, &who.staff, &case_no, &key).await?;
+    let (filename, _, data) = service::staff_material(&ctx, &who.staff, &case_no, &key).await?;
+    Ok(download(&filename, data))
+}
+
+/// A stored file as a download: the type its content shows (never the one the uploader
+/// declared, so a PDF/HTML polyglot is not served as HTML), always as an attachment.
+pub fn download(filename: &str, data: Vec<u8>) -> Response {
+    let content_type = match tongban_platform::blobs::sniff(&data).and_then(|e| e.first()) {
+        Some(&"pdf") => "application/pdf",
+        Some(&"png") => "image/png",
+        Some(&"jpg") => "image/jpeg",
+        Some(&"gif") => "image/gif",
+        _ => "application/octet-stream",
+    };
     let ascii: String = filename
         .chars()
         .map(|c| {
@@ -357,9 +380,9 @@ async fn material(
             }
         })
         .collect();
-    Ok((
+    (
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{ascii}\""),
@@ -368,7 +391,7 @@ async fn material(
         ],
         data,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The channel of an application by the device class of its sender.

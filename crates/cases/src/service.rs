@@ -74,6 +74,9 @@ pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError>
     }
 }
 
+/// Files one material (or file field) may carry in one submission.
+pub const MAX_FILES_PER_MATERIAL: usize = 5;
+
 /// Check uploads against the matter, store them by content hash, and describe them.
 fn store_uploads(
     ctx: &Ctx,
@@ -90,6 +93,22 @@ fn store_uploads(
                 ctx.config.max_case_upload_bytes
             ),
         ));
+    }
+    // At most a few files per declared material: 5,000 file parts in one submission were
+    // once stored.
+    let mut per_key: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for u in &uploads {
+        let n = per_key.entry(u.key.as_str()).or_default();
+        *n += 1;
+        if *n > MAX_FILES_PER_MATERIAL {
+            return Err(ApiError::unprocessable(
+                "too_many_files",
+                format!(
+                    "at most {MAX_FILES_PER_MATERIAL} files go with one material; {:?} has more",
+                    u.key
+                ),
+            ));
+        }
     }
     let mut out = Vec::with_capacity(uploads.len());
     let now = tongban_platform::time::now_millis();
@@ -233,6 +252,16 @@ pub async fn submit(
     let matter = published_matter(ctx, matter_code).await?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     let form = validate(&matter.fields, &form, &files, false).map_err(invalid_form)?;
+    if !uploads.is_empty() {
+        tongban_platform::throttle::limit(
+            &ctx.db,
+            format!("rate:upload:{account_id}"),
+            ctx.config.rate_per_hour,
+            3_600_000,
+            "submissions with files",
+        )
+        .await?;
+    }
     let mats = store_uploads(ctx, &matter, uploads)?;
     let now = tongban_platform::time::now_millis();
     let day = tongban_platform::time::date_of(now, ctx.tz)

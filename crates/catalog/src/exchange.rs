@@ -4,7 +4,7 @@
 //! so a caller never half-imports.
 
 use crate::model::{check_matter, Field, Material, Matter};
-use calamine::{open_workbook, Data, Reader, Xlsx};
+use calamine::{Data, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -274,17 +274,16 @@ fn check_header(sheet: &str, cells: Option<&[Data]>, cols: &[&str], errors: &mut
 }
 
 pub fn import_xlsx(path: &Path) -> Result<Vec<Matter>, Vec<String>> {
-    let wb: Xlsx<_> = open_workbook(path).map_err(|e| {
-        vec![format!(
-            "{}: not a readable XLSX workbook: {e}",
-            path.display()
-        )]
-    })?;
-    import_workbook(wb)
+    let data =
+        std::fs::read(path).map_err(|e| vec![format!("cannot read {}: {e}", path.display())])?;
+    crate::xlsx_guard::check(&data, crate::xlsx_guard::LIMITS)
+        .map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    import_xlsx_bytes(data)
 }
 
 /// Read a catalogue from XLSX bytes (an upload).
 pub fn import_xlsx_bytes(data: Vec<u8>) -> Result<Vec<Matter>, Vec<String>> {
+    crate::xlsx_guard::check(&data, crate::xlsx_guard::LIMITS).map_err(|e| vec![e])?;
     let wb = Xlsx::new(std::io::Cursor::new(data))
         .map_err(|e| vec![format!("not a readable XLSX workbook: {e}")])?;
     import_workbook(wb)

@@ -8,6 +8,7 @@ pub mod model;
 pub mod pages;
 pub mod routes;
 pub mod store;
+pub mod xlsx_guard;
 
 pub use model::{Field, Material, Matter};
 

@@ -70,13 +70,16 @@ pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (1..=max).contains(&n) => Ok(n),
                 _ => Err(ApiError::bad_request(
-                    "bad_paging",
+                    "invalid_paging",
                     format!("{k} must be a whole number from 1 to {max}"),
                 )),
             },
         }
     };
-    Ok((num("page", 1, 1_000_000)?, num("per_page", 20, 100)?))
+    Ok((
+        num("page", 1, tongban_platform::http::MAX_PAGE)?,
+        num("per_page", 20, 100)?,
+    ))
 }
 
 async fn list(

@@ -280,7 +280,12 @@ pub fn store(
         let on_time = answer_by.is_none_or(|d| tongban_platform::time::date_of(at, tz) <= d);
         c.execute(
             "UPDATE work_orders SET reply = $1, replied_at = $2, replied_on_time = $3 WHERE id = $4",
-            params![text.trim(), at, on_time, id],
+            params![
+                keys.encrypt(text.trim()).map_err(DbError::from)?,
+                at,
+                on_time,
+                id
+            ],
         )?;
         let dept = k.department.as_deref();
         event(

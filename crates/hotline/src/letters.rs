@@ -46,7 +46,7 @@ pub struct Letters {
 pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
     let per_page = q.per_page.unwrap_or(20);
     let page = q.page.unwrap_or(1);
-    if !(1..=100).contains(&per_page) || page < 1 {
+    if !(1..=100).contains(&per_page) || !(1..=tongban_platform::http::MAX_PAGE).contains(&page) {
         return Err(ApiError::bad_request(
             "invalid_paging",
             "page starts at 1 and per_page is 1 to 100",

@@ -39,6 +39,14 @@ pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
         column: "email",
     },
     tongban_platform::keyring::Sealed {
+        table: "work_orders",
+        column: "reply",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "work_order_events",
+        column: "note",
+    },
+    tongban_platform::keyring::Sealed {
         table: "ratings",
         column: "comment",
     },

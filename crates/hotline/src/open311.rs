@@ -521,8 +521,8 @@ pub fn parse_query(q: &[(String, String)]) -> Result<RequestQuery, Error311> {
                 r.page = v
                     .parse()
                     .ok()
-                    .filter(|p| *p >= 1)
-                    .ok_or_else(|| Error311::bad("page must be 1 or more"))?
+                    .filter(|p| (1..=tongban_platform::http::MAX_PAGE).contains(p))
+                    .ok_or_else(|| Error311::bad("page must be 1 to 1000000"))?
             }
             "page_size" => {
                 r.page_size = v
@@ -602,9 +602,8 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                 Some(false) => w.push("o.status = 'closed'".into()),
                 None => {}
             }
-            let offset = (q.page - 1)
-                .checked_mul(q.page_size)
-                .ok_or_else(|| DbError::Decode("page out of range".into()))?;
+            // page ≤ MAX_PAGE and page_size ≤ 1000: no overflow.
+            let offset = (q.page - 1).saturating_mul(q.page_size);
             p.push(q.page_size.into());
             p.push(offset.into());
             let sql = format!(

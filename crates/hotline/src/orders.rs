@@ -183,7 +183,11 @@ fn rec_of(r: &Row) -> Result<Rec, DbError> {
         escalated: r.get_bool("escalated")?,
         extension_days: r.get_opt_i64("extension_days")?,
         extension_reason: r.get_opt_str("extension_reason")?,
-        reply: r.get_opt_str("reply")?,
+        // Sealed at rest; the record holds it open.
+        reply: r
+            .get_opt_str("reply")?
+            .map(|v| vault::open_text(&v))
+            .transpose()?,
         replied_at: r.get_opt_i64("replied_at")?,
         replied_on_time: r.get_opt_bool("replied_on_time")?,
         closed_at: r.get_opt_i64("closed_at")?,
@@ -229,7 +233,7 @@ pub fn save(c: &mut dyn Conn, r: &Rec, now: i64) -> Result<(), DbError> {
             r.escalated,
             r.extension_days,
             r.extension_reason.as_deref(),
-            r.reply.as_deref(),
+            r.reply.as_deref().map(vault::seal_text).transpose()?,
             r.replied_at,
             r.replied_on_time,
             r.closed_at,
@@ -265,7 +269,16 @@ pub fn event(
 ) -> Result<(), DbError> {
     c.execute(
         "INSERT INTO work_order_events (order_id, at, action, to_status, actor, department_code, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        params![id, at, action, to.as_str(), actor, dept, note],
+        params![
+            id,
+            at,
+            action,
+            to.as_str(),
+            actor,
+            dept,
+            // Notes hold replies, instructions and what citizens said: sealed.
+            vault::seal_text(note)?
+        ],
     )?;
     Ok(())
 }
@@ -467,6 +480,31 @@ pub async fn file(
     let source = audit::current_source();
     let settings = ctx.db.read(settings::load).await?;
     let ck = check(&n, &settings, &filer)?;
+    if matches!(filer, Filer::Anonymous) {
+        // Anonymous filing is limited per address and per phone: five anonymous orders with
+        // 10 MiB photos once went in within a second and became the top hot topic.
+        tongban_platform::throttle::limit(
+            &ctx.db,
+            format!("rate:wo-addr:{source}"),
+            ctx.config.rate_per_hour,
+            3_600_000,
+            "anonymous work orders",
+        )
+        .await?;
+        if let Some(p) = &ck.phone {
+            let key = vault::keys()
+                .map_err(|_| ApiError::internal())?
+                .blind("rate-phone", p);
+            tongban_platform::throttle::limit(
+                &ctx.db,
+                format!("rate:wo-phone:{key}"),
+                ctx.config.rate_per_phone_day,
+                86_400_000,
+                "work orders for this phone number",
+            )
+            .await?;
+        }
+    }
     let photo = photo.map(|p| store_photo(ctx, p)).transpose()?;
     let dept = settings
         .routing()
@@ -598,7 +636,7 @@ pub async fn view(
                         department: e.get_opt_str("department_code")?,
                         // The citizen sees the notes meant for them: the reply and the return visit.
                         note: match e.get_str("action")?.as_str() {
-                            "reply" | "reopen" | "close" => e.get_str("note")?,
+                            "reply" | "reopen" | "close" => vault::open_text(&e.get_str("note")?)?,
                             _ => String::new(),
                         },
                     })

@@ -233,10 +233,10 @@ struct Page<T> {
 
 fn paging(q: &PageQ) -> Result<(i64, i64), ApiError> {
     let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(20));
-    if page < 1 || !(1..=100).contains(&per_page) {
+    if !(1..=tongban_platform::http::MAX_PAGE).contains(&page) || !(1..=100).contains(&per_page) {
         return Err(ApiError::bad_request(
-            "bad_paging",
-            "page starts at 1 and per_page is 1 to 100",
+            "invalid_paging",
+            "page is 1 to 1000000 and per_page is 1 to 100",
         ));
     }
     Ok((page, per_page))

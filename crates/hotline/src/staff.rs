@@ -123,7 +123,7 @@ pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, Api
     };
     let per_page = q.per_page.unwrap_or(20);
     let page = q.page.unwrap_or(1);
-    if !(1..=100).contains(&per_page) || page < 1 {
+    if !(1..=100).contains(&per_page) || !(1..=tongban_platform::http::MAX_PAGE).contains(&page) {
         return Err(ApiError::bad_request(
             "invalid_paging",
             "page starts at 1 and per_page is 1 to 100",
@@ -436,7 +436,7 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
                     },
                     actor_kind,
                     department: e.get_opt_str("department_code")?,
-                    note: e.get_str("note")?,
+                    note: tongban_platform::vault::open_text(&e.get_str("note")?)?,
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?,

@@ -19,6 +19,7 @@ use tongban_platform::{ApiError, Ctx};
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("insight", 1, "0001_insight"),
     tongban_platform::migration!("insight", 2, "0002_daily_figures"),
+    tongban_platform::migration!("insight", 3, "0003_terms_without_identifiers"),
 ];
 
 /// A period of whole days `[from, to]` (YYYY-MM-DD, in the configured zone) as epoch

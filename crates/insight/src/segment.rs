@@ -64,10 +64,15 @@ fn segmenter() -> &'static Segmenter {
 }
 
 /// Whether a token can name a topic: two or more characters, a letter or CJK ideograph in
-/// it, not a stop word, not too long.
+/// it, not a stop word, not too long; and nothing that identifies a person by itself: no
+/// digit (phones, ID numbers, house and flat numbers) and no e-mail address. The messages
+/// stay sealed; only such terms are kept in the clear (docs/security.md).
 fn keep(seg: &Segmenter, w: &str) -> bool {
     let n = w.chars().count();
-    (2..=20).contains(&n) && w.chars().any(char::is_alphabetic) && !seg.stop.contains(w)
+    (2..=20).contains(&n)
+        && w.chars().any(char::is_alphabetic)
+        && !w.chars().any(|c| c.is_numeric() || c == '@')
+        && !seg.stop.contains(w)
 }
 
 /// The terms of a text and how often each occurs.
@@ -102,6 +107,17 @@ pub fn sequence(text: &str) -> Vec<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_never_terms() {
+        let t = terms("我是张三，电话13912345678，身份证32020219900307123X，住中山路100号3单元502，邮箱zs@example.com，ｂ栋１２室");
+        for term in t.keys() {
+            assert!(
+                !term.chars().any(|c| c.is_numeric() || c == '@'),
+                "{term} kept: {t:?}"
+            );
+        }
+    }
 
     #[test]
     fn local_names_stay_whole_and_noise_is_dropped() {

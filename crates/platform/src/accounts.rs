@@ -67,6 +67,14 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
         let fields = problems.into_iter().map(|p| p.1).collect::<Vec<_>>();
         return Err(ApiError::unprocessable(code, message).with_fields(json!(fields)));
     };
+    crate::throttle::limit(
+        &ctx.db,
+        format!("rate:register:{}", crate::audit::current_source()),
+        ctx.config.rate_per_hour,
+        3_600_000,
+        "registrations",
+    )
+    .await?;
     let hash = hash_off_thread(r.password).await?;
     let (idn, ph) = (id.as_str().to_owned(), phone.as_str().to_owned());
     let res = ctx
@@ -149,7 +157,7 @@ async fn check_throttle(
     let now = crate::time::now_millis();
     match ctx
         .db
-        .read(move |c| throttle::blocked(c, &ak, &adk, &limits, now))
+        .write(move |c| throttle::admit(c, &ak, &adk, &limits, now))
         .await?
     {
         Some(wait) => {
@@ -224,14 +232,15 @@ pub async fn login_citizen(
         .or(ph.as_deref())
         .unwrap_or(account)
         .to_owned();
-    let keys = throttle::keys("citizen", &typed, source);
-    // What was typed is personal data: the audit keeps only its hashed key until it is known.
-    let entry = login_entry("citizen", &keys.0);
-    check_throttle(ctx, &keys, &entry).await?;
+    // The account first, so that its one counter is used whichever identifier was typed.
     let found = ctx
         .db
         .read(move |c| identity::citizen_credentials(c, idn.as_deref(), ph.as_deref()))
         .await?;
+    let keys = throttle::keys("citizen", found.as_ref().map(|f| f.0), &typed, source);
+    // What was typed is personal data: the audit keeps only the throttle key until it is known.
+    let entry = login_entry("citizen", &keys.0);
+    check_throttle(ctx, &keys, &entry).await?;
     let (id, hash) = found.unwrap_or_else(|| (-1, dummy_hash()));
     if !verify_off_thread(password, hash).await? || id < 0 {
         return Err(failed(ctx, keys, entry).await);
@@ -263,13 +272,14 @@ pub async fn login_staff(
     source: &str,
 ) -> Result<(String, Staff), ApiError> {
     let user = username.trim().to_owned();
-    let keys = throttle::keys("staff", &user, source);
-    let entry = login_entry("staff", &user);
-    check_throttle(ctx, &keys, &entry).await?;
+    let u2 = user.clone();
     let found = ctx
         .db
-        .read(move |c| identity::staff_credentials(c, &user))
+        .read(move |c| identity::staff_credentials(c, &u2))
         .await?;
+    let keys = throttle::keys("staff", found.as_ref().map(|f| f.staff.id), &user, source);
+    let entry = login_entry("staff", &user);
+    check_throttle(ctx, &keys, &entry).await?;
     let hash = found
         .as_ref()
         .map_or_else(dummy_hash, |f| f.password_hash.clone());

@@ -11,7 +11,8 @@ pub fn path_of(dir: &Path, sha: &str) -> Option<PathBuf> {
     Some(dir.join(&sha[..2]).join(sha))
 }
 
-/// Store `data` durably (written, fsynced, renamed into place) and return its SM3 digest.
+/// Store `data` durably, sealed with SM4 under the current data key (written, fsynced,
+/// renamed into place; file 0600, folders 0700), and return its SM3 digest.
 pub fn put(dir: &Path, data: &[u8]) -> std::io::Result<String> {
     let sha = crate::crypto::sm3_hex(data);
     let Some(target) = path_of(dir, &sha) else {
@@ -20,29 +21,144 @@ pub fn put(dir: &Path, data: &[u8]) -> std::io::Result<String> {
     if target.exists() {
         return Ok(sha);
     }
+    let keys = crate::vault::keys().map_err(std::io::Error::other)?;
+    let sealed = keys.encrypt_bytes(data).map_err(std::io::Error::other)?;
     let parent = target.parent().unwrap_or(dir);
-    std::fs::create_dir_all(parent)?;
-    let tmp = parent.join(format!(
-        ".{sha}.{}",
-        crate::crypto::random_token().get(..8).unwrap_or("tmp")
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, &target)?;
+    make_dirs(parent)?;
+    write_private(&target, &sealed)?;
     Ok(sha)
 }
 
-pub fn get(dir: &Path, sha: &str) -> std::io::Result<Vec<u8>> {
-    match path_of(dir, sha) {
-        Some(p) => std::fs::read(p),
-        None => Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "bad digest",
-        )),
+/// Create `dir` and its parents, owner-only.
+fn make_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
     }
+    b.create(dir)
+}
+
+/// Write `data` to `target` through a temporary file that only the owner may read.
+fn write_private(target: &Path, data: &[u8]) -> std::io::Result<()> {
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(
+        ".{name}.{}",
+        crate::crypto::random_token().get(..8).unwrap_or("tmp")
+    ));
+    {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut f = o.open(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, target)
+}
+
+/// The contents of a stored file, opened with the data keys.
+pub fn get(dir: &Path, sha: &str) -> std::io::Result<Vec<u8>> {
+    let stored = match path_of(dir, sha) {
+        Some(p) => std::fs::read(p)?,
+        None => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "bad digest",
+            ))
+        }
+    };
+    let keys = crate::vault::keys().map_err(std::io::Error::other)?;
+    keys.decrypt_bytes(&stored).map_err(std::io::Error::other)
+}
+
+/// Re-seal every stored file that is in clear or under another key than the current one,
+/// and make files and folders owner-only; how many files were rewritten.
+pub fn reseal_all(dir: &Path) -> std::io::Result<usize> {
+    if !dir.exists() {
+        return Ok(0);
+    }
+    let keys = crate::vault::keys().map_err(std::io::Error::other)?;
+    let mut n = 0;
+    for sub in std::fs::read_dir(dir)? {
+        let sub = sub?.path();
+        if !sub.is_dir() {
+            continue;
+        }
+        set_mode(&sub, 0o700)?;
+        for f in std::fs::read_dir(&sub)? {
+            let path = f?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.') || !path.is_file() {
+                continue;
+            }
+            let stored = std::fs::read(&path)?;
+            if crate::vault::Keys::file_key(&stored) != Some(keys.current.as_str()) {
+                let plain = keys
+                    .decrypt_bytes(&stored)
+                    .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+                write_private(
+                    &path,
+                    &keys.encrypt_bytes(&plain).map_err(std::io::Error::other)?,
+                )?;
+                n += 1;
+            }
+            set_mode(&path, 0o600)?;
+        }
+    }
+    set_mode(dir, 0o700)?;
+    Ok(n)
+}
+
+/// Files not under `current` (0 after a finished rotation).
+pub fn stale(dir: &Path, current: &str) -> std::io::Result<usize> {
+    let mut n = 0;
+    if !dir.exists() {
+        return Ok(0);
+    }
+    for sub in std::fs::read_dir(dir)? {
+        let sub = sub?.path();
+        if !sub.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&sub)? {
+            let path = f?.path();
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if !hidden
+                && path.is_file()
+                && crate::vault::Keys::file_key(&std::fs::read(&path)?) != Some(current)
+            {
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// The file type by its content (magic bytes), as the extension a matter lists; `None` when

@@ -17,6 +17,19 @@ pub struct Config {
     /// as published in discovery documents (default `http://` + `public_addr`). Never taken
     /// from a request's Host header.
     pub public_url: Option<String>,
+    /// `TONGBAN_RATE_PER_HOUR`: anonymous work orders, registrations and submissions with
+    /// files one address may make in an hour (default 20; 429 with `Retry-After` beyond).
+    pub rate_per_hour: i64,
+    /// `TONGBAN_RATE_PER_PHONE_DAY`: anonymous work orders one phone number may file in a
+    /// day (default 10).
+    pub rate_per_phone_day: i64,
+    /// `TONGBAN_HEADER_TIMEOUT_SECS`: time a connection has to send its request headers (and
+    /// finish TLS), and the longest a keep-alive connection may sit idle (default 20).
+    pub header_timeout_secs: u64,
+    /// `TONGBAN_CONNECTIONS_PER_ADDRESS`: connections one address may hold open on a listener
+    /// (default 256; raise it behind a reverse proxy, where every request comes from one
+    /// address).
+    pub connections_per_address: usize,
     /// `TONGBAN_TIMEZONE`: zone for dates and working days (default `Asia/Shanghai`).
     pub timezone: String,
     /// `TONGBAN_UPLOAD_DIR`: where uploaded materials are stored by content hash; shared by
@@ -85,6 +98,10 @@ impl Default for Config {
             public_addr: "127.0.0.1:8080".into(),
             internal_addr: "127.0.0.1:8081".into(),
             public_url: None,
+            rate_per_hour: 20,
+            header_timeout_secs: 20,
+            connections_per_address: 256,
+            rate_per_phone_day: 10,
             timezone: "Asia/Shanghai".into(),
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
@@ -209,6 +226,19 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|_| format!("TONGBAN_EVALUATION_WEIGHTS must be four numbers like 0.25,0.25,0.3,0.2, got {v:?}"))?;
         }
+        if let Some(v) = get("TONGBAN_HEADER_TIMEOUT_SECS") {
+            self.header_timeout_secs = num("TONGBAN_HEADER_TIMEOUT_SECS", v)?.clamp(1, 3600) as u64;
+        }
+        if let Some(v) = get("TONGBAN_CONNECTIONS_PER_ADDRESS") {
+            self.connections_per_address =
+                num("TONGBAN_CONNECTIONS_PER_ADDRESS", v)?.clamp(1, 1_000_000) as usize;
+        }
+        if let Some(v) = get("TONGBAN_RATE_PER_HOUR") {
+            self.rate_per_hour = num("TONGBAN_RATE_PER_HOUR", v)?;
+        }
+        if let Some(v) = get("TONGBAN_RATE_PER_PHONE_DAY") {
+            self.rate_per_phone_day = num("TONGBAN_RATE_PER_PHONE_DAY", v)?;
+        }
         if let Some(v) = get("TONGBAN_LOCKOUT_FAILURES") {
             self.lockout_failures = num("TONGBAN_LOCKOUT_FAILURES", v)?;
         }
@@ -263,6 +293,14 @@ impl Config {
             || self.address_window_minutes < 1
         {
             return Err("lockout_failures, lockout_minutes, address_failures and address_window_minutes must be at least 1".into());
+        }
+        if self.header_timeout_secs < 1 || self.connections_per_address < 1 {
+            return Err(
+                "header_timeout_secs and connections_per_address must be at least 1".into(),
+            );
+        }
+        if self.rate_per_hour < 1 || self.rate_per_phone_day < 1 {
+            return Err("rate_per_hour and rate_per_phone_day must be at least 1".into());
         }
         if self.population < 1 {
             return Err("population must be at least 1".into());

@@ -66,7 +66,11 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     None
 }
 
-/// The bearer token from `Authorization: Bearer …` or the given session cookie.
+/// The highest page number any list accepts: with at most 1,000 items a page, offsets stay
+/// far from overflowing (`page=9223372036854775807` once wrapped round to page 1).
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// The bearer token from `Authorization: Bearer …`, or outside `/api/` the session cookie.
 pub fn token_of(parts: &Parts, cookie_name: &str) -> Option<String> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
@@ -74,6 +78,12 @@ pub fn token_of(parts: &Parts, cookie_name: &str) -> Option<String> {
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))?;
         return Some(t.trim().to_owned());
+    }
+    // The JSON API takes `Authorization: Bearer` only: a browser attaches cookies to
+    // requests other sites make (a `text/plain` or multipart POST needs no preflight), so a
+    // session cookie never authenticates `/api/*`. Pages carry an anti-forgery token instead.
+    if parts.uri.path().starts_with("/api/") {
+        return None;
     }
     cookie(parts, cookie_name)
 }

@@ -68,7 +68,8 @@ pub struct LogSms;
 
 impl SmsProvider for LogSms {
     fn send(&self, phone: &str, text: &str) -> Result<(), (bool, String)> {
-        tracing::info!(to = %crate::mask::phone(phone), %text, "sms");
+        // Notices quote replies that may hold phones, ID numbers and flats: scrubbed.
+        tracing::info!(to = %crate::mask::phone(phone), text = %crate::mask::scrub_text(text), "sms");
         Ok(())
     }
 }

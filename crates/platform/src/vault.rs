@@ -16,6 +16,8 @@ type HmacSm3 = Hmac<Sm3>;
 
 /// The prefix of every ciphertext stored in a text column.
 pub const PREFIX: &str = "sm4:";
+/// The first bytes of every sealed file.
+pub const FILE_MAGIC: &[u8] = b"TBS1";
 
 #[derive(Clone)]
 pub struct Keys {
@@ -256,28 +258,23 @@ impl Keys {
         Ok((k, hmac(master, &[b"tongban sm3 mac"])))
     }
 
-    /// `sm4:<key id>:<hex of iv, ciphertext and tag>`.
-    pub fn encrypt(&self, plain: &str) -> Result<String, VaultError> {
+    /// IV, ciphertext and tag of `plain` under the current key.
+    fn seal_raw(&self, plain: &[u8]) -> Result<Vec<u8>, VaultError> {
         let (k, mac_key) = self.subkeys(&self.current)?;
         let mut iv = [0u8; 16];
         rand::rng().fill_bytes(&mut iv);
-        let mut buf = plain.as_bytes().to_vec();
+        let mut buf = plain.to_vec();
         Sm4Ctr::new(&k.into(), &iv.into()).apply_keystream(&mut buf);
         let tag = hmac(&mac_key, &[self.current.as_bytes(), &iv, &buf]);
         let mut out = Vec::with_capacity(16 + buf.len() + 32);
         out.extend_from_slice(&iv);
         out.extend_from_slice(&buf);
         out.extend_from_slice(&tag);
-        Ok(format!("{PREFIX}{}:{}", self.current, hex::encode(out)))
+        Ok(out)
     }
 
-    pub fn decrypt(&self, stored: &str) -> Result<String, VaultError> {
-        let Some(rest) = stored.strip_prefix(PREFIX) else {
-            // Written before encryption was enabled; `migrate_plaintext` will encrypt it.
-            return Ok(stored.to_owned());
-        };
-        let (id, body) = rest.split_once(':').ok_or(VaultError::Damaged)?;
-        let raw = hex::decode(body).map_err(|_| VaultError::Damaged)?;
+    /// The plaintext of IV, ciphertext and tag under key `id`, the tag checked first.
+    fn open_raw(&self, id: &str, raw: &[u8]) -> Result<Vec<u8>, VaultError> {
         if raw.len() < 48 {
             return Err(VaultError::Damaged);
         }
@@ -285,13 +282,62 @@ impl Keys {
         let (ct, tag) = rest.split_at(rest.len() - 32);
         let (k, mac_key) = self.subkeys(id)?;
         let want = hmac(&mac_key, &[id.as_bytes(), iv, ct]);
-        if want.iter().zip(tag).fold(0u8, |a, (x, y)| a | (x ^ y)) != 0 {
+        if !crate::crypto::constant_time_eq(&want, tag) {
             return Err(VaultError::Damaged);
         }
         let mut buf = ct.to_vec();
         let iv: [u8; 16] = iv.try_into().map_err(|_| VaultError::Damaged)?;
         Sm4Ctr::new(&k.into(), &iv.into()).apply_keystream(&mut buf);
-        String::from_utf8(buf).map_err(|_| VaultError::Damaged)
+        Ok(buf)
+    }
+
+    /// `sm4:<key id>:<hex of iv, ciphertext and tag>`.
+    pub fn encrypt(&self, plain: &str) -> Result<String, VaultError> {
+        let raw = self.seal_raw(plain.as_bytes())?;
+        Ok(format!("{PREFIX}{}:{}", self.current, hex::encode(raw)))
+    }
+
+    pub fn decrypt(&self, stored: &str) -> Result<String, VaultError> {
+        let Some(rest) = stored.strip_prefix(PREFIX) else {
+            // Written before encryption was enabled; re-sealing at start-up encrypts it.
+            return Ok(stored.to_owned());
+        };
+        let (id, body) = rest.split_once(':').ok_or(VaultError::Damaged)?;
+        let raw = hex::decode(body).map_err(|_| VaultError::Damaged)?;
+        String::from_utf8(self.open_raw(id, &raw)?).map_err(|_| VaultError::Damaged)
+    }
+
+    /// A sealed file: `TBS1`, the key id's length and the key id, then IV, ciphertext and
+    /// tag.
+    pub fn encrypt_bytes(&self, plain: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let raw = self.seal_raw(plain)?;
+        let id = self.current.as_bytes();
+        let mut out = Vec::with_capacity(5 + id.len() + raw.len());
+        out.extend_from_slice(FILE_MAGIC);
+        out.push(u8::try_from(id.len()).map_err(|_| VaultError::Damaged)?);
+        out.extend_from_slice(id);
+        out.extend_from_slice(&raw);
+        Ok(out)
+    }
+
+    /// The contents of a sealed file; a file stored before files were sealed is returned
+    /// as it is (re-sealing at start-up seals it).
+    pub fn decrypt_bytes(&self, stored: &[u8]) -> Result<Vec<u8>, VaultError> {
+        match Self::file_key(stored) {
+            None if stored.starts_with(FILE_MAGIC) => Err(VaultError::Damaged),
+            None => Ok(stored.to_vec()),
+            Some(id) => {
+                let start = FILE_MAGIC.len() + 1 + id.len();
+                self.open_raw(id, stored.get(start..).ok_or(VaultError::Damaged)?)
+            }
+        }
+    }
+
+    /// The key id a sealed file is under (`None` for a file in clear).
+    pub fn file_key(stored: &[u8]) -> Option<&str> {
+        let rest = stored.strip_prefix(FILE_MAGIC)?;
+        let (&n, rest) = rest.split_first()?;
+        std::str::from_utf8(rest.get(..usize::from(n))?).ok()
     }
 
     /// The key id a stored value is under (`None` for plaintext).
@@ -373,6 +419,16 @@ pub fn install(keys: Keys) {
         }
         *slot = Some(Arc::new(merged));
     }
+}
+
+/// Seal `plain` under the process's current key (for storage code).
+pub fn seal_text(plain: &str) -> Result<String, crate::db::DbError> {
+    Ok(keys()?.encrypt(plain)?)
+}
+
+/// Open a sealed value with the process's keys (for storage code).
+pub fn open_text(stored: &str) -> Result<String, crate::db::DbError> {
+    Ok(keys()?.decrypt(stored)?)
 }
 
 /// The process's data keys.
@@ -494,6 +550,26 @@ mod tests {
             Keys::load(&p).unwrap().public_keys()[0].public_key,
             pubs[0].public_key
         );
+    }
+
+    #[test]
+    fn files_round_trip_and_tamper_detection() {
+        let k = Keys::for_tests();
+        let pdf = b"%PDF-1.4 id card".to_vec();
+        let sealed = k.encrypt_bytes(&pdf).unwrap();
+        assert_eq!(Keys::file_key(&sealed), Some("t1"));
+        assert!(!sealed.windows(8).any(|w| w == b"id card "), "no plaintext");
+        assert_eq!(k.decrypt_bytes(&sealed).unwrap(), pdf);
+        let mut bad = sealed.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(matches!(k.decrypt_bytes(&bad), Err(VaultError::Damaged)));
+        assert_eq!(
+            k.decrypt_bytes(&pdf).unwrap(),
+            pdf,
+            "a file in clear reads as it is"
+        );
+        assert!(k.decrypt_bytes(b"TBS1\x05t1").is_err(), "truncated");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The front door: composes every room's routers onto the two listeners, runs migrations,
 //! seeds the demo, and serves. The CLI in `main.rs` is a thin layer over these functions.
 
+pub mod conn;
 pub mod demo;
 pub mod history;
 pub mod home;
@@ -43,7 +44,7 @@ pub fn sealed_columns() -> Vec<tongban_platform::keyring::Sealed> {
 
 /// Re-seal personal data that is in clear or under an older key, in batches, while the
 /// server may be serving. Returns the number of values rewritten.
-pub fn reencrypt(db: &Db) -> Result<usize, String> {
+pub fn reencrypt(db: &Db, config: &Config) -> Result<usize, String> {
     let mut total = 0;
     // Accounts first: values in clear also get their blind indexes.
     loop {
@@ -71,6 +72,13 @@ pub fn reencrypt(db: &Db) -> Result<usize, String> {
             }
         }
     }
+    // Uploaded materials and photos.
+    total += tongban_platform::blobs::reseal_all(&config.upload_dir).map_err(|e| {
+        format!(
+            "re-sealing files in {} failed: {e}",
+            config.upload_dir.display()
+        )
+    })?;
     Ok(total)
 }
 
@@ -105,7 +113,7 @@ pub fn open_and_migrate(config: &Config) -> Result<Db, String> {
     tongban_platform::vault::install(keys);
     db.write_blocking(tongban_platform::calendar::seed_builtin)
         .map_err(|e: DbError| format!("cannot seed the calendar: {e}"))?;
-    reencrypt(&db)?;
+    reencrypt(&db, config)?;
     Ok(db)
 }
 
@@ -395,13 +403,27 @@ pub async fn serve(
         tokio::spawn(worker(ctx.clone(), notifier))
     };
     let m = metrics::Metrics::default();
+    let ctx_limits = (
+        ctx.config.header_timeout_secs,
+        ctx.config.connections_per_address,
+    );
     let public_tls = ctx.config.tls(false);
     let internal_tls = ctx.config.tls(true);
     let public = public_app(ctx.clone(), m.clone());
     let internal = internal_app(ctx, m);
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
-    let p = run_listener(listeners.public, public, public_tls, tx.subscribe());
-    let i = run_listener(listeners.internal, internal, internal_tls, tx.subscribe());
+    let limits = conn::Limits {
+        header_timeout: std::time::Duration::from_secs(ctx_limits.0),
+        per_address: ctx_limits.1,
+    };
+    let p = run_listener(listeners.public, public, public_tls, limits, tx.subscribe());
+    let i = run_listener(
+        listeners.internal,
+        internal,
+        internal_tls,
+        limits,
+        tx.subscribe(),
+    );
     tokio::spawn(async move {
         shutdown.await;
         let _ = tx.send(());
@@ -449,23 +471,17 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
 }
 
 /// Serve one listener, over TLS (rustls) when a certificate and key are configured, until
-/// the shutdown signal; requests in flight are finished.
+/// the shutdown signal; requests in flight are finished. Connections are bounded (see
+/// [`conn`]).
 async fn run_listener(
     listener: TcpListener,
     app: Router,
     tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
-    mut stop: tokio::sync::broadcast::Receiver<()>,
+    limits: conn::Limits,
+    stop: tokio::sync::broadcast::Receiver<()>,
 ) -> Result<(), String> {
     match tls {
-        None => axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.recv().await;
-        })
-        .await
-        .map_err(|e| e.to_string()),
+        None => conn::serve(listener, app, None, limits, stop).await,
         Some((cert, key)) => {
             let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
                 .await
@@ -476,20 +492,11 @@ async fn run_listener(
                         key.display()
                     )
                 })?;
-            let std_listener = listener.into_std().map_err(|e| e.to_string())?;
-            let handle = axum_server::Handle::new();
-            let h2 = handle.clone();
-            tokio::spawn(async move {
-                let _ = stop.recv().await;
-                h2.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
             let app = app.layer(axum::Extension(tongban_web::page::OverTls));
-            axum_server::from_tcp_rustls(std_listener, config)
-                .map_err(|e| e.to_string())?
-                .handle(handle)
-                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .map_err(|e| e.to_string())
+            // The listener speaks HTTP/1.1 (see `conn`): offer only that in ALPN.
+            let mut tls = (*config.get_inner()).clone();
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            conn::serve(listener, app, Some(std::sync::Arc::new(tls)), limits, stop).await
         }
     }
 }

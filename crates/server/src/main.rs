@@ -351,7 +351,7 @@ fn run(cli: Cli) -> Result<(), String> {
             keys.set_current(&id);
             keys.save(&config.key_file).map_err(|e| e.to_string())?;
             tongban_platform::vault::install(keys);
-            let n = tongban_server::reencrypt(&db)?;
+            let n = tongban_server::reencrypt(&db, &config)?;
             let entry = tongban_platform::audit::Entry::operator(
                 "keys.rotate",
                 &id,

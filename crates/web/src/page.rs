@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{context, Environment, State, Value};
 use serde::Serialize;
 use std::sync::OnceLock;
+use tongban_platform::crypto::constant_time_eq;
 use tongban_platform::http::{authenticate, cookie, SESSION_COOKIE, STAFF_COOKIE};
 use tongban_platform::identity::{self, SessionKind, Staff};
 use tongban_platform::{ApiError, Ctx};
@@ -22,7 +23,9 @@ pub const ELDERLY_COOKIE: &str = "tongban_elderly";
 #[derive(Clone, Copy, Debug)]
 pub struct OverTls;
 
-/// Cookie holding the anti-forgery token every state-changing form must echo back.
+/// Cookie holding this browser's anti-forgery seed. Forms carry a token derived from the
+/// seed and the session (SM3-HMAC under the deployment's index key), so a token is tied to
+/// its session and cannot be chosen by whoever can plant a cookie.
 pub const CSRF_COOKIE: &str = "tongban_csrf";
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,8 +42,14 @@ pub struct Page {
     pub staff: Option<Staff>,
     #[serde(skip)]
     pub token: Option<String>,
-    /// The anti-forgery token forms carry (from the cookie, or new when there was none).
+    /// The anti-forgery token forms carry: derived from the seed and the session.
     pub csrf: String,
+    /// The browser's anti-forgery seed (from the cookie, or new when there was none).
+    #[serde(skip)]
+    pub csrf_seed: String,
+    /// Whether the request's `Origin`, when sent, is this site.
+    #[serde(skip)]
+    pub same_origin: bool,
     /// Whether the request carried the cookie (a new one is set when rendering).
     #[serde(skip)]
     pub csrf_from_cookie: bool,
@@ -63,6 +72,9 @@ fn base(parts: &Parts) -> Page {
         });
     let csrf_cookie = cookie(parts, CSRF_COOKIE)
         .filter(|c| c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()));
+    let seed = csrf_cookie
+        .clone()
+        .unwrap_or_else(tongban_platform::crypto::random_token);
     Page {
         lang,
         elderly: cookie(parts, ELDERLY_COOKIE).as_deref() == Some("1"),
@@ -75,8 +87,46 @@ fn base(parts: &Parts) -> Page {
         staff: None,
         token: None,
         csrf_from_cookie: csrf_cookie.is_some(),
-        csrf: csrf_cookie.unwrap_or_else(tongban_platform::crypto::random_token),
+        csrf: csrf_token(&seed, None),
+        csrf_seed: seed,
+        same_origin: same_origin(parts),
         secure: parts.extensions.get::<OverTls>().is_some(),
+    }
+}
+
+/// The form token of a seed and a session: SM3-HMAC under the index key.
+fn csrf_token(seed: &str, session: Option<&str>) -> String {
+    match tongban_platform::vault::keys() {
+        Ok(k) => k.blind("csrf", &format!("{seed}:{}", session.unwrap_or(""))),
+        // No keys: a token nobody can echo (forms fail closed).
+        Err(_) => tongban_platform::crypto::random_token(),
+    }
+}
+
+/// A browser's `Origin` (sent with every cross-site POST) must name this host; requests
+/// without one (older browsers, scripts) rely on the token alone.
+fn same_origin(parts: &Parts) -> bool {
+    let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin = origin.to_str().unwrap_or("");
+    let bare = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or("\0");
+    !host.is_empty() && bare.eq_ignore_ascii_case(host)
+}
+
+impl Page {
+    /// Bind the form token to the session this page authenticated.
+    fn bind_session(&mut self, token: String) {
+        self.csrf = csrf_token(&self.csrf_seed, Some(&token));
+        self.token = Some(token);
     }
 }
 
@@ -86,6 +136,16 @@ impl FromRequestParts<Ctx> for Page {
     /// A public page: the citizen is looked up when a session cookie is present.
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
         let mut page = base(parts);
+        if parts.uri.path().starts_with("/console") {
+            // Console pages that do not require a login (the login form, logout) tie their
+            // form token to the staff session, as every other console page does.
+            if cookie(parts, STAFF_COOKIE).is_some() {
+                if let Ok((_, token)) = authenticate(ctx, parts, SessionKind::Staff).await {
+                    page.bind_session(token);
+                }
+            }
+            return Ok(page);
+        }
         if cookie(parts, SESSION_COOKIE).is_some() {
             if let Ok((id, token)) = authenticate(ctx, parts, SessionKind::Citizen).await {
                 let name = ctx
@@ -96,7 +156,7 @@ impl FromRequestParts<Ctx> for Page {
                     .flatten();
                 page.user = name;
                 page.citizen_id = Some(id);
-                page.token = Some(token);
+                page.bind_session(token);
             }
         }
         Ok(page)
@@ -120,7 +180,7 @@ impl FromRequestParts<Ctx> for CitizenPage {
                     .ok()
                     .flatten();
                 page.citizen_id = Some(id);
-                page.token = Some(token);
+                page.bind_session(token);
                 Ok(CitizenPage(page, id))
             }
             Err(e) => Err(to_login("/login", &page.path, &e)),
@@ -143,7 +203,7 @@ impl FromRequestParts<Ctx> for StaffPage {
         match ctx.db.read(move |c| identity::get_staff(c, id)).await {
             Ok(Some(staff)) => {
                 page.user = Some(staff.name.clone());
-                page.token = Some(token);
+                page.bind_session(token);
                 page.staff = Some(staff.clone());
                 Ok(StaffPage(page, staff))
             }
@@ -170,10 +230,21 @@ pub fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Only local paths are followed after login, never another site.
+/// Only local paths are followed after login, never another site: a path that starts with
+/// one `/`, with no backslash, whitespace or control character (browsers drop tabs and
+/// newlines, so `/\t/evil.example` would become `//evil.example`).
 pub fn safe_next(next: Option<&str>, default: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2000
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            n.to_owned()
+        }
         _ => default.to_owned(),
     }
 }
@@ -359,7 +430,7 @@ impl Page {
                 if !self.csrf_from_cookie {
                     let c = format!(
                         "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{}",
-                        self.csrf,
+                        self.csrf_seed,
                         self.secure_attr()
                     );
                     if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
@@ -430,9 +501,11 @@ impl Page {
         )
     }
 
-    /// Whether a form echoed this browser's anti-forgery token.
+    /// Whether a form echoed this browser's anti-forgery token for this session, from this
+    /// site.
     pub fn csrf_ok(&self, sent: Option<&str>) -> bool {
         self.csrf_from_cookie
+            && self.same_origin
             && sent.is_some_and(|s| {
                 s.len() == self.csrf.len() && constant_time_eq(s.as_bytes(), self.csrf.as_bytes())
             })
@@ -464,10 +537,6 @@ impl Page {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// `Set-Cookie` for a session token: HttpOnly, SameSite=Lax, whole site.
 pub fn session_cookie(name: &str, token: &str) -> String {
     format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax")
@@ -491,6 +560,8 @@ mod tests {
             staff: None,
             token: None,
             csrf: "0".repeat(64),
+            csrf_seed: "a".repeat(64),
+            same_origin: true,
             csrf_from_cookie: true,
             secure: false,
         }
@@ -510,6 +581,44 @@ mod tests {
             !fresh.csrf_ok(Some(&"0".repeat(64))),
             "a token without its cookie is refused"
         );
+        let cross = Page {
+            same_origin: false,
+            ..page()
+        };
+        assert!(
+            !cross.csrf_ok(Some(&"0".repeat(64))),
+            "another site's post is refused"
+        );
+    }
+
+    #[test]
+    fn tokens_are_tied_to_the_seed_and_the_session() {
+        tongban_platform::vault::install(tongban_platform::vault::Keys::for_tests());
+        let a = csrf_token(&"a".repeat(64), Some("s1"));
+        assert_eq!(a, csrf_token(&"a".repeat(64), Some("s1")));
+        assert_ne!(
+            a,
+            csrf_token(&"a".repeat(64), Some("s2")),
+            "another session"
+        );
+        assert_ne!(a, csrf_token(&"b".repeat(64), Some("s1")), "another seed");
+        assert_ne!(a, csrf_token(&"a".repeat(64), None), "before login");
+        assert_ne!(a, "a".repeat(64), "not the cookie's value");
+    }
+
+    #[test]
+    fn next_is_a_local_path() {
+        for bad in [
+            "/\t/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\r\nSet-Cookie: x=1",
+            "/\u{0}x",
+        ] {
+            assert_eq!(safe_next(Some(bad), "/home"), "/home", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/my/cases?page=2"), "/"), "/my/cases?page=2");
     }
 
     #[test]

@@ -119,6 +119,10 @@ async fn login(
     Query(q): Query<HashMap<String, String>>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    // Without this, another site could log a victim into the attacker's account.
+    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
+        return page.csrf_refused();
+    }
     let account = f.get("account").cloned().unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
     let next = safe_next(

@@ -86,7 +86,7 @@ on_both_engines!(
                     serde_json::to_string(&matter.materials).unwrap(),
                 ),
                 ("fields".to_owned(), fields_json.to_owned()),
-                ("csrf".to_owned(), CSRF.to_owned()),
+                ("csrf".to_owned(), csrf_for(&with_csrf(&cookie))),
             ]
         };
         let fields_json = serde_json::to_string(&fields).unwrap();
@@ -135,7 +135,10 @@ on_both_engines!(
             client
                 .post(app.iurl("/console/matters/WX-WJ-002/publish"))
                 .header("cookie", with_csrf(&cookie))
-                .form(&[("published", v), ("csrf", CSRF)])
+                .form(&[
+                    ("published", v),
+                    ("csrf", csrf_for(&with_csrf(&cookie)).as_str()),
+                ])
                 .send()
         };
         publish("false").await.unwrap();
@@ -170,7 +173,7 @@ on_both_engines!(
                 .header("cookie", with_csrf(&cookie))
                 .multipart(
                     reqwest::multipart::Form::new()
-                        .text("csrf", CSRF)
+                        .text("csrf", csrf_for(&with_csrf(&cookie)))
                         .part("file", part),
                 )
                 .send()
@@ -198,6 +201,23 @@ on_both_engines!(
         );
         let r = upload(b"not a workbook".to_vec()).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        // Issue 11, attack 5: a 2 KB workbook with cells A1 and XFD1048576 once aborted the
+        // process. It is refused with 422 and both listeners stay up.
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write(0, 0, "事项").unwrap();
+        ws.write(1_048_575, 16_383, 1).unwrap();
+        let bomb = wb.save_to_buffer().unwrap();
+        assert!(bomb.len() < 16 * 1024, "{}", bomb.len());
+        let r = upload(bomb).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("cells"));
+        for base in [app.url("/healthz"), app.iurl("/healthz")] {
+            assert_eq!(
+                client.get(base).send().await.unwrap().status(),
+                StatusCode::OK
+            );
+        }
         let still = app
             .db()
             .read(|c| tongban_catalog::store::get(c, "WX-WJ-002"))
@@ -219,7 +239,7 @@ on_both_engines!(
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-            pairs.push(("csrf".into(), CSRF.into()));
+            pairs.push(("csrf".into(), csrf_for(&with_csrf(&cookie))));
             app.client
                 .post(app.url("/account/password"))
                 .header("cookie", with_csrf(&cookie))

@@ -685,6 +685,12 @@ fn rows() -> Vec<Row> {
             Body::None,
             page_case_file,
         ),
+        r(
+            Method::GET,
+            "/console/cases/{case_no}/materials/{key}",
+            Body::None,
+            page_case_file,
+        ),
         Row {
             fresh_case: true,
             ..r(
@@ -925,17 +931,33 @@ async fn matrix(engine: Engine) {
                 req = req.bearer_auth(t);
                 cookie.push_str(&format!("; tongban_staff={t}"));
             }
+            let token_field = csrf_for(&cookie);
             req = req.header("cookie", cookie);
             req = match row.body {
                 Body::None => req,
                 Body::Json(j) => req.header("content-type", "application/json").body(j),
-                Body::Form(f) => req.form(f),
-                Body::Import => {
-                    req.multipart(reqwest::multipart::Form::new().text("csrf", CSRF).part(
-                        "file",
-                        reqwest::multipart::Part::bytes(xlsx.clone()).file_name("m.xlsx"),
-                    ))
+                Body::Form(f) => {
+                    // The form's token is the one the server derives for this session.
+                    let f: Vec<(&str, &str)> = f
+                        .iter()
+                        .map(|(k, v)| {
+                            if *k == "csrf" {
+                                (*k, token_field.as_str())
+                            } else {
+                                (*k, *v)
+                            }
+                        })
+                        .collect();
+                    req.form(&f)
                 }
+                Body::Import => req.multipart(
+                    reqwest::multipart::Form::new()
+                        .text("csrf", token_field.clone())
+                        .part(
+                            "file",
+                            reqwest::multipart::Part::bytes(xlsx.clone()).file_name("m.xlsx"),
+                        ),
+                ),
             };
             let got = req.send().await.unwrap().status().as_u16();
             calls += 1;

@@ -63,8 +63,10 @@ on_both_engines!(matters_filter_and_page, |app: TestApp| async move {
     assert_eq!(q["total"], 4, "codes match case-insensitively");
 
     for (query, code) in [
-        ("?page=0", "bad_paging"),
-        ("?per_page=1000", "bad_paging"),
+        ("?page=0", "invalid_paging"),
+        ("?per_page=1000", "invalid_paging"),
+        ("?page=9223372036854775807", "invalid_paging"),
+        ("?page=1000001", "invalid_paging"),
         ("?kind=魔法", "bad_kind"),
         ("?online_depth=9", "bad_online_depth"),
     ] {

@@ -108,6 +108,30 @@ async fn keys_rotate_reencrypts_everything() {
     let app = spawn_app(Engine::Sqlite).await.unwrap();
     let citizen = app.citizen().await;
     let case_no = app.submit_birth(&citizen).await;
+    // A photo: files are sealed too, and rotation re-seals them.
+    let order = serde_json::json!({"type": "complaint", "category": "city.noise", "district": "梁溪区",
+        "street": "清扬路", "title": "噪音", "content": "夜间施工", "phone": "13900005555"});
+    let r = app
+        .client
+        .post(app.url("/api/v1/workorders"))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("order", order.to_string())
+                .part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(crate::authz::PNG.to_vec()).file_name("p.png"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let uploads = app.ctx.config.upload_dir.clone();
+    assert_eq!(
+        tongban_platform::blobs::stale(&uploads, "t1").unwrap(),
+        0,
+        "sealed under t1"
+    );
     let out = tongban(
         &app.ctx.config.database_url,
         app.dir.path(),
@@ -124,6 +148,11 @@ async fn keys_rotate_reencrypts_everything() {
     let keys = tongban_platform::vault::Keys::load(&app.ctx.config.key_file).unwrap();
     assert_ne!(keys.current, "t1");
     let current = keys.current.clone();
+    assert_eq!(
+        tongban_platform::blobs::stale(&uploads, &current).unwrap(),
+        0,
+        "every file re-sealed under the new key"
+    );
     // Every sealed column of every room, from the one registry, is under the new key.
     let (stale, total): (i64, i64) = app
         .db()

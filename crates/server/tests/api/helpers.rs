@@ -99,6 +99,9 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
         max_upload_bytes: 64 * 1024,
         max_case_upload_bytes: 100 * 1024,
         key_file,
+        // Tests file many orders from one address; the limits get their own tests.
+        rate_per_hour: 1_000_000,
+        rate_per_phone_day: 1_000_000,
         ..Config::default()
     };
     tweak(&mut config);
@@ -162,9 +165,28 @@ pub fn random_phone() -> String {
 
 pub const PASSWORD: &str = "Test-password-1";
 
-/// An anti-forgery token the tests send both as the cookie and as the form field, as a
-/// browser does after loading the form.
+/// The anti-forgery seed the tests send as the cookie, as a browser does after loading a
+/// form. The form field carries [`csrf_for`] of the cookie header: the token the server
+/// derives from the seed and the session, never the cookie's own value.
 pub const CSRF: &str = "c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0c5f0";
+
+/// The form token the server expects with this cookie header: SM3-HMAC under the shared
+/// test keys' index key of the seed and the session the cookie carries (staff session
+/// first, else the citizen's).
+pub fn csrf_for(cookie: &str) -> String {
+    let get = |name: &str| {
+        cookie
+            .split(';')
+            .map(str::trim)
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .map(str::to_owned)
+    };
+    let seed = get("tongban_csrf").unwrap_or_else(|| CSRF.to_owned());
+    let session = get("tongban_staff")
+        .or_else(|| get("tongban_session"))
+        .unwrap_or_default();
+    tongban_platform::vault::Keys::for_tests().blind("csrf", &format!("{seed}:{session}"))
+}
 
 /// A cookie header with the anti-forgery cookie added.
 pub fn with_csrf(cookie: &str) -> String {

@@ -10,9 +10,9 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use tongban_platform::identity::Role;
 
-fn order_form(phone: &str) -> Form {
+fn order_form(phone: &str, cookie: &str) -> Form {
     Form::new()
-        .text("csrf", CSRF)
+        .text("csrf", csrf_for(cookie))
         .text("type", "complaint")
         .text("category", "city.sanitation")
         .text("district", "梁溪区")
@@ -53,7 +53,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
 
     // Refused: no phone while anonymous, and a photo that is not an image. Nothing stored.
     let before = count().await;
-    let bad = order_form("").part(
+    let bad = order_form("", &csrf_only).part(
         "photo",
         Part::bytes(b"%PDF-1.4".to_vec()).file_name("x.pdf"),
     );
@@ -77,7 +77,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
     let r = client
         .post(app.url("/workorders/new"))
         .header("cookie", &csrf_only)
-        .multipart(order_form("13900006666").part(
+        .multipart(order_form("13900006666", &csrf_only).part(
             "photo",
             Part::bytes(b"%PDF-1.4".to_vec()).file_name("x.pdf"),
         ))
@@ -92,7 +92,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .contains("照片须为 JPG、PNG 或 GIF 图片"));
     let r = client
         .post(app.url("/workorders/new"))
-        .multipart(order_form("13900006666"))
+        .multipart(order_form("13900006666", &csrf_only))
         .send()
         .await
         .unwrap();
@@ -104,7 +104,8 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .post(app.url("/workorders/new"))
         .header("cookie", &csrf_only)
         .multipart(
-            order_form("13900006666").part("photo", Part::bytes(PNG.to_vec()).file_name("p.png")),
+            order_form("13900006666", &csrf_only)
+                .part("photo", Part::bytes(PNG.to_vec()).file_name("p.png")),
         )
         .send()
         .await
@@ -148,7 +149,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .unwrap();
     assert!(html.contains(&no));
     let act = |cookie: String, fields: Vec<(&'static str, String)>| {
-        let mut form: Vec<(&str, String)> = vec![("csrf", CSRF.to_owned())];
+        let mut form: Vec<(&str, String)> = vec![("csrf", csrf_for(&cookie))];
         form.extend(fields);
         client
             .post(app.iurl(&format!("/console/workorders/{no}/actions")))
@@ -239,7 +240,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .post(app.iurl("/console/workorders/new"))
         .header("cookie", &dc)
         .form(&[
-            ("csrf", CSRF),
+            ("csrf", csrf_for(&dc).as_str()),
             ("op", "suggest"),
             ("title", "小区停水"),
             ("content", "今天早上开始停水，水压很低"),
@@ -257,7 +258,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .post(app.iurl("/console/workorders/new"))
         .header("cookie", &dc)
         .form(&[
-            ("csrf", CSRF),
+            ("csrf", csrf_for(&dc).as_str()),
             ("op", "file"),
             ("title", "小区停水"),
             ("content", "今天早上开始停水"),
@@ -289,7 +290,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
     let r = client
         .post(app.url("/workorders/new"))
         .header("cookie", &cc)
-        .multipart(order_form(""))
+        .multipart(order_form("", &cc))
         .send()
         .await
         .unwrap();
@@ -309,7 +310,8 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         (hc.clone(), vec![("action", "sign")]),
         (hc.clone(), vec![("action", "reply"), ("note", "已清运")]),
     ] {
-        let mut form = vec![("csrf", CSRF)];
+        let token = csrf_for(&cookie);
+        let mut form = vec![("csrf", token.as_str())];
         form.extend(f);
         let r = client
             .post(app.iurl(&format!("/console/workorders/{mine}/actions")))
@@ -333,7 +335,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
     let r = client
         .post(app.url(&format!("/workorders/{mine}/rating")))
         .header("cookie", &cc)
-        .form(&[("csrf", CSRF), ("level", "2")])
+        .form(&[("csrf", csrf_for(&cc).as_str()), ("level", "2")])
         .send()
         .await
         .unwrap();
@@ -343,7 +345,7 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .post(app.url(&format!("/workorders/{mine}/rating")))
         .header("cookie", &cc)
         .form(&[
-            ("csrf", CSRF),
+            ("csrf", csrf_for(&cc).as_str()),
             ("level", "2"),
             ("overall", "2"),
             ("comment", "垃圾桶还是满的"),
@@ -385,7 +387,11 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
     let r = client
         .post(app.iurl(&format!("/console/rectifications/{id}/actions")))
         .header("cookie", &hc)
-        .form(&[("csrf", CSRF), ("action", "callback"), ("note", "已回访")])
+        .form(&[
+            ("csrf", csrf_for(&hc).as_str()),
+            ("action", "callback"),
+            ("note", "已回访"),
+        ])
         .send()
         .await
         .unwrap();
@@ -444,7 +450,11 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
     let r = client
         .post(app.url(&format!("/my/cases/{case_no}/rating")))
         .header("cookie", &cc)
-        .form(&[("csrf", CSRF), ("level", "5"), ("convenience", "5")])
+        .form(&[
+            ("csrf", csrf_for(&cc).as_str()),
+            ("level", "5"),
+            ("convenience", "5"),
+        ])
         .send()
         .await
         .unwrap();

@@ -391,7 +391,10 @@ on_both_engines!(
         let r = client
             .post(app.iurl(&format!("/console/insight/warnings/{tid}")))
             .header("cookie", &cookie)
-            .form(&[("csrf", CSRF), ("action", "acknowledge")])
+            .form(&[
+                ("csrf", csrf_for(&cookie).as_str()),
+                ("action", "acknowledge"),
+            ])
             .send()
             .await
             .unwrap();
@@ -720,7 +723,7 @@ on_both_engines!(
             .client
             .post(app.iurl("/console/account/email"))
             .header("cookie", &cookie)
-            .form(&[("csrf", CSRF), ("email", "bad@")])
+            .form(&[("csrf", csrf_for(&cookie).as_str()), ("email", "bad@")])
             .send()
             .await
             .unwrap();
@@ -730,7 +733,7 @@ on_both_engines!(
             .client
             .post(app.iurl("/console/account/email"))
             .header("cookie", &cookie)
-            .form(&[("csrf", CSRF), ("email", "")])
+            .form(&[("csrf", csrf_for(&cookie).as_str()), ("email", "")])
             .send()
             .await
             .unwrap();

@@ -350,7 +350,7 @@ on_both_engines!(
         let r = client
             .post(app.iurl("/console/apikeys"))
             .header("cookie", &cookie)
-            .form(&[("csrf", CSRF), ("name", " ")])
+            .form(&[("csrf", csrf_for(&cookie).as_str()), ("name", " ")])
             .send()
             .await
             .unwrap();
@@ -358,7 +358,7 @@ on_both_engines!(
         let r = client
             .post(app.iurl("/console/apikeys"))
             .header("cookie", &cookie)
-            .form(&[("csrf", CSRF), ("name", "惠山随手拍")])
+            .form(&[("csrf", csrf_for(&cookie).as_str()), ("name", "惠山随手拍")])
             .send()
             .await
             .unwrap();
@@ -411,7 +411,7 @@ on_both_engines!(
         let r = client
             .post(app.iurl(&format!("/console/apikeys/{id}/revoke")))
             .header("cookie", &cookie)
-            .form(&[("csrf", CSRF)])
+            .form(&[("csrf", csrf_for(&cookie).as_str())])
             .send()
             .await
             .unwrap();

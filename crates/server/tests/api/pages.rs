@@ -143,7 +143,7 @@ on_both_engines!(
                 ("account", citizen.phone.as_str()),
                 ("password", PASSWORD),
                 ("next", "/my/cases?page=2"),
-                ("csrf", CSRF),
+                ("csrf", csrf_for(&with_csrf("")).as_str()),
             ])
             .send()
             .await
@@ -160,7 +160,7 @@ on_both_engines!(
                 ("account", citizen.phone.as_str()),
                 ("password", PASSWORD),
                 ("next", "//evil.example/x"),
-                ("csrf", CSRF),
+                ("csrf", csrf_for(&with_csrf("")).as_str()),
             ])
             .send()
             .await
@@ -178,7 +178,10 @@ on_both_engines!(
             .text("applicant_name", "李四")
             .text("applicant_id", "110105194912310021")
             .text("applicant_phone", citizen.phone.clone())
-            .text("csrf", CSRF);
+            .text(
+                "csrf",
+                csrf_for(&with_csrf(&format!("tongban_session={}", citizen.token))),
+            );
         let r = app
             .client
             .post(app.url("/matters/WX-WJ-001/apply"))
@@ -216,7 +219,7 @@ on_both_engines!(
             .post(app.url("/register"))
             .header("cookie", with_csrf(""))
             .form(&[
-                ("csrf", CSRF),
+                ("csrf", csrf_for(&with_csrf("")).as_str()),
                 ("name", ""),
                 ("id_number", "123"),
                 ("phone", "1"),
@@ -281,11 +284,17 @@ on_both_engines!(
         let citizen = app.citizen().await;
         let case_no = app.submit_birth(&citizen).await;
         let session = format!("tongban_session={}", citizen.token);
+        let other = app.citizen().await;
         let before = app.row_counts().await;
-        // No token, a token without its cookie, a token that does not match the cookie.
+        // No token, a token without its cookie, a token that does not match the cookie, the
+        // attack of issue 11 (cookie and field set to one value of the attacker's choosing),
+        // and another session's token.
+        let others_token = csrf_for(&with_csrf(&format!("tongban_session={}", other.token)));
         for (cookie, token) in [
             (session.clone(), None),
             (session.clone(), Some(CSRF)),
+            (with_csrf(&session), Some(CSRF)),
+            (with_csrf(&session), Some(others_token.as_str())),
             (
                 with_csrf(&session),
                 Some("0000000000000000000000000000000000000000000000000000000000000000"),
@@ -322,7 +331,10 @@ on_both_engines!(
             .client
             .post(app.url(&format!("/my/cases/{case_no}/withdraw")))
             .header("cookie", with_csrf(&session))
-            .form(&[("note", "改主意了"), ("csrf", CSRF)])
+            .form(&[
+                ("note", "改主意了"),
+                ("csrf", csrf_for(&with_csrf(&session)).as_str()),
+            ])
             .send()
             .await
             .unwrap();

@@ -87,11 +87,23 @@ on_both_engines!(multipart_materials, |app: TestApp| async move {
     let sha = tongban_platform::crypto::sm3_hex(&pdf);
     assert_eq!(m["sm3"], sha);
     let stored = app.dir.path().join("uploads").join(&sha[..2]).join(&sha);
-    assert_eq!(
-        std::fs::read(stored).unwrap(),
-        pdf,
-        "stored under its SM3 digest"
+    let bytes = std::fs::read(&stored).unwrap();
+    assert_ne!(
+        bytes, pdf,
+        "sealed at rest (issue 11: ID-card copies lay in clear)"
     );
+    assert!(bytes.starts_with(b"TBS1"));
+    assert!(
+        !bytes.windows(5).any(|w| w == b"%PDF-"),
+        "no plaintext header"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&stored), 0o600, "file owner-only");
+        assert_eq!(mode(stored.parent().unwrap()), 0o700, "folder owner-only");
+    }
 
     let clerk = app.staff("u-clerk", "wx-wjw", &[Role::Clerk]).await;
     let no = case["case_no"].as_str().unwrap();

@@ -1,0 +1,78 @@
+//! The server log of a demo run holds no phone or ID number (issue 11, attack 3: SMS lines
+//! carried whole replies with phones and addresses). The demo runs with its history, a
+//! citizen files an order whose title and text quote a phone and an ID number, the worker
+//! delivers the text messages to the log, and the log is scanned.
+
+use crate::helpers::*;
+use std::io::Read;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_run_logs_no_phones_or_id_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, i) = (free_port(), free_port());
+    let log = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args(["demo", "--history-days", "3"])
+        .current_dir(dir.path())
+        .env(
+            "TONGBAN_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("d.db").display()),
+        )
+        .env("TONGBAN_PUBLIC_ADDR", format!("127.0.0.1:{p}"))
+        .env("TONGBAN_INTERNAL_ADDR", format!("127.0.0.1:{i}"))
+        .env("TONGBAN_LOG", "info")
+        .env("TONGBAN_WORKER_INTERVAL_MS", "200")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{p}");
+    wait_up(&client, &base).await;
+    let order = serde_json::json!({"type": "complaint", "category": "city.noise", "district": "梁溪区",
+        "street": "中山路100号3单元502", "title": "13900003333的投诉",
+        "content": "我的身份证11010519491231002X，电话13900003333", "phone": "13900003333"});
+    let r = client
+        .post(format!("{base}/api/v1/workorders"))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // The demo citizen logs in (the log records logins).
+    let r = client
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&serde_json::json!({"phone": tongban_server::demo::DEMO_CITIZEN_PHONE, "password": "Tongban-2026"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Wait for the worker to deliver the text message of the new order.
+    let mut text = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        text.clear();
+        std::fs::File::open(&log)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        if text.contains("139****3333") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        text.contains("139****3333"),
+        "the SMS line is logged, masked: {text}"
+    );
+    for secret in [
+        tongban_server::demo::DEMO_CITIZEN_PHONE,
+        tongban_server::demo::DEMO_CITIZEN_ID,
+        "13900003333",
+        "11010519491231002X",
+        "3单元502",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the log:\n{text}");
+    }
+}
