@@ -58,9 +58,12 @@ for (const engine of ENGINES) {
     await page.fill('#f-title', '电梯坏了一周没人修');
     await page.setInputFiles('#f-photo', photo);
     await page.click('main button[type=submit]');
-    await page.waitForURL(/\/workorders\/12345\d+\?done=filed$/);
+    await page.waitForURL(/\/workorders\/12345\d+\?done=filed&code=[A-Z2-9]{8}$/);
     const orderNo = page.url().match(/workorders\/(\d+)/)[1];
+    const code = page.url().match(/code=([A-Z2-9]{8})/)[1];
     assert.match(await page.textContent('.notice.success'), /已受理/);
+    // The query code is shown once, to keep: without it the number alone shows only the status.
+    assert.match(await page.textContent('main'), new RegExp(`查询码.*${code}`));
     assert.match(await page.textContent('main'), /已派单/);
     await checkPage(t, page, shot('workorder-filed'), assert);
 

@@ -338,6 +338,7 @@ async fn queue(
         status: status.clone(),
         matter_code: matter.clone(),
         overdue,
+        applicant: q.get("applicant").filter(|s| !s.is_empty()).cloned(),
         page: pg,
         per_page,
     };

@@ -301,6 +301,7 @@ async fn queue(
             status: q.get("status").cloned(),
             matter_code: q.get("matter").or(q.get("matter_code")).cloned(),
             overdue,
+            applicant: q.get("applicant").cloned(),
             page,
             per_page,
         },

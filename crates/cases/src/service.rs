@@ -623,6 +623,8 @@ pub struct StaffQuery {
     pub status: Option<String>,
     pub matter_code: Option<String>,
     pub overdue: bool,
+    /// The applicant's exact name (found through its blind index; names are sealed).
+    pub applicant: Option<String>,
     pub page: i64,
     pub per_page: i64,
 }
@@ -663,13 +665,28 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
         statuses,
         matter_code: q.matter_code.filter(|m| !m.is_empty()),
         overdue_before: q.overdue.then(|| today.format("%Y-%m-%d").to_string()),
+        applicants: None,
         limit: q.per_page,
         offset: (q.page - 1) * q.per_page,
     };
+    let applicant = q
+        .applicant
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty());
+    if applicant.as_ref().is_some_and(|a| a.chars().count() > 50) {
+        return Err(ApiError::bad_request(
+            "bad_applicant",
+            "applicant: give the applicant's full name (at most 50 characters)",
+        ));
+    }
     let dept = staff.department.code.clone();
     Ok(ctx
         .db
         .read(move |c| {
+            let mut filter = filter;
+            if let Some(a) = &applicant {
+                filter.applicants = Some(identity::citizens_named(c, a, 100)?);
+            }
             let (recs, total) = store::queue(c, &dept, &filter)?;
             let items = summaries(
                 c,

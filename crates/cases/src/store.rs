@@ -286,6 +286,8 @@ pub struct QueueFilter {
     pub matter_code: Option<String>,
     /// Only accepted cases whose deadline is before this date.
     pub overdue_before: Option<String>,
+    /// Only cases of these applicants (an empty list matches nothing).
+    pub applicants: Option<Vec<i64>>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -316,6 +318,18 @@ pub fn queue(
             "status = 'accepted' AND deadline < ${}",
             args.len()
         ));
+    }
+    if let Some(ids) = &f.applicants {
+        if ids.is_empty() {
+            cond.push("1 = 0".into());
+        } else {
+            let mut marks = Vec::new();
+            for id in ids {
+                args.push(Value::Int(*id));
+                marks.push(format!("${}", args.len()));
+            }
+            cond.push(format!("applicant_id IN ({})", marks.join(", ")));
+        }
     }
     let where_ = cond.join(" AND ");
     let total = c

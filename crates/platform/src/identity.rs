@@ -156,16 +156,17 @@ pub struct NewCitizen<'a> {
 pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbError> {
     let keys = crate::vault::keys().map_err(DbError::from)?;
     let row = c.query_one(
-        "INSERT INTO accounts (name, id_number, phone, password_hash, created_at, id_number_bidx, phone_bidx)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO accounts (name, id_number, phone, password_hash, created_at, id_number_bidx, phone_bidx, name_bidx)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         params![
-            n.name,
+            keys.encrypt(n.name).map_err(DbError::from)?,
             keys.encrypt(n.id_number).map_err(DbError::from)?,
             keys.encrypt(n.phone).map_err(DbError::from)?,
             n.password_hash,
             crate::time::now_millis(),
             keys.blind("id_number", n.id_number),
-            keys.blind("phone", n.phone)
+            keys.blind("phone", n.phone),
+            keys.blind("name", n.name.trim())
         ],
     )?;
     Ok(Citizen {
@@ -180,7 +181,7 @@ fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
     let keys = crate::vault::keys().map_err(DbError::from)?;
     Ok(Citizen {
         id: r.get_i64("id")?,
-        name: r.get_str("name")?,
+        name: keys.decrypt(&r.get_str("name")?).map_err(DbError::from)?,
         id_number: keys
             .decrypt(&r.get_str("id_number")?)
             .map_err(DbError::from)?,
@@ -188,11 +189,23 @@ fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
     })
 }
 
-/// Only the display name (nothing to decrypt).
+/// Only the display name.
 pub fn citizen_name(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
     c.query_opt("SELECT name FROM accounts WHERE id = $1", params![id])?
-        .map(|r| r.get_str("name"))
+        .map(|r| crate::vault::open_text(&r.get_str("name")?))
         .transpose()
+}
+
+/// The accounts of citizens with exactly this name (by its blind index), at most `limit`.
+pub fn citizens_named(c: &mut dyn Conn, name: &str, limit: i64) -> Result<Vec<i64>, DbError> {
+    let keys = crate::vault::keys().map_err(DbError::from)?;
+    c.query(
+        "SELECT id FROM accounts WHERE name_bidx = $1 ORDER BY id LIMIT $2",
+        params![keys.blind("name", name.trim()), limit],
+    )?
+    .iter()
+    .map(|r| r.get_i64("id"))
+    .collect()
 }
 
 /// Set (or clear) where a staff member receives notices.
@@ -282,7 +295,10 @@ pub fn citizen_credentials(
 pub fn reencrypt_accounts(c: &mut dyn Conn, limit: i64) -> Result<usize, DbError> {
     let keys = crate::vault::keys().map_err(DbError::from)?;
     let rows = c.query(
-        "SELECT id, id_number, phone FROM accounts WHERE id_number NOT LIKE $1 OR phone NOT LIKE $1 OR id_number_bidx IS NULL ORDER BY id LIMIT $2",
+        "SELECT id, name, id_number, phone FROM accounts
+         WHERE id_number NOT LIKE $1 OR phone NOT LIKE $1 OR name NOT LIKE $1
+            OR id_number_bidx IS NULL OR name_bidx IS NULL
+         ORDER BY id LIMIT $2",
         params![format!("{}{}:%", crate::vault::PREFIX, keys.current), limit],
     )?;
     for r in &rows {
@@ -290,13 +306,17 @@ pub fn reencrypt_accounts(c: &mut dyn Conn, limit: i64) -> Result<usize, DbError
             .decrypt(&r.get_str("id_number")?)
             .map_err(DbError::from)?;
         let phone = keys.decrypt(&r.get_str("phone")?).map_err(DbError::from)?;
+        let name = keys.decrypt(&r.get_str("name")?).map_err(DbError::from)?;
         c.execute(
-            "UPDATE accounts SET id_number = $1, phone = $2, id_number_bidx = $3, phone_bidx = $4 WHERE id = $5",
+            "UPDATE accounts SET id_number = $1, phone = $2, id_number_bidx = $3, phone_bidx = $4,
+                name = $5, name_bidx = $6 WHERE id = $7",
             params![
                 keys.encrypt(&id_number).map_err(DbError::from)?,
                 keys.encrypt(&phone).map_err(DbError::from)?,
                 keys.blind("id_number", &id_number),
                 keys.blind("phone", &phone),
+                keys.encrypt(&name).map_err(DbError::from)?,
+                keys.blind("name", name.trim()),
                 r.get_i64("id")?
             ],
         )?;

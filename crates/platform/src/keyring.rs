@@ -30,6 +30,10 @@ pub const SEALED: &[Sealed] = &[
         column: "phone",
     },
     Sealed {
+        table: "accounts",
+        column: "name",
+    },
+    Sealed {
         table: "outbox",
         column: "payload",
     },

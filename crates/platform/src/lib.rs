@@ -38,4 +38,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 7, "0007_outbox"),
     migration!("platform", 8, "0008_staff_email"),
     migration!("platform", 9, "0009_data_keys"),
+    migration!("platform", 10, "0010_sealed_names"),
 ];

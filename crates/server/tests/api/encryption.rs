@@ -70,6 +70,89 @@ async fn no_plaintext(engine: Engine) {
         .unwrap();
     assert_eq!(case["form"]["applicant_name"], "李四");
     let spouse_name = "王五";
+    // A name of its own (issue 11: names were stored in clear), and a work order whose
+    // timeline notes and reply must be sealed.
+    let r = app
+        .client
+        .post(app.url("/api/v1/accounts"))
+        .json(&serde_json::json!({"name": "欧阳明远", "id_number": random_id_number(), "phone": random_phone(), "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = app
+        .post(
+            &app.url("/api/v1/workorders"),
+            &citizen.token,
+            serde_json::json!({"type": "complaint", "category": "city.noise", "district": "新吴区",
+                "street": "长江路", "title": "噪音", "content": "夜间施工"}),
+        )
+        .await;
+    let no = r.json::<Value>().await.unwrap()["order_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dispatcher = app
+        .staff(
+            "enc-d",
+            "wx-12345",
+            &[tongban_platform::identity::Role::Dispatcher],
+        )
+        .await;
+    let handler = app
+        .staff(
+            "enc-h",
+            "wx-zjj",
+            &[tongban_platform::identity::Role::Handler],
+        )
+        .await;
+    // Sealed names are still found by exact name (blind index) in the clerk's queue.
+    let clerk = app
+        .staff(
+            "enc-c",
+            "wx-wjw",
+            &[tongban_platform::identity::Role::Clerk],
+        )
+        .await;
+    let q = |name: &str| app.iurl(&format!("/api/v1/staff/cases?status=all&applicant={name}"));
+    let found: Value = app.get(&q("李四"), &clerk).await.json().await.unwrap();
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["case_no"] == case_no.as_str()),
+        "{found}"
+    );
+    let none: Value = app.get(&q("欧阳明远"), &clerk).await.json().await.unwrap();
+    assert_eq!(none["total"], 0, "{none}");
+    let actions = app.iurl(&format!("/api/v1/staff/workorders/{no}/actions"));
+    for (who, body) in [
+        (
+            &dispatcher,
+            serde_json::json!({"action": "dispatch", "department": "wx-zjj", "note": "转交甲乙丙"}),
+        ),
+        (&handler, serde_json::json!({"action": "sign"})),
+        (
+            &handler,
+            serde_json::json!({"action": "reply", "note": "已上门丁戊己"}),
+        ),
+    ] {
+        assert_eq!(app.post(&actions, who, body).await.status(), 200);
+    }
+    let mine: Value = app
+        .get(
+            &app.url(&format!("/api/v1/workorders/{no}")),
+            &citizen.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine["reply"], "已上门丁戊己",
+        "the citizen reads it, opened"
+    );
     let stored: Vec<u8> = match engine {
         Engine::Sqlite => sqlite_bytes(app.dir.path()),
         Engine::Postgres => {
@@ -84,6 +167,9 @@ async fn no_plaintext(engine: Engine) {
         citizen.phone.as_str(),
         &citizen.phone[3..],
         spouse_name,
+        "欧阳明远",
+        "甲乙丙",
+        "丁戊己",
     ] {
         assert!(!contains(&stored, secret), "{secret:?} is stored in clear");
     }
