@@ -85,10 +85,24 @@ fn open_form(stored: &str) -> Result<Map<String, Json>, DbError> {
 }
 
 /// This room's sealed columns (key rotation re-seals them).
-pub const SEALED: &[tongban_platform::keyring::Sealed] = &[tongban_platform::keyring::Sealed {
-    table: "cases",
-    column: "form",
-}];
+pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
+    tongban_platform::keyring::Sealed {
+        table: "cases",
+        column: "form",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "cases",
+        column: "supplement_note",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "case_events",
+        column: "note",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "case_events",
+        column: "actor_name",
+    },
+];
 
 fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
     Ok(CaseRecord {
@@ -107,7 +121,10 @@ fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
             .map(|s| status_of(&s))
             .transpose()?,
         paused_on: r.get_opt_str("paused_on")?,
-        supplement_note: r.get_opt_str("supplement_note")?,
+        supplement_note: r
+            .get_opt_str("supplement_note")?
+            .map(|v| tongban_platform::vault::open_text(&v))
+            .transpose()?,
         concluded_at: r.get_opt_i64("concluded_at")?,
         version: r.get_i64("version")?,
     })
@@ -161,10 +178,11 @@ pub fn add_event(
             to.as_str(),
             who.kind,
             who.id,
-            who.name.as_str(),
+            // The actor may be the applicant: names and notes are sealed.
+            tongban_platform::vault::seal_text(&who.name)?,
             who.role.as_str(),
             who.department_code.as_deref(),
-            note
+            tongban_platform::vault::seal_text(note)?
         ],
     )?;
     Ok(())
@@ -209,10 +227,10 @@ pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, DbError> {
             from_status: r.get_opt_str("from_status")?,
             to_status: r.get_str("to_status")?,
             actor_kind: r.get_str("actor_kind")?,
-            actor_name: r.get_str("actor_name")?,
+            actor_name: tongban_platform::vault::open_text(&r.get_str("actor_name")?)?,
             role: r.get_str("role")?,
             department_code: r.get_opt_str("department_code")?,
-            note: r.get_str("note")?,
+            note: tongban_platform::vault::open_text(&r.get_str("note")?)?,
         })
     })
     .collect()
@@ -251,7 +269,10 @@ pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbEr
             rec.deadline.as_deref(),
             rec.resume_status.map(|s| s.as_str()),
             rec.paused_on.as_deref(),
-            rec.supplement_note.as_deref(),
+            rec.supplement_note
+                .as_deref()
+                .map(tongban_platform::vault::seal_text)
+                .transpose()?,
             rec.concluded_at,
             now,
             rec.id,

@@ -54,4 +54,12 @@ pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
         table: "ratings",
         column: "appeal",
     },
+    tongban_platform::keyring::Sealed {
+        table: "rectifications",
+        column: "callback_note",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "rectifications",
+        column: "outcome",
+    },
 ];

@@ -713,6 +713,10 @@ async fn console_photo(
             [
                 (header::CONTENT_TYPE, ct),
                 (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"photo\"".to_owned(),
+                ),
             ],
             bytes,
         )

@@ -355,8 +355,14 @@ fn rect_of(
         status,
         due_by: due,
         escalated: r.get_bool("escalated")?,
-        callback_note: r.get_opt_str("callback_note")?,
-        outcome: r.get_opt_str("outcome")?,
+        callback_note: r
+            .get_opt_str("callback_note")?
+            .map(|v| vault::open_text(&v))
+            .transpose()?,
+        outcome: r
+            .get_opt_str("outcome")?
+            .map(|v| vault::open_text(&v))
+            .transpose()?,
         on_time: r.get_opt_bool("on_time")?,
         appeal: open(r.get_opt_str("appeal")?)?,
         actions,
@@ -473,13 +479,13 @@ pub async fn rectification_act(
             if a.action == "callback" {
                 c.execute(
                     "UPDATE rectifications SET status = 'called_back', callback_note = $1, callback_at = $2 WHERE id = $3",
-                    params![note.as_str(), now, id],
+                    params![vault::seal_text(&note)?, now, id],
                 )?;
             } else {
                 let on_time = cur.due_by >= today.format("%Y-%m-%d").to_string();
                 c.execute(
                     "UPDATE rectifications SET status = 'done', outcome = $1, done_at = $2, on_time = $3 WHERE id = $4",
-                    params![note.as_str(), now, on_time, id],
+                    params![vault::seal_text(&note)?, now, on_time, id],
                 )?;
                 tell_rater(c, &cur.subject_kind, &cur.subject_no, &note, now)?;
             }

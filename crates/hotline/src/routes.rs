@@ -538,6 +538,11 @@ async fn photo(
         [
             (header::CONTENT_TYPE, ct),
             (header::CACHE_CONTROL, "private, no-store".into()),
+            // Shown by <img>; opened on its own it downloads (never rendered as a page).
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"photo\"".into(),
+            ),
         ],
         bytes,
     )

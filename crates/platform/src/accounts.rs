@@ -93,9 +93,11 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
         .await;
     match res {
         Ok(citizen) => Ok(citizen),
+        // The same answer whichever identifier is taken; registrations are rate-limited per
+        // address, so this cannot be used to sweep the phone numbers of a city.
         Err(DbError::Unique(_)) => Err(ApiError::conflict(
             "already_registered",
-            "an account with this ID number or phone already exists; log in instead",
+            "these details cannot register a new account; if you have one, log in",
         )),
         Err(e) => Err(e.into()),
     }

@@ -293,9 +293,15 @@ pub fn fill(
                             if done < now {
                                 let on_time = tongban_platform::time::date_of(done, tz) <= due;
                                 c.execute(
-                                    "UPDATE rectifications SET status = 'done', callback_note = '已电话回访', callback_at = $1,
-                                        outcome = '已督促承办单位重新处理并回访', done_at = $1, on_time = $2 WHERE rating_id = $3",
-                                    params![done, on_time, id],
+                                    "UPDATE rectifications SET status = 'done', callback_note = $4, callback_at = $1,
+                                        outcome = $5, done_at = $1, on_time = $2 WHERE rating_id = $3",
+                                    params![
+                                        done,
+                                        on_time,
+                                        id,
+                                        tongban_platform::vault::seal_text("已电话回访")?,
+                                        tongban_platform::vault::seal_text("已督促承办单位重新处理并回访")?
+                                    ],
                                 )?;
                             }
                         }

@@ -114,7 +114,61 @@ on_both_engines!(multipart_materials, |app: TestApp| async move {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    // The console's download link (the JSON API takes only a bearer token) serves it too.
+    let r = app
+        .client
+        .get(app.iurl(&format!("/console/cases/{no}/materials/marriage_cert")))
+        .header("cookie", format!("tongban_staff={clerk}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+    // A PDF/HTML polyglot declared as text/html is served as what its content is, as an
+    // attachment (issue 11: it came back as text/html).
+    let c2 = app.citizen().await;
+    let poly = b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>".to_vec();
+    let mut form = Form::new()
+        .text("matter_code", "WX-WJ-001")
+        .text("form", birth_registration_form(&c2).to_string());
+    form = form.part(
+        "marriage_cert",
+        Part::bytes(poly.clone())
+            .file_name("x.html")
+            .mime_str("text/html")
+            .unwrap(),
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&c2.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(st, StatusCode::CREATED, "its content is a PDF: {v}");
+    let no2 = v["case_no"].as_str().unwrap();
+    let r = app
+        .get(
+            &app.iurl(&format!(
+                "/api/v1/staff/cases/{no2}/materials/marriage_cert"
+            )),
+            &clerk,
+        )
+        .await;
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     let r = app
         .get(
             &app.iurl(&format!("/api/v1/staff/cases/{no}/materials/nothing")),
