@@ -113,7 +113,7 @@ pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
                         // citizen's own, scrubbed.
                         title: match r.get_opt_str("public_title")? {
                             Some(t) => t,
-                            None => tongban_platform::mask::scrub_text(&r.get_str("title")?),
+                            None => tongban_platform::mask::scrub_text(&tongban_platform::vault::open_text(&r.get_str("title")?)?),
                         },
                         category_name: s.category_name(&cat),
                         category: cat,

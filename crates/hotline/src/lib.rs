@@ -28,6 +28,14 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
 pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
     tongban_platform::keyring::Sealed {
         table: "work_orders",
+        column: "title",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "work_orders",
+        column: "street",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "work_orders",
         column: "content",
     },
     tongban_platform::keyring::Sealed {

@@ -632,8 +632,12 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                         .filter(|t| published && !t.trim().is_empty() && matches!(st, Status::Replied | Status::Closed));
                     let (description, address, lat, long) = if own {
                         (
-                            r.get_str("title")?,
-                            format!("{}{}", r.get_str("district")?, r.get_str("street")?),
+                            tongban_platform::vault::open_text(&r.get_str("title")?)?,
+                            format!(
+                                "{}{}",
+                                r.get_str("district")?,
+                                tongban_platform::vault::open_text(&r.get_str("street")?)?
+                            ),
                             r.get_opt_f64("lat")?,
                             r.get_opt_f64("lng")?,
                         )
@@ -647,7 +651,11 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                         let round = |v: Option<f64>| v.map(|x| (x * 1000.0).round() / 1000.0);
                         (
                             mask::scrub_text(&text),
-                            format!("{}{}", r.get_str("district")?, mask::scrub_text(&r.get_str("street")?)),
+                            format!(
+                                "{}{}",
+                                r.get_str("district")?,
+                                mask::scrub_text(&tongban_platform::vault::open_text(&r.get_str("street")?)?)
+                            ),
                             round(r.get_opt_f64("lat")?),
                             round(r.get_opt_f64("lng")?),
                         )

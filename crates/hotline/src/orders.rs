@@ -162,8 +162,9 @@ fn rec_of(r: &Row) -> Result<Rec, DbError> {
             .ok_or_else(|| DbError::Decode(format!("order type {t:?}")))?,
         category: r.get_str("category")?,
         district: r.get_str("district")?,
-        street: r.get_str("street")?,
-        title: r.get_str("title")?,
+        // Citizens write names, phones and flats into titles and addresses: sealed.
+        street: vault::open_text(&r.get_str("street")?)?,
+        title: vault::open_text(&r.get_str("title")?)?,
         content: r.get_str("content")?,
         public: r.get_bool("public")?,
         lat: r.get_opt_f64("lat")?,
@@ -539,8 +540,8 @@ pub async fn file(
                         ck.t.as_str(),
                         n.category.as_str(),
                         n.district.as_str(),
-                        n.street.trim(),
-                        n.title.trim(),
+                        keys.encrypt(n.street.trim()).map_err(DbError::from)?,
+                        keys.encrypt(n.title.trim()).map_err(DbError::from)?,
                         keys.encrypt(n.content.trim()).map_err(DbError::from)?,
                         n.public,
                         n.lat,
@@ -744,7 +745,7 @@ pub async fn mine(
                     let s = r.get_str("status")?;
                     Ok(Summary {
                         order_no: r.get_str("order_no")?,
-                        title: r.get_str("title")?,
+                        title: vault::open_text(&r.get_str("title")?)?,
                         status_label: Status::parse(&s).map_or("", |s| s.label_zh()).into(),
                         status: s,
                         received_at: tongban_platform::time::rfc3339(r.get_i64("received_at")?, tz),
@@ -812,7 +813,7 @@ fn text_rows(rows: &[tongban_platform::db::Row]) -> Result<Vec<OrderText>, DbErr
                 district: r.get_str("district")?,
                 category: r.get_str("category")?,
                 department: r.get_opt_str("department_code")?,
-                title: r.get_str("title")?,
+                title: keys.decrypt(&r.get_str("title")?).map_err(DbError::from)?,
                 content: keys
                     .decrypt(&r.get_str("content")?)
                     .map_err(DbError::from)?,

@@ -201,7 +201,7 @@ pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, Api
                 order_type: t,
                 category: r.get_str("category")?,
                 district: r.get_str("district")?,
-                title: r.get_str("title")?,
+                title: tongban_platform::vault::open_text(&r.get_str("title")?)?,
                 status_label: Status::parse(&s).map_or("", |s| s.label_zh()).into(),
                 status: s,
                 department: r.get_opt_str("department_code")?,
