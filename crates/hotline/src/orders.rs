@@ -506,6 +506,17 @@ pub async fn file(
             .await?;
         }
     }
+    if let (Some(_), Filer::Citizen(id)) = (&photo, &filer) {
+        // Photos count with the application materials a citizen uploads in an hour.
+        tongban_platform::throttle::limit(
+            &ctx.db,
+            format!("rate:upload:{id}"),
+            ctx.config.rate_per_hour,
+            3_600_000,
+            "uploads",
+        )
+        .await?;
+    }
     let photo = photo.map(|p| store_photo(ctx, p)).transpose()?;
     let dept = settings
         .routing()

@@ -58,7 +58,7 @@ pub struct Page {
     pub secure: bool,
 }
 
-fn base(parts: &Parts) -> Page {
+fn base(parts: &Parts, ctx: &Ctx) -> Page {
     let lang = cookie(parts, LANG_COOKIE)
         .and_then(|c| Lang::parse(&c))
         .unwrap_or_else(|| {
@@ -89,7 +89,7 @@ fn base(parts: &Parts) -> Page {
         csrf_from_cookie: csrf_cookie.is_some(),
         csrf: csrf_token(&seed, None),
         csrf_seed: seed,
-        same_origin: same_origin(parts),
+        same_origin: same_origin(parts, ctx.config.public_url.as_deref()),
         secure: parts.extensions.get::<OverTls>().is_some(),
     }
 }
@@ -103,12 +103,16 @@ fn csrf_token(seed: &str, session: Option<&str>) -> String {
     }
 }
 
-/// A browser's `Origin` (sent with every cross-site POST) must name this host; requests
-/// without one (older browsers, scripts) rely on the token alone.
-fn same_origin(parts: &Parts) -> bool {
+/// A browser's `Origin` (sent with every cross-site POST) must name this host, or the
+/// configured public address (behind a proxy that rewrites `Host`); requests without one
+/// (older browsers, scripts) rely on the token alone.
+fn same_origin(parts: &Parts, public_url: Option<&str>) -> bool {
     let Some(origin) = parts.headers.get(header::ORIGIN) else {
         return true;
     };
+    if public_url.is_some_and(|u| origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(u))) {
+        return true;
+    }
     let host = parts
         .headers
         .get(header::HOST)
@@ -135,7 +139,7 @@ impl FromRequestParts<Ctx> for Page {
 
     /// A public page: the citizen is looked up when a session cookie is present.
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
-        let mut page = base(parts);
+        let mut page = base(parts, ctx);
         if parts.uri.path().starts_with("/console") {
             // Console pages that do not require a login (the login form, logout) tie their
             // form token to the staff session, as every other console page does.
@@ -170,7 +174,7 @@ impl FromRequestParts<Ctx> for CitizenPage {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
-        let mut page = base(parts);
+        let mut page = base(parts, ctx);
         match authenticate(ctx, parts, SessionKind::Citizen).await {
             Ok((id, token)) => {
                 page.user = ctx
@@ -195,7 +199,7 @@ impl FromRequestParts<Ctx> for StaffPage {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, Response> {
-        let mut page = base(parts);
+        let mut page = base(parts, ctx);
         let (id, token) = match authenticate(ctx, parts, SessionKind::Staff).await {
             Ok(x) => x,
             Err(e) => return Err(to_login("/console/login", &page.path, &e)),
