@@ -235,6 +235,9 @@ impl Server {
             .env("TONGBAN_UPLOAD_DIR", dir.join("uploads"))
             .env("TONGBAN_LOG", "warn")
             .env("TONGBAN_KEY_FILE", key_file)
+            // The load comes from one address: lift the per-address bounds.
+            .env("TONGBAN_CONNECTIONS_PER_ADDRESS", "100000")
+            .env("TONGBAN_RATE_PER_HOUR", "100000000")
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start tongban serve");
