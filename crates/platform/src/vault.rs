@@ -252,10 +252,26 @@ impl Keys {
             .masters
             .get(id)
             .ok_or_else(|| VaultError::UnknownKey(id.to_owned()))?;
+        // Derived once per key and process: a queue page opens dozens of values, and two
+        // HMACs per value cost more than the SM4 itself.
+        type Subkeys = std::collections::HashMap<[u8; 32], ([u8; 16], [u8; 32])>;
+        static CACHE: RwLock<Option<Subkeys>> = RwLock::new(None);
+        if let Some(hit) = CACHE
+            .read()
+            .ok()
+            .and_then(|c| c.as_ref().and_then(|m| m.get(master).copied()))
+        {
+            return Ok(hit);
+        }
         let enc = hmac(master, &[b"tongban sm4 enc"]);
         let mut k = [0u8; 16];
         k.copy_from_slice(&enc[..16]);
-        Ok((k, hmac(master, &[b"tongban sm3 mac"])))
+        let derived = (k, hmac(master, &[b"tongban sm3 mac"]));
+        if let Ok(mut c) = CACHE.write() {
+            c.get_or_insert_with(Default::default)
+                .insert(*master, derived);
+        }
+        Ok(derived)
     }
 
     /// IV, ciphertext and tag of `plain` under the current key.
