@@ -274,3 +274,35 @@ pub fn stale(c: &mut dyn Conn, s: Sealed, current: &str) -> Result<i64, DbError>
     c.query_one(&sql, params![format!("{PREFIX}{current}:%")])?
         .get_i64("n")
 }
+
+/// What a complete sealing pass under `current` covers: the key, every sealed column and the
+/// upload folder. A pass is needed when this differs from what the last one recorded.
+pub fn sealing_mark(current: &str, sealed: &[Sealed], upload_dir: &Path) -> String {
+    let mut cols: Vec<String> = sealed
+        .iter()
+        .map(|s| format!("{}.{}", s.table, s.column))
+        .collect();
+    cols.sort();
+    let what = format!("{current}|{}|{}", cols.join(","), upload_dir.display());
+    format!("{current}:{}", crate::crypto::sm3_hex(what.as_bytes()))
+}
+
+/// The mark of the last complete sealing pass.
+pub fn last_sealing(c: &mut dyn Conn) -> Result<Option<String>, DbError> {
+    c.query_opt(
+        "SELECT value FROM sealing_state WHERE name = 'complete'",
+        &[],
+    )?
+    .map(|r| r.get_str("value"))
+    .transpose()
+}
+
+/// Record a complete sealing pass.
+pub fn record_sealing(c: &mut dyn Conn, mark: &str) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO sealing_state (name, value) VALUES ('complete', $1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![mark],
+    )?;
+    Ok(())
+}

@@ -45,6 +45,20 @@ pub fn sealed_columns() -> Vec<tongban_platform::keyring::Sealed> {
 /// Re-seal personal data that is in clear or under an older key, in batches, while the
 /// server may be serving. Returns the number of values rewritten.
 pub fn reencrypt(db: &Db, config: &Config) -> Result<usize, String> {
+    let current = tongban_platform::vault::keys()
+        .map_err(|e| e.to_string())?
+        .current
+        .clone();
+    let mark =
+        tongban_platform::keyring::sealing_mark(&current, &sealed_columns(), &config.upload_dir);
+    let last = db
+        .write_blocking(tongban_platform::keyring::last_sealing)
+        .map_err(|e| format!("cannot read the sealing state: {e}"))?;
+    if last.as_deref() == Some(mark.as_str()) {
+        // Everything was sealed under this key when the columns and files were the same:
+        // writes since were sealed under it too. No scan at every start.
+        return Ok(0);
+    }
     let mut total = 0;
     // Accounts first: values in clear also get their blind indexes.
     loop {
@@ -79,6 +93,8 @@ pub fn reencrypt(db: &Db, config: &Config) -> Result<usize, String> {
             config.upload_dir.display()
         )
     })?;
+    db.write_blocking(move |c| tongban_platform::keyring::record_sealing(c, &mark))
+        .map_err(|e| format!("cannot record the sealing pass: {e}"))?;
     Ok(total)
 }
 

@@ -6,3 +6,10 @@ CREATE TABLE data_keys (
     fingerprint TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- What the last complete sealing pass covered (current key id, the registry of sealed
+-- columns, the upload folder): a start-up whose pass would find nothing skips the scan.
+CREATE TABLE sealing_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -212,6 +212,26 @@ on_both_engines!(
         let r = upload(bomb).await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains("cells"));
+        // A zip bomb: a sheet of zeros that unpacks to 80 MiB from well under a megabyte.
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            use std::io::Write;
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let opt = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .large_file(true);
+            z.start_file("xl/worksheets/sheet1.xml", opt).unwrap();
+            let zeros = vec![0u8; 1 << 20];
+            for _ in 0..80 {
+                z.write_all(&zeros).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        let bomb = buf.into_inner();
+        assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+        let r = upload(bomb).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("MiB"));
         for base in [app.url("/healthz"), app.iurl("/healthz")] {
             assert_eq!(
                 client.get(base).send().await.unwrap().status(),

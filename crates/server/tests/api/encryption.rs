@@ -4,6 +4,7 @@
 
 use crate::cli::tongban;
 use crate::helpers::*;
+use crate::on_both_engines;
 use serde_json::Value;
 
 /// Every table's rows as text (PostgreSQL): what a table dump would show.
@@ -191,109 +192,111 @@ async fn no_personal_data_in_clear_postgres() {
     no_plaintext(Engine::Postgres).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_rotate_reencrypts_everything() {
-    let app = spawn_app(Engine::Sqlite).await.unwrap();
-    let citizen = app.citizen().await;
-    let case_no = app.submit_birth(&citizen).await;
-    // A photo: files are sealed too, and rotation re-seals them.
-    let order = serde_json::json!({"type": "complaint", "category": "city.noise", "district": "梁溪区",
+on_both_engines!(
+    keys_rotate_reencrypts_everything,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let case_no = app.submit_birth(&citizen).await;
+        // A photo: files are sealed too, and rotation re-seals them.
+        let order = serde_json::json!({"type": "complaint", "category": "city.noise", "district": "梁溪区",
         "street": "清扬路", "title": "噪音", "content": "夜间施工", "phone": "13900005555"});
-    let r = app
-        .client
-        .post(app.url("/api/v1/workorders"))
-        .multipart(
-            reqwest::multipart::Form::new()
-                .text("order", order.to_string())
-                .part(
-                    "photo",
-                    reqwest::multipart::Part::bytes(crate::authz::PNG.to_vec()).file_name("p.png"),
-                ),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let uploads = app.ctx.config.upload_dir.clone();
-    assert_eq!(
-        tongban_platform::blobs::stale(&uploads, "t1").unwrap(),
-        0,
-        "sealed under t1"
-    );
-    let out = tongban(
-        &app.ctx.config.database_url,
-        app.dir.path(),
-        &["keys", "rotate"],
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(text.contains("re-encrypted"), "{text}");
-    let keys = tongban_platform::vault::Keys::load(&app.ctx.config.key_file).unwrap();
-    assert_ne!(keys.current, "t1");
-    let current = keys.current.clone();
-    assert_eq!(
-        tongban_platform::blobs::stale(&uploads, &current).unwrap(),
-        0,
-        "every file re-sealed under the new key"
-    );
-    // Every sealed column of every room, from the one registry, is under the new key.
-    let (stale, total): (i64, i64) = app
-        .db()
-        .read(move |c| {
-            let mut stale = 0;
-            for col in tongban_server::sealed_columns() {
-                let n = tongban_platform::keyring::stale(c, col, &current)?;
-                assert_eq!(
-                    n, 0,
-                    "{}.{} has values left on the old key",
-                    col.table, col.column
-                );
-                stale += n;
-            }
-            let total = c
-                .query_one("SELECT COUNT(*) AS n FROM accounts", &[])?
-                .get_i64("n")?;
-            Ok((stale, total))
-        })
-        .await
-        .unwrap();
-    assert_eq!(stale, 0, "every row is under the new key");
-    assert!(total >= 2);
-    // The running server reads data under the new key once it knows it (it reloads the key
-    // file every minute; here, at once), and the old one is still listed for safety.
-    // Tests share one process and its keys: the new key becomes known here without
-    // becoming current, so that other tests keep sealing under the shared test key.
-    let mut known = keys.clone();
-    assert!(known.set_current("t1"));
-    tongban_platform::vault::install(known);
-    let case: Value = app
-        .get(
-            &app.url(&format!("/api/v1/cases/{case_no}")),
-            &citizen.token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(case["form"]["spouse_name"], "王五");
-    assert!(
-        app.citizen_login(&citizen.phone, PASSWORD).await.is_some(),
-        "blind index still finds the account"
-    );
-    // Rotation is audited.
-    let audit = tongban(
-        &app.ctx.config.database_url,
-        app.dir.path(),
-        &["audit", "verify"],
-        None,
-    );
-    assert!(audit.status.success());
-}
+        let r = app
+            .client
+            .post(app.url("/api/v1/workorders"))
+            .multipart(
+                reqwest::multipart::Form::new()
+                    .text("order", order.to_string())
+                    .part(
+                        "photo",
+                        reqwest::multipart::Part::bytes(crate::authz::PNG.to_vec())
+                            .file_name("p.png"),
+                    ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let uploads = app.ctx.config.upload_dir.clone();
+        assert_eq!(
+            tongban_platform::blobs::stale(&uploads, "t1").unwrap(),
+            0,
+            "sealed under t1"
+        );
+        let out = tongban(
+            &app.ctx.config.database_url,
+            app.dir.path(),
+            &["keys", "rotate"],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains("re-encrypted"), "{text}");
+        let keys = tongban_platform::vault::Keys::load(&app.ctx.config.key_file).unwrap();
+        assert_ne!(keys.current, "t1");
+        let current = keys.current.clone();
+        assert_eq!(
+            tongban_platform::blobs::stale(&uploads, &current).unwrap(),
+            0,
+            "every file re-sealed under the new key"
+        );
+        // Every sealed column of every room, from the one registry, is under the new key.
+        let (stale, total): (i64, i64) = app
+            .db()
+            .read(move |c| {
+                let mut stale = 0;
+                for col in tongban_server::sealed_columns() {
+                    let n = tongban_platform::keyring::stale(c, col, &current)?;
+                    assert_eq!(
+                        n, 0,
+                        "{}.{} has values left on the old key",
+                        col.table, col.column
+                    );
+                    stale += n;
+                }
+                let total = c
+                    .query_one("SELECT COUNT(*) AS n FROM accounts", &[])?
+                    .get_i64("n")?;
+                Ok((stale, total))
+            })
+            .await
+            .unwrap();
+        assert_eq!(stale, 0, "every row is under the new key");
+        assert!(total >= 2);
+        // The running server reads data under the new key once it knows it (it reloads the key
+        // file every minute; here, at once), and the old one is still listed for safety.
+        // Tests share one process and its keys: the new key becomes known here without
+        // becoming current, so that other tests keep sealing under the shared test key.
+        let mut known = keys.clone();
+        assert!(known.set_current("t1"));
+        tongban_platform::vault::install(known);
+        let case: Value = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{case_no}")),
+                &citizen.token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(case["form"]["spouse_name"], "王五");
+        assert!(
+            app.citizen_login(&citizen.phone, PASSWORD).await.is_some(),
+            "blind index still finds the account"
+        );
+        // Rotation is audited.
+        let audit = tongban(
+            &app.ctx.config.database_url,
+            app.dir.path(),
+            &["audit", "verify"],
+            None,
+        );
+        assert!(audit.status.success());
+    }
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_init_publishes_the_sm2_public_key() {

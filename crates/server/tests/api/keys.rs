@@ -75,10 +75,21 @@ on_both_engines!(a_stray_key_file_is_refused, |app: TestApp| async move {
     assert_eq!(orders(&app).await, before + 3);
 });
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_an_empty_database_creates_a_key_file() {
+async fn only_an_empty_database_creates_a_key_file(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let (url, _schema) = match engine {
+        Engine::Sqlite => (
+            format!("sqlite://{}", dir.path().join("fresh.db").display()),
+            None,
+        ),
+        Engine::Postgres => {
+            let Some((base, schema, url)) = fresh_pg_schema() else {
+                println!("skipped: TONGBAN_TEST_DATABASE_URL is not set");
+                return;
+            };
+            (url, Some(DropSchema(base, schema)))
+        }
+    };
     let out = tongban(&url, dir.path(), &["migrate"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let file = dir.path().join("tongban-keys.toml");
@@ -104,4 +115,30 @@ async fn only_an_empty_database_creates_a_key_file() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains(&keys.current), "{}", stderr(&out));
     assert!(!file.exists());
+}
+
+/// Drops a test's PostgreSQL schema when the test ends.
+struct DropSchema(String, String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (base, schema) = (self.0.clone(), self.1.clone());
+        // Housekeeping: a failure here must not fail the test.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_empty_database_creates_a_key_file_sqlite() {
+    only_an_empty_database_creates_a_key_file(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_an_empty_database_creates_a_key_file_postgres() {
+    only_an_empty_database_creates_a_key_file(Engine::Postgres).await;
 }

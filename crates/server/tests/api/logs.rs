@@ -7,17 +7,34 @@ use crate::helpers::*;
 use std::io::Read;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_demo_run_logs_no_phones_or_id_numbers() {
+async fn a_demo_run_logs_no_phones_or_id_numbers_sqlite() {
     let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("d.db").display());
+    demo_log(dir, url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_run_logs_no_phones_or_id_numbers_postgres() {
+    let Some((base, schema, url)) = fresh_pg_schema() else {
+        println!("skipped: TONGBAN_TEST_DATABASE_URL is not set");
+        return;
+    };
+    demo_log(tempfile::tempdir().unwrap(), url).await;
+    let _ = std::thread::spawn(move || {
+        if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    })
+    .join();
+}
+
+async fn demo_log(dir: tempfile::TempDir, url: String) {
     let (p, i) = (free_port(), free_port());
     let log = dir.path().join("stderr.log");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args(["demo", "--history-days", "3"])
         .current_dir(dir.path())
-        .env(
-            "TONGBAN_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("d.db").display()),
-        )
+        .env("TONGBAN_DATABASE_URL", &url)
         .env("TONGBAN_PUBLIC_ADDR", format!("127.0.0.1:{p}"))
         .env("TONGBAN_INTERNAL_ADDR", format!("127.0.0.1:{i}"))
         .env("TONGBAN_LOG", "info")
