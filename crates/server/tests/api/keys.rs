@@ -62,6 +62,26 @@ on_both_engines!(a_stray_key_file_is_refused, |app: TestApp| async move {
         .unwrap();
     refused(&app, other.path(), "lacks key t1");
     assert_eq!(orders(&app).await, before, "nothing was imported");
+    // A database sealed before keys were registered (an upgrade): a file that cannot open
+    // its data is refused, and the deployment's file is registered at the next start.
+    app.db()
+        .write(|c| c.execute("DELETE FROM data_keys", &[]))
+        .await
+        .unwrap();
+    let file = other.path().join("orders.jsonl");
+    let out = tongban(
+        &app.ctx.config.database_url,
+        other.path(),
+        &["workorders", "import", file.to_str().unwrap()],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cannot open this database's sealed data"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(orders(&app).await, before, "nothing was imported");
     // The deployment's own file works.
     let file = app.dir.path().join("orders.jsonl");
     std::fs::write(&file, crate::import::GOOD).unwrap();
@@ -73,6 +93,18 @@ on_both_engines!(a_stray_key_file_is_refused, |app: TestApp| async move {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(orders(&app).await, before + 3);
+    let registered = app
+        .db()
+        .read(|c| {
+            c.query_one("SELECT COUNT(*) AS n FROM data_keys", &[])?
+                .get_i64("n")
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        registered, 2,
+        "the data key and the index key are registered again"
+    );
 });
 
 async fn only_an_empty_database_creates_a_key_file(engine: Engine) {
