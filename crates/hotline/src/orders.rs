@@ -781,17 +781,57 @@ pub struct OrderText {
     pub content: String,
 }
 
+/// An order whose texts cannot be read (a damaged or foreign ciphertext): its id and why.
+/// Followers put it in quarantine and go on.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub id: i64,
+    pub error: String,
+}
+
+/// What a follower read: the texts, the orders it could not read, and the last id seen.
+#[derive(Debug, Default)]
+pub struct Texts {
+    pub texts: Vec<OrderText>,
+    pub unreadable: Vec<Unreadable>,
+    pub last_id: Option<i64>,
+}
+
+const TEXT_COLUMNS: &str =
+    "id, order_no, received_at, district, category, department_code, title, content";
+
 /// Up to `limit` orders filed after the order with id `after`, oldest first.
-pub fn texts_after(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<OrderText>, DbError> {
+pub fn texts_after(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Texts, DbError> {
     let rows = c.query(
-        "SELECT id, order_no, received_at, district, category, department_code, title, content FROM work_orders
-         WHERE id > $1 ORDER BY id LIMIT $2",
+        &format!("SELECT {TEXT_COLUMNS} FROM work_orders WHERE id > $1 ORDER BY id LIMIT $2"),
         params![after, limit],
     )?;
     text_rows(&rows)
 }
 
-/// The texts of the orders numbered `order_nos` (those that exist), in no particular order.
+/// The texts of the orders with these ids (those that exist), oldest first.
+pub fn texts_by_id(c: &mut dyn Conn, ids: &[i64]) -> Result<Texts, DbError> {
+    let mut out = Texts::default();
+    for chunk in ids.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let p: Vec<tongban_platform::db::Value> = chunk.iter().map(|n| (*n).into()).collect();
+        let rows = c.query(
+            &format!(
+                "SELECT {TEXT_COLUMNS} FROM work_orders WHERE id IN ({}) ORDER BY id",
+                marks.join(", ")
+            ),
+            &p,
+        )?;
+        let t = text_rows(&rows)?;
+        out.texts.extend(t.texts);
+        out.unreadable.extend(t.unreadable);
+        out.last_id = out.last_id.max(t.last_id);
+    }
+    Ok(out)
+}
+
+/// The texts of the orders numbered `order_nos` (those that exist and can be read), in no
+/// particular order.
 pub fn texts_of(c: &mut dyn Conn, order_nos: &[String]) -> Result<Vec<OrderText>, DbError> {
     let mut out = Vec::new();
     for chunk in order_nos.chunks(200) {
@@ -802,23 +842,26 @@ pub fn texts_of(c: &mut dyn Conn, order_nos: &[String]) -> Result<Vec<OrderText>
             .collect();
         let rows = c.query(
             &format!(
-                "SELECT id, order_no, received_at, district, category, department_code, title, content FROM work_orders
-                 WHERE order_no IN ({})",
+                "SELECT {TEXT_COLUMNS} FROM work_orders WHERE order_no IN ({})",
                 marks.join(", ")
             ),
             &p,
         )?;
-        out.extend(text_rows(&rows)?);
+        out.extend(text_rows(&rows)?.texts);
     }
     Ok(out)
 }
 
-fn text_rows(rows: &[tongban_platform::db::Row]) -> Result<Vec<OrderText>, DbError> {
+/// Open each row; a row that cannot be opened is reported, not fatal.
+fn text_rows(rows: &[tongban_platform::db::Row]) -> Result<Texts, DbError> {
     let keys = vault::keys().map_err(DbError::from)?;
-    rows.iter()
-        .map(|r| {
+    let mut out = Texts::default();
+    for r in rows {
+        let id = r.get_i64("id")?;
+        out.last_id = Some(id);
+        let opened = (|| -> Result<OrderText, DbError> {
             Ok(OrderText {
-                id: r.get_i64("id")?,
+                id,
                 order_no: r.get_str("order_no")?,
                 received_at: r.get_i64("received_at")?,
                 district: r.get_str("district")?,
@@ -829,6 +872,14 @@ fn text_rows(rows: &[tongban_platform::db::Row]) -> Result<Vec<OrderText>, DbErr
                     .decrypt(&r.get_str("content")?)
                     .map_err(DbError::from)?,
             })
-        })
-        .collect()
+        })();
+        match opened {
+            Ok(t) => out.texts.push(t),
+            Err(e) => out.unreadable.push(Unreadable {
+                id,
+                error: e.to_string(),
+            }),
+        }
+    }
+    Ok(out)
 }

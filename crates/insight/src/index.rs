@@ -7,7 +7,7 @@ use crate::segment;
 use crate::warnings::{self, Touched};
 use chrono::TimeZone;
 use std::collections::{BTreeMap, HashMap};
-use tongban_hotline::orders::{texts_after, OrderText};
+use tongban_hotline::orders::{texts_after, texts_by_id, OrderText, Texts, Unreadable};
 use tongban_platform::db::{Conn, DbError, Engine, Value};
 use tongban_platform::{params, Ctx};
 
@@ -67,20 +67,112 @@ pub async fn step(ctx: &Ctx) -> Result<usize, DbError> {
             .get_i64("value")
         })
         .await?;
-    let texts = ctx.db.read(move |c| texts_after(c, cursor, BATCH)).await?;
-    if texts.is_empty() {
+    let Texts {
+        texts,
+        unreadable,
+        last_id,
+    } = ctx.db.read(move |c| texts_after(c, cursor, BATCH)).await?;
+    let Some(last) = last_id else {
         return Ok(0);
-    }
-    let n = texts.len();
+    };
+    let n = texts.len() + unreadable.len();
     // Segmentation is the costly part: it runs outside any transaction.
     let docs: Vec<Segmented> = tokio_free_map(texts)?;
     let tz = ctx.tz;
-    let touched = ctx.db.write(move |c| store(c, cursor, &docs, tz)).await?;
+    let now = tongban_platform::time::now_millis();
+    let touched = ctx
+        .db
+        .write(move |c| {
+            let touched = store(c, cursor, last, &docs, tz)?;
+            if touched.is_some() {
+                // What cannot be read is set aside, and the analysis goes on past it.
+                quarantine_all(c, &unreadable, now)?;
+            }
+            Ok(touched)
+        })
+        .await?;
     let Some(touched) = touched else {
         return Ok(n); // another node took this batch
     };
     warnings::evaluate(ctx, &touched).await?;
     Ok(n)
+}
+
+/// The name this follower has in the quarantine and in `/metrics`.
+pub const FOLLOWER: &str = "insight.index";
+
+fn quarantine_all(c: &mut dyn Conn, bad: &[Unreadable], now: i64) -> Result<(), DbError> {
+    for u in bad {
+        tracing::warn!(follower = FOLLOWER, order_id = u.id, error = %u.error, "row quarantined");
+        tongban_platform::followers::quarantine(c, FOLLOWER, &u.id.to_string(), &u.error, now)?;
+    }
+    Ok(())
+}
+
+/// Try again the quarantined orders marked for retry (`tongban followers retry`): those that
+/// can be read now are analysed and leave the quarantine; the others stay, counted.
+pub async fn retry(ctx: &Ctx) -> Result<usize, DbError> {
+    let ids: Vec<i64> = ctx
+        .db
+        .read(|c| tongban_platform::followers::to_retry(c, FOLLOWER, 1000))
+        .await?
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    ensure_segmenter(ctx).await?;
+    let t = ctx.db.read(move |c| texts_by_id(c, &ids)).await?;
+    let released = t.texts.len();
+    let docs: Vec<Segmented> = tokio_free_map(t.texts)?;
+    let (tz, now) = (ctx.tz, tongban_platform::time::now_millis());
+    let bad = t.unreadable;
+    let touched = ctx
+        .db
+        .write(move |c| {
+            // Rows past the cursor are analysed in turn by the normal pass.
+            let cursor = c
+                .query_one(
+                    "SELECT value FROM insight_state WHERE name = 'index_cursor'",
+                    &[],
+                )?
+                .get_i64("value")?;
+            let behind: Vec<Segmented> = docs.into_iter().filter(|(t, _)| t.id <= cursor).collect();
+            for (t, _) in &behind {
+                tongban_platform::followers::release(c, FOLLOWER, &t.id.to_string())?;
+            }
+            let touched = store_docs(c, &behind, tz)?;
+            quarantine_all(c, &bad, now)?;
+            Ok(touched)
+        })
+        .await?;
+    warnings::evaluate(ctx, &touched).await?;
+    Ok(released)
+}
+
+/// Seconds between the newest order and the newest order analysed (0 when caught up).
+pub fn lag_seconds(c: &mut dyn Conn) -> Result<i64, DbError> {
+    let cursor = c
+        .query_opt(
+            "SELECT value FROM insight_state WHERE name = 'index_cursor'",
+            &[],
+        )?
+        .map(|r| r.get_i64("value"))
+        .transpose()?
+        .unwrap_or(0);
+    let r = c.query_one(
+        "SELECT (SELECT MAX(received_at) FROM work_orders) AS newest,
+                (SELECT MIN(received_at) FROM work_orders WHERE id > $1) AS waiting",
+        params![cursor],
+    )?;
+    let now = tongban_platform::time::now_millis();
+    Ok(
+        match (r.get_opt_i64("newest")?, r.get_opt_i64("waiting")?) {
+            (Some(_), Some(w)) => (now - w).max(0) / 1000,
+            _ => 0,
+        },
+    )
 }
 
 /// A message with its terms and their counts.
@@ -149,11 +241,13 @@ pub(crate) fn insert_many(
     Ok(())
 }
 
-/// Store a segmented batch if the cursor is still where it was read; returns what the batch
-/// touched, for the warnings.
+/// Store a segmented batch if the cursor is still where it was read, and move the cursor to
+/// `last` (the last order read, analysed or set aside); returns what the batch touched, for
+/// the warnings.
 fn store(
     c: &mut dyn Conn,
     cursor: i64,
+    last: i64,
     docs: &[Segmented],
     tz: tongban_platform::time::Tz,
 ) -> Result<Option<Touched>, DbError> {
@@ -171,6 +265,20 @@ fn store(
     if now_cursor != cursor {
         return Ok(None);
     }
+    let touched = store_docs(c, docs, tz)?;
+    c.execute(
+        "UPDATE insight_state SET value = $1 WHERE name = 'index_cursor'",
+        params![last],
+    )?;
+    Ok(Some(touched))
+}
+
+/// Store segmented messages: their terms and the per-day, per-place counts.
+fn store_docs(
+    c: &mut dyn Conn,
+    docs: &[Segmented],
+    tz: tongban_platform::time::Tz,
+) -> Result<Touched, DbError> {
     let mut term_days: HashMap<(String, String, String), i64> = HashMap::new();
     let mut doc_days: HashMap<(String, String), i64> = HashMap::new();
     let mut df: HashMap<String, (i64, i64)> = HashMap::new();
@@ -307,12 +415,7 @@ fn store(
         &rows,
         "ON CONFLICT (category, district, hour) DO UPDATE SET n = insight_hours.n + excluded.n",
     )?;
-    let last = docs.last().map_or(cursor, |(t, _)| t.id);
-    c.execute(
-        "UPDATE insight_state SET value = $1 WHERE name = 'index_cursor'",
-        params![last],
-    )?;
-    Ok(Some(touched))
+    Ok(touched)
 }
 
 /// Analyse everything not yet analysed (used by the worker and the CLI).

@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod ctx;
 pub mod db;
 pub mod error;
+pub mod followers;
 pub mod http;
 pub mod identity;
 pub mod ids;
@@ -39,4 +40,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 8, "0008_staff_email"),
     migration!("platform", 9, "0009_data_keys"),
     migration!("platform", 10, "0010_sealed_names"),
+    migration!("platform", 11, "0011_follower_quarantine"),
 ];

@@ -92,6 +92,8 @@ pub fn failed(
             "UPDATE outbox SET done_at = $1, last_error = $2 WHERE id = $3",
             params![now, format!("given up: {error}"), id],
         )?;
+        // Given up: listed for supervisors, and `tongban followers retry` sends it again.
+        crate::followers::quarantine(c, FOLLOWER, &id.to_string(), error, now)?;
     } else {
         c.execute(
             "UPDATE outbox SET claimed_until = 0, next_at = $1, last_error = $2 WHERE id = $3",
@@ -99,6 +101,34 @@ pub fn failed(
         )?;
     }
     Ok(())
+}
+
+/// The outbox's name in the quarantine and in `/metrics`.
+pub const FOLLOWER: &str = "outbox";
+
+/// Put the given-up events marked for retry back in the queue; how many.
+pub fn requeue_marked(c: &mut dyn Conn, now: i64) -> Result<usize, DbError> {
+    let ids = crate::followers::to_retry(c, FOLLOWER, 1000)?;
+    for r in &ids {
+        if let Ok(id) = r.parse::<i64>() {
+            c.execute(
+                "UPDATE outbox SET done_at = NULL, attempts = 0, claimed_until = 0, next_at = $1 WHERE id = $2",
+                params![now, id],
+            )?;
+        }
+        crate::followers::release(c, FOLLOWER, r)?;
+    }
+    Ok(ids.len())
+}
+
+/// Seconds the oldest due, undelivered event has waited (0 when none waits).
+pub fn lag_seconds(c: &mut dyn Conn, now: i64) -> Result<i64, DbError> {
+    Ok(c.query_one(
+        "SELECT MIN(next_at) AS t FROM outbox WHERE done_at IS NULL AND next_at <= $1",
+        params![now],
+    )?
+    .get_opt_i64("t")?
+    .map_or(0, |t| (now - t).max(0) / 1000))
 }
 
 pub fn backoff_ms(attempts: i64) -> i64 {

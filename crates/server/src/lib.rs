@@ -290,16 +290,49 @@ struct InternalState {
 async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoResponse, ApiError> {
     let counts = tongban_cases::service::counts_by_status(&s.ctx).await?;
     let now = tongban_platform::time::now_millis();
-    let (pending, abandoned) = s
+    let (pending, abandoned, quarantined, lags) = s
         .ctx
         .db
-        .read(move |c| tongban_platform::outbox::counts(c, now))
+        .read(move |c| {
+            let (p, a) = tongban_platform::outbox::counts(c, now)?;
+            let q = tongban_platform::followers::counts(c)?;
+            let lags = vec![
+                (
+                    tongban_insight::index::FOLLOWER,
+                    tongban_insight::index::lag_seconds(c)?,
+                ),
+                (
+                    tongban_platform::outbox::FOLLOWER,
+                    tongban_platform::outbox::lag_seconds(c, now)?,
+                ),
+            ];
+            Ok((p, a, q, lags))
+        })
         .await?;
     let mut text = s.metrics.render(&counts);
     text.push_str(&format!(
         "# HELP tongban_outbox_pending Notifications waiting for delivery.\n# TYPE tongban_outbox_pending gauge\ntongban_outbox_pending {pending}\n\
          # HELP tongban_outbox_abandoned Notifications whose worker stopped mid-delivery (not resent, to send at most once).\n# TYPE tongban_outbox_abandoned gauge\ntongban_outbox_abandoned {abandoned}\n"
     ));
+    text.push_str("# HELP tongban_follower_quarantined Rows a background follower set aside because it could not process them (listed on /console/followers).\n# TYPE tongban_follower_quarantined gauge\n");
+    for f in [
+        tongban_insight::index::FOLLOWER,
+        tongban_platform::outbox::FOLLOWER,
+    ] {
+        let n = quarantined
+            .iter()
+            .find(|(name, _)| name == f)
+            .map_or(0, |(_, n)| *n);
+        text.push_str(&format!(
+            "tongban_follower_quarantined{{follower=\"{f}\"}} {n}\n"
+        ));
+    }
+    text.push_str("# HELP tongban_follower_lag_seconds How long the oldest row a follower has not processed yet has waited.\n# TYPE tongban_follower_lag_seconds gauge\n");
+    for (f, lag) in lags {
+        text.push_str(&format!(
+            "tongban_follower_lag_seconds{{follower=\"{f}\"}} {lag}\n"
+        ));
+    }
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -467,11 +500,22 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         if let Err(e) = tongban_insight::visits::flush(&ctx).await {
             tracing::warn!(error = %e, "visit counts not written");
         }
+        if let Err(e) = tongban_insight::index::retry(&ctx).await {
+            tracing::warn!(error = %e, "insight retry of quarantined rows failed");
+        }
         if let Err(e) = tongban_insight::index::catch_up(&ctx).await {
             tracing::warn!(error = %e, "insight indexing failed");
         }
         if let Err(e) = tongban_insight::facts::catch_up(&ctx).await {
             tracing::warn!(error = %e, "dashboard figures not updated");
+        }
+        let now = tongban_platform::time::now_millis();
+        if let Err(e) = ctx
+            .db
+            .write(move |c| tongban_platform::outbox::requeue_marked(c, now))
+            .await
+        {
+            tracing::warn!(error = %e, "outbox retry of quarantined events failed");
         }
         loop {
             match notifier.run_once(&ctx.db).await {

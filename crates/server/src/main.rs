@@ -63,6 +63,9 @@ enum Command {
     /// Derived data of the dashboards.
     #[command(subcommand)]
     Insight(InsightCmd),
+    /// Background followers (insight's analysis, the outbox) and their quarantine.
+    #[command(subcommand)]
+    Followers(FollowersCmd),
     /// Take a consistent online backup: SQLite `VACUUM INTO` a new file, or `pg_dump` for
     /// PostgreSQL (custom format). The data key file is not in it: back that up on its own.
     Backup { file: PathBuf },
@@ -96,6 +99,18 @@ enum InsightCmd {
     /// Recompute the daily figures behind the dashboards for every day from the first
     /// application or work order to today (after loading data by SQL, or to check them).
     Rebuild,
+}
+
+#[derive(Subcommand)]
+enum FollowersCmd {
+    /// List the rows the followers set aside (quarantine), newest first.
+    List,
+    /// Mark quarantined rows to be tried again; the workers take them within one interval.
+    Retry {
+        /// Only this follower's rows (`insight.index`, `outbox`).
+        #[arg(long)]
+        follower: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +275,42 @@ fn run(cli: Cli) -> Result<(), String> {
                 "daily figures recomputed for {days} days in {:.1} s",
                 t.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Followers(FollowersCmd::List) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let (items, total) = db
+                .write_blocking(|c| tongban_platform::followers::list(c, 1000, 0))
+                .map_err(|e| format!("cannot read the quarantine: {e}"))?;
+            for q in &items {
+                println!(
+                    "{}\t{}\t{} attempt(s){}\t{}",
+                    q.follower,
+                    q.row_ref,
+                    q.attempts,
+                    if q.retry { ", retry pending" } else { "" },
+                    q.error
+                );
+            }
+            println!("{total} row(s) in quarantine");
+            Ok(())
+        }
+        Command::Followers(FollowersCmd::Retry { follower }) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let f2 = follower.clone();
+            let n = db
+                .write_blocking(move |c| {
+                    let n = tongban_platform::followers::mark_retry(c, f2.as_deref())?;
+                    let entry = tongban_platform::audit::Entry::operator(
+                        "followers.retry",
+                        f2.as_deref().unwrap_or("all"),
+                        &format!("{n} rows"),
+                    );
+                    tongban_platform::audit::append(c, &entry)?;
+                    Ok(n)
+                })
+                .map_err(|e| format!("cannot mark rows for retry: {e}"))?;
+            println!("{n} quarantined row(s) marked; the workers try them within one interval");
             Ok(())
         }
         Command::Report(ReportCmd::Evaluation { month, out }) => {

@@ -258,6 +258,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("macros.html", include_str!("../templates/macros.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("login.html", include_str!("../templates/login.html")),
+    (
+        "console_followers.html",
+        include_str!("../templates/console_followers.html"),
+    ),
     ("register.html", include_str!("../templates/register.html")),
     ("password.html", include_str!("../templates/password.html")),
     ("home.html", include_str!("../templates/home.html")),

@@ -42,18 +42,19 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 6] = [
+pub const CONSOLE_PATHS: [&str; 7] = [
     "/console/login",
     "/console/logout",
     "/console/audit",
     "/console/account",
     "/console/account/email",
     "/console/account/password",
+    "/console/followers",
 ];
 
 /// The console's login (internal listener).
 pub fn console_router() -> Router<Ctx> {
-    let [login_path, logout_path, audit_path, account_path, email_path, password_path] =
+    let [login_path, logout_path, audit_path, account_path, email_path, password_path, followers_path] =
         CONSOLE_PATHS;
     common_router()
         .route(login_path, get(console_login_form).post(console_login))
@@ -62,6 +63,57 @@ pub fn console_router() -> Router<Ctx> {
         .route(account_path, get(account_page))
         .route(email_path, axum::routing::post(account_email))
         .route(password_path, axum::routing::post(account_password))
+        .route(followers_path, get(followers_page))
+}
+
+/// Rows the background followers set aside (quarantine), for supervisors, administrators
+/// and auditors: what could not be analysed or delivered, and why.
+async fn followers_page(
+    State(ctx): State<Ctx>,
+    crate::StaffPage(page, staff): crate::StaffPage,
+    q: Params,
+) -> Response {
+    use tongban_platform::identity::Role;
+    if ![Role::Supervisor, Role::Admin, Role::Auditor]
+        .iter()
+        .any(|r| staff.has(*r))
+    {
+        return page.error(&ApiError::forbidden(
+            "the followers' quarantine is for supervisors, administrators and auditors",
+        ));
+    }
+    let pg: i64 = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| (1..=tongban_platform::http::MAX_PAGE).contains(p))
+        .unwrap_or(1);
+    let (items, total) = match ctx
+        .db
+        .read(move |c| tongban_platform::followers::list(c, 50, (pg - 1) * 50))
+        .await
+    {
+        Ok(x) => x,
+        Err(e) => return page.error(&e.into()),
+    };
+    let tz = ctx.tz;
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .map(|q| {
+            let mut v = serde_json::to_value(q).unwrap_or_default();
+            v["first_seen"] = serde_json::Value::String(
+                tongban_platform::time::rfc3339(q.first_seen, tz)
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+                    .replace('T', " "),
+            );
+            v
+        })
+        .collect();
+    page.ok(
+        "console_followers.html",
+        context! { rows, total, page => pg, per_page => 50 },
+    )
 }
 
 async fn css() -> Response {

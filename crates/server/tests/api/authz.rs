@@ -623,6 +623,15 @@ fn rows() -> Vec<Row> {
             )
         },
         r(Method::GET, "/console/audit", Body::None, auditor),
+        r(Method::GET, "/console/followers", Body::None, |w| match w {
+            Who::Anonymous => 303,
+            Who::Own(r) | Who::Other(r)
+                if matches!(r, Role::Supervisor | Role::Admin | Role::Auditor) =>
+            {
+                200
+            }
+            _ => 403,
+        }),
         // Every staff member's own account page: the e-mail is theirs to set.
         r(Method::GET, "/console/account", Body::None, |w| {
             if w == Who::Anonymous {
@@ -789,6 +798,7 @@ async fn every_internal_endpoint_as_every_role_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn every_internal_endpoint_as_every_role_postgres() {
     matrix(Engine::Postgres).await;
 }

@@ -133,6 +133,7 @@ async fn backup_during_writes_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn backup_during_writes_postgres() {
     backup_during_writes(Engine::Postgres).await;
 }

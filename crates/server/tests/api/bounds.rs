@@ -42,15 +42,25 @@ fn limited(r: &reqwest::Response) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn anonymous_filing_and_registration_are_rate_limited_per_address() {
-    for engine in [Engine::Sqlite, Engine::Postgres] {
+async fn anonymous_filing_and_registration_are_rate_limited_per_address_sqlite() {
+    per_address(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
+async fn anonymous_filing_and_registration_are_rate_limited_per_address_postgres() {
+    per_address(Engine::Postgres).await;
+}
+
+async fn per_address(engine: Engine) {
+    {
         let Some(app) = spawn_app_with(engine, |c| {
             c.rate_per_hour = 3;
             c.rate_per_phone_day = 100;
         })
         .await
         else {
-            continue;
+            return;
         };
         let before = orders(&app).await;
         for i in 0..3 {
@@ -87,15 +97,25 @@ async fn anonymous_filing_and_registration_are_rate_limited_per_address() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn anonymous_filing_is_rate_limited_per_phone() {
-    for engine in [Engine::Sqlite, Engine::Postgres] {
+async fn anonymous_filing_is_rate_limited_per_phone_sqlite() {
+    per_phone(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
+async fn anonymous_filing_is_rate_limited_per_phone_postgres() {
+    per_phone(Engine::Postgres).await;
+}
+
+async fn per_phone(engine: Engine) {
+    {
         let Some(app) = spawn_app_with(engine, |c| {
             c.rate_per_hour = 100;
             c.rate_per_phone_day = 2;
         })
         .await
         else {
-            continue;
+            return;
         };
         for _ in 0..2 {
             assert_eq!(

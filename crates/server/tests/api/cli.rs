@@ -235,6 +235,7 @@ fn operator_commands_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 fn operator_commands_on_postgres() {
     match fresh_pg_schema() {
         Some((base, schema, url)) => {

@@ -34,6 +34,7 @@ async fn slow_idle_and_crowding_connections_are_closed_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn slow_idle_and_crowding_connections_are_closed_postgres() {
     slow_idle_and_crowding(Engine::Postgres).await;
 }

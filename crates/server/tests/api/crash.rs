@@ -138,6 +138,7 @@ async fn sigkill_loses_no_acknowledged_submission_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn sigkill_loses_no_acknowledged_submission_postgres() {
     kill_mid_stream(Engine::Postgres).await;
 }

@@ -188,6 +188,7 @@ async fn no_personal_data_in_clear_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn no_personal_data_in_clear_postgres() {
     no_plaintext(Engine::Postgres).await;
 }

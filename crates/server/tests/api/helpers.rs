@@ -45,9 +45,16 @@ impl Drop for TestApp {
 }
 
 pub fn pg_base_url() -> Option<String> {
-    std::env::var("TONGBAN_TEST_DATABASE_URL")
+    let url = std::env::var("TONGBAN_TEST_DATABASE_URL")
         .ok()
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.trim().is_empty());
+    // Built for PostgreSQL (the variants are not marked ignored): a missing URL must fail,
+    // never pass silently.
+    assert!(
+        url.is_some() || !cfg!(tongban_pg),
+        "the suite was built with TONGBAN_TEST_DATABASE_URL set, but it is not set now"
+    );
+    url
 }
 
 /// A fresh PostgreSQL schema and a URL that selects it, or `None` without a test database.
@@ -418,6 +425,7 @@ macro_rules! on_both_engines {
                 ($body)(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
             async fn postgres() {
                 if let Some(app) = spawn_app(Engine::Postgres).await {
                     ($body)(app).await;

@@ -171,6 +171,7 @@ async fn only_an_empty_database_creates_a_key_file_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn only_an_empty_database_creates_a_key_file_postgres() {
     only_an_empty_database_creates_a_key_file(Engine::Postgres).await;
 }

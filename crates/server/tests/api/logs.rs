@@ -14,6 +14,7 @@ async fn a_demo_run_logs_no_phones_or_id_numbers_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn a_demo_run_logs_no_phones_or_id_numbers_postgres() {
     let Some((base, schema, url)) = fresh_pg_schema() else {
         println!("skipped: TONGBAN_TEST_DATABASE_URL is not set");

@@ -16,6 +16,7 @@ mod crash;
 mod dashboards;
 mod encryption;
 mod flow;
+mod followers;
 mod forgery;
 mod fuzz_http;
 mod hotline_pages;

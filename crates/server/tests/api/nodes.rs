@@ -26,6 +26,7 @@ fn start(sub: &str, url: &str, dir: &std::path::Path) -> (Node, String, String) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn two_nodes_share_one_postgres() {
     let Some((base, schema, url)) = fresh_pg_schema() else {
         println!("skipped: TONGBAN_TEST_DATABASE_URL is not set");

@@ -128,6 +128,7 @@ async fn citizens_hear_by_mail_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn citizens_hear_by_mail_postgres() {
     if let Some((app, mb)) = spawn_with_smtp(Engine::Postgres).await {
         citizens_hear_by_mail(app, mb).await;
@@ -248,6 +249,7 @@ async fn each_event_once_with_three_workers_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn each_event_once_with_three_workers_postgres() {
     if let Some(app) = quiet_app(Engine::Postgres).await {
         each_event_once(app).await;
@@ -327,6 +329,7 @@ async fn refused_mail_is_retried_later_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn refused_mail_is_retried_later_postgres() {
     if let Some(app) = quiet_app(Engine::Postgres).await {
         refused_mail_is_retried_later(app).await;

@@ -115,6 +115,7 @@ async fn lockout_and_address_limits_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
 async fn lockout_and_address_limits_postgres() {
     lockout_and_address_limits(Engine::Postgres).await;
 }
