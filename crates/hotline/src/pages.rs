@@ -733,12 +733,24 @@ async fn console_rects(
     let rq = RectQuery {
         status: q.get("status").filter(|s| !s.is_empty()).cloned(),
         overdue: Some(q.get("overdue").map(String::as_str) == Some("true")),
+        page: q.get("page").and_then(|p| p.parse().ok()),
+        page_size: Some(20),
+        per_page: None,
     };
     let status = rq.status.clone();
+    let overdue = q.get("overdue").map(String::as_str) == Some("true");
+    let mut base = String::from("/console/rectifications?");
+    if let Some(s) = &status {
+        base.push_str(&format!("status={}&", tongban_web::page::urlencode(s)));
+    }
+    if overdue {
+        base.push_str("overdue=true&");
+    }
     match rs::rectifications(&ctx, &staff, rq).await {
-        Ok(items) => page.ok(
+        Ok(p) => page.ok(
             "console_rectifications.html",
-            context! { items, status, overdue => q.contains_key("overdue"), all => staff.has(Role::Supervisor), done => q.get("done").cloned() },
+            context! { items => p.items, total => p.total, page => p.page, per_page => p.page_size, base_query => base,
+                status, overdue, all => staff.has(Role::Supervisor), done => q.get("done").cloned() },
         ),
         Err(e) => page.error(&e),
     }

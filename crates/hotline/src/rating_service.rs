@@ -313,6 +313,19 @@ fn department_role(s: &Staff) -> bool {
 pub struct RectQuery {
     pub status: Option<String>,
     pub overdue: Option<bool>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    /// The older name of `page_size`.
+    pub per_page: Option<i64>,
+}
+
+/// One page of rectifications and how many there are.
+#[derive(Debug, serde::Serialize)]
+pub struct RectPage {
+    pub items: Vec<Rectification>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
 }
 
 const RECT_SQL: &str = "SELECT x.id, x.department_code, x.status, x.due_by, x.callback_note, x.outcome, x.on_time, x.escalated,
@@ -370,11 +383,10 @@ fn rect_of(
 }
 
 /// Rectifications: a department's own, or all for a supervisor.
-pub async fn rectifications(
-    ctx: &Ctx,
-    staff: &Staff,
-    q: RectQuery,
-) -> Result<Vec<Rectification>, ApiError> {
+/// A department's (or, for supervisors, every) rectification, one page at a time: open ones
+/// first, the newest first (what was opened today is on the first page), then the done ones.
+pub async fn rectifications(ctx: &Ctx, staff: &Staff, q: RectQuery) -> Result<RectPage, ApiError> {
+    let paging = tongban_platform::http::Paging::new(q.page, q.page_size.or(q.per_page), 20)?;
     let all = staff.has(Role::Supervisor);
     if !all && !department_role(staff) {
         return Err(ApiError::forbidden(
@@ -410,14 +422,28 @@ pub async fn rectifications(
                 p.push(today.format("%Y-%m-%d").to_string().into());
                 w.push(format!("x.status <> 'done' AND x.due_by < ${}", p.len()));
             }
+            let wh = w.join(" AND ");
+            let total = c
+                .query_one(&format!("SELECT COUNT(*) AS n FROM rectifications x WHERE {wh}"), &p)?
+                .get_i64("n")?;
+            p.push(paging.page_size.into());
+            p.push(paging.offset().into());
             let sql = format!(
-                "{RECT_SQL} WHERE {} ORDER BY x.status = 'done', x.due_by, x.id LIMIT 200",
-                w.join(" AND ")
+                "{RECT_SQL} WHERE {wh} ORDER BY CASE WHEN x.status = 'done' THEN 1 ELSE 0 END, x.created_at DESC, x.id DESC LIMIT ${} OFFSET ${}",
+                p.len() - 1,
+                p.len()
             );
-            c.query(&sql, &p)?
+            let items = c
+                .query(&sql, &p)?
                 .iter()
                 .map(|r| rect_of(r, &staff2, today))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RectPage {
+                items,
+                total,
+                page: paging.page,
+                page_size: paging.page_size,
+            })
         })
         .await?;
     Ok(rows)

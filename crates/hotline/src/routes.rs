@@ -555,7 +555,8 @@ async fn rectifications(
     QueryParams(q): QueryParams<RectQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(
-        json!({"items": rs::rectifications(&ctx, &who.staff, q).await?}),
+        serde_json::to_value(rs::rectifications(&ctx, &who.staff, q).await?)
+            .map_err(|_| ApiError::internal())?,
     ))
 }
 

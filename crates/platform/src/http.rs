@@ -70,6 +70,40 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 /// far from overflowing (`page=9223372036854775807` once wrapped round to page 1).
 pub const MAX_PAGE: i64 = 1_000_000;
 
+/// The most items one page of any list holds.
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+/// One page of a list: `page` from 1, `page_size` from 1 to [`MAX_PAGE_SIZE`]. Lists answer
+/// with `page`, `page_size` and `total`; anything out of range is `400 invalid_paging`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Paging {
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl Paging {
+    /// From the query's `page` and `page_size` (`per_page` is read as its older name).
+    pub fn new(
+        page: Option<i64>,
+        page_size: Option<i64>,
+        default_size: i64,
+    ) -> Result<Paging, ApiError> {
+        let (page, page_size) = (page.unwrap_or(1), page_size.unwrap_or(default_size));
+        if !(1..=MAX_PAGE).contains(&page) || !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(ApiError::bad_request(
+                "invalid_paging",
+                format!("page is 1 to {MAX_PAGE} and page_size is 1 to {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Paging { page, page_size })
+    }
+
+    /// Rows to skip.
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.page_size)
+    }
+}
+
 /// The bearer token from `Authorization: Bearer …`, or outside `/api/` the session cookie.
 pub fn token_of(parts: &Parts, cookie_name: &str) -> Option<String> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {

@@ -30,6 +30,7 @@ mod nodes;
 mod open311;
 mod outbox;
 mod pages;
+mod paging;
 mod participation;
 mod queue;
 mod throttle;

@@ -1,0 +1,94 @@
+//! Every list pages (issue 12, B): rectifications once stopped at 200 with no way on, and in
+//! the demo a department could not find the one opened today. Filled past 1,000, the list is
+//! walked to its last item through the API; the newest open one is first.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tongban_platform::identity::Role;
+
+const N: i64 = 1_200;
+
+on_both_engines!(rectifications_page_to_the_last, |app: TestApp| async move {
+    let now = tongban_platform::time::now_millis();
+    app.db()
+        .write(move |c| {
+            let comment = tongban_platform::vault::seal_text("")?;
+            c.execute(
+                "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < CAST($1 AS BIGINT))
+                 INSERT INTO ratings (subject_kind, subject_no, department_code, level, dimensions, comment, by_default, rated_at)
+                 SELECT 'workorder', 'P' || n.i, 'wx-zjj', 1, '{}', $2, FALSE, CAST($3 AS BIGINT) - n.i * 3600000 FROM n",
+                tongban_platform::params![N, comment.as_str(), now],
+            )?;
+            c.execute(
+                "INSERT INTO rectifications (rating_id, department_code, status, due_by, created_at)
+                 SELECT id, 'wx-zjj', 'open', '2030-01-01', rated_at FROM ratings WHERE subject_no LIKE 'P%'",
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+    let handler = app.staff("p-h", "wx-zjj", &[Role::Handler]).await;
+    let get = |q: String| {
+        let app = &app;
+        let handler = handler.clone();
+        async move {
+            let r = app
+                .get(
+                    &app.iurl(&format!("/api/v1/staff/rectifications?{q}")),
+                    &handler,
+                )
+                .await;
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, first) = get("page_size=200".into()).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let total = first["total"].as_i64().unwrap();
+    assert!(total >= N, "{total}");
+    assert_eq!(first["items"].as_array().unwrap().len(), 200);
+    assert_eq!(first["items"][0]["subject_no"], "P1", "the newest first");
+    let mut seen = std::collections::BTreeSet::new();
+    let pages = (total + 199) / 200;
+    for p in 1..=pages {
+        let (s, v) = get(format!("page={p}&page_size=200")).await;
+        assert_eq!(s, StatusCode::OK);
+        for x in v["items"].as_array().unwrap() {
+            seen.insert(x["id"].as_i64().unwrap());
+        }
+        if p == pages {
+            let items = v["items"].as_array().unwrap();
+            assert_eq!(
+                items.last().unwrap()["subject_no"],
+                format!("P{N}"),
+                "the oldest last"
+            );
+        }
+    }
+    assert_eq!(seen.len() as i64, total, "every item reached once");
+    for q in ["page_size=201", "page=0", "page=9223372036854775807"] {
+        let (s, v) = get(q.into()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_paging")),
+            "{q}"
+        );
+    }
+    // The console pages them too.
+    let html = app
+        .client
+        .get(app.iurl("/console/rectifications?page=2"))
+        .header("cookie", format!("tongban_staff={handler}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("rel=\"prev\"") && html.contains("P21"),
+        "page 2 shows the 21st newest"
+    );
+});
