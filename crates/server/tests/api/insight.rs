@@ -613,6 +613,49 @@ on_both_engines!(
                 .unwrap()
                 .unwrap();
         assert_eq!(again.orders, 0, "filled once");
+        // A city that looks run (issue 12, C): rectifications past their deadline are nearly
+        // all done, and those still open are recent.
+        let today_s = today.format("%Y-%m-%d").to_string();
+        let (past_due, past_due_done, oldest_open) = app
+            .db()
+            .read(move |c| {
+                let r = c.query_one(
+                    "SELECT COUNT(*) AS n, SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS d
+                     FROM rectifications WHERE due_by < $1",
+                    tongban_platform::params![today_s.as_str()],
+                )?;
+                let oldest = c
+                    .query_one(
+                        "SELECT MIN(created_at) AS t FROM rectifications WHERE status <> 'done'",
+                        &[],
+                    )?
+                    .get_opt_i64("t")?;
+                Ok((r.get_i64("n")?, r.get_opt_i64("d")?.unwrap_or(0), oldest))
+            })
+            .await
+            .unwrap();
+        assert!(past_due >= 20, "{past_due}");
+        assert!(
+            past_due_done * 100 >= past_due * 95,
+            "{past_due_done} of {past_due} past their deadline are done"
+        );
+        let open_recent = app
+            .db()
+            .read(move |c| {
+                let week_ago = tongban_platform::time::now_millis() - 7 * 86_400_000;
+                let r = c.query_one(
+                    "SELECT COUNT(*) AS n, SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END) AS recent
+                     FROM rectifications WHERE status <> 'done'",
+                    tongban_platform::params![week_ago],
+                )?;
+                Ok((r.get_i64("n")?, r.get_opt_i64("recent")?.unwrap_or(0)))
+            })
+            .await
+            .unwrap();
+        assert!(
+            open_recent.1 * 2 >= open_recent.0,
+            "most open rectifications are from the last week: {open_recent:?}, oldest {oldest_open:?}"
+        );
         tongban_insight::index::catch_up(&app.ctx).await.unwrap();
         let from = (today - chrono::Duration::days(40)).format("%Y-%m-%d");
         let v: Value = app
