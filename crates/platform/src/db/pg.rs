@@ -91,16 +91,20 @@ fn run_job<T>(
     if client.statements.len() > MAX_STATEMENTS {
         client.statements.clear();
     }
-    // Reads run statement by statement (READ COMMITTED gives no more inside a transaction);
-    // writes are one transaction.
-    if write {
-        client.client.batch_execute("BEGIN").map_err(map_err)?;
-    }
+    // Writes are one transaction. Reads are one snapshot (REPEATABLE READ READ ONLY), as on
+    // SQLite: a list and its count, or two panels of one dashboard, never disagree.
+    client
+        .client
+        .batch_execute(if write {
+            "BEGIN"
+        } else {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        })
+        .map_err(map_err)?;
     let result = f(&mut PgConn { c: &mut client });
-    let end = match (&result, write) {
-        (_, false) => Ok(()),
-        (Ok(_), true) => client.client.batch_execute("COMMIT").map_err(map_err),
-        (Err(_), true) => client.client.batch_execute("ROLLBACK").map_err(map_err),
+    let end = match &result {
+        Ok(_) => client.client.batch_execute("COMMIT").map_err(map_err),
+        Err(_) => client.client.batch_execute("ROLLBACK").map_err(map_err),
     };
     if end.is_ok() && !client.client.is_closed() {
         if let Ok(mut p) = pool.lock() {

@@ -92,3 +92,42 @@ on_both_engines!(rectifications_page_to_the_last, |app: TestApp| async move {
         "page 2 shows the 21st newest"
     );
 });
+
+// One read is one snapshot on both engines (issue 12, E): a row committed by another
+// connection in the middle of a read is not seen by the rest of that read.
+on_both_engines!(a_read_is_one_snapshot, |app: TestApp| async move {
+    let db = app.db().clone();
+    let (before, after, outside) = app
+        .db()
+        .read(move |c| {
+            let count = |c: &mut dyn tongban_platform::db::Conn| {
+                c.query_one("SELECT COUNT(*) AS n FROM counters", &[])?
+                    .get_i64("n")
+            };
+            let before = count(c)?;
+            let db2 = db.clone();
+            std::thread::spawn(move || {
+                db2.write_blocking(|c| {
+                    c.execute(
+                        "INSERT INTO counters (name, value) VALUES ('snapshot-test', 1)",
+                        &[],
+                    )
+                })
+            })
+            .join()
+            .expect("writer thread")?;
+            let after = count(c)?;
+            Ok((before, after, db))
+        })
+        .await
+        .unwrap();
+    assert_eq!(before, after, "the read kept its snapshot");
+    let now = outside
+        .read(|c| {
+            c.query_one("SELECT COUNT(*) AS n FROM counters", &[])?
+                .get_i64("n")
+        })
+        .await
+        .unwrap();
+    assert_eq!(now, before + 1, "the row was committed");
+});
