@@ -124,6 +124,90 @@ mod tests {
         assert!(missing_zh.is_empty(), "missing in zh-CN: {missing_zh:?}");
     }
 
+    /// The error codes the rooms answer with: the first string literal after each
+    /// `ApiError` constructor (`new`, `bad_request`, `unprocessable`, `conflict`,
+    /// `not_found`, `too_many`), `.with_code(` and the rooms' `bad(` helpers.
+    fn codes_in_sources() -> std::collections::BTreeMap<String, String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if p.is_dir()
+                    && !["target", "tests", "migrations", "templates", "i18n", "data"]
+                        .contains(&name.as_str())
+                {
+                    dirs.push(p);
+                } else if name.ends_with(".rs") && p.to_string_lossy().contains("/src/") {
+                    files.push(p);
+                }
+            }
+        }
+        let openers = [
+            "ApiError::new(",
+            "ApiError::bad_request(",
+            "ApiError::unprocessable(",
+            "ApiError::conflict(",
+            "ApiError::not_found(",
+            "ApiError::too_many(",
+            ".with_code(",
+            " bad(",
+            "(bad(",
+        ];
+        let mut out = std::collections::BTreeMap::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for o in openers {
+                for (at, _) in text.match_indices(o) {
+                    let rest = &text[at + o.len()..];
+                    // The literal before the call's first closing parenthesis.
+                    let Some(q) = rest.find('"') else { continue };
+                    if rest[..q].contains(')') || q > 120 {
+                        continue;
+                    }
+                    let lit = &rest[q + 1..];
+                    let Some(end) = lit.find('"') else { continue };
+                    let code = &lit[..end];
+                    if !code.is_empty()
+                        && code
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                    {
+                        out.entry(code.to_owned())
+                            .or_insert_with(|| f.display().to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_error_code_has_both_texts() {
+        let zh = parse_catalogue(ZH).unwrap();
+        let en = parse_catalogue(EN).unwrap();
+        let codes = codes_in_sources();
+        assert!(
+            codes.len() > 50,
+            "the scan finds the codes: {}",
+            codes.len()
+        );
+        let missing: Vec<String> = codes
+            .iter()
+            .filter(|(c, _)| {
+                let k = format!("error.{c}");
+                !zh.contains_key(&k) || !en.contains_key(&k)
+            })
+            .map(|(c, f)| format!("{c} ({f})"))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "error codes without zh-CN and en texts: {missing:?}"
+        );
+    }
+
     #[test]
     fn accept_language() {
         assert_eq!(Lang::from_accept("en-US,en;q=0.9,zh-CN;q=0.8"), Lang::En);
