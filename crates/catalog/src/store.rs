@@ -78,6 +78,13 @@ pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
     Ok(())
 }
 
+/// The name of a matter, for other rooms that show it (the catalogue's front door).
+pub fn matter_name(c: &mut dyn Conn, code: &str) -> Result<Option<String>, DbError> {
+    c.query_opt("SELECT name FROM matters WHERE code = $1", params![code])?
+        .map(|r| r.get_str("name"))
+        .transpose()
+}
+
 pub fn get(c: &mut dyn Conn, code: &str) -> Result<Option<Matter>, DbError> {
     c.query_opt(
         &format!("SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code WHERE m.code = $1"),

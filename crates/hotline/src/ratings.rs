@@ -278,21 +278,13 @@ pub fn stats(c: &mut dyn Conn, by_matter: bool, only: Option<&str>) -> Result<Ve
     for s in &mut out {
         s.satisfaction_rate = percent(s.total - s.bad, s.total);
         s.rectified_on_time_rate = percent(s.rectified_on_time, s.bad);
-        let names = if by_matter {
-            c.query_opt(
-                "SELECT name FROM matters WHERE code = $1",
-                params![s.key.as_str()],
-            )?
+        // Names through their rooms' doors: the catalogue's and the platform's.
+        s.name = if by_matter {
+            tongban_catalog::store::matter_name(c, &s.key)?
         } else {
-            c.query_opt(
-                "SELECT name FROM departments WHERE code = $1",
-                params![s.key.as_str()],
-            )?
-        };
-        s.name = names
-            .map(|r| r.get_str("name"))
-            .transpose()?
-            .unwrap_or_default();
+            tongban_platform::identity::get_department(c, &s.key)?.map(|d| d.name)
+        }
+        .unwrap_or_default();
     }
     Ok(out)
 }
