@@ -61,6 +61,9 @@ fn prefill(db: &Db, n: i64) -> Result<(), String> {
     let form = tongban_platform::vault::keys()
         .and_then(|k| k.encrypt(FORM))
         .map_err(|e| e.to_string())?;
+    // Timeline names and notes are sealed too.
+    let seal = |t: &str| tongban_platform::vault::seal_text(t).map_err(|e| e.to_string());
+    let (empty, clerk, note) = (seal("")?, seal("卫健委工作人员")?, seal("材料齐全")?);
     db.write_blocking(move |c| {
         let have = c.query_one("SELECT COUNT(*) AS n FROM cases", &[])?.get_i64("n")?;
         if have >= n {
@@ -94,14 +97,14 @@ fn prefill(db: &Db, n: i64) -> Result<(), String> {
         )?;
         c.execute(
             "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
-             SELECT id, submitted_at, 'submit', NULL, 'submitted', 'citizen', applicant_id, '', 'applicant', NULL, '' FROM cases",
-            &[],
+             SELECT id, submitted_at, 'submit', NULL, 'submitted', 'citizen', applicant_id, $1, 'applicant', NULL, $1 FROM cases",
+            tongban_platform::params![empty.as_str()],
         )?;
         c.execute(
             "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
-             SELECT id, submitted_at + 3600000, 'accept', 'submitted', 'accepted', 'staff', 1, '卫健委工作人员', 'clerk', 'wx-wjw', '材料齐全'
+             SELECT id, submitted_at + 3600000, 'accept', 'submitted', 'accepted', 'staff', 1, $1, 'clerk', 'wx-wjw', $2
              FROM cases WHERE status <> 'submitted'",
-            &[],
+            tongban_platform::params![clerk.as_str(), note.as_str()],
         )?;
         Ok(())
     })

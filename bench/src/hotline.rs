@@ -62,9 +62,10 @@ const DEPTS: [&str; 8] = [
 
 fn prefill(db: &Db, n: i64) -> Result<(), String> {
     let engine = db.engine();
-    let content = tongban_platform::vault::keys()
-        .and_then(|k| k.encrypt("小区电梯坏了一周，物业一直不修，老人上下楼很困难。"))
-        .map_err(|e| e.to_string())?;
+    // Texts are stored sealed; one ciphertext each serves every pre-filled row.
+    let seal = |t: &str| tongban_platform::vault::seal_text(t).map_err(|e| e.to_string());
+    let content = seal("小区电梯坏了一周，物业一直不修，老人上下楼很困难。")?;
+    let (street, title, empty) = (seal("清名路")?, seal("电梯故障")?, seal("")?);
     db.write_blocking(move |c| {
         let have = c.query_one("SELECT COUNT(*) AS n FROM work_orders", &[])?.get_i64("n")?;
         if have >= n {
@@ -86,7 +87,7 @@ fn prefill(db: &Db, n: i64) -> Result<(), String> {
             &format!(
                 "{series} INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public,
                     citizen_id, status, department_code, received_at, sign_by, return_by, answer_by, due_on, updated_at, version, channel)
-                 SELECT 'B' || i, 'complaint', 'housing.property', '梁溪区', '清名路', '电梯故障', $2, FALSE, 1,
+                 SELECT 'B' || i, 'complaint', 'housing.property', '梁溪区', $3, $4, $2, FALSE, 1,
                     CASE WHEN i % 3 = 0 THEN 'closed' WHEN i % 3 = 1 THEN 'signed' ELSE 'dispatched' END,
                     CASE i % 8 {dept} END,
                     1700000000000 + i * 1000,
@@ -94,13 +95,13 @@ fn prefill(db: &Db, n: i64) -> Result<(), String> {
                     CASE WHEN i % 3 = 0 THEN NULL WHEN i % 3 = 1 THEN '2026-12-' || (10 + i % 20) ELSE '2026-11-' || (10 + i % 20) END,
                     1700000000000 + i * 1000, 1, 'web' FROM s"
             ),
-            tongban_platform::params![n, content],
+            tongban_platform::params![n, content, street.as_str(), title.as_str()],
         )?;
         for (action, status) in [("receive", "received"), ("dispatch", "dispatched")] {
             c.execute(
                 "INSERT INTO work_order_events (order_id, at, action, to_status, actor, department_code, note)
-                 SELECT id, received_at, $1, $2, 'routing', department_code, '' FROM work_orders",
-                tongban_platform::params![action, status],
+                 SELECT id, received_at, $1, $2, 'routing', department_code, $3 FROM work_orders",
+                tongban_platform::params![action, status, empty.as_str()],
             )?;
         }
         Ok(())

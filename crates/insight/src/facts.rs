@@ -24,7 +24,20 @@ const CURSORS: [&str; 3] = ["facts_case_event", "facts_order_event", "facts_rati
 pub async fn catch_up(ctx: &Ctx) -> Result<usize, DbError> {
     let mut days = 0;
     loop {
-        match step(ctx).await? {
+        match step(ctx, false).await? {
+            0 => return Ok(days),
+            n => days += n,
+        }
+    }
+}
+
+/// As [`catch_up`], for the background worker: each day is recomputed in its own short
+/// transaction, with a rest after each ([`tongban_platform::followers::rest_after`]), so that
+/// requests are not starved while a node catches up.
+pub async fn catch_up_paced(ctx: &Ctx) -> Result<usize, DbError> {
+    let mut days = 0;
+    loop {
+        match step(ctx, true).await? {
             0 => return Ok(days),
             n => days += n,
         }
@@ -32,7 +45,7 @@ pub async fn catch_up(ctx: &Ctx) -> Result<usize, DbError> {
 }
 
 /// Read the next entries of the timelines and ratings and recompute the days they touched.
-async fn step(ctx: &Ctx) -> Result<usize, DbError> {
+async fn step(ctx: &Ctx, paced: bool) -> Result<usize, DbError> {
     let tz = ctx.tz;
     let seen = ctx
         .db
@@ -65,6 +78,32 @@ async fn step(ctx: &Ctx) -> Result<usize, DbError> {
     }
     let cal = ctx.calendar();
     let n = days.len();
+    if paced {
+        // A day at a time: recomputing a day is idempotent, so a crash (or another node
+        // taking the same entries) between these and the cursor move below loses nothing.
+        for d in &days {
+            let started = std::time::Instant::now();
+            let (d, cal) = (*d, cal.clone());
+            ctx.db.write(move |c| recompute_day(c, d, &cal, tz)).await?;
+            tongban_platform::followers::rest_after(started).await;
+        }
+        let done = ctx
+            .db
+            .write(move |c| {
+                if read_cursors(c, true)? != cursors {
+                    return Ok(false);
+                }
+                for (i, name) in CURSORS.iter().enumerate() {
+                    c.execute(
+                        "UPDATE insight_state SET value = $1 WHERE name = $2",
+                        params![next[i], *name],
+                    )?;
+                }
+                Ok(true)
+            })
+            .await?;
+        return Ok(if done { n } else { 0 });
+    }
     let done = ctx
         .db
         .write(move |c| {

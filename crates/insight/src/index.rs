@@ -418,7 +418,21 @@ fn store_docs(
     Ok(touched)
 }
 
-/// Analyse everything not yet analysed (used by the worker and the CLI).
+/// As [`catch_up`], resting after each batch (see `followers::rest_after`): the worker's way,
+/// so that a node catching up on imported history keeps serving requests.
+pub async fn catch_up_paced(ctx: &Ctx) -> Result<usize, DbError> {
+    let mut total = 0;
+    loop {
+        let started = std::time::Instant::now();
+        match step(ctx).await? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+        tongban_platform::followers::rest_after(started).await;
+    }
+}
+
+/// Analyse everything not yet analysed (used by the CLI and tests).
 pub async fn catch_up(ctx: &Ctx) -> Result<usize, DbError> {
     let mut total = 0;
     loop {

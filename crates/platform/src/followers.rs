@@ -107,3 +107,14 @@ pub fn list(c: &mut dyn Conn, limit: i64, offset: i64) -> Result<(Vec<Quarantine
         .collect::<Result<Vec<_>, DbError>>()?;
     Ok((items, total))
 }
+
+/// The share of the time followers may take while they catch up (imported history, a restart
+/// after downtime): after a piece of work that took `t` they rest `t × (1 − SHARE) / SHARE`,
+/// so requests keep the database (SQLite's one writer) the rest of the time.
+pub const SHARE: f64 = 0.2;
+
+/// Rest after a piece of follower work that began at `started` (see [`SHARE`]).
+pub async fn rest_after(started: std::time::Instant) {
+    let t = started.elapsed();
+    tokio::time::sleep(t.mul_f64((1.0 - SHARE) / SHARE)).await;
+}

@@ -503,10 +503,10 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         if let Err(e) = tongban_insight::index::retry(&ctx).await {
             tracing::warn!(error = %e, "insight retry of quarantined rows failed");
         }
-        if let Err(e) = tongban_insight::index::catch_up(&ctx).await {
+        if let Err(e) = tongban_insight::index::catch_up_paced(&ctx).await {
             tracing::warn!(error = %e, "insight indexing failed");
         }
-        if let Err(e) = tongban_insight::facts::catch_up(&ctx).await {
+        if let Err(e) = tongban_insight::facts::catch_up_paced(&ctx).await {
             tracing::warn!(error = %e, "dashboard figures not updated");
         }
         let now = tongban_platform::time::now_millis();

@@ -104,9 +104,10 @@ on_both_engines!(dashboards_count_what_happened, |app: TestApp| async move {
     // A second application from a desktop browser, still waiting.
     app.submit_birth(&citizen).await;
 
-    // Two nodes' workers at once: one takes the entries, the other finds them taken.
+    // Two nodes' workers at once, one of them paced as the background worker is (a day per
+    // transaction, resting between): one takes the entries, the other finds them taken.
     let (a, b) = tokio::join!(
-        tongban_insight::facts::catch_up(&app.ctx),
+        tongban_insight::facts::catch_up_paced(&app.ctx),
         tongban_insight::facts::catch_up(&app.ctx)
     );
     let days = a.unwrap() + b.unwrap();
