@@ -62,24 +62,23 @@ pub struct Page<T> {
     pub per_page: i64,
 }
 
-/// Parse `page` and `per_page` (1-based, at most 100 a page).
+/// Parse `page` and `page_size` (`per_page` is its older name) by the one paging rule
+/// (`platform::http::Paging`: pages from 1, at most 200 items, `400 invalid_paging`).
 pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
-    let num = |k: &str, default: i64, max: i64| -> Result<i64, ApiError> {
+    let num = |k: &str| -> Result<Option<i64>, ApiError> {
         match q.get(k) {
-            None => Ok(default),
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(ApiError::bad_request(
-                    "invalid_paging",
-                    format!("{k} must be a whole number from 1 to {max}"),
-                )),
-            },
+            None => Ok(None),
+            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
+                ApiError::bad_request("invalid_paging", format!("{k} must be a whole number"))
+            }),
         }
     };
-    Ok((
-        num("page", 1, tongban_platform::http::MAX_PAGE)?,
-        num("per_page", 20, 100)?,
-    ))
+    let size = match num("page_size")? {
+        Some(s) => Some(s),
+        None => num("per_page")?,
+    };
+    let p = tongban_platform::http::Paging::new(num("page")?, size, 20)?;
+    Ok((p.page, p.page_size))
 }
 
 async fn list(

@@ -14,6 +14,8 @@ pub struct LetterQuery {
     pub category: Option<String>,
     pub q: Option<String>,
     pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    /// The older name of `page_size`.
     pub per_page: Option<i64>,
 }
 
@@ -44,14 +46,10 @@ pub struct Letters {
 /// Published letters, newest first; filter by department, category (a top-level category
 /// takes its sub-categories) and words in the title or text.
 pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
-    let per_page = q.per_page.unwrap_or(20);
-    let page = q.page.unwrap_or(1);
-    if !(1..=100).contains(&per_page) || !(1..=tongban_platform::http::MAX_PAGE).contains(&page) {
-        return Err(ApiError::bad_request(
-            "invalid_paging",
-            "page starts at 1 and per_page is 1 to 100",
-        ));
-    }
+    let tongban_platform::http::Paging {
+        page,
+        page_size: per_page,
+    } = tongban_platform::http::Paging::new(q.page, q.page_size.or(q.per_page), 20)?;
     let words =
         q.q.as_deref()
             .map(str::trim)

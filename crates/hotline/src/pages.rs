@@ -475,7 +475,8 @@ async fn letters_page(
         category: get("category"),
         q: get("q"),
         page: Some(pg),
-        per_page: Some(10),
+        page_size: Some(10),
+        per_page: None,
     };
     let list = match letters::list(&ctx, lq).await {
         Ok(l) => l,
@@ -526,7 +527,8 @@ async fn console_queue(
         status: get("status"),
         overdue: Some(get("overdue").as_deref() == Some("true")),
         page: Some(pg),
-        per_page: Some(20),
+        page_size: Some(20),
+        per_page: None,
     };
     let res = match staff::queue(&ctx, &staff, qq).await {
         Ok(r) => r,

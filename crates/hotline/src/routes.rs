@@ -220,6 +220,7 @@ struct CodeQ {
 #[serde(deny_unknown_fields)]
 struct PageQ {
     page: Option<i64>,
+    page_size: Option<i64>,
     per_page: Option<i64>,
 }
 
@@ -232,14 +233,8 @@ struct Page<T> {
 }
 
 fn paging(q: &PageQ) -> Result<(i64, i64), ApiError> {
-    let (page, per_page) = (q.page.unwrap_or(1), q.per_page.unwrap_or(20));
-    if !(1..=tongban_platform::http::MAX_PAGE).contains(&page) || !(1..=100).contains(&per_page) {
-        return Err(ApiError::bad_request(
-            "invalid_paging",
-            "page is 1 to 1000000 and per_page is 1 to 100",
-        ));
-    }
-    Ok((page, per_page))
+    let p = tongban_platform::http::Paging::new(q.page, q.page_size.or(q.per_page), 20)?;
+    Ok((p.page, p.page_size))
 }
 
 async fn mine(

@@ -43,6 +43,8 @@ pub struct QueueQuery {
     pub status: Option<String>,
     pub overdue: Option<bool>,
     pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    /// The older name of `page_size`.
     pub per_page: Option<i64>,
 }
 
@@ -121,14 +123,10 @@ pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, Api
             )
         })?),
     };
-    let per_page = q.per_page.unwrap_or(20);
-    let page = q.page.unwrap_or(1);
-    if !(1..=100).contains(&per_page) || !(1..=tongban_platform::http::MAX_PAGE).contains(&page) {
-        return Err(ApiError::bad_request(
-            "invalid_paging",
-            "page starts at 1 and per_page is 1 to 100",
-        ));
-    }
+    let tongban_platform::http::Paging {
+        page,
+        page_size: per_page,
+    } = tongban_platform::http::Paging::new(q.page, q.page_size.or(q.per_page), 20)?;
     let today = ctx.today();
     let cal = ctx.calendar();
     let tz = ctx.tz;
