@@ -165,7 +165,8 @@ pub async fn rate_order(
                         format!("回访{}：{}", ratings::level_name(n.level), n.comment.trim()),
                     )
                 } else {
-                    r.status = Status::Closed;
+                    r.status = crate::rules::next(r.status, crate::rules::Action::Close)
+                        .unwrap_or(Status::Closed);
                     r.closed_at = Some(now);
                     ("close", format!("回访{}", ratings::level_name(n.level)))
                 };

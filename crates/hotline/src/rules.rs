@@ -173,25 +173,94 @@ pub enum Action {
     Sign,
     Return,
     Reply,
+    /// The department asks for more working days.
+    Extend,
+    /// A supervisor grants the extension asked for.
+    ApproveExtension,
+    Supervise,
+    /// An editor publishes a letter the citizen made public.
+    Publish,
     /// The return visit (回访) found the citizen satisfied.
     Close,
     /// The return visit found the citizen dissatisfied: back to the department.
     Reopen,
 }
 
-/// The state after `action`, or why it cannot be taken now.
-pub fn next(status: Status, action: Action) -> Result<Status, String> {
+/// Every action, in the order the console offers them.
+pub const ACTIONS: [Action; 10] = [
+    Action::Dispatch,
+    Action::Sign,
+    Action::Return,
+    Action::Reply,
+    Action::Extend,
+    Action::ApproveExtension,
+    Action::Supervise,
+    Action::Publish,
+    Action::Close,
+    Action::Reopen,
+];
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Dispatch => "dispatch",
+            Action::Sign => "sign",
+            Action::Return => "return",
+            Action::Reply => "reply",
+            Action::Extend => "extend",
+            Action::ApproveExtension => "approve_extension",
+            Action::Supervise => "supervise",
+            Action::Publish => "publish",
+            Action::Close => "close",
+            Action::Reopen => "reopen",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Action> {
+        ACTIONS.iter().copied().find(|a| a.as_str() == s)
+    }
+}
+
+/// What the rules look at besides the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// An extension has been asked for and not yet granted.
+    pub extension_asked: bool,
+    pub supervised: bool,
+    /// The citizen asked for the letter to be public.
+    pub public: bool,
+    pub published: bool,
+}
+
+/// The state after `action`, or why it cannot be taken now: the one place that decides
+/// which action an order allows (the staff API and console call it).
+pub fn decide(status: Status, facts: Facts, action: Action) -> Result<Status, String> {
     use Action as A;
     use Status as S;
+    let f = facts;
     Ok(match (status, action) {
         (S::Received | S::Returned, A::Dispatch) => S::Dispatched,
         (S::Dispatched, A::Sign) => S::Signed,
         (S::Dispatched | S::Signed, A::Return) => S::Returned,
         (S::Signed, A::Reply) => S::Replied,
+        (S::Signed, A::Extend) if !f.extension_asked => S::Signed,
+        (S::Signed, A::ApproveExtension) if f.extension_asked => S::Signed,
+        (s, A::Supervise) if s != S::Closed && !f.supervised => s,
+        (s @ (S::Replied | S::Closed), A::Publish) if f.public && !f.published => s,
         (S::Replied, A::Close) => S::Closed,
         (S::Replied, A::Reopen) => S::Signed,
-        (s, a) => return Err(format!("cannot {a:?} an order that is {s:?}").to_lowercase()),
+        (s, a) => {
+            return Err(format!(
+                "cannot {} an order that is {}",
+                a.as_str(),
+                s.as_str()
+            ))
+        }
     })
+}
+
+/// [`decide`] for the lifecycle alone (no extension, supervision or publication pending).
+pub fn next(status: Status, action: Action) -> Result<Status, String> {
+    decide(status, Facts::default(), action)
 }
 
 /// The deadlines an order carries once dispatched on `dispatched_on`.
@@ -306,24 +375,65 @@ mod tests {
     }
 
     fn any_action() -> impl Strategy<Value = Action> {
-        proptest::sample::select(vec![
-            Action::Dispatch,
-            Action::Sign,
-            Action::Return,
-            Action::Reply,
-            Action::Close,
-            Action::Reopen,
-        ])
+        proptest::sample::select(ACTIONS.to_vec())
+    }
+
+    /// The facts as the actions leave them (what staff.rs records).
+    fn after(f: Facts, a: Action, public: bool) -> Facts {
+        match a {
+            Action::Extend => Facts {
+                extension_asked: true,
+                ..f
+            },
+            Action::ApproveExtension | Action::Reply | Action::Return => Facts {
+                extension_asked: false,
+                ..f
+            },
+            Action::Supervise => Facts {
+                supervised: true,
+                ..f
+            },
+            Action::Publish => Facts {
+                published: true,
+                ..f
+            },
+            _ => Facts { public, ..f },
+        }
     }
 
     proptest! {
+        #[test]
+        fn every_action_keeps_the_lifecycle(actions in proptest::collection::vec(any_action(), 0..60), public in any::<bool>()) {
+            let mut s = Status::Received;
+            let mut f = Facts { public, ..Facts::default() };
+            for a in actions {
+                if let Ok(n) = decide(s, f, a) {
+                    // After closing only publication remains; nothing reopens a closed order.
+                    if s == Status::Closed { prop_assert_eq!(a, Action::Publish); prop_assert_eq!(n, Status::Closed); }
+                    // A status is entered only from its one predecessor.
+                    if n == Status::Replied && s != n { prop_assert_eq!(s, Status::Signed); }
+                    if n == Status::Closed && s != n { prop_assert_eq!(s, Status::Replied); }
+                    if a == Action::Publish { prop_assert!(f.public && !f.published); }
+                    if a == Action::ApproveExtension { prop_assert!(f.extension_asked); }
+                    if a == Action::Extend { prop_assert!(!f.extension_asked && s == Status::Signed); }
+                    if a == Action::Supervise { prop_assert!(!f.supervised); }
+                    // Only the lifecycle actions move the status.
+                    if matches!(a, Action::Extend | Action::ApproveExtension | Action::Supervise | Action::Publish) {
+                        prop_assert_eq!(n, s);
+                    }
+                    f = after(f, a, public);
+                    s = n;
+                }
+            }
+        }
+
         #[test]
         fn closed_is_final_and_replies_need_a_signed_order(actions in proptest::collection::vec(any_action(), 0..40)) {
             let mut s = Status::Received;
             for a in actions {
                 if let Ok(n) = next(s, a) {
                     prop_assert!(s != Status::Closed);
-                    if n == Status::Replied { prop_assert_eq!(s, Status::Signed); }
+                    if n == Status::Replied && s != n { prop_assert_eq!(s, Status::Signed); }
                     if n == Status::Closed { prop_assert_eq!(s, Status::Replied); }
                     s = n;
                 }

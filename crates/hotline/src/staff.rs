@@ -262,31 +262,34 @@ fn check_action(staff: &Staff, r: &Rec, action: &str) -> Result<(), ApiError> {
             r.order_no
         )));
     }
-    let st = r.status;
-    let state_ok = match action {
-        "dispatch" => matches!(st, Status::Received | Status::Returned),
-        "sign" => st == Status::Dispatched,
-        "return" => matches!(st, Status::Dispatched | Status::Signed),
-        "reply" => st == Status::Signed,
-        "extend" => st == Status::Signed && r.extension_days.is_none(),
-        "approve_extension" => st == Status::Signed && r.extension_days.is_some(),
-        "supervise" => st != Status::Closed && !r.supervised,
-        "publish" => {
-            r.public && matches!(st, Status::Replied | Status::Closed) && r.published_at.is_none()
-        }
-        _ => st == Status::Replied,
-    };
-    if !state_ok {
-        return Err(ApiError::conflict(
-            "action_not_allowed",
-            format!(
-                "cannot {action} order {} now: it is {}",
-                r.order_no,
-                st.as_str()
-            ),
-        ));
+    // Whether the order's state allows it is the rules' decision alone.
+    decide(r, action).map(|_| ())
+}
+
+/// The facts of an order the lifecycle rules look at.
+fn facts(r: &Rec) -> rules::Facts {
+    rules::Facts {
+        extension_asked: r.extension_days.is_some(),
+        supervised: r.supervised,
+        public: r.public,
+        published: r.published_at.is_some(),
     }
-    Ok(())
+}
+
+/// The status `action` leads to, decided by [`rules::decide`], or 409 naming why not.
+fn decide(r: &Rec, action: &str) -> Result<Status, ApiError> {
+    let a = rules::Action::parse(action).ok_or_else(|| {
+        ApiError::unprocessable(
+            "unknown_action",
+            format!("action must be one of {}", ACTIONS.join(", ")),
+        )
+    })?;
+    rules::decide(r.status, facts(r), a).map_err(|why| {
+        ApiError::conflict(
+            "action_not_allowed",
+            format!("cannot {action} order {} now: {why}", r.order_no),
+        )
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -600,6 +603,8 @@ fn apply(
         };
     }
     let mut tell: Option<String> = None;
+    // The status each action leads to comes from the rules (checked before `apply`).
+    let next = need!(decide(r, &a.action));
     match a.action.as_str() {
         "dispatch" => {
             let d = a.department.as_deref().unwrap_or("").trim().to_owned();
@@ -612,7 +617,7 @@ fn apply(
                 )));
             }
             let dl = rules::deadlines(cal, &limits, r.order_type, today);
-            r.status = Status::Dispatched;
+            r.status = next;
             r.department = Some(d.clone());
             r.sign_by = Some(dl.sign_by);
             r.return_by = Some(dl.return_by);
@@ -626,7 +631,7 @@ fn apply(
             orders::event(c, r.id, now, "dispatch", r.status, &actor, Some(&d), &note)?;
             return Ok(Ok(()));
         }
-        "sign" => r.status = Status::Signed,
+        "sign" => r.status = next,
         "return" => {
             note = need!(text(
                 &a.note,
@@ -642,7 +647,7 @@ fn apply(
                     ),
                 )));
             }
-            r.status = Status::Returned;
+            r.status = next;
             r.department = None;
             r.sign_by = None;
             r.return_by = None;
@@ -653,7 +658,7 @@ fn apply(
         }
         "reply" => {
             let reply = need!(text(&a.note, "write the reply to the citizen", 5000));
-            r.status = Status::Replied;
+            r.status = next;
             r.replied_on_time = Some(r.answer_by.is_none_or(|d| today <= d));
             r.reply = Some(reply.clone());
             r.replied_at = Some(now);
@@ -775,7 +780,7 @@ fn apply(
                     return Ok(Ok(()));
                 }
             }
-            r.status = Status::Closed;
+            r.status = next;
             r.closed_at = Some(now);
             tell = Some("已办结，感谢您的参与。".into());
         }
@@ -800,7 +805,10 @@ pub fn reopen(
     limits: &rules::Limits,
     today: chrono::NaiveDate,
 ) {
-    r.status = Status::Signed;
+    // The rules decide where a reopened order goes (an order that is not replied stays).
+    if let Ok(next) = rules::decide(r.status, facts(r), rules::Action::Reopen) {
+        r.status = next;
+    }
     r.answer_by = Some(cal.add_workdays(today, limits.answer_days(r.order_type)));
     r.escalated = false;
     r.closed_at = None;
