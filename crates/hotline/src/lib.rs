@@ -3,6 +3,7 @@
 //! rectification, and Open311 GeoReport v2 — rules in plain Rust, storage and HTTP beside.
 
 pub mod categories;
+pub mod console_pages;
 pub mod import;
 pub mod letters;
 pub mod open311;
