@@ -1,0 +1,345 @@
+//! The staff side of applications: the department's queue, the case file, the actions of
+//! clerks, reviewers and approvers, and materials for download.
+
+use super::*;
+
+pub struct StaffQuery {
+    pub status: Option<String>,
+    pub matter_code: Option<String>,
+    pub overdue: bool,
+    /// The applicant's exact name (found through its blind index; names are sealed).
+    pub applicant: Option<String>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+pub struct Queue {
+    pub items: Vec<CaseSummary>,
+    pub total: i64,
+    pub counts: Vec<(String, i64)>,
+}
+
+pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queue, ApiError> {
+    if let Err(e) = require_case_role(staff) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "case.view", "", "denied"),
+        )
+        .await;
+        return Err(e);
+    }
+    let statuses = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => OPEN_STATUSES.to_vec(),
+        Some("all") => vec![],
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                Status::parse(s.trim()).ok_or_else(|| {
+                    ApiError::bad_request(
+                        "bad_status",
+                        format!("status {s:?} is unknown; use submitted, accepted, needs_supplement, approved, rejected, not_accepted, withdrawn or all"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let (cal, today) = env(ctx);
+    let tz = ctx.tz;
+    let filter = QueueFilter {
+        statuses,
+        matter_code: q.matter_code.filter(|m| !m.is_empty()),
+        overdue_before: q.overdue.then(|| today.format("%Y-%m-%d").to_string()),
+        applicants: None,
+        limit: q.per_page,
+        offset: (q.page - 1) * q.per_page,
+    };
+    let applicant = q
+        .applicant
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty());
+    if applicant.as_ref().is_some_and(|a| a.chars().count() > 50) {
+        return Err(ApiError::bad_request(
+            "bad_applicant",
+            "applicant: give the applicant's full name (at most 50 characters)",
+        ));
+    }
+    let dept = staff.department.code.clone();
+    Ok(ctx
+        .db
+        .read(move |c| {
+            let mut filter = filter;
+            if let Some(a) = &applicant {
+                filter.applicants = Some(identity::citizens_named(c, a, 100)?);
+            }
+            let (recs, total) = store::queue(c, &dept, &filter)?;
+            let items = summaries(
+                c,
+                recs,
+                &Env {
+                    cal: &cal,
+                    tz,
+                    today,
+                },
+            )?;
+            let counts = store::count_by_status(c, Some(&dept))?;
+            Ok(Queue {
+                items,
+                total,
+                counts,
+            })
+        })
+        .await?)
+}
+
+/// Case queues and case files are for the roles that handle cases.
+fn require_case_role(staff: &Staff) -> Result<(), ApiError> {
+    use identity::Role;
+    if [Role::Clerk, Role::Reviewer, Role::Approver]
+        .iter()
+        .any(|r| staff.has(*r))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "case files are for clerks, reviewers and approvers",
+        ))
+    }
+}
+
+fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), ApiError> {
+    if rec.department_code == staff.department.code {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "case {} belongs to another department; you work for {}",
+            rec.case_no, staff.department.name
+        )))
+    }
+}
+
+/// A case for its department's staff. With a `purpose`, a staff member holding `pii:read`
+/// sees ID numbers and phones unmasked, and the view is audited with that purpose.
+pub async fn staff_case(
+    ctx: &Ctx,
+    staff: &Staff,
+    case_no: &str,
+    purpose: Option<&str>,
+) -> Result<CaseView, ApiError> {
+    if let Err(e) = require_case_role(staff) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "case.view", case_no, "denied"),
+        )
+        .await;
+        return Err(e);
+    }
+    let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
+    let unmask = purpose.is_some();
+    if unmask && !staff.has(identity::Role::PiiReader) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "pii.read", case_no, "denied"),
+        )
+        .await;
+        return Err(ApiError::forbidden(
+            "seeing personal data unmasked needs the pii:read permission (pii_reader role)",
+        ));
+    }
+    if purpose.is_some_and(|p| p.chars().count() > 500) {
+        return Err(ApiError::unprocessable(
+            "purpose_too_long",
+            "state the purpose in at most 500 characters",
+        ));
+    }
+    let (cal, today) = env(ctx);
+    let tz = ctx.tz;
+    let no = case_no.to_owned();
+    let s = staff.clone();
+    let out: Result<CaseView, ApiError> = ctx
+        .db
+        .read(move |c| {
+            let env = Env {
+                cal: &cal,
+                tz,
+                today,
+            };
+            let Some(rec) = store::get(c, &no, false)? else {
+                return Ok(Err(case_not_found(&no)));
+            };
+            if let Err(e) = same_department(&s, &rec) {
+                return Ok(Err(e));
+            }
+            load_view(c, rec, Some((&s, unmask)), &env).map(Ok)
+        })
+        .await?;
+    match (&out, purpose) {
+        (Err(e), _) if e.status == axum::http::StatusCode::FORBIDDEN => {
+            audit::record(
+                &ctx.db,
+                audit::Entry::staff(staff, "case.view", case_no, "denied"),
+            )
+            .await;
+        }
+        (Ok(_), Some(p)) => {
+            audit::record(
+                &ctx.db,
+                audit::Entry::staff(staff, "pii.read", case_no, "ok").with_detail(p),
+            )
+            .await;
+        }
+        _ => {}
+    }
+    out
+}
+
+pub async fn staff_act(
+    ctx: &Ctx,
+    staff: &Staff,
+    case_no: &str,
+    action: &str,
+    note: String,
+) -> Result<CaseView, ApiError> {
+    let source = audit::current_source();
+    let Some(action) = Action::parse_staff(action) else {
+        return Err(ApiError::unprocessable(
+            "unknown_action",
+            format!("action {action:?} is unknown; use accept, not_accept, request_supplement, review, approve or reject"),
+        ));
+    };
+    check_note(&note, action.needs_note())?;
+    let role = action.role().ok_or_else(ApiError::internal)?;
+    if !staff.has(role) {
+        let action_name = format!("case.{}", action.as_str());
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, &action_name, case_no, "denied"),
+        )
+        .await;
+        return Err(ApiError::forbidden(format!(
+            "{} ({}) needs the {} role; you have: {}",
+            action.as_str(),
+            action.label_zh(),
+            role.as_str(),
+            staff
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let cal = ctx.calendar();
+    let today = ctx.today();
+    let s = staff.clone();
+    let no = case_no.to_owned();
+    ctx.db
+        .write(move |c| {
+            let who = staff_actor(&s, role.as_str(), &source);
+            let note2 = note.clone();
+            transition(
+                c,
+                &no,
+                action,
+                &who,
+                &note,
+                &|r| same_department(&s, r),
+                &mut |c, rec, to| {
+                    match action {
+                        Action::Accept => {
+                            let Some(m) = tongban_catalog::get_matter(c, &rec.matter_code)? else {
+                                return Ok(Err(ApiError::internal()));
+                            };
+                            rec.accepted_on = Some(today.format("%Y-%m-%d").to_string());
+                            rec.deadline = Some(
+                                rules::deadline_on_accept(&cal, today, m.promised_days)
+                                    .format("%Y-%m-%d")
+                                    .to_string(),
+                            );
+                        }
+                        Action::RequestSupplement => {
+                            rec.resume_status = Some(rec.status);
+                            rec.paused_on = Some(today.format("%Y-%m-%d").to_string());
+                            rec.supplement_note = Some(note2.clone());
+                        }
+                        _ => {}
+                    }
+                    // The applicant hears of every step that changes what they see.
+                    if action != Action::Review {
+                        if let Some(phone) = identity::citizen_phone(c, rec.applicant_id)? {
+                            let extra = if action == Action::RequestSupplement {
+                                format!("：{note2}。请登录补正材料")
+                            } else {
+                                String::new()
+                            };
+                            let text = format!(
+                                "您的办件 {} 已更新为「{}」{extra}。",
+                                rec.case_no,
+                                to.label_zh()
+                            );
+                            tongban_platform::notify::sms(
+                                c,
+                                &phone,
+                                &format!("办件 {}", rec.case_no),
+                                &text,
+                                tongban_platform::time::now_millis(),
+                            )?;
+                        }
+                    }
+                    Ok(Ok(()))
+                },
+            )
+        })
+        .await??;
+    staff_case(ctx, staff, case_no, None).await
+}
+
+/// A stored material of a case, for staff to download: (filename, content type, bytes).
+pub async fn staff_material(
+    ctx: &Ctx,
+    staff: &Staff,
+    case_no: &str,
+    key: &str,
+) -> Result<(String, String, Vec<u8>), ApiError> {
+    if let Err(e) = require_case_role(staff) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "case.view", "", "denied"),
+        )
+        .await;
+        return Err(e);
+    }
+    let no = case_no.to_owned();
+    let k = key.to_owned();
+    let s = staff.clone();
+    let found: Result<MaterialRecord, ApiError> = ctx
+        .db
+        .read(move |c| {
+            let Some(rec) = store::get(c, &no, false)? else {
+                return Ok(Err(case_not_found(&no)));
+            };
+            if let Err(e) = same_department(&s, &rec) {
+                return Ok(Err(e));
+            }
+            Ok(store::materials(c, rec.id)?
+                .into_iter()
+                .rev()
+                .find(|m| m.key == k)
+                .ok_or_else(|| {
+                    ApiError::not_found(
+                        "material_not_found",
+                        format!("case {no} has no material {k:?}"),
+                    )
+                }))
+        })
+        .await?;
+    let m = found?;
+    let data = blobs::get(&ctx.config.upload_dir, &m.sha).map_err(|e| {
+        tracing::error!(error = %e, sha = %m.sha, "stored material is missing");
+        ApiError::internal()
+    })?;
+    Ok((m.filename, m.content_type, data))
+}
+
+pub async fn counts_by_status(ctx: &Ctx) -> Result<Vec<(String, i64)>, ApiError> {
+    Ok(ctx.db.read(|c| store::count_by_status(c, None)).await?)
+}
