@@ -49,6 +49,8 @@ async fn page(
             from: get("from"),
             to: get("to"),
             status: None,
+            page: get("page").and_then(|p| p.parse().ok()),
+            page_size: Some(50),
         },
     )
     .await
@@ -89,7 +91,17 @@ async fn page(
         .to_string();
     page.ok(
         "console_insight.html",
-        context! { warnings, topics, flash, from => get("from"), to => get("to"), scope,
+        context! { warnings => warnings.items, warnings_total => warnings.total, warnings_page => warnings.page,
+        warnings_base => {
+            let mut b = String::from("/console/insight?");
+            for k in ["from", "to", "scope"] {
+                if let Some(v) = get(k) {
+                    b.push_str(&format!("{k}={}&", tongban_web::page::urlencode(&v)));
+                }
+            }
+            b
+        },
+        topics, flash, from => get("from"), to => get("to"), scope,
         districts => tongban_hotline::categories::DISTRICTS, departments,
         today => today.format("%Y-%m-%d").to_string(), week_from },
     )

@@ -1,7 +1,7 @@
 //! Staff routes of insight on the internal listener: topics and warnings.
 
 use crate::topics::{self, Topic, TopicQuery};
-use crate::warnings::{self, Warning, WarningAction, WarningQuery};
+use crate::warnings::{self, WarningAction, WarningQuery};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -50,10 +50,8 @@ async fn list_warnings(
     State(ctx): State<Ctx>,
     who: StaffAuth,
     QueryParams(q): QueryParams<WarningQuery>,
-) -> Result<Json<Items<Warning>>, ApiError> {
-    Ok(Json(Items {
-        items: warnings::list(&ctx, &who.staff, q).await?,
-    }))
+) -> Result<Json<warnings::WarningPage>, ApiError> {
+    Ok(Json(warnings::list(&ctx, &who.staff, q).await?))
 }
 
 async fn act(

@@ -454,6 +454,17 @@ pub struct WarningQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     pub status: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// One page of warnings and how many there are.
+#[derive(Debug, Serialize)]
+pub struct WarningPage {
+    pub items: Vec<Warning>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
 }
 
 /// Who may see warnings: the hotline's staff.
@@ -468,11 +479,13 @@ pub fn may_see(s: &Staff) -> bool {
     .any(|r| s.has(*r))
 }
 
-/// Warnings detected in [from, to] (dates, default the last 30 days), newest first.
-pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<Vec<Warning>, ApiError> {
+/// Warnings detected in [from, to] (dates, default the last 30 days), newest first, a page
+/// at a time (`page`, `page_size` up to 200, default 50).
+pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPage, ApiError> {
     if !may_see(staff) {
         return Err(ApiError::forbidden("warnings are for the hotline's staff"));
     }
+    let paging = tongban_platform::http::Paging::new(q.page, q.page_size, 50)?;
     let tz = ctx.tz;
     let (from, to) = crate::range(ctx, q.from.as_deref(), q.to.as_deref(), 30)?;
     if let Some(s) = q
@@ -485,22 +498,30 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<Vec<Warni
             format!("status must be open, acknowledged or closed, got {s:?}"),
         ));
     }
-    let rows = ctx
+    let (rows, total) = ctx
         .db
         .read(move |c| {
             let mut p: Vec<Value> = vec![from.into(), to.into()];
-            let mut sql =
-                "SELECT * FROM insight_warnings WHERE detected_at >= $1 AND detected_at < $2"
-                    .to_owned();
+            let mut wh = "detected_at >= $1 AND detected_at < $2".to_owned();
             if let Some(s) = &q.status {
                 p.push(s.as_str().into());
-                sql.push_str(" AND status = $3");
+                wh.push_str(" AND status = $3");
             }
-            sql.push_str(" ORDER BY detected_at DESC, id DESC LIMIT 500");
-            c.query(&sql, &p)
+            let total = c
+                .query_one(&format!("SELECT COUNT(*) AS n FROM insight_warnings WHERE {wh}"), &p)?
+                .get_i64("n")?;
+            p.push(paging.page_size.into());
+            p.push(paging.offset().into());
+            let sql = format!(
+                "SELECT * FROM insight_warnings WHERE {wh} ORDER BY detected_at DESC, id DESC LIMIT ${} OFFSET ${}",
+                p.len() - 1,
+                p.len()
+            );
+            Ok((c.query(&sql, &p)?, total))
         })
         .await?;
-    rows.iter()
+    let items = rows
+        .iter()
         .map(|r| {
             Ok(Warning {
                 id: r.get_i64("id")?,
@@ -520,7 +541,13 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<Vec<Warni
             })
         })
         .collect::<Result<Vec<_>, DbError>>()
-        .map_err(ApiError::from)
+        .map_err(ApiError::from)?;
+    Ok(WarningPage {
+        items,
+        total,
+        page: paging.page,
+        page_size: paging.page_size,
+    })
 }
 
 #[derive(Debug, Deserialize)]

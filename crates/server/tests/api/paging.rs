@@ -131,3 +131,42 @@ on_both_engines!(a_read_is_one_snapshot, |app: TestApp| async move {
         .unwrap();
     assert_eq!(now, before + 1, "the row was committed");
 });
+
+// Warnings stopped at 500 with no way on; filled past 1,000 they page to the last.
+on_both_engines!(warnings_page_to_the_last, |app: TestApp| async move {
+    let now = tongban_platform::time::now_millis();
+    app.db()
+        .write(move |c| {
+            c.execute(
+                "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < CAST($1 AS BIGINT))
+                 INSERT INTO insight_warnings (kind, category, district, term, since, detected_at, observed, expected, p_value, samples, status, created_at)
+                 SELECT 'rate', 'city', '梁溪区', NULL, CAST($2 AS BIGINT) - n.i * 60000, CAST($2 AS BIGINT) - n.i * 60000, 10, 1.0, 0.000001, '[]', 'open', CAST($2 AS BIGINT) FROM n",
+                tongban_platform::params![N, now],
+            )
+        })
+        .await
+        .unwrap();
+    let sup = app.staff("w-sup", "wx-12345", &[Role::Supervisor]).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut p = 1;
+    loop {
+        let r = app
+            .get(
+                &app.iurl(&format!("/api/v1/staff/warnings?page={p}&page_size=200")),
+                &sup,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        let items = v["items"].as_array().unwrap().clone();
+        if items.is_empty() {
+            assert_eq!(v["total"].as_i64().unwrap(), seen.len() as i64);
+            break;
+        }
+        for w in items {
+            seen.insert(w["id"].as_i64().unwrap());
+        }
+        p += 1;
+    }
+    assert!(seen.len() as i64 >= N, "{} warnings reached", seen.len());
+});
