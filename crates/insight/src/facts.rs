@@ -84,7 +84,22 @@ async fn step(ctx: &Ctx, paced: bool) -> Result<usize, DbError> {
         for d in &days {
             let started = std::time::Instant::now();
             let (d, cal) = (*d, cal.clone());
-            ctx.db.write(move |c| recompute_day(c, d, &cal, tz)).await?;
+            // The cursor rows are locked for each day (on PostgreSQL), so two nodes never
+            // recompute one day at once; when another node has taken these entries, it
+            // recomputes their days and this one stops.
+            let ours = ctx
+                .db
+                .write(move |c| {
+                    if read_cursors(c, true)? != cursors {
+                        return Ok(false);
+                    }
+                    recompute_day(c, d, &cal, tz)?;
+                    Ok(true)
+                })
+                .await?;
+            if !ours {
+                return Ok(0);
+            }
             tongban_platform::followers::rest_after(started).await;
         }
         let done = ctx
