@@ -151,7 +151,7 @@ pub async fn retry(ctx: &Ctx) -> Result<usize, DbError> {
     Ok(released)
 }
 
-/// Seconds between the newest order and the newest order analysed (0 when caught up).
+/// How long the next order waiting for analysis has been in (0 when caught up).
 pub fn lag_seconds(c: &mut dyn Conn) -> Result<i64, DbError> {
     let cursor = c
         .query_opt(
@@ -161,18 +161,10 @@ pub fn lag_seconds(c: &mut dyn Conn) -> Result<i64, DbError> {
         .map(|r| r.get_i64("value"))
         .transpose()?
         .unwrap_or(0);
-    let r = c.query_one(
-        "SELECT (SELECT MAX(received_at) FROM work_orders) AS newest,
-                (SELECT MIN(received_at) FROM work_orders WHERE id > $1) AS waiting",
-        params![cursor],
-    )?;
+    // Through the hotline's feed: the next order waiting, one indexed row.
     let now = tongban_platform::time::now_millis();
-    Ok(
-        match (r.get_opt_i64("newest")?, r.get_opt_i64("waiting")?) {
-            (Some(_), Some(w)) => (now - w).max(0) / 1000,
-            _ => 0,
-        },
-    )
+    Ok(tongban_hotline::orders::next_received_after(c, cursor)?
+        .map_or(0, |w| (now - w).max(0) / 1000))
 }
 
 /// A message with its terms and their counts.

@@ -61,16 +61,7 @@ impl From<KeyringError> for String {
 /// The fingerprints the database holds: (key id, fingerprint).
 fn registered(db: &Db) -> Vec<(String, String)> {
     // Before the registry's migration the table does not exist: nothing is registered.
-    db.write_blocking(|c| {
-        c.query(
-            "SELECT key_id, fingerprint FROM data_keys ORDER BY key_id",
-            &[],
-        )?
-        .iter()
-        .map(|r| Ok((r.get_str("key_id")?, r.get_str("fingerprint")?)))
-        .collect::<Result<Vec<_>, DbError>>()
-    })
-    .unwrap_or_default()
+    db.write_blocking(fingerprints).unwrap_or_default()
 }
 
 /// One sealed value anywhere in the database, if there is any.
@@ -195,11 +186,7 @@ pub fn prepare(db: &Db, file: &Path, sealed: &[Sealed]) -> Result<(Keys, bool), 
 /// migrations; at first start, and after a rotation added a key). Refuses when another
 /// process registered different keys meanwhile.
 pub fn register(c: &mut dyn Conn, keys: &Keys, now: i64) -> Result<(), KeyringError> {
-    let reg: Vec<(String, String)> = c
-        .query("SELECT key_id, fingerprint FROM data_keys", &[])?
-        .iter()
-        .map(|r| Ok((r.get_str("key_id")?, r.get_str("fingerprint")?)))
-        .collect::<Result<_, DbError>>()?;
+    let reg = fingerprints(c)?;
     let mut rows = vec![(INDEX_ID.to_owned(), keys.index_fingerprint())];
     for id in keys.ids() {
         if let Some(fp) = keys.fingerprint(&id) {

@@ -119,3 +119,13 @@ fn text_rows(rows: &[tongban_platform::db::Row]) -> Result<Texts, DbError> {
     }
     Ok(out)
 }
+
+/// When the next order after `after` came in (for the follower's lag), if there is one.
+pub fn next_received_after(c: &mut dyn Conn, after: i64) -> Result<Option<i64>, DbError> {
+    c.query_opt(
+        "SELECT received_at FROM work_orders WHERE id > $1 ORDER BY id LIMIT 1",
+        params![after],
+    )?
+    .map(|r| r.get_i64("received_at"))
+    .transpose()
+}

@@ -33,15 +33,19 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
         if let Some((base, schema)) = self.schema.take() {
-            // Dropping a schema is housekeeping; a failure here must not fail the test.
-            let _ = std::thread::spawn(move || {
-                if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
-                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-                }
-            })
-            .join();
+            drop_pg_schema(base, schema);
         }
     }
+}
+
+/// Drop a test's PostgreSQL schema. Housekeeping: a failure here must not fail the test.
+pub fn drop_pg_schema(base: String, schema: String) {
+    let _ = std::thread::spawn(move || {
+        if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    })
+    .join();
 }
 
 pub fn pg_base_url() -> Option<String> {

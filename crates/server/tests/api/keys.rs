@@ -154,14 +154,7 @@ struct DropSchema(String, String);
 
 impl Drop for DropSchema {
     fn drop(&mut self) {
-        let (base, schema) = (self.0.clone(), self.1.clone());
-        // Housekeeping: a failure here must not fail the test.
-        let _ = std::thread::spawn(move || {
-            if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
-        })
-        .join();
+        drop_pg_schema(self.0.clone(), self.1.clone());
     }
 }
 

@@ -21,12 +21,7 @@ async fn a_demo_run_logs_no_phones_or_id_numbers_postgres() {
         return;
     };
     demo_log(tempfile::tempdir().unwrap(), url).await;
-    let _ = std::thread::spawn(move || {
-        if let Ok(mut c) = postgres::Client::connect(&base, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-        }
-    })
-    .join();
+    drop_pg_schema(base, schema);
 }
 
 async fn demo_log(dir: tempfile::TempDir, url: String) {
