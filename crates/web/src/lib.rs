@@ -6,6 +6,7 @@ pub mod i18n;
 pub mod page;
 pub mod routes;
 pub mod security;
+mod templates;
 
 pub use i18n::Lang;
 pub use page::{CitizenPage, Page, StaffPage};
