@@ -6,6 +6,7 @@ pub mod pages;
 pub mod routes;
 pub mod rules;
 pub mod service;
+pub mod stats;
 pub mod store;
 pub mod view;
 

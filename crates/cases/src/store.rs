@@ -1,6 +1,7 @@
 //! Case storage: insert, read with timeline and materials, move state, queues and counts.
 
 use crate::rules::{Action, Status};
+use chrono::NaiveDate;
 use serde_json::{Map, Value as Json};
 use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
 use tongban_platform::params;
@@ -149,6 +150,36 @@ pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<i64, DbError> {
         params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
     )?
     .get_i64("id")
+}
+
+/// A case loaded from history (the demo city, or an import of a city's past): already
+/// accepted and perhaps decided, without a timeline.
+pub struct HistoricCase<'a> {
+    pub case_no: &'a str,
+    pub matter_code: &'a str,
+    pub department_code: &'a str,
+    pub applicant_id: i64,
+    pub status: Status,
+    pub form: &'a Map<String, Json>,
+    pub submitted_at: i64,
+    pub accepted_on: NaiveDate,
+    pub deadline: NaiveDate,
+    pub concluded_at: Option<i64>,
+    pub channel: &'a str,
+}
+
+pub fn insert_historic(c: &mut dyn Conn, n: &HistoricCase) -> Result<(), DbError> {
+    let form = seal_form(n.form)?;
+    c.execute(
+        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, accepted_on,
+            deadline, concluded_at, updated_at, version, channel)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, 1, $11)",
+        params![
+            n.case_no, n.matter_code, n.department_code, n.applicant_id, n.status.as_str(), form, n.submitted_at,
+            n.accepted_on.format("%Y-%m-%d").to_string(), n.deadline.format("%Y-%m-%d").to_string(), n.concluded_at, n.channel
+        ],
+    )?;
+    Ok(())
 }
 
 /// One move of the state machine, as the timeline records it.

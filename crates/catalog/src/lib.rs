@@ -7,6 +7,7 @@ pub mod form;
 pub mod model;
 pub mod pages;
 pub mod routes;
+pub mod stats;
 pub mod store;
 pub mod xlsx_guard;
 

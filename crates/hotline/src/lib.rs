@@ -15,6 +15,7 @@ pub mod routes;
 pub mod rules;
 pub mod settings;
 pub mod staff;
+pub mod stats;
 pub mod sweep;
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[

@@ -147,6 +147,30 @@ pub fn record(
     Ok(id)
 }
 
+/// Record a rectification as finished at `done` (history loaded from a city's past, where the
+/// callback happened outside this system): the callback note and outcome are sealed here.
+pub fn record_rectified(
+    c: &mut dyn Conn,
+    rating_id: i64,
+    done: i64,
+    on_time: bool,
+    callback_note: &str,
+    outcome: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE rectifications SET status = 'done', callback_note = $4, callback_at = $1,
+            outcome = $5, done_at = $1, on_time = $2 WHERE rating_id = $3",
+        params![
+            done,
+            on_time,
+            rating_id,
+            vault::seal_text(callback_note)?,
+            vault::seal_text(outcome)?
+        ],
+    )?;
+    Ok(())
+}
+
 /// The working day by which a rectification opened today must be done.
 pub fn rectify_by(cal: &Calendar, today: NaiveDate, days: u32) -> NaiveDate {
     cal.add_workdays(today, days)

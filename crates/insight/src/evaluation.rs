@@ -129,69 +129,36 @@ fn values(
             .then(|| pct(up.min(minutes), minutes))
             .flatten(),
     ));
-    let published = count(c, "SELECT COUNT(*) AS n FROM matters WHERE published", &[])?;
-    let complete = count(
-        c,
-        "SELECT COUNT(*) AS n FROM matters WHERE published AND legal_basis <> '' AND conditions <> '' AND fee <> '' AND promised_days > 0",
-        &[],
-    )?;
-    v.push(("guides_complete", pct(complete, published)));
-    let depts = count(c, "SELECT COUNT(*) AS n FROM departments", &[])?;
-    let connected = count(
-        c,
-        "SELECT COUNT(*) AS n FROM departments d WHERE EXISTS (SELECT 1 FROM matters m WHERE m.department_code = d.code AND m.published)
-            OR EXISTS (SELECT 1 FROM work_orders o WHERE o.department_code = d.code AND o.received_at >= $1 AND o.received_at < $2)",
-        params![s, e],
-    )?;
-    v.push(("departments_connected", pct(connected, depts)));
+    let catalog = tongban_catalog::stats::counts(c)?;
+    let participation = tongban_hotline::stats::period(c, s, e)?;
+    let published = catalog.published;
+    v.push(("guides_complete", pct(catalog.complete, published)));
+    let depts = tongban_platform::identity::list_departments(c)?;
+    let connected = depts
+        .iter()
+        .filter(|d| {
+            catalog.departments.contains(&d.code) || participation.departments.contains(&d.code)
+        })
+        .count() as i64;
+    v.push(("departments_connected", pct(connected, depts.len() as i64)));
     // 在线服务
-    let full = count(
-        c,
-        "SELECT COUNT(*) AS n FROM matters WHERE published AND online_depth >= 4",
-        &[],
-    )?;
-    v.push(("fully_online", pct(full, published)));
-    let one_visit = count(
-        c,
-        "SELECT COUNT(*) AS n FROM matters WHERE published AND max_visits <= 1",
-        &[],
-    )?;
-    v.push(("at_most_one_visit", pct(one_visit, published)));
-    let decided = c.query(
-        "SELECT k.concluded_at, k.deadline, k.accepted_on, m.promised_days FROM cases k JOIN matters m ON m.code = k.matter_code
-         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status || '' IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
-        params![s, e],
-    )?;
-    let (mut on_time, mut taken, mut promised) = (0i64, 0i64, 0i64);
-    for r in &decided {
-        let done = tongban_platform::time::date_of(r.get_i64("concluded_at")?, tz);
-        let deadline = r.get_str("deadline")?;
-        if done.format("%Y-%m-%d").to_string() <= deadline {
-            on_time += 1;
-        }
-        if let Some(a) = r
-            .get_opt_str("accepted_on")?
-            .and_then(|a| NaiveDate::parse_from_str(&a, "%Y-%m-%d").ok())
-        {
-            taken += cal.workdays_between(a, done).max(0);
-        }
-        promised += r.get_i64("promised_days")?;
-    }
-    let n = decided.len() as i64;
-    v.push(("cases_on_time", pct(on_time, n)));
+    v.push(("fully_online", pct(catalog.fully_online, published)));
+    v.push((
+        "at_most_one_visit",
+        pct(catalog.at_most_one_visit, published),
+    ));
+    let cases = tongban_cases::stats::totals(c, s, e, cal, tz)?;
+    let n = cases.decided;
+    v.push(("cases_on_time", pct(cases.on_time, n)));
     v.push((
         "avg_working_days",
-        (n > 0).then(|| (taken as f64 * 10.0 / n as f64).round() / 10.0),
+        (n > 0).then(|| (cases.days_taken as f64 * 10.0 / n as f64).round() / 10.0),
     ));
     v.push((
         "avg_promised_days",
-        (n > 0).then(|| (promised as f64 * 10.0 / n as f64).round() / 10.0),
+        (n > 0).then(|| (cases.days_promised as f64 * 10.0 / n as f64).round() / 10.0),
     ));
-    let users = count(
-        c,
-        "SELECT COUNT(*) AS n FROM accounts WHERE created_at < $1",
-        params![e],
-    )?;
+    let users = tongban_platform::identity::count_accounts(c, Some(e))?;
     v.push(("registered_users", Some(users as f64)));
     let visits = count(
         c,
@@ -200,72 +167,30 @@ fn values(
     )?;
     v.push(("monthly_visits", Some(visits as f64)));
     // 电子参与
-    let orders = count(
-        c,
-        "SELECT COUNT(*) AS n FROM work_orders WHERE received_at >= $1 AND received_at < $2",
-        params![s, e],
-    )?;
+    let orders = participation.received;
     v.push((
         "orders_per_10k",
         Some((orders as f64 * 10_000.0 / population as f64 * 100.0).round() / 100.0),
     ));
-    let replied = count(
-        c,
-        "SELECT COUNT(*) AS n FROM work_orders WHERE replied_at >= $1 AND replied_at < $2",
-        params![s, e],
-    )?;
-    let replied_on_time = count(
-        c,
-        "SELECT COUNT(*) AS n FROM work_orders WHERE replied_at >= $1 AND replied_at < $2 AND replied_on_time",
-        params![s, e],
-    )?;
-    v.push(("answered_on_time", pct(replied_on_time, replied)));
-    let rated = count(
-        c,
-        "SELECT COUNT(*) AS n FROM ratings WHERE rated_at >= $1 AND rated_at < $2",
-        params![s, e],
-    )?;
-    let good = count(
-        c,
-        "SELECT COUNT(*) AS n FROM ratings WHERE rated_at >= $1 AND rated_at < $2 AND level >= 3",
-        params![s, e],
-    )?;
-    v.push(("satisfaction", pct(good, rated)));
-    let done = count(
-        c,
-        "SELECT COUNT(*) AS n FROM rectifications WHERE done_at >= $1 AND done_at < $2",
-        params![s, e],
-    )?;
-    let done_on_time = count(
-        c,
-        "SELECT COUNT(*) AS n FROM rectifications WHERE done_at >= $1 AND done_at < $2 AND on_time",
-        params![s, e],
-    )?;
-    v.push(("rectified_on_time", pct(done_on_time, done)));
-    let letters = count(
-        c,
-        "SELECT COUNT(*) AS n FROM work_orders WHERE published_at >= $1 AND published_at < $2",
-        params![s, e],
-    )?;
-    v.push(("letters_published", Some(letters as f64)));
+    v.push((
+        "answered_on_time",
+        pct(participation.replied_on_time, participation.replied),
+    ));
+    v.push((
+        "satisfaction",
+        pct(participation.satisfied, participation.rated),
+    ));
+    v.push((
+        "rectified_on_time",
+        pct(participation.rectified_on_time, participation.rectified),
+    ));
+    v.push(("letters_published", Some(participation.published as f64)));
     // 移动政务
-    let mobile_orders = count(
-        c,
-        "SELECT COUNT(*) AS n FROM work_orders WHERE received_at >= $1 AND received_at < $2 AND channel = 'mobile'",
-        params![s, e],
-    )?;
-    v.push(("mobile_orders_share", pct(mobile_orders, orders)));
-    let cases = count(
-        c,
-        "SELECT COUNT(*) AS n FROM cases WHERE submitted_at >= $1 AND submitted_at < $2",
-        params![s, e],
-    )?;
-    let mobile_cases = count(
-        c,
-        "SELECT COUNT(*) AS n FROM cases WHERE submitted_at >= $1 AND submitted_at < $2 AND channel = 'mobile'",
-        params![s, e],
-    )?;
-    v.push(("mobile_cases_share", pct(mobile_cases, cases)));
+    v.push((
+        "mobile_orders_share",
+        pct(participation.received_mobile, orders),
+    ));
+    v.push(("mobile_cases_share", pct(cases.mobile, cases.submitted)));
     let mobile_views = count(
         c,
         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM insight_visits WHERE day >= $1 AND day < $2 AND device = 'mobile'",

@@ -1,12 +1,14 @@
 //! The daily figures behind the dashboards: per day (in the configured zone), applications
 //! per department and work orders per department, district and category. A day's
-//! figures are recomputed whole from the cases, orders and ratings whenever anything happened
-//! on it (read from the timelines and ratings past a cursor), so a dashboard over a year reads
+//! figures are recomputed whole through the cases and hotline rooms' `stats` doors whenever
+//! anything happened on it (seen on their change feeds past a cursor), so a dashboard over a year reads
 //! a few thousand rows instead of millions, and a figure is never counted twice.
 
 use crate::index::{insert_many, top};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
+use tongban_cases::stats::Figures;
+use tongban_hotline::stats::{OrderFigures, RatingFigures};
 use tongban_platform::calendar::Calendar;
 use tongban_platform::db::{Conn, DbError, Value};
 use tongban_platform::time::{date_of, day_start, Tz};
@@ -53,20 +55,27 @@ async fn step(ctx: &Ctx, paced: bool) -> Result<usize, DbError> {
             let cursors = read_cursors(c, false)?;
             // Each entry touches the day it happened and the day its subject arrived (an
             // order dispatched a day after it came in changes that day's departments).
-            let sources = [
-                "SELECT e.id, e.at, k.submitted_at AS origin FROM case_events e JOIN cases k ON k.id = e.case_id
-                 WHERE e.id > $1 ORDER BY e.id LIMIT $2",
-                "SELECT e.id, e.at, o.received_at AS origin FROM work_order_events e JOIN work_orders o ON o.id = e.order_id
-                 WHERE e.id > $1 ORDER BY e.id LIMIT $2",
-                "SELECT id, rated_at AS at, rated_at AS origin FROM ratings WHERE id > $1 ORDER BY id LIMIT $2",
+            let feeds = [
+                tongban_cases::stats::changes_after(c, cursors[0], BATCH)?
+                    .into_iter()
+                    .map(|x| (x.id, x.at, x.origin))
+                    .collect::<Vec<_>>(),
+                tongban_hotline::stats::order_changes_after(c, cursors[1], BATCH)?
+                    .into_iter()
+                    .map(|x| (x.id, x.at, x.origin))
+                    .collect(),
+                tongban_hotline::stats::rating_changes_after(c, cursors[2], BATCH)?
+                    .into_iter()
+                    .map(|x| (x.id, x.at, x.origin))
+                    .collect(),
             ];
             let mut days = BTreeSet::new();
             let mut next = cursors;
-            for (i, sql) in sources.iter().enumerate() {
-                for r in c.query(sql, params![cursors[i], BATCH])? {
-                    next[i] = next[i].max(r.get_i64("id")?);
-                    days.insert(date_of(r.get_i64("at")?, tz));
-                    days.insert(date_of(r.get_i64("origin")?, tz));
+            for (i, feed) in feeds.iter().enumerate() {
+                for &(id, at, origin) in feed {
+                    next[i] = next[i].max(id);
+                    days.insert(date_of(at, tz));
+                    days.insert(date_of(origin, tz));
                 }
             }
             Ok((cursors, next, days))
@@ -170,22 +179,15 @@ pub async fn rebuild(ctx: &Ctx) -> Result<usize, DbError> {
     let (first, ends) = ctx
         .db
         .read(move |c| {
-            let first = c
-                .query_one(
-                    "SELECT (SELECT MIN(submitted_at) FROM cases) AS a, (SELECT MIN(received_at) FROM work_orders) AS b,
-                            (SELECT MIN(rated_at) FROM ratings) AS r",
-                    &[],
-                )?;
-            let first = [first.get_opt_i64("a")?, first.get_opt_i64("b")?, first.get_opt_i64("r")?]
-                .into_iter()
-                .flatten()
-                .min();
-            let ends = c.query_one(
-                "SELECT (SELECT COALESCE(MAX(id), 0) FROM case_events) AS a, (SELECT COALESCE(MAX(id), 0) FROM work_order_events) AS b,
-                        (SELECT COALESCE(MAX(id), 0) FROM ratings) AS r",
-                &[],
-            )?;
-            Ok((first, [ends.get_i64("a")?, ends.get_i64("b")?, ends.get_i64("r")?]))
+            let first = [
+                tongban_cases::stats::first_submitted(c)?,
+                tongban_hotline::stats::first_activity(c)?,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let (orders, ratings) = tongban_hotline::stats::feed_ends(c)?;
+            Ok((first, [tongban_cases::stats::feed_end(c)?, orders, ratings]))
         })
         .await?;
     let Some(first) = first else {
@@ -223,38 +225,7 @@ pub async fn rebuild(ctx: &Ctx) -> Result<usize, DbError> {
     Ok(days.len())
 }
 
-#[derive(Default)]
-struct CaseFigures {
-    submitted: i64,
-    mobile: i64,
-    decided: i64,
-    on_time: i64,
-    days_taken: i64,
-    days_promised: i64,
-    rated: i64,
-    satisfied: i64,
-    bad: i64,
-}
-
-#[derive(Default)]
-struct OrderFigures {
-    received: i64,
-    mobile: i64,
-    phone: i64,
-    replied: i64,
-    replied_on_time: i64,
-    closed: i64,
-    rated: i64,
-    satisfied: i64,
-    bad: i64,
-}
-
-// `col || ''` keeps SQLite's planner on the time index: an equality on a column that most
-// rows share (status, subject kind) would otherwise scan them all for every day.
-const SATISFIED: &str = "SUM(CASE WHEN level >= 3 THEN 1 ELSE 0 END)";
-const BAD: &str = "SUM(CASE WHEN level <= 2 THEN 1 ELSE 0 END)";
-
-/// Replace one day's figures by what the cases, orders and ratings say now.
+/// Replace one day's figures by what the cases and hotline rooms say now.
 pub fn recompute_day(
     c: &mut dyn Conn,
     day: NaiveDate,
@@ -269,118 +240,30 @@ pub fn recompute_day(
     ) else {
         return Ok(());
     };
-    let mut cases: BTreeMap<String, CaseFigures> = BTreeMap::new();
-    for r in c.query(
-        "SELECT department_code AS d, COUNT(*) AS n, SUM(CASE WHEN channel = 'mobile' THEN 1 ELSE 0 END) AS mobile
-         FROM cases WHERE submitted_at >= $1 AND submitted_at < $2 GROUP BY department_code",
-        params![s, e],
-    )? {
-        let f = cases
-            .entry(r.get_str("d")?)
-            .or_default();
-        f.submitted = r.get_i64("n")?;
-        f.mobile = r.get_i64("mobile")?;
+    let mut cases: BTreeMap<String, (Figures, RatingFigures)> =
+        tongban_cases::stats::by_department(c, s, e, cal, tz)?
+            .into_iter()
+            .map(|(d, f)| (d, (f, RatingFigures::default())))
+            .collect();
+    for (d, r) in tongban_hotline::stats::case_ratings_by_department(c, s, e)? {
+        cases.entry(d).or_default().1 = r;
     }
-    for r in c.query(
-        "SELECT k.department_code AS d, k.concluded_at, k.deadline, k.accepted_on, m.promised_days
-         FROM cases k JOIN matters m ON m.code = k.matter_code
-         WHERE k.concluded_at >= $1 AND k.concluded_at < $2 AND k.status || '' IN ('approved', 'rejected') AND k.deadline IS NOT NULL",
-        params![s, e],
-    )? {
-        let f = cases
-            .entry(r.get_str("d")?)
-            .or_default();
-        let done = date_of(r.get_i64("concluded_at")?, tz);
-        f.decided += 1;
-        if done.format("%Y-%m-%d").to_string() <= r.get_str("deadline")? {
-            f.on_time += 1;
-        }
-        if let Some(a) = r
-            .get_opt_str("accepted_on")?
-            .and_then(|a| NaiveDate::parse_from_str(&a, "%Y-%m-%d").ok())
-        {
-            f.days_taken += cal.workdays_between(a, done).max(0);
-        }
-        f.days_promised += r.get_i64("promised_days")?;
-    }
-    for r in c.query(
-        &format!(
-            "SELECT department_code AS d, COUNT(*) AS n, {SATISFIED} AS good, {BAD} AS bad
-             FROM ratings WHERE subject_kind || '' = 'case' AND rated_at >= $1 AND rated_at < $2 GROUP BY department_code"
-        ),
-        params![s, e],
-    )? {
-        let f = cases
-            .entry(r.get_str("d")?)
-            .or_default();
-        f.rated = r.get_i64("n")?;
-        f.satisfied = r.get_i64("good")?;
-        f.bad = r.get_i64("bad")?;
-    }
-
+    // Orders are kept by the top level of their category.
     let mut orders: BTreeMap<(String, String, String), OrderFigures> = BTreeMap::new();
-    let group = "GROUP BY o.department_code, o.district, o.category";
-    let mut fold =
-        |c: &mut dyn Conn,
-         sql: String,
-         set: &dyn Fn(&mut OrderFigures, &tongban_platform::db::Row) -> Result<(), DbError>|
-         -> Result<(), DbError> {
-            for r in c.query(&sql, params![s, e])? {
-                let k = (
-                    r.get_opt_str("d")?.unwrap_or_default(),
-                    r.get_str("district")?,
-                    top(&r.get_str("category")?).to_owned(),
-                );
-                set(orders.entry(k).or_default(), &r)?;
-            }
-            Ok(())
-        };
-    let cols = "o.department_code AS d, o.district, o.category, COUNT(*) AS n";
-    fold(
-        c,
-        format!("SELECT {cols}, SUM(CASE WHEN o.channel = 'mobile' THEN 1 ELSE 0 END) AS x,
-                SUM(CASE WHEN o.channel = 'phone' THEN 1 ELSE 0 END) AS p FROM work_orders o WHERE o.received_at >= $1 AND o.received_at < $2 {group}"),
-        &|f, r| {
-            f.received += r.get_i64("n")?;
-            f.mobile += r.get_i64("x")?;
-            f.phone += r.get_i64("p")?;
-            Ok(())
-        },
-    )?;
-    fold(
-        c,
-        format!("SELECT {cols}, SUM(CASE WHEN o.replied_on_time THEN 1 ELSE 0 END) AS x FROM work_orders o WHERE o.replied_at >= $1 AND o.replied_at < $2 {group}"),
-        &|f, r| {
-            f.replied += r.get_i64("n")?;
-            f.replied_on_time += r.get_i64("x")?;
-            Ok(())
-        },
-    )?;
-    fold(
-        c,
-        format!(
-            "SELECT {cols} FROM work_orders o WHERE o.closed_at >= $1 AND o.closed_at < $2 {group}"
-        ),
-        &|f, r| {
-            f.closed += r.get_i64("n")?;
-            Ok(())
-        },
-    )?;
-    fold(
-        c,
-        format!(
-            "SELECT {cols}, {} AS good, {} AS bad FROM ratings r JOIN work_orders o ON o.order_no = r.subject_no
-             WHERE r.subject_kind || '' = 'workorder' AND r.rated_at >= $1 AND r.rated_at < $2 {group}",
-            SATISFIED.replace("level", "r.level"),
-            BAD.replace("level", "r.level")
-        ),
-        &|f, r| {
-            f.rated += r.get_i64("n")?;
-            f.satisfied += r.get_i64("good")?;
-            f.bad += r.get_i64("bad")?;
-            Ok(())
-        },
-    )?;
+    for ((d, district, category), f) in tongban_hotline::stats::orders_by_place(c, s, e)? {
+        let t = orders
+            .entry((d, district, top(&category).to_owned()))
+            .or_default();
+        t.received += f.received;
+        t.mobile += f.mobile;
+        t.phone += f.phone;
+        t.replied += f.replied;
+        t.replied_on_time += f.replied_on_time;
+        t.closed += f.closed;
+        t.rated += f.rated;
+        t.satisfied += f.satisfied;
+        t.bad += f.bad;
+    }
 
     c.execute(
         "DELETE FROM insight_case_days WHERE day = $1",
@@ -391,7 +274,7 @@ pub fn recompute_day(
         params![key.as_str()],
     )?;
     let mut v: Vec<Value> = Vec::with_capacity(cases.len() * 11);
-    for (d, f) in cases {
+    for (d, (f, r)) in cases {
         v.extend(
             params![
                 key.as_str(),
@@ -402,9 +285,9 @@ pub fn recompute_day(
                 f.on_time,
                 f.days_taken,
                 f.days_promised,
-                f.rated,
-                f.satisfied,
-                f.bad
+                r.rated,
+                r.satisfied,
+                r.bad
             ]
             .iter()
             .cloned(),

@@ -16,6 +16,21 @@ struct Pending {
 /// Per database (a process may serve several in tests), what is not yet written.
 static PENDING: Mutex<Option<HashMap<String, Pending>>> = Mutex::new(None);
 
+/// Record a day's page views from history (the demo city, or counts carried over from the
+/// city's former site); a day already counted is kept.
+pub fn record_history(
+    c: &mut dyn tongban_platform::db::Conn,
+    day: &str,
+    device: &str,
+    n: i64,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO insight_visits (day, device, n) VALUES ($1, $2, $3) ON CONFLICT (day, device) DO NOTHING",
+        params![day, device, n],
+    )?;
+    Ok(())
+}
+
 /// Count one page view of the site whose database is `db`.
 pub fn record(db: &str, day: String, address: &str, user_agent: &str) {
     let dev = tongban_platform::http::device(user_agent);

@@ -132,6 +132,29 @@ pub fn get_department(c: &mut dyn Conn, code: &str) -> Result<Option<Department>
     .transpose()
 }
 
+/// The password hash of the first citizen account, if any (the demo's history gives its
+/// own citizen the same password without paying for a second argon2id hash).
+pub fn first_password_hash(c: &mut dyn Conn) -> Result<Option<String>, DbError> {
+    c.query_opt(
+        "SELECT password_hash FROM accounts ORDER BY id LIMIT 1",
+        &[],
+    )?
+    .map(|r| r.get_str("password_hash"))
+    .transpose()
+}
+
+/// Citizen accounts registered before `before` (ms), or all of them.
+pub fn count_accounts(c: &mut dyn Conn, before: Option<i64>) -> Result<i64, DbError> {
+    match before {
+        Some(t) => c.query_one(
+            "SELECT COUNT(*) AS n FROM accounts WHERE created_at < $1",
+            crate::params![t],
+        )?,
+        None => c.query_one("SELECT COUNT(*) AS n FROM accounts", &[])?,
+    }
+    .get_i64("n")
+}
+
 pub fn list_departments(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
     c.query("SELECT code, name FROM departments ORDER BY code", &[])?
         .iter()

@@ -28,9 +28,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
     let hash = hash_password(DEMO_PASSWORD)?;
     let citizen_id = demo_citizen_id();
     db.write_blocking(move |c| {
-        let existing = c
-            .query_one("SELECT COUNT(*) AS n FROM matters", &[])?
-            .get_i64("n")?;
+        let existing = tongban_catalog::stats::matter_count(c)?;
         if existing > 0 {
             return Ok(None);
         }

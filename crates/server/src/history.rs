@@ -6,9 +6,9 @@
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tongban_cases::rules::Status;
 use tongban_platform::calendar::Calendar;
 use tongban_platform::db::{Db, DbError};
-use tongban_platform::params;
 
 /// What people write about, per sub-category: (title, texts).
 const TOPICS: [(&str, &str, &[&str]); 14] = [
@@ -167,18 +167,14 @@ fn rectify(
         return Ok(());
     }
     let on_time = tongban_platform::time::date_of(done, tz) <= due;
-    c.execute(
-        "UPDATE rectifications SET status = 'done', callback_note = $4, callback_at = $1,
-            outcome = $5, done_at = $1, on_time = $2 WHERE rating_id = $3",
-        params![
-            done,
-            on_time,
-            rating_id,
-            tongban_platform::vault::seal_text("已电话回访")?,
-            tongban_platform::vault::seal_text("已督促承办单位重新处理并回访")?
-        ],
-    )?;
-    Ok(())
+    tongban_hotline::ratings::record_rectified(
+        c,
+        rating_id,
+        done,
+        on_time,
+        "已电话回访",
+        "已督促承办单位重新处理并回访",
+    )
 }
 
 fn rfc3339(at: i64, tz: tongban_platform::time::Tz) -> String {
@@ -194,8 +190,7 @@ pub fn fill(
 ) -> Result<History, String> {
     let err = |e: DbError| format!("cannot write the demo history: {e}");
     db.write_blocking(move |c| {
-        let have = c.query_one("SELECT COUNT(*) AS n FROM work_orders", &[])?.get_i64("n")?;
-        if have > 0 || days == 0 {
+        if tongban_hotline::stats::first_activity(c)?.is_some() || days == 0 {
             return Ok(History::default());
         }
         let cal = tongban_platform::calendar::load(c).unwrap_or_else(|_| Calendar::builtin());
@@ -204,19 +199,14 @@ pub fn fill(
             .into_iter()
             .map(|d| d.code)
             .collect();
-        let matters: Vec<(String, String, i64)> = c
-            .query(
-                "SELECT code, department_code, promised_days FROM matters WHERE published AND online_depth >= 3 ORDER BY code",
-                &[],
-            )?
-            .iter()
-            .map(|r| Ok((r.get_str("code")?, r.get_str("department_code")?, r.get_i64("promised_days")?)))
-            .collect::<Result<_, DbError>>()?;
+        let mut matters: Vec<(String, String, i64)> = tongban_catalog::store::all(c)?
+            .into_iter()
+            .filter(|m| m.published && m.online_depth >= 3)
+            .map(|m| (m.code, m.department.code, i64::from(m.promised_days)))
+            .collect();
+        matters.sort();
         // The history's applications belong to a citizen of their own, not to the demo's 张三.
-        let hash = c
-            .query_opt("SELECT password_hash FROM accounts ORDER BY id LIMIT 1", &[])?
-            .map(|r| r.get_str("password_hash"))
-            .transpose()?;
+        let hash = tongban_platform::identity::first_password_hash(c)?;
         let applicant = match hash {
             Some(hash) => {
                 let body = "32021119800101123";
@@ -238,10 +228,9 @@ pub fn fill(
             }
             None => None,
         };
-        let keys = tongban_platform::vault::keys().map_err(DbError::from)?;
-        let form = keys
-            .encrypt(r#"{"applicant_name":"张三","applicant_phone":"13912345678"}"#)
-            .map_err(DbError::from)?;
+        let mut form = serde_json::Map::new();
+        form.insert("applicant_name".into(), "张三".into());
+        form.insert("applicant_phone".into(), "13912345678".into());
         let mut r = StdRng::seed_from_u64(u64::from(days) ^ 0x7057);
         let now = tongban_platform::time::now_millis();
         let mut h = History::default();
@@ -311,9 +300,7 @@ pub fn fill(
                 // Most closed orders are rated; a few badly, and those are rectified.
                 if let (Some(at), true) = (closed.filter(|at| *at < now), r.random_bool(0.7)) {
                     let no = line["order_no"].as_str().unwrap_or_default().to_owned();
-                    let dept = c
-                        .query_opt("SELECT department_code FROM work_orders WHERE order_no = $1", params![no.as_str()])?
-                        .and_then(|x| x.get_opt_str("department_code").ok().flatten());
+                    let dept = tongban_hotline::stats::department_of(c, &no)?;
                     if let Some(dept) = dept {
                         let level = [5, 5, 5, 4, 4, 4, 4, 3, 3, 2, 1][r.random_range(0..11)];
                         let subject = tongban_hotline::ratings::Subject { kind: "workorder", no, department: dept, matter: None };
@@ -370,19 +357,25 @@ pub fn fill(
                     let concluded = tongban_platform::time::day_start(&done_day.format("%Y-%m-%d").to_string(), tz)
                         .map(|t| t + 15 * 3_600_000);
                     let (status, concluded) = match concluded.filter(|t| *t < now) {
-                        Some(t) => (if r.random_bool(0.93) { "approved" } else { "rejected" }, Some(t)),
-                        None => ("accepted", None),
+                        Some(t) => (if r.random_bool(0.93) { Status::Approved } else { Status::Rejected }, Some(t)),
+                        None => (Status::Accepted, None),
                     };
                     let case_no = format!("H{}{}{:05}", "320200", day.format("%Y%m%d"), seq + 1);
-                    c.execute(
-                        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, accepted_on,
-                            deadline, concluded_at, updated_at, version, channel)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $7, 1, $11)",
-                        params![
-                            case_no.as_str(), code.as_str(), dept.as_str(), applicant, status, form.as_str(), submitted,
-                            accepted_on.format("%Y-%m-%d").to_string(), deadline.format("%Y-%m-%d").to_string(), concluded,
-                            if r.random_bool(0.55) { "mobile" } else { "web" }
-                        ],
+                    tongban_cases::store::insert_historic(
+                        c,
+                        &tongban_cases::store::HistoricCase {
+                            case_no: &case_no,
+                            matter_code: code,
+                            department_code: dept,
+                            applicant_id: applicant,
+                            status,
+                            form: &form,
+                            submitted_at: submitted,
+                            accepted_on,
+                            deadline,
+                            concluded_at: concluded,
+                            channel: if r.random_bool(0.55) { "mobile" } else { "web" },
+                        },
                     )?;
                     h.cases += 1;
                     if let (Some(at), true) = (concluded, r.random_bool(0.5)) {
@@ -407,10 +400,7 @@ pub fn fill(
             let views = (2_500.0 * weekday_factor) as i64 + r.random_range(0..800);
             let mobile = views * r.random_range(55..70) / 100;
             for (device, n) in [("mobile", mobile), ("desktop", views - mobile)] {
-                c.execute(
-                    "INSERT INTO insight_visits (day, device, n) VALUES ($1, $2, $3) ON CONFLICT (day, device) DO NOTHING",
-                    params![day.format("%Y-%m-%d").to_string(), device, n],
-                )?;
+                tongban_insight::visits::record_history(c, &day.format("%Y-%m-%d").to_string(), device, n)?;
             }
         }
         Ok(h)

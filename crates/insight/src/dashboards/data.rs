@@ -19,19 +19,10 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         ),
         &[],
     )?;
-    let users = c
-        .query_one("SELECT COUNT(*) AS n FROM accounts", &[])?
-        .get_i64("n")?;
-    let matters = c
-        .query_one("SELECT COUNT(*) AS n FROM matters WHERE published", &[])?
-        .get_i64("n")?;
+    let users = tongban_platform::identity::count_accounts(c, None)?;
+    let matters = tongban_catalog::stats::counts(c)?.published;
     let departments = q.names.len() as i64;
-    let letters = c
-        .query_one(
-            "SELECT COUNT(*) AS n FROM work_orders WHERE published_at IS NOT NULL",
-            &[],
-        )?
-        .get_i64("n")?;
+    let letters = tongban_hotline::stats::letters_published(c)?;
     let views_all = c
         .query_one(
             "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM insight_visits",

@@ -10,25 +10,11 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         (t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]);
     // Rectifications of the period (by when the bad review asked for them), as they stand now.
     let (rs, re) = (q.start_ms(), q.end_ms());
-    let mut sql = "SELECT department_code AS d, status, on_time, COUNT(*) AS n FROM rectifications
-        WHERE created_at >= $1 AND created_at < $2"
-        .to_owned();
-    let mut p = vec![Value::from(rs), Value::from(re)];
-    if let Some(d) = &q.f.department {
-        p.push(Value::from(d.as_str()));
-        sql.push_str(" AND department_code = $3");
-    }
-    sql.push_str(" GROUP BY department_code, status, on_time");
-    let mut rect: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for r in c.query(&sql, &p)? {
-        let n = r.get_i64("n")?;
-        let slot = match (r.get_str("status")?.as_str(), r.get_opt_bool("on_time")?) {
-            ("done", Some(true)) => 0,
-            ("done", _) => 1,
-            _ => 2,
-        };
-        rect.entry(r.get_str("d")?).or_insert_with(|| vec![0; 3])[slot] += n;
-    }
+    let rect: BTreeMap<String, Vec<i64>> =
+        tongban_hotline::stats::rectifications_by_department(c, rs, re, q.f.department.as_deref())?
+            .into_iter()
+            .map(|(d, v)| (d, v.to_vec()))
+            .collect();
     let rect_total: Vec<i64> = (0..3).map(|i| rect.values().map(|v| v[i]).sum()).collect();
     let figures = vec![
         figure(

@@ -20,35 +20,13 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let (submitted, mobile, decided, on_time, taken, promised, rated, satisfied) =
         (t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]);
     // Overdue now: accepted cases past their deadline (a case waiting for a supplement is paused).
-    // SQLite's planner would read every accepted case through the status index; the partial
-    // index holds just what is asked (PostgreSQL's planner finds it by itself).
-    let hint = if c.engine() == tongban_platform::db::Engine::Sqlite {
-        " INDEXED BY cases_open_deadline"
-    } else {
-        ""
-    };
-    let mut overdue_sql = format!(
-        "SELECT department_code AS d, matter_code AS m, COUNT(*) AS n FROM cases{hint}
-        WHERE status = 'accepted' AND deadline < $1"
-    );
-    let mut p = vec![Value::from(q.today.format("%Y-%m-%d").to_string())];
-    if let Some(d) = &q.f.department {
-        p.push(Value::from(d.as_str()));
-        overdue_sql.push_str(" AND department_code = $2");
-    }
-    overdue_sql.push_str(" GROUP BY department_code, matter_code");
     let mut overdue_dept: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut overdue_matter: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut overdue = 0;
-    for r in c.query(&overdue_sql, &p)? {
-        let n = r.get_i64("n")?;
+    for (d, m, n) in tongban_cases::stats::overdue_now(c, q.today, q.f.department.as_deref())? {
         overdue += n;
-        overdue_dept
-            .entry(r.get_str("d")?)
-            .or_insert_with(|| vec![0])[0] += n;
-        overdue_matter
-            .entry(r.get_str("m")?)
-            .or_insert_with(|| vec![0])[0] += n;
+        overdue_dept.entry(d).or_insert_with(|| vec![0])[0] += n;
+        overdue_matter.entry(m).or_insert_with(|| vec![0])[0] += n;
     }
     let figures = vec![
         figure(
@@ -166,15 +144,7 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         labels: od.iter().map(|d| q.dept(d)).collect(),
     };
     let om = top_keys(&overdue_matter, &|v| v[0], 10);
-    let mut matter_names = HashMap::new();
-    for m in &om {
-        if let Some(r) = c.query_opt(
-            "SELECT name FROM matters WHERE code = $1",
-            &[Value::from(m.as_str())],
-        )? {
-            matter_names.insert(m.clone(), r.get_str("name")?);
-        }
-    }
+    let matter_names = tongban_catalog::store::names(c, &om)?;
     let overdue_matter_chart = Chart {
         id: "overdue_by_matter",
         title: tr.s(

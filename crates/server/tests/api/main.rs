@@ -33,6 +33,7 @@ mod pages;
 mod paging;
 mod participation;
 mod queue;
+mod rooms;
 mod throttle;
 mod tls;
 mod uploads;
