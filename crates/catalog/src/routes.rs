@@ -65,19 +65,7 @@ pub struct Page<T> {
 /// Parse `page` and `page_size` (`per_page` is its older name) by the one paging rule
 /// (`platform::http::Paging`: pages from 1, at most 200 items, `400 invalid_paging`).
 pub fn paging(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
-    let num = |k: &str| -> Result<Option<i64>, ApiError> {
-        match q.get(k) {
-            None => Ok(None),
-            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                ApiError::bad_request("invalid_paging", format!("{k} must be a whole number"))
-            }),
-        }
-    };
-    let size = match num("page_size")? {
-        Some(s) => Some(s),
-        None => num("per_page")?,
-    };
-    let p = tongban_platform::http::Paging::new(num("page")?, size, 20)?;
+    let p = tongban_platform::http::Paging::from_query(q)?;
     Ok((p.page, p.page_size))
 }
 

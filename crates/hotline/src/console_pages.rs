@@ -340,34 +340,53 @@ fn supervisor(staff: &tongban_platform::identity::Staff) -> Result<(), ApiError>
     }
 }
 
+fn first_page() -> tongban_platform::http::Paging {
+    tongban_platform::http::Paging {
+        page: 1,
+        page_size: tongban_platform::http::DEFAULT_PAGE_SIZE,
+    }
+}
+
 async fn keys_page(
     ctx: &Ctx,
     page: &Page,
     status: StatusCode,
     issued: Option<(String, String)>,
     error: Option<String>,
+    paging: tongban_platform::http::Paging,
 ) -> Response {
     let tz = ctx.tz;
-    let keys: Vec<Value> = ctx
+    let (keys, total) = match ctx
         .db
-        .read(crate::open311::list_keys)
+        .read(move |c| crate::open311::list_keys(c, paging.page_size, paging.offset()))
         .await
-        .unwrap_or_default()
+    {
+        Ok(x) => x,
+        Err(e) => return page.error(&e.into()),
+    };
+    let keys: Vec<Value> = keys
         .into_iter()
-        .map(|(id, name, at, revoked)| json!({"id": id, "name": name, "created_at": tongban_platform::time::rfc3339(at, tz), "revoked": revoked}))
+        .map(|k| json!({"id": k.id, "name": k.name, "created_at": tongban_platform::time::rfc3339(k.created_at, tz), "revoked": k.revoked}))
         .collect();
     page.render(
         status,
         "console_apikeys.html",
-        context! { keys, issued, error },
+        context! { keys, issued, error, total, page => paging.page, per_page => paging.page_size, base_query => "/console/apikeys?" },
     )
 }
 
-async fn apikeys(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Response {
+async fn apikeys(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if let Err(e) = supervisor(&staff) {
         return page.error(&e);
     }
-    keys_page(&ctx, &page, StatusCode::OK, None, None).await
+    match tongban_platform::http::Paging::from_query(&q) {
+        Ok(p) => keys_page(&ctx, &page, StatusCode::OK, None, None, p).await,
+        Err(e) => page.error(&e),
+    }
 }
 
 async fn apikey_add(
@@ -385,11 +404,11 @@ async fn apikey_add(
     match crate::open311::issue_key(&ctx, &staff, &name).await {
         Ok(key) => {
             let issued = Some((name.trim().to_owned(), key));
-            keys_page(&ctx, &page, StatusCode::CREATED, issued, None).await
+            keys_page(&ctx, &page, StatusCode::CREATED, issued, None, first_page()).await
         }
         Err(e) if e.status.is_client_error() => {
             let text = page.error_text(&e);
-            keys_page(&ctx, &page, e.status, None, Some(text)).await
+            keys_page(&ctx, &page, e.status, None, Some(text), first_page()).await
         }
         Err(e) => page.error(&e),
     }

@@ -208,22 +208,40 @@ pub async fn issue_key(
         .await?)
 }
 
-/// Issued keys: (id, name, created at, revoked); the keys themselves are not kept.
-pub fn list_keys(c: &mut dyn Conn) -> Result<Vec<(i64, String, i64, bool)>, DbError> {
-    c.query(
-        "SELECT id, name, created_at, revoked FROM api_keys ORDER BY id",
-        &[],
-    )?
-    .iter()
-    .map(|r| {
-        Ok((
-            r.get_i64("id")?,
-            r.get_str("name")?,
-            r.get_i64("created_at")?,
-            r.get_bool("revoked")?,
-        ))
-    })
-    .collect()
+/// An issued partner key as supervisors see it (the key itself is not kept).
+#[derive(Debug, serde::Serialize)]
+pub struct IssuedKey {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+/// Issued keys, the newest first, one page at a time, with the total.
+pub fn list_keys(
+    c: &mut dyn Conn,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<IssuedKey>, i64), DbError> {
+    let total = c
+        .query_one("SELECT COUNT(*) AS n FROM api_keys", &[])?
+        .get_i64("n")?;
+    let items = c
+        .query(
+            "SELECT id, name, created_at, revoked FROM api_keys ORDER BY id DESC LIMIT $1 OFFSET $2",
+            params![limit, offset],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(IssuedKey {
+                id: r.get_i64("id")?,
+                name: r.get_str("name")?,
+                created_at: r.get_i64("created_at")?,
+                revoked: r.get_bool("revoked")?,
+            })
+        })
+        .collect::<Result<_, DbError>>()?;
+    Ok((items, total))
 }
 
 /// Revoke a key; false when there is no such key.

@@ -297,7 +297,7 @@ pub struct Rectification {
 }
 
 /// Department staff who may work on rectifications.
-fn department_role(s: &Staff) -> bool {
+pub fn department_role(s: &Staff) -> bool {
     [
         Role::Handler,
         Role::Clerk,

@@ -356,3 +356,89 @@ mod tests {
         assert_eq!(percent(1, 0), None);
     }
 }
+
+/// One rating as department staff and supervisors read it: never who gave it; the comment
+/// scrubbed of phone, ID and flat numbers.
+#[derive(Debug, Serialize)]
+pub struct Listed {
+    pub id: i64,
+    pub subject_kind: String,
+    pub subject_no: String,
+    pub department: String,
+    pub matter_code: Option<String>,
+    pub level: i64,
+    pub level_name: String,
+    pub comment: String,
+    pub by_default: bool,
+    pub rated_at: i64,
+    pub appealed: bool,
+}
+
+/// Which ratings a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub department: Option<String>,
+    /// `case` or `workorder`.
+    pub subject_kind: Option<String>,
+    pub level: Option<i64>,
+}
+
+/// Ratings, the newest first, one page at a time, with the total.
+pub fn list(
+    c: &mut dyn Conn,
+    f: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Listed>, i64), DbError> {
+    let mut p: Vec<tongban_platform::db::Value> = Vec::new();
+    let mut w = vec!["1 = 1".to_owned()];
+    if let Some(d) = &f.department {
+        p.push(d.as_str().into());
+        w.push(format!("department_code = ${}", p.len()));
+    }
+    if let Some(k) = &f.subject_kind {
+        p.push(k.as_str().into());
+        w.push(format!("subject_kind = ${}", p.len()));
+    }
+    if let Some(l) = f.level {
+        p.push(l.into());
+        w.push(format!("level = ${}", p.len()));
+    }
+    let wh = w.join(" AND ");
+    let total = c
+        .query_one(&format!("SELECT COUNT(*) AS n FROM ratings WHERE {wh}"), &p)?
+        .get_i64("n")?;
+    p.push(limit.into());
+    p.push(offset.into());
+    let rows = c.query(
+        &format!(
+            "SELECT id, subject_kind, subject_no, department_code, matter_code, level, comment, by_default, rated_at, appeal
+             FROM ratings WHERE {wh} ORDER BY rated_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            p.len() - 1,
+            p.len()
+        ),
+        &p,
+    )?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            let level = r.get_i64("level")?;
+            Ok(Listed {
+                id: r.get_i64("id")?,
+                subject_kind: r.get_str("subject_kind")?,
+                subject_no: r.get_str("subject_no")?,
+                department: r.get_str("department_code")?,
+                matter_code: r.get_opt_str("matter_code")?,
+                level,
+                level_name: level_name(level).into(),
+                comment: tongban_platform::mask::scrub_text(&vault::open_text(
+                    &r.get_str("comment")?,
+                )?),
+                by_default: r.get_bool("by_default")?,
+                rated_at: r.get_i64("rated_at")?,
+                appealed: r.get_opt_str("appeal")?.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>, DbError>>()?;
+    Ok((items, total))
+}

@@ -23,6 +23,9 @@ use tongban_platform::http::{json_rejection, CitizenAuth, JsonBody, QueryParams,
 use tongban_platform::identity::Role;
 use tongban_platform::{ApiError, Ctx};
 
+mod staff_api;
+pub use staff_api::{internal_router, INTERNAL_PATHS};
+
 /// Paths served on the public listener (the OpenAPI document must describe each).
 pub const PUBLIC_PATHS: [&str; 19] = [
     "/api/v1/workorders",
@@ -44,19 +47,6 @@ pub const PUBLIC_PATHS: [&str; 19] = [
     "/open311/v2/requests.xml",
     "/open311/v2/requests/{service_request_id}",
     "/open311/v2/tokens/{token}",
-];
-
-/// Paths served on the internal listener only.
-pub const INTERNAL_PATHS: [&str; 9] = [
-    "/api/v1/staff/workorders",
-    "/api/v1/staff/workorders/{order_no}",
-    "/api/v1/staff/workorders/{order_no}/actions",
-    "/api/v1/staff/workorders/{order_no}/photo",
-    "/api/v1/staff/rectifications",
-    "/api/v1/staff/rectifications/{id}/actions",
-    "/api/v1/staff/hotline/settings",
-    "/api/v1/staff/hotline/suggest",
-    "/api/v1/staff/apikeys",
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
@@ -92,20 +82,6 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
         .layer(DefaultBodyLimit::max(
             max_upload_bytes.saturating_add(1 << 20),
         ))
-}
-
-pub fn internal_router() -> Router<Ctx> {
-    let p = INTERNAL_PATHS;
-    Router::new()
-        .route(p[0], get(queue).post(operator_file))
-        .route(p[1], get(staff_one))
-        .route(p[2], post(act))
-        .route(p[3], get(photo))
-        .route(p[4], get(rectifications))
-        .route(p[5], post(rect_act))
-        .route(p[6], get(get_settings).put(put_settings))
-        .route(p[7], get(suggest))
-        .route(p[8], post(add_key))
 }
 
 /// A filing: JSON, or multipart with the JSON in an `order` part and an optional `photo`.
@@ -240,6 +216,7 @@ fn paging(q: &PageQ) -> Result<(i64, i64), ApiError> {
 async fn mine(
     State(ctx): State<Ctx>,
     who: CitizenAuth,
+    _p: tongban_platform::http::Paging,
     QueryParams(q): QueryParams<PageQ>,
 ) -> Result<Json<Page<Summary>>, ApiError> {
     let (page, per_page) = paging(&q)?;
@@ -327,6 +304,7 @@ async fn categories(State(ctx): State<Ctx>) -> Result<Json<serde_json::Value>, A
 
 async fn letters_list(
     State(ctx): State<Ctx>,
+    _p: tongban_platform::http::Paging,
     QueryParams(q): QueryParams<LetterQuery>,
 ) -> Result<Json<letters::Letters>, ApiError> {
     Ok(Json(letters::list(&ctx, q).await?))
@@ -467,178 +445,3 @@ async fn token(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
 }
 
 // ---- staff ----
-
-async fn queue(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    QueryParams(q): QueryParams<QueueQuery>,
-) -> Result<Json<staff::Queue>, ApiError> {
-    Ok(Json(staff::queue(&ctx, &who.staff, q).await?))
-}
-
-/// A phone call entered by an operator (a dispatcher): the channel is `phone`.
-async fn operator_file(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    JsonBody(n): JsonBody<NewOrder>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    if !who.staff.has(Role::Dispatcher) {
-        return Err(ApiError::forbidden(
-            "calls are entered by dispatchers (operators) of the hotline",
-        ));
-    }
-    let (no, code) = orders::file(&ctx, n, Filer::Operator(who.staff.clone()), None).await?;
-    let o = staff::order(&ctx, &who.staff, &no).await?;
-    let mut v = serde_json::to_value(o).map_err(|_| ApiError::internal())?;
-    // The operator reads the query code to the caller (it is also in the SMS).
-    if let Some(m) = v.as_object_mut() {
-        m.insert("query_code".into(), code.into());
-    }
-    Ok((StatusCode::CREATED, Json(v)))
-}
-
-async fn staff_one(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    Path(no): Path<String>,
-) -> Result<Json<staff::StaffOrder>, ApiError> {
-    Ok(Json(staff::order(&ctx, &who.staff, &no).await?))
-}
-
-async fn act(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    Path(no): Path<String>,
-    JsonBody(a): JsonBody<ActionReq>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let status = staff::act(&ctx, &who.staff, &no, a).await?;
-    // After a return (退单) the order has left the caller's queues: say only where it is.
-    match staff::order(&ctx, &who.staff, &no).await {
-        Ok(o) => Ok(Json(
-            serde_json::to_value(o).map_err(|_| ApiError::internal())?,
-        )),
-        Err(_) => Ok(Json(
-            json!({"order_no": no, "status": status, "department": null}),
-        )),
-    }
-}
-
-async fn photo(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    Path(no): Path<String>,
-) -> Result<Response, ApiError> {
-    let (bytes, ct) = staff::photo(&ctx, &who.staff, &no).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, ct),
-            (header::CACHE_CONTROL, "private, no-store".into()),
-            // Shown by <img>; opened on its own it downloads (never rendered as a page).
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"photo\"".into(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-async fn rectifications(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    QueryParams(q): QueryParams<RectQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(
-        serde_json::to_value(rs::rectifications(&ctx, &who.staff, q).await?)
-            .map_err(|_| ApiError::internal())?,
-    ))
-}
-
-async fn rect_act(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    Path(id): Path<String>,
-    JsonBody(a): JsonBody<RectAction>,
-) -> Result<Json<rs::Rectification>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::not_found(
-            "rectification_not_found",
-            format!("no rectification {id:?}"),
-        )
-    })?;
-    Ok(Json(rs::rectification_act(&ctx, &who.staff, id, a).await?))
-}
-
-fn settings_role(who: &StaffAuth, write: bool) -> Result<(), ApiError> {
-    let ok = who.staff.has(Role::Supervisor) || (!write && staff::is_hotline_staff(&who.staff));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "the hotline's categories, routing and limits are set by supervisors",
-        ))
-    }
-}
-
-async fn get_settings(State(ctx): State<Ctx>, who: StaffAuth) -> Result<Json<Settings>, ApiError> {
-    settings_role(&who, false)?;
-    Ok(Json(ctx.db.read(settings::load).await?))
-}
-
-async fn put_settings(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    JsonBody(s): JsonBody<Settings>,
-) -> Result<Json<Settings>, ApiError> {
-    settings_role(&who, true)?;
-    Ok(Json(settings::replace(&ctx, &who.staff, s).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SuggestQ {
-    text: String,
-}
-
-async fn suggest(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    QueryParams(q): QueryParams<SuggestQ>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    if !staff::is_hotline_staff(&who.staff) {
-        return Err(ApiError::forbidden(
-            "category suggestions are for hotline staff",
-        ));
-    }
-    let s = ctx.db.read(settings::load).await?;
-    let items: Vec<_> = crate::categories::suggest(&q.text)
-        .into_iter()
-        .map(|c| json!({"code": c, "name": s.category_name(c)}))
-        .collect();
-    Ok(Json(json!({"suggestions": items})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyReq {
-    name: String,
-}
-
-async fn add_key(
-    State(ctx): State<Ctx>,
-    who: StaffAuth,
-    JsonBody(k): JsonBody<KeyReq>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    if !who.staff.has(Role::Supervisor) {
-        return Err(ApiError::forbidden(
-            "Open311 keys are issued by supervisors of the hotline",
-        ));
-    }
-    let key = open311::issue_key(&ctx, &who.staff, &k.name).await?;
-    let name = k.name.trim();
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"name": name, "api_key": key})),
-    ))
-}

@@ -10,20 +10,22 @@ use serde::Serialize;
 use tongban_platform::http::{JsonBody, QueryParams, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
 
-pub const INTERNAL_PATHS: [&str; 5] = [
+pub const INTERNAL_PATHS: [&str; 6] = [
     "/api/v1/staff/dashboards/{board}",
     "/api/v1/staff/evaluation",
     "/api/v1/staff/topics",
+    "/api/v1/staff/topics/messages",
     "/api/v1/staff/warnings",
     "/api/v1/staff/warnings/{id}/actions",
 ];
 
 pub fn internal_router() -> Router<Ctx> {
-    let [db, ev, t, w, a] = INTERNAL_PATHS;
+    let [db, ev, t, tm, w, a] = INTERNAL_PATHS;
     Router::new()
         .route(db, get(dashboard))
         .route(ev, get(evaluation))
         .route(t, get(list_topics))
+        .route(tm, get(topic_messages))
         .route(w, get(list_warnings))
         .route(a, post(act))
 }
@@ -46,9 +48,23 @@ async fn list_topics(
     }))
 }
 
+/// Every message of a topic, paged (a topic itself shows its first twenty).
+async fn topic_messages(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    p: tongban_platform::http::Paging,
+    QueryParams(q): QueryParams<topics::MessagesQuery>,
+) -> Result<Json<tongban_platform::http::Paged<topics::Message>>, ApiError> {
+    if !warnings::may_see(&who.staff) {
+        return Err(ApiError::forbidden("topics are for the hotline's staff"));
+    }
+    Ok(Json(topics::messages(&ctx, q, p).await?))
+}
+
 async fn list_warnings(
     State(ctx): State<Ctx>,
     who: StaffAuth,
+    _p: tongban_platform::http::Paging,
     QueryParams(q): QueryParams<WarningQuery>,
 ) -> Result<Json<warnings::WarningPage>, ApiError> {
     Ok(Json(warnings::list(&ctx, &who.staff, q).await?))

@@ -198,3 +198,112 @@ pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, ApiError> {
         })
         .await?)
 }
+
+/// Which messages of a topic to list: its `terms` (comma separated, as a topic gives them),
+/// and the topic's period and scope.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    pub terms: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub district: Option<String>,
+    pub department: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// A message of a topic: the work order it came from (open it for the text).
+#[derive(Debug, Serialize)]
+pub struct Message {
+    pub order_no: String,
+    pub district: String,
+    pub category: String,
+    pub at: i64,
+}
+
+/// Most terms one list may ask for (a topic has at most [`TOP_TERMS`]).
+const MAX_TERMS: usize = TOP_TERMS;
+
+/// Every message of a topic, the newest first, one page at a time, with the total: those
+/// holding any of its terms in the period and scope.
+pub async fn messages(
+    ctx: &Ctx,
+    q: MessagesQuery,
+    p: tongban_platform::http::Paging,
+) -> Result<tongban_platform::http::Paged<Message>, ApiError> {
+    let terms: Vec<String> = q
+        .terms
+        .as_deref()
+        .unwrap_or("")
+        .split([',', '，'])
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if terms.is_empty() || terms.len() > MAX_TERMS {
+        return Err(ApiError::bad_request(
+            "invalid_terms",
+            format!("terms: give a topic's terms, 1 to {MAX_TERMS}, separated by commas"),
+        ));
+    }
+    if q.district.is_some() && q.department.is_some() {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            "ask by district or by department, not both",
+        ));
+    }
+    let (from_ms, to_ms) = crate::range(ctx, q.from.as_deref(), q.to.as_deref(), 1)?;
+    let district = q.district.filter(|d| !d.is_empty());
+    let department = q.department.filter(|d| !d.is_empty());
+    ctx.db
+        .read(move |c| {
+            let mut args: Vec<Value> = vec![from_ms.into(), to_ms.into()];
+            let mut marks = Vec::new();
+            for t in &terms {
+                args.push(t.as_str().into());
+                marks.push(format!("${}", args.len()));
+            }
+            let mut w = format!(
+                "d.at >= $1 AND d.at < $2 AND d.order_id IN (SELECT order_id FROM insight_terms WHERE term IN ({}))",
+                marks.join(", ")
+            );
+            if let Some(d) = &district {
+                args.push(d.as_str().into());
+                w.push_str(&format!(" AND d.district = ${}", args.len()));
+            } else if let Some(d) = &department {
+                args.push(d.as_str().into());
+                w.push_str(&format!(" AND d.department_code = ${}", args.len()));
+            }
+            let total = c
+                .query_one(&format!("SELECT COUNT(*) AS n FROM insight_docs d WHERE {w}"), &args)?
+                .get_i64("n")?;
+            args.push(p.page_size.into());
+            args.push(p.offset().into());
+            let items = c
+                .query(
+                    &format!(
+                        "SELECT d.order_no, d.district, d.category, d.at FROM insight_docs d WHERE {w}
+                         ORDER BY d.at DESC, d.order_id DESC LIMIT ${} OFFSET ${}",
+                        args.len() - 1,
+                        args.len()
+                    ),
+                    &args,
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(Message {
+                        order_no: r.get_str("order_no")?,
+                        district: r.get_str("district")?,
+                        category: r.get_str("category")?,
+                        at: r.get_i64("at")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()?;
+            Ok(tongban_platform::http::Paged::new(items, total, p))
+        })
+        .await
+        .map_err(ApiError::from)
+}

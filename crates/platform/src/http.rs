@@ -104,6 +104,77 @@ impl Paging {
     }
 }
 
+/// The default number of items a page holds when `page_size` is not given.
+pub const DEFAULT_PAGE_SIZE: i64 = 20;
+
+impl Paging {
+    /// From a parsed query string: `page`, `page_size` (`per_page` is its older name); a value
+    /// that is not a whole number is `400 invalid_paging` like one out of range.
+    pub fn from_query(q: &std::collections::HashMap<String, String>) -> Result<Paging, ApiError> {
+        Paging::from_query_with(q, DEFAULT_PAGE_SIZE)
+    }
+
+    /// As [`Paging::from_query`], with another default page size (a console page of log
+    /// lines shows more than a page of cards).
+    pub fn from_query_with(
+        q: &std::collections::HashMap<String, String>,
+        default_size: i64,
+    ) -> Result<Paging, ApiError> {
+        let num = |k: &str| -> Result<Option<i64>, ApiError> {
+            match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                    ApiError::bad_request("invalid_paging", format!("{k} must be a whole number"))
+                }),
+            }
+        };
+        let size = match num("page_size")? {
+            Some(s) => Some(s),
+            None => num("per_page")?,
+        };
+        Paging::new(num("page")?, size, default_size)
+    }
+}
+
+/// The one paging extractor: every list handler takes `Paging` beside its own filters.
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q: std::collections::HashMap<String, String> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("the query string cannot be read: {e}"),
+                )
+            })?;
+        Paging::from_query(&q)
+    }
+}
+
+/// One page of a list as every list endpoint answers it: the items, the `total` behind all
+/// pages, and the page asked for (`per_page` repeats `page_size` for older clients).
+#[derive(Debug, serde::Serialize)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub per_page: i64,
+}
+
+impl<T> Paged<T> {
+    pub fn new(items: Vec<T>, total: i64, p: Paging) -> Paged<T> {
+        Paged {
+            items,
+            total,
+            page: p.page,
+            page_size: p.page_size,
+            per_page: p.page_size,
+        }
+    }
+}
+
 /// The bearer token from `Authorization: Bearer …`, or outside `/api/` the session cookie.
 pub fn token_of(parts: &Parts, cookie_name: &str) -> Option<String> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {

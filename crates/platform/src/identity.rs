@@ -393,6 +393,36 @@ fn staff_from(r: &Row) -> Result<Staff, DbError> {
     })
 }
 
+/// Staff accounts, of one department or all, by username, one page at a time, with the total.
+pub fn list_staff(
+    c: &mut dyn Conn,
+    department: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Staff>, i64), DbError> {
+    let (w, mut args): (&str, Vec<crate::db::Value>) = match department {
+        Some(d) => (" WHERE s.department_code = $1", vec![d.into()]),
+        None => ("", vec![]),
+    };
+    let total = c
+        .query_one(&format!("SELECT COUNT(*) AS n FROM staff s{w}"), &args)?
+        .get_i64("n")?;
+    args.push(limit.into());
+    args.push(offset.into());
+    let n = args.len();
+    let rows = c.query(
+        &format!(
+            "{STAFF_SELECT}{w} ORDER BY s.username LIMIT ${} OFFSET ${n}",
+            n - 1
+        ),
+        &args,
+    )?;
+    Ok((
+        rows.iter().map(staff_from).collect::<Result<_, _>>()?,
+        total,
+    ))
+}
+
 pub fn get_staff(c: &mut dyn Conn, id: i64) -> Result<Option<Staff>, DbError> {
     c.query_opt(&format!("{STAFF_SELECT} WHERE s.id = $1"), params![id])?
         .as_ref()

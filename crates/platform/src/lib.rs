@@ -16,6 +16,7 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod keyring;
+pub mod lists;
 pub mod mask;
 pub mod notify;
 pub mod outbox;

@@ -57,6 +57,7 @@ pub fn internal_router() -> Router<Ctx> {
         .route(me_path, get(staff_me))
         .route(password_path, post(staff_change_password))
         .route(email_path, get(staff_email).put(set_staff_email))
+        .merge(crate::lists::internal_router())
 }
 
 /// The deployment's public keys (SM2), for checking its e-certificates and shared data.

@@ -163,6 +163,7 @@ pub fn public_paths() -> Vec<&'static str> {
 pub fn internal_paths() -> Vec<&'static str> {
     let mut v = vec!["/metrics", "/api/openapi-internal.json"];
     v.extend(tongban_platform::routes::INTERNAL_PATHS);
+    v.extend(tongban_platform::lists::INTERNAL_PATHS);
     v.extend(tongban_cases::routes::INTERNAL_PATHS);
     v.extend(tongban_hotline::routes::INTERNAL_PATHS);
     v.extend(tongban_insight::routes::INTERNAL_PATHS);

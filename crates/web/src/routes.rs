@@ -407,33 +407,13 @@ async fn audit_log(
             .filter(|v| !v.is_empty())
     };
     let tz = ctx.tz;
-    let day_start = |k: &str| -> Result<Option<i64>, ApiError> {
-        match text(k) {
-            None => Ok(None),
-            Some(d) => tongban_platform::time::day_start(&d, tz)
-                .map(Some)
-                .ok_or_else(|| {
-                    ApiError::bad_request("bad_date", format!("{k}: use a date like 2026-01-31"))
-                }),
-        }
+    let paging = match tongban_platform::http::Paging::from_query_with(&q, 50) {
+        Ok(p) => p,
+        Err(e) => return page.error(&e),
     };
-    let (from, to) = match (day_start("from"), day_start("to")) {
-        (Ok(f), Ok(t)) => (f, t.map(|t| t + 86_400_000)),
-        (Err(e), _) | (_, Err(e)) => return page.error(&e),
-    };
-    let pg: i64 = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1);
-    let search = audit::Search {
-        actor: text("actor"),
-        action: text("action"),
-        object: text("object"),
-        from,
-        to,
-        limit: 50,
-        offset: (pg - 1) * 50,
+    let search = match tongban_platform::lists::audit_search(&q, paging, tz) {
+        Ok(s) => s,
+        Err(e) => return page.error(&e),
     };
     let s2 = search.clone();
     let (entries, total) = match ctx.db.read(move |c| audit::search(c, &s2)).await {
@@ -460,7 +440,7 @@ async fn audit_log(
     page.ok(
         "console_audit.html",
         context! {
-            rows, total, page => pg, per_page => 50, base_query => base,
+            rows, total, page => paging.page, per_page => paging.page_size, base_query => base,
             actor => text("actor"), action => text("action"), object => text("object"), from => text("from"), to => text("to"),
         },
     )

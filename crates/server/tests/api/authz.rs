@@ -386,6 +386,40 @@ fn rows() -> Vec<Row> {
                 },
             )
         },
+        r(Method::GET, "/api/v1/staff/apikeys", Body::None, |w| {
+            supervisor_only(200)(w)
+        }),
+        r(
+            Method::GET,
+            "/api/v1/staff/ratings",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if rectification_worker(r) => 200,
+                Who::Own(Role::Supervisor) | Who::Other(Role::Supervisor) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/audit",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(Role::Auditor) | Who::Other(Role::Auditor) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/accounts",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(r) | Who::Other(r) if matches!(r, Role::Auditor | Role::Admin) => 200,
+                _ => 403,
+            },
+        ),
         r(
             Method::POST,
             "/api/v1/staff/apikeys",
@@ -570,6 +604,19 @@ fn rows() -> Vec<Row> {
                 _ => 403,
             },
         ),
+        Row {
+            query: "?terms=%E5%81%9C%E6%B0%B4",
+            ..r(
+                Method::GET,
+                "/api/v1/staff/topics/messages",
+                Body::None,
+                |w| match w {
+                    Who::Anonymous => 401,
+                    Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+                    _ => 403,
+                },
+            )
+        },
         r(
             Method::GET,
             "/api/v1/staff/warnings",

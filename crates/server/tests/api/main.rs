@@ -24,6 +24,7 @@ mod import;
 mod insight;
 mod keys;
 mod listeners;
+mod lists;
 mod logs;
 mod masking;
 mod nodes;
