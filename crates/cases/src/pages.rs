@@ -4,11 +4,11 @@
 
 use crate::routes::read_multipart;
 use crate::service::{self, StaffQuery};
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -17,7 +17,7 @@ use tongban_platform::http::Device;
 use tongban_platform::{ApiError, Ctx};
 use tongban_web::page::urlencode;
 use tongban_web::routes::field_errors;
-use tongban_web::{CitizenPage, Page, StaffPage};
+use tongban_web::{CitizenPage, Page, SafeForm, SafeMultipart, StaffPage};
 
 pub fn public_router() -> Router<Ctx> {
     Router::new()
@@ -106,20 +106,16 @@ async fn apply(
     CitizenPage(page, id): CitizenPage,
     Path(code): Path<String>,
     Device(device): Device,
-    mp: Multipart,
+    SafeMultipart(mp): SafeMultipart,
 ) -> Response {
     let m = match applicable_matter(&ctx, &code).await {
         Ok(m) => m,
         Err(e) => return page.error(&e),
     };
-    let mut sub = match read_multipart(mp).await {
+    let sub = match read_multipart(mp).await {
         Ok(s) => s,
         Err(e) => return apply_page(&page, e.status, &m, &Map::new(), Some(&e)),
     };
-    let csrf = sub.form.remove("csrf");
-    if !page.csrf_ok(csrf.as_ref().and_then(Value::as_str)) {
-        return page.csrf_refused();
-    }
     let values = sub.form.clone();
     match service::submit(
         &ctx,
@@ -241,7 +237,7 @@ async fn supplement(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(case_no): Path<String>,
-    mp: Multipart,
+    SafeMultipart(mp): SafeMultipart,
 ) -> Response {
     let mut sub = match read_multipart(mp).await {
         Ok(s) => s,
@@ -254,10 +250,6 @@ async fn supplement(
             return case_page_with(&ctx, &page, id, &case_no, shown).await;
         }
     };
-    let csrf = sub.form.remove("csrf");
-    if !page.csrf_ok(csrf.as_ref().and_then(Value::as_str)) {
-        return page.csrf_refused();
-    }
     // On the page a blank field means "keep it" (ID numbers and phones are shown masked).
     sub.form
         .retain(|_, v| v.as_str().is_none_or(|t| !t.trim().is_empty()));
@@ -280,12 +272,8 @@ async fn withdraw(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(case_no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(NoteForm { note }): SafeForm<NoteForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let note = f.get("note").cloned().unwrap_or_default();
     match service::withdraw(&ctx, id, &case_no, note).await {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=withdrawn")).into_response(),
         Err(e) => {
@@ -446,13 +434,8 @@ async fn act(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(case_no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(ActionForm { action, note }): SafeForm<ActionForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let action = f.get("action").cloned().unwrap_or_default();
-    let note = f.get("note").cloned().unwrap_or_default();
     match service::staff_act(&ctx, &staff, &case_no, &action, note).await {
         Ok(_) => Redirect::to(&format!(
             "/console/cases/{case_no}?done={}",
@@ -473,4 +456,20 @@ async fn act(
             console_case_with(&ctx, &page, &staff, &case_no, n).await
         }
     }
+}
+
+/// A note-only form (withdrawing an application).
+#[derive(serde::Deserialize)]
+struct NoteForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// A staff action on a case and its note.
+#[derive(serde::Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    note: String,
 }

@@ -5,16 +5,16 @@ use crate::admin;
 use crate::model::{Field, Material, Matter, KINDS};
 use crate::routes::{paging, MatterSummary};
 use crate::store::{self, Filter};
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use std::collections::HashMap;
 use tongban_platform::{ApiError, Ctx};
 use tongban_web::page::urlencode;
-use tongban_web::{Page, StaffPage};
+use tongban_web::{Page, SafeForm, SafeMultipart, StaffPage};
 
 pub fn public_router() -> Router<Ctx> {
     Router::new()
@@ -162,19 +162,13 @@ async fn export(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Re
 async fn import(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
-    mut mp: Multipart,
+    SafeMultipart(mut mp): SafeMultipart,
 ) -> Response {
     let mut data = None;
-    let mut csrf = None;
     while let Ok(Some(field)) = mp.next_field().await {
-        match field.name() {
-            Some("file") => data = field.bytes().await.ok().map(|b| b.to_vec()),
-            Some("csrf") => csrf = field.text().await.ok(),
-            _ => {}
+        if field.name() == Some("file") {
+            data = field.bytes().await.ok().map(|b| b.to_vec());
         }
-    }
-    if !page.csrf_ok(csrf.as_deref()) {
-        return page.csrf_refused();
     }
     let result = match data.filter(|d| !d.is_empty()) {
         None => Err(admin::ImportError::Invalid(vec![
@@ -251,27 +245,44 @@ async fn edit_form(
 }
 
 /// Apply the edit form to a matter; a message per problem.
-fn apply_edit(mut m: Matter, f: &HashMap<String, String>) -> Result<Matter, String> {
-    let text = |k: &str| f.get(k).map(|s| s.trim().to_owned()).unwrap_or_default();
-    let num = |k: &str| -> Result<u32, String> {
-        text(k)
+/// The matter edit form's fields (what an administrator may change).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EditForm {
+    op: String,
+    name: String,
+    kind: String,
+    fee: String,
+    conditions: String,
+    legal_basis: String,
+    legal_days: String,
+    promised_days: String,
+    online_depth: String,
+    max_visits: String,
+    materials: String,
+    fields: String,
+}
+
+fn apply_edit(mut m: Matter, f: &EditForm) -> Result<Matter, String> {
+    let num = |k: &str, v: &str| -> Result<u32, String> {
+        v.trim()
             .parse::<u32>()
             .map_err(|_| format!("{k}: a whole number is needed"))
     };
-    m.name = text("name");
-    m.kind = text("kind");
-    m.fee = text("fee");
-    m.conditions = text("conditions");
-    m.legal_basis = text("legal_basis");
-    m.legal_days = num("legal_days")?;
-    m.promised_days = num("promised_days")?;
-    m.online_depth =
-        u8::try_from(num("online_depth")?).map_err(|_| "online_depth: 1 to 4".to_string())?;
-    m.max_visits =
-        u8::try_from(num("max_visits")?).map_err(|_| "max_visits: 0 or 1".to_string())?;
-    m.materials = serde_json::from_str::<Vec<Material>>(&text("materials"))
+    m.name = f.name.trim().to_owned();
+    m.kind = f.kind.trim().to_owned();
+    m.fee = f.fee.trim().to_owned();
+    m.conditions = f.conditions.trim().to_owned();
+    m.legal_basis = f.legal_basis.trim().to_owned();
+    m.legal_days = num("legal_days", &f.legal_days)?;
+    m.promised_days = num("promised_days", &f.promised_days)?;
+    m.online_depth = u8::try_from(num("online_depth", &f.online_depth)?)
+        .map_err(|_| "online_depth: 1 to 4".to_string())?;
+    m.max_visits = u8::try_from(num("max_visits", &f.max_visits)?)
+        .map_err(|_| "max_visits: 0 or 1".to_string())?;
+    m.materials = serde_json::from_str::<Vec<Material>>(f.materials.trim())
         .map_err(|e| format!("materials JSON: {e}"))?;
-    m.fields = serde_json::from_str::<Vec<Field>>(&text("fields"))
+    m.fields = serde_json::from_str::<Vec<Field>>(f.fields.trim())
         .map_err(|e| format!("fields JSON: {e}"))?;
     crate::model::check_matter(&m)?;
     Ok(m)
@@ -281,11 +292,8 @@ async fn edit(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(code): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<EditForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     let current = match admin::own_matter(&ctx, &staff, &code).await {
         Ok(m) => m,
         Err(e) => return page.error(&e),
@@ -294,10 +302,7 @@ async fn edit(
         Ok(m) => m,
         Err(msg) => {
             // Show what was typed so nothing is lost.
-            let typed = (
-                f.get("materials").cloned().unwrap_or_default(),
-                f.get("fields").cloned().unwrap_or_default(),
-            );
+            let typed = (f.materials.clone(), f.fields.clone());
             return edit_page_typed(
                 &page,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -307,7 +312,7 @@ async fn edit(
             );
         }
     };
-    if f.get("op").map(String::as_str) == Some("preview") {
+    if f.op == "preview" {
         return edit_page(
             &page,
             StatusCode::OK,
@@ -332,16 +337,20 @@ async fn publish(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(code): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(PublishForm { published }): SafeForm<PublishForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let published = f.get("published").map(String::as_str) == Some("true");
+    let published = published == "true";
     match admin::set_published(&ctx, &staff, &code, published).await {
         Ok(()) => {
             Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response()
         }
         Err(e) => page.error(&e),
     }
+}
+
+/// Publishing or withdrawing a matter: `published=true` or anything else.
+#[derive(serde::Deserialize)]
+struct PublishForm {
+    #[serde(default)]
+    published: String,
 }

@@ -11,13 +11,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use tongban_platform::identity::Role;
 use tongban_platform::{ApiError, Ctx};
-use tongban_web::{Page, StaffPage};
+use tongban_web::{NoFields, Page, SafeForm, StaffPage};
 
 /// Console pages served here (internal listener only).
 pub const CONSOLE_PATHS: [&str; 9] = [
@@ -112,30 +112,23 @@ async fn operator_form(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage
 async fn operator_submit(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<CallForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     if !staff.has(Role::Dispatcher) {
         return page.error(&ApiError::forbidden("calls are entered by dispatchers"));
     }
-    let values: Map<String, Value> = f
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let values: Map<String, Value> = match serde_json::to_value(&f) {
+        Ok(Value::Object(m)) => m.into_iter().filter(|(_, v)| v != "").collect(),
+        _ => Map::new(),
+    };
     let data = form_data(&ctx).await;
     let s = ctx.db.read(settings::load).await.unwrap_or_default();
-    let text = format!(
-        "{} {}",
-        f.get("title").map_or("", String::as_str),
-        f.get("content").map_or("", String::as_str)
-    );
+    let text = format!("{} {}", f.title, f.content);
     let suggestions: Vec<Value> = crate::categories::suggest(&text)
         .into_iter()
         .map(|c| json!({"code": c, "name": s.category_name(c)}))
         .collect();
-    if f.get("op").map(String::as_str) == Some("suggest") {
+    if f.op == "suggest" {
         let mut values = values;
         if let Some(first) = suggestions.first() {
             if values
@@ -224,20 +217,17 @@ async fn console_act(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<ActionForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let get = |k: &str| f.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let get = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
     let a = ActionReq {
-        action: f.get("action").cloned().unwrap_or_default(),
-        department: get("department"),
-        note: get("note"),
-        days: get("days").and_then(|d| d.trim().parse().ok()),
-        public_text: get("public_text"),
-        public_title: get("public_title"),
-        level: get("level").and_then(|d| d.parse().ok()),
+        action: f.action.clone(),
+        department: get(&f.department),
+        note: get(&f.note),
+        days: f.days.trim().parse().ok(),
+        public_text: get(&f.public_text),
+        public_title: get(&f.public_title),
+        level: f.level.trim().parse().ok(),
     };
     let action = a.action.clone();
     match staff::act(&ctx, &staff, &no, a).await {
@@ -310,18 +300,12 @@ async fn console_rect_act(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(id): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(RectForm { action, note }): SafeForm<RectForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     let Ok(id) = id.parse::<i64>() else {
         return page.not_found();
     };
-    let a = RectAction {
-        action: f.get("action").cloned().unwrap_or_default(),
-        note: f.get("note").cloned(),
-    };
+    let a = RectAction { action, note };
     match rs::rectification_act(&ctx, &staff, id, a).await {
         Ok(_) => Redirect::to("/console/rectifications?done=1").into_response(),
         Err(e) => page.error(&e),
@@ -392,15 +376,11 @@ async fn apikeys(
 async fn apikey_add(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(KeyForm { name }): SafeForm<KeyForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     if let Err(e) = supervisor(&staff) {
         return page.error(&e);
     }
-    let name = f.get("name").cloned().unwrap_or_default();
     match crate::open311::issue_key(&ctx, &staff, &name).await {
         Ok(key) => {
             let issued = Some((name.trim().to_owned(), key));
@@ -418,11 +398,8 @@ async fn apikey_revoke(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(id): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(NoFields {}): SafeForm<NoFields>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     if let Err(e) = supervisor(&staff) {
         return page.error(&e);
     }
@@ -452,4 +429,52 @@ async fn apikey_revoke(
         Ok(false) => page.not_found(),
         Err(e) => page.error(&e.into()),
     }
+}
+
+/// A call entered by a dispatcher (`op=suggest` asks for categories without filing).
+#[derive(serde::Deserialize, serde::Serialize, Default)]
+#[serde(default)]
+struct CallForm {
+    #[serde(skip_serializing)]
+    op: String,
+    #[serde(rename = "type")]
+    order_type: String,
+    category: String,
+    district: String,
+    street: String,
+    title: String,
+    content: String,
+    public: String,
+    lat: String,
+    long: String,
+    phone: String,
+    email: String,
+}
+
+/// An action on a work order from its console page.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct ActionForm {
+    action: String,
+    department: String,
+    note: String,
+    days: String,
+    public_text: String,
+    public_title: String,
+    level: String,
+}
+
+/// A step of a rectification: `callback` or `complete`, with its note.
+#[derive(serde::Deserialize)]
+struct RectForm {
+    #[serde(default)]
+    action: String,
+    note: Option<String>,
+}
+
+/// The partner a key is issued to.
+#[derive(serde::Deserialize)]
+struct KeyForm {
+    #[serde(default)]
+    name: String,
 }

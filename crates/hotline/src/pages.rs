@@ -12,12 +12,12 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use tongban_platform::{ApiError, Ctx};
-use tongban_web::{CitizenPage, Page};
+use tongban_web::{CitizenPage, Page, SafeForm, SafeMultipart};
 
 pub use crate::console_pages::{console_router, CONSOLE_PATHS};
 
@@ -165,7 +165,11 @@ pub(crate) fn order_from(values: &Map<String, Value>) -> NewOrder {
     }
 }
 
-async fn new_submit(State(ctx): State<Ctx>, page: Page, mp: Multipart) -> Response {
+async fn new_submit(
+    State(ctx): State<Ctx>,
+    page: Page,
+    SafeMultipart(mp): SafeMultipart,
+) -> Response {
     let data = form_data(&ctx).await;
     let (values, photo) = match read_form(mp).await {
         Ok(x) => x,
@@ -180,9 +184,6 @@ async fn new_submit(State(ctx): State<Ctx>, page: Page, mp: Multipart) -> Respon
             )
         }
     };
-    if !page.csrf_ok(values.get("csrf").and_then(Value::as_str)) {
-        return page.csrf_refused();
-    }
     let f = Filing {
         order: order_from(&values),
         photo,
@@ -264,11 +265,8 @@ async fn rate(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<RatingForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     let n = rating_from(&f);
     match rs::rate_order(&ctx, id, &no, n).await {
         Ok(_) => Redirect::to(&format!("/workorders/{no}?done=rated")).into_response(),
@@ -280,14 +278,9 @@ async fn appeal(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(AppealForm { reason }): SafeForm<AppealForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let a = Appeal {
-        reason: f.get("reason").cloned().unwrap_or_default(),
-    };
+    let a = Appeal { reason };
     match rs::appeal(&ctx, id, "workorder", &no, a).await {
         Ok(()) => Redirect::to(&format!("/workorders/{no}?done=appealed")).into_response(),
         Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e), None).await,
@@ -361,21 +354,40 @@ async fn show_case_rating(
     page.render(status, "case_rating.html", context! { k, matter_name, rating, flash, error, levels, dimensions => ratings::DIMENSIONS })
 }
 
-fn rating_from(f: &HashMap<String, String>) -> NewRating {
+/// The rating form: a level, the online dimensions (each 1–5 when given) and a comment.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct RatingForm {
+    level: String,
+    comment: String,
+    overall: String,
+    efficiency: String,
+    guide_accuracy: String,
+    convenience: String,
+    usability: String,
+}
+
+fn rating_from(f: &RatingForm) -> NewRating {
     let mut dims = Map::new();
-    for d in ratings::DIMENSIONS {
-        if let Some(v) = f.get(d).filter(|v| !v.is_empty()) {
+    for (d, v) in ratings::DIMENSIONS.iter().zip([
+        &f.overall,
+        &f.efficiency,
+        &f.guide_accuracy,
+        &f.convenience,
+        &f.usability,
+    ]) {
+        if !v.is_empty() {
             dims.insert(
-                d.into(),
+                (*d).into(),
                 v.parse::<i64>()
                     .map_or(Value::String(v.clone()), Value::from),
             );
         }
     }
     NewRating {
-        level: f.get("level").and_then(|l| l.parse().ok()).unwrap_or(0),
+        level: f.level.parse().unwrap_or(0),
         dimensions: dims,
-        comment: f.get("comment").cloned().unwrap_or_default(),
+        comment: f.comment.clone(),
     }
 }
 
@@ -383,11 +395,8 @@ async fn rate_case(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<RatingForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     match rs::rate_case(&ctx, id, &no, rating_from(&f)).await {
         Ok(_) => Redirect::to(&format!("/my/cases/{no}/rating?done=rated")).into_response(),
         Err(e) => show_case_rating(&ctx, &page, id, &no, e.status, None, Some(&e)).await,
@@ -398,14 +407,9 @@ async fn appeal_case(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
     Path(no): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(AppealForm { reason }): SafeForm<AppealForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let a = Appeal {
-        reason: f.get("reason").cloned().unwrap_or_default(),
-    };
+    let a = Appeal { reason };
     match rs::appeal(&ctx, id, "case", &no, a).await {
         Ok(()) => Redirect::to(&format!("/my/cases/{no}/rating?done=appealed")).into_response(),
         Err(e) => show_case_rating(&ctx, &page, id, &no, e.status, None, Some(&e)).await,
@@ -469,3 +473,10 @@ async fn letters_page(
 }
 
 // ---- console ----
+
+/// The appeal form: why the rating's outcome is contested.
+#[derive(serde::Deserialize)]
+struct AppealForm {
+    #[serde(default)]
+    reason: String,
+}

@@ -6,11 +6,11 @@ use crate::warnings::{self, WarningAction, WarningQuery};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use std::collections::HashMap;
 use tongban_platform::Ctx;
-use tongban_web::StaffPage;
+use tongban_web::{SafeForm, StaffPage};
 
 pub const CONSOLE_PATHS: [&str; 7] = [
     "/console/insight",
@@ -111,18 +111,12 @@ async fn act(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(id): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(StepForm { action, note }): SafeForm<StepForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     let Ok(id) = id.parse::<i64>() else {
         return page.not_found();
     };
-    let a = WarningAction {
-        action: f.get("action").cloned().unwrap_or_default(),
-        note: f.get("note").cloned(),
-    };
+    let a = WarningAction { action, note };
     match warnings::act(&ctx, &staff, id, a).await {
         Ok(()) => Redirect::to("/console/insight?done=1").into_response(),
         Err(e) => page.error(&e),
@@ -295,4 +289,12 @@ async fn dashboard_xlsx(
             .into_response(),
         Err(e) => page.error(&e),
     }
+}
+
+/// A step on a warning from the console: `acknowledge` or `close`, with a note.
+#[derive(serde::Deserialize)]
+struct StepForm {
+    #[serde(default)]
+    action: String,
+    note: Option<String>,
 }

@@ -2,11 +2,13 @@
 //! the zh-CN / en message catalogues, the CSS, the page context (language, elderly mode,
 //! who is logged in) and the account pages. Rooms render their pages through [`Page`].
 
+pub mod form;
 pub mod i18n;
 pub mod page;
 pub mod routes;
 pub mod security;
 mod templates;
 
+pub use form::{NoFields, SafeForm, SafeMultipart};
 pub use i18n::Lang;
 pub use page::{CitizenPage, Page, StaffPage};

@@ -150,6 +150,7 @@ impl FromRequestParts<Ctx> for Page {
                     page.bind_session(token);
                 }
             }
+            parts.extensions.insert(page.clone());
             return Ok(page);
         }
         if cookie(parts, SESSION_COOKIE).is_some() {
@@ -165,6 +166,8 @@ impl FromRequestParts<Ctx> for Page {
                 page.bind_session(token);
             }
         }
+        // For the form extractor, which checks the token against this binding.
+        parts.extensions.insert(page.clone());
         Ok(page)
     }
 }
@@ -187,6 +190,7 @@ impl FromRequestParts<Ctx> for CitizenPage {
                     .flatten();
                 page.citizen_id = Some(id);
                 page.bind_session(token);
+                parts.extensions.insert(page.clone());
                 Ok(CitizenPage(page, id))
             }
             Err(e) => Err(to_login("/login", &page.path, &e)),
@@ -211,6 +215,7 @@ impl FromRequestParts<Ctx> for StaffPage {
                 page.user = Some(staff.name.clone());
                 page.bind_session(token);
                 page.staff = Some(staff.clone());
+                parts.extensions.insert(page.clone());
                 Ok(StaffPage(page, staff))
             }
             _ => Err(to_login(

@@ -1,6 +1,7 @@
 //! Pages of the site shell: static assets, language and elderly-mode switches, citizens'
 //! login, registration, logout and password change, and the staff console's login.
 
+use crate::form::{NoFields, SafeForm};
 use crate::i18n::Lang;
 use crate::page::{
     clear_cookie, safe_next, CitizenPage, Page, StaffPage, ELDERLY_COOKIE, LANG_COOKIE,
@@ -9,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -169,16 +170,16 @@ async fn login(
     ClientAddr(addr): ClientAddr,
     page: Page,
     Query(q): Query<HashMap<String, String>>,
-    Form(f): Form<HashMap<String, String>>,
+    // The form's token stops another site logging a victim into the attacker's account.
+    SafeForm(f): SafeForm<LoginForm>,
 ) -> Response {
-    // Without this, another site could log a victim into the attacker's account.
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let account = f.get("account").cloned().unwrap_or_default();
-    let password = f.get("password").cloned().unwrap_or_default();
+    let LoginForm {
+        account,
+        password,
+        next,
+    } = f;
     let next = safe_next(
-        f.get("next").or(q.get("next")).map(String::as_str),
+        next.as_ref().or(q.get("next")).map(String::as_str),
         "/my/cases",
     );
     match accounts::login_citizen(&ctx, &account, password, &addr).await {
@@ -226,23 +227,18 @@ async fn register(
     State(ctx): State<Ctx>,
     ClientAddr(addr): ClientAddr,
     page: Page,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<RegisterForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
-    let next = safe_next(f.get("next").map(String::as_str), "/my/cases");
+    let next = safe_next(f.next.as_deref(), "/my/cases");
+    let values = context! { name => f.name, id_number => f.id_number, phone => f.phone };
     let reg = Registration {
-        name: get("name"),
-        id_number: get("id_number"),
-        phone: get("phone"),
-        password: get("password"),
+        name: f.name,
+        id_number: f.id_number,
+        phone: f.phone,
+        password: f.password,
     };
     let phone = reg.phone.clone();
     let password = reg.password.clone();
-    let values =
-        context! { name => get("name"), id_number => get("id_number"), phone => get("phone") };
     match accounts::register(&ctx, reg).await {
         Ok(_) => match accounts::login_citizen(&ctx, &phone, password, &addr).await {
             Ok(token) => with_cookie(page.citizen_cookie(&token), &next),
@@ -267,11 +263,8 @@ async fn register(
 async fn logout(
     State(ctx): State<Ctx>,
     page: Page,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(NoFields {}): SafeForm<NoFields>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     if let Some(token) = page.token.clone() {
         let _ = accounts::logout(&ctx, token).await;
     }
@@ -285,14 +278,14 @@ async fn password_form(CitizenPage(page, _): CitizenPage) -> Response {
 async fn change_password(
     State(ctx): State<Ctx>,
     CitizenPage(page, id): CitizenPage,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<PasswordForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let old = f.get("old_password").cloned().unwrap_or_default();
-    let new = f.get("new_password").cloned().unwrap_or_default();
-    if f.get("confirm_password") != Some(&new) {
+    let PasswordForm {
+        old_password: old,
+        new_password: new,
+        confirm_password,
+    } = f;
+    if confirm_password != new {
         let errors = HashMap::from([(
             "confirm_password".to_owned(),
             page.t("field_error.password_mismatch"),
@@ -328,23 +321,16 @@ async fn console_login(
     State(ctx): State<Ctx>,
     ClientAddr(addr): ClientAddr,
     page: Page,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<StaffLoginForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let username = f.get("username").cloned().unwrap_or_default();
-    let password = f.get("password").cloned().unwrap_or_default();
-    let next = safe_next(f.get("next").map(String::as_str), "/console");
-    match accounts::login_staff(
-        &ctx,
-        &username,
+    let StaffLoginForm {
+        username,
         password,
-        f.get("totp").map(String::as_str),
-        &addr,
-    )
-    .await
-    {
+        next,
+        totp,
+    } = f;
+    let next = safe_next(next.as_deref(), "/console");
+    match accounts::login_staff(&ctx, &username, password, totp.as_deref(), &addr).await {
         Ok((token, _)) => with_cookie(page.staff_cookie(&token), &next),
         Err(e) => page.render(
             e.status,
@@ -356,13 +342,11 @@ async fn console_login(
 
 async fn console_logout(
     State(ctx): State<Ctx>,
-    page: Page,
+    // Binds the form's token to the staff session being ended.
+    _page: Page,
     headers: axum::http::HeaderMap,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(NoFields {}): SafeForm<NoFields>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
     let token = headers
         .get_all(header::COOKIE)
         .iter()
@@ -477,12 +461,8 @@ async fn account_render(
 async fn account_email(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(EmailForm { email }): SafeForm<EmailForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let email = f.get("email").cloned();
     match accounts::set_own_email(&ctx, &staff, email.clone()).await {
         Ok(()) => {
             account_render(
@@ -511,14 +491,14 @@ async fn account_email(
 async fn account_password(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
-    Form(f): Form<HashMap<String, String>>,
+    SafeForm(f): SafeForm<PasswordForm>,
 ) -> Response {
-    if !page.csrf_ok(f.get("csrf").map(String::as_str)) {
-        return page.csrf_refused();
-    }
-    let old = f.get("old_password").cloned().unwrap_or_default();
-    let new = f.get("new_password").cloned().unwrap_or_default();
-    if f.get("confirm_password") != Some(&new) {
+    let PasswordForm {
+        old_password: old,
+        new_password: new,
+        confirm_password,
+    } = f;
+    if confirm_password != new {
         let errors = HashMap::from([(
             "confirm_password".to_owned(),
             page.t("field_error.password_mismatch"),
@@ -556,4 +536,51 @@ async fn account_password(
             .await
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RegisterForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    id_number: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    old_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+#[derive(serde::Deserialize)]
+struct StaffLoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+    totp: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct EmailForm {
+    email: Option<String>,
 }

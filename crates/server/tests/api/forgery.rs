@@ -114,3 +114,58 @@ on_both_engines!(forged_requests_do_no_harm, |app: TestApp| async move {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "not a 500");
     assert_eq!(r.headers()["location"], "/");
 });
+
+// An upload whose first part is not the token is refused before any file is read, and a
+// form read by the one extractor refuses a missing, foreign or stale token alike.
+on_both_engines!(
+    uploads_and_forms_need_the_token_first,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+        let before = app.row_counts().await;
+        let send = |form: reqwest::multipart::Form| {
+            app.client
+                .post(app.url("/matters/WX-WJ-001/apply"))
+                .header("cookie", cookie.clone())
+                .multipart(form)
+                .send()
+        };
+        let late = reqwest::multipart::Form::new()
+            .text("applicant_name", "李四")
+            .text("csrf", csrf_for(&cookie));
+        assert_eq!(send(late).await.unwrap().status(), StatusCode::FORBIDDEN);
+        let wrong = reqwest::multipart::Form::new()
+            .text("csrf", "0".repeat(64))
+            .text("applicant_name", "李四");
+        assert_eq!(send(wrong).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(app.row_counts().await, before, "nothing stored");
+        // A urlencoded form: withdraw needs the token bound to this session.
+        let case_no = app.submit_birth(&citizen).await;
+        for body in [
+            "note=x".to_owned(),
+            format!("note=x&csrf={}", "0".repeat(64)),
+        ] {
+            let r = app
+                .client
+                .post(app.url(&format!("/my/cases/{case_no}/withdraw")))
+                .header("cookie", cookie.clone())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        }
+        let r = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{case_no}")),
+                &citizen.token,
+            )
+            .await;
+        assert_eq!(
+            r.json::<serde_json::Value>().await.unwrap()["status"],
+            "submitted",
+            "not withdrawn"
+        );
+    }
+);

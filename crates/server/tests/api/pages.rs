@@ -174,14 +174,15 @@ on_both_engines!(
     |app: TestApp| async move {
         let citizen = app.citizen().await;
         let before = app.row_counts().await;
+        // The token first, as the page's form sends it.
         let form = reqwest::multipart::Form::new()
-            .text("applicant_name", "李四")
-            .text("applicant_id", "110105194912310021")
-            .text("applicant_phone", citizen.phone.clone())
             .text(
                 "csrf",
                 csrf_for(&with_csrf(&format!("tongban_session={}", citizen.token))),
-            );
+            )
+            .text("applicant_name", "李四")
+            .text("applicant_id", "110105194912310021")
+            .text("applicant_phone", citizen.phone.clone());
         let r = app
             .client
             .post(app.url("/matters/WX-WJ-001/apply"))

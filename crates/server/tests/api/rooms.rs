@@ -148,3 +148,32 @@ fn no_room_names_another_rooms_tables() {
         found.join("\n")
     );
 }
+
+/// Forms arrive as typed structs through `SafeForm` / `SafeMultipart`, which check the
+/// anti-forgery token: no handler reads a form as a map or checks a token by hand.
+#[test]
+fn forms_arrive_through_the_one_extractor() {
+    let mut found = Vec::new();
+    let mut extractors = 0;
+    for krate in CRATES {
+        let mut sources = Vec::new();
+        files(&root().join(krate).join("src"), "rs", &mut sources);
+        for f in sources {
+            let text = std::fs::read_to_string(&f).expect("source");
+            let home = f.ends_with("web/src/form.rs") || f.ends_with("web/src/page.rs");
+            extractors +=
+                text.matches("SafeForm(").count() + text.matches("SafeMultipart(").count();
+            for bad in ["Form<HashMap", "axum::Form", "use axum::{Form", ".csrf_ok("] {
+                if text.contains(bad) && !home {
+                    found.push(format!("{}: {bad}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(extractors >= 25, "the scan sees the forms ({extractors})");
+    assert!(
+        found.is_empty(),
+        "forms outside the extractor:\n{}",
+        found.join("\n")
+    );
+}
