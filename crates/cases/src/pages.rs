@@ -53,7 +53,10 @@ async fn console_material(
     StaffPage(page, staff): StaffPage,
     Path((case_no, key)): Path<(String, String)>,
 ) -> Response {
-    match service::staff_material(&ctx, &staff, &case_no, &key).await {
+    match service::staff_material(&ctx, &staff, &case_no, &key)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok((filename, _, data)) => crate::routes::download(&filename, data),
         Err(e) => page.error(&e),
     }
@@ -61,13 +64,16 @@ async fn console_material(
 
 /// The matter to apply for; anything else is a designed "not found" page.
 async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
-    service::published_matter(ctx, code).await.map_err(|e| {
-        if e.status.is_client_error() {
-            ApiError::not_found("matter_not_found", "no such matter to apply for online")
-        } else {
-            e
-        }
-    })
+    service::published_matter(ctx, code)
+        .await
+        .map_err(ApiError::from)
+        .map_err(|e| {
+            if e.status.is_client_error() {
+                ApiError::not_found("matter_not_found", "no such matter to apply for online")
+            } else {
+                e
+            }
+        })
 }
 
 fn apply_page(
@@ -126,6 +132,7 @@ async fn apply(
         sub.uploads,
     )
     .await
+    .map_err(ApiError::from)
     {
         Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
         Err(e) => apply_page(&page, e.status, &m, &values, Some(&e)),
@@ -137,7 +144,10 @@ async fn submitted(
     CitizenPage(page, id): CitizenPage,
     Path(case_no): Path<String>,
 ) -> Response {
-    match service::citizen_case(&ctx, id, &case_no).await {
+    match service::citizen_case(&ctx, id, &case_no)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(c) => page.ok("submitted.html", context! { c }),
         Err(e) => page.error(&e),
     }
@@ -152,7 +162,10 @@ async fn my_cases(
         Ok(p) => p,
         Err(e) => return page.error(&e),
     };
-    match service::citizen_cases(&ctx, id, pg, per_page).await {
+    match service::citizen_cases(&ctx, id, pg, per_page)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok((items, total)) => page.ok(
             "my_cases.html",
             context! { items, total, page => pg, per_page },
@@ -196,7 +209,10 @@ async fn case_page_with(
     case_no: &str,
     shown: Shown<'_>,
 ) -> Response {
-    let c = match service::citizen_case(ctx, id, case_no).await {
+    let c = match service::citizen_case(ctx, id, case_no)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(c) => c,
         Err(e) => return page.error(&e),
     };
@@ -254,7 +270,10 @@ async fn supplement(
     sub.form
         .retain(|_, v| v.as_str().is_none_or(|t| !t.trim().is_empty()));
     let values = sub.form.clone();
-    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads).await {
+    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=supplemented")).into_response(),
         Err(e) => {
             let shown = Shown {
@@ -274,7 +293,10 @@ async fn withdraw(
     Path(case_no): Path<String>,
     SafeForm(NoteForm { note }): SafeForm<NoteForm>,
 ) -> Response {
-    match service::withdraw(&ctx, id, &case_no, note).await {
+    match service::withdraw(&ctx, id, &case_no, note)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to(&format!("/my/cases/{case_no}?done=withdrawn")).into_response(),
         Err(e) => {
             let shown = Shown {
@@ -330,7 +352,10 @@ async fn queue(
         page: pg,
         per_page,
     };
-    let res = match service::staff_queue(&ctx, &staff, query).await {
+    let res = match service::staff_queue(&ctx, &staff, query)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(r) => r,
         Err(e) => return page.error(&e),
     };
@@ -390,7 +415,10 @@ async fn console_case_with(
         flash,
         purpose,
     } = n;
-    let c = match service::staff_case(ctx, staff, case_no, purpose).await {
+    let c = match service::staff_case(ctx, staff, case_no, purpose)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(c) => c,
         Err(e) => return page.error(&e),
     };
@@ -436,7 +464,10 @@ async fn act(
     Path(case_no): Path<String>,
     SafeForm(ActionForm { action, note }): SafeForm<ActionForm>,
 ) -> Response {
-    match service::staff_act(&ctx, &staff, &case_no, &action, note).await {
+    match service::staff_act(&ctx, &staff, &case_no, &action, note)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to(&format!(
             "/console/cases/{case_no}?done={}",
             urlencode(&action)

@@ -2,6 +2,7 @@
 //! withdraw, and (in `service/staff.rs`) the staff's queue and actions. Rules come from `rules`, rows from `store`;
 //! these functions only put them together and say what went wrong in words a person can act on.
 
+use crate::error::CaseError;
 use crate::rules::{self, next_status, Action, Status, OPEN_STATUSES};
 use crate::store::{self, Actor, CaseRecord, MaterialRecord, QueueFilter};
 use crate::view::{self, CaseSummary, CaseView, Env, Viewer};
@@ -10,7 +11,7 @@ use tongban_catalog::form::validate;
 use tongban_catalog::Matter;
 use tongban_platform::db::{Conn, DbError};
 use tongban_platform::identity::{self, Staff};
-use tongban_platform::{audit, blobs, ApiError, Ctx};
+use tongban_platform::{audit, blobs, Ctx};
 
 mod staff;
 pub use staff::*;
@@ -26,7 +27,7 @@ pub struct Upload {
 /// Formats accepted by a `file` field of the form (materials list their own).
 const FILE_FIELD_FORMATS: [&str; 6] = ["pdf", "jpg", "jpeg", "png", "ofd", "doc"];
 
-type Outcome<T> = Result<Result<T, ApiError>, DbError>;
+type Outcome<T> = Result<T, CaseError>;
 
 fn env(
     ctx: &Ctx,
@@ -37,28 +38,12 @@ fn env(
     (ctx.calendar(), ctx.today())
 }
 
-fn case_not_found(case_no: &str) -> ApiError {
-    ApiError::not_found(
-        "case_not_found",
-        format!("no case {case_no:?} is visible to you; check the case number"),
-    )
-}
-
-fn invalid_form(errors: Vec<tongban_catalog::form::FieldError>) -> ApiError {
-    let msg = errors
-        .iter()
-        .map(|e| e.message.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    ApiError::unprocessable(
-        "invalid_form",
-        format!("the form has {} problem(s): {msg}", errors.len()),
-    )
-    .with_fields(serde_json::to_value(&errors).unwrap_or(Value::Null))
+fn case_not_found(case_no: &str) -> CaseError {
+    CaseError::NotFound(case_no.to_owned())
 }
 
 /// The matter, if citizens can apply for it online now.
-pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
+pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, CaseError> {
     let c2 = code.to_owned();
     match ctx
         .db
@@ -66,14 +51,11 @@ pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError>
         .await?
     {
         Some(m) if m.published && m.applies_online() => Ok(m),
-        Some(m) if m.published => Err(ApiError::unprocessable(
-            "not_online",
-            format!("matter {code} is not applied for online (online depth {}); the guide says where to go", m.online_depth),
-        )),
-        _ => Err(ApiError::unprocessable(
-            "unknown_matter",
-            format!("matter_code {code:?} is not a published matter; see GET /api/v1/matters"),
-        )),
+        Some(m) if m.published => Err(CaseError::NotOnline {
+            code: code.to_owned(),
+            depth: m.online_depth,
+        }),
+        _ => Err(CaseError::UnknownMatter(code.to_owned())),
     }
 }
 
@@ -85,17 +67,13 @@ fn store_uploads(
     ctx: &Ctx,
     matter: &Matter,
     uploads: Vec<Upload>,
-) -> Result<Vec<MaterialRecord>, ApiError> {
+) -> Result<Vec<MaterialRecord>, CaseError> {
     let total: usize = uploads.iter().map(|u| u.data.len()).sum();
     if total > ctx.config.max_case_upload_bytes {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the files together are {total} bytes; at most {} bytes go with one application",
-                ctx.config.max_case_upload_bytes
-            ),
-        ));
+        return Err(CaseError::UploadTooLarge {
+            total,
+            limit: ctx.config.max_case_upload_bytes,
+        });
     }
     // At most a few files per declared material: 5,000 file parts in one submission were
     // once stored.
@@ -104,13 +82,10 @@ fn store_uploads(
         let n = per_key.entry(u.key.as_str()).or_default();
         *n += 1;
         if *n > MAX_FILES_PER_MATERIAL {
-            return Err(ApiError::unprocessable(
-                "too_many_files",
-                format!(
-                    "at most {MAX_FILES_PER_MATERIAL} files go with one material; {:?} has more",
-                    u.key
-                ),
-            ));
+            return Err(CaseError::TooManyFiles {
+                key: u.key.clone(),
+                max: MAX_FILES_PER_MATERIAL,
+            });
         }
     }
     let mut out = Vec::with_capacity(uploads.len());
@@ -126,59 +101,34 @@ fn store_uploads(
         {
             FILE_FIELD_FORMATS.iter().map(|s| s.to_string()).collect()
         } else {
-            let keys: Vec<&str> = matter.materials.iter().map(|m| m.key.as_str()).collect();
-            return Err(ApiError::unprocessable(
-                "unknown_material",
-                format!(
-                    "file part {:?} is not a material of this matter; use one of: {}",
-                    u.key,
-                    keys.join(", ")
-                ),
-            ));
+            return Err(CaseError::UnknownMaterial {
+                key: u.key,
+                allowed: matter.materials.iter().map(|m| m.key.clone()).collect(),
+            });
         };
         if u.data.is_empty() {
-            return Err(ApiError::unprocessable(
-                "empty_file",
-                format!("the file for {:?} is empty", u.key),
-            )
-            .with_fields(serde_json::json!([{"field": u.key, "code": "empty_file", "message": "empty file"}])));
+            return Err(CaseError::EmptyFile(u.key));
         }
         if u.data.len() > ctx.config.max_upload_bytes {
-            return Err(ApiError::new(
-                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "file_too_large",
-                format!(
-                    "{:?} is {} bytes; the limit is {} bytes per file",
-                    u.filename,
-                    u.data.len(),
-                    ctx.config.max_upload_bytes
-                ),
-            )
-            .with_fields(serde_json::json!([{
-                "field": u.key, "code": "file_too_large", "message": "file too large",
-                "limit": format!("{} KB", ctx.config.max_upload_bytes / 1024)
-            }])));
+            return Err(CaseError::FileTooLarge {
+                key: u.key,
+                filename: u.filename,
+                size: u.data.len(),
+                limit: ctx.config.max_upload_bytes,
+            });
         }
         // The content decides the type; the name only has to agree with it.
         let sniffed = blobs::sniff(&u.data).unwrap_or(&[]);
         if !sniffed.iter().any(|t| formats.iter().any(|f| f == t)) {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "file_type",
-                format!(
-                    "{:?} is not accepted for {:?}; accepted formats: {}",
-                    u.filename,
-                    u.key,
-                    formats.join(", ")
-                ),
-            )
-            .with_fields(serde_json::json!([{
-                "field": u.key, "code": "file_type", "message": "file type", "limit": formats.join(", ").to_uppercase()
-            }])));
+            return Err(CaseError::FileType {
+                key: u.key,
+                filename: u.filename,
+                formats,
+            });
         }
         let sha = blobs::put(&ctx.config.upload_dir, &u.data).map_err(|e| {
             tracing::error!(error = %e, "cannot store upload");
-            ApiError::internal()
+            CaseError::Storage(e.to_string())
         })?;
         let filename = blobs::clean_name(&u.filename);
         out.push(MaterialRecord {
@@ -222,7 +172,7 @@ fn audit_entry(who: &Actor, action: &str, case_no: &str, result: &str) -> audit:
 }
 
 /// Citizens see only their own cases; another's is "not found", not "forbidden".
-fn own_case(rec: &CaseRecord, account_id: i64) -> Result<(), ApiError> {
+fn own_case(rec: &CaseRecord, account_id: i64) -> Result<(), CaseError> {
     if rec.applicant_id == account_id {
         Ok(())
     } else {
@@ -250,11 +200,11 @@ pub async fn submit(
     matter_code: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let matter = published_matter(ctx, matter_code).await?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
-    let form = validate(&matter.fields, &form, &files, false).map_err(invalid_form)?;
+    let form = validate(&matter.fields, &form, &files, false).map_err(CaseError::InvalidForm)?;
     if !uploads.is_empty() {
         tongban_platform::throttle::limit(
             &ctx.db,
@@ -347,7 +297,11 @@ fn load_view(
     }
 }
 
-pub async fn citizen_case(ctx: &Ctx, account_id: i64, case_no: &str) -> Result<CaseView, ApiError> {
+pub async fn citizen_case(
+    ctx: &Ctx,
+    account_id: i64,
+    case_no: &str,
+) -> Result<CaseView, CaseError> {
     let (cal, today) = env(ctx);
     let tz = ctx.tz;
     let no = case_no.to_owned();
@@ -375,7 +329,7 @@ pub async fn citizen_cases(
     account_id: i64,
     page: i64,
     per_page: i64,
-) -> Result<(Vec<CaseSummary>, i64), ApiError> {
+) -> Result<(Vec<CaseSummary>, i64), CaseError> {
     let (cal, today) = env(ctx);
     let tz = ctx.tz;
     Ok(ctx
@@ -426,39 +380,24 @@ fn transition(
     action: Action,
     who: &Actor,
     note: &str,
-    check: &dyn Fn(&CaseRecord) -> Result<(), ApiError>,
+    check: &dyn Fn(&CaseRecord) -> Result<(), CaseError>,
     change: &mut dyn FnMut(&mut dyn Conn, &mut CaseRecord, Status) -> Outcome<()>,
 ) -> Outcome<()> {
     let Some(mut rec) = store::get(c, case_no, true)? else {
-        return Ok(Err(case_not_found(case_no)));
+        return Err(case_not_found(case_no));
     };
-    if let Err(e) = check(&rec) {
-        if e.status == axum::http::StatusCode::FORBIDDEN {
-            audit::append(
-                c,
-                &audit_entry(who, &format!("case.{}", action.as_str()), case_no, "denied"),
-            )?;
-        }
-        return Ok(Err(e));
-    }
+    // A denial rolls this transaction back; the caller audits it on its own.
+    check(&rec)?;
     let from = rec.status;
-    let to = match next_status(from, rec.resume_status, action) {
-        Ok(s) => s,
-        Err(msg) => return Ok(Err(ApiError::conflict("illegal_transition", msg))),
-    };
-    if let Err(e) = change(c, &mut rec, to)? {
-        return Ok(Err(e));
-    }
+    let to = next_status(from, rec.resume_status, action).map_err(CaseError::IllegalTransition)?;
+    change(c, &mut rec, to)?;
     rec.status = to;
     let now = tongban_platform::time::now_millis();
     if to.is_final() {
         rec.concluded_at = Some(now);
     }
     if !store::update(c, &rec, now)? {
-        return Ok(Err(ApiError::conflict(
-            "changed_meanwhile",
-            "someone else changed this case just now; reload and try again",
-        )));
+        return Err(CaseError::ChangedMeanwhile);
     }
     store::add_event(
         c,
@@ -476,7 +415,7 @@ fn transition(
         c,
         &audit_entry(who, &format!("case.{}", action.as_str()), case_no, "ok"),
     )?;
-    Ok(Ok(()))
+    Ok(())
 }
 
 pub async fn supplement(
@@ -485,7 +424,7 @@ pub async fn supplement(
     case_no: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let no = case_no.to_owned();
     let rec = ctx.db.read(move |c| store::get(c, &no, false)).await?;
@@ -493,37 +432,39 @@ pub async fn supplement(
         return Err(case_not_found(case_no));
     };
     if rec.status != Status::NeedsSupplement {
-        return Err(ApiError::conflict(
-            "illegal_transition",
-            format!("case {case_no} is {} ({}); supplements are only taken when the department asks for them", rec.status.as_str(), rec.status.label_zh()),
-        ));
+        return Err(CaseError::IllegalTransition(format!(
+            "case {case_no} is {} ({}); supplements are only taken when the department asks for them",
+            rec.status.as_str(),
+            rec.status.label_zh()
+        )));
     }
     let matter = {
         let code = rec.matter_code.clone();
         ctx.db
             .read(move |c| tongban_catalog::get_matter(c, &code))
             .await?
-            .ok_or_else(ApiError::internal)?
+            .ok_or_else(|| {
+                CaseError::Db(DbError::Decode(format!(
+                    "case {case_no} names a missing matter"
+                )))
+            })?
     };
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     // A value sent again unchanged is not a correction (pages send the whole form).
     let changes: Map<String, Value> = validate(&matter.fields, &form, &files, true)
-        .map_err(invalid_form)?
+        .map_err(CaseError::InvalidForm)?
         .into_iter()
         .filter(|(k, v)| rec.form.get(k) != Some(v))
         .collect();
     if changes.is_empty() && uploads.is_empty() {
-        return Err(ApiError::unprocessable(
-            "empty_supplement",
-            "send the corrected form fields or the missing files",
-        ));
+        return Err(CaseError::EmptySupplement);
     }
     let mats = store_uploads(ctx, &matter, uploads)?;
     let cal = ctx.calendar();
     let today = ctx.today();
     let no = case_no.to_owned();
     ctx.db
-        .write(move |c| {
+        .transact(move |c| {
             let who = citizen_actor(c, account_id, &source)?;
             let label = |k: &str| {
                 matter
@@ -572,11 +513,11 @@ pub async fn supplement(
                     for m in &mats {
                         store::add_material(c, rec.id, m)?;
                     }
-                    Ok(Ok(()))
+                    Ok(())
                 },
             )
         })
-        .await??;
+        .await?;
     citizen_case(ctx, account_id, case_no).await
 }
 
@@ -585,12 +526,12 @@ pub async fn withdraw(
     account_id: i64,
     case_no: &str,
     note: String,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     check_note(&note, false)?;
     let no = case_no.to_owned();
     ctx.db
-        .write(move |c| {
+        .transact(move |c| {
             let who = citizen_actor(c, account_id, &source)?;
             transition(
                 c,
@@ -599,25 +540,19 @@ pub async fn withdraw(
                 &who,
                 &note,
                 &|r| own_case(r, account_id),
-                &mut |_, _, _| Ok(Ok(())),
+                &mut |_, _, _| Ok(()),
             )
         })
-        .await??;
+        .await?;
     citizen_case(ctx, account_id, case_no).await
 }
 
-fn check_note(note: &str, required: bool) -> Result<(), ApiError> {
+fn check_note(note: &str, required: bool) -> Result<(), CaseError> {
     if required && note.trim().is_empty() {
-        return Err(ApiError::unprocessable(
-            "note_required",
-            "this action needs a note that explains it to the applicant",
-        ));
+        return Err(CaseError::NoteRequired);
     }
     if note.chars().count() > 2000 {
-        return Err(ApiError::unprocessable(
-            "note_too_long",
-            "the note is longer than 2000 characters",
-        ));
+        return Err(CaseError::NoteTooLong);
     }
     Ok(())
 }

@@ -150,8 +150,14 @@ pub fn check_line(
     })
 }
 
-/// Check every line of `reader`; returns the number of good lines, or every bad line
-/// (number: reason), at most `max_errors` of them.
+/// What checking a file found: its good lines, and each bad one (number: reason).
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    pub good: usize,
+    pub errors: Vec<String>,
+}
+
+/// Check every line of `reader`, keeping at most `max_errors` bad ones.
 pub fn check_all(
     reader: impl BufRead,
     c: &mut dyn Conn,
@@ -159,7 +165,7 @@ pub fn check_all(
     departments: &[String],
     now: i64,
     max_errors: usize,
-) -> Result<Result<usize, Vec<String>>, DbError> {
+) -> Result<FileCheck, DbError> {
     let mut seen = HashSet::new();
     let mut errors = Vec::new();
     let mut good = 0;
@@ -203,11 +209,7 @@ pub fn check_all(
             break;
         }
     }
-    Ok(if errors.is_empty() {
-        Ok(good)
-    } else {
-        Err(errors)
-    })
+    Ok(FileCheck { good, errors })
 }
 
 /// Store one checked line with its timeline.

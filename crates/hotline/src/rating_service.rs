@@ -34,26 +34,26 @@ pub async fn rate_case(
     let source = audit::current_source();
     let res: Result<(), ApiError> = ctx
         .db
-        .write(move |c| {
+        .transact(move |c| {
             let Some(k) =
                 tongban_cases::store::for_rating(c, &no)?.filter(|k| k.applicant_id == citizen)
             else {
-                return Ok(Err(ApiError::not_found(
+                return Err(ApiError::not_found(
                     "case_not_found",
                     format!("you have no case {no:?}"),
-                )));
+                ));
             };
             if !matches!(
                 k.status,
                 CaseStatus::Approved | CaseStatus::Rejected | CaseStatus::NotAccepted
             ) {
-                return Ok(Err(ApiError::conflict(
+                return Err(ApiError::conflict(
                     "not_concluded",
                     format!(
                         "case {no} can be rated once it is decided; it is {}",
                         k.status.label_zh()
                     ),
-                )));
+                ));
             }
             let subject = ratings::Subject {
                 kind: "case",
@@ -73,13 +73,13 @@ pub async fn rate_case(
                 now,
                 by,
             ) {
-                Err(DbError::Unique(_)) => return Ok(Err(already_rated("case", &no))),
+                Err(DbError::Unique(_)) => return Err(already_rated("case", &no)),
                 r => r?,
             };
             audit::append(c, &citizen_entry(citizen, "rating.case", &no, source))?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?;
+        .await;
     res?;
     rating_of(ctx, "case", case_no).await
 }
@@ -112,28 +112,28 @@ pub async fn rate_order(
     let source = audit::current_source();
     let res: Result<(), ApiError> = ctx
         .db
-        .write(move |c| {
+        .transact(move |c| {
             let Some(mut r) = orders::load(c, &no, true)?.filter(|r| r.citizen_id == Some(citizen))
             else {
-                return Ok(Err(ApiError::not_found(
+                return Err(ApiError::not_found(
                     "order_not_found",
                     format!("you have no work order {no:?}"),
-                )));
+                ));
             };
             let rated = c
                 .query_opt("SELECT 1 AS x FROM ratings WHERE subject_kind = 'workorder' AND subject_no = $1", params![no.as_str()])?
                 .is_some();
             if rated {
-                return Ok(Err(already_rated("work order", &no)));
+                return Err(already_rated("work order", &no));
             }
             if !matches!(r.status, Status::Replied | Status::Closed) {
-                return Ok(Err(ApiError::conflict(
+                return Err(ApiError::conflict(
                     "not_replied",
                     format!(
                         "order {no} can be rated once it is answered; it is {}",
                         r.status.label_zh()
                     ),
-                )));
+                ));
             }
             let subject = ratings::Subject {
                 kind: "workorder",
@@ -153,7 +153,7 @@ pub async fn rate_order(
                 now,
                 by,
             ) {
-                Err(DbError::Unique(_)) => return Ok(Err(already_rated("work order", &no))),
+                Err(DbError::Unique(_)) => return Err(already_rated("work order", &no)),
                 x => x?,
             };
             if r.status == Status::Replied {
@@ -183,9 +183,9 @@ pub async fn rate_order(
                 )?;
             }
             audit::append(c, &citizen_entry(citizen, "rating.workorder", &no, source))?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?;
+        .await;
     res?;
     rating_of(ctx, "workorder", order_no).await
 }
@@ -236,19 +236,19 @@ pub async fn appeal(
     };
     let res: Result<(), ApiError> = ctx
         .db
-        .write(move |c| {
+        .transact(move |c| {
             if !owner_ok(c, &no)? {
-                return Ok(Err(ApiError::not_found("not_found", format!("you have no {kind} {no:?}"))));
+                return Err(ApiError::not_found("not_found", format!("you have no {kind} {no:?}")));
             }
             let Some(r) = c.query_opt(
                 "SELECT id, department_code, appeal FROM ratings WHERE subject_kind = $1 AND subject_no = $2",
                 params![kind, no.as_str()],
             )?
             else {
-                return Ok(Err(ApiError::conflict("not_rated", format!("{no} has no rating to appeal"))));
+                return Err(ApiError::conflict("not_rated", format!("{no} has no rating to appeal")));
             };
             if r.get_opt_str("appeal")?.is_some() {
-                return Ok(Err(ApiError::conflict("already_appealed", "a rating decision may be appealed once")));
+                return Err(ApiError::conflict("already_appealed", "a rating decision may be appealed once"));
             }
             let id = r.get_i64("id")?;
             let keys = vault::keys().map_err(DbError::from)?;
@@ -269,9 +269,9 @@ pub async fn appeal(
                 )?;
             }
             audit::append(c, &citizen_entry(citizen, "rating.appeal", &no, source))?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?;
+        .await;
     res
 }
 
@@ -487,20 +487,20 @@ pub async fn rectification_act(
     let source = audit::current_source();
     let res: Result<Rectification, ApiError> = ctx
         .db
-        .write(move |c| {
+        .transact(move |c| {
             let lock = if c.engine() == tongban_platform::db::Engine::Postgres { " FOR UPDATE OF x" } else { "" };
             let Some(row) = c.query_opt(&format!("{RECT_SQL} WHERE x.id = $1{lock}"), params![id])? else {
-                return Ok(Err(ApiError::not_found("rectification_not_found", format!("no rectification {id}"))));
+                return Err(ApiError::not_found("rectification_not_found", format!("no rectification {id}")));
             };
             let cur = rect_of(&row, &staff2, today)?;
             if cur.department != staff2.department.code || !department_role(&staff2) {
-                return Ok(Err(ApiError::forbidden("only the rated department works on its rectifications")));
+                return Err(ApiError::forbidden("only the rated department works on its rectifications"));
             }
             if !cur.actions.contains(&a.action.as_str()) {
-                return Ok(Err(ApiError::conflict(
+                return Err(ApiError::conflict(
                     "action_not_allowed",
                     format!("cannot {} rectification {id} now: it is {}", a.action, cur.status),
-                )));
+                ));
             }
             let now = tongban_platform::time::now_millis();
             if a.action == "callback" {
@@ -520,9 +520,9 @@ pub async fn rectification_act(
             e.source = source;
             audit::append(c, &e)?;
             let row = c.query_one(&format!("{RECT_SQL} WHERE x.id = $1"), params![id])?;
-            Ok(Ok(rect_of(&row, &staff2, today)?))
+            Ok(rect_of(&row, &staff2, today)?)
         })
-        .await?;
+        .await;
     res
 }
 

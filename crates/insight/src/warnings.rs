@@ -585,18 +585,18 @@ pub async fn act(ctx: &Ctx, staff: &Staff, id: i64, a: WarningAction) -> Result<
     let staff2 = staff.clone();
     let source = audit::current_source();
     ctx.db
-        .write(move |c| {
+        .transact(move |c| {
             let Some(r) = c.query_opt("SELECT status, department_code FROM insight_warnings WHERE id = $1", params![id])? else {
-                return Ok(Err(ApiError::not_found("warning_not_found", format!("no warning {id}"))));
+                return Err(ApiError::not_found("warning_not_found", format!("no warning {id}")));
             };
             let dept = r.get_opt_str("department_code")?;
             let allowed = staff2.has(Role::Supervisor)
                 || (staff2.has(Role::Handler) && dept.as_deref() == Some(staff2.department.code.as_str()));
             if !allowed {
-                return Ok(Err(ApiError::forbidden("warnings are handled by supervisors and the responsible department")));
+                return Err(ApiError::forbidden("warnings are handled by supervisors and the responsible department"));
             }
             if r.get_str("status")? != from {
-                return Ok(Err(ApiError::conflict("action_not_allowed", format!("cannot {} warning {id} now", a.action))));
+                return Err(ApiError::conflict("action_not_allowed", format!("cannot {} warning {id} now", a.action)));
             }
             c.execute(
                 "UPDATE insight_warnings SET status = $1, note = CASE WHEN $2 = '' THEN note ELSE $2 END, handled_by = $3 WHERE id = $4",
@@ -605,9 +605,9 @@ pub async fn act(ctx: &Ctx, staff: &Staff, id: i64, a: WarningAction) -> Result<
             let mut e = audit::Entry::staff(&staff2, &format!("warning.{}", a.action), &id.to_string(), "ok");
             e.source = source;
             audit::append(c, &e)?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await?
+        .await
 }
 
 #[cfg(test)]

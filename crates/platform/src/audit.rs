@@ -127,9 +127,17 @@ fn stored(r: &Row) -> Result<Stored, DbError> {
 
 const COLUMNS: &str = "seq, at, actor_kind, actor, role, department, action, object, result, source, detail, prev_hash, hash";
 
-/// Walk the whole chain. `Ok(n)` with the number of entries when it holds, else the first
-/// entry (by position) that breaks it and why.
-pub fn verify(c: &mut dyn Conn) -> Result<Result<i64, (i64, String)>, DbError> {
+/// What walking the chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chain {
+    /// The chain holds over this many entries.
+    Holds(i64),
+    /// The first entry (by position) that breaks it, and why.
+    Broken { seq: i64, why: String },
+}
+
+/// Walk the whole chain.
+pub fn verify(c: &mut dyn Conn) -> Result<Chain, DbError> {
     let head = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
     let (head_seq, head_hash) = (head.get_i64("seq")?, head.get_str("hash")?);
     let cp = c.query_one("SELECT seq, hash FROM audit_checkpoint WHERE id = 1", &[])?;
@@ -141,10 +149,10 @@ pub fn verify(c: &mut dyn Conn) -> Result<Result<i64, (i64, String)>, DbError> {
             params![checkpoint_detail(cp_seq, &cp_hash)],
         )?;
         if recorded.is_none() {
-            return Ok(Err((
-                cp_seq,
-                "the verification checkpoint was moved without an audit.prune entry".into(),
-            )));
+            return Ok(Chain::Broken {
+                seq: cp_seq,
+                why: "the verification checkpoint was moved without an audit.prune entry".into(),
+            });
         }
     }
     let mut prev = cp_hash;
@@ -161,26 +169,23 @@ pub fn verify(c: &mut dyn Conn) -> Result<Result<i64, (i64, String)>, DbError> {
         for r in &rows {
             let s = stored(r)?;
             if s.seq != expected_seq {
-                return Ok(Err((
-                    expected_seq,
-                    format!(
+                return Ok(Chain::Broken {
+                    seq: expected_seq,
+                    why: format!(
                         "entry {expected_seq} is missing (next present is {})",
                         s.seq
                     ),
-                )));
+                });
             }
             if s.prev_hash != prev {
-                return Ok(Err((
-                    s.seq,
-                    "its previous-hash does not match the entry before it (removed or reordered)"
-                        .into(),
-                )));
+                return Ok(Chain::Broken { seq: s.seq, why: "its previous-hash does not match the entry before it (removed or reordered)"
+                        .into() });
             }
             if hash(&prev, s.seq, s.at, &s.entry) != s.hash {
-                return Ok(Err((
-                    s.seq,
-                    "its content does not match its hash (changed)".into(),
-                )));
+                return Ok(Chain::Broken {
+                    seq: s.seq,
+                    why: "its content does not match its hash (changed)".into(),
+                });
             }
             prev = s.hash;
             expected_seq += 1;
@@ -189,9 +194,20 @@ pub fn verify(c: &mut dyn Conn) -> Result<Result<i64, (i64, String)>, DbError> {
     }
     let last = expected_seq - 1;
     if last != head_seq || prev != head_hash && head_seq > cp_seq {
-        return Ok(Err((last + 1, format!("the chain ends at {last} but {head_seq} entries were written (entries removed from the end)"))));
+        return Ok(Chain::Broken { seq: last + 1, why: format!("the chain ends at {last} but {head_seq} entries were written (entries removed from the end)") });
     }
-    Ok(Ok(last))
+    Ok(Chain::Holds(last))
+}
+
+/// Entries younger than the retention period are never deleted.
+pub fn may_prune(before: i64, retention_ms: i64, now: i64) -> Result<(), String> {
+    if before > now - retention_ms {
+        return Err(format!(
+            "entries younger than the retention period ({} days) are never deleted; choose a date before that",
+            retention_ms / 86_400_000
+        ));
+    }
+    Ok(())
 }
 
 fn checkpoint_detail(seq: i64, hash: &str) -> String {
@@ -200,20 +216,8 @@ fn checkpoint_detail(seq: i64, hash: &str) -> String {
 
 /// Delete entries older than `before` (UTC millis) after they were exported, keeping the
 /// rest verifiable: the chain then starts at a checkpoint recorded by an `audit.prune` entry.
-/// Refused when `before` is within the retention period. Returns the entries removed.
-pub fn prune(
-    c: &mut dyn Conn,
-    before: i64,
-    retention_ms: i64,
-    now: i64,
-    operator: Entry,
-) -> Result<Result<i64, String>, DbError> {
-    if before > now - retention_ms {
-        return Ok(Err(format!(
-            "entries younger than the retention period ({} days) are never deleted; choose a date before that",
-            retention_ms / 86_400_000
-        )));
-    }
+/// Check [`may_prune`] first. Returns the entries removed.
+pub fn prune(c: &mut dyn Conn, before: i64, operator: Entry) -> Result<i64, DbError> {
     let first_kept = c
         .query_one(
             "SELECT MIN(seq) AS s FROM audit_log WHERE at >= $1",
@@ -230,7 +234,7 @@ pub fn prune(
         .query_one("SELECT seq FROM audit_checkpoint WHERE id = 1", &[])?
         .get_i64("seq")?;
     if last_old <= cp {
-        return Ok(Ok(0));
+        return Ok(0);
     }
     let hash = c
         .query_one(
@@ -251,7 +255,7 @@ pub fn prune(
             ..operator
         },
     )?;
-    Ok(Ok(removed as i64))
+    Ok(removed as i64)
 }
 
 /// Entries at or after `since` (UTC millis), oldest first.

@@ -109,3 +109,5 @@ impl std::fmt::Display for ApiError {
         )
     }
 }
+
+impl std::error::Error for ApiError {}

@@ -160,19 +160,17 @@ pub(crate) fn import_orders(config: &Config, file: &std::path::Path) -> Result<(
     let checked = db
         .write_blocking(move |c| tongban_hotline::import::check_all(reader, c, &s2, &d2, now, 100))
         .map_err(|e| format!("cannot check the file: {e}"))?;
-    let total = match checked {
-        Ok(n) => n,
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            return Err(format!(
-                "{} has bad lines (first {} shown); nothing was imported",
-                file.display(),
-                errors.len()
-            ));
+    if !checked.errors.is_empty() {
+        for e in &checked.errors {
+            eprintln!("{e}");
         }
-    };
+        return Err(format!(
+            "{} has bad lines (first {} shown); nothing was imported",
+            file.display(),
+            checked.errors.len()
+        ));
+    }
+    let total = checked.good;
     let reader = open()?;
     let cal = tongban_platform::calendar::Calendar::builtin();
     let tz = config.tz();
@@ -244,12 +242,18 @@ pub(crate) fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     let dept = a.department.clone();
     let name = a.name.clone().unwrap_or_else(|| username.clone());
     let user2 = username.clone();
+    let known = db
+        .write_blocking({
+            let dept = dept.clone();
+            move |c| identity::get_department(c, &dept)
+        })
+        .map_err(|e| format!("cannot add staff: {e}"))?;
+    if known.is_none() {
+        return Err(format!(
+            "department {dept:?} does not exist; import the catalogue first or check the code"
+        ));
+    }
     let res = db.write_blocking(move |c| {
-        if identity::get_department(c, &dept)?.is_none() {
-            return Ok(Err(format!(
-                "department {dept:?} does not exist; import the catalogue first or check the code"
-            )));
-        }
         match identity::insert_staff(
             c,
             &NewStaff {
@@ -267,15 +271,18 @@ pub(crate) fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
                 let detail = format!("{dept} {}", roles_text.join(","));
                 let entry = tongban_platform::audit::Entry::operator("staff.add", &user2, &detail);
                 tongban_platform::audit::append(c, &entry)?;
-                Ok(Ok(id))
-            }
-            Err(tongban_platform::db::DbError::Unique(_)) => {
-                Ok(Err(format!("username {user2:?} is taken")))
+                Ok(id)
             }
             Err(e) => Err(e),
         }
     });
-    let id = res.map_err(|e| format!("cannot add staff: {e}"))??;
+    let id = match res {
+        Ok(id) => id,
+        Err(tongban_platform::db::DbError::Unique(_)) => {
+            return Err(format!("username {username:?} is taken"))
+        }
+        Err(e) => return Err(format!("cannot add staff: {e}")),
+    };
     println!("staff {username} added (id {id}) to {}", a.department);
     if let Some(secret) = &secret_out {
         println!(

@@ -122,13 +122,12 @@ pub async fn serve(
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let _slot = slot;
-                    let tls =
-                        match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(s)) => s,
-                            _ => return,
-                        };
+                    // A handshake that fails or does not finish in time closes the socket.
+                    let handshake =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await;
+                    let Some(tls) = handshake.ok().and_then(Result::ok) else {
+                        return;
+                    };
                     let conn = builder.serve_connection(TokioIo::new(tls), svc);
                     let _ = watcher.watch(conn).await;
                 });

@@ -46,11 +46,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 .write_blocking(tongban_platform::audit::verify)
                 .map_err(|e| format!("cannot read the audit log: {e}"))?
             {
-                Ok(n) => {
+                tongban_platform::audit::Chain::Holds(n) => {
                     println!("audit chain holds: {n} entries verified");
                     Ok(())
                 }
-                Err((seq, why)) => Err(format!("audit chain broken at entry {seq}: {why}")),
+                tongban_platform::audit::Chain::Broken { seq, why } => {
+                    Err(format!("audit chain broken at entry {seq}: {why}"))
+                }
             }
         }
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
@@ -60,12 +62,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let retention = config.audit_retention_days * 86_400_000;
             let now = tongban_platform::time::now_millis();
             let op = tongban_platform::audit::Entry::operator("audit.prune", "", "");
-            let res = db
-                .write_blocking(move |c| {
-                    tongban_platform::audit::prune(c, start, retention, now, op)
-                })
+            tongban_platform::audit::may_prune(start, retention, now)?;
+            let n = db
+                .write_blocking(move |c| tongban_platform::audit::prune(c, start, op))
                 .map_err(|e| format!("cannot prune: {e}"))?;
-            let n = res?;
             println!("{n} audit entries before {before} removed; the chain verifies from the new checkpoint");
             Ok(())
         }

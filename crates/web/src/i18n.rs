@@ -155,6 +155,8 @@ mod tests {
             ".with_code(",
             " bad(",
             "(bad(",
+            // A room's error enum maps each variant to its status and code in one tuple.
+            "(StatusCode::",
         ];
         let mut out = std::collections::BTreeMap::new();
         for f in files {

@@ -19,7 +19,7 @@ pub struct Queue {
     pub counts: Vec<(String, i64)>,
 }
 
-pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queue, ApiError> {
+pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queue, CaseError> {
     if let Err(e) = require_case_role(staff) {
         audit::record(
             &ctx.db,
@@ -33,14 +33,7 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
         Some("all") => vec![],
         Some(list) => list
             .split(',')
-            .map(|s| {
-                Status::parse(s.trim()).ok_or_else(|| {
-                    ApiError::bad_request(
-                        "bad_status",
-                        format!("status {s:?} is unknown; use submitted, accepted, needs_supplement, approved, rejected, not_accepted, withdrawn or all"),
-                    )
-                })
-            })
+            .map(|s| Status::parse(s.trim()).ok_or_else(|| CaseError::BadStatus(s.to_owned())))
             .collect::<Result<_, _>>()?,
     };
     let (cal, today) = env(ctx);
@@ -58,10 +51,7 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty());
     if applicant.as_ref().is_some_and(|a| a.chars().count() > 50) {
-        return Err(ApiError::bad_request(
-            "bad_applicant",
-            "applicant: give the applicant's full name (at most 50 characters)",
-        ));
+        return Err(CaseError::BadApplicant);
     }
     let dept = staff.department.code.clone();
     Ok(ctx
@@ -92,7 +82,7 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
 }
 
 /// Case queues and case files are for the roles that handle cases.
-fn require_case_role(staff: &Staff) -> Result<(), ApiError> {
+fn require_case_role(staff: &Staff) -> Result<(), CaseError> {
     use identity::Role;
     if [Role::Clerk, Role::Reviewer, Role::Approver]
         .iter()
@@ -100,20 +90,18 @@ fn require_case_role(staff: &Staff) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "case files are for clerks, reviewers and approvers",
-        ))
+        Err(CaseError::NotCaseStaff)
     }
 }
 
-fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), ApiError> {
+fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), CaseError> {
     if rec.department_code == staff.department.code {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "case {} belongs to another department; you work for {}",
-            rec.case_no, staff.department.name
-        )))
+        Err(CaseError::OtherDepartment {
+            case_no: rec.case_no.clone(),
+            department: staff.department.name.clone(),
+        })
     }
 }
 
@@ -124,7 +112,7 @@ pub async fn staff_case(
     staff: &Staff,
     case_no: &str,
     purpose: Option<&str>,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, CaseError> {
     if let Err(e) = require_case_role(staff) {
         audit::record(
             &ctx.db,
@@ -141,39 +129,32 @@ pub async fn staff_case(
             audit::Entry::staff(staff, "pii.read", case_no, "denied"),
         )
         .await;
-        return Err(ApiError::forbidden(
-            "seeing personal data unmasked needs the pii:read permission (pii_reader role)",
-        ));
+        return Err(CaseError::PiiDenied);
     }
     if purpose.is_some_and(|p| p.chars().count() > 500) {
-        return Err(ApiError::unprocessable(
-            "purpose_too_long",
-            "state the purpose in at most 500 characters",
-        ));
+        return Err(CaseError::PurposeTooLong);
     }
     let (cal, today) = env(ctx);
     let tz = ctx.tz;
     let no = case_no.to_owned();
     let s = staff.clone();
-    let out: Result<CaseView, ApiError> = ctx
+    let out: Result<CaseView, CaseError> = ctx
         .db
-        .read(move |c| {
+        .view(move |c| {
             let env = Env {
                 cal: &cal,
                 tz,
                 today,
             };
             let Some(rec) = store::get(c, &no, false)? else {
-                return Ok(Err(case_not_found(&no)));
+                return Err(case_not_found(&no));
             };
-            if let Err(e) = same_department(&s, &rec) {
-                return Ok(Err(e));
-            }
-            load_view(c, rec, Some((&s, unmask)), &env).map(Ok)
+            same_department(&s, &rec)?;
+            Ok(load_view(c, rec, Some((&s, unmask)), &env)?)
         })
-        .await?;
+        .await;
     match (&out, purpose) {
-        (Err(e), _) if e.status == axum::http::StatusCode::FORBIDDEN => {
+        (Err(e), _) if e.is_denial() => {
             audit::record(
                 &ctx.db,
                 audit::Entry::staff(staff, "case.view", case_no, "denied"),
@@ -198,42 +179,38 @@ pub async fn staff_act(
     case_no: &str,
     action: &str,
     note: String,
-) -> Result<CaseView, ApiError> {
+) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let Some(action) = Action::parse_staff(action) else {
-        return Err(ApiError::unprocessable(
-            "unknown_action",
-            format!("action {action:?} is unknown; use accept, not_accept, request_supplement, review, approve or reject"),
-        ));
+        return Err(CaseError::UnknownAction(action.to_owned()));
     };
     check_note(&note, action.needs_note())?;
-    let role = action.role().ok_or_else(ApiError::internal)?;
+    let Some(role) = action.role() else {
+        return Err(CaseError::UnknownAction(action.as_str().to_owned()));
+    };
+    let action_name = format!("case.{}", action.as_str());
+    let denied = || audit::Entry::staff(staff, &action_name, case_no, "denied");
     if !staff.has(role) {
-        let action_name = format!("case.{}", action.as_str());
-        audit::record(
-            &ctx.db,
-            audit::Entry::staff(staff, &action_name, case_no, "denied"),
-        )
-        .await;
-        return Err(ApiError::forbidden(format!(
-            "{} ({}) needs the {} role; you have: {}",
-            action.as_str(),
-            action.label_zh(),
-            role.as_str(),
-            staff
+        audit::record(&ctx.db, denied()).await;
+        return Err(CaseError::RoleNeeded {
+            action: action.as_str(),
+            label: action.label_zh(),
+            role: role.as_str(),
+            have: staff
                 .roles
                 .iter()
                 .map(|r| r.as_str())
                 .collect::<Vec<_>>()
-                .join(", ")
-        )));
+                .join(", "),
+        });
     }
     let cal = ctx.calendar();
     let today = ctx.today();
     let s = staff.clone();
     let no = case_no.to_owned();
-    ctx.db
-        .write(move |c| {
+    let done = ctx
+        .db
+        .transact(move |c| {
             let who = staff_actor(&s, role.as_str(), &source);
             let note2 = note.clone();
             transition(
@@ -247,7 +224,10 @@ pub async fn staff_act(
                     match action {
                         Action::Accept => {
                             let Some(m) = tongban_catalog::get_matter(c, &rec.matter_code)? else {
-                                return Ok(Err(ApiError::internal()));
+                                return Err(CaseError::Db(DbError::Decode(format!(
+                                    "case {} names a missing matter",
+                                    rec.case_no
+                                ))));
                             };
                             rec.accepted_on = Some(today.format("%Y-%m-%d").to_string());
                             rec.deadline = Some(
@@ -285,11 +265,17 @@ pub async fn staff_act(
                             )?;
                         }
                     }
-                    Ok(Ok(()))
+                    Ok(())
                 },
             )
         })
-        .await??;
+        .await;
+    if let Err(e) = done {
+        if e.is_denial() {
+            audit::record(&ctx.db, denied()).await;
+        }
+        return Err(e);
+    }
     staff_case(ctx, staff, case_no, None).await
 }
 
@@ -299,7 +285,7 @@ pub async fn staff_material(
     staff: &Staff,
     case_no: &str,
     key: &str,
-) -> Result<(String, String, Vec<u8>), ApiError> {
+) -> Result<(String, String, Vec<u8>), CaseError> {
     if let Err(e) = require_case_role(staff) {
         audit::record(
             &ctx.db,
@@ -311,35 +297,30 @@ pub async fn staff_material(
     let no = case_no.to_owned();
     let k = key.to_owned();
     let s = staff.clone();
-    let found: Result<MaterialRecord, ApiError> = ctx
+    let m: MaterialRecord = ctx
         .db
-        .read(move |c| {
+        .view(move |c| {
             let Some(rec) = store::get(c, &no, false)? else {
-                return Ok(Err(case_not_found(&no)));
+                return Err(case_not_found(&no));
             };
-            if let Err(e) = same_department(&s, &rec) {
-                return Ok(Err(e));
-            }
-            Ok(store::materials(c, rec.id)?
+            same_department(&s, &rec)?;
+            store::materials(c, rec.id)?
                 .into_iter()
                 .rev()
                 .find(|m| m.key == k)
-                .ok_or_else(|| {
-                    ApiError::not_found(
-                        "material_not_found",
-                        format!("case {no} has no material {k:?}"),
-                    )
-                }))
+                .ok_or(CaseError::MaterialNotFound {
+                    case_no: no,
+                    key: k,
+                })
         })
         .await?;
-    let m = found?;
     let data = blobs::get(&ctx.config.upload_dir, &m.sha).map_err(|e| {
         tracing::error!(error = %e, sha = %m.sha, "stored material is missing");
-        ApiError::internal()
+        CaseError::Storage(e.to_string())
     })?;
     Ok((m.filename, m.content_type, data))
 }
 
-pub async fn counts_by_status(ctx: &Ctx) -> Result<Vec<(String, i64)>, ApiError> {
+pub async fn counts_by_status(ctx: &Ctx) -> Result<Vec<(String, i64)>, CaseError> {
     Ok(ctx.db.read(|c| store::count_by_status(c, None)).await?)
 }

@@ -49,39 +49,57 @@ pub async fn act(
     let staff2 = staff.clone();
     let no = order_no.to_owned();
     let source = audit::current_source();
-    let res: Result<String, ApiError> = ctx
+    let denied_source = source.clone();
+    let action = a.action.clone();
+    let a_name = a.action.clone();
+    let res = ctx
         .db
-        .write(move |c| {
+        .transact(move |c| {
             let staff = staff2;
             let Some(mut r) = orders::load(c, &no, true)? else {
-                return Ok(Err(ApiError::not_found(
+                return Err(Refused::Error(ApiError::not_found(
                     "order_not_found",
                     format!("no work order {no:?}"),
                 )));
             };
-            if let Err(e) = check_action(&staff, &r, &a.action) {
-                let mut entry =
-                    audit::Entry::staff(&staff, &format!("workorder.{}", a.action), &no, "denied");
-                entry.source = source.clone();
-                entry.detail = e.message.clone();
-                audit::append(c, &entry)?;
-                return Ok(Err(e));
-            }
-            if let Err(e) = apply(c, &staff, &mut r, &a, today, &cal, rect_days)? {
-                return Ok(Err(e));
-            }
+            check_action(&staff, &r, &a.action).map_err(Refused::Denied)?;
+            apply(c, &staff, &mut r, &a, today, &cal, rect_days).map_err(Refused::Error)?;
             let mut entry =
-                audit::Entry::staff(&staff, &format!("workorder.{}", a.action), &no, "ok");
+                audit::Entry::staff(&staff, &format!("workorder.{}", a_name), &no, "ok");
             entry.source = source;
             audit::append(c, &entry)?;
-            Ok(Ok(r.status.as_str().to_owned()))
+            Ok(r.status.as_str().to_owned())
         })
-        .await?;
-    res
+        .await;
+    match res {
+        Ok(status) => Ok(status),
+        Err(Refused::Error(e)) => Err(e),
+        // A refusal of who asks is audited on its own (the transaction was rolled back).
+        Err(Refused::Denied(e)) => {
+            let mut entry =
+                audit::Entry::staff(staff, &format!("workorder.{action}"), order_no, "denied");
+            entry.source = denied_source;
+            entry.detail = e.message.clone();
+            audit::record(&ctx.db, entry).await;
+            Err(e)
+        }
+    }
 }
 
-/// The change itself, inside the write transaction. Input errors come back as `Ok(Err)`
-/// before anything is written.
+/// Why an action did not happen: the rules refused who asked (audited as denied), or
+/// something else went wrong. Either way the transaction is rolled back.
+enum Refused {
+    Denied(ApiError),
+    Error(ApiError),
+}
+
+impl From<DbError> for Refused {
+    fn from(e: DbError) -> Refused {
+        Refused::Error(e.into())
+    }
+}
+
+/// The change itself, inside the write transaction; an error rolls it back.
 #[allow(clippy::too_many_arguments)]
 fn apply(
     c: &mut dyn Conn,
@@ -91,33 +109,25 @@ fn apply(
     today: chrono::NaiveDate,
     cal: &tongban_platform::calendar::Calendar,
     rect_days: u32,
-) -> Result<Result<(), ApiError>, DbError> {
+) -> Result<(), ApiError> {
     let now = tongban_platform::time::now_millis();
     let limits = settings::load(c)?.limits;
     let actor = staff.username.clone();
     let dept = staff.department.code.clone();
     let mut note = a.note.as_deref().unwrap_or("").trim().to_owned();
-    macro_rules! need {
-        ($e:expr) => {
-            match $e {
-                Ok(v) => v,
-                Err(e) => return Ok(Err(e)),
-            }
-        };
-    }
     let mut tell: Option<String> = None;
     // The status each action leads to comes from the rules (checked before `apply`).
-    let next = need!(decide(r, &a.action));
+    let next = decide(r, &a.action)?;
     match a.action.as_str() {
         "dispatch" => {
             let d = a.department.as_deref().unwrap_or("").trim().to_owned();
             if d.is_empty() || tongban_platform::identity::get_department(c, &d)?.is_none() {
-                return Ok(Err(ApiError::unprocessable(
+                return Err(ApiError::unprocessable(
                     "unknown_department",
                     format!(
                         "give the department to send the order to (a department code), got {d:?}"
                     ),
-                )));
+                ));
             }
             let dl = rules::deadlines(cal, &limits, r.order_type, today);
             r.status = next;
@@ -132,23 +142,23 @@ fn apply(
                 params![ymd(Some(today)), r.id],
             )?;
             orders::event(c, r.id, now, "dispatch", r.status, &actor, Some(&d), &note)?;
-            return Ok(Ok(()));
+            return Ok(());
         }
         "sign" => r.status = next,
         "return" => {
-            note = need!(text(
+            note = text(
                 &a.note,
                 "give the reason this order is not for your department",
-                500
-            ));
+                500,
+            )?;
             if r.return_by.is_some_and(|d| today > d) {
-                return Ok(Err(ApiError::conflict(
+                return Err(ApiError::conflict(
                     "return_too_late",
                     format!(
                         "a misrouted order must be returned by {}; ask the dispatcher to re-route it",
                         ymd(r.return_by).unwrap_or_default()
                     ),
-                )));
+                ));
             }
             r.status = next;
             r.department = None;
@@ -160,7 +170,7 @@ fn apply(
             r.extension_reason = None;
         }
         "reply" => {
-            let reply = need!(text(&a.note, "write the reply to the citizen", 5000));
+            let reply = text(&a.note, "write the reply to the citizen", 5000)?;
             r.status = next;
             r.replied_on_time = Some(r.answer_by.is_none_or(|d| today <= d));
             r.reply = Some(reply.clone());
@@ -170,13 +180,13 @@ fn apply(
             tell = Some(format!("已答复：{reply}"));
         }
         "extend" => {
-            note = need!(text(&a.note, "give the reason for the extension", 500));
+            note = text(&a.note, "give the reason for the extension", 500)?;
             let days = a.days.unwrap_or(0);
             if days < 1 || days > i64::from(limits.max_extension) {
-                return Ok(Err(ApiError::unprocessable(
+                return Err(ApiError::unprocessable(
                     "invalid_days",
                     format!("an extension is 1 to {} working days", limits.max_extension),
-                )));
+                ));
             }
             r.extension_days = Some(days);
             r.extension_reason = Some(note.clone());
@@ -184,8 +194,8 @@ fn apply(
         "approve_extension" => {
             let days = r.extension_days.unwrap_or(0);
             let base = r.answer_by.unwrap_or(today);
-            let new = need!(rules::extend(cal, &limits, base, days as u32)
-                .map_err(|m| ApiError::unprocessable("invalid_days", m)));
+            let new = rules::extend(cal, &limits, base, days as u32)
+                .map_err(|m| ApiError::unprocessable("invalid_days", m))?;
             r.answer_by = Some(new);
             r.extension_days = None;
             r.escalated = false;
@@ -194,19 +204,15 @@ fn apply(
             }
         }
         "supervise" => {
-            note = need!(text(
-                &a.note,
-                "write the supervision instruction (督办意见)",
-                500
-            ));
+            note = text(&a.note, "write the supervision instruction (督办意见)", 500)?;
             r.supervised = true;
         }
         "publish" => {
-            let public_text = need!(text(
+            let public_text = text(
                 &a.public_text,
                 "write the public version of the letter",
-                5000
-            ));
+                5000,
+            )?;
             let reply = match a.note.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 Some(n) => n.to_owned(),
                 None => r.reply.clone().unwrap_or_default(),
@@ -214,10 +220,10 @@ fn apply(
             let title = match a.public_title.as_deref().map(str::trim) {
                 Some(t) if !t.is_empty() => {
                     if t.chars().count() > 100 {
-                        return Ok(Err(ApiError::unprocessable(
+                        return Err(ApiError::unprocessable(
                             "invalid_title",
                             "the public title may be at most 100 characters",
-                        )));
+                        ));
                     }
                     t.to_owned()
                 }
@@ -234,16 +240,16 @@ fn apply(
             let level = a.level;
             if let Some(l) = level {
                 if !(1..=5).contains(&l) {
-                    return Ok(Err(ApiError::unprocessable(
+                    return Err(ApiError::unprocessable(
                         "invalid_level",
                         "level must be 1 to 5",
-                    )));
+                    ));
                 }
                 if ratings::is_bad(l) && note.is_empty() {
-                    return Ok(Err(ApiError::unprocessable(
+                    return Err(ApiError::unprocessable(
                         "comment_required",
                         "record what the citizen said (note) with a bad return visit",
-                    )));
+                    ));
                 }
             }
             let already = c
@@ -280,7 +286,7 @@ fn apply(
                         r.department.as_deref(),
                         &note,
                     )?;
-                    return Ok(Ok(()));
+                    return Ok(());
                 }
             }
             r.status = next;
@@ -298,7 +304,7 @@ fn apply(
     if let Some(t) = tell {
         orders::tell_citizen(c, r, &t, now)?;
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// A bad return visit sends the order back to the department with a fresh answer limit.

@@ -33,6 +33,10 @@ pub enum DbError {
     Closed,
     #[error("bad database URL: {0}")]
     Url(String),
+    /// The closure of [`Db::transact`] returned its own error; the transaction was rolled
+    /// back and the caller gets that error, not this one.
+    #[error("the transaction was refused by its rules")]
+    Refused,
 }
 
 /// A connection inside a transaction. Every capability function takes `&mut dyn Conn`.
@@ -107,6 +111,50 @@ impl Db {
         match &*self.inner {
             Inner::Sqlite(db) => db.write(Box::new(f)).await,
             Inner::Postgres(db) => db.run(Box::new(f), true).await,
+        }
+    }
+
+    /// As [`Db::write`], for rules that refuse: the closure returns the room's own error
+    /// (anything a `DbError` converts into), which rolls the transaction back and is handed
+    /// to the caller as it was, so a transaction never answers `Result<Result<…>>`.
+    pub async fn transact<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+    {
+        let refused: Arc<std::sync::Mutex<Option<E>>> = Arc::new(std::sync::Mutex::new(None));
+        let slot = refused.clone();
+        let out = self
+            .write(move |c| {
+                f(c).map_err(|e| {
+                    if let Ok(mut s) = slot.lock() {
+                        *s = Some(e);
+                    }
+                    DbError::Refused
+                })
+            })
+            .await;
+        match out {
+            Ok(t) => Ok(t),
+            Err(DbError::Refused) => match refused.lock().ok().and_then(|mut s| s.take()) {
+                Some(e) => Err(e),
+                None => Err(E::from(DbError::Refused)),
+            },
+            Err(e) => Err(E::from(e)),
+        }
+    }
+
+    /// As [`Db::read`], for reads that may refuse with the room's own error.
+    pub async fn view<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+    {
+        match self.read(move |c| Ok(f(c))).await {
+            Ok(out) => out,
+            Err(e) => Err(E::from(e)),
         }
     }
 

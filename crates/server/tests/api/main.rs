@@ -37,5 +37,6 @@ mod queue;
 mod rooms;
 mod throttle;
 mod tls;
+mod transactions;
 mod uploads;
 mod workorders;

@@ -177,3 +177,26 @@ fn forms_arrive_through_the_one_extractor() {
         found.join("\n")
     );
 }
+
+/// Transactions return the room's own error: no `Result<Result<…>>` anywhere.
+#[test]
+fn no_nested_results() {
+    let mut found = Vec::new();
+    for krate in CRATES {
+        let mut sources = Vec::new();
+        files(&root().join(krate).join("src"), "rs", &mut sources);
+        for f in sources {
+            let text = std::fs::read_to_string(&f).expect("source");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                if code.contains("Result<Result<")
+                    || code.contains("Ok(Err(")
+                    || code.contains("Ok(Ok(")
+                {
+                    found.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "nested results:\n{}", found.join("\n"));
+}
