@@ -1,6 +1,7 @@
 //! Reading orders as citizens do: one order (whole for its filer or the holder of its query
 //! code, its status for anyone else) and a citizen's own orders.
 
+use super::filing::code_index;
 use super::*;
 
 /// The view of an order. The citizen who filed it (`owner`) or whoever gives its query code

@@ -1,0 +1,298 @@
+//! Filing an order: the checks a filing passes (type, category, district, contact, length),
+//! the photo stored sealed, the query code returned once, and the insert with its timeline.
+
+use super::*;
+
+fn bad(code: &str, msg: impl Into<String>) -> ApiError {
+    ApiError::unprocessable(code, msg)
+}
+
+struct Checked {
+    t: OrderType,
+    phone: Option<String>,
+    email: Option<String>,
+    channel: &'static str,
+}
+
+fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError> {
+    let t = OrderType::parse(&n.order_type).ok_or_else(|| {
+        bad(
+            "unknown_type",
+            "type must be consult, help, complaint, report, suggestion or praise",
+        )
+    })?;
+    if !s.category_exists(&n.category) {
+        return Err(bad(
+            "unknown_category",
+            format!("category {:?} is not in the category tree", n.category),
+        ));
+    }
+    if !crate::categories::DISTRICTS.contains(&n.district.as_str()) {
+        return Err(bad(
+            "unknown_district",
+            format!(
+                "district must be one of {}",
+                crate::categories::DISTRICTS.join("、")
+            ),
+        ));
+    }
+    let len = |s: &str| s.trim().chars().count();
+    if len(&n.street) == 0 || len(&n.street) > 100 {
+        return Err(bad(
+            "missing_location",
+            "give the street or place (1-100 characters)",
+        ));
+    }
+    if len(&n.title) == 0 || len(&n.title) > 100 {
+        return Err(bad("invalid_title", "the title needs 1-100 characters"));
+    }
+    if len(&n.content) == 0 || len(&n.content) > 5000 {
+        return Err(bad(
+            "invalid_content",
+            "describe the matter in 1-5000 characters",
+        ));
+    }
+    match (n.lat, n.long) {
+        (None, None) => {}
+        (Some(a), Some(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => {}
+        _ => {
+            return Err(bad(
+                "invalid_location",
+                "give lat (-90..90) and long (-180..180) together",
+            ))
+        }
+    }
+    let needs_contact = !matches!(filer, Filer::Citizen(_));
+    let phone = match &n.phone {
+        Some(p) if !p.trim().is_empty() => Some(
+            Phone::parse(p)
+                .map_err(|m| bad("invalid_phone", format!("phone: {m}")))?
+                .as_str()
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    let email = match &n.email {
+        Some(e) if !e.trim().is_empty() => {
+            let e = e.trim();
+            if e.len() > 100 || !tongban_platform::notify::valid_email(e) {
+                return Err(bad(
+                    "invalid_email",
+                    "email must be an address like name@example.com",
+                ));
+            }
+            Some(e.to_owned())
+        }
+        _ => None,
+    };
+    if needs_contact && phone.is_none() && email.is_none() {
+        return Err(bad(
+            "phone_required",
+            "without logging in, give a phone number (or an e-mail address) so the department can answer",
+        ));
+    }
+    let channel = match filer {
+        Filer::Operator(_) => "phone",
+        Filer::Partner(_) => "open311",
+        _ => match n.channel.as_deref() {
+            None | Some("web") => "web",
+            Some("mobile") => "mobile",
+            Some(other) => {
+                return Err(bad(
+                    "invalid_channel",
+                    format!("channel must be web or mobile, got {other:?}"),
+                ))
+            }
+        },
+    };
+    Ok(Checked {
+        t,
+        phone,
+        email,
+        channel,
+    })
+}
+
+/// Check and keep a photo (JPEG, PNG or GIF by content, within the upload limit).
+fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, ApiError> {
+    if data.len() > ctx.config.max_upload_bytes {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the photo may be at most {} KB",
+                ctx.config.max_upload_bytes / 1024
+            ),
+        ));
+    }
+    if crate::staff::photo_kind(&data).is_none() {
+        return Err(bad(
+            "invalid_photo",
+            "the photo must be a JPEG, PNG or GIF image",
+        ));
+    }
+    tongban_platform::blobs::put(&ctx.config.upload_dir, &data).map_err(|e| {
+        tracing::error!(error = %e, "cannot store a photo");
+        ApiError::internal()
+    })
+}
+
+/// The characters of a query code: no 0/O, 1/I/L to misread on a phone.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// A fresh query code of 8 characters (about 40 bits).
+pub fn new_query_code() -> String {
+    let bytes = tongban_platform::crypto::random_bytes::<8>();
+    bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
+        .collect()
+}
+
+/// The stored form of an order's query code: a blind index bound to the order number.
+pub(super) fn code_index(keys: &vault::Keys, order_no: &str, code: &str) -> String {
+    keys.blind(
+        "wo_code",
+        &format!("{order_no}:{}", code.trim().to_ascii_uppercase()),
+    )
+}
+
+/// File an order; it is routed at once when a rule names a department. Returns its number
+/// and its query code. The order is checked before the photo, and nothing is kept unless
+/// both pass.
+pub async fn file(
+    ctx: &Ctx,
+    n: NewOrder,
+    filer: Filer,
+    photo: Option<Vec<u8>>,
+) -> Result<(String, String), ApiError> {
+    let today = ctx.today();
+    let cal = ctx.calendar();
+    let now = tongban_platform::time::now_millis();
+    let day = today.format("%Y%m%d").to_string();
+    let source = audit::current_source();
+    let settings = ctx.db.read(settings::load).await?;
+    let ck = check(&n, &settings, &filer)?;
+    if matches!(filer, Filer::Anonymous) {
+        // Anonymous filing is limited per address and per phone: five anonymous orders with
+        // 10 MiB photos once went in within a second and became the top hot topic.
+        tongban_platform::throttle::limit(
+            &ctx.db,
+            format!("rate:wo-addr:{source}"),
+            ctx.config.rate_per_hour,
+            3_600_000,
+            "anonymous work orders",
+        )
+        .await?;
+        if let Some(p) = &ck.phone {
+            let key = vault::keys()
+                .map_err(|_| ApiError::internal())?
+                .blind("rate-phone", p);
+            tongban_platform::throttle::limit(
+                &ctx.db,
+                format!("rate:wo-phone:{key}"),
+                ctx.config.rate_per_phone_day,
+                86_400_000,
+                "work orders for this phone number",
+            )
+            .await?;
+        }
+    }
+    if let (Some(_), Filer::Citizen(id)) = (&photo, &filer) {
+        // Photos count with the application materials a citizen uploads in an hour.
+        tongban_platform::throttle::limit(
+            &ctx.db,
+            format!("rate:upload:{id}"),
+            ctx.config.rate_per_hour,
+            3_600_000,
+            "uploads",
+        )
+        .await?;
+    }
+    let photo = photo.map(|p| store_photo(ctx, p)).transpose()?;
+    let dept = settings
+        .routing()
+        .route(&n.category, &n.district)
+        .map(str::to_owned);
+    let dl = dept
+        .as_ref()
+        .map(|_| rules::deadlines(&cal, &settings.limits, ck.t, today));
+    let no = ctx
+        .db
+        .write(move |c| {
+            let keys = vault::keys().map_err(DbError::from)?;
+            let seq = identity::next_counter(c, &format!("wo:{day}"))?;
+            let order_no = format!("12345{day}{seq:06}");
+            let code = new_query_code();
+            let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
+            let seal = |v: Option<String>| v.map(|p| keys.encrypt(&p)).transpose().map_err(DbError::from);
+            let (citizen_id, api_key) = match &filer {
+                Filer::Citizen(id) => (Some(*id), None),
+                Filer::Partner(k) => (None, Some(*k)),
+                _ => (None, None),
+            };
+            let id = c
+                .query_one(
+                    "INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public, lat, lng,
+                        citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
+                        channel, email, photo, dispatched_on, due_on, api_key_id, query_code)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
+                        $19, $20, $21, $22, $16, $23, $24) RETURNING id",
+                    params![
+                        order_no.as_str(),
+                        ck.t.as_str(),
+                        n.category.as_str(),
+                        n.district.as_str(),
+                        keys.encrypt(n.street.trim()).map_err(DbError::from)?,
+                        keys.encrypt(n.title.trim()).map_err(DbError::from)?,
+                        keys.encrypt(n.content.trim()).map_err(DbError::from)?,
+                        n.public,
+                        n.lat,
+                        n.long,
+                        citizen_id,
+                        seal(ck.phone.clone())?,
+                        status.as_str(),
+                        dept.as_deref(),
+                        now,
+                        ymd(dl.map(|d| d.sign_by)),
+                        ymd(dl.map(|d| d.return_by)),
+                        ymd(dl.map(|d| d.answer_by)),
+                        ck.channel,
+                        seal(ck.email.clone())?,
+                        photo.as_deref(),
+                        ymd(dept.as_ref().map(|_| today)),
+                        api_key,
+                        code_index(&keys, &order_no, &code)
+                    ],
+                )?
+                .get_i64("id")?;
+            let (kind, actor) = match &filer {
+                Filer::Citizen(i) => ("citizen", i.to_string()),
+                Filer::Anonymous => ("anonymous", "anonymous".to_owned()),
+                Filer::Operator(s) => ("staff", s.username.clone()),
+                Filer::Partner(k) => ("partner", format!("apikey:{k}")),
+            };
+            event(c, id, now, "receive", Status::Received, &actor, None, "")?;
+            if let Some(d) = &dept {
+                event(c, id, now, "dispatch", Status::Dispatched, "routing", Some(d), "")?;
+            }
+            audit::append(
+                c,
+                &audit::Entry {
+                    actor_kind: kind.into(),
+                    actor,
+                    action: "workorder.file".into(),
+                    object: order_no.clone(),
+                    result: "ok".into(),
+                    source,
+                    ..audit::Entry::default()
+                },
+            )?;
+            if let Some(r) = load(c, &order_no, false)? {
+                tell_citizen(c, &r, &format!("已受理，我们将按时限办理。查询码 {code}。"), now)?;
+            }
+            Ok((order_no, code))
+        })
+        .await?;
+    Ok(no)
+}
