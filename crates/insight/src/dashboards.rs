@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use tongban_hotline::categories::{DISTRICTS, TREE};
 use tongban_platform::db::{Conn, DbError, Value};
 use tongban_platform::{ApiError, Ctx};
+use tongban_web::Lang;
 
 mod city;
 mod data;
@@ -21,13 +22,13 @@ mod services;
 pub use export::workbook;
 use {city::city, data::data, livelihood::livelihood, services::services};
 
-/// The boards: code, Chinese and English title.
-pub const BOARDS: [(&str, &str, &str); 4] = [
-    ("services", "政务服务", "Government services"),
-    ("livelihood", "民生服务", "Livelihood services"),
-    ("city", "城市管理", "City management"),
-    ("data", "数据中心", "Data centre"),
-];
+/// The boards by code; their titles are `board.title_{code}` in the catalogues.
+pub const BOARDS: [&str; 4] = ["services", "livelihood", "city", "data"];
+
+/// A board's title in `lang`.
+pub fn board_title(lang: Lang, code: &str) -> String {
+    tongban_web::i18n::t(lang, &format!("board.title_{code}"))
+}
 
 /// Query of a dashboard: the period (whole days, default the last 30), a district (orders
 /// only: applications carry no place) and a department.
@@ -77,14 +78,15 @@ pub fn may_see(s: &tongban_platform::identity::Staff) -> Result<(), ApiError> {
 }
 
 /// Language of the names in a board.
+/// The labels of a board in the reader's language (`board.*` in the catalogues).
 #[derive(Clone, Copy)]
 struct Tr {
-    en: bool,
+    lang: Lang,
 }
 
 impl Tr {
-    fn s(self, zh: &str, en: &str) -> String {
-        if self.en { en } else { zh }.to_owned()
+    fn t(self, key: &str) -> String {
+        tongban_web::i18n::t(self.lang, &format!("board.{key}"))
     }
 }
 
@@ -190,13 +192,13 @@ fn counts(v: &[i64]) -> Vec<f64> {
 }
 
 /// A line chart over the period of the daily sums of `cols` in `table`: per day, or per week
-/// when the period is longer than two months. `titles`: (per day, per week) in (zh, en).
+/// when the period is longer than two months. `titles`: (per day, per week), keys of the `board` catalogue.
 fn time_line(
     c: &mut dyn Conn,
     q: &Query,
     table: &str,
     cols: &[&str],
-    titles: [(&str, &str); 2],
+    titles: [&str; 2],
     names: &[String],
 ) -> Result<Chart, DbError> {
     let tr = q.tr;
@@ -217,13 +219,13 @@ fn time_line(
     let title = titles[usize::from(by_week)];
     Ok(Chart {
         id: "daily",
-        title: tr.s(title.0, title.1),
+        title: tr.t(title),
         kind: Kind::Line,
         unit: "件".into(),
         label_name: if by_week {
-            tr.s("周（起始日）", "Week of")
+            tr.t("week_of")
         } else {
-            tr.s("日期", "Date")
+            tr.t("date")
         },
         series: series_of(&labels, &rows, names, &counts),
         labels,
@@ -232,13 +234,10 @@ fn time_line(
 
 /// Build a dashboard for the staff member's language.
 pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, ApiError> {
-    let Some((code, zh, en_title)) = BOARDS.iter().find(|b| b.0 == code).copied() else {
+    let Some(code) = BOARDS.iter().find(|b| **b == code).copied() else {
         return Err(ApiError::not_found(
             "dashboard_not_found",
-            format!(
-                "no dashboard {code:?}; there are {}",
-                BOARDS.map(|b| b.0).join(", ")
-            ),
+            format!("no dashboard {code:?}; there are {}", BOARDS.join(", ")),
         ));
     };
     let (start, end) = crate::range(ctx, f.from.as_deref(), f.to.as_deref(), 30)?;
@@ -270,7 +269,9 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
     }
     let names: HashMap<String, String> =
         departments.into_iter().map(|d| (d.code, d.name)).collect();
-    let tr = Tr { en };
+    let tr = Tr {
+        lang: if en { Lang::En } else { Lang::Zh },
+    };
     let today = ctx.today();
     let filter = f.clone();
     let (figures, charts, notes) = ctx
@@ -295,7 +296,7 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
         .await?;
     Ok(Board {
         board: code,
-        title: tr.s(zh, en_title),
+        title: tr.t(&format!("title_{code}")),
         from: from.format("%Y-%m-%d").to_string(),
         to: to.format("%Y-%m-%d").to_string(),
         district: f.district,
@@ -328,7 +329,7 @@ impl Query<'_> {
     }
     fn dept(&self, code: &str) -> String {
         if code.is_empty() {
-            return self.tr.s("待派单", "Not yet dispatched");
+            return self.tr.t("not_yet_dispatched");
         }
         self.names
             .get(code)

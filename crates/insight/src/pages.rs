@@ -242,7 +242,7 @@ async fn dashboard(
         .collect();
     let boards: Vec<_> = crate::dashboards::BOARDS
         .iter()
-        .map(|(code, zh, en_title)| context! { code, title => if en { *en_title } else { *zh } })
+        .map(|code| context! { code, title => crate::dashboards::board_title(if en { tongban_web::Lang::En } else { tongban_web::Lang::Zh }, code) })
         .collect();
     let query = query_of(&b);
     page.ok(

@@ -210,6 +210,45 @@ mod tests {
         );
     }
 
+    /// The dashboards' labels live in the catalogues (`board.*`), in both languages.
+    #[test]
+    fn every_board_label_has_both_texts() {
+        let zh = parse_catalogue(ZH).unwrap();
+        let en = parse_catalogue(EN).unwrap();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../insight/src");
+        let mut files = vec![dir.join("dashboards.rs")];
+        for e in std::fs::read_dir(dir.join("dashboards")).unwrap().flatten() {
+            files.push(e.path());
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (at, _) in text.match_indices("tr.t(\"") {
+                let rest = &text[at + 6..];
+                if let Some(end) = rest.find('"') {
+                    keys.insert(rest[..end].to_owned());
+                }
+            }
+            assert!(
+                !text.contains("tr.s("),
+                "{}: labels belong in the catalogues",
+                f.display()
+            );
+        }
+        assert!(keys.len() > 60, "the scan finds the labels: {}", keys.len());
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| {
+                let k = format!("board.{k}");
+                !zh.contains_key(&k) || !en.contains_key(&k)
+            })
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "board labels without both texts: {missing:?}"
+        );
+    }
+
     #[test]
     fn accept_language() {
         assert_eq!(Lang::from_accept("en-US,en;q=0.9,zh-CN;q=0.8"), Lang::En);

@@ -51,48 +51,34 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         .map(|v| (v[1], v[2]))
         .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let figures = vec![
-        figure(
-            "received",
-            tr.s("城市管理诉求量", "Orders"),
-            count(received),
-            "件",
-        ),
+        figure("received", tr.t("orders"), count(received), "件"),
         figure(
             "per_day",
-            tr.s("日均诉求量", "Per day"),
+            tr.t("per_day"),
             avg(received, (q.to - q.from).num_days() + 1),
             "件",
         ),
         figure(
             "answered_on_time",
-            tr.s("按时答复率", "Answered on time"),
+            tr.t("answered_on_time"),
             rate(on_time, replied),
             "%",
         ),
     ];
     let mut notes = Vec::new();
     if let Some(b) = busiest {
-        notes.push(format!(
-            "{}{b}",
-            tr.s("诉求最多的地区：", "District with most orders: ")
-        ));
+        notes.push(format!("{}{b}", tr.t("district_with_most_orders")));
     }
     if let Some(t) = top_cat {
-        notes.push(format!(
-            "{}{t}",
-            tr.s("最多的类别：", "Most frequent category: ")
-        ));
+        notes.push(format!("{}{t}", tr.t("most_frequent_category")));
     }
     let cat_names: Vec<String> = cats.iter().map(|k| category_name(k)).collect();
     let heat = Chart {
         id: "heat",
-        title: tr.s(
-            "地区 × 类别诉求热力图",
-            "Orders by district and category (heat map)",
-        ),
+        title: tr.t("orders_by_district_and_category_heat_map"),
         kind: Kind::Heat,
         unit: "件".into(),
-        label_name: tr.s("地区", "District"),
+        label_name: tr.t("district"),
         labels: cat_names.clone(),
         series: districts
             .iter()
@@ -118,7 +104,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         })
         .collect();
     layers.push(Series {
-        name: tr.s("其他", "Other"),
+        name: tr.t("other"),
         values: districts
             .iter()
             .map(|d| {
@@ -131,10 +117,10 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     });
     let stacked = Chart {
         id: "by_district",
-        title: tr.s("各地区诉求构成", "Orders per district by category"),
+        title: tr.t("orders_per_district_by_category"),
         kind: Kind::Stacked,
         unit: "件".into(),
-        label_name: tr.s("地区", "District"),
+        label_name: tr.t("district"),
         labels: districts.clone(),
         series: layers,
     };
@@ -159,31 +145,23 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let names: Vec<String> = top4.iter().map(|k| category_name(k)).collect();
     let line = Chart {
         id: "weekly",
-        title: tr.s(
-            "主要类别每周诉求量",
-            "Weekly orders of the largest categories",
-        ),
+        title: tr.t("weekly_orders_of_the_largest_categories"),
         kind: Kind::Line,
         unit: "件".into(),
-        label_name: tr.s("周（起始日）", "Week of"),
+        label_name: tr.t("week_of"),
         series: series_of(&weeks, &weekly, &names, &counts),
         labels: weeks,
     };
     let rate_chart = Chart {
         id: "on_time_by_district",
-        title: tr.s("各地区按时答复率", "Answered on time by district"),
+        title: tr.t("answered_on_time_by_district"),
         kind: Kind::Bar,
         unit: "%".into(),
-        label_name: tr.s("地区", "District"),
-        series: series_of(
-            &districts,
-            &by_district,
-            &[tr.s("按时答复率", "On time")],
-            &|v| match v {
-                [_, r, o] => vec![rate(*o, *r).unwrap_or(0.0)],
-                _ => vec![],
-            },
-        ),
+        label_name: tr.t("district"),
+        series: series_of(&districts, &by_district, &[tr.t("on_time")], &|v| match v {
+            [_, r, o] => vec![rate(*o, *r).unwrap_or(0.0)],
+            _ => vec![],
+        }),
         labels: districts,
     };
     Ok((figures, vec![heat, stacked, line, rate_chart], notes))

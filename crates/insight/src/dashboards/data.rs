@@ -37,52 +37,27 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let figures = vec![
         figure(
             "cases",
-            tr.s("办件总量", "Applications, all time"),
+            tr.t("applications_all_time"),
             count(cases_all),
             "件",
         ),
         figure(
             "orders",
-            tr.s("工单总量", "Work orders, all time"),
+            tr.t("work_orders_all_time"),
             count(orders_all),
             "件",
         ),
         figure(
             "ratings",
-            tr.s("评价总量", "Ratings, all time"),
+            tr.t("ratings_all_time"),
             count(ratings_all),
             "条",
         ),
-        figure(
-            "users",
-            tr.s("注册用户", "Registered users"),
-            count(users),
-            "人",
-        ),
-        figure(
-            "matters",
-            tr.s("已发布事项", "Published matters"),
-            count(matters),
-            "项",
-        ),
-        figure(
-            "departments",
-            tr.s("接入部门", "Departments"),
-            count(departments),
-            "个",
-        ),
-        figure(
-            "letters",
-            tr.s("公开信件", "Published letters"),
-            count(letters),
-            "件",
-        ),
-        figure(
-            "sharing",
-            tr.s("数据共享交换次数", "Data sharing exchanges"),
-            None,
-            "次",
-        ),
+        figure("users", tr.t("registered_users"), count(users), "人"),
+        figure("matters", tr.t("published_matters"), count(matters), "项"),
+        figure("departments", tr.t("departments"), count(departments), "个"),
+        figure("letters", tr.t("published_letters"), count(letters), "件"),
+        figure("sharing", tr.t("data_sharing_exchanges"), None, "次"),
     ];
     // Month by month within the period.
     let cs = q.scope(false);
@@ -107,17 +82,13 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             .checked_add_months(chrono::Months::new(1))
             .unwrap_or(q.to.succ_opt().unwrap_or(q.to));
     }
-    let names = [
-        tr.s("办件", "Applications"),
-        tr.s("工单", "Work orders"),
-        tr.s("评价", "Ratings"),
-    ];
+    let names = [tr.t("applications"), tr.t("work_orders"), tr.t("ratings")];
     let line = Chart {
         id: "monthly",
-        title: tr.s("每月数据量", "Records per month"),
+        title: tr.t("records_per_month"),
         kind: Kind::Line,
         unit: "条".into(),
-        label_name: tr.s("月份", "Month"),
+        label_name: tr.t("month"),
         series: series_of(&months, &monthly, &names, &counts),
         labels: months,
     };
@@ -153,24 +124,24 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let now = period(c, &q.from(), &q.to())?;
     let before = period(c, &pf, &pt)?;
     let kinds = vec![
-        tr.s("办件", "Applications"),
-        tr.s("工单", "Work orders"),
-        tr.s("评价", "Ratings"),
-        tr.s("页面访问", "Page views"),
+        tr.t("applications"),
+        tr.t("work_orders"),
+        tr.t("ratings"),
+        tr.t("page_views"),
     ];
     let growth = Chart {
         id: "growth",
-        title: tr.s("本期与上期对比", "This period and the one before"),
+        title: tr.t("this_period_and_the_one_before"),
         kind: Kind::Bar,
         unit: "条".into(),
-        label_name: tr.s("数据", "Records"),
+        label_name: tr.t("records"),
         series: vec![
             Series {
-                name: format!("{} {}–{}", tr.s("本期", "This period"), q.from(), q.to()),
+                name: format!("{} {}–{}", tr.t("this_period"), q.from(), q.to()),
                 values: now.iter().map(|x| *x as f64).collect(),
             },
             Series {
-                name: format!("{} {pf}–{pt}", tr.s("上期", "Before")),
+                name: format!("{} {pf}–{pt}", tr.t("before")),
                 values: before.iter().map(|x| *x as f64).collect(),
             },
         ],
@@ -178,19 +149,19 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     };
     let volumes = Chart {
         id: "volumes",
-        title: tr.s("平台数据总量", "Records held by the platform"),
+        title: tr.t("records_held_by_the_platform"),
         kind: Kind::Bar,
         unit: "条".into(),
-        label_name: tr.s("数据", "Records"),
+        label_name: tr.t("records"),
         labels: vec![
-            tr.s("办件", "Applications"),
-            tr.s("工单", "Work orders"),
-            tr.s("评价", "Ratings"),
-            tr.s("注册用户", "Users"),
-            tr.s("页面访问", "Page views"),
+            tr.t("applications"),
+            tr.t("work_orders"),
+            tr.t("ratings"),
+            tr.t("users"),
+            tr.t("page_views"),
         ],
         series: vec![Series {
-            name: tr.s("总量", "Total"),
+            name: tr.t("total"),
             values: [cases_all, orders_all, ratings_all, users, views_all]
                 .iter()
                 .map(|x| *x as f64)
@@ -207,22 +178,19 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     }
     let devices = Chart {
         id: "devices",
-        title: tr.s("页面访问设备", "Page views by device"),
+        title: tr.t("page_views_by_device"),
         kind: Kind::Pie,
         unit: "次".into(),
-        label_name: tr.s("设备", "Device"),
-        labels: vec![tr.s("手机", "Mobile"), tr.s("电脑", "Desktop")],
+        label_name: tr.t("device"),
+        labels: vec![tr.t("mobile"), tr.t("desktop")],
         series: vec![Series {
-            name: tr.s("访问量", "Views"),
+            name: tr.t("views"),
             values: vec![
                 *dv.get("mobile").unwrap_or(&0) as f64,
                 *dv.get("desktop").unwrap_or(&0) as f64,
             ],
         }],
     };
-    let notes = vec![tr.s(
-        "部门间数据共享交换尚未上线，上线后在此统计交换次数。",
-        "Data sharing between departments is not yet part of the platform; its exchanges will be counted here.",
-    )];
+    let notes = vec![tr.t("data_sharing_between_departments_is_not")];
     Ok((figures, vec![line, growth, volumes, devices], notes))
 }

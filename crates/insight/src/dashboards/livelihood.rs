@@ -17,45 +17,35 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
             .collect();
     let rect_total: Vec<i64> = (0..3).map(|i| rect.values().map(|v| v[i]).sum()).collect();
     let figures = vec![
-        figure(
-            "received",
-            tr.s("诉求受理量", "Orders received"),
-            count(received),
-            "件",
-        ),
+        figure("received", tr.t("orders_received"), count(received), "件"),
         figure(
             "answered_on_time",
-            tr.s("按时答复率", "Answered on time"),
+            tr.t("answered_on_time"),
             rate(replied_on_time, replied),
             "%",
         ),
         figure(
             "satisfaction",
-            tr.s("满意率", "Satisfaction"),
+            tr.t("satisfaction"),
             rate(satisfied, rated),
             "%",
         ),
-        figure(
-            "bad_reviews",
-            tr.s("差评数", "Bad reviews"),
-            count(bad),
-            "件",
-        ),
+        figure("bad_reviews", tr.t("bad_reviews"), count(bad), "件"),
         figure(
             "rectified_on_time",
-            tr.s("差评按时整改率", "Rectified on time"),
+            tr.t("rectified_on_time"),
             rate(rect_total[0], rect_total[0] + rect_total[1]),
             "%",
         ),
         figure(
             "rectifying",
-            tr.s("整改中", "Being rectified"),
+            tr.t("being_rectified"),
             count(rect_total[2]),
             "件",
         ),
         figure(
             "mobile_share",
-            tr.s("移动端诉求占比", "From mobile"),
+            tr.t("from_mobile"),
             rate(mobile, received),
             "%",
         ),
@@ -66,23 +56,20 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         "insight_order_days",
         &["received", "replied"],
         [
-            ("每日诉求受理与答复", "Orders received and answered per day"),
-            (
-                "每周诉求受理与答复",
-                "Orders received and answered per week",
-            ),
+            "orders_received_and_answered_per_day",
+            "orders_received_and_answered_per_week",
         ],
-        &[tr.s("受理", "Received"), tr.s("答复", "Answered")],
+        &[tr.t("received"), tr.t("answered")],
     )?;
     let by_cat = grouped(c, "insight_order_days", "category", &["received"], &s)?;
     let cats = top_keys(&by_cat, &|v| v[0], 10);
     let cat_chart = Chart {
         id: "by_category",
-        title: tr.s("诉求类别", "Orders by category"),
+        title: tr.t("orders_by_category"),
         kind: Kind::Bar,
         unit: "件".into(),
-        label_name: tr.s("类别", "Category"),
-        series: series_of(&cats, &by_cat, &[tr.s("受理量", "Received")], &counts),
+        label_name: tr.t("category"),
+        series: series_of(&cats, &by_cat, &[tr.t("received_2")], &counts),
         labels: cats.iter().map(|k| category_name(k)).collect(),
     };
     let by_dept = grouped(
@@ -95,14 +82,14 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
     let depts = top_keys(&by_dept, &|v| v[0], 15);
     let sat_chart = Chart {
         id: "satisfaction_by_department",
-        title: tr.s("各部门好差评", "Reviews by department"),
+        title: tr.t("reviews_by_department"),
         kind: Kind::Stacked,
         unit: "件".into(),
-        label_name: tr.s("部门", "Department"),
+        label_name: tr.t("department"),
         series: series_of(
             &depts,
             &by_dept,
-            &[tr.s("满意", "Satisfied"), tr.s("不满意", "Dissatisfied")],
+            &[tr.t("satisfied"), tr.t("dissatisfied")],
             &|v| v.iter().skip(1).map(|x| *x as f64).collect(),
         ),
         labels: depts.iter().map(|d| q.dept(d)).collect(),
@@ -110,38 +97,27 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
     let rd = top_keys(&rect, &|v| v.iter().sum(), 15);
     let rect_chart = Chart {
         id: "rectification_by_department",
-        title: tr.s(
-            "差评整改（按部门）",
-            "Rectification of bad reviews by department",
-        ),
+        title: tr.t("rectification_of_bad_reviews_by_departme"),
         kind: Kind::Stacked,
         unit: "件".into(),
-        label_name: tr.s("部门", "Department"),
+        label_name: tr.t("department"),
         series: series_of(
             &rd,
             &rect,
-            &[
-                tr.s("按时整改", "Done on time"),
-                tr.s("超期整改", "Done late"),
-                tr.s("整改中", "Open"),
-            ],
+            &[tr.t("done_on_time"), tr.t("done_late"), tr.t("open")],
             &counts,
         ),
         labels: rd.iter().map(|d| q.dept(d)).collect(),
     };
     let channel = Chart {
         id: "channel",
-        title: tr.s("诉求渠道", "Where orders came from"),
+        title: tr.t("where_orders_came_from"),
         kind: Kind::Pie,
         unit: "件".into(),
-        label_name: tr.s("渠道", "Channel"),
-        labels: vec![
-            tr.s("移动端", "Mobile"),
-            tr.s("电话", "Phone"),
-            tr.s("网站及接口", "Website and API"),
-        ],
+        label_name: tr.t("channel"),
+        labels: vec![tr.t("mobile_2"), tr.t("phone"), tr.t("website_and_api")],
         series: vec![Series {
-            name: tr.s("受理量", "Received"),
+            name: tr.t("received_2"),
             values: vec![
                 mobile as f64,
                 phone as f64,

@@ -29,46 +29,36 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         overdue_matter.entry(m).or_insert_with(|| vec![0])[0] += n;
     }
     let figures = vec![
-        figure(
-            "submitted",
-            tr.s("申请件数", "Applications"),
-            count(submitted),
-            "件",
-        ),
-        figure("decided", tr.s("办结件数", "Decided"), count(decided), "件"),
+        figure("submitted", tr.t("applications_2"), count(submitted), "件"),
+        figure("decided", tr.t("decided"), count(decided), "件"),
         figure(
             "on_time",
-            tr.s("按时办结率", "Decided on time"),
+            tr.t("decided_on_time"),
             rate(on_time, decided),
             "%",
         ),
         figure(
             "avg_days",
-            tr.s("平均办理工作日", "Average working days"),
+            tr.t("average_working_days"),
             avg(taken, decided),
-            tr.s("工作日", "days").as_str(),
+            tr.t("days").as_str(),
         ),
         figure(
             "avg_promised",
-            tr.s("平均承诺工作日", "Average promised days"),
+            tr.t("average_promised_days"),
             avg(promised, decided),
-            tr.s("工作日", "days").as_str(),
+            tr.t("days").as_str(),
         ),
-        figure(
-            "overdue_now",
-            tr.s("当前超期在办", "Overdue now"),
-            count(overdue),
-            "件",
-        ),
+        figure("overdue_now", tr.t("overdue_now"), count(overdue), "件"),
         figure(
             "mobile_share",
-            tr.s("移动端申请占比", "From mobile"),
+            tr.t("from_mobile_2"),
             rate(mobile, submitted),
             "%",
         ),
         figure(
             "satisfaction",
-            tr.s("办件满意率", "Satisfaction"),
+            tr.t("satisfaction_2"),
             rate(satisfied, rated),
             "%",
         ),
@@ -79,10 +69,10 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         "insight_case_days",
         &["submitted", "decided"],
         [
-            ("每日申请与办结", "Applications and decisions per day"),
-            ("每周申请与办结", "Applications and decisions per week"),
+            "applications_and_decisions_per_day",
+            "applications_and_decisions_per_week",
         ],
-        &[tr.s("申请", "Applications"), tr.s("办结", "Decided")],
+        &[tr.t("applications_3"), tr.t("decided_2")],
     )?;
     let by_dept = grouped(
         c,
@@ -95,17 +85,14 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let dept_names: Vec<String> = depts.iter().map(|d| q.dept(d)).collect();
     let on_time_chart = Chart {
         id: "on_time_by_department",
-        title: tr.s(
-            "各部门按时与超期办结",
-            "Decided on time and late by department",
-        ),
+        title: tr.t("decided_on_time_and_late_by_department"),
         kind: Kind::Stacked,
         unit: "件".into(),
-        label_name: tr.s("部门", "Department"),
+        label_name: tr.t("department"),
         series: series_of(
             &depts,
             &by_dept,
-            &[tr.s("按时办结", "On time"), tr.s("超期办结", "Late")],
+            &[tr.t("on_time_2"), tr.t("late")],
             &|v| match v {
                 [d, o, ..] => vec![*o as f64, (d - o) as f64],
                 _ => vec![],
@@ -115,17 +102,14 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     };
     let days_chart = Chart {
         id: "days_by_department",
-        title: tr.s(
-            "各部门平均办理与承诺工作日",
-            "Working days taken and promised by department",
-        ),
+        title: tr.t("working_days_taken_and_promised_by_depar"),
         kind: Kind::Bar,
-        unit: tr.s("工作日", "days"),
-        label_name: tr.s("部门", "Department"),
+        unit: tr.t("days"),
+        label_name: tr.t("department"),
         series: series_of(
             &depts,
             &by_dept,
-            &[tr.s("实际平均", "Taken"), tr.s("承诺平均", "Promised")],
+            &[tr.t("taken"), tr.t("promised")],
             &|v| match v {
                 [d, _, t, p] => vec![avg(*t, *d).unwrap_or(0.0), avg(*p, *d).unwrap_or(0.0)],
                 _ => vec![],
@@ -136,30 +120,22 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let od = top_keys(&overdue_dept, &|v| v[0], 15);
     let overdue_dept_chart = Chart {
         id: "overdue_by_department",
-        title: tr.s("当前超期在办（按部门）", "Overdue now by department"),
+        title: tr.t("overdue_now_by_department"),
         kind: Kind::Bar,
         unit: "件".into(),
-        label_name: tr.s("部门", "Department"),
-        series: series_of(&od, &overdue_dept, &[tr.s("超期件数", "Overdue")], &counts),
+        label_name: tr.t("department"),
+        series: series_of(&od, &overdue_dept, &[tr.t("overdue")], &counts),
         labels: od.iter().map(|d| q.dept(d)).collect(),
     };
     let om = top_keys(&overdue_matter, &|v| v[0], 10);
     let matter_names = tongban_catalog::store::names(c, &om)?;
     let overdue_matter_chart = Chart {
         id: "overdue_by_matter",
-        title: tr.s(
-            "当前超期在办（前十个事项）",
-            "Overdue now: the ten matters with most",
-        ),
+        title: tr.t("overdue_now_the_ten_matters_with_most"),
         kind: Kind::Bar,
         unit: "件".into(),
-        label_name: tr.s("事项", "Matter"),
-        series: series_of(
-            &om,
-            &overdue_matter,
-            &[tr.s("超期件数", "Overdue")],
-            &counts,
-        ),
+        label_name: tr.t("matter"),
+        series: series_of(&om, &overdue_matter, &[tr.t("overdue")], &counts),
         labels: om
             .iter()
             .map(|m| matter_names.get(m).cloned().unwrap_or_else(|| m.clone()))
@@ -167,22 +143,19 @@ pub(super) fn services(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     };
     let channel = Chart {
         id: "channel",
-        title: tr.s("申请渠道", "Where applications came from"),
+        title: tr.t("where_applications_came_from"),
         kind: Kind::Pie,
         unit: "件".into(),
-        label_name: tr.s("渠道", "Channel"),
-        labels: vec![tr.s("移动端", "Mobile"), tr.s("网站", "Website")],
+        label_name: tr.t("channel"),
+        labels: vec![tr.t("mobile_2"), tr.t("website")],
         series: vec![Series {
-            name: tr.s("申请件数", "Applications"),
+            name: tr.t("applications_2"),
             values: vec![mobile as f64, (submitted - mobile) as f64],
         }],
     };
     let mut notes = Vec::new();
     if q.f.district.is_some() {
-        notes.push(tr.s(
-            "办件不记录地区，地区筛选不适用于本看板。",
-            "Applications carry no district: the district filter does not apply to this board.",
-        ));
+        notes.push(tr.t("applications_carry_no_district_the_distr"));
     }
     Ok((
         figures,
