@@ -215,6 +215,16 @@ pub struct Server {
 impl Server {
     /// Start the release binary next to this program on free ports; wait until it answers.
     pub async fn start(db_url: &str, dir: &std::path::Path, key_file: &std::path::Path) -> Server {
+        Server::start_with(db_url, dir, key_file, &[]).await
+    }
+
+    /// As [`Server::start`], with more environment (e.g. `TONGBAN_WORKER_INTERVAL_MS`).
+    pub async fn start_with(
+        db_url: &str,
+        dir: &std::path::Path,
+        key_file: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> Server {
         let exe = std::env::current_exe()
             .expect("exe")
             .with_file_name("tongban");
@@ -238,6 +248,7 @@ impl Server {
             // The load comes from one address: lift the per-address bounds.
             .env("TONGBAN_CONNECTIONS_PER_ADDRESS", "100000")
             .env("TONGBAN_RATE_PER_HOUR", "100000000")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start tongban serve");

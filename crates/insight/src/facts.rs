@@ -22,6 +22,40 @@ const REBUILD_CHUNK: usize = 7;
 
 const CURSORS: [&str; 3] = ["facts_case_event", "facts_order_event", "facts_rating"];
 
+/// This follower's name in `/metrics` and the quarantine.
+pub const FOLLOWER: &str = "insight.facts";
+
+/// How far the daily figures have read their three feeds (case timelines, order events,
+/// ratings): (entries read, entries written so far). Equal when caught up.
+pub fn progress(c: &mut dyn Conn) -> Result<(i64, i64), DbError> {
+    let read = read_cursors(c, false)?;
+    let (orders, ratings) = tongban_hotline::stats::feed_ends(c)?;
+    let ends = [tongban_cases::stats::feed_end(c)?, orders, ratings];
+    Ok((read.iter().sum(), ends.iter().sum()))
+}
+
+/// How long (seconds) the oldest entry not yet counted has waited; 0 when caught up.
+pub fn lag_seconds(c: &mut dyn Conn) -> Result<i64, DbError> {
+    let cursors = read_cursors(c, false)?;
+    let next = [
+        tongban_cases::stats::changes_after(c, cursors[0], 1)?
+            .first()
+            .map(|x| x.at),
+        tongban_hotline::stats::order_changes_after(c, cursors[1], 1)?
+            .first()
+            .map(|x| x.at),
+        tongban_hotline::stats::rating_changes_after(c, cursors[2], 1)?
+            .first()
+            .map(|x| x.at),
+    ];
+    let now = tongban_platform::time::now_millis();
+    Ok(next
+        .into_iter()
+        .flatten()
+        .min()
+        .map_or(0, |at| ((now - at) / 1000).max(1)))
+}
+
 /// Bring the daily figures up to date; returns how many days were recomputed.
 pub async fn catch_up(ctx: &Ctx) -> Result<usize, DbError> {
     let mut days = 0;

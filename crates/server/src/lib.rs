@@ -303,6 +303,10 @@ async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoRespons
                     tongban_insight::index::lag_seconds(c)?,
                 ),
                 (
+                    tongban_insight::facts::FOLLOWER,
+                    tongban_insight::facts::lag_seconds(c)?,
+                ),
+                (
                     tongban_platform::outbox::FOLLOWER,
                     tongban_platform::outbox::lag_seconds(c, now)?,
                 ),
@@ -318,6 +322,7 @@ async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoRespons
     text.push_str("# HELP tongban_follower_quarantined Rows a background follower set aside because it could not process them (listed on /console/followers).\n# TYPE tongban_follower_quarantined gauge\n");
     for f in [
         tongban_insight::index::FOLLOWER,
+        tongban_insight::facts::FOLLOWER,
         tongban_platform::outbox::FOLLOWER,
     ] {
         let n = quarantined

@@ -157,3 +157,31 @@ on_both_engines!(
         assert_eq!(q.1, 0, "released");
     }
 );
+
+// The daily figures are a follower too: their lag shows on /metrics until they catch up.
+on_both_engines!(daily_figures_show_their_lag, |app: TestApp| async move {
+    let citizen = app.citizen().await;
+    app.submit_birth(&citizen).await;
+    let lag = |app: &TestApp| {
+        let (client, url) = (app.client.clone(), app.iurl("/metrics"));
+        async move {
+            let text = client.get(url).send().await.unwrap().text().await.unwrap();
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix("tongban_follower_lag_seconds{follower=\"insight.facts\"} ")
+                })
+                .and_then(|v| v.parse::<i64>().ok())
+                .expect("the facts follower's lag is exported")
+        }
+    };
+    assert!(lag(&app).await >= 1, "a new case waits to be counted");
+    tongban_insight::facts::catch_up(&app.ctx).await.unwrap();
+    assert_eq!(lag(&app).await, 0, "caught up");
+    let (read, end) = app
+        .db()
+        .read(tongban_insight::facts::progress)
+        .await
+        .unwrap();
+    assert_eq!(read, end);
+    assert!(end > 0);
+});
