@@ -202,7 +202,8 @@ async fn main() {
     let base_a = if engine_is_sqlite {
         baseline_inserts(&dir, a.seconds.min(5), FORM)
     } else {
-        0.0
+        // As many connections as the server's pool holds.
+        tongban_bench::pgbench_inserts(&db_url, a.seconds.min(10), 16, FORM).unwrap_or(0.0)
     };
     println!("phase 1: followers idle");
     let idle = phase(&server.addr, &token, &a).await;
@@ -313,14 +314,16 @@ async fn main() {
     );
     for (label, (h, su, re)) in [("followers idle", &idle), ("followers catching up", &busy)] {
         println!("{label}:");
-        if engine_is_sqlite {
-            print(
-                &format!("(a) submit, {} clients", a.writers),
-                su,
-                "single-row fsync inserts",
-                base_a,
-            );
-        }
+        print(
+            &format!("(a) submit, {} clients", a.writers),
+            su,
+            if engine_is_sqlite {
+                "single-row fsync inserts"
+            } else {
+                "pgbench, a submission-shaped transaction"
+            },
+            base_a,
+        );
         print(
             &format!("(a) submit, {} clients", a.writers),
             su,

@@ -28,6 +28,64 @@ pub fn baseline_inserts(dir: &std::path::Path, seconds: u64, body: &str) -> f64 
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// Baseline for writes on PostgreSQL: `pgbench` (PostgreSQL's own load generator) running a
+/// custom script shaped like a submission's transaction — the day's counter, then three rows
+/// of `body`'s size — with `clients` connections for `seconds`, against the same database.
+/// Returns its transactions per second, or `None` when `pgbench` is not installed.
+pub fn pgbench_inserts(db_url: &str, seconds: u64, clients: usize, body: &str) -> Option<f64> {
+    let db = tongban_platform::db::Db::open(db_url).ok()?;
+    db.write_blocking(|c| {
+        c.batch(
+            "DROP TABLE IF EXISTS bench_baseline; DROP TABLE IF EXISTS bench_counters;
+             CREATE TABLE bench_baseline (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL, at BIGINT NOT NULL);
+             CREATE TABLE bench_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+        )
+    })
+    .ok()?;
+    let quoted = body.replace('\'', "''");
+    let script = format!(
+        "\\set n random(1, 1000000000)\nBEGIN;\n\
+         INSERT INTO bench_counters (name, value) VALUES ('day', 1) ON CONFLICT (name) DO UPDATE SET value = bench_counters.value + 1;\n\
+         INSERT INTO bench_baseline (body, at) VALUES ('{quoted}', :n);\n\
+         INSERT INTO bench_baseline (body, at) VALUES ('{quoted}', :n);\n\
+         INSERT INTO bench_baseline (body, at) VALUES ('{quoted}', :n);\n\
+         COMMIT;\n"
+    );
+    let file = std::env::temp_dir().join(format!("tongban-pgbench-{}.sql", std::process::id()));
+    std::fs::write(&file, script).ok()?;
+    let out = std::process::Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &clients.to_string(),
+            "-j",
+            "2",
+            "-T",
+        ])
+        .arg(seconds.to_string())
+        .arg("-f")
+        .arg(&file)
+        .arg(db_url)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&file);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tps = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))?
+        .trim_start_matches("tps = ")
+        .split_whitespace()
+        .next()?
+        .parse::<f64>()
+        .ok();
+    let _ = db.write_blocking(|c| {
+        c.batch("DROP TABLE IF EXISTS bench_baseline; DROP TABLE IF EXISTS bench_counters")
+    });
+    tps
+}
+
 /// A keep-alive HTTP/1.1 connection that sends prepared requests and reads whole responses.
 pub struct Conn {
     stream: TcpStream,
