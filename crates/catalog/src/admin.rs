@@ -2,23 +2,28 @@
 //! exports and imports the matters of their own department, and nothing else. Every change
 //! and every refusal is written to the audit log.
 
+use crate::error::CatalogError;
 use crate::model::{check_matter, Matter};
 use crate::store;
 use tongban_platform::identity::{Role, Staff};
-use tongban_platform::{audit, ApiError, Ctx};
+use tongban_platform::{audit, Ctx};
 
-fn require_admin(staff: &Staff) -> Result<(), ApiError> {
+fn require_admin(staff: &Staff) -> Result<(), CatalogError> {
     if staff.has(Role::Admin) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            "catalogue administration needs the admin role",
-        ))
+        Err(CatalogError::NotAdmin)
     }
 }
 
 /// Audit a refusal before answering with it.
-async fn denied(ctx: &Ctx, staff: &Staff, action: &str, object: &str, e: ApiError) -> ApiError {
+async fn denied(
+    ctx: &Ctx,
+    staff: &Staff,
+    action: &str,
+    object: &str,
+    e: CatalogError,
+) -> CatalogError {
     audit::record(
         &ctx.db,
         audit::Entry::staff(staff, action, object, "denied"),
@@ -27,7 +32,7 @@ async fn denied(ctx: &Ctx, staff: &Staff, action: &str, object: &str, e: ApiErro
     e
 }
 
-pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>, ApiError> {
+pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>, CatalogError> {
     if let Err(e) = require_admin(staff) {
         return Err(denied(ctx, staff, "matter.list", "", e).await);
     }
@@ -39,7 +44,7 @@ pub async fn department_matters(ctx: &Ctx, staff: &Staff) -> Result<Vec<Matter>,
 }
 
 /// The matter, if it belongs to the administrator's department.
-pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, ApiError> {
+pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, CatalogError> {
     if let Err(e) = require_admin(staff) {
         return Err(denied(ctx, staff, "matter.edit", code, e).await);
     }
@@ -48,25 +53,24 @@ pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, 
         .db
         .read(move |c| store::get(c, &c2))
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found("matter_not_found", format!("no matter has code {code:?}"))
-        })?;
+        .ok_or_else(|| CatalogError::NotFound(code.to_owned()))?;
     if m.department.code != staff.department.code {
-        let e = ApiError::forbidden(format!("matter {code} belongs to {}", m.department.name));
+        let e = CatalogError::OtherDepartment {
+            code: code.to_owned(),
+            department: m.department.name.clone(),
+        };
         return Err(denied(ctx, staff, "matter.edit", code, e).await);
     }
     Ok(m)
 }
 
 /// Save an edited matter (same code, same department), checked as an import would be.
-pub async fn save(ctx: &Ctx, staff: &Staff, edited: Matter) -> Result<(), ApiError> {
+pub async fn save(ctx: &Ctx, staff: &Staff, edited: Matter) -> Result<(), CatalogError> {
     let current = own_matter(ctx, staff, &edited.code).await?;
     if edited.department != current.department {
-        return Err(ApiError::forbidden(
-            "a matter cannot be moved to another department here",
-        ));
+        return Err(CatalogError::CannotMove);
     }
-    check_matter(&edited).map_err(|m| ApiError::unprocessable("invalid_matter", m))?;
+    check_matter(&edited).map_err(CatalogError::InvalidMatter)?;
     let e = audit::Entry::staff(staff, "matter.save", &edited.code, "ok");
     ctx.db
         .write(move |c| {
@@ -82,7 +86,7 @@ pub async fn set_published(
     staff: &Staff,
     code: &str,
     published: bool,
-) -> Result<(), ApiError> {
+) -> Result<(), CatalogError> {
     own_matter(ctx, staff, code).await?;
     let c2 = code.to_owned();
     let action = if published {
@@ -100,23 +104,13 @@ pub async fn set_published(
     Ok(())
 }
 
-/// Why an import did not happen.
-pub enum ImportError {
-    /// Not allowed: not an administrator, or rows of another department (listed).
-    Forbidden(ApiError, Vec<String>),
-    /// The workbook has problems, each named by sheet and row.
-    Invalid(Vec<String>),
-}
-
 /// Import matters from an uploaded workbook: all rows must be the department's; all or nothing.
-pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, ImportError> {
+pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, CatalogError> {
     if let Err(e) = require_admin(staff) {
-        return Err(ImportError::Forbidden(
-            denied(ctx, staff, "matter.import", "", e).await,
-            vec![],
-        ));
+        return Err(denied(ctx, staff, "matter.import", "", e).await);
     }
-    let matters = crate::exchange::import_xlsx_bytes(data).map_err(ImportError::Invalid)?;
+    let matters =
+        crate::exchange::import_xlsx_bytes(data).map_err(CatalogError::InvalidWorkbook)?;
     let foreign: Vec<String> = matters
         .iter()
         .enumerate()
@@ -133,11 +127,8 @@ pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Im
         })
         .collect();
     if !foreign.is_empty() {
-        let e = ApiError::forbidden("the workbook holds matters of another department");
-        return Err(ImportError::Forbidden(
-            denied(ctx, staff, "matter.import", "", e).await,
-            foreign,
-        ));
+        let e = CatalogError::ForeignRows(foreign);
+        return Err(denied(ctx, staff, "matter.import", "", e).await);
     }
     let n = matters.len();
     let e =
@@ -147,7 +138,6 @@ pub async fn import(ctx: &Ctx, staff: &Staff, data: Vec<u8>) -> Result<usize, Im
             store::save(c, &matters)?;
             audit::append(c, &e).map(|_| ())
         })
-        .await
-        .map_err(|e| ImportError::Invalid(vec![format!("import failed, nothing imported: {e}")]))?;
+        .await?;
     Ok(n)
 }

@@ -2,6 +2,7 @@
 //! their storage, the XLSX/JSON exchange staff use, and the public HTTP routes.
 
 pub mod admin;
+pub mod error;
 pub mod exchange;
 pub mod form;
 pub mod model;
@@ -11,6 +12,7 @@ pub mod stats;
 pub mod store;
 pub mod xlsx_guard;
 
+pub use error::CatalogError;
 pub use model::{Field, Material, Matter};
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] =

@@ -2,6 +2,7 @@
 //! console's catalogue administration with form preview and XLSX import/export.
 
 use crate::admin;
+use crate::error::CatalogError;
 use crate::model::{Field, Material, Matter, KINDS};
 use crate::routes::{paging, MatterSummary};
 use crate::store::{self, Filter};
@@ -118,7 +119,10 @@ async fn admin_list(
     StaffPage(page, staff): StaffPage,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match admin::department_matters(&ctx, &staff).await {
+    match admin::department_matters(&ctx, &staff)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(matters) => {
             let flash = q
                 .get("imported")
@@ -130,7 +134,10 @@ async fn admin_list(
 }
 
 async fn export(State(ctx): State<Ctx>, StaffPage(page, staff): StaffPage) -> Response {
-    let matters = match admin::department_matters(&ctx, &staff).await {
+    let matters = match admin::department_matters(&ctx, &staff)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(m) => m,
         Err(e) => return page.error(&e),
     };
@@ -171,27 +178,28 @@ async fn import(
         }
     }
     let result = match data.filter(|d| !d.is_empty()) {
-        None => Err(admin::ImportError::Invalid(vec![
+        None => Err(CatalogError::InvalidWorkbook(vec![
             page.t("field_error.file_required")
         ])),
         Some(d) => admin::import(&ctx, &staff, d).await,
     };
     match result {
         Ok(n) => Redirect::to(&format!("/console/matters?imported={n}")).into_response(),
-        Err(admin::ImportError::Forbidden(e, rows)) if rows.is_empty() => page.error(&e),
-        Err(admin::ImportError::Forbidden(e, errors)) => {
+        Err(CatalogError::ForeignRows(errors)) => {
             let matters = admin::department_matters(&ctx, &staff)
                 .await
+                .map_err(ApiError::from)
                 .unwrap_or_default();
             page.render(
-                e.status,
+                StatusCode::FORBIDDEN,
                 "console_matters.html",
                 context! { matters, errors },
             )
         }
-        Err(admin::ImportError::Invalid(errors)) => {
+        Err(CatalogError::InvalidWorkbook(errors)) => {
             let matters = admin::department_matters(&ctx, &staff)
                 .await
+                .map_err(ApiError::from)
                 .unwrap_or_default();
             page.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -199,6 +207,7 @@ async fn import(
                 context! { matters, errors },
             )
         }
+        Err(e) => page.error(&ApiError::from(e)),
     }
 }
 
@@ -233,7 +242,10 @@ async fn edit_form(
     Path(code): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match admin::own_matter(&ctx, &staff, &code).await {
+    match admin::own_matter(&ctx, &staff, &code)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(m) => {
             let flash = q
                 .contains_key("saved")
@@ -294,7 +306,10 @@ async fn edit(
     Path(code): Path<String>,
     SafeForm(f): SafeForm<EditForm>,
 ) -> Response {
-    let current = match admin::own_matter(&ctx, &staff, &code).await {
+    let current = match admin::own_matter(&ctx, &staff, &code)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(m) => m,
         Err(e) => return page.error(&e),
     };
@@ -320,7 +335,10 @@ async fn edit(
             context! { flash => page.t("console.preview_flash") },
         );
     }
-    match admin::save(&ctx, &staff, edited).await {
+    match admin::save(&ctx, &staff, edited)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(()) => {
             Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response()
         }
@@ -340,7 +358,10 @@ async fn publish(
     SafeForm(PublishForm { published }): SafeForm<PublishForm>,
 ) -> Response {
     let published = published == "true";
-    match admin::set_published(&ctx, &staff, &code, published).await {
+    match admin::set_published(&ctx, &staff, &code, published)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(()) => {
             Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response()
         }

@@ -76,8 +76,9 @@ pub struct NoFields {}
 
 /// A multipart form (an upload) posted from one of our pages. Its first part must be the
 /// anti-forgery token (our templates put the hidden `csrf` input first, and browsers send
-/// parts in document order), so nothing of a forged upload is read; the handler reads the
-/// remaining parts.
+/// parts in document order), so nothing of a forged upload is kept: its parts are read and
+/// dropped (a client still sending would otherwise see its connection reset rather than the
+/// refusal); the handler reads the remaining parts.
 pub struct SafeMultipart(pub axum::extract::Multipart);
 
 impl FromRequest<Ctx> for SafeMultipart {
@@ -103,6 +104,9 @@ impl FromRequest<Ctx> for SafeMultipart {
             _ => None,
         };
         if !page.csrf_ok(token.as_deref()) {
+            while let Ok(Some(mut f)) = mp.next_field().await {
+                while let Ok(Some(_)) = f.chunk().await {}
+            }
             return Err(page.csrf_refused());
         }
         Ok(SafeMultipart(mp))
