@@ -225,7 +225,7 @@ pub async fn submit(
     let case_no = ctx
         .db
         .write(move |c| {
-            let seq = identity::next_counter(c, &format!("case:{day}"))?;
+            let seq = identity::next_number(c, &format!("case:{day}"))?;
             let case_no = format!("{region}{day}{seq:06}");
             let id = store::insert(
                 c,

@@ -79,29 +79,36 @@ pub fn append_at(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
     let seq = head.get_i64("seq")? + 1;
     let prev = head.get_str("hash")?;
     let h = hash(&prev, seq, at, e);
-    c.execute(
-        "INSERT INTO audit_log (seq, at, actor_kind, actor, role, department, action, object, result, source, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        params![
-            seq,
-            at,
-            e.actor_kind.as_str(),
-            e.actor.as_str(),
-            e.role.as_str(),
-            e.department.as_str(),
-            e.action.as_str(),
-            e.object.as_str(),
-            e.result.as_str(),
-            e.source.as_str(),
-            e.detail.as_str(),
-            prev,
-            h.as_str()
-        ],
-    )?;
-    c.execute(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-        params![seq, h],
-    )?;
+    let insert = "INSERT INTO audit_log (seq, at, actor_kind, actor, role, department, action, object, result, source, detail, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    let args = params![
+        seq,
+        at,
+        e.actor_kind.as_str(),
+        e.actor.as_str(),
+        e.role.as_str(),
+        e.department.as_str(),
+        e.action.as_str(),
+        e.object.as_str(),
+        e.result.as_str(),
+        e.source.as_str(),
+        e.detail.as_str(),
+        prev,
+        h.as_str()
+    ];
+    if c.engine() == Engine::Postgres {
+        // The head row stays locked until commit: one round trip fewer while it is held.
+        c.execute(
+            &format!("WITH entry AS ({insert}) UPDATE audit_head SET seq = $1, hash = $13 WHERE id = 1"),
+            &args,
+        )?;
+    } else {
+        c.execute(insert, &args)?;
+        c.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            params![seq, h.as_str()],
+        )?;
+    }
     Ok(seq)
 }
 

@@ -468,7 +468,22 @@ pub fn use_totp_step(c: &mut dyn Conn, staff_id: i64, step: i64) -> Result<bool,
     )? == 1)
 }
 
-/// Next value of a named counter (case numbers); atomic on both engines.
+/// The serial part of a new case or work-order number in the series `name` (such as
+/// `case:20261130`). On SQLite, whose one writer runs one transaction at a time, it is the
+/// series' next value (1, 2, 3, … a day). On PostgreSQL it comes from one sequence for every
+/// series: a counter row would be held by each submission until its commit and let only one
+/// commit at a time; the numbers stay unique and increasing, and may skip.
+pub fn next_number(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
+    match c.engine() {
+        crate::db::Engine::Postgres => c
+            .query_one("SELECT nextval('numbers_seq') AS value", &[])?
+            .get_i64("value"),
+        crate::db::Engine::Sqlite => next_counter(c, name),
+    }
+}
+
+/// Next value of a named counter; atomic on both engines (each call holds the row until its
+/// transaction ends on PostgreSQL, so busy series use [`next_number`]).
 pub fn next_counter(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
     c.query_one(
         "INSERT INTO counters (name, value) VALUES ($1, 1)

@@ -42,4 +42,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 9, "0009_data_keys"),
     migration!("platform", 10, "0010_sealed_names"),
     migration!("platform", 11, "0011_follower_quarantine"),
+    migration!("platform", 12, "0012_numbers"),
 ];

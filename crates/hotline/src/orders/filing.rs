@@ -221,7 +221,7 @@ pub async fn file(
         .db
         .write(move |c| {
             let keys = vault::keys().map_err(DbError::from)?;
-            let seq = identity::next_counter(c, &format!("wo:{day}"))?;
+            let seq = identity::next_number(c, &format!("wo:{day}"))?;
             let order_no = format!("12345{day}{seq:06}");
             let code = new_query_code();
             let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
