@@ -1,7 +1,9 @@
 //! The tamper-evident audit log (等保 level 3): who did what to which object, when, from where,
 //! with what result. Each entry stores the SM3 hash of the previous entry and its own, so
 //! `verify` finds the first entry that was changed, removed or reordered. Entries are only
-//! ever appended; nothing in the platform deletes them.
+//! ever appended; nothing in the platform deletes them. On PostgreSQL they are written
+//! unchained and chained by [`link`] (the worker and every reader run it), so audited writes
+//! never queue on the chain's head.
 
 use crate::crypto::sm3_hex;
 use crate::db::{Conn, DbError, Engine, Row};
@@ -61,12 +63,95 @@ pub fn hash(prev: &str, seq: i64, at: i64, e: &Entry) -> String {
 }
 
 /// Append an entry inside the caller's transaction.
-pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<i64, DbError> {
+pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<(), DbError> {
     append_at(c, e, crate::time::now_millis())
 }
 
-/// Append with a given time (for imports of history and tests).
-pub fn append_at(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
+/// Append with a given time (for imports of history and tests). On SQLite the entry is
+/// chained at once. On PostgreSQL it is written unchained (`audit_pending`) and chained by
+/// [`link`]: chaining here would hold the chain's head row until this transaction commits,
+/// letting one audited write commit at a time across every node.
+pub fn append_at(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<(), DbError> {
+    if c.engine() == Engine::Postgres {
+        c.execute(
+            "INSERT INTO audit_pending (at, actor_kind, actor, role, department, action, object, result, source, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            params![
+                at,
+                e.actor_kind.as_str(),
+                e.actor.as_str(),
+                e.role.as_str(),
+                e.department.as_str(),
+                e.action.as_str(),
+                e.object.as_str(),
+                e.result.as_str(),
+                e.source.as_str(),
+                e.detail.as_str()
+            ],
+        )?;
+        return Ok(());
+    }
+    chain(c, e, at).map(|_| ())
+}
+
+/// Entries chained per [`link`] step.
+const LINK_BATCH: i64 = 1000;
+
+/// Chain the entries waiting in `audit_pending`, oldest first; returns how many. Runs inside
+/// a write transaction; the head row's lock makes two nodes take turns.
+pub fn link(c: &mut dyn Conn) -> Result<usize, DbError> {
+    if c.engine() != Engine::Postgres {
+        return Ok(0);
+    }
+    let mut total = 0;
+    loop {
+        // The head first: once it is locked, the waiting entries read next are not being
+        // chained by anyone else.
+        c.query_one("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+        let rows = c.query(
+            "SELECT id, at, actor_kind, actor, role, department, action, object, result, source, detail
+             FROM audit_pending ORDER BY id LIMIT $1",
+            params![LINK_BATCH],
+        )?;
+        if rows.is_empty() {
+            return Ok(total);
+        }
+        for r in &rows {
+            let e = Entry {
+                actor_kind: r.get_str("actor_kind")?,
+                actor: r.get_str("actor")?,
+                role: r.get_str("role")?,
+                department: r.get_str("department")?,
+                action: r.get_str("action")?,
+                object: r.get_str("object")?,
+                result: r.get_str("result")?,
+                source: r.get_str("source")?,
+                detail: r.get_str("detail")?,
+            };
+            chain(c, &e, r.get_i64("at")?)?;
+            // Exactly the entry chained (one committed meanwhile waits for the next step).
+            c.execute(
+                "DELETE FROM audit_pending WHERE id = $1",
+                params![r.get_i64("id")?],
+            )?;
+        }
+        total += rows.len();
+        if (rows.len() as i64) < LINK_BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Chain what is waiting before the log is read (every reader calls this first).
+pub async fn settle(db: &crate::db::Db) -> Result<usize, DbError> {
+    if db.engine() != Engine::Postgres {
+        return Ok(0);
+    }
+    db.write(link).await
+}
+
+/// Chain one entry after the head: its sequence number and hash.
+fn chain(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
     let lock = if c.engine() == Engine::Postgres {
         " FOR UPDATE"
     } else {
@@ -99,7 +184,9 @@ pub fn append_at(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
     if c.engine() == Engine::Postgres {
         // The head row stays locked until commit: one round trip fewer while it is held.
         c.execute(
-            &format!("WITH entry AS ({insert}) UPDATE audit_head SET seq = $1, hash = $13 WHERE id = 1"),
+            &format!(
+                "WITH entry AS ({insert}) UPDATE audit_head SET seq = $1, hash = $13 WHERE id = 1"
+            ),
             &args,
         )?;
     } else {
@@ -143,8 +230,9 @@ pub enum Chain {
     Broken { seq: i64, why: String },
 }
 
-/// Walk the whole chain.
+/// Walk the whole chain (after chaining what waits: run it in a write transaction).
 pub fn verify(c: &mut dyn Conn) -> Result<Chain, DbError> {
+    link(c)?;
     let head = c.query_one("SELECT seq, hash FROM audit_head WHERE id = 1", &[])?;
     let (head_seq, head_hash) = (head.get_i64("seq")?, head.get_str("hash")?);
     let cp = c.query_one("SELECT seq, hash FROM audit_checkpoint WHERE id = 1", &[])?;
@@ -225,6 +313,7 @@ fn checkpoint_detail(seq: i64, hash: &str) -> String {
 /// rest verifiable: the chain then starts at a checkpoint recorded by an `audit.prune` entry.
 /// Check [`may_prune`] first. Returns the entries removed.
 pub fn prune(c: &mut dyn Conn, before: i64, operator: Entry) -> Result<i64, DbError> {
+    link(c)?;
     let first_kept = c
         .query_one(
             "SELECT MIN(seq) AS s FROM audit_log WHERE at >= $1",
@@ -254,13 +343,15 @@ pub fn prune(c: &mut dyn Conn, before: i64, operator: Entry) -> Result<i64, DbEr
         "UPDATE audit_checkpoint SET seq = $1, hash = $2 WHERE id = 1",
         params![last_old, hash.as_str()],
     )?;
-    append(
+    // Chained at once on both engines: the checkpoint is valid only with this entry in the chain.
+    chain(
         c,
         &Entry {
             action: "audit.prune".into(),
             detail: checkpoint_detail(last_old, &hash),
             ..operator
         },
+        crate::time::now_millis(),
     )?;
     Ok(removed as i64)
 }

@@ -43,4 +43,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 10, "0010_sealed_names"),
     migration!("platform", 11, "0011_follower_quarantine"),
     migration!("platform", 12, "0012_numbers"),
+    migration!("platform", 13, "0013_audit_pending"),
 ];

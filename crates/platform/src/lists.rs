@@ -70,6 +70,7 @@ async fn audit_log(
         ));
     }
     let search = audit_search(&q, p, ctx.tz)?;
+    audit::settle(&ctx.db).await?;
     let (items, total) = ctx.db.read(move |c| audit::search(c, &search)).await?;
     audit::record(
         &ctx.db,

@@ -120,7 +120,10 @@ pub(crate) fn audit_export(
     let mut n = 0;
     loop {
         let batch = db
-            .write_blocking(move |c| tongban_platform::audit::since(c, start, 5000, after))
+            .write_blocking(move |c| {
+                tongban_platform::audit::link(c)?;
+                tongban_platform::audit::since(c, start, 5000, after)
+            })
             .map_err(|e| format!("cannot read the audit log: {e}"))?;
         let Some(last) = batch.last() else { break };
         after = last.seq;

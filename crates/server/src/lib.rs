@@ -503,6 +503,9 @@ pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         if let Err(e) = tongban_hotline::sweep::run(&ctx, ctx.today()).await {
             tracing::warn!(error = %e, "hotline sweep failed");
         }
+        if let Err(e) = tongban_platform::audit::settle(&ctx.db).await {
+            tracing::warn!(error = %e, "audit entries not chained yet");
+        }
         if let Err(e) = tongban_insight::visits::flush(&ctx).await {
             tracing::warn!(error = %e, "visit counts not written");
         }

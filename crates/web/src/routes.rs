@@ -400,6 +400,9 @@ async fn audit_log(
         Err(e) => return page.error(&e),
     };
     let s2 = search.clone();
+    if let Err(e) = audit::settle(&ctx.db).await {
+        return page.error(&e.into());
+    }
     let (entries, total) = match ctx.db.read(move |c| audit::search(c, &s2)).await {
         Ok(x) => x,
         Err(e) => return page.error(&e.into()),

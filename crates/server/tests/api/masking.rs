@@ -79,6 +79,7 @@ on_both_engines!(
         assert_eq!(v["applicant"]["id_number"], citizen.id_number);
         assert_eq!(v["form"]["applicant_phone"], citizen.phone);
         assert_eq!(v["masked"], false);
+        tongban_platform::audit::settle(app.db()).await.unwrap();
         let log = app
             .db()
             .read(|c| tongban_platform::audit::since(c, 0, 10_000, 0))

@@ -456,6 +456,7 @@ on_both_engines!(the_whole_loop, |app: TestApp| async move {
         ]
     );
     // Every step is in the audit log with its actor.
+    tongban_platform::audit::settle(app.db()).await.unwrap();
     let n = rows(
         &app,
         "SELECT COUNT(*) AS n FROM audit_log WHERE action LIKE 'workorder.%' AND result = 'ok'",
