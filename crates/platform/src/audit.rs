@@ -187,10 +187,10 @@ fn chain(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
             &format!(
                 "WITH entry AS ({insert}) UPDATE audit_head SET seq = $1, hash = $13 WHERE id = 1"
             ),
-            &args,
+            args,
         )?;
     } else {
-        c.execute(insert, &args)?;
+        c.execute(insert, args)?;
         c.execute(
             "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
             params![seq, h.as_str()],
