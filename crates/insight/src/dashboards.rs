@@ -5,12 +5,13 @@
 //! right now, from the open cases and orders.
 
 use crate::charts::{Chart, Kind, Series};
+use crate::InsightError;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tongban_hotline::categories::{DISTRICTS, TREE};
 use tongban_platform::db::{Conn, DbError, Value};
-use tongban_platform::{ApiError, Ctx};
+use tongban_platform::Ctx;
 use tongban_web::Lang;
 
 mod city;
@@ -66,12 +67,12 @@ pub struct Board {
 }
 
 /// Leaders read the dashboards through the hotline's supervisors, administrators and auditors.
-pub fn may_see(s: &tongban_platform::identity::Staff) -> Result<(), ApiError> {
+pub fn may_see(s: &tongban_platform::identity::Staff) -> Result<(), InsightError> {
     use tongban_platform::identity::Role;
     if s.has(Role::Supervisor) || s.has(Role::Admin) || s.has(Role::Auditor) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
+        Err(InsightError::NotYours(
             "dashboards and the evaluation are for supervisors, administrators and auditors",
         ))
     }
@@ -233,12 +234,12 @@ fn time_line(
 }
 
 /// Build a dashboard for the staff member's language.
-pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, ApiError> {
+pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, InsightError> {
     let Some(code) = BOARDS.iter().find(|b| **b == code).copied() else {
-        return Err(ApiError::not_found(
-            "dashboard_not_found",
-            format!("no dashboard {code:?}; there are {}", BOARDS.join(", ")),
-        ));
+        return Err(InsightError::DashboardNotFound {
+            code: code.to_owned(),
+            known: BOARDS.join(", "),
+        });
     };
     let (start, end) = crate::range(ctx, f.from.as_deref(), f.to.as_deref(), 30)?;
     let tz = ctx.tz;
@@ -249,10 +250,10 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
     f.department = f.department.filter(|d| !d.is_empty());
     if let Some(d) = &f.district {
         if !DISTRICTS.contains(&d.as_str()) {
-            return Err(ApiError::bad_request(
-                "unknown_district",
-                format!("no district {d:?}; use one of {}", DISTRICTS.join("、")),
-            ));
+            return Err(InsightError::UnknownDistrict {
+                district: d.clone(),
+                known: DISTRICTS.join("、"),
+            });
         }
     }
     let departments = ctx
@@ -261,10 +262,7 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
         .await?;
     if let Some(d) = &f.department {
         if !departments.iter().any(|x| &x.code == d) {
-            return Err(ApiError::bad_request(
-                "unknown_department",
-                format!("no department {d:?}"),
-            ));
+            return Err(InsightError::UnknownDepartment(d.clone()));
         }
     }
     let names: HashMap<String, String> =

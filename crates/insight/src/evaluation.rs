@@ -3,11 +3,12 @@
 //! formulas, month-on-month and year-on-year changes, and a composite index with configurable
 //! weights. Served as JSON and written as an XLSX workbook by `tongban report evaluation`.
 
+use crate::InsightError;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use tongban_platform::calendar::Calendar;
 use tongban_platform::db::{Conn, DbError};
-use tongban_platform::{params, ApiError, Ctx};
+use tongban_platform::{params, Ctx};
 
 mod output;
 pub use output::{charts, workbook};
@@ -56,13 +57,11 @@ pub struct Report {
 }
 
 /// The first day of a month `YYYY-MM`.
-pub fn parse_month(m: &str) -> Result<NaiveDate, ApiError> {
+pub fn parse_month(m: &str) -> Result<NaiveDate, InsightError> {
     NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
         .ok()
         .filter(|d| (2000..=2100).contains(&d.year()))
-        .ok_or_else(|| {
-            ApiError::bad_request("invalid_month", format!("month must be YYYY-MM, got {m:?}"))
-        })
+        .ok_or_else(|| InsightError::InvalidMonth(m.to_owned()))
 }
 
 fn next_month(d: NaiveDate) -> NaiveDate {
@@ -502,7 +501,7 @@ fn prev_day(day: &str) -> String {
 }
 
 /// The report for a month `YYYY-MM` (default: the month before this one).
-pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, ApiError> {
+pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, InsightError> {
     let d = match month.filter(|m| !m.is_empty()) {
         Some(m) => parse_month(m)?,
         None => prev_month(

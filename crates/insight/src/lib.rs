@@ -14,7 +14,10 @@ pub mod topics;
 pub mod visits;
 pub mod warnings;
 
-use tongban_platform::{ApiError, Ctx};
+pub mod error;
+
+pub use error::InsightError;
+use tongban_platform::Ctx;
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("insight", 1, "0001_insight"),
@@ -29,16 +32,14 @@ pub fn range(
     from: Option<&str>,
     to: Option<&str>,
     default_days: i64,
-) -> Result<(i64, i64), ApiError> {
-    let parse = |name: &str, v: &str| {
+) -> Result<(i64, i64), InsightError> {
+    let parse = |name: &'static str, v: &str| {
         chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .ok()
             .filter(|d| (2000..=2100).contains(&chrono::Datelike::year(d)))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_date",
-                    format!("{name} must be a date YYYY-MM-DD between 2000 and 2100, got {v:?}"),
-                )
+            .ok_or_else(|| InsightError::InvalidDate {
+                name,
+                value: v.to_owned(),
             })
     };
     let today = ctx.today();
@@ -51,14 +52,10 @@ pub fn range(
         None => to - chrono::Duration::days(default_days - 1),
     };
     if from > to {
-        return Err(ApiError::bad_request(
-            "invalid_range",
-            "from must not be after to",
-        ));
+        return Err(InsightError::InvalidRange("from must not be after to"));
     }
     if (to - from).num_days() > 400 {
-        return Err(ApiError::bad_request(
-            "invalid_range",
+        return Err(InsightError::InvalidRange(
             "ask for at most 400 days at once",
         ));
     }
@@ -66,10 +63,7 @@ pub fn range(
         tongban_platform::time::day_start(&d.format("%Y-%m-%d").to_string(), ctx.tz)
     };
     let (Some(a), Some(b)) = (start(from), to.succ_opt().and_then(start)) else {
-        return Err(ApiError::bad_request(
-            "invalid_date",
-            "the dates cannot be placed in the calendar",
-        ));
+        return Err(InsightError::DateOutOfCalendar);
     };
     Ok((a, b))
 }

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
 use std::collections::HashMap;
-use tongban_platform::Ctx;
+use tongban_platform::{ApiError, Ctx};
 use tongban_web::{SafeForm, StaffPage};
 
 pub const CONSOLE_PATHS: [&str; 7] = [
@@ -56,7 +56,7 @@ async fn page(
     .await
     {
         Ok(w) => w,
-        Err(e) => return page.error(&e),
+        Err(e) => return page.error(&ApiError::from(e)),
     };
     // One scope: the city, a district (`d:…`) or a department (`dept:…`); `district=` still works.
     let scope = get("scope").or_else(|| get("district").map(|d| format!("d:{d}")));
@@ -73,7 +73,7 @@ async fn page(
     };
     let topics = match topics::topics(&ctx, tq).await {
         Ok(t) => t,
-        Err(e) => return page.error(&e),
+        Err(e) => return page.error(&ApiError::from(e)),
     };
     let flash = q.contains_key("done").then(|| page.t("insight.done"));
     let departments = match ctx
@@ -119,7 +119,7 @@ async fn act(
     let a = WarningAction { action, note };
     match warnings::act(&ctx, &staff, id, a).await {
         Ok(()) => Redirect::to("/console/insight?done=1").into_response(),
-        Err(e) => page.error(&e),
+        Err(e) => page.error(&ApiError::from(e)),
     }
 }
 
@@ -129,7 +129,7 @@ async fn evaluation(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(e) = crate::dashboards::may_see(&staff) {
-        return page.error(&e);
+        return page.error(&ApiError::from(e));
     }
     match crate::evaluation::report(&ctx, q.get("month").map(String::as_str)).await {
         Ok(r) => {
@@ -140,7 +140,7 @@ async fn evaluation(
                 .collect();
             page.ok("console_evaluation.html", context! { r, charts })
         }
-        Err(e) => page.error(&e),
+        Err(e) => page.error(&ApiError::from(e)),
     }
 }
 
@@ -150,11 +150,11 @@ async fn evaluation_xlsx(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(e) = crate::dashboards::may_see(&staff) {
-        return page.error(&e);
+        return page.error(&ApiError::from(e));
     }
     let r = match crate::evaluation::report(&ctx, q.get("month").map(String::as_str)).await {
         Ok(r) => r,
-        Err(e) => return page.error(&e),
+        Err(e) => return page.error(&ApiError::from(e)),
     };
     match crate::evaluation::workbook(&r) {
         Ok(bytes) => (
@@ -206,12 +206,12 @@ async fn dashboard(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(e) = crate::dashboards::may_see(&staff) {
-        return page.error(&e);
+        return page.error(&ApiError::from(e));
     }
     let en = page.lang == tongban_web::i18n::Lang::En;
     let b = match crate::dashboards::board(&ctx, &board, filter_of(&q), en).await {
         Ok(b) => b,
-        Err(e) => return page.error(&e),
+        Err(e) => return page.error(&ApiError::from(e)),
     };
     let departments = match ctx
         .db
@@ -258,12 +258,12 @@ async fn dashboard_xlsx(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(e) = crate::dashboards::may_see(&staff) {
-        return page.error(&e);
+        return page.error(&ApiError::from(e));
     }
     let en = page.lang == tongban_web::i18n::Lang::En;
     let b = match crate::dashboards::board(&ctx, &board, filter_of(&q), en).await {
         Ok(b) => b,
-        Err(e) => return page.error(&e),
+        Err(e) => return page.error(&ApiError::from(e)),
     };
     let only = q.get("chart").filter(|c| !c.is_empty()).map(String::as_str);
     match crate::dashboards::workbook(&b, only) {
@@ -287,7 +287,7 @@ async fn dashboard_xlsx(
             bytes,
         )
             .into_response(),
-        Err(e) => page.error(&e),
+        Err(e) => page.error(&ApiError::from(e)),
     }
 }
 

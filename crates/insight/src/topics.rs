@@ -4,10 +4,11 @@
 //! before, its districts and categories, and its messages. Reads only the incrementally kept
 //! day counts and term index; nothing is re-segmented per request.
 
+use crate::InsightError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use tongban_platform::db::{DbError, Value};
-use tongban_platform::{params, ApiError, Ctx};
+use tongban_platform::{params, Ctx};
 
 /// Candidate terms considered per request, and topics returned.
 const CANDIDATES: i64 = 300;
@@ -42,7 +43,7 @@ pub struct Topic {
 }
 
 /// Topics for a period and scope.
-pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, ApiError> {
+pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, InsightError> {
     let (from_ms, to_ms) = crate::range(ctx, q.from.as_deref(), q.to.as_deref(), 1)?;
     let tz = ctx.tz;
     let day = |ms: i64| {
@@ -54,21 +55,15 @@ pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, ApiError> {
     let span = to_ms - from_ms;
     let (prev_from, prev_to) = (day(from_ms - span), day(from_ms - 1));
     if q.district.is_some() && q.department.is_some() {
-        return Err(ApiError::bad_request(
-            "bad_query",
-            "ask by district or by department, not both",
-        ));
+        return Err(InsightError::DistrictAndDepartment);
     }
     let scope = match (&q.district, &q.department) {
         (Some(d), _) if !d.is_empty() => {
             if !tongban_hotline::categories::DISTRICTS.contains(&d.as_str()) {
-                return Err(ApiError::bad_request(
-                    "unknown_district",
-                    format!(
-                        "district must be one of {}",
-                        tongban_hotline::categories::DISTRICTS.join("、")
-                    ),
-                ));
+                return Err(InsightError::UnknownDistrict {
+                    district: d.clone(),
+                    known: tongban_hotline::categories::DISTRICTS.join("、"),
+                });
             }
             format!("d:{d}")
         }
@@ -232,7 +227,7 @@ pub async fn messages(
     ctx: &Ctx,
     q: MessagesQuery,
     p: tongban_platform::http::Paging,
-) -> Result<tongban_platform::http::Paged<Message>, ApiError> {
+) -> Result<tongban_platform::http::Paged<Message>, InsightError> {
     let terms: Vec<String> = q
         .terms
         .as_deref()
@@ -244,16 +239,10 @@ pub async fn messages(
         .into_iter()
         .collect();
     if terms.is_empty() || terms.len() > MAX_TERMS {
-        return Err(ApiError::bad_request(
-            "invalid_terms",
-            format!("terms: give a topic's terms, 1 to {MAX_TERMS}, separated by commas"),
-        ));
+        return Err(InsightError::InvalidTerms(MAX_TERMS));
     }
     if q.district.is_some() && q.department.is_some() {
-        return Err(ApiError::bad_request(
-            "bad_query",
-            "ask by district or by department, not both",
-        ));
+        return Err(InsightError::DistrictAndDepartment);
     }
     let (from_ms, to_ms) = crate::range(ctx, q.from.as_deref(), q.to.as_deref(), 1)?;
     let district = q.district.filter(|d| !d.is_empty());
@@ -305,5 +294,5 @@ pub async fn messages(
             Ok(tongban_platform::http::Paged::new(items, total, p))
         })
         .await
-        .map_err(ApiError::from)
+        .map_err(InsightError::from)
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use tongban_platform::db::{Conn, DbError, Value};
 use tongban_platform::identity::{Role, Staff};
-use tongban_platform::{audit, params, ApiError, Ctx};
+use tongban_platform::{audit, params, Ctx};
 
 /// Hours in the observation window.
 pub const WINDOW_HOURS: i64 = 3;

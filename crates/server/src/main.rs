@@ -126,7 +126,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Report(ReportCmd::Evaluation { month, out }) => {
-            let d = tongban_insight::evaluation::parse_month(&month).map_err(|e| e.message)?;
+            let d = tongban_insight::evaluation::parse_month(&month).map_err(|e| e.to_string())?;
             let db = tongban_server::open_and_migrate(&config)?;
             let (pop, weights, tz) = (
                 config.population,

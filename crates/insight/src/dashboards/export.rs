@@ -4,7 +4,7 @@ use super::*;
 
 /// A dashboard as an XLSX workbook: a sheet of the headline figures, then one sheet per chart
 /// with its numbers (only the chart `only`, when given).
-pub fn workbook(b: &Board, only: Option<&str>) -> Result<Vec<u8>, ApiError> {
+pub fn workbook(b: &Board, only: Option<&str>) -> Result<Vec<u8>, InsightError> {
     use rust_xlsxwriter::{Format, Workbook, XlsxError};
     let charts: Vec<&Chart> = b
         .charts
@@ -12,15 +12,11 @@ pub fn workbook(b: &Board, only: Option<&str>) -> Result<Vec<u8>, ApiError> {
         .filter(|c| only.is_none_or(|o| o == c.id))
         .collect();
     if charts.is_empty() {
-        return Err(ApiError::not_found(
-            "chart_not_found",
-            format!(
-                "the {} dashboard has no chart {:?}; it has {}",
-                b.board,
-                only.unwrap_or(""),
-                b.charts.iter().map(|c| c.id).collect::<Vec<_>>().join(", ")
-            ),
-        ));
+        return Err(InsightError::ChartNotFound {
+            board: b.board.to_owned(),
+            chart: only.unwrap_or("").to_owned(),
+            known: b.charts.iter().map(|c| c.id).collect::<Vec<_>>().join(", "),
+        });
     }
     let scope = format!(
         "{} {} – {}{}{}",
@@ -77,6 +73,6 @@ pub fn workbook(b: &Board, only: Option<&str>) -> Result<Vec<u8>, ApiError> {
     };
     build().map_err(|e| {
         tracing::error!(error = %e, "dashboard workbook failed");
-        ApiError::internal()
+        InsightError::Workbook(e.to_string())
     })
 }

@@ -2,6 +2,9 @@
 //! (acknowledge, then close with a note).
 
 use super::*;
+use crate::InsightError;
+
+const HANDLED_BY: &str = "warnings are handled by supervisors and the responsible department";
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -36,9 +39,11 @@ pub fn may_see(s: &Staff) -> bool {
 
 /// Warnings detected in [from, to] (dates, default the last 30 days), newest first, a page
 /// at a time (`page`, `page_size` up to 200, default 50).
-pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPage, ApiError> {
+pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPage, InsightError> {
     if !may_see(staff) {
-        return Err(ApiError::forbidden("warnings are for the hotline's staff"));
+        return Err(InsightError::NotYours(
+            "warnings are for the hotline's staff",
+        ));
     }
     let paging = tongban_platform::http::Paging::new(q.page, q.page_size, 50)?;
     let tz = ctx.tz;
@@ -48,10 +53,7 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPa
         .as_deref()
         .filter(|s| !["open", "acknowledged", "closed"].contains(s))
     {
-        return Err(ApiError::bad_request(
-            "invalid_status",
-            format!("status must be open, acknowledged or closed, got {s:?}"),
-        ));
+        return Err(InsightError::InvalidStatus(s.to_owned()));
     }
     let (rows, total) = ctx
         .db
@@ -95,8 +97,7 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPa
                 note: r.get_opt_str("note")?,
             })
         })
-        .collect::<Result<Vec<_>, DbError>>()
-        .map_err(ApiError::from)?;
+        .collect::<Result<Vec<_>, DbError>>()?;
     Ok(WarningPage {
         items,
         total,
@@ -114,44 +115,34 @@ pub struct WarningAction {
 
 /// `acknowledge` (a person has seen it) then `close` (with a note on what was done), by a
 /// supervisor or a handler of the responsible department.
-pub async fn act(ctx: &Ctx, staff: &Staff, id: i64, a: WarningAction) -> Result<(), ApiError> {
+pub async fn act(ctx: &Ctx, staff: &Staff, id: i64, a: WarningAction) -> Result<(), InsightError> {
     let (from, to) = match a.action.as_str() {
         "acknowledge" => ("open", "acknowledged"),
         "close" => ("acknowledged", "closed"),
-        _ => {
-            return Err(ApiError::unprocessable(
-                "unknown_action",
-                "action must be acknowledge or close",
-            ))
-        }
+        _ => return Err(InsightError::UnknownAction),
     };
     if !staff.has(Role::Supervisor) && !staff.has(Role::Handler) {
-        return Err(ApiError::forbidden(
-            "warnings are handled by supervisors and the responsible department",
-        ));
+        return Err(InsightError::NotYours(HANDLED_BY));
     }
     let note = a.note.unwrap_or_default().trim().to_owned();
     if to == "closed" && (note.is_empty() || note.chars().count() > 2000) {
-        return Err(ApiError::unprocessable(
-            "note_required",
-            "say what was done (1-2000 characters)",
-        ));
+        return Err(InsightError::NoteRequired);
     }
     let staff2 = staff.clone();
     let source = audit::current_source();
     ctx.db
         .transact(move |c| {
             let Some(r) = c.query_opt("SELECT status, department_code FROM insight_warnings WHERE id = $1", params![id])? else {
-                return Err(ApiError::not_found("warning_not_found", format!("no warning {id}")));
+                return Err(InsightError::WarningNotFound(id.to_string()));
             };
             let dept = r.get_opt_str("department_code")?;
             let allowed = staff2.has(Role::Supervisor)
                 || (staff2.has(Role::Handler) && dept.as_deref() == Some(staff2.department.code.as_str()));
             if !allowed {
-                return Err(ApiError::forbidden("warnings are handled by supervisors and the responsible department"));
+                return Err(InsightError::NotYours(HANDLED_BY));
             }
             if r.get_str("status")? != from {
-                return Err(ApiError::conflict("action_not_allowed", format!("cannot {} warning {id} now", a.action)));
+                return Err(InsightError::ActionNotAllowed { action: a.action.clone(), id });
             }
             c.execute(
                 "UPDATE insight_warnings SET status = $1, note = CASE WHEN $2 = '' THEN note ELSE $2 END, handled_by = $3 WHERE id = $4",
