@@ -78,7 +78,7 @@ async fn console_queue(
         page_size: Some(20),
         per_page: None,
     };
-    let res = match staff::queue(&ctx, &staff, qq).await {
+    let res = match staff::queue(&ctx, &staff, qq).await.map_err(ApiError::from) {
         Ok(r) => r,
         Err(e) => return page.error(&e),
     };
@@ -146,7 +146,10 @@ async fn operator_submit(
     }
     let mut order = order_from(&values);
     order.channel = None;
-    match orders::file(&ctx, order, Filer::Operator(staff.clone()), None).await {
+    match orders::file(&ctx, order, Filer::Operator(staff.clone()), None)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok((no, _)) => {
             Redirect::to(&format!("/console/workorders/{no}?done=filed")).into_response()
         }
@@ -188,7 +191,7 @@ async fn show_console_order(
     done: Option<String>,
     e: Option<&ApiError>,
 ) -> Response {
-    let o = match staff::order(ctx, staff, no).await {
+    let o = match staff::order(ctx, staff, no).await.map_err(ApiError::from) {
         Ok(o) => o,
         Err(e) => return page.error(&e),
     };
@@ -230,10 +233,17 @@ async fn console_act(
         level: f.level.trim().parse().ok(),
     };
     let action = a.action.clone();
-    match staff::act(&ctx, &staff, &no, a).await {
+    match staff::act(&ctx, &staff, &no, a)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => {
             // A returned order leaves the handler's queues: back to the queue.
-            if staff::order(&ctx, &staff, &no).await.is_ok() {
+            if staff::order(&ctx, &staff, &no)
+                .await
+                .map_err(ApiError::from)
+                .is_ok()
+            {
                 Redirect::to(&format!("/console/workorders/{no}?done={action}")).into_response()
             } else {
                 Redirect::to("/console/workorders?done=returned").into_response()
@@ -248,7 +258,10 @@ async fn console_photo(
     StaffPage(page, staff): StaffPage,
     Path(no): Path<String>,
 ) -> Response {
-    match staff::photo(&ctx, &staff, &no).await {
+    match staff::photo(&ctx, &staff, &no)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok((bytes, ct)) => (
             [
                 (header::CONTENT_TYPE, ct),
@@ -286,7 +299,7 @@ async fn console_rects(
     if overdue {
         base.push_str("overdue=true&");
     }
-    match rs::rectifications(&ctx, &staff, rq).await {
+    match rs::rectifications(&ctx, &staff, rq).await.map_err(ApiError::from) {
         Ok(p) => page.ok(
             "console_rectifications.html",
             context! { items => p.items, total => p.total, page => p.page, per_page => p.page_size, base_query => base,
@@ -306,7 +319,10 @@ async fn console_rect_act(
         return page.not_found();
     };
     let a = RectAction { action, note };
-    match rs::rectification_act(&ctx, &staff, id, a).await {
+    match rs::rectification_act(&ctx, &staff, id, a)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to("/console/rectifications?done=1").into_response(),
         Err(e) => page.error(&e),
     }

@@ -3,9 +3,10 @@
 
 use crate::ratings::percent;
 use crate::settings;
+use crate::HotlineError;
 use serde::{Deserialize, Serialize};
 use tongban_platform::db::{DbError, Value};
-use tongban_platform::{params, ApiError, Ctx};
+use tongban_platform::{params, Ctx};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +46,7 @@ pub struct Letters {
 
 /// Published letters, newest first; filter by department, category (a top-level category
 /// takes its sub-categories) and words in the title or text.
-pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
+pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, HotlineError> {
     let tongban_platform::http::Paging {
         page,
         page_size: per_page,
@@ -56,9 +57,8 @@ pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, ApiError> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
     if words.as_ref().is_some_and(|w| w.chars().count() > 50) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "search with at most 50 characters",
+        return Err(HotlineError::InvalidQuery(
+            "search with at most 50 characters".into(),
         ));
     }
     let tz = ctx.tz;
@@ -149,7 +149,7 @@ pub struct DeptFigures {
 }
 
 /// Per-department figures over all work orders (not only public letters).
-pub async fn stats(ctx: &Ctx) -> Result<Vec<DeptFigures>, ApiError> {
+pub async fn stats(ctx: &Ctx) -> Result<Vec<DeptFigures>, HotlineError> {
     Ok(ctx
         .db
         .read(|c| {

@@ -2,8 +2,11 @@
 //! working-day limits, supervision and escalation), public letters, 好差评 ratings with
 //! rectification, and Open311 GeoReport v2 — rules in plain Rust, storage and HTTP beside.
 
+pub use error::HotlineError;
+
 pub mod categories;
 pub mod console_pages;
+pub mod error;
 pub mod import;
 pub mod letters;
 pub mod open311;

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use tongban_platform::db::{Conn, DbError, Engine, Row};
 use tongban_platform::ids::Phone;
-use tongban_platform::{audit, identity, notify, params, vault, ApiError, Ctx};
+use tongban_platform::{audit, identity, notify, params, vault, Ctx};
 
 mod feed;
 mod filing;

@@ -230,7 +230,10 @@ async fn show_order(
     e: Option<&ApiError>,
     code: Option<&str>,
 ) -> Response {
-    let o = match orders::view(ctx, no, page.citizen_id, code).await {
+    let o = match orders::view(ctx, no, page.citizen_id, code)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(o) => o,
         Err(e) => return page.error(&e),
     };
@@ -268,7 +271,10 @@ async fn rate(
     SafeForm(f): SafeForm<RatingForm>,
 ) -> Response {
     let n = rating_from(&f);
-    match rs::rate_order(&ctx, id, &no, n).await {
+    match rs::rate_order(&ctx, id, &no, n)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to(&format!("/workorders/{no}?done=rated")).into_response(),
         Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e), None).await,
     }
@@ -281,7 +287,10 @@ async fn appeal(
     SafeForm(AppealForm { reason }): SafeForm<AppealForm>,
 ) -> Response {
     let a = Appeal { reason };
-    match rs::appeal(&ctx, id, "workorder", &no, a).await {
+    match rs::appeal(&ctx, id, "workorder", &no, a)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(()) => Redirect::to(&format!("/workorders/{no}?done=appealed")).into_response(),
         Err(e) => show_order(&ctx, &page, &no, e.status, None, Some(&e), None).await,
     }
@@ -397,7 +406,10 @@ async fn rate_case(
     Path(no): Path<String>,
     SafeForm(f): SafeForm<RatingForm>,
 ) -> Response {
-    match rs::rate_case(&ctx, id, &no, rating_from(&f)).await {
+    match rs::rate_case(&ctx, id, &no, rating_from(&f))
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(_) => Redirect::to(&format!("/my/cases/{no}/rating?done=rated")).into_response(),
         Err(e) => show_case_rating(&ctx, &page, id, &no, e.status, None, Some(&e)).await,
     }
@@ -410,7 +422,10 @@ async fn appeal_case(
     SafeForm(AppealForm { reason }): SafeForm<AppealForm>,
 ) -> Response {
     let a = Appeal { reason };
-    match rs::appeal(&ctx, id, "case", &no, a).await {
+    match rs::appeal(&ctx, id, "case", &no, a)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(()) => Redirect::to(&format!("/my/cases/{no}/rating?done=appealed")).into_response(),
         Err(e) => show_case_rating(&ctx, &page, id, &no, e.status, None, Some(&e)).await,
     }
@@ -426,7 +441,7 @@ async fn my_orders(
         .and_then(|p| p.parse::<i64>().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1);
-    match orders::mine(&ctx, id, pg, 20).await {
+    match orders::mine(&ctx, id, pg, 20).await.map_err(ApiError::from) {
         Ok((items, total)) => page.ok(
             "my_workorders.html",
             context! { items, total, page => pg, per_page => 20 },
@@ -454,11 +469,14 @@ async fn letters_page(
         page_size: Some(10),
         per_page: None,
     };
-    let list = match letters::list(&ctx, lq).await {
+    let list = match letters::list(&ctx, lq).await.map_err(ApiError::from) {
         Ok(l) => l,
         Err(e) => return page.error(&e),
     };
-    let stats = letters::stats(&ctx).await.unwrap_or_default();
+    let stats = letters::stats(&ctx)
+        .await
+        .map_err(ApiError::from)
+        .unwrap_or_default();
     let data = form_data(&ctx).await;
     let mut base = String::from("/letters?");
     for k in ["department", "category", "q"] {

@@ -7,17 +7,17 @@ use crate::ratings::{self, NewRating, RatingView};
 use crate::rules::Status;
 use crate::settings;
 use crate::staff::reopen;
+use crate::HotlineError;
 use serde::{Deserialize, Serialize};
 use tongban_cases::rules::Status as CaseStatus;
 use tongban_platform::db::{Conn, DbError, Value};
 use tongban_platform::identity::{Role, Staff};
-use tongban_platform::{audit, mask, notify, params, vault, ApiError, Ctx};
+use tongban_platform::{audit, mask, notify, params, vault, Ctx};
 
-fn already_rated(what: &str, no: &str) -> ApiError {
-    ApiError::conflict(
-        "already_rated",
-        format!("{what} {no} has been rated; each is rated once (一事一评)"),
-    )
+fn already_rated(what: &str, no: &str) -> HotlineError {
+    HotlineError::AlreadyRated(format!(
+        "{what} {no} has been rated; each is rated once (一事一评)"
+    ))
 }
 
 /// Rate a concluded case of one's own.
@@ -26,34 +26,30 @@ pub async fn rate_case(
     citizen: i64,
     case_no: &str,
     n: NewRating,
-) -> Result<RatingView, ApiError> {
+) -> Result<RatingView, HotlineError> {
     let dims = ratings::check(&n)?;
     let no = case_no.to_owned();
     let cal = ctx.calendar();
     let by = ratings::rectify_by(&cal, ctx.today(), ctx.config.rectification_days);
     let source = audit::current_source();
-    let res: Result<(), ApiError> = ctx
+    let res: Result<(), HotlineError> = ctx
         .db
         .transact(move |c| {
             let Some(k) =
                 tongban_cases::store::for_rating(c, &no)?.filter(|k| k.applicant_id == citizen)
             else {
-                return Err(ApiError::not_found(
-                    "case_not_found",
-                    format!("you have no case {no:?}"),
-                ));
+                return Err(HotlineError::CaseNotFound(format!(
+                    "you have no case {no:?}"
+                )));
             };
             if !matches!(
                 k.status,
                 CaseStatus::Approved | CaseStatus::Rejected | CaseStatus::NotAccepted
             ) {
-                return Err(ApiError::conflict(
-                    "not_concluded",
-                    format!(
-                        "case {no} can be rated once it is decided; it is {}",
-                        k.status.label_zh()
-                    ),
-                ));
+                return Err(HotlineError::NotConcluded(format!(
+                    "case {no} can be rated once it is decided; it is {}",
+                    k.status.label_zh()
+                )));
             }
             let subject = ratings::Subject {
                 kind: "case",
@@ -103,22 +99,19 @@ pub async fn rate_order(
     citizen: i64,
     order_no: &str,
     n: NewRating,
-) -> Result<RatingView, ApiError> {
+) -> Result<RatingView, HotlineError> {
     let dims = ratings::check(&n)?;
     let no = order_no.to_owned();
     let cal = ctx.calendar();
     let today = ctx.today();
     let by = ratings::rectify_by(&cal, today, ctx.config.rectification_days);
     let source = audit::current_source();
-    let res: Result<(), ApiError> = ctx
+    let res: Result<(), HotlineError> = ctx
         .db
         .transact(move |c| {
             let Some(mut r) = orders::load(c, &no, true)?.filter(|r| r.citizen_id == Some(citizen))
             else {
-                return Err(ApiError::not_found(
-                    "order_not_found",
-                    format!("you have no work order {no:?}"),
-                ));
+                return Err(HotlineError::OrderNotFound(format!("you have no work order {no:?}")));
             };
             let rated = c
                 .query_opt("SELECT 1 AS x FROM ratings WHERE subject_kind = 'workorder' AND subject_no = $1", params![no.as_str()])?
@@ -127,13 +120,10 @@ pub async fn rate_order(
                 return Err(already_rated("work order", &no));
             }
             if !matches!(r.status, Status::Replied | Status::Closed) {
-                return Err(ApiError::conflict(
-                    "not_replied",
-                    format!(
+                return Err(HotlineError::NotReplied(format!(
                         "order {no} can be rated once it is answered; it is {}",
                         r.status.label_zh()
-                    ),
-                ));
+                    )));
             }
             let subject = ratings::Subject {
                 kind: "workorder",
@@ -190,13 +180,13 @@ pub async fn rate_order(
     rating_of(ctx, "workorder", order_no).await
 }
 
-async fn rating_of(ctx: &Ctx, kind: &'static str, no: &str) -> Result<RatingView, ApiError> {
+async fn rating_of(ctx: &Ctx, kind: &'static str, no: &str) -> Result<RatingView, HotlineError> {
     let no2 = no.to_owned();
     let tz = ctx.tz;
     ctx.db
         .read(move |c| ratings::get(c, kind, &no2, tz))
         .await?
-        .ok_or_else(|| ApiError::not_found("rating_not_found", format!("{no} has no rating")))
+        .ok_or_else(|| HotlineError::RatingNotFound(format!("{no} has no rating")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,13 +203,12 @@ pub async fn appeal(
     kind: &'static str,
     no: &str,
     a: Appeal,
-) -> Result<(), ApiError> {
+) -> Result<(), HotlineError> {
     let reason = a.reason.trim().to_owned();
     let n = reason.chars().count();
     if n == 0 || n > 500 {
-        return Err(ApiError::unprocessable(
-            "reason_required",
-            "give the reason for the appeal (1-500 characters)",
+        return Err(HotlineError::ReasonRequired(
+            "give the reason for the appeal (1-500 characters)".into(),
         ));
     }
     let no = no.to_owned();
@@ -234,21 +223,21 @@ pub async fn appeal(
             _ => orders::load(c, no, false)?.is_some_and(|r| r.citizen_id == Some(citizen)),
         })
     };
-    let res: Result<(), ApiError> = ctx
+    let res: Result<(), HotlineError> = ctx
         .db
         .transact(move |c| {
             if !owner_ok(c, &no)? {
-                return Err(ApiError::not_found("not_found", format!("you have no {kind} {no:?}")));
+                return Err(HotlineError::NotFound(format!("you have no {kind} {no:?}")));
             }
             let Some(r) = c.query_opt(
                 "SELECT id, department_code, appeal FROM ratings WHERE subject_kind = $1 AND subject_no = $2",
                 params![kind, no.as_str()],
             )?
             else {
-                return Err(ApiError::conflict("not_rated", format!("{no} has no rating to appeal")));
+                return Err(HotlineError::NotRated(format!("{no} has no rating to appeal")));
             };
             if r.get_opt_str("appeal")?.is_some() {
-                return Err(ApiError::conflict("already_appealed", "a rating decision may be appealed once"));
+                return Err(HotlineError::AlreadyAppealed("a rating decision may be appealed once".into()));
             }
             let id = r.get_i64("id")?;
             let keys = vault::keys().map_err(DbError::from)?;
@@ -386,12 +375,16 @@ fn rect_of(
 /// Rectifications: a department's own, or all for a supervisor.
 /// A department's (or, for supervisors, every) rectification, one page at a time: open ones
 /// first, the newest first (what was opened today is on the first page), then the done ones.
-pub async fn rectifications(ctx: &Ctx, staff: &Staff, q: RectQuery) -> Result<RectPage, ApiError> {
+pub async fn rectifications(
+    ctx: &Ctx,
+    staff: &Staff,
+    q: RectQuery,
+) -> Result<RectPage, HotlineError> {
     let paging = tongban_platform::http::Paging::new(q.page, q.page_size.or(q.per_page), 20)?;
     let all = staff.has(Role::Supervisor);
     if !all && !department_role(staff) {
-        return Err(ApiError::forbidden(
-            "rectifications are for department staff and supervisors",
+        return Err(HotlineError::Forbidden(
+            "rectifications are for department staff and supervisors".into(),
         ));
     }
     if let Some(s) = q
@@ -399,10 +392,9 @@ pub async fn rectifications(ctx: &Ctx, staff: &Staff, q: RectQuery) -> Result<Re
         .as_deref()
         .filter(|s| !["open", "called_back", "done"].contains(s))
     {
-        return Err(ApiError::bad_request(
-            "invalid_status",
-            format!("status must be open, called_back or done, got {s:?}"),
-        ));
+        return Err(HotlineError::InvalidStatus(format!(
+            "status must be open, called_back or done, got {s:?}"
+        )));
     }
     let today = ctx.today();
     let staff2 = staff.clone();
@@ -464,43 +456,39 @@ pub async fn rectification_act(
     staff: &Staff,
     id: i64,
     a: RectAction,
-) -> Result<Rectification, ApiError> {
+) -> Result<Rectification, HotlineError> {
     if !["callback", "complete"].contains(&a.action.as_str()) {
-        return Err(ApiError::unprocessable(
-            "unknown_action",
-            "action must be callback or complete",
+        return Err(HotlineError::UnknownAction(
+            "action must be callback or complete".into(),
         ));
     }
     let note = a.note.as_deref().unwrap_or("").trim().to_owned();
     if note.is_empty() || note.chars().count() > 2000 {
-        return Err(ApiError::unprocessable(
-            "note_required",
-            if a.action == "callback" {
+        return Err(HotlineError::NoteRequired(
+            (if a.action == "callback" {
                 "record the callback to the applicant (1-2000 characters)"
             } else {
                 "write the outcome of the rectification (1-2000 characters)"
-            },
+            })
+            .into(),
         ));
     }
     let today = ctx.today();
     let staff2 = staff.clone();
     let source = audit::current_source();
-    let res: Result<Rectification, ApiError> = ctx
+    let res: Result<Rectification, HotlineError> = ctx
         .db
         .transact(move |c| {
             let lock = if c.engine() == tongban_platform::db::Engine::Postgres { " FOR UPDATE OF x" } else { "" };
             let Some(row) = c.query_opt(&format!("{RECT_SQL} WHERE x.id = $1{lock}"), params![id])? else {
-                return Err(ApiError::not_found("rectification_not_found", format!("no rectification {id}")));
+                return Err(HotlineError::RectificationNotFound(format!("no rectification {id}")));
             };
             let cur = rect_of(&row, &staff2, today)?;
             if cur.department != staff2.department.code || !department_role(&staff2) {
-                return Err(ApiError::forbidden("only the rated department works on its rectifications"));
+                return Err(HotlineError::Forbidden("only the rated department works on its rectifications".into()));
             }
             if !cur.actions.contains(&a.action.as_str()) {
-                return Err(ApiError::conflict(
-                    "action_not_allowed",
-                    format!("cannot {} rectification {id} now: it is {}", a.action, cur.status),
-                ));
+                return Err(HotlineError::ActionNotAllowed(format!("cannot {} rectification {id} now: it is {}", a.action, cur.status)));
             }
             let now = tongban_platform::time::now_millis();
             if a.action == "callback" {

@@ -3,12 +3,13 @@
 //! rectification (整改) of every bad rating with a callback and a written outcome, one
 //! appeal, and public statistics. The rater's identity is never shown to the department.
 
+use crate::HotlineError;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tongban_platform::calendar::Calendar;
 use tongban_platform::db::{Conn, DbError};
-use tongban_platform::{params, vault, ApiError};
+use tongban_platform::{params, vault};
 
 /// Levels 5..1 and their names.
 pub const LEVELS: [(i64, &str); 5] = [
@@ -51,44 +52,34 @@ pub struct NewRating {
 }
 
 /// Check a rating; returns the dimensions as stored JSON.
-pub fn check(r: &NewRating) -> Result<String, ApiError> {
-    let bad = |code: &str, m: String| ApiError::unprocessable(code, m);
+pub fn check(r: &NewRating) -> Result<String, HotlineError> {
     if !(1..=5).contains(&r.level) {
-        return Err(bad(
-            "invalid_level",
-            format!(
-                "level must be 1 (非常不满意) to 5 (非常满意), got {}",
-                r.level
-            ),
-        ));
+        return Err(HotlineError::InvalidLevel(format!(
+            "level must be 1 (非常不满意) to 5 (非常满意), got {}",
+            r.level
+        )));
     }
     for (k, v) in &r.dimensions {
         if !DIMENSIONS.contains(&k.as_str()) {
-            return Err(bad(
-                "invalid_dimension",
-                format!(
-                    "unknown dimension {k:?}; dimensions are {}",
-                    DIMENSIONS.join(", ")
-                ),
-            ));
+            return Err(HotlineError::InvalidDimension(format!(
+                "unknown dimension {k:?}; dimensions are {}",
+                DIMENSIONS.join(", ")
+            )));
         }
         if !v.as_i64().is_some_and(|n| (1..=5).contains(&n)) {
-            return Err(bad(
-                "invalid_dimension",
-                format!("dimension {k} must be a whole number 1 to 5"),
-            ));
+            return Err(HotlineError::InvalidDimension(format!(
+                "dimension {k} must be a whole number 1 to 5"
+            )));
         }
     }
     let n = r.comment.trim().chars().count();
     if n > 500 {
-        return Err(bad(
-            "invalid_comment",
+        return Err(HotlineError::InvalidComment(
             "the comment may have at most 500 characters".into(),
         ));
     }
     if is_bad(r.level) && n == 0 {
-        return Err(bad(
-            "comment_required",
+        return Err(HotlineError::CommentRequired(
             "tell us what went wrong: a comment is required with 不满意 or 非常不满意".into(),
         ));
     }
@@ -329,27 +320,38 @@ mod tests {
     fn ratings_are_checked() {
         assert!(check(&rating(5, serde_json::json!({"overall": 5}), "")).is_ok());
         assert_eq!(
-            check(&rating(0, Value::Null, "")).unwrap_err().code,
+            check(&rating(0, Value::Null, ""))
+                .map_err(tongban_platform::ApiError::from)
+                .unwrap_err()
+                .code,
             "invalid_level"
         );
         assert_eq!(
-            check(&rating(6, Value::Null, "")).unwrap_err().code,
+            check(&rating(6, Value::Null, ""))
+                .map_err(tongban_platform::ApiError::from)
+                .unwrap_err()
+                .code,
             "invalid_level"
         );
         assert_eq!(
             check(&rating(4, serde_json::json!({"speed": 3}), ""))
+                .map_err(tongban_platform::ApiError::from)
                 .unwrap_err()
                 .code,
             "invalid_dimension"
         );
         assert_eq!(
             check(&rating(4, serde_json::json!({"overall": 9}), ""))
+                .map_err(tongban_platform::ApiError::from)
                 .unwrap_err()
                 .code,
             "invalid_dimension"
         );
         assert_eq!(
-            check(&rating(2, Value::Null, " ")).unwrap_err().code,
+            check(&rating(2, Value::Null, " "))
+                .map_err(tongban_platform::ApiError::from)
+                .unwrap_err()
+                .code,
             "comment_required"
         );
         assert_eq!(percent(2, 3), Some(66.7));

@@ -3,9 +3,10 @@
 
 use crate::categories::{self, Routing, DISTRICTS, TREE};
 use crate::rules::Limits;
+use crate::HotlineError;
 use serde::{Deserialize, Serialize};
 use tongban_platform::db::{Conn, DbError};
-use tongban_platform::{params, ApiError};
+use tongban_platform::params;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -109,8 +110,8 @@ impl Settings {
     }
 
     /// Check a whole new configuration; `departments` are the known department codes.
-    pub fn validate(&self, departments: &[String]) -> Result<(), ApiError> {
-        let bad = |m: String| ApiError::unprocessable("invalid_settings", m);
+    pub fn validate(&self, departments: &[String]) -> Result<(), HotlineError> {
+        let bad = |m: String| HotlineError::InvalidSettings(m);
         let mut seen = std::collections::HashSet::new();
         for e in &self.categories {
             let (top, sub) = e.code.split_once('.').unwrap_or((&e.code, ""));
@@ -221,7 +222,7 @@ pub async fn replace(
     ctx: &tongban_platform::Ctx,
     staff: &tongban_platform::identity::Staff,
     s: Settings,
-) -> Result<Settings, ApiError> {
+) -> Result<Settings, HotlineError> {
     let depts: Vec<String> = ctx
         .db
         .read(tongban_platform::identity::list_departments)

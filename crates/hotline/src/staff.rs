@@ -6,10 +6,11 @@ use crate::orders::{self, ymd, Rec};
 use crate::ratings;
 use crate::rules::{self, Status};
 use crate::settings;
+use crate::HotlineError;
 use serde::{Deserialize, Serialize};
 use tongban_platform::db::{Conn, DbError, Value};
 use tongban_platform::identity::{Role, Staff};
-use tongban_platform::{audit, mask, params, vault, ApiError, Ctx};
+use tongban_platform::{audit, mask, params, vault, Ctx};
 
 mod actions;
 pub use actions::*;
@@ -87,18 +88,17 @@ pub struct Queue {
     pub per_page: i64,
 }
 
-fn forbidden(what: &str) -> ApiError {
-    ApiError::forbidden(what.to_owned())
+fn forbidden(what: &str) -> HotlineError {
+    HotlineError::Forbidden(what.to_owned())
 }
 
 /// The queue a staff member sees: the one asked for (if their role allows) or their first.
-pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, ApiError> {
+pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, HotlineError> {
     let name = match q.queue.as_deref() {
         Some(n) => {
             let Some((n, role)) = QUEUES.iter().find(|(x, _)| *x == n) else {
-                return Err(ApiError::bad_request(
-                    "invalid_queue",
-                    "queue must be department, dispatch, supervise or publish",
+                return Err(HotlineError::InvalidQueue(
+                    "queue must be department, dispatch, supervise or publish".into(),
                 ));
             };
             if !staff.has(*role) {
@@ -120,9 +120,8 @@ pub async fn queue(ctx: &Ctx, staff: &Staff, q: QueueQuery) -> Result<Queue, Api
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_status",
-                "status must be received, dispatched, returned, signed, replied or closed",
+            HotlineError::InvalidStatus(
+                "status must be received, dispatched, returned, signed, replied or closed".into(),
             )
         })?),
     };
@@ -244,7 +243,7 @@ pub fn allowed(staff: &Staff, r: &Rec) -> Vec<&'static str> {
 }
 
 /// Whether `action` fits the role and the order's state (not the input values).
-fn check_action(staff: &Staff, r: &Rec, action: &str) -> Result<(), ApiError> {
+fn check_action(staff: &Staff, r: &Rec, action: &str) -> Result<(), HotlineError> {
     let own = r.department.as_deref() == Some(staff.department.code.as_str());
     let role_ok = match action {
         "dispatch" => staff.has(Role::Dispatcher),
@@ -253,10 +252,10 @@ fn check_action(staff: &Staff, r: &Rec, action: &str) -> Result<(), ApiError> {
         "publish" => staff.has(Role::Editor),
         "close" => staff.has(Role::Dispatcher) || staff.has(Role::Supervisor),
         _ => {
-            return Err(ApiError::unprocessable(
-                "unknown_action",
-                format!("action must be one of {}", ACTIONS.join(", ")),
-            ))
+            return Err(HotlineError::UnknownAction(format!(
+                "action must be one of {}",
+                ACTIONS.join(", ")
+            )))
         }
     };
     if !role_ok {
@@ -280,18 +279,12 @@ fn facts(r: &Rec) -> rules::Facts {
 }
 
 /// The status `action` leads to, decided by [`rules::decide`], or 409 naming why not.
-fn decide(r: &Rec, action: &str) -> Result<Status, ApiError> {
+fn decide(r: &Rec, action: &str) -> Result<Status, HotlineError> {
     let a = rules::Action::parse(action).ok_or_else(|| {
-        ApiError::unprocessable(
-            "unknown_action",
-            format!("action must be one of {}", ACTIONS.join(", ")),
-        )
+        HotlineError::UnknownAction(format!("action must be one of {}", ACTIONS.join(", ")))
     })?;
     rules::decide(r.status, facts(r), a).map_err(|why| {
-        ApiError::conflict(
-            "action_not_allowed",
-            format!("cannot {action} order {} now: {why}", r.order_no),
-        )
+        HotlineError::ActionNotAllowed(format!("cannot {action} order {} now: {why}", r.order_no))
     })
 }
 
@@ -348,7 +341,7 @@ pub struct StaffOrder {
 }
 
 /// The order file for staff who may see it (content decrypted, phone masked).
-pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrder, ApiError> {
+pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrder, HotlineError> {
     let no = order_no.to_owned();
     let (rec, events, s, department_name) = ctx
         .db
@@ -367,7 +360,7 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
             Ok(Some((r, ev, settings::load(c)?, dname)))
         })
         .await?
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no work order {order_no:?}")))?;
+        .ok_or_else(|| HotlineError::OrderNotFound(format!("no work order {order_no:?}")))?;
     if !may_see(staff, &rec) {
         audit::record(
             &ctx.db,
@@ -378,10 +371,10 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
             "work order {order_no} is not in your queues"
         )));
     }
-    let keys = vault::keys().map_err(|_| ApiError::internal())?;
-    let open = |v: &Option<String>| -> Result<Option<String>, ApiError> {
+    let keys = vault::keys().map_err(|_| HotlineError::Internal)?;
+    let open = |v: &Option<String>| -> Result<Option<String>, HotlineError> {
         v.as_ref()
-            .map(|x| keys.decrypt(x).map_err(|_| ApiError::internal()))
+            .map(|x| keys.decrypt(x).map_err(|_| HotlineError::Internal))
             .transpose()
     };
     let tz = ctx.tz;
@@ -401,7 +394,7 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
         title: rec.title.clone(),
         content: keys
             .decrypt(&rec.content)
-            .map_err(|_| ApiError::internal())?,
+            .map_err(|_| HotlineError::Internal)?,
         phone: open(&rec.phone)?.map(|p| mask::phone(&p)),
         has_photo: rec.photo.is_some(),
         channel: rec.channel.clone(),
@@ -468,15 +461,13 @@ pub async fn photo(
     ctx: &Ctx,
     staff: &Staff,
     order_no: &str,
-) -> Result<(Vec<u8>, String), ApiError> {
+) -> Result<(Vec<u8>, String), HotlineError> {
     let no = order_no.to_owned();
     let rec = ctx
         .db
         .read(move |c| orders::load(c, &no, false))
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found("order_not_found", format!("no work order {order_no:?}"))
-        })?;
+        .ok_or_else(|| HotlineError::OrderNotFound(format!("no work order {order_no:?}")))?;
     if !may_see(staff, &rec) {
         return Err(forbidden(&format!(
             "work order {order_no} is not in your queues"
@@ -484,9 +475,9 @@ pub async fn photo(
     }
     let key = rec
         .photo
-        .ok_or_else(|| ApiError::not_found("no_photo", "this order has no photo"))?;
+        .ok_or_else(|| HotlineError::NoPhoto("this order has no photo".into()))?;
     let bytes = tongban_platform::blobs::get(&ctx.config.upload_dir, &key)
-        .map_err(|_| ApiError::not_found("no_photo", "the photo is missing from the store"))?;
+        .map_err(|_| HotlineError::NoPhoto("the photo is missing from the store".into()))?;
     Ok((bytes.clone(), photo_type(&bytes).to_owned()))
 }
 

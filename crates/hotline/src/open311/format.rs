@@ -167,6 +167,12 @@ impl From<ApiError> for Error311 {
     }
 }
 
+impl From<crate::HotlineError> for Error311 {
+    fn from(e: crate::HotlineError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
 impl From<DbError> for Error311 {
     fn from(e: DbError) -> Self {
         ApiError::from(e).into()

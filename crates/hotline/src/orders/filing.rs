@@ -2,10 +2,7 @@
 //! the photo stored sealed, the query code returned once, and the insert with its timeline.
 
 use super::*;
-
-fn bad(code: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::unprocessable(code, msg)
-}
+use crate::HotlineError;
 
 struct Checked {
     t: OrderType,
@@ -14,51 +11,46 @@ struct Checked {
     channel: &'static str,
 }
 
-fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError> {
+fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, HotlineError> {
     let t = OrderType::parse(&n.order_type).ok_or_else(|| {
-        bad(
-            "unknown_type",
-            "type must be consult, help, complaint, report, suggestion or praise",
+        HotlineError::UnknownType(
+            "type must be consult, help, complaint, report, suggestion or praise".into(),
         )
     })?;
     if !s.category_exists(&n.category) {
-        return Err(bad(
-            "unknown_category",
-            format!("category {:?} is not in the category tree", n.category),
-        ));
+        return Err(HotlineError::UnknownCategory(format!(
+            "category {:?} is not in the category tree",
+            n.category
+        )));
     }
     if !crate::categories::DISTRICTS.contains(&n.district.as_str()) {
-        return Err(bad(
-            "unknown_district",
-            format!(
-                "district must be one of {}",
-                crate::categories::DISTRICTS.join("、")
-            ),
-        ));
+        return Err(HotlineError::UnknownDistrict(format!(
+            "district must be one of {}",
+            crate::categories::DISTRICTS.join("、")
+        )));
     }
     let len = |s: &str| s.trim().chars().count();
     if len(&n.street) == 0 || len(&n.street) > 100 {
-        return Err(bad(
-            "missing_location",
-            "give the street or place (1-100 characters)",
+        return Err(HotlineError::MissingLocation(
+            "give the street or place (1-100 characters)".into(),
         ));
     }
     if len(&n.title) == 0 || len(&n.title) > 100 {
-        return Err(bad("invalid_title", "the title needs 1-100 characters"));
+        return Err(HotlineError::InvalidTitle(
+            "the title needs 1-100 characters".into(),
+        ));
     }
     if len(&n.content) == 0 || len(&n.content) > 5000 {
-        return Err(bad(
-            "invalid_content",
-            "describe the matter in 1-5000 characters",
+        return Err(HotlineError::InvalidContent(
+            "describe the matter in 1-5000 characters".into(),
         ));
     }
     match (n.lat, n.long) {
         (None, None) => {}
         (Some(a), Some(b)) if (-90.0..=90.0).contains(&a) && (-180.0..=180.0).contains(&b) => {}
         _ => {
-            return Err(bad(
-                "invalid_location",
-                "give lat (-90..90) and long (-180..180) together",
+            return Err(HotlineError::InvalidLocation(
+                "give lat (-90..90) and long (-180..180) together".into(),
             ))
         }
     }
@@ -66,7 +58,7 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError>
     let phone = match &n.phone {
         Some(p) if !p.trim().is_empty() => Some(
             Phone::parse(p)
-                .map_err(|m| bad("invalid_phone", format!("phone: {m}")))?
+                .map_err(|m| HotlineError::InvalidPhone(format!("phone: {m}")))?
                 .as_str()
                 .to_owned(),
         ),
@@ -76,9 +68,8 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError>
         Some(e) if !e.trim().is_empty() => {
             let e = e.trim();
             if e.len() > 100 || !tongban_platform::notify::valid_email(e) {
-                return Err(bad(
-                    "invalid_email",
-                    "email must be an address like name@example.com",
+                return Err(HotlineError::InvalidEmail(
+                    "email must be an address like name@example.com".into(),
                 ));
             }
             Some(e.to_owned())
@@ -86,10 +77,7 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError>
         _ => None,
     };
     if needs_contact && phone.is_none() && email.is_none() {
-        return Err(bad(
-            "phone_required",
-            "without logging in, give a phone number (or an e-mail address) so the department can answer",
-        ));
+        return Err(HotlineError::PhoneRequired("without logging in, give a phone number (or an e-mail address) so the department can answer".into()));
     }
     let channel = match filer {
         Filer::Operator(_) => "phone",
@@ -98,10 +86,9 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError>
             None | Some("web") => "web",
             Some("mobile") => "mobile",
             Some(other) => {
-                return Err(bad(
-                    "invalid_channel",
-                    format!("channel must be web or mobile, got {other:?}"),
-                ))
+                return Err(HotlineError::InvalidChannel(format!(
+                    "channel must be web or mobile, got {other:?}"
+                )))
             }
         },
     };
@@ -114,26 +101,21 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, ApiError>
 }
 
 /// Check and keep a photo (JPEG, PNG or GIF by content, within the upload limit).
-fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, ApiError> {
+fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, HotlineError> {
     if data.len() > ctx.config.max_upload_bytes {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "the photo may be at most {} KB",
-                ctx.config.max_upload_bytes / 1024
-            ),
-        ));
+        return Err(HotlineError::TooLarge(format!(
+            "the photo may be at most {} KB",
+            ctx.config.max_upload_bytes / 1024
+        )));
     }
     if crate::staff::photo_kind(&data).is_none() {
-        return Err(bad(
-            "invalid_photo",
-            "the photo must be a JPEG, PNG or GIF image",
+        return Err(HotlineError::InvalidPhoto(
+            "the photo must be a JPEG, PNG or GIF image".into(),
         ));
     }
     tongban_platform::blobs::put(&ctx.config.upload_dir, &data).map_err(|e| {
         tracing::error!(error = %e, "cannot store a photo");
-        ApiError::internal()
+        HotlineError::Internal
     })
 }
 
@@ -165,7 +147,7 @@ pub async fn file(
     n: NewOrder,
     filer: Filer,
     photo: Option<Vec<u8>>,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), HotlineError> {
     let today = ctx.today();
     let cal = ctx.calendar();
     let now = tongban_platform::time::now_millis();
@@ -186,7 +168,7 @@ pub async fn file(
         .await?;
         if let Some(p) = &ck.phone {
             let key = vault::keys()
-                .map_err(|_| ApiError::internal())?
+                .map_err(|_| HotlineError::Internal)?
                 .blind("rate-phone", p);
             tongban_platform::throttle::limit(
                 &ctx.db,

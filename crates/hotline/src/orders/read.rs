@@ -3,6 +3,7 @@
 
 use super::filing::code_index;
 use super::*;
+use crate::HotlineError;
 
 /// The view of an order. The citizen who filed it (`owner`) or whoever gives its query code
 /// (`code`) sees it whole, the reply included; anyone else sees only its status.
@@ -11,7 +12,7 @@ pub async fn view(
     order_no: &str,
     owner: Option<i64>,
     code: Option<&str>,
-) -> Result<OrderView, ApiError> {
+) -> Result<OrderView, HotlineError> {
     let no = order_no.to_owned();
     let code = code.map(str::to_owned);
     let tz = ctx.tz;
@@ -86,9 +87,7 @@ pub async fn view(
             }))
         })
         .await?;
-    found.ok_or_else(|| {
-        ApiError::not_found("order_not_found", format!("no work order {order_no:?}"))
-    })
+    found.ok_or_else(|| HotlineError::OrderNotFound(format!("no work order {order_no:?}")))
 }
 
 impl OrderView {
@@ -137,7 +136,7 @@ pub async fn mine(
     citizen: i64,
     page: i64,
     per_page: i64,
-) -> Result<(Vec<Summary>, i64), ApiError> {
+) -> Result<(Vec<Summary>, i64), HotlineError> {
     let tz = ctx.tz;
     Ok(ctx
         .db

@@ -18,14 +18,13 @@ pub struct ActionReq {
     pub level: Option<i64>,
 }
 
-fn text(v: &Option<String>, what: &str, max: usize) -> Result<String, ApiError> {
+fn text(v: &Option<String>, what: &str, max: usize) -> Result<String, HotlineError> {
     let t = v.as_deref().unwrap_or("").trim();
     let n = t.chars().count();
     if n == 0 || n > max {
-        return Err(ApiError::unprocessable(
-            "note_required",
-            format!("{what} (1-{max} characters)"),
-        ));
+        return Err(HotlineError::NoteRequired(format!(
+            "{what} (1-{max} characters)"
+        )));
     }
     Ok(t.to_owned())
 }
@@ -36,12 +35,12 @@ pub async fn act(
     staff: &Staff,
     order_no: &str,
     a: ActionReq,
-) -> Result<String, ApiError> {
+) -> Result<String, HotlineError> {
     if !ACTIONS.contains(&a.action.as_str()) {
-        return Err(ApiError::unprocessable(
-            "unknown_action",
-            format!("action must be one of {}", ACTIONS.join(", ")),
-        ));
+        return Err(HotlineError::UnknownAction(format!(
+            "action must be one of {}",
+            ACTIONS.join(", ")
+        )));
     }
     let today = ctx.today();
     let cal = ctx.calendar();
@@ -57,10 +56,9 @@ pub async fn act(
         .transact(move |c| {
             let staff = staff2;
             let Some(mut r) = orders::load(c, &no, true)? else {
-                return Err(Refused::Error(ApiError::not_found(
-                    "order_not_found",
-                    format!("no work order {no:?}"),
-                )));
+                return Err(Refused::Error(HotlineError::OrderNotFound(format!(
+                    "no work order {no:?}"
+                ))));
             };
             check_action(&staff, &r, &a.action).map_err(Refused::Denied)?;
             apply(c, &staff, &mut r, &a, today, &cal, rect_days).map_err(Refused::Error)?;
@@ -79,7 +77,7 @@ pub async fn act(
             let mut entry =
                 audit::Entry::staff(staff, &format!("workorder.{action}"), order_no, "denied");
             entry.source = denied_source;
-            entry.detail = e.message.clone();
+            entry.detail = e.to_string();
             audit::record(&ctx.db, entry).await;
             Err(e)
         }
@@ -89,8 +87,8 @@ pub async fn act(
 /// Why an action did not happen: the rules refused who asked (audited as denied), or
 /// something else went wrong. Either way the transaction is rolled back.
 enum Refused {
-    Denied(ApiError),
-    Error(ApiError),
+    Denied(HotlineError),
+    Error(HotlineError),
 }
 
 impl From<DbError> for Refused {
@@ -109,7 +107,7 @@ fn apply(
     today: chrono::NaiveDate,
     cal: &tongban_platform::calendar::Calendar,
     rect_days: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), HotlineError> {
     let now = tongban_platform::time::now_millis();
     let limits = settings::load(c)?.limits;
     let actor = staff.username.clone();
@@ -122,12 +120,9 @@ fn apply(
         "dispatch" => {
             let d = a.department.as_deref().unwrap_or("").trim().to_owned();
             if d.is_empty() || tongban_platform::identity::get_department(c, &d)?.is_none() {
-                return Err(ApiError::unprocessable(
-                    "unknown_department",
-                    format!(
-                        "give the department to send the order to (a department code), got {d:?}"
-                    ),
-                ));
+                return Err(HotlineError::UnknownDepartment(format!(
+                    "give the department to send the order to (a department code), got {d:?}"
+                )));
             }
             let dl = rules::deadlines(cal, &limits, r.order_type, today);
             r.status = next;
@@ -152,13 +147,10 @@ fn apply(
                 500,
             )?;
             if r.return_by.is_some_and(|d| today > d) {
-                return Err(ApiError::conflict(
-                    "return_too_late",
-                    format!(
-                        "a misrouted order must be returned by {}; ask the dispatcher to re-route it",
-                        ymd(r.return_by).unwrap_or_default()
-                    ),
-                ));
+                return Err(HotlineError::ReturnTooLate(format!(
+                    "a misrouted order must be returned by {}; ask the dispatcher to re-route it",
+                    ymd(r.return_by).unwrap_or_default()
+                )));
             }
             r.status = next;
             r.department = None;
@@ -183,10 +175,10 @@ fn apply(
             note = text(&a.note, "give the reason for the extension", 500)?;
             let days = a.days.unwrap_or(0);
             if days < 1 || days > i64::from(limits.max_extension) {
-                return Err(ApiError::unprocessable(
-                    "invalid_days",
-                    format!("an extension is 1 to {} working days", limits.max_extension),
-                ));
+                return Err(HotlineError::InvalidDays(format!(
+                    "an extension is 1 to {} working days",
+                    limits.max_extension
+                )));
             }
             r.extension_days = Some(days);
             r.extension_reason = Some(note.clone());
@@ -195,7 +187,7 @@ fn apply(
             let days = r.extension_days.unwrap_or(0);
             let base = r.answer_by.unwrap_or(today);
             let new = rules::extend(cal, &limits, base, days as u32)
-                .map_err(|m| ApiError::unprocessable("invalid_days", m))?;
+                .map_err(HotlineError::InvalidDays)?;
             r.answer_by = Some(new);
             r.extension_days = None;
             r.escalated = false;
@@ -220,9 +212,8 @@ fn apply(
             let title = match a.public_title.as_deref().map(str::trim) {
                 Some(t) if !t.is_empty() => {
                     if t.chars().count() > 100 {
-                        return Err(ApiError::unprocessable(
-                            "invalid_title",
-                            "the public title may be at most 100 characters",
+                        return Err(HotlineError::InvalidTitle(
+                            "the public title may be at most 100 characters".into(),
                         ));
                     }
                     t.to_owned()
@@ -240,15 +231,11 @@ fn apply(
             let level = a.level;
             if let Some(l) = level {
                 if !(1..=5).contains(&l) {
-                    return Err(ApiError::unprocessable(
-                        "invalid_level",
-                        "level must be 1 to 5",
-                    ));
+                    return Err(HotlineError::InvalidLevel("level must be 1 to 5".into()));
                 }
                 if ratings::is_bad(l) && note.is_empty() {
-                    return Err(ApiError::unprocessable(
-                        "comment_required",
-                        "record what the citizen said (note) with a bad return visit",
+                    return Err(HotlineError::CommentRequired(
+                        "record what the citizen said (note) with a bad return visit".into(),
                     ));
                 }
             }

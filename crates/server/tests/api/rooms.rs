@@ -200,3 +200,23 @@ fn no_nested_results() {
     }
     assert!(found.is_empty(), "nested results:\n{}", found.join("\n"));
 }
+
+/// Each room has one error enum (thiserror) mapped to status and code in one place.
+#[test]
+fn each_room_has_its_error_enum() {
+    for (krate, name) in [
+        ("cases", "CaseError"),
+        ("catalog", "CatalogError"),
+        ("hotline", "HotlineError"),
+        ("insight", "InsightError"),
+    ] {
+        let text = std::fs::read_to_string(root().join(krate).join("src/error.rs"))
+            .unwrap_or_else(|_| panic!("{krate} has no src/error.rs"));
+        assert!(
+            text.contains("#[derive(Debug, thiserror::Error)]")
+                && text.contains(&format!("pub enum {name}"))
+                && text.contains(&format!("impl From<{name}> for ApiError")),
+            "{krate}: one thiserror enum {name} with one mapping to ApiError"
+        );
+    }
+}
