@@ -210,9 +210,10 @@ pub async fn authenticate(
     };
     let now = crate::time::now_millis();
     let t = token.clone();
+    // One statement: no transaction around it on PostgreSQL.
     let state = ctx
         .db
-        .read(move |c| identity::check_session(c, kind, &t, now))
+        .read_single(move |c| identity::check_session(c, kind, &t, now))
         .await?;
     match state {
         SessionState::Valid {
@@ -268,7 +269,7 @@ impl FromRequestParts<Ctx> for StaffAuth {
         let (id, token) = authenticate(ctx, parts, SessionKind::Staff).await?;
         let staff = ctx
             .db
-            .read(move |c| identity::get_staff(c, id))
+            .read_single(move |c| identity::get_staff(c, id))
             .await?
             .ok_or_else(|| ApiError::unauthorized("this staff account no longer exists"))?;
         Ok(StaffAuth { staff, token })

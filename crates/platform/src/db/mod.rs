@@ -110,7 +110,7 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite(db) => db.write(Box::new(f)).await,
-            Inner::Postgres(db) => db.run(Box::new(f), true).await,
+            Inner::Postgres(db) => db.run(Box::new(f), pg::Mode::Write).await,
         }
     }
 
@@ -158,6 +158,20 @@ impl Db {
         }
     }
 
+    /// Run `f`, which reads with exactly one statement: on PostgreSQL without a transaction
+    /// around it (a statement sees one snapshot by itself), two round trips fewer than
+    /// [`Db::read`]; a second statement is an error there.
+    pub async fn read_single<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        match &*self.inner {
+            Inner::Sqlite(db) => db.read(f),
+            Inner::Postgres(db) => db.run(Box::new(f), pg::Mode::Single).await,
+        }
+    }
+
     /// Run `f` on a read snapshot.
     pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
     where
@@ -166,7 +180,7 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite(db) => db.read(f),
-            Inner::Postgres(db) => db.run(Box::new(f), false).await,
+            Inner::Postgres(db) => db.run(Box::new(f), pg::Mode::Read).await,
         }
     }
 
@@ -178,7 +192,7 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite(db) => db.write_blocking(Box::new(f)),
-            Inner::Postgres(db) => db.run_blocking(Box::new(f), true),
+            Inner::Postgres(db) => db.run_blocking(Box::new(f), pg::Mode::Write),
         }
     }
 

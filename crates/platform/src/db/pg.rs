@@ -22,6 +22,18 @@ pub(crate) struct PgDb {
 
 const POOL_SIZE: usize = 16;
 
+/// How a job runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// One read-write transaction.
+    Write,
+    /// One `REPEATABLE READ READ ONLY` transaction: every statement sees one snapshot.
+    Read,
+    /// One statement, with no transaction around it (a statement is its own snapshot): two
+    /// round trips fewer. A second statement is refused.
+    Single,
+}
+
 impl PgDb {
     pub(crate) fn open(url: &str) -> Result<PgDb, DbError> {
         let config: postgres::Config = url.parse().map_err(|e| DbError::Url(format!("{e}")))?;
@@ -32,25 +44,21 @@ impl PgDb {
         })
     }
 
-    pub(crate) async fn run<T: Send + 'static>(
-        &self,
-        f: Job<T>,
-        write: bool,
-    ) -> Result<T, DbError> {
+    pub(crate) async fn run<T: Send + 'static>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
         let config = self.config.clone();
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || run_job(&config, &pool, f, write))
+        tokio::task::spawn_blocking(move || run_job(&config, &pool, f, mode))
             .await
             .map_err(|e| DbError::Engine(format!("worker failed: {e}")))?
     }
 
-    pub(crate) fn run_blocking<T: Send>(&self, f: Job<T>, write: bool) -> Result<T, DbError> {
+    pub(crate) fn run_blocking<T: Send>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
         let config = self.config.clone();
         let pool = self.pool.clone();
         // The blocking client starts its own runtime; keep it off any async thread.
         std::thread::scope(|s| {
-            s.spawn(|| run_job(&config, &pool, f, write))
+            s.spawn(|| run_job(&config, &pool, f, mode))
                 .join()
                 .map_err(|_| DbError::Engine("worker panicked".into()))?
         })
@@ -78,7 +86,7 @@ fn run_job<T>(
     config: &postgres::Config,
     pool: &Mutex<Vec<PgClient>>,
     f: Job<T>,
-    write: bool,
+    mode: Mode,
 ) -> Result<T, DbError> {
     let pooled = pool.lock().map_err(|_| DbError::Closed)?.pop();
     let mut client = match pooled {
@@ -93,18 +101,23 @@ fn run_job<T>(
     }
     // Writes are one transaction. Reads are one snapshot (REPEATABLE READ READ ONLY), as on
     // SQLite: a list and its count, or two panels of one dashboard, never disagree.
-    client
-        .client
-        .batch_execute(if write {
-            "BEGIN"
-        } else {
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-        })
-        .map_err(map_err)?;
-    let result = f(&mut PgConn { c: &mut client });
-    let end = match &result {
-        Ok(_) => client.client.batch_execute("COMMIT").map_err(map_err),
-        Err(_) => client.client.batch_execute("ROLLBACK").map_err(map_err),
+    let begin = match mode {
+        Mode::Write => Some("BEGIN"),
+        Mode::Read => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        Mode::Single => None,
+    };
+    if let Some(b) = begin {
+        client.client.batch_execute(b).map_err(map_err)?;
+    }
+    let result = f(&mut PgConn {
+        c: &mut client,
+        single: mode == Mode::Single,
+        statements: 0,
+    });
+    let end = match (&result, begin) {
+        (_, None) => Ok(()),
+        (Ok(_), Some(_)) => client.client.batch_execute("COMMIT").map_err(map_err),
+        (Err(_), Some(_)) => client.client.batch_execute("ROLLBACK").map_err(map_err),
     };
     if end.is_ok() && !client.client.is_closed() {
         if let Ok(mut p) = pool.lock() {
@@ -130,10 +143,19 @@ fn map_err(e: postgres::Error) -> DbError {
 
 struct PgConn<'a> {
     c: &'a mut PgClient,
+    /// Outside a transaction: one statement only.
+    single: bool,
+    statements: usize,
 }
 
 impl PgConn<'_> {
     fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+        self.statements += 1;
+        if self.single && self.statements > 1 {
+            return Err(DbError::Engine(
+                "a single-statement read ran a second statement; use Db::read".into(),
+            ));
+        }
         if let Some(s) = self.c.statements.get(sql) {
             return Ok(s.clone());
         }

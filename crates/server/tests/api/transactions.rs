@@ -42,3 +42,25 @@ on_both_engines!(
         assert_eq!(seen.unwrap_err().code, "case_not_found");
     }
 );
+
+// A one-statement read runs without a transaction on PostgreSQL (two round trips fewer);
+// a second statement there is refused rather than silently outside one snapshot.
+on_both_engines!(single_statement_reads, |app: TestApp| async move {
+    let one = app
+        .db()
+        .read_single(|c| c.query_one("SELECT 41 + 1 AS n", &[])?.get_i64("n"))
+        .await
+        .unwrap();
+    assert_eq!(one, 42);
+    let two = app
+        .db()
+        .read_single(|c| {
+            c.query_one("SELECT 1 AS n", &[])?;
+            c.query_one("SELECT 2 AS n", &[])?.get_i64("n")
+        })
+        .await;
+    match app.db().engine() {
+        tongban_platform::db::Engine::Postgres => assert!(two.is_err(), "{two:?}"),
+        tongban_platform::db::Engine::Sqlite => assert_eq!(two.unwrap(), 2),
+    }
+});
