@@ -177,7 +177,7 @@ async fn my_cases(
 async fn matter_of(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
     let c2 = code.to_owned();
     ctx.db
-        .read(move |c| tongban_catalog::get_matter(c, &c2))
+        .read_single(move |c| tongban_catalog::get_matter(c, &c2))
         .await?
         .ok_or_else(ApiError::internal)
 }

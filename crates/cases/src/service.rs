@@ -47,7 +47,7 @@ pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, CaseError
     let c2 = code.to_owned();
     match ctx
         .db
-        .read(move |c| tongban_catalog::get_matter(c, &c2))
+        .read_single(move |c| tongban_catalog::get_matter(c, &c2))
         .await?
     {
         Some(m) if m.published && m.applies_online() => Ok(m),
@@ -427,7 +427,10 @@ pub async fn supplement(
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let no = case_no.to_owned();
-    let rec = ctx.db.read(move |c| store::get(c, &no, false)).await?;
+    let rec = ctx
+        .db
+        .read_single(move |c| store::get(c, &no, false))
+        .await?;
     let Some(rec) = rec.filter(|r| r.applicant_id == account_id) else {
         return Err(case_not_found(case_no));
     };
@@ -441,7 +444,7 @@ pub async fn supplement(
     let matter = {
         let code = rec.matter_code.clone();
         ctx.db
-            .read(move |c| tongban_catalog::get_matter(c, &code))
+            .read_single(move |c| tongban_catalog::get_matter(c, &code))
             .await?
             .ok_or_else(|| {
                 CaseError::Db(DbError::Decode(format!(

@@ -51,7 +51,7 @@ pub async fn own_matter(ctx: &Ctx, staff: &Staff, code: &str) -> Result<Matter, 
     let c2 = code.to_owned();
     let m = ctx
         .db
-        .read(move |c| store::get(c, &c2))
+        .read_single(move |c| store::get(c, &c2))
         .await?
         .ok_or_else(|| CatalogError::NotFound(code.to_owned()))?;
     if m.department.code != staff.department.code {

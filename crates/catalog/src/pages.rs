@@ -104,7 +104,7 @@ async fn list(
 }
 
 async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> Response {
-    match ctx.db.read(move |c| store::get(c, &code)).await {
+    match ctx.db.read_single(move |c| store::get(c, &code)).await {
         Ok(Some(m)) if m.published => {
             let online = m.applies_online();
             page.ok("matter.html", context! { m, online })

@@ -116,7 +116,7 @@ async fn detail(
     Path(code): Path<String>,
 ) -> Result<Json<Matter>, ApiError> {
     let c2 = code.clone();
-    match ctx.db.read(move |c| store::get(c, &c2)).await? {
+    match ctx.db.read_single(move |c| store::get(c, &c2)).await? {
         Some(m) if m.published => Ok(Json(m)),
         _ => Err(ApiError::not_found(
             "matter_not_found",

@@ -51,7 +51,7 @@ pub fn discovery(base: &str) -> V {
 }
 
 pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
-    let s = ctx.db.read(settings::load).await?;
+    let s = ctx.db.read_single(settings::load).await?;
     let cats = s.all_categories();
     let items = cats
         .iter()
@@ -75,7 +75,7 @@ pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
 }
 
 pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
-    let s = ctx.db.read(settings::load).await?;
+    let s = ctx.db.read_single(settings::load).await?;
     if !s.category_exists(code) {
         return Err(Error311::new(
             StatusCode::NOT_FOUND,
@@ -160,7 +160,7 @@ pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311>
     };
     let key = partner(ctx, get("api_key").as_deref()).await?;
     let code = get("service_code").ok_or_else(|| Error311::bad("service_code is required"))?;
-    let s = ctx.db.read(settings::load).await?;
+    let s = ctx.db.read_single(settings::load).await?;
     if !s.category_exists(&code) {
         return Err(Error311::new(
             StatusCode::NOT_FOUND,

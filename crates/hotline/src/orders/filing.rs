@@ -153,7 +153,7 @@ pub async fn file(
     let now = tongban_platform::time::now_millis();
     let day = today.format("%Y%m%d").to_string();
     let source = audit::current_source();
-    let settings = ctx.db.read(settings::load).await?;
+    let settings = ctx.db.read_single(settings::load).await?;
     let ck = check(&n, &settings, &filer)?;
     if matches!(filer, Filer::Anonymous) {
         // Anonymous filing is limited per address and per phone: five anonymous orders with
