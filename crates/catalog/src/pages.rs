@@ -186,10 +186,10 @@ async fn import(
     match result {
         Ok(n) => Redirect::to(&format!("/console/matters?imported={n}")).into_response(),
         Err(CatalogError::ForeignRows(errors)) => {
-            let matters = admin::department_matters(&ctx, &staff)
-                .await
-                .map_err(ApiError::from)
-                .unwrap_or_default();
+            let matters = match admin::department_matters(&ctx, &staff).await {
+                Ok(m) => m,
+                Err(e) => return page.error(&ApiError::from(e)),
+            };
             page.render(
                 StatusCode::FORBIDDEN,
                 "console_matters.html",
@@ -197,10 +197,10 @@ async fn import(
             )
         }
         Err(CatalogError::InvalidWorkbook(errors)) => {
-            let matters = admin::department_matters(&ctx, &staff)
-                .await
-                .map_err(ApiError::from)
-                .unwrap_or_default();
+            let matters = match admin::department_matters(&ctx, &staff).await {
+                Ok(m) => m,
+                Err(e) => return page.error(&ApiError::from(e)),
+            };
             page.render(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "console_matters.html",
