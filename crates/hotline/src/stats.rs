@@ -96,6 +96,20 @@ pub struct OrderFigures {
     pub bad: i64,
 }
 
+impl OrderFigures {
+    pub fn add(&mut self, o: &OrderFigures) {
+        self.received += o.received;
+        self.mobile += o.mobile;
+        self.phone += o.phone;
+        self.replied += o.replied;
+        self.replied_on_time += o.replied_on_time;
+        self.closed += o.closed;
+        self.rated += o.rated;
+        self.satisfied += o.satisfied;
+        self.bad += o.bad;
+    }
+}
+
 /// (department — empty when not yet dispatched —, district, category).
 pub type OrderKey = (String, String, String);
 

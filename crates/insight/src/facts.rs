@@ -285,18 +285,10 @@ pub fn recompute_day(
     // Orders are kept by the top level of their category.
     let mut orders: BTreeMap<(String, String, String), OrderFigures> = BTreeMap::new();
     for ((d, district, category), f) in tongban_hotline::stats::orders_by_place(c, s, e)? {
-        let t = orders
+        orders
             .entry((d, district, top(&category).to_owned()))
-            .or_default();
-        t.received += f.received;
-        t.mobile += f.mobile;
-        t.phone += f.phone;
-        t.replied += f.replied;
-        t.replied_on_time += f.replied_on_time;
-        t.closed += f.closed;
-        t.rated += f.rated;
-        t.satisfied += f.satisfied;
-        t.bad += f.bad;
+            .or_default()
+            .add(&f);
     }
 
     c.execute(

@@ -73,21 +73,12 @@ pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<(), DbError> {
 /// letting one audited write commit at a time across every node.
 pub fn append_at(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<(), DbError> {
     if c.engine() == Engine::Postgres {
+        let mut args = vec![at.into()];
+        args.extend(fields(e));
         c.execute(
             "INSERT INTO audit_pending (at, actor_kind, actor, role, department, action, object, result, source, detail)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            params![
-                at,
-                e.actor_kind.as_str(),
-                e.actor.as_str(),
-                e.role.as_str(),
-                e.department.as_str(),
-                e.action.as_str(),
-                e.object.as_str(),
-                e.result.as_str(),
-                e.source.as_str(),
-                e.detail.as_str()
-            ],
+            &args,
         )?;
         return Ok(());
     }
@@ -107,7 +98,11 @@ pub fn link(c: &mut dyn Conn) -> Result<usize, DbError> {
     loop {
         // The head first: once it is locked, the waiting entries read next are not being
         // chained by anyone else.
-        c.query_one("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+        let head = c.query_one(
+            "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )?;
+        let (mut seq, mut prev) = (head.get_i64("seq")?, head.get_str("hash")?);
         let rows = c.query(
             "SELECT id, at, actor_kind, actor, role, department, action, object, result, source, detail
              FROM audit_pending ORDER BY id LIMIT $1",
@@ -116,23 +111,29 @@ pub fn link(c: &mut dyn Conn) -> Result<usize, DbError> {
         if rows.is_empty() {
             return Ok(total);
         }
+        let mut ids = Vec::with_capacity(rows.len());
         for r in &rows {
-            let e = Entry {
-                actor_kind: r.get_str("actor_kind")?,
-                actor: r.get_str("actor")?,
-                role: r.get_str("role")?,
-                department: r.get_str("department")?,
-                action: r.get_str("action")?,
-                object: r.get_str("object")?,
-                result: r.get_str("result")?,
-                source: r.get_str("source")?,
-                detail: r.get_str("detail")?,
-            };
-            chain(c, &e, r.get_i64("at")?)?;
-            // Exactly the entry chained (one committed meanwhile waits for the next step).
+            let at = r.get_i64("at")?;
+            let e = entry_of(r)?;
+            seq += 1;
+            let h = hash(&prev, seq, at, &e);
+            insert(c, seq, at, &e, &prev, &h)?;
+            prev = h;
+            ids.push(crate::db::Value::from(r.get_i64("id")?));
+        }
+        c.execute(
+            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+            params![seq, prev.as_str()],
+        )?;
+        // Exactly the entries chained (one committed meanwhile waits for the next step).
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             c.execute(
-                "DELETE FROM audit_pending WHERE id = $1",
-                params![r.get_i64("id")?],
+                &format!(
+                    "DELETE FROM audit_pending WHERE id IN ({})",
+                    marks.join(", ")
+                ),
+                chunk,
             )?;
         }
         total += rows.len();
@@ -150,7 +151,8 @@ pub async fn settle(db: &crate::db::Db) -> Result<usize, DbError> {
     db.write(link).await
 }
 
-/// Chain one entry after the head: its sequence number and hash.
+/// Chain one entry after the head: its sequence number and hash (SQLite's appends, and the
+/// prune entry on both engines; PostgreSQL's appends are chained by [`link`]).
 fn chain(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
     let lock = if c.engine() == Engine::Postgres {
         " FOR UPDATE"
@@ -164,56 +166,75 @@ fn chain(c: &mut dyn Conn, e: &Entry, at: i64) -> Result<i64, DbError> {
     let seq = head.get_i64("seq")? + 1;
     let prev = head.get_str("hash")?;
     let h = hash(&prev, seq, at, e);
-    let insert = "INSERT INTO audit_log (seq, at, actor_kind, actor, role, department, action, object, result, source, detail, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-    let args = params![
-        seq,
-        at,
-        e.actor_kind.as_str(),
-        e.actor.as_str(),
-        e.role.as_str(),
-        e.department.as_str(),
-        e.action.as_str(),
-        e.object.as_str(),
-        e.result.as_str(),
-        e.source.as_str(),
-        e.detail.as_str(),
-        prev,
-        h.as_str()
-    ];
-    if c.engine() == Engine::Postgres {
-        // The head row stays locked until commit: one round trip fewer while it is held.
-        c.execute(
-            &format!(
-                "WITH entry AS ({insert}) UPDATE audit_head SET seq = $1, hash = $13 WHERE id = 1"
-            ),
-            args,
-        )?;
-    } else {
-        c.execute(insert, args)?;
-        c.execute(
-            "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-            params![seq, h.as_str()],
-        )?;
-    }
+    insert(c, seq, at, e, &prev, &h)?;
+    c.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        params![seq, h.as_str()],
+    )?;
     Ok(seq)
+}
+
+const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_kind, actor, role, department, action, object, result, source, detail, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// An entry's own fields, in the column order of `audit_log` and `audit_pending`.
+fn fields(e: &Entry) -> Vec<crate::db::Value> {
+    [
+        &e.actor_kind,
+        &e.actor,
+        &e.role,
+        &e.department,
+        &e.action,
+        &e.object,
+        &e.result,
+        &e.source,
+        &e.detail,
+    ]
+    .into_iter()
+    .map(|v| v.as_str().into())
+    .collect()
+}
+
+fn entry_args(seq: i64, at: i64, e: &Entry, prev: &str, h: &str) -> Vec<crate::db::Value> {
+    let mut args = vec![seq.into(), at.into()];
+    args.extend(fields(e));
+    args.push(prev.into());
+    args.push(h.into());
+    args
+}
+
+/// Write one chained entry (the caller holds and moves the head).
+fn insert(
+    c: &mut dyn Conn,
+    seq: i64,
+    at: i64,
+    e: &Entry,
+    prev: &str,
+    h: &str,
+) -> Result<(), DbError> {
+    c.execute(INSERT, &entry_args(seq, at, e, prev, h))?;
+    Ok(())
+}
+
+fn entry_of(r: &Row) -> Result<Entry, DbError> {
+    Ok(Entry {
+        actor_kind: r.get_str("actor_kind")?,
+        actor: r.get_str("actor")?,
+        role: r.get_str("role")?,
+        department: r.get_str("department")?,
+        action: r.get_str("action")?,
+        object: r.get_str("object")?,
+        result: r.get_str("result")?,
+        source: r.get_str("source")?,
+        detail: r.get_str("detail")?,
+    })
 }
 
 fn stored(r: &Row) -> Result<Stored, DbError> {
     Ok(Stored {
         seq: r.get_i64("seq")?,
         at: r.get_i64("at")?,
-        entry: Entry {
-            actor_kind: r.get_str("actor_kind")?,
-            actor: r.get_str("actor")?,
-            role: r.get_str("role")?,
-            department: r.get_str("department")?,
-            action: r.get_str("action")?,
-            object: r.get_str("object")?,
-            result: r.get_str("result")?,
-            source: r.get_str("source")?,
-            detail: r.get_str("detail")?,
-        },
+        entry: entry_of(r)?,
         prev_hash: r.get_str("prev_hash")?,
         hash: r.get_str("hash")?,
     })
