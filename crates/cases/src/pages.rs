@@ -175,9 +175,8 @@ async fn my_cases(
 }
 
 async fn matter_of(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
-    let c2 = code.to_owned();
-    ctx.db
-        .read_single(move |c| tongban_catalog::get_matter(c, &c2))
+    tongban_catalog::matters(&ctx.db)
+        .fetch(code)
         .await?
         .ok_or_else(ApiError::internal)
 }

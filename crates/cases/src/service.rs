@@ -44,12 +44,7 @@ fn case_not_found(case_no: &str) -> CaseError {
 
 /// The matter, if citizens can apply for it online now.
 pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, CaseError> {
-    let c2 = code.to_owned();
-    match ctx
-        .db
-        .read_single(move |c| tongban_catalog::get_matter(c, &c2))
-        .await?
-    {
+    match tongban_catalog::matters(&ctx.db).fetch(code).await? {
         Some(m) if m.published && m.applies_online() => Ok(m),
         Some(m) if m.published => Err(CaseError::NotOnline {
             code: code.to_owned(),
@@ -265,11 +260,13 @@ pub async fn submit(
 /// Load the whole view of a case the reader may see.
 fn load_view(
     c: &mut dyn Conn,
+    matters: &tongban_catalog::Matters,
     rec: CaseRecord,
     viewer_staff: Option<(&Staff, bool)>,
     env: &Env,
 ) -> Result<CaseView, DbError> {
-    let matter = tongban_catalog::get_matter(c, &rec.matter_code)?
+    let matter = matters
+        .get(c, &rec.matter_code)?
         .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
     let events = store::events(c, rec.id)?;
     let mats = store::materials(c, rec.id)?;
@@ -305,6 +302,7 @@ pub async fn citizen_case(
     let (cal, today) = env(ctx);
     let tz = ctx.tz;
     let no = case_no.to_owned();
+    let matters = tongban_catalog::matters(&ctx.db);
     let out: Option<CaseView> = ctx
         .db
         .read(move |c| {
@@ -315,7 +313,7 @@ pub async fn citizen_case(
             };
             match store::get(c, &no, false)? {
                 Some(rec) if rec.applicant_id == account_id => {
-                    load_view(c, rec, None, &env).map(Some)
+                    load_view(c, &matters, rec, None, &env).map(Some)
                 }
                 _ => Ok(None),
             }
@@ -442,9 +440,8 @@ pub async fn supplement(
         )));
     }
     let matter = {
-        let code = rec.matter_code.clone();
-        ctx.db
-            .read_single(move |c| tongban_catalog::get_matter(c, &code))
+        tongban_catalog::matters(&ctx.db)
+            .fetch(&rec.matter_code)
             .await?
             .ok_or_else(|| {
                 CaseError::Db(DbError::Decode(format!(

@@ -2,6 +2,7 @@
 //! their storage, the XLSX/JSON exchange staff use, and the public HTTP routes.
 
 pub mod admin;
+pub mod cache;
 pub mod error;
 pub mod exchange;
 pub mod form;
@@ -18,7 +19,10 @@ pub use model::{Field, Material, Matter};
 pub const MIGRATIONS: &[tongban_platform::db::Migration] =
     &[tongban_platform::migration!("catalog", 1, "0001_matters")];
 
-/// Read a matter by code (for other rooms).
+pub use cache::{matters, Matters};
+
+/// Read a matter by code (for other rooms), from the database itself; [`matters`] reads
+/// through the in-memory cache.
 pub fn get_matter(
     c: &mut dyn tongban_platform::db::Conn,
     code: &str,

@@ -37,6 +37,7 @@ fn matter_from(r: &Row) -> Result<Matter, DbError> {
 
 /// Insert or replace each matter (and its department's name), keeping the given order.
 pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
+    c.announce(crate::cache::TOPIC)?;
     let base = c
         .query_one("SELECT COALESCE(MAX(position), 0) AS p FROM matters", &[])?
         .get_i64("p")?;
@@ -207,6 +208,7 @@ pub fn list_department(c: &mut dyn Conn, department: &str) -> Result<Vec<Matter>
 }
 
 pub fn set_published(c: &mut dyn Conn, code: &str, published: bool) -> Result<bool, DbError> {
+    c.announce(crate::cache::TOPIC)?;
     Ok(c.execute(
         "UPDATE matters SET published = $1, updated_at = $2 WHERE code = $3",
         params![published, tongban_platform::time::now_millis(), code],

@@ -113,6 +113,8 @@ impl Staff {
 }
 
 pub fn upsert_department(c: &mut dyn Conn, d: &Department) -> Result<(), DbError> {
+    // Matters are cached with their department's name.
+    c.announce("departments")?;
     c.execute(
         "INSERT INTO departments (code, name) VALUES ($1, $2)
          ON CONFLICT (code) DO UPDATE SET name = excluded.name",

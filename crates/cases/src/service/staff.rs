@@ -138,6 +138,7 @@ pub async fn staff_case(
     let tz = ctx.tz;
     let no = case_no.to_owned();
     let s = staff.clone();
+    let matters = tongban_catalog::matters(&ctx.db);
     let out: Result<CaseView, CaseError> = ctx
         .db
         .view(move |c| {
@@ -150,7 +151,7 @@ pub async fn staff_case(
                 return Err(case_not_found(&no));
             };
             same_department(&s, &rec)?;
-            Ok(load_view(c, rec, Some((&s, unmask)), &env)?)
+            Ok(load_view(c, &matters, rec, Some((&s, unmask)), &env)?)
         })
         .await;
     match (&out, purpose) {

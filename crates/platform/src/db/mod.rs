@@ -54,13 +54,23 @@ pub trait Conn {
     }
     /// Run several statements separated by `;` without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Tell every node, once this transaction commits, that data behind an in-memory cache
+    /// changed (see [`Db::cache_generation`]). `topic` names what changed, for the logs.
+    fn announce(&mut self, topic: &str) -> Result<(), DbError> {
+        let _ = topic;
+        Ok(())
+    }
 }
 
 /// The database handle shared by every room. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
+    locals: Arc<std::sync::Mutex<Locals>>,
 }
+
+type Locals = std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>;
 
 enum Inner {
     Sqlite(sqlite::SqliteDb),
@@ -90,6 +100,7 @@ impl Db {
         };
         Ok(Db {
             inner: Arc::new(inner),
+            locals: Arc::default(),
         })
     }
 
@@ -193,6 +204,35 @@ impl Db {
         match &*self.inner {
             Inner::Sqlite(db) => db.write_blocking(Box::new(f)),
             Inner::Postgres(db) => db.run_blocking(Box::new(f), pg::Mode::Write),
+        }
+    }
+
+    /// The one `T` this process keeps beside this database (a room's in-memory cache),
+    /// made on first use.
+    pub fn local<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let Ok(mut locals) = self.locals.lock() else {
+            return Arc::new(T::default());
+        };
+        let slot = locals
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        match slot.clone().downcast::<T>() {
+            Ok(t) => t,
+            Err(_) => Arc::new(T::default()),
+        }
+    }
+
+    /// Where in-memory caches of rarely changing data may be used: the current generation of
+    /// the database's announced changes ([`Conn::announce`]), which moves whenever any node
+    /// commits an announced change. An entry read at generation `g` is good while the
+    /// generation is still `g`. `None` means "do not cache": on SQLite, where a read is a
+    /// local call and other processes may write the file, and on PostgreSQL while this node
+    /// is not listening for other nodes' changes (LISTEN/NOTIFY), e.g. after its listening
+    /// connection dropped.
+    pub fn cache_generation(&self) -> Option<u64> {
+        match &*self.inner {
+            Inner::Sqlite(_) => None,
+            Inner::Postgres(db) => db.cache_generation(),
         }
     }
 

@@ -1,23 +1,185 @@
-//! PostgreSQL engine: a pool of `postgres` clients used on tokio's blocking threads, one
-//! transaction per job. Nodes share nothing but the database, so any number can run.
+//! PostgreSQL engine: a pool of `tokio-postgres` clients used from tokio's blocking threads,
+//! one transaction per job; each client drives its own socket on the thread that waits for it
+//! (no hop to another thread per round trip). Nodes share nothing but the database, so any
+//! number can run.
+//!
+//! Round trips are what a request costs here, so the engine pipelines what it can without
+//! changing what a job sees: `BEGIN` travels with a transaction's first statement, and the
+//! `COMMIT` of a read is written without waiting for its answer (read when the connection is
+//! next used; a read-only transaction has nothing to lose). A `SELECT 1` health check, or a
+//! snapshot read's first statement, is therefore one round trip.
 
 use super::{Conn, DbError, Engine, Job, Row, Value};
 use bytes::BytesMut;
-use postgres::types::{IsNull, ToSql, Type};
 use std::collections::HashMap;
 use std::error::Error;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use tokio_postgres::types::{IsNull, ToSql, Type};
 
-/// A pooled connection with its prepared statements (one round trip per query after the first).
+type Connection =
+    tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>;
+
+/// A pooled connection: the client, the socket it talks through (driven only while a job on
+/// this thread waits for it), and its prepared statements (one round trip per query after the
+/// first).
 struct PgClient {
-    client: postgres::Client,
-    statements: HashMap<String, postgres::Statement>,
+    client: tokio_postgres::Client,
+    io: Io,
+    statements: HashMap<String, tokio_postgres::Statement>,
+}
+
+/// The socket side of a client and the small runtime that waits on it.
+struct Io {
+    connection: Connection,
+    runtime: tokio::runtime::Runtime,
+    broken: bool,
+}
+
+impl Io {
+    /// Wait for `fut`, writing queued requests and reading answers meanwhile.
+    fn wait<T>(
+        &mut self,
+        fut: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, DbError> {
+        let mut fut = std::pin::pin!(fut);
+        let connection = &mut self.connection;
+        let broken = &mut self.broken;
+        self.runtime.block_on(std::future::poll_fn(|cx| loop {
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(out.map_err(map_err));
+            }
+            if *broken {
+                return Poll::Ready(Err(DbError::Engine("connection to PostgreSQL lost".into())));
+            }
+            match connection.poll_message(cx) {
+                Poll::Ready(Some(Ok(tokio_postgres::AsyncMessage::Notice(n)))) => {
+                    tracing::debug!("PostgreSQL: {}: {}", n.severity(), n.message());
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => {
+                    *broken = true;
+                    return Poll::Ready(Err(map_err(e)));
+                }
+                Poll::Ready(None) => *broken = true,
+                Poll::Pending => return Poll::Pending,
+            }
+        }))
+    }
+
+    /// Wait up to `wait` for a notification (LISTEN); `Ok(false)` when none came.
+    fn next_notification(&mut self, wait: std::time::Duration) -> Result<bool, DbError> {
+        let connection = &mut self.connection;
+        let next = std::future::poll_fn(|cx| loop {
+            match connection.poll_message(cx) {
+                Poll::Ready(Some(Ok(tokio_postgres::AsyncMessage::Notification(_)))) => {
+                    return Poll::Ready(Ok(()));
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(map_err(e))),
+                Poll::Ready(None) => {
+                    return Poll::Ready(Err(DbError::Engine("connection closed".into())))
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        });
+        let got = self.runtime.block_on(async {
+            match tokio::time::timeout(wait, next).await {
+                Err(_elapsed) => Ok(false),
+                Ok(r) => r.map(|()| true),
+            }
+        });
+        self.broken |= got.is_err();
+        got
+    }
+
+    /// Write whatever is queued without waiting for answers.
+    fn flush(&mut self) {
+        let connection = &mut self.connection;
+        let broken = &mut self.broken;
+        self.runtime.block_on(std::future::poll_fn(|cx| {
+            loop {
+                match connection.poll_message(cx) {
+                    Poll::Ready(Some(Ok(_))) => continue,
+                    Poll::Ready(Some(Err(_)) | None) => *broken = true,
+                    Poll::Pending => {}
+                }
+                break;
+            }
+            Poll::Ready(())
+        }))
+    }
 }
 
 pub(crate) struct PgDb {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     pool: Arc<Mutex<Vec<PgClient>>>,
     permits: Arc<tokio::sync::Semaphore>,
+    changes: Arc<Changes>,
+    listener: std::sync::Once,
+}
+
+/// The channel on which nodes announce changes behind in-memory caches.
+const CHANNEL: &str = "tongban_changes";
+
+/// Announced changes as this node has heard of them: the generation moves on every
+/// notification, on this node's own announced commits, and whenever listening starts or stops.
+#[derive(Default)]
+struct Changes {
+    generation: AtomicU64,
+    listening: AtomicBool,
+}
+
+impl Changes {
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Listen for other nodes' announcements until the database handle is gone; reconnect after
+/// a lost connection (caches are off meanwhile).
+fn listen(config: tokio_postgres::Config, changes: Weak<Changes>) {
+    let alive = || changes.upgrade().is_some();
+    while alive() {
+        match connect(&config) {
+            Ok(mut pc) => {
+                let listening = pc
+                    .io
+                    .wait(pc.client.batch_execute(&format!("LISTEN {CHANNEL}")));
+                if let (Ok(()), Some(ch)) = (listening, changes.upgrade()) {
+                    ch.listening.store(true, Ordering::SeqCst);
+                    ch.bump();
+                }
+                loop {
+                    match pc.io.next_notification(std::time::Duration::from_secs(1)) {
+                        Ok(true) => match changes.upgrade() {
+                            Some(ch) => ch.bump(),
+                            None => break,
+                        },
+                        Ok(false) if alive() => {}
+                        Ok(false) => break,
+                        Err(e) => {
+                            tracing::warn!("listening for changes stopped: {e}");
+                            break;
+                        }
+                    }
+                }
+                drop(pc.client);
+                pc.io.flush();
+            }
+            Err(e) => tracing::warn!("cannot listen for changes: {e}"),
+        }
+        if let Some(ch) = changes.upgrade() {
+            ch.listening.store(false, Ordering::SeqCst);
+            ch.bump();
+        }
+        if alive() {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
 }
 
 const POOL_SIZE: usize = 16;
@@ -29,26 +191,47 @@ pub(crate) enum Mode {
     Write,
     /// One `REPEATABLE READ READ ONLY` transaction: every statement sees one snapshot.
     Read,
-    /// One statement, with no transaction around it (a statement is its own snapshot): two
-    /// round trips fewer. A second statement is refused.
+    /// One statement, with no transaction around it (a statement is its own snapshot). A
+    /// second statement is refused.
     Single,
 }
 
 impl PgDb {
     pub(crate) fn open(url: &str) -> Result<PgDb, DbError> {
-        let config: postgres::Config = url.parse().map_err(|e| DbError::Url(format!("{e}")))?;
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| DbError::Url(format!("{e}")))?;
         Ok(PgDb {
             config,
             pool: Arc::new(Mutex::new(Vec::new())),
             permits: Arc::new(tokio::sync::Semaphore::new(POOL_SIZE)),
+            changes: Arc::default(),
+            listener: std::sync::Once::new(),
         })
+    }
+
+    /// See `Db::cache_generation`. The first call starts listening.
+    pub(crate) fn cache_generation(&self) -> Option<u64> {
+        self.listener.call_once(|| {
+            let (config, changes) = (self.config.clone(), Arc::downgrade(&self.changes));
+            let started = std::thread::Builder::new()
+                .name("pg-listen".into())
+                .spawn(move || listen(config, changes));
+            if let Err(e) = started {
+                tracing::warn!("cannot listen for changes: {e}");
+            }
+        });
+        self.changes
+            .listening
+            .load(Ordering::SeqCst)
+            .then(|| self.changes.generation.load(Ordering::SeqCst))
     }
 
     pub(crate) async fn run<T: Send + 'static>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
         let config = self.config.clone();
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || run_job(&config, &pool, f, mode))
+        let changes = self.changes.clone();
+        tokio::task::spawn_blocking(move || run_job(&config, &pool, &changes, f, mode))
             .await
             .map_err(|e| DbError::Engine(format!("worker failed: {e}")))?
     }
@@ -56,9 +239,10 @@ impl PgDb {
     pub(crate) fn run_blocking<T: Send>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
         let config = self.config.clone();
         let pool = self.pool.clone();
-        // The blocking client starts its own runtime; keep it off any async thread.
+        // A client waits on its own runtime, which is not allowed on an async thread; the
+        // CLI may call from one.
         std::thread::scope(|s| {
-            s.spawn(|| run_job(&config, &pool, f, mode))
+            s.spawn(|| run_job(&config, &pool, &self.changes, f, mode))
                 .join()
                 .map_err(|_| DbError::Engine("worker panicked".into()))?
         })
@@ -67,14 +251,20 @@ impl PgDb {
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        // A blocking client closes through its own runtime, which must not happen on an
-        // async thread (the last handle may be dropped there): close them on a plain thread.
+        // A client closes through its own runtime, which must not happen on an async thread
+        // (the last handle may be dropped there): close them on a plain thread.
         let clients: Vec<PgClient> = match self.pool.lock() {
             Ok(mut p) => p.drain(..).collect(),
             Err(_) => Vec::new(),
         };
         if !clients.is_empty() {
-            let _ = std::thread::spawn(move || drop(clients)).join();
+            let _ = std::thread::spawn(move || {
+                for mut c in clients {
+                    drop(c.client);
+                    c.io.flush();
+                }
+            })
+            .join();
         }
     }
 }
@@ -82,19 +272,36 @@ impl Drop for PgDb {
 /// Statements kept per connection before the cache is cleared.
 const MAX_STATEMENTS: usize = 512;
 
+fn connect(config: &tokio_postgres::Config) -> Result<PgClient, DbError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DbError::Engine(format!("cannot start a PostgreSQL client: {e}")))?;
+    let (client, connection) = runtime
+        .block_on(config.connect(tokio_postgres::NoTls))
+        .map_err(map_err)?;
+    Ok(PgClient {
+        client,
+        io: Io {
+            connection,
+            runtime,
+            broken: false,
+        },
+        statements: HashMap::new(),
+    })
+}
+
 fn run_job<T>(
-    config: &postgres::Config,
+    config: &tokio_postgres::Config,
     pool: &Mutex<Vec<PgClient>>,
+    changes: &Changes,
     f: Job<T>,
     mode: Mode,
 ) -> Result<T, DbError> {
     let pooled = pool.lock().map_err(|_| DbError::Closed)?.pop();
     let mut client = match pooled {
-        Some(c) if !c.client.is_closed() => c,
-        _ => PgClient {
-            client: config.connect(postgres::NoTls).map_err(map_err)?,
-            statements: HashMap::new(),
-        },
+        Some(c) if !c.io.broken && !c.client.is_closed() => c,
+        _ => connect(config)?,
     };
     if client.statements.len() > MAX_STATEMENTS {
         client.statements.clear();
@@ -106,20 +313,34 @@ fn run_job<T>(
         Mode::Read => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         Mode::Single => None,
     };
-    if let Some(b) = begin {
-        client.client.batch_execute(b).map_err(map_err)?;
-    }
-    let result = f(&mut PgConn {
+    let mut conn = PgConn {
         c: &mut client,
+        begin,
         single: mode == Mode::Single,
         statements: 0,
-    });
-    let end = match (&result, begin) {
-        (_, None) => Ok(()),
-        (Ok(_), Some(_)) => client.client.batch_execute("COMMIT").map_err(map_err),
-        (Err(_), Some(_)) => client.client.batch_execute("ROLLBACK").map_err(map_err),
+        announced: false,
     };
-    if end.is_ok() && !client.client.is_closed() {
+    let result = f(&mut conn);
+    let announced = conn.announced;
+    // `begin` is still pending when the job ran no statement: there is nothing to end.
+    let open = begin.is_some() && conn.begin.is_none();
+    let end = match (&result, mode, open) {
+        (_, _, false) => Ok(()),
+        // A read-only transaction has nothing to commit: its end is written now and its
+        // answer read when the connection is next used, instead of costing a round trip.
+        (_, Mode::Read, true) => {
+            drop(send(client.client.batch_execute("COMMIT")));
+            client.io.flush();
+            Ok(())
+        }
+        (Ok(_), _, true) => client.io.wait(client.client.batch_execute("COMMIT")),
+        (Err(_), _, true) => client.io.wait(client.client.batch_execute("ROLLBACK")),
+    };
+    if announced && result.is_ok() && end.is_ok() {
+        // This node's own readers see the change at once, before the notification returns.
+        changes.bump();
+    }
+    if end.is_ok() && !client.io.broken && !client.client.is_closed() {
         if let Ok(mut p) = pool.lock() {
             if p.len() < POOL_SIZE {
                 p.push(client);
@@ -131,9 +352,25 @@ fn run_job<T>(
     Ok(v)
 }
 
-fn map_err(e: postgres::Error) -> DbError {
+/// A request queued on the client without waiting for its answer: polled once, which queues
+/// its messages (the connection writes them in the order they were queued).
+enum Sent<F: Future> {
+    Done(F::Output),
+    Waiting(Pin<Box<F>>),
+}
+
+fn send<F: Future>(f: F) -> Sent<F> {
+    let mut f = Box::pin(f);
+    let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(out) => Sent::Done(out),
+        Poll::Pending => Sent::Waiting(f),
+    }
+}
+
+fn map_err(e: tokio_postgres::Error) -> DbError {
     if let Some(db) = e.as_db_error() {
-        if *db.code() == postgres::error::SqlState::UNIQUE_VIOLATION {
+        if *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
             return DbError::Unique(db.constraint().unwrap_or(db.message()).to_owned());
         }
         return DbError::Engine(format!("{}: {}", db.code().code(), db.message()));
@@ -143,13 +380,19 @@ fn map_err(e: postgres::Error) -> DbError {
 
 struct PgConn<'a> {
     c: &'a mut PgClient,
+    /// The transaction's `BEGIN`, until it has been sent with the first statement.
+    begin: Option<&'static str>,
     /// Outside a transaction: one statement only.
     single: bool,
     statements: usize,
+    /// The job announced a change ([`Conn::announce`]).
+    announced: bool,
 }
 
+type Params<'p> = Vec<&'p (dyn ToSql + Sync)>;
+
 impl PgConn<'_> {
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, DbError> {
+    fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
         self.statements += 1;
         if self.single && self.statements > 1 {
             return Err(DbError::Engine(
@@ -159,9 +402,31 @@ impl PgConn<'_> {
         if let Some(s) = self.c.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.c.client.prepare(sql).map_err(map_err)?;
+        let PgClient { client, io, .. } = &mut *self.c;
+        let s = io.wait(client.prepare(sql))?;
         self.c.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
+    }
+
+    /// Run `op` on the client, with the transaction's `BEGIN` queued ahead of it (both are
+    /// written together) when it has not been sent yet.
+    fn run<'c, F, T>(
+        &'c mut self,
+        op: impl FnOnce(&'c tokio_postgres::Client) -> F,
+    ) -> Result<T, DbError>
+    where
+        F: Future<Output = Result<T, tokio_postgres::Error>> + 'c,
+    {
+        let PgClient { client, io, .. } = &mut *self.c;
+        let begin = self.begin.take().map(|b| send(client.batch_execute(b)));
+        let out = io.wait(op(client));
+        if let Some(b) = begin {
+            match b {
+                Sent::Done(r) => r.map_err(map_err)?,
+                Sent::Waiting(f) => io.wait(f)?,
+            }
+        }
+        out
     }
 }
 
@@ -195,10 +460,10 @@ impl ToSql for Value {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
-fn decode(row: &postgres::Row, i: usize) -> Result<Value, postgres::Error> {
+fn decode(row: &tokio_postgres::Row, i: usize) -> Result<Value, tokio_postgres::Error> {
     let ty = row
         .columns()
         .get(i)
@@ -238,17 +503,15 @@ impl Conn for PgConn<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let ps: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let stmt = self.statement(sql)?;
-        self.c.client.execute(&stmt, &ps).map_err(map_err)
+        self.run(|c| c.execute(&stmt, &ps))
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let ps: Vec<&(dyn ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let stmt = self.statement(sql)?;
-        let rows = self.c.client.query(&stmt, &ps).map_err(map_err)?;
+        let rows = self.run(|c| c.query(&stmt, &ps))?;
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
         };
@@ -273,6 +536,15 @@ impl Conn for PgConn<'_> {
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.c.statements.clear();
-        self.c.client.batch_execute(sql).map_err(map_err)
+        self.run(|c| c.batch_execute(sql))
+    }
+
+    fn announce(&mut self, topic: &str) -> Result<(), DbError> {
+        self.execute(
+            &format!("SELECT pg_notify('{CHANNEL}', $1)"),
+            &[Value::Text(topic.to_owned())],
+        )?;
+        self.announced = true;
+        Ok(())
     }
 }

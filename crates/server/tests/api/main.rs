@@ -8,6 +8,7 @@ mod authz;
 mod backup;
 mod bad_input;
 mod bounds;
+mod caches;
 mod calendar;
 mod catalog;
 mod cli;

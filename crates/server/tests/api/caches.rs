@@ -1,0 +1,179 @@
+//! In-memory caches never outlive a change: a matter changed through another node (another
+//! database handle, as a second `tongban serve` would hold) is seen here within moments, one
+//! changed here at once. On PostgreSQL the cache is used and follows LISTEN/NOTIFY; on
+//! SQLite nothing is cached and every read sees the file.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use std::time::{Duration, Instant};
+use tongban_catalog::cache::MatterCache;
+use tongban_catalog::store;
+use tongban_platform::db::{Db, Engine as DbEngine};
+
+const CODE: &str = "WX-WJ-001";
+
+async fn name_seen(db: &Db) -> String {
+    tongban_catalog::matters(db)
+        .fetch(CODE)
+        .await
+        .unwrap()
+        .expect("the demo matter")
+        .name
+}
+
+async fn rename(db: &Db, name: &str) {
+    let name = name.to_owned();
+    db.write(move |c| {
+        let mut m = store::get(c, CODE)?.expect("the demo matter");
+        m.name = name;
+        store::save(c, &[m])
+    })
+    .await
+    .unwrap();
+}
+
+on_both_engines!(
+    matters_changed_elsewhere_are_seen,
+    |app: TestApp| async move {
+        let here = app.db().clone();
+        if here.engine() == DbEngine::Postgres {
+            // Listening starts with the first use; caching with it.
+            let started = Instant::now();
+            while here.cache_generation().is_none() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "never started listening for changes"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        } else {
+            assert_eq!(here.cache_generation(), None, "SQLite caches nothing");
+        }
+        let before = name_seen(&here).await;
+        assert_eq!(name_seen(&here).await, before);
+        if let Some(g) = here.cache_generation() {
+            assert_eq!(
+                here.local::<MatterCache>().held(g),
+                1,
+                "the matter is held in memory"
+            );
+        }
+
+        // Another node renames it: seen here within moments.
+        let url = app.ctx.config.database_url.clone();
+        let other = tokio::task::spawn_blocking(move || Db::open(&url))
+            .await
+            .unwrap()
+            .unwrap();
+        rename(&other, "出生登记（改名甲）").await;
+        let started = Instant::now();
+        loop {
+            let seen = name_seen(&here).await;
+            if seen == "出生登记（改名甲）" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "a change on another node was not seen after 5 s (still {seen:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        // A change made here is seen here at once, and by the other node.
+        rename(&here, "出生登记（改名乙）").await;
+        assert_eq!(name_seen(&here).await, "出生登记（改名乙）");
+        let started = Instant::now();
+        while name_seen(&other).await != "出生登记（改名乙）" {
+            assert!(started.elapsed() < Duration::from_secs(5));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+
+        // Unpublishing is a change too: the citizen cannot apply a moment later.
+        let c = app.citizen().await;
+        other
+            .write(|c| store::set_published(c, CODE, false))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            let r = app
+                .post(
+                    &app.url("/api/v1/cases"),
+                    &c.token,
+                    serde_json::json!({"matter_code": CODE, "form": birth_registration_form(&c)}),
+                )
+                .await;
+            if r.status() == reqwest::StatusCode::UNPROCESSABLE_ENTITY
+                || r.status() == reqwest::StatusCode::NOT_FOUND
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "applications still taken 5 s after the matter was withdrawn"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+);
+
+// A read's end is written without waiting for its answer (one round trip fewer); it must
+// still end: no connection is left inside a transaction, holding back vacuum.
+on_both_engines!(reads_leave_no_open_transaction, |app: TestApp| async move {
+    // A handle of its own, named, so that only its connections are counted.
+    let name = format!("probe{}", rand::random::<u32>());
+    let url = match app.db().engine() {
+        DbEngine::Postgres => format!("{}&application_name={name}", app.ctx.config.database_url),
+        DbEngine::Sqlite => app.ctx.config.database_url.clone(),
+    };
+    let db = tokio::task::spawn_blocking(move || Db::open(&url))
+        .await
+        .unwrap()
+        .unwrap();
+    let before = app.row_counts().await;
+    let reads: Vec<_> = (0..40)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.read(|c| {
+                    c.query_one("SELECT COUNT(*) AS n FROM cases", &[])?;
+                    c.query_one("SELECT 1 AS one", &[])?.get_i64("one")
+                })
+                .await
+            })
+        })
+        .collect();
+    for r in reads {
+        assert_eq!(r.await.unwrap().unwrap(), 1);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if db.engine() == DbEngine::Postgres {
+        let (open, idle) = app
+            .db()
+            .read_single(move |c| {
+                let r = c.query_one(
+                    "SELECT COUNT(*) FILTER (WHERE state = 'idle in transaction') AS open,
+                            COUNT(*) FILTER (WHERE state = 'idle') AS idle
+                     FROM pg_stat_activity WHERE application_name = $1",
+                    tongban_platform::params![name.as_str()],
+                )?;
+                Ok((r.get_i64("open")?, r.get_i64("idle")?))
+            })
+            .await
+            .unwrap();
+        assert!(idle >= 1, "the probe's connections are pooled and idle");
+        assert_eq!(open, 0, "a read left its snapshot open");
+    }
+    // Writes after the reads commit as usual on the same connections.
+    db.write(|c| tongban_platform::identity::next_counter(c, "after-reads"))
+        .await
+        .unwrap();
+    let c = app.citizen().await;
+    app.submit_birth(&c).await;
+    let after = app.row_counts().await;
+    assert_eq!(
+        after.0,
+        before.0 + 1,
+        "the submission after the reads was kept"
+    );
+});
