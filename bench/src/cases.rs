@@ -205,6 +205,13 @@ async fn main() {
         // As many connections as the server's pool holds.
         tongban_bench::pgbench_inserts(&db_url, a.seconds.min(10), 16, FORM).unwrap_or(0.0)
     };
+    // PostgreSQL's own ceiling for reads on this machine: one prepared `SELECT 1` per
+    // transaction, no HTTP, as many connections as the server's pool.
+    let base_b = if engine_is_sqlite {
+        None
+    } else {
+        tongban_bench::pgbench_selects(&db_url, a.seconds.min(10), 16)
+    };
     println!("phase 1: followers idle");
     let idle = phase(&server.addr, &token, &a).await;
     server.stop();
@@ -336,6 +343,14 @@ async fn main() {
             "GET /healthz",
             h.rate,
         );
+        if let Some(b) = base_b {
+            print(
+                &format!("(b) read case + timeline, {} clients", a.readers),
+                re,
+                "pgbench, one SELECT 1 per transaction",
+                b,
+            );
+        }
         print("    GET /healthz (baseline)", h, "itself", h.rate);
     }
     let ratio = sub.rate / idle.1.rate.max(1.0);

@@ -51,7 +51,28 @@ pub fn pgbench_inserts(db_url: &str, seconds: u64, clients: usize, body: &str) -
          INSERT INTO bench_baseline (body, at) VALUES ('{quoted}', :n);\n\
          COMMIT;\n"
     );
-    let file = std::env::temp_dir().join(format!("tongban-pgbench-{}.sql", std::process::id()));
+    let tps = pgbench_script(db_url, seconds, clients, &script);
+    let _ = db.write_blocking(|c| {
+        c.batch("DROP TABLE IF EXISTS bench_baseline; DROP TABLE IF EXISTS bench_counters")
+    });
+    tps
+}
+
+/// Baseline for reads on PostgreSQL: `pgbench` running one prepared `SELECT 1` per
+/// transaction (no HTTP, no server) with `clients` connections for `seconds`: what this
+/// machine's PostgreSQL answers at most, a ceiling for any read through the server. Returns
+/// its transactions per second, or `None` when `pgbench` is not installed.
+pub fn pgbench_selects(db_url: &str, seconds: u64, clients: usize) -> Option<f64> {
+    pgbench_script(db_url, seconds, clients, "SELECT 1;\n")
+}
+
+/// Run `pgbench` with a custom `script`; its transactions per second.
+fn pgbench_script(db_url: &str, seconds: u64, clients: usize, script: &str) -> Option<f64> {
+    let file = std::env::temp_dir().join(format!(
+        "tongban-pgbench-{}-{}.sql",
+        std::process::id(),
+        script.len()
+    ));
     std::fs::write(&file, script).ok()?;
     let out = std::process::Command::new("pgbench")
         .args([
@@ -72,18 +93,13 @@ pub fn pgbench_inserts(db_url: &str, seconds: u64, clients: usize, body: &str) -
         .ok()?;
     let _ = std::fs::remove_file(&file);
     let text = String::from_utf8_lossy(&out.stdout);
-    let tps = text
-        .lines()
+    text.lines()
         .find(|l| l.starts_with("tps = "))?
         .trim_start_matches("tps = ")
         .split_whitespace()
         .next()?
         .parse::<f64>()
-        .ok();
-    let _ = db.write_blocking(|c| {
-        c.batch("DROP TABLE IF EXISTS bench_baseline; DROP TABLE IF EXISTS bench_counters")
-    });
-    tps
+        .ok()
 }
 
 /// A keep-alive HTTP/1.1 connection that sends prepared requests and reads whole responses.
