@@ -268,8 +268,7 @@ fn load_view(
     let matter = matters
         .get(c, &rec.matter_code)?
         .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
-    let events = store::events(c, rec.id)?;
-    let mats = store::materials(c, rec.id)?;
+    let (events, mats) = store::events_and_materials(c, rec.id)?;
     match viewer_staff {
         None => Ok(view::full(
             rec,

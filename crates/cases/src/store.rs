@@ -244,46 +244,68 @@ pub fn get(c: &mut dyn Conn, case_no: &str, lock: bool) -> Result<Option<CaseRec
     .transpose()
 }
 
+const EVENTS_SQL: &str =
+    "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
+     FROM case_events WHERE case_id = $1 ORDER BY id";
+
+const MATERIALS_SQL: &str =
+    "SELECT material_key, filename, content_type, size, sha, uploaded_at FROM case_materials WHERE case_id = $1 ORDER BY id";
+
 pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, DbError> {
-    c.query(
-        "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
-         FROM case_events WHERE case_id = $1 ORDER BY id",
-        params![case_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Event {
-            at: r.get_i64("at")?,
-            action: r.get_str("action")?,
-            from_status: r.get_opt_str("from_status")?,
-            to_status: r.get_str("to_status")?,
-            actor_kind: r.get_str("actor_kind")?,
-            actor_name: tongban_platform::vault::open_text(&r.get_str("actor_name")?)?,
-            role: r.get_str("role")?,
-            department_code: r.get_opt_str("department_code")?,
-            note: tongban_platform::vault::open_text(&r.get_str("note")?)?,
-        })
-    })
-    .collect()
+    c.query(EVENTS_SQL, params![case_id])?
+        .iter()
+        .map(event_from)
+        .collect()
 }
 
 pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, DbError> {
-    c.query(
-        "SELECT material_key, filename, content_type, size, sha, uploaded_at FROM case_materials WHERE case_id = $1 ORDER BY id",
-        params![case_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(MaterialRecord {
-            key: r.get_str("material_key")?,
-            filename: r.get_str("filename")?,
-            content_type: r.get_str("content_type")?,
-            size: r.get_i64("size")?,
-            sha: r.get_str("sha")?,
-            uploaded_at: r.get_i64("uploaded_at")?,
-        })
+    c.query(MATERIALS_SQL, params![case_id])?
+        .iter()
+        .map(material_from)
+        .collect()
+}
+
+/// A case's timeline and materials, asked for together (one round trip on PostgreSQL).
+pub fn events_and_materials(
+    c: &mut dyn Conn,
+    case_id: i64,
+) -> Result<(Vec<Event>, Vec<MaterialRecord>), DbError> {
+    let id = params![case_id];
+    let mut answers = c
+        .query_many(&[(EVENTS_SQL, id), (MATERIALS_SQL, id)])?
+        .into_iter();
+    let (Some(events), Some(mats)) = (answers.next(), answers.next()) else {
+        return Err(DbError::Decode("expected two answers".into()));
+    };
+    Ok((
+        events.iter().map(event_from).collect::<Result<_, _>>()?,
+        mats.iter().map(material_from).collect::<Result<_, _>>()?,
+    ))
+}
+
+fn event_from(r: &Row) -> Result<Event, DbError> {
+    Ok(Event {
+        at: r.get_i64("at")?,
+        action: r.get_str("action")?,
+        from_status: r.get_opt_str("from_status")?,
+        to_status: r.get_str("to_status")?,
+        actor_kind: r.get_str("actor_kind")?,
+        actor_name: tongban_platform::vault::open_text(&r.get_str("actor_name")?)?,
+        role: r.get_str("role")?,
+        department_code: r.get_opt_str("department_code")?,
+        note: tongban_platform::vault::open_text(&r.get_str("note")?)?,
     })
-    .collect()
+}
+
+fn material_from(r: &Row) -> Result<MaterialRecord, DbError> {
+    Ok(MaterialRecord {
+        key: r.get_str("material_key")?,
+        filename: r.get_str("filename")?,
+        content_type: r.get_str("content_type")?,
+        size: r.get_i64("size")?,
+        sha: r.get_str("sha")?,
+        uploaded_at: r.get_i64("uploaded_at")?,
+    })
 }
 
 /// Write the changed fields of `rec` if nobody changed the case meanwhile.

@@ -52,6 +52,15 @@ pub trait Conn {
         self.query_opt(sql, params)?
             .ok_or_else(|| DbError::Decode("expected one row, got none".into()))
     }
+    /// Run several independent queries (none needs another's result) in order. PostgreSQL
+    /// sends them in one flight: one round trip for all of them.
+    fn query_many(&mut self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
+        queries
+            .iter()
+            .map(|(sql, params)| self.query(sql, params))
+            .collect()
+    }
+
     /// Run several statements separated by `;` without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
 

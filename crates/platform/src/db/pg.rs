@@ -497,6 +497,30 @@ fn decode(row: &tokio_postgres::Row, i: usize) -> Result<Value, tokio_postgres::
     })
 }
 
+/// Rows as the engine-neutral [`Row`]s.
+fn to_rows(rows: &[tokio_postgres::Row]) -> Result<Vec<Row>, DbError> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let columns: Arc<[String]> = first
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(decode(r, i).map_err(map_err)?);
+        }
+        out.push(Row {
+            columns: columns.clone(),
+            values,
+        });
+    }
+    Ok(out)
+}
+
 impl Conn for PgConn<'_> {
     fn engine(&self) -> Engine {
         Engine::Postgres
@@ -508,30 +532,46 @@ impl Conn for PgConn<'_> {
         self.run(|c| c.execute(&stmt, &ps))
     }
 
+    fn query_many(&mut self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
+        let mut statements = Vec::with_capacity(queries.len());
+        for (sql, _) in queries {
+            statements.push(self.statement(sql)?);
+        }
+        let params: Vec<Params> = queries
+            .iter()
+            .map(|(_, ps)| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let PgClient { client, io, .. } = &mut *self.c;
+        // Queued in order (the transaction's BEGIN first when it is still pending), written
+        // together, answered in order.
+        let begin = self.begin.take().map(|b| send(client.batch_execute(b)));
+        let sent: Vec<_> = statements
+            .iter()
+            .zip(&params)
+            .map(|(s, ps)| send(client.query(s, ps)))
+            .collect();
+        if let Some(b) = begin {
+            match b {
+                Sent::Done(r) => r.map_err(map_err)?,
+                Sent::Waiting(f) => io.wait(f)?,
+            }
+        }
+        let mut out = Vec::with_capacity(sent.len());
+        for q in sent {
+            let rows = match q {
+                Sent::Done(r) => r.map_err(map_err)?,
+                Sent::Waiting(f) => io.wait(f)?,
+            };
+            out.push(to_rows(&rows)?);
+        }
+        Ok(out)
+    }
+
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let stmt = self.statement(sql)?;
         let rows = self.run(|c| c.query(&stmt, &ps))?;
-        let Some(first) = rows.first() else {
-            return Ok(Vec::new());
-        };
-        let columns: Arc<[String]> = first
-            .columns()
-            .iter()
-            .map(|c| c.name().to_owned())
-            .collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                values.push(decode(r, i).map_err(map_err)?);
-            }
-            out.push(Row {
-                columns: columns.clone(),
-                values,
-            });
-        }
-        Ok(out)
+        to_rows(&rows)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {

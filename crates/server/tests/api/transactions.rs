@@ -64,3 +64,53 @@ on_both_engines!(single_statement_reads, |app: TestApp| async move {
         tongban_platform::db::Engine::Sqlite => assert_eq!(two.unwrap(), 2),
     }
 });
+
+// Independent queries asked together come back in order, inside the read's snapshot (on
+// PostgreSQL in one flight, the transaction's BEGIN first); a failing one fails the read.
+on_both_engines!(queries_asked_together, |app: TestApp| async move {
+    let c = app.citizen().await;
+    let case_no = app.submit_birth(&c).await;
+    let no = case_no.clone();
+    let (first, second, third) = app
+        .db()
+        .read(move |c| {
+            let p = tongban_platform::params![no.as_str()];
+            let answers = c.query_many(&[
+                ("SELECT 1 AS n", &[]),
+                ("SELECT case_no FROM cases WHERE case_no = $1", p),
+                ("SELECT 3 AS n UNION ALL SELECT 4 AS n ORDER BY n", &[]),
+            ])?;
+            assert_eq!(answers.len(), 3);
+            Ok((
+                answers[0][0].get_i64("n")?,
+                answers[1][0].get_str("case_no")?,
+                answers[2]
+                    .iter()
+                    .map(|r| r.get_i64("n"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (first, second.as_str(), third),
+        (1, case_no.as_str(), vec![3, 4])
+    );
+    let bad = app
+        .db()
+        .read(|c| {
+            c.query_many(&[
+                ("SELECT 1 AS n", &[]),
+                ("SELECT no_such_column FROM cases", &[]),
+            ])
+        })
+        .await;
+    assert!(bad.is_err(), "{bad:?}");
+    // The connection is fine afterwards, and so is the case view built this way.
+    let r = app
+        .get(&app.url(&format!("/api/v1/cases/{case_no}")), &c.token)
+        .await;
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["timeline"].as_array().map(Vec::len), Some(1), "{v}");
+});
