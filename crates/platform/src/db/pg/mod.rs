@@ -9,14 +9,17 @@
 //! next used; a read-only transaction has nothing to lose). A `SELECT 1` health check, or a
 //! snapshot read's first statement, is therefore one round trip.
 
+mod listen;
+
 use super::{Conn, DbError, Engine, Job, Row, Value};
 use bytes::BytesMut;
+use listen::{Changes, CHANNEL};
 use std::collections::HashMap;
 use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use tokio_postgres::types::{IsNull, ToSql, Type};
 
@@ -70,32 +73,6 @@ impl Io {
         }))
     }
 
-    /// Wait up to `wait` for a notification (LISTEN); `Ok(false)` when none came.
-    fn next_notification(&mut self, wait: std::time::Duration) -> Result<bool, DbError> {
-        let connection = &mut self.connection;
-        let next = std::future::poll_fn(|cx| loop {
-            match connection.poll_message(cx) {
-                Poll::Ready(Some(Ok(tokio_postgres::AsyncMessage::Notification(_)))) => {
-                    return Poll::Ready(Ok(()));
-                }
-                Poll::Ready(Some(Ok(_))) => {}
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(map_err(e))),
-                Poll::Ready(None) => {
-                    return Poll::Ready(Err(DbError::Engine("connection closed".into())))
-                }
-                Poll::Pending => return Poll::Pending,
-            }
-        });
-        let got = self.runtime.block_on(async {
-            match tokio::time::timeout(wait, next).await {
-                Err(_elapsed) => Ok(false),
-                Ok(r) => r.map(|()| true),
-            }
-        });
-        self.broken |= got.is_err();
-        got
-    }
-
     /// Write whatever is queued without waiting for answers.
     fn flush(&mut self) {
         let connection = &mut self.connection;
@@ -120,66 +97,6 @@ pub(crate) struct PgDb {
     permits: Arc<tokio::sync::Semaphore>,
     changes: Arc<Changes>,
     listener: std::sync::Once,
-}
-
-/// The channel on which nodes announce changes behind in-memory caches.
-const CHANNEL: &str = "tongban_changes";
-
-/// Announced changes as this node has heard of them: the generation moves on every
-/// notification, on this node's own announced commits, and whenever listening starts or stops.
-#[derive(Default)]
-struct Changes {
-    generation: AtomicU64,
-    listening: AtomicBool,
-}
-
-impl Changes {
-    fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Listen for other nodes' announcements until the database handle is gone; reconnect after
-/// a lost connection (caches are off meanwhile).
-fn listen(config: tokio_postgres::Config, changes: Weak<Changes>) {
-    let alive = || changes.upgrade().is_some();
-    while alive() {
-        match connect(&config) {
-            Ok(mut pc) => {
-                let listening = pc
-                    .io
-                    .wait(pc.client.batch_execute(&format!("LISTEN {CHANNEL}")));
-                if let (Ok(()), Some(ch)) = (listening, changes.upgrade()) {
-                    ch.listening.store(true, Ordering::SeqCst);
-                    ch.bump();
-                }
-                loop {
-                    match pc.io.next_notification(std::time::Duration::from_secs(1)) {
-                        Ok(true) => match changes.upgrade() {
-                            Some(ch) => ch.bump(),
-                            None => break,
-                        },
-                        Ok(false) if alive() => {}
-                        Ok(false) => break,
-                        Err(e) => {
-                            tracing::warn!("listening for changes stopped: {e}");
-                            break;
-                        }
-                    }
-                }
-                drop(pc.client);
-                pc.io.flush();
-            }
-            Err(e) => tracing::warn!("cannot listen for changes: {e}"),
-        }
-        if let Some(ch) = changes.upgrade() {
-            ch.listening.store(false, Ordering::SeqCst);
-            ch.bump();
-        }
-        if alive() {
-            std::thread::sleep(std::time::Duration::from_secs(1));
-        }
-    }
 }
 
 const POOL_SIZE: usize = 16;
@@ -215,7 +132,7 @@ impl PgDb {
             let (config, changes) = (self.config.clone(), Arc::downgrade(&self.changes));
             let started = std::thread::Builder::new()
                 .name("pg-listen".into())
-                .spawn(move || listen(config, changes));
+                .spawn(move || listen::listen(config, changes));
             if let Err(e) = started {
                 tracing::warn!("cannot listen for changes: {e}");
             }
