@@ -44,21 +44,10 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 
 /// The hash of an entry: SM3 over the previous hash and every field, unit-separated.
 pub fn hash(prev: &str, seq: i64, at: i64, e: &Entry) -> String {
-    let text = [
-        prev,
-        &seq.to_string(),
-        &at.to_string(),
-        &e.actor_kind,
-        &e.actor,
-        &e.role,
-        &e.department,
-        &e.action,
-        &e.object,
-        &e.result,
-        &e.source,
-        &e.detail,
-    ]
-    .join("\u{1f}");
+    let (seq, at) = (seq.to_string(), at.to_string());
+    let mut parts = vec![prev, seq.as_str(), at.as_str()];
+    parts.extend(own_fields(e));
+    let text = parts.join("\u{1f}");
     sm3_hex(text.as_bytes())
 }
 
@@ -179,6 +168,11 @@ const INSERT: &str = "INSERT INTO audit_log (seq, at, actor_kind, actor, role, d
 
 /// An entry's own fields, in the column order of `audit_log` and `audit_pending`.
 fn fields(e: &Entry) -> Vec<crate::db::Value> {
+    own_fields(e).into_iter().map(Into::into).collect()
+}
+
+/// An entry's own fields in their one order: the columns' and the hash's.
+fn own_fields(e: &Entry) -> [&str; 9] {
     [
         &e.actor_kind,
         &e.actor,
@@ -190,9 +184,6 @@ fn fields(e: &Entry) -> Vec<crate::db::Value> {
         &e.source,
         &e.detail,
     ]
-    .into_iter()
-    .map(|v| v.as_str().into())
-    .collect()
 }
 
 fn entry_args(seq: i64, at: i64, e: &Entry, prev: &str, h: &str) -> Vec<crate::db::Value> {

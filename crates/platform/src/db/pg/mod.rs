@@ -276,6 +276,16 @@ enum Sent<F: Future> {
     Waiting(Pin<Box<F>>),
 }
 
+impl<T, F: Future<Output = Result<T, tokio_postgres::Error>>> Sent<F> {
+    /// Its answer, waiting for it when it has not come yet.
+    fn answer(self, io: &mut Io) -> Result<T, DbError> {
+        match self {
+            Sent::Done(r) => r.map_err(map_err),
+            Sent::Waiting(f) => io.wait(f),
+        }
+    }
+}
+
 fn send<F: Future>(f: F) -> Sent<F> {
     let mut f = Box::pin(f);
     let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
@@ -338,10 +348,7 @@ impl PgConn<'_> {
         let begin = self.begin.take().map(|b| send(client.batch_execute(b)));
         let out = io.wait(op(client));
         if let Some(b) = begin {
-            match b {
-                Sent::Done(r) => r.map_err(map_err)?,
-                Sent::Waiting(f) => io.wait(f)?,
-            }
+            b.answer(io)?;
         }
         out
     }
@@ -468,18 +475,11 @@ impl Conn for PgConn<'_> {
             .map(|(s, ps)| send(client.query(s, ps)))
             .collect();
         if let Some(b) = begin {
-            match b {
-                Sent::Done(r) => r.map_err(map_err)?,
-                Sent::Waiting(f) => io.wait(f)?,
-            }
+            b.answer(io)?;
         }
         let mut out = Vec::with_capacity(sent.len());
         for q in sent {
-            let rows = match q {
-                Sent::Done(r) => r.map_err(map_err)?,
-                Sent::Waiting(f) => io.wait(f)?,
-            };
-            out.push(to_rows(&rows)?);
+            out.push(to_rows(&q.answer(io)?)?);
         }
         Ok(out)
     }
