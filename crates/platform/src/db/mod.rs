@@ -1,6 +1,7 @@
 //! One storage interface over two engines: SQLite (embedded default, via rusqlite on the
-//! calling thread, writes group-committed by one writer thread) and PostgreSQL (via the
-//! `postgres` client on blocking threads). Capability code writes SQL once with `$1`-style
+//! calling thread, writes group-committed by one writer thread) and PostgreSQL (via
+//! `tokio-postgres`: reads on a pool of clients, writes group-committed by one writer thread
+//! per node). Capability code writes SQL once with `$1`-style
 //! placeholders against [`Conn`]; engine-specific SQL branches on [`Conn::engine`].
 
 mod migrate;
@@ -88,6 +89,19 @@ enum Inner {
 
 type Job<T> = Box<dyn FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send>;
 
+/// A job's answer with its type erased, for the writer threads that run jobs of any type.
+type AnyBox = Box<dyn std::any::Any + Send>;
+
+fn erase<T: Send + 'static>(f: Job<T>) -> Job<AnyBox> {
+    Box::new(move |c: &mut dyn Conn| f(c).map(|v| Box::new(v) as AnyBox))
+}
+
+fn unerase<T: 'static>(b: AnyBox) -> Result<T, DbError> {
+    b.downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| DbError::Decode("writer returned an unexpected type".into()))
+}
+
 impl Db {
     /// Open `sqlite://path`, `sqlite::memory:` or `postgres://…`.
     pub fn open(url: &str) -> Result<Db, DbError> {
@@ -121,8 +135,9 @@ impl Db {
     }
 
     /// Run `f` in a write transaction. Committed (and, on SQLite, fsynced) before it returns.
-    /// On SQLite concurrent writes share one commit (group commit); each runs in its own
-    /// savepoint, so one failing job does not undo another.
+    /// Concurrent writes share one commit (group commit, on both engines); each runs in its
+    /// own savepoint, so one failing job does not undo another. A job must not wait on
+    /// anything but the database: the jobs queued behind it wait for it.
     pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
     where
         T: Send + 'static,

@@ -2,12 +2,11 @@
 //! connections, writes on one writer thread that commits whatever has queued up as one
 //! transaction (group commit: one fsync acknowledges the whole batch).
 
-use super::{to_sqlite_placeholders, Conn, DbError, Engine, Job, Row, Value};
+use super::{
+    erase, to_sqlite_placeholders, unerase, AnyBox, Conn, DbError, Engine, Job, Row, Value,
+};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use std::any::Any;
 use std::sync::{mpsc, Arc, Mutex};
-
-type AnyBox = Box<dyn Any + Send>;
 
 struct WriteReq {
     job: Job<AnyBox>,
@@ -125,16 +124,6 @@ impl SqliteDb {
         end?;
         Ok(out)
     }
-}
-
-fn erase<T: Send + 'static>(f: Job<T>) -> Job<AnyBox> {
-    Box::new(move |c: &mut dyn Conn| f(c).map(|v| Box::new(v) as AnyBox))
-}
-
-fn unerase<T: 'static>(b: AnyBox) -> Result<T, DbError> {
-    b.downcast::<T>()
-        .map(|b| *b)
-        .map_err(|_| DbError::Decode("writer returned an unexpected type".into()))
 }
 
 fn writer_loop(conn: rusqlite::Connection, rx: mpsc::Receiver<WriteReq>) {

@@ -114,3 +114,86 @@ on_both_engines!(queries_asked_together, |app: TestApp| async move {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["timeline"].as_array().map(Vec::len), Some(1), "{v}");
 });
+
+// Concurrent writes share commits (group commit, on both engines): each job runs in its own
+// savepoint, so a job refused by its rules, or one that goes on after the database refused
+// its statement, rolls back alone while the jobs beside it commit.
+on_both_engines!(writes_commit_in_groups, |app: TestApp| async move {
+    use tongban_platform::db::Engine;
+    let db = app.db();
+    db.write(|c| c.batch("CREATE TABLE group_probe (n BIGINT PRIMARY KEY, tx TEXT NOT NULL)"))
+        .await
+        .unwrap();
+    let postgres = db.engine() == Engine::Postgres;
+    let mut tasks = Vec::new();
+    for n in 0..300i64 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let out: Result<String, ApiError> = db
+                .transact(move |c| {
+                    // The transaction's id: jobs committed together share it.
+                    let tx = match c.engine() {
+                        Engine::Postgres => c
+                            .query_one("SELECT txid_current()::text AS tx", &[])?
+                            .get_str("tx")?,
+                        Engine::Sqlite => String::new(),
+                    };
+                    c.execute(
+                        "INSERT INTO group_probe (n, tx) VALUES ($1, $2)",
+                        tongban_platform::params![n, tx.as_str()],
+                    )?;
+                    match n % 3 {
+                        1 => Err(ApiError::conflict("changed_meanwhile", "refused")),
+                        2 => {
+                            // The database refuses this one; the job ignores that.
+                            let again = c.execute(
+                                "INSERT INTO group_probe (n, tx) VALUES ($1, '')",
+                                tongban_platform::params![n],
+                            );
+                            assert!(again.is_err(), "a duplicate key was accepted");
+                            Ok(tx)
+                        }
+                        _ => Ok(tx),
+                    }
+                })
+                .await;
+            (n, out)
+        }));
+    }
+    let mut committed = Vec::new();
+    let mut transactions = std::collections::HashSet::new();
+    for t in tasks {
+        let (n, out) = t.await.unwrap();
+        match (n % 3, out) {
+            (0, Ok(tx)) => {
+                committed.push(n);
+                transactions.insert(tx);
+            }
+            (1, Err(e)) => assert_eq!(e.code, "changed_meanwhile"),
+            // On PostgreSQL a refused statement aborts its transaction: the job is rolled
+            // back and told so, rather than committed without its writes. SQLite undoes only
+            // the refused statement.
+            (2, Err(_)) if postgres => {}
+            (2, Ok(_)) if !postgres => committed.push(n),
+            (k, other) => panic!("job {n} (kind {k}): {other:?}"),
+        }
+    }
+    let stored: Vec<i64> = db
+        .read(|c| {
+            c.query("SELECT n FROM group_probe ORDER BY n", &[])?
+                .iter()
+                .map(|r| r.get_i64("n"))
+                .collect()
+        })
+        .await
+        .unwrap();
+    committed.sort_unstable();
+    assert_eq!(stored, committed, "exactly the accepted jobs are stored");
+    if postgres {
+        assert!(
+            transactions.len() < 100,
+            "100 concurrent jobs committed in {} transactions: no grouping",
+            transactions.len()
+        );
+    }
+});

@@ -1,7 +1,8 @@
-//! PostgreSQL engine: a pool of `tokio-postgres` clients used from tokio's blocking threads,
-//! one transaction per job; each client drives its own socket on the thread that waits for it
-//! (no hop to another thread per round trip). Nodes share nothing but the database, so any
-//! number can run.
+//! PostgreSQL engine: reads on a pool of `tokio-postgres` clients used from tokio's blocking
+//! threads, one snapshot per job; writes on one writer thread per node that commits whatever
+//! has queued up as one transaction (group commit, `group.rs`). Each client drives its own
+//! socket on the thread that waits for it (no hop to another thread per round trip). Nodes
+//! share nothing but the database, so any number can run.
 //!
 //! Round trips are what a request costs here, so the engine pipelines what it can without
 //! changing what a job sees: `BEGIN` travels with a transaction's first statement, and the
@@ -9,6 +10,7 @@
 //! next used; a read-only transaction has nothing to lose). A `SELECT 1` health check, or a
 //! snapshot read's first statement, is therefore one round trip.
 
+mod group;
 mod listen;
 
 use super::{Conn, DbError, Engine, Job, Row, Value};
@@ -97,6 +99,8 @@ pub(crate) struct PgDb {
     permits: Arc<tokio::sync::Semaphore>,
     changes: Arc<Changes>,
     listener: std::sync::Once,
+    /// Write jobs, committed in groups.
+    writer: group::Writer,
 }
 
 const POOL_SIZE: usize = 16;
@@ -117,11 +121,13 @@ impl PgDb {
     pub(crate) fn open(url: &str) -> Result<PgDb, DbError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| DbError::Url(format!("{e}")))?;
+        let changes: Arc<Changes> = Arc::default();
         Ok(PgDb {
+            writer: group::Writer::start(config.clone(), changes.clone())?,
             config,
             pool: Arc::new(Mutex::new(Vec::new())),
             permits: Arc::new(tokio::sync::Semaphore::new(POOL_SIZE)),
-            changes: Arc::default(),
+            changes,
             listener: std::sync::Once::new(),
         })
     }
@@ -144,6 +150,9 @@ impl PgDb {
     }
 
     pub(crate) async fn run<T: Send + 'static>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
+        if mode == Mode::Write {
+            return self.writer.write(f).await;
+        }
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
         let config = self.config.clone();
         let pool = self.pool.clone();
@@ -230,17 +239,20 @@ fn run_job<T>(
         Mode::Read => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         Mode::Single => None,
     };
-    let mut conn = PgConn {
-        c: &mut client,
-        begin,
-        single: mode == Mode::Single,
-        statements: 0,
-        announced: false,
-    };
-    let result = f(&mut conn);
+    let mut conn = PgConn::new(
+        &mut client,
+        begin.into_iter().collect(),
+        mode == Mode::Single,
+    );
+    let mut result = f(&mut conn);
+    if conn.failed && result.is_ok() {
+        // The job went on after PostgreSQL refused one of its statements; committing would
+        // silently roll back what it wrote.
+        result = Err(refused_statement());
+    }
     let announced = conn.announced;
-    // `begin` is still pending when the job ran no statement: there is nothing to end.
-    let open = begin.is_some() && conn.begin.is_none();
+    // The transaction is open once a statement went out; otherwise there is nothing to end.
+    let open = begin.is_some() && conn.opened;
     let end = match (&result, mode, open) {
         (_, _, false) => Ok(()),
         // A read-only transaction has nothing to commit: its end is written now and its
@@ -269,6 +281,13 @@ fn run_job<T>(
     Ok(v)
 }
 
+/// The error of a job that returned `Ok` after PostgreSQL refused one of its statements.
+fn refused_statement() -> DbError {
+    DbError::Engine(
+        "PostgreSQL refused a statement of this transaction, which was rolled back".into(),
+    )
+}
+
 /// A request queued on the client without waiting for its answer: polled once, which queues
 /// its messages (the connection writes them in the order they were queued).
 enum Sent<F: Future> {
@@ -282,6 +301,14 @@ impl<T, F: Future<Output = Result<T, tokio_postgres::Error>>> Sent<F> {
         match self {
             Sent::Done(r) => r.map_err(map_err),
             Sent::Waiting(f) => io.wait(f),
+        }
+    }
+
+    /// Its answer, as a future (for a caller that drives the connection itself).
+    async fn arrived(self) -> Result<T, tokio_postgres::Error> {
+        match self {
+            Sent::Done(r) => r,
+            Sent::Waiting(f) => f.await,
         }
     }
 }
@@ -307,18 +334,26 @@ fn map_err(e: tokio_postgres::Error) -> DbError {
 
 struct PgConn<'a> {
     c: &'a mut PgClient,
-    /// The transaction's `BEGIN`, until it has been sent with the first statement.
-    begin: Option<&'static str>,
+    /// Transaction control (`BEGIN`, `SAVEPOINT`, `RELEASE` …) queued to travel with the next
+    /// statement, in order.
+    pending: Vec<&'static str>,
+    /// A statement has been sent: the transaction is open.
+    opened: bool,
     /// Outside a transaction: one statement only.
     single: bool,
     statements: usize,
     /// The job announced a change ([`Conn::announce`]).
     announced: bool,
+    /// PostgreSQL refused a statement of this job: its transaction (or savepoint) is aborted
+    /// and must be rolled back even if the job goes on to return `Ok`.
+    failed: bool,
+    /// Transaction control itself was refused: nothing more can run in this transaction.
+    control_failed: bool,
 }
 
 type Params<'p> = Vec<&'p (dyn ToSql + Sync)>;
 
-impl PgConn<'_> {
+impl<'a> PgConn<'a> {
     fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
         self.statements += 1;
         if self.single && self.statements > 1 {
@@ -335,8 +370,21 @@ impl PgConn<'_> {
         Ok(s)
     }
 
-    /// Run `op` on the client, with the transaction's `BEGIN` queued ahead of it (both are
-    /// written together) when it has not been sent yet.
+    fn new(c: &'a mut PgClient, pending: Vec<&'static str>, single: bool) -> PgConn<'a> {
+        PgConn {
+            c,
+            pending,
+            opened: false,
+            single,
+            statements: 0,
+            announced: false,
+            failed: false,
+            control_failed: false,
+        }
+    }
+
+    /// Run `op` on the client, with the pending transaction control queued ahead of it (all
+    /// are written together).
     fn run<'c, F, T>(
         &'c mut self,
         op: impl FnOnce(&'c tokio_postgres::Client) -> F,
@@ -344,11 +392,32 @@ impl PgConn<'_> {
     where
         F: Future<Output = Result<T, tokio_postgres::Error>> + 'c,
     {
+        let pending = std::mem::take(&mut self.pending);
+        self.opened = true;
         let PgClient { client, io, .. } = &mut *self.c;
-        let begin = self.begin.take().map(|b| send(client.batch_execute(b)));
+        let control: Vec<_> = pending
+            .into_iter()
+            .map(|s| send(client.batch_execute(s)))
+            .collect();
         let out = io.wait(op(client));
-        if let Some(b) = begin {
-            b.answer(io)?;
+        for c in control {
+            if let Err(e) = c.answer(io) {
+                self.control_failed = true;
+                return Err(e);
+            }
+        }
+        out
+    }
+
+    /// Send the pending transaction control and wait for its answers.
+    fn finish(&mut self) -> Result<(), DbError> {
+        self.run(|_| std::future::ready(Ok::<(), tokio_postgres::Error>(())))
+    }
+
+    /// Note a statement's outcome: a refused statement aborts the transaction.
+    fn noted<T>(&mut self, out: Result<T, DbError>) -> Result<T, DbError> {
+        if out.is_err() {
+            self.failed = true;
         }
         out
     }
@@ -453,7 +522,8 @@ impl Conn for PgConn<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let stmt = self.statement(sql)?;
-        self.run(|c| c.execute(&stmt, &ps))
+        let out = self.run(|c| c.execute(&stmt, &ps));
+        self.noted(out)
     }
 
     fn query_many(&mut self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
@@ -465,35 +535,37 @@ impl Conn for PgConn<'_> {
             .iter()
             .map(|(_, ps)| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
             .collect();
-        let PgClient { client, io, .. } = &mut *self.c;
-        // Queued in order (the transaction's BEGIN first when it is still pending), written
-        // together, answered in order.
-        let begin = self.begin.take().map(|b| send(client.batch_execute(b)));
-        let sent: Vec<_> = statements
-            .iter()
-            .zip(&params)
-            .map(|(s, ps)| send(client.query(s, ps)))
-            .collect();
-        if let Some(b) = begin {
-            b.answer(io)?;
-        }
-        let mut out = Vec::with_capacity(sent.len());
-        for q in sent {
-            out.push(to_rows(&q.answer(io)?)?);
-        }
-        Ok(out)
+        // Queued in order (pending transaction control first), written together, answered
+        // in order.
+        let out = self.run(|client| {
+            let sent: Vec<_> = statements
+                .iter()
+                .zip(&params)
+                .map(|(s, ps)| send(client.query(s, ps)))
+                .collect();
+            async move {
+                let mut answers = Vec::with_capacity(sent.len());
+                for q in sent {
+                    answers.push(q.arrived().await?);
+                }
+                Ok(answers)
+            }
+        });
+        let out = self.noted(out)?;
+        out.iter().map(|rows| to_rows(rows)).collect()
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let stmt = self.statement(sql)?;
-        let rows = self.run(|c| c.query(&stmt, &ps))?;
-        to_rows(&rows)
+        let out = self.run(|c| c.query(&stmt, &ps));
+        to_rows(&self.noted(out)?)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.c.statements.clear();
-        self.run(|c| c.batch_execute(sql))
+        let out = self.run(|c| c.batch_execute(sql));
+        self.noted(out)
     }
 
     fn announce(&mut self, topic: &str) -> Result<(), DbError> {

@@ -1,0 +1,167 @@
+//! Group commit on PostgreSQL, as on SQLite: one writer thread per node takes whatever write
+//! jobs have queued up and runs them in one transaction, each in its own savepoint (so one
+//! refused job rolls back alone), and one `COMMIT`, one WAL flush, acknowledges them all.
+//!
+//! Transaction control costs no round trip of its own: `BEGIN`, each job's `SAVEPOINT` and
+//! the previous job's `RELEASE` travel with the job's first statement. A job that meets a
+//! deadlock or any other refused statement is rolled back to its savepoint and answered with
+//! the error; the rest of the batch commits. Within one node the writer is alone, so its
+//! batches never wait on each other; across nodes they take turns on the rows they share,
+//! as single transactions do.
+
+use super::{connect, refused_statement, Changes, PgClient, PgConn};
+use crate::db::{erase, unerase, AnyBox, DbError, Job};
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// Jobs per transaction at most: each job's savepoint is a subtransaction, and PostgreSQL
+/// keeps 64 of them per backend in shared memory before other backends' snapshots must look
+/// them up on disk.
+const MAX_BATCH: usize = 48;
+
+struct Req {
+    job: Job<AnyBox>,
+    reply: tokio::sync::oneshot::Sender<Result<AnyBox, DbError>>,
+}
+
+/// The node's writer: a queue of write jobs and the thread that commits them in groups.
+pub(super) struct Writer {
+    queue: Mutex<mpsc::Sender<Req>>,
+}
+
+impl Writer {
+    /// Start the writer thread; it connects when the first job arrives and ends when the
+    /// writer is dropped.
+    pub(super) fn start(
+        config: tokio_postgres::Config,
+        changes: Arc<Changes>,
+    ) -> Result<Writer, DbError> {
+        let (tx, rx) = mpsc::channel::<Req>();
+        std::thread::Builder::new()
+            .name("pg-writer".into())
+            .spawn(move || writer_loop(&config, &changes, &rx))
+            .map_err(|e| DbError::Engine(format!("cannot start the writer: {e}")))?;
+        Ok(Writer {
+            queue: Mutex::new(tx),
+        })
+    }
+
+    pub(super) async fn write<T: Send + 'static>(&self, f: Job<T>) -> Result<T, DbError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .lock()
+            .map_err(|_| DbError::Closed)?
+            .send(Req {
+                job: erase(f),
+                reply,
+            })
+            .map_err(|_| DbError::Closed)?;
+        unerase(answer.await.map_err(|_| DbError::Closed)??)
+    }
+}
+
+fn writer_loop(config: &tokio_postgres::Config, changes: &Changes, rx: &mpsc::Receiver<Req>) {
+    let mut client: Option<PgClient> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
+            }
+        }
+        let mut c = match client.take() {
+            Some(c) if !c.io.broken && !c.client.is_closed() => c,
+            _ => match connect(config) {
+                Ok(c) => c,
+                Err(e) => {
+                    let msg = e.to_string();
+                    for req in batch {
+                        let _ = req.reply.send(Err(DbError::Engine(msg.clone())));
+                    }
+                    continue;
+                }
+            },
+        };
+        if c.statements.len() > super::MAX_STATEMENTS {
+            c.statements.clear();
+        }
+        run_batch(&mut c, batch, changes);
+        if !c.io.broken && !c.client.is_closed() {
+            client = Some(c);
+        }
+    }
+    if let Some(mut c) = client {
+        drop(c.client);
+        c.io.flush();
+    }
+}
+
+const SAVEPOINT: &str = "SAVEPOINT job";
+const RELEASE: &str = "RELEASE SAVEPOINT job";
+const UNDO: &str = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
+
+fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
+    let mut conn = PgConn::new(client, vec!["BEGIN"], false);
+    let mut done = Vec::with_capacity(batch.len());
+    let mut announced = false;
+    let mut jobs = batch.into_iter();
+    for req in jobs.by_ref() {
+        conn.pending.push(SAVEPOINT);
+        conn.failed = false;
+        conn.announced = false;
+        let result = match std::panic::catch_unwind(AssertUnwindSafe(|| (req.job)(&mut conn))) {
+            Ok(r) if conn.failed && r.is_ok() => Err(refused_statement()),
+            Ok(r) => r,
+            Err(_) => Err(DbError::Engine("a write job panicked".into())),
+        };
+        if conn.pending.last() == Some(&SAVEPOINT) {
+            // The job sent no statement: its savepoint was never made.
+            conn.pending.pop();
+        } else if result.is_ok() {
+            conn.pending.push(RELEASE);
+            announced |= conn.announced;
+        } else {
+            conn.pending.push(UNDO);
+        }
+        done.push((req.reply, result));
+        if conn.control_failed {
+            break;
+        }
+    }
+    // Jobs left when transaction control failed are answered, not dropped.
+    let stopped = conn.control_failed;
+    for req in jobs {
+        done.push((
+            req.reply,
+            Err(DbError::Engine("the transaction was abandoned".into())),
+        ));
+    }
+    let end = if !conn.opened {
+        Ok(())
+    } else if stopped {
+        conn.pending.clear();
+        conn.pending.push("ROLLBACK");
+        conn.finish()
+            .and(Err(DbError::Engine("the transaction was abandoned".into())))
+    } else {
+        conn.pending.push("COMMIT");
+        conn.finish()
+    };
+    match end {
+        Ok(()) => {
+            if announced {
+                changes.bump();
+            }
+            for (reply, result) in done {
+                let _ = reply.send(result);
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for (reply, _) in done {
+                let _ = reply.send(Err(DbError::Engine(format!("commit failed: {msg}"))));
+            }
+        }
+    }
+}
