@@ -140,7 +140,12 @@ fn store_uploads(
 
 fn citizen_actor(c: &mut dyn Conn, account_id: i64, source: &str) -> Result<Actor, DbError> {
     let name = identity::citizen_name(c, account_id)?.unwrap_or_default();
-    Ok(Actor {
+    Ok(applicant(account_id, name, source))
+}
+
+/// The applicant `account_id`, named `name`, as the actor of a step.
+fn applicant(account_id: i64, name: String, source: &str) -> Actor {
+    Actor {
         kind: "citizen",
         id: account_id,
         name,
@@ -148,7 +153,7 @@ fn citizen_actor(c: &mut dyn Conn, account_id: i64, source: &str) -> Result<Acto
         department_code: None,
         login: account_id.to_string(),
         source: source.to_owned(),
-    })
+    }
 }
 
 /// The audit entry for what `who` did to case `case_no`.
@@ -220,7 +225,8 @@ pub async fn submit(
     let case_no = ctx
         .db
         .write(move |c| {
-            let seq = identity::next_number(c, &format!("case:{day}"))?;
+            let (seq, name) =
+                identity::next_number_and_citizen_name(c, &format!("case:{day}"), account_id)?;
             let case_no = format!("{region}{day}{seq:06}");
             let id = store::insert(
                 c,
@@ -234,7 +240,7 @@ pub async fn submit(
                     channel,
                 },
             )?;
-            let who = citizen_actor(c, account_id, &source)?;
+            let who = applicant(account_id, name.unwrap_or_default(), &source);
             store::add_event(
                 c,
                 id,

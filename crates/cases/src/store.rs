@@ -198,7 +198,7 @@ pub fn add_event(
     note: &str,
 ) -> Result<(), DbError> {
     let Step { action, from, to } = step;
-    c.execute(
+    c.execute_later(
         "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         params![
@@ -220,7 +220,7 @@ pub fn add_event(
 }
 
 pub fn add_material(c: &mut dyn Conn, case_id: i64, m: &MaterialRecord) -> Result<(), DbError> {
-    c.execute(
+    c.execute_later(
         "INSERT INTO case_materials (case_id, material_key, filename, content_type, size, sha, uploaded_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
         params![case_id, m.key.as_str(), m.filename.as_str(), m.content_type.as_str(), m.size, m.sha.as_str(), m.uploaded_at],

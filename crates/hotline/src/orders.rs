@@ -275,7 +275,7 @@ pub fn event(
     dept: Option<&str>,
     note: &str,
 ) -> Result<(), DbError> {
-    c.execute(
+    c.execute_later(
         "INSERT INTO work_order_events (order_id, at, action, to_status, actor, department_code, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         params![
             id,

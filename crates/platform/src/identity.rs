@@ -2,7 +2,7 @@
 //! the database (so nodes stay stateless). Storage functions take `&mut dyn Conn`.
 
 use crate::crypto::{random_token, sm3_hex};
-use crate::db::{Conn, DbError, Row};
+use crate::db::{Conn, DbError, Row, Value};
 use crate::params;
 use serde::Serialize;
 
@@ -217,9 +217,11 @@ fn citizen_from(r: &Row) -> Result<Citizen, DbError> {
     })
 }
 
+const CITIZEN_NAME: &str = "SELECT name FROM accounts WHERE id = $1";
+
 /// Only the display name.
 pub fn citizen_name(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
-    c.query_opt("SELECT name FROM accounts WHERE id = $1", params![id])?
+    c.query_opt(CITIZEN_NAME, params![id])?
         .map(|r| crate::vault::open_text(&r.get_str("name")?))
         .transpose()
 }
@@ -405,7 +407,7 @@ pub fn list_staff(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Staff>, i64), DbError> {
-    let (w, mut args): (&str, Vec<crate::db::Value>) = match department {
+    let (w, mut args): (&str, Vec<Value>) = match department {
         Some(d) => (" WHERE s.department_code = $1", vec![d.into()]),
         None => ("", vec![]),
     };
@@ -476,23 +478,48 @@ pub fn use_totp_step(c: &mut dyn Conn, staff_id: i64, step: i64) -> Result<bool,
 /// series: a counter row would be held by each submission until its commit and let only one
 /// commit at a time; the numbers stay unique and increasing, and may skip.
 pub fn next_number(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
-    match c.engine() {
-        crate::db::Engine::Postgres => c
-            .query_one("SELECT nextval('numbers_seq') AS value", &[])?
-            .get_i64("value"),
-        crate::db::Engine::Sqlite => next_counter(c, name),
+    let (sql, args) = next_number_query(c.engine(), name);
+    c.query_one(sql, &args)?.get_i64("value")
+}
+
+/// The statement that takes the next number of series `name` (see [`next_number`]).
+fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str, Vec<Value>) {
+    match engine {
+        crate::db::Engine::Postgres => ("SELECT nextval('numbers_seq') AS value", Vec::new()),
+        crate::db::Engine::Sqlite => (NEXT_COUNTER, vec![Value::Text(name.to_owned())]),
     }
+}
+
+const NEXT_COUNTER: &str = "INSERT INTO counters (name, value) VALUES ($1, 1)
+     ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
+
+/// [`next_number`] of series `name` and [`citizen_name`] of citizen `id`, asked together
+/// (one round trip on PostgreSQL).
+pub fn next_number_and_citizen_name(
+    c: &mut dyn Conn,
+    name: &str,
+    id: i64,
+) -> Result<(i64, Option<String>), DbError> {
+    let (sql, args) = next_number_query(c.engine(), name);
+    let answers = c.query_many(&[(sql, &args), (CITIZEN_NAME, params![id])])?;
+    let mut answers = answers.into_iter();
+    let number = answers
+        .next()
+        .and_then(|rows| rows.into_iter().next())
+        .ok_or_else(|| DbError::Decode("no next number".into()))?
+        .get_i64("value")?;
+    let name = answers
+        .next()
+        .and_then(|rows| rows.into_iter().next())
+        .map(|r| crate::vault::open_text(&r.get_str("name")?))
+        .transpose()?;
+    Ok((number, name))
 }
 
 /// Next value of a named counter; atomic on both engines (each call holds the row until its
 /// transaction ends on PostgreSQL, so busy series use [`next_number`]).
 pub fn next_counter(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
-    c.query_one(
-        "INSERT INTO counters (name, value) VALUES ($1, 1)
-         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
-        params![name],
-    )?
-    .get_i64("value")
+    c.query_one(NEXT_COUNTER, params![name])?.get_i64("value")
 }
 
 /// The password hash of a citizen account or a staff member.

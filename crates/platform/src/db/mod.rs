@@ -62,6 +62,14 @@ pub trait Conn {
             .collect()
     }
 
+    /// Run a statement whose answer nothing waits for (a timeline or audit entry): PostgreSQL
+    /// sends it with the job's next statement, or when the job ends, instead of spending a
+    /// round trip on it; if it fails, that next statement (or the job) fails with its error
+    /// and the job is rolled back. SQLite runs it at once.
+    fn execute_later(&mut self, sql: &str, params: &[Value]) -> Result<(), DbError> {
+        self.execute(sql, params).map(|_| ())
+    }
+
     /// Run several statements separated by `;` without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
 

@@ -197,3 +197,61 @@ on_both_engines!(writes_commit_in_groups, |app: TestApp| async move {
         );
     }
 });
+
+// A statement run "later" (nothing waits for its answer) is seen by the job's next statement,
+// is committed with the job, and when it fails, fails the job and leaves nothing behind,
+// whether another statement follows it or not.
+on_both_engines!(statements_sent_later, |app: TestApp| async move {
+    let db = app.db();
+    let insert = |n: i64| {
+        move |c: &mut dyn tongban_platform::db::Conn| {
+            c.execute_later(
+                "INSERT INTO later_probe (n) VALUES ($1)",
+                tongban_platform::params![n],
+            )
+        }
+    };
+    db.write(|c| c.batch("CREATE TABLE later_probe (n BIGINT PRIMARY KEY)"))
+        .await
+        .unwrap();
+    let seen = db
+        .write(move |c| {
+            insert(1)(c)?;
+            insert(2)(c)?;
+            c.query_one("SELECT COUNT(*) AS n FROM later_probe", &[])?
+                .get_i64("n")
+        })
+        .await
+        .unwrap();
+    assert_eq!(seen, 2, "the next statement sees what was sent before it");
+    db.write(insert(3)).await.unwrap();
+    let failed_last = db
+        .write(move |c| {
+            insert(4)(c)?;
+            insert(1)(c)
+        })
+        .await;
+    assert!(failed_last.is_err(), "a duplicate sent last was accepted");
+    let failed_before = db
+        .write(move |c| {
+            insert(5)(c)?;
+            insert(2)(c)?;
+            c.query_one("SELECT 1 AS n", &[])?;
+            Ok(())
+        })
+        .await;
+    assert!(
+        failed_before.is_err(),
+        "a duplicate sent earlier was accepted"
+    );
+    let stored: Vec<i64> = db
+        .read(|c| {
+            c.query("SELECT n FROM later_probe ORDER BY n", &[])?
+                .iter()
+                .map(|r| r.get_i64("n"))
+                .collect()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![1, 2, 3]);
+});

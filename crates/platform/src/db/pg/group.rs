@@ -111,9 +111,15 @@ fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
         conn.failed = false;
         conn.announced = false;
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| (req.job)(&mut conn))) {
-            Ok(r) if conn.failed && r.is_ok() => Err(refused_statement()),
+            // What the job left to send later goes now, before its savepoint is released.
+            Ok(r) if r.is_ok() && !conn.later.is_empty() => conn.finish().and(r),
             Ok(r) => r,
             Err(_) => Err(DbError::Engine("a write job panicked".into())),
+        };
+        conn.later.clear();
+        let result = match result {
+            Ok(_) if conn.failed => Err(refused_statement()),
+            r => r,
         };
         if conn.pending.last() == Some(&SAVEPOINT) {
             // The job sent no statement: its savepoint was never made.

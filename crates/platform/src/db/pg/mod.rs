@@ -245,6 +245,9 @@ fn run_job<T>(
         mode == Mode::Single,
     );
     let mut result = f(&mut conn);
+    if result.is_ok() && !conn.later.is_empty() {
+        result = conn.finish().and(result);
+    }
     if conn.failed && result.is_ok() {
         // The job went on after PostgreSQL refused one of its statements; committing would
         // silently roll back what it wrote.
@@ -349,6 +352,8 @@ struct PgConn<'a> {
     failed: bool,
     /// Transaction control itself was refused: nothing more can run in this transaction.
     control_failed: bool,
+    /// Statements of [`Conn::execute_later`], sent ahead of the next one.
+    later: Vec<(tokio_postgres::Statement, Vec<Value>)>,
 }
 
 type Params<'p> = Vec<&'p (dyn ToSql + Sync)>;
@@ -380,11 +385,12 @@ impl<'a> PgConn<'a> {
             announced: false,
             failed: false,
             control_failed: false,
+            later: Vec::new(),
         }
     }
 
-    /// Run `op` on the client, with the pending transaction control queued ahead of it (all
-    /// are written together).
+    /// Run `op` on the client, with the pending transaction control and the statements of
+    /// [`Conn::execute_later`] queued ahead of it, in that order (all are written together).
     fn run<'c, F, T>(
         &'c mut self,
         op: impl FnOnce(&'c tokio_postgres::Client) -> F,
@@ -393,16 +399,32 @@ impl<'a> PgConn<'a> {
         F: Future<Output = Result<T, tokio_postgres::Error>> + 'c,
     {
         let pending = std::mem::take(&mut self.pending);
+        let later = std::mem::take(&mut self.later);
         self.opened = true;
         let PgClient { client, io, .. } = &mut *self.c;
         let control: Vec<_> = pending
             .into_iter()
             .map(|s| send(client.batch_execute(s)))
             .collect();
+        let later_params: Vec<Params> = later
+            .iter()
+            .map(|(_, ps)| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let sent_later: Vec<_> = later
+            .iter()
+            .zip(&later_params)
+            .map(|((s, _), ps)| send(client.execute(s, ps)))
+            .collect();
         let out = io.wait(op(client));
         for c in control {
             if let Err(e) = c.answer(io) {
                 self.control_failed = true;
+                return Err(e);
+            }
+        }
+        for l in sent_later {
+            if let Err(e) = l.answer(io) {
+                self.failed = true;
                 return Err(e);
             }
         }
@@ -566,6 +588,12 @@ impl Conn for PgConn<'_> {
         self.c.statements.clear();
         let out = self.run(|c| c.batch_execute(sql));
         self.noted(out)
+    }
+
+    fn execute_later(&mut self, sql: &str, params: &[Value]) -> Result<(), DbError> {
+        let stmt = self.statement(sql)?;
+        self.later.push((stmt, params.to_vec()));
+        Ok(())
     }
 
     fn announce(&mut self, topic: &str) -> Result<(), DbError> {
