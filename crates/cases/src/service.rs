@@ -222,13 +222,21 @@ pub async fn submit(
         .to_string();
     let region = ctx.config.region_code.clone();
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
-    let case_no = ctx
+    // The answer is the case as the applicant will see it. On PostgreSQL it is read in the
+    // writing transaction (its two reads ride along with the writer's statements; no second
+    // transaction); on SQLite the writer is one thread for the whole node, so it is read
+    // after, beside it.
+    let (cal, today) = env(ctx);
+    let tz = ctx.tz;
+    let matters = tongban_catalog::matters(&ctx.db);
+    let view_in_writer = ctx.db.engine() == tongban_platform::db::Engine::Postgres;
+    let (case_no, view) = ctx
         .db
         .write(move |c| {
             let (seq, name) =
                 identity::next_number_and_citizen_name(c, &format!("case:{day}"), account_id)?;
             let case_no = format!("{region}{day}{seq:06}");
-            let id = store::insert(
+            let rec = store::insert(
                 c,
                 &store::NewCase {
                     case_no: &case_no,
@@ -240,6 +248,7 @@ pub async fn submit(
                     channel,
                 },
             )?;
+            let id = rec.id;
             let who = applicant(account_id, name.unwrap_or_default(), &source);
             store::add_event(
                 c,
@@ -257,10 +266,23 @@ pub async fn submit(
             for m in &mats {
                 store::add_material(c, id, m)?;
             }
-            Ok(case_no)
+            let view = if view_in_writer {
+                let env = Env {
+                    cal: &cal,
+                    tz,
+                    today,
+                };
+                Some(load_view(c, &matters, rec, None, &env)?)
+            } else {
+                None
+            };
+            Ok((case_no, view))
         })
         .await?;
-    citizen_case(ctx, account_id, &case_no).await
+    match view {
+        Some(v) => Ok(v),
+        None => citizen_case(ctx, account_id, &case_no).await,
+    }
 }
 
 /// Load the whole view of a case the reader may see.

@@ -142,14 +142,17 @@ pub struct NewCase<'a> {
     pub channel: &'a str,
 }
 
-pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<i64, DbError> {
+/// Insert a new case; the record as stored.
+pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<CaseRecord, DbError> {
     let form = seal_form(n.form)?;
-    c.query_one(
-        "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
+    let row = c.query_one(
+        &format!(
+            "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING {CASE_COLUMNS}"
+        ),
         params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
-    )?
-    .get_i64("id")
+    )?;
+    case_from(&row)
 }
 
 /// A case loaded from history (the demo city, or an import of a city's past): already
