@@ -111,7 +111,7 @@ pub fn list(c: &mut dyn Conn, limit: i64, offset: i64) -> Result<(Vec<Quarantine
 /// The share of the time followers may take while they catch up (imported history, a restart
 /// after downtime): after a piece of work that took `t` they rest `t × (1 − SHARE) / SHARE`,
 /// so requests keep the database (SQLite's one writer) the rest of the time.
-pub const SHARE: f64 = 0.2;
+pub const SHARE: f64 = 0.1;
 
 /// Rest after a piece of follower work that began at `started` (see [`SHARE`]).
 pub async fn rest_after(started: std::time::Instant) {
