@@ -495,6 +495,12 @@ pub async fn serve(
 /// analysis of new messages for topics and warnings, the dashboards' daily figures, then the
 /// outbox deliveries. Each step is safe with several nodes on one database.
 pub async fn worker(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
+    // Its writes are transactions of their own on PostgreSQL: a follower's long batch must
+    // not hold up the requests' writes committed in groups.
+    tongban_platform::db::apart(work(ctx, notifier)).await
+}
+
+async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
     let every = std::time::Duration::from_millis(ctx.config.worker_interval_ms);
     // The first pass one interval after start, not at once.
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

@@ -110,6 +110,22 @@ fn unerase<T: 'static>(b: AnyBox) -> Result<T, DbError> {
         .map_err(|_| DbError::Decode("writer returned an unexpected type".into()))
 }
 
+tokio::task_local! {
+    static APART: ();
+}
+
+/// Run `work` (a background follower's pass) with its writes apart from the group commit of
+/// requests: on PostgreSQL each [`Db::write`] inside it is a transaction of its own on the
+/// reading pool, so a long batch does not hold up the requests' writes queued behind it.
+/// SQLite has one writer for everything; there the followers' pacing keeps requests going.
+pub async fn apart<F: std::future::Future>(work: F) -> F::Output {
+    APART.scope((), work).await
+}
+
+fn is_apart() -> bool {
+    APART.try_with(|_| ()).is_ok()
+}
+
 impl Db {
     /// Open `sqlite://path`, `sqlite::memory:` or `postgres://…`.
     pub fn open(url: &str) -> Result<Db, DbError> {
@@ -153,7 +169,14 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite(db) => db.write(Box::new(f)).await,
-            Inner::Postgres(db) => db.run(Box::new(f), pg::Mode::Write).await,
+            Inner::Postgres(db) => {
+                let mode = if is_apart() {
+                    pg::Mode::WriteAlone
+                } else {
+                    pg::Mode::Write
+                };
+                db.run(Box::new(f), mode).await
+            }
         }
     }
 
@@ -235,7 +258,7 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite(db) => db.write_blocking(Box::new(f)),
-            Inner::Postgres(db) => db.run_blocking(Box::new(f), pg::Mode::Write),
+            Inner::Postgres(db) => db.run_blocking(Box::new(f), pg::Mode::WriteAlone),
         }
     }
 

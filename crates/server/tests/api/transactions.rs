@@ -255,3 +255,43 @@ on_both_engines!(statements_sent_later, |app: TestApp| async move {
         .unwrap();
     assert_eq!(stored, vec![1, 2, 3]);
 });
+
+// A background follower's writes (`db::apart`) are transactions of their own on PostgreSQL:
+// a long one does not hold up the requests' writes committed in groups behind it. On both
+// engines they commit.
+on_both_engines!(background_writes_stand_apart, |app: TestApp| async move {
+    use tongban_platform::db::Engine;
+    let db = app.db();
+    let postgres = db.engine() == Engine::Postgres;
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(tongban_platform::db::apart(async move {
+            db.write(move |c| {
+                if postgres {
+                    c.query_one("SELECT pg_sleep(1.5)::text AS slept", &[])?;
+                }
+                tongban_platform::identity::next_counter(c, "apart-slow")
+            })
+            .await
+        }))
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let quick = db
+        .write(|c| tongban_platform::identity::next_counter(c, "apart-quick"))
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(quick, 1);
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        1,
+        "the background write committed"
+    );
+    if postgres {
+        assert!(
+            waited < std::time::Duration::from_millis(900),
+            "a request's write waited {waited:?} behind a background one"
+        );
+    }
+});

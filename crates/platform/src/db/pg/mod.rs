@@ -108,8 +108,11 @@ const POOL_SIZE: usize = 16;
 /// How a job runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// One read-write transaction.
+    /// One read-write transaction, committed with the others queued (group commit).
     Write,
+    /// One read-write transaction of its own (a background follower's, see `db::apart`, or
+    /// the CLI's).
+    WriteAlone,
     /// One `REPEATABLE READ READ ONLY` transaction: every statement sees one snapshot.
     Read,
     /// One statement, with no transaction around it (a statement is its own snapshot). A
@@ -235,7 +238,7 @@ fn run_job<T>(
     // Writes are one transaction. Reads are one snapshot (REPEATABLE READ READ ONLY), as on
     // SQLite: a list and its count, or two panels of one dashboard, never disagree.
     let begin = match mode {
-        Mode::Write => Some("BEGIN"),
+        Mode::Write | Mode::WriteAlone => Some("BEGIN"),
         Mode::Read => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         Mode::Single => None,
     };
