@@ -199,6 +199,23 @@ pub async fn authenticate(
     parts: &Parts,
     kind: SessionKind,
 ) -> Result<(i64, String), ApiError> {
+    type NoLoad = fn(&mut dyn crate::db::Conn, i64) -> Result<(), crate::db::DbError>;
+    let (subject, token, _) = session_and(ctx, parts, kind, None::<NoLoad>).await?;
+    Ok((subject, token))
+}
+
+/// As [`authenticate`], loading what `load` reads of the session's subject in the same read
+/// (one job, one snapshot); without `load`, the check is one statement.
+async fn session_and<T, L>(
+    ctx: &Ctx,
+    parts: &Parts,
+    kind: SessionKind,
+    load: Option<L>,
+) -> Result<(i64, String, Option<T>), ApiError>
+where
+    T: Send + 'static,
+    L: FnOnce(&mut dyn crate::db::Conn, i64) -> Result<T, crate::db::DbError> + Send + 'static,
+{
     let name = match kind {
         SessionKind::Citizen => SESSION_COOKIE,
         SessionKind::Staff => STAFF_COOKIE,
@@ -210,11 +227,28 @@ pub async fn authenticate(
     };
     let now = crate::time::now_millis();
     let t = token.clone();
-    // One statement: no transaction around it on PostgreSQL.
-    let state = ctx
-        .db
-        .read_single(move |c| identity::check_session(c, kind, &t, now))
-        .await?;
+    let (state, loaded) = match load {
+        // One statement: no transaction around it on PostgreSQL.
+        None => {
+            let state = ctx
+                .db
+                .read_single(move |c| identity::check_session(c, kind, &t, now))
+                .await?;
+            (state, None)
+        }
+        Some(load) => {
+            ctx.db
+                .read(move |c| {
+                    let state = identity::check_session(c, kind, &t, now)?;
+                    let loaded = match state {
+                        SessionState::Valid { subject, .. } => Some(load(c, subject)?),
+                        _ => None,
+                    };
+                    Ok((state, loaded))
+                })
+                .await?
+        }
+    };
     match state {
         SessionState::Valid {
             subject,
@@ -226,7 +260,7 @@ pub async fn authenticate(
                     .write(move |c| identity::touch_session(c, &t, now))
                     .await?;
             }
-            Ok((subject, token))
+            Ok((subject, token, loaded))
         }
         SessionState::Expired => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -266,11 +300,11 @@ impl FromRequestParts<Ctx> for StaffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
-        let (id, token) = authenticate(ctx, parts, SessionKind::Staff).await?;
-        let staff = ctx
-            .db
-            .read_single(move |c| identity::get_staff(c, id))
-            .await?
+        // The session and the staff member it belongs to, in one read.
+        let (_, token, staff) =
+            session_and(ctx, parts, SessionKind::Staff, Some(identity::get_staff)).await?;
+        let staff = staff
+            .flatten()
             .ok_or_else(|| ApiError::unauthorized("this staff account no longer exists"))?;
         Ok(StaffAuth { staff, token })
     }
