@@ -226,27 +226,49 @@ where
         ));
     };
     let now = crate::time::now_millis();
-    let t = token.clone();
-    let (state, loaded) = match load {
-        // One statement: no transaction around it on PostgreSQL.
-        None => {
-            let state = ctx
-                .db
-                .read_single(move |c| identity::check_session(c, kind, &t, now))
-                .await?;
-            (state, None)
+    // A session this node has checked is answered from memory while no session has ended
+    // anywhere since (see `identity::SessionCache`); otherwise it is read.
+    let key = identity::session_key(&token);
+    let cache = ctx.db.local::<identity::SessionCache>();
+    let generation = ctx.db.cache_generation();
+    let (state, loaded) = match generation.and_then(|g| cache.valid(g, kind, &key, now)) {
+        Some(state @ SessionState::Valid { subject, .. }) => {
+            let loaded = match load {
+                Some(load) => Some(ctx.db.read(move |c| load(c, subject)).await?),
+                None => None,
+            };
+            (state, loaded)
         }
-        Some(load) => {
-            ctx.db
-                .read(move |c| {
-                    let state = identity::check_session(c, kind, &t, now)?;
-                    let loaded = match state {
-                        SessionState::Valid { subject, .. } => Some(load(c, subject)?),
-                        _ => None,
-                    };
-                    Ok((state, loaded))
-                })
-                .await?
+        _ => {
+            let k = key.clone();
+            let (row, loaded) = match load {
+                // One statement: no transaction around it on PostgreSQL.
+                None => {
+                    let row = ctx
+                        .db
+                        .read_single(move |c| identity::session_row(c, kind, &k))
+                        .await?;
+                    (row, None)
+                }
+                Some(load) => {
+                    ctx.db
+                        .read(move |c| {
+                            let row = identity::session_row(c, kind, &k)?;
+                            let loaded = match row.map(|r| r.state(now)) {
+                                Some(SessionState::Valid { subject, .. }) => {
+                                    Some(load(c, subject)?)
+                                }
+                                _ => None,
+                            };
+                            Ok((row, loaded))
+                        })
+                        .await?
+                }
+            };
+            if let (Some(g), Some(r)) = (generation, row) {
+                cache.keep(g, ctx.db.cache_generation(), kind, key.clone(), r);
+            }
+            (row.map_or(SessionState::Unknown, |r| r.state(now)), loaded)
         }
     };
     match state {
@@ -259,6 +281,7 @@ where
                 ctx.db
                     .write(move |c| identity::touch_session(c, &t, now))
                     .await?;
+                cache.touched(kind, &key, now);
             }
             Ok((subject, token, loaded))
         }

@@ -560,5 +560,6 @@ pub fn set_password(
         "DELETE FROM sessions WHERE kind = $1 AND subject_id = $2 AND token_hash <> $3",
         params![kind.as_str(), id, sm3_hex(keep_token.as_bytes())],
     )?;
+    c.announce(SESSIONS_TOPIC)?;
     Ok(())
 }

@@ -177,3 +177,84 @@ on_both_engines!(reads_leave_no_open_transaction, |app: TestApp| async move {
         "the submission after the reads was kept"
     );
 });
+
+// Sessions are checked from memory on PostgreSQL (no trip to the database per request), but
+// never outlive their end: a token logged out through one node is refused there at once and
+// on another node within moments. On SQLite nothing is held and both see the file.
+on_both_engines!(
+    sessions_ended_elsewhere_are_refused,
+    |app: TestApp| async move {
+        use tongban_platform::identity::{session_key, SessionCache, SessionKind};
+        // A second node on the same database, serving HTTP.
+        let url = app.ctx.config.database_url.clone();
+        let other_db = tokio::task::spawn_blocking(move || Db::open(&url))
+            .await
+            .unwrap()
+            .unwrap();
+        let listeners = tongban_server::Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
+            .await
+            .unwrap();
+        let other = format!("http://{}", listeners.addrs().0);
+        let ctx = tongban_platform::Ctx::new(other_db.clone(), app.ctx.config.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = tongban_server::serve(ctx, listeners, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        if other_db.engine() == DbEngine::Postgres {
+            let started = Instant::now();
+            while other_db.cache_generation().is_none() {
+                assert!(started.elapsed() < Duration::from_secs(10), "not listening");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let c = app.citizen().await;
+        let mine = |base: &str| format!("{base}/api/v1/cases");
+        for _ in 0..2 {
+            assert_eq!(app.get(&mine(&other), &c.token).await.status(), 200);
+        }
+        let now = tongban_platform::time::now_millis();
+        let held = other_db.cache_generation().and_then(|g| {
+            other_db.local::<SessionCache>().valid(
+                g,
+                SessionKind::Citizen,
+                &session_key(&c.token),
+                now,
+            )
+        });
+        assert_eq!(
+            held.is_some(),
+            other_db.engine() == DbEngine::Postgres,
+            "held in the other node's memory on PostgreSQL only"
+        );
+
+        let out = app
+            .client
+            .delete(app.url("/api/v1/sessions"))
+            .bearer_auth(&c.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.status().is_success(), "logout: {}", out.status());
+        assert_eq!(
+            app.get(&mine(&app.public), &c.token).await.status(),
+            401,
+            "refused at once on the node that logged out"
+        );
+        let started = Instant::now();
+        loop {
+            let status = app.get(&mine(&other), &c.token).await.status();
+            if status == 401 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the other node still accepts a logged-out token after 5 s ({status})"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop.send(());
+    }
+);
