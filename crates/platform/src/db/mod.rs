@@ -104,6 +104,19 @@ fn erase<T: Send + 'static>(f: Job<T>) -> Job<AnyBox> {
     Box::new(move |c: &mut dyn Conn| f(c).map(|v| Box::new(v) as AnyBox))
 }
 
+/// The next batch of a writer's queue: waits for one job, then takes whatever else has
+/// queued, up to `max`; `None` once every sender is gone.
+fn next_batch<T>(rx: &std::sync::mpsc::Receiver<T>, max: usize) -> Option<Vec<T>> {
+    let mut batch = vec![rx.recv().ok()?];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(req) => batch.push(req),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
 fn unerase<T: 'static>(b: AnyBox) -> Result<T, DbError> {
     b.downcast::<T>()
         .map(|b| *b)

@@ -3,7 +3,8 @@
 //! transaction (group commit: one fsync acknowledges the whole batch).
 
 use super::{
-    erase, to_sqlite_placeholders, unerase, AnyBox, Conn, DbError, Engine, Job, Row, Value,
+    erase, next_batch, to_sqlite_placeholders, unerase, AnyBox, Conn, DbError, Engine, Job, Row,
+    Value,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::sync::{mpsc, Arc, Mutex};
@@ -127,14 +128,7 @@ impl SqliteDb {
 }
 
 fn writer_loop(conn: rusqlite::Connection, rx: mpsc::Receiver<WriteReq>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(req) => batch.push(req),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&rx, MAX_BATCH) {
         run_batch(&conn, batch);
     }
 }

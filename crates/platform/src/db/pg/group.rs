@@ -10,7 +10,7 @@
 //! as single transactions do.
 
 use super::{connect, refused_statement, Changes, PgClient, PgConn};
-use crate::db::{erase, unerase, AnyBox, DbError, Job};
+use crate::db::{erase, next_batch, unerase, AnyBox, DbError, Job};
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -62,14 +62,7 @@ impl Writer {
 
 fn writer_loop(config: &tokio_postgres::Config, changes: &Changes, rx: &mpsc::Receiver<Req>) {
     let mut client: Option<PgClient> = None;
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(req) => batch.push(req),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(rx, MAX_BATCH) {
         let mut c = match client.take() {
             Some(c) if !c.io.broken && !c.client.is_closed() => c,
             _ => match connect(config) {
