@@ -234,17 +234,26 @@ async fn count_visit(
     resp
 }
 
-/// Unknown paths: a JSON error under `/api/`, a designed page elsewhere.
-async fn not_found(page: tongban_web::Page) -> axum::response::Response {
+/// Unknown paths: a JSON error under `/api/` naming this listener's OpenAPI document, a
+/// designed page elsewhere.
+async fn not_found(page: tongban_web::Page, document: &str) -> axum::response::Response {
     if page.path.starts_with("/api/") || page.path == "/healthz" || page.path == "/metrics" {
         ApiError::not_found(
             "not_found",
-            "no such path; see /api/openapi.json for what this listener serves",
+            format!("no such path; see {document} for what this listener serves"),
         )
         .into_response()
     } else {
         page.not_found()
     }
+}
+
+async fn not_found_public(page: tongban_web::Page) -> axum::response::Response {
+    not_found(page, "/api/openapi.json").await
+}
+
+async fn not_found_internal(page: tongban_web::Page) -> axum::response::Response {
+    not_found(page, "/api/openapi-internal.json").await
 }
 
 /// The citizen-facing listener: public pages and APIs only.
@@ -272,7 +281,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             },
             metrics::track,
         ))
-        .fallback(not_found)
+        .fallback(not_found_public)
         .layer(axum::middleware::from_fn_with_state(
             ctx.clone(),
             count_visit,
@@ -385,7 +394,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             },
             metrics::track,
         ))
-        .fallback(not_found)
+        .fallback(not_found_internal)
         .with_state(ctx);
     router
         .merge(metrics_route)

@@ -141,6 +141,8 @@ pub(crate) fn env() -> &'static Environment<'static> {
                 }
             },
         );
+        // icon("warn") — an inline SVG icon, drawn in the text's colour (no emoji font needed).
+        env.add_function("icon", |name: &str| Value::from_safe_string(icon(name)));
         // has_t("key") — whether a translation exists (error codes fall back to messages).
         env.add_function("has_t", |key: &str| i18n::has(key));
         // label(field) — a schema field's label in the page's language.
@@ -160,6 +162,22 @@ pub(crate) fn env() -> &'static Environment<'static> {
     })
 }
 
+/// The inline SVG of icon `name` (`warn`, `clock`, `error`, `ok`): decorative, hidden from
+/// screen readers (the text beside it says the same), sized to the text and drawn in its
+/// colour, so it shows the same on every device whatever fonts it has.
+pub fn icon(name: &str) -> String {
+    let body = match name {
+        "warn" => r#"<path d="M12 3 2 21h20L12 3z"/><path d="M12 10v5M12 18v.5"/>"#,
+        "clock" => r#"<circle cx="12" cy="13" r="8"/><path d="M12 9v4l3 2M5 4 2 7M19 4l3 3"/>"#,
+        "error" => r#"<circle cx="12" cy="12" r="9"/><path d="m9 9 6 6M15 9l-6 6"/>"#,
+        "ok" => r#"<circle cx="12" cy="12" r="9"/><path d="m8 12 3 3 5-6"/>"#,
+        _ => return String::new(),
+    };
+    format!(
+        r#"<svg class="icon" viewBox="0 0 24 24" width="1em" height="1em" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true" focusable="false">{body}</svg>"#
+    )
+}
+
 /// Check that every template compiles (used by tests).
 pub fn check_templates() -> Result<(), String> {
     let env = env();
@@ -167,4 +185,55 @@ pub fn check_templates() -> Result<(), String> {
         env.get_template(name).map_err(|e| format!("{name}: {e}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Emoji and dingbats draw as empty boxes where no emoji font is installed.
+    fn pictograph(c: char) -> bool {
+        matches!(c as u32, 0x2300..=0x23FF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x1F000..=0x1FAFF)
+    }
+
+    #[test]
+    fn icons_are_inline_svg_not_emoji() {
+        for (name, src) in TEMPLATES {
+            let found: Vec<char> = src.chars().filter(|c| pictograph(*c)).collect();
+            assert!(found.is_empty(), "{name} draws {found:?} as text");
+        }
+        for name in ["warn", "clock", "error", "ok"] {
+            let svg = icon(name);
+            assert!(
+                svg.starts_with("<svg") && svg.contains("aria-hidden=\"true\""),
+                "{name}: {svg}"
+            );
+        }
+        assert_eq!(icon("no-such-icon"), "");
+        let html = env()
+            .render_str(r#"<p>{{ icon("clock") }}</p>"#, ())
+            .unwrap();
+        assert!(
+            html.starts_with("<p><svg class=\"icon\""),
+            "escaped: {html}"
+        );
+    }
+
+    #[test]
+    fn disclosure_markers_stay_visible() {
+        // A summary displayed as anything but a list item loses its ▸/▾ marker.
+        let css = crate::routes::SITE_CSS;
+        for rule in css.split('}') {
+            let Some((selector, body)) = rule.split_once('{') else {
+                continue;
+            };
+            let selector = selector.lines().last().unwrap_or_default();
+            if selector.contains("summary") && body.contains("display") {
+                assert!(
+                    body.contains("display: list-item"),
+                    "{selector} {{{body}}} hides the disclosure marker"
+                );
+            }
+        }
+    }
 }

@@ -36,6 +36,7 @@ mod paging;
 mod participation;
 mod queue;
 mod rooms;
+mod small_things;
 mod throttle;
 mod tls;
 mod transactions;

@@ -1,0 +1,79 @@
+//! Small things that break trust: the API link in every page's footer opens on the listener
+//! that served the page, and an unknown API path names that listener's own document.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use tongban_platform::identity::Role;
+
+/// The footer's API link of a page.
+fn api_link(html: &str) -> String {
+    let footer = html.split("site-footer").nth(1).expect("a footer");
+    let href = footer
+        .split("href=\"")
+        .nth(1)
+        .expect("a link in the footer");
+    href.split('"').next().unwrap_or_default().to_owned()
+}
+
+on_both_engines!(
+    api_links_open_on_their_listener,
+    |app: TestApp| async move {
+        // A public page: its link opens on the public listener.
+        let home = app.client.get(app.url("/")).send().await.unwrap();
+        let link = api_link(&home.text().await.unwrap());
+        let doc = app.client.get(app.url(&link)).send().await.unwrap();
+        assert_eq!(
+            doc.status(),
+            StatusCode::OK,
+            "{link} on the public listener"
+        );
+        let v: serde_json::Value = doc.json().await.unwrap();
+        assert!(
+            v["openapi"].as_str().is_some_and(|s| s.starts_with('3')),
+            "{v}"
+        );
+
+        // A console page: its link opens on the internal listener.
+        let staff = app.staff("s-footer", "wx-wjw", &[Role::Clerk]).await;
+        let page = app
+            .client
+            .get(app.iurl("/console"))
+            .header("cookie", format!("tongban_staff={staff}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let link = api_link(&page.text().await.unwrap());
+        let doc = app.client.get(app.iurl(&link)).send().await.unwrap();
+        assert_eq!(
+            doc.status(),
+            StatusCode::OK,
+            "{link} on the internal listener"
+        );
+        let v: serde_json::Value = doc.json().await.unwrap();
+        assert!(v["paths"].as_object().is_some_and(|p| !p.is_empty()), "{v}");
+
+        // An unknown API path on each listener names that listener's document, which exists.
+        for (url, base) in [
+            (app.url("/api/v1/nowhere"), app.public.clone()),
+            (app.iurl("/api/v1/nowhere"), app.internal.clone()),
+        ] {
+            let r = app.client.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::NOT_FOUND);
+            let body: serde_json::Value = r.json().await.unwrap();
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            let named = message
+                .split_whitespace()
+                .find(|w| w.starts_with("/api/openapi"))
+                .expect("names a document");
+            let doc = app
+                .client
+                .get(format!("{base}{named}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(doc.status(), StatusCode::OK, "{url} names {named}");
+        }
+    }
+);
