@@ -369,7 +369,9 @@ pub struct QueueFilter {
     pub offset: i64,
 }
 
-/// A department's cases, soonest deadline first (overdue first), then oldest submission.
+/// A department's cases: new work first (submitted, not yet accepted, oldest first: it has no
+/// deadline until accepted, and would otherwise fall to the last page), then soonest deadline
+/// (overdue first), then oldest submission.
 pub fn queue(
     c: &mut dyn Conn,
     department: &str,
@@ -421,7 +423,8 @@ pub fn queue(
     let rows = c.query(
         &format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE {where_}
-             ORDER BY deadline IS NULL, deadline, submitted_at, id LIMIT ${} OFFSET ${n}",
+             ORDER BY CASE WHEN status = 'submitted' THEN 0 ELSE 1 END, deadline IS NULL, deadline, submitted_at, id
+             LIMIT ${} OFFSET ${n}",
             n - 1
         ),
         &args,

@@ -1,5 +1,5 @@
-//! The staff queue: only the department's cases, soonest deadline first, overdue and
-//! due-soon flags, the overdue filter, counts per state.
+//! The staff queue: only the department's cases, new work first, then soonest deadline,
+//! overdue and due-soon flags, the overdue filter, counts per state.
 
 use crate::helpers::*;
 use crate::on_both_engines;
@@ -51,22 +51,24 @@ on_both_engines!(queue_sorted_and_flagged, |app: TestApp| async move {
         .iter()
         .map(|c| c["case_no"].as_str().unwrap())
         .collect();
+    // The new case (not accepted yet, no deadline) first, then by deadline.
     assert_eq!(
         order,
         vec![
+            nos[3].as_str(),
             nos[0].as_str(),
             nos[1].as_str(),
-            nos[2].as_str(),
-            nos[3].as_str()
+            nos[2].as_str()
         ]
     );
     let items = q["items"].as_array().unwrap();
-    assert_eq!(items[0]["overdue"], true);
-    assert!(items[0]["days_left"].as_i64().unwrap() < 0);
-    assert_eq!(items[1]["due_soon"], true);
-    assert_eq!(items[1]["overdue"], false);
-    assert_eq!(items[2]["due_soon"], false);
-    assert_eq!(items[3]["deadline"], Value::Null);
+    assert_eq!(items[0]["deadline"], Value::Null);
+    assert_eq!(items[0]["status"], "submitted");
+    assert_eq!(items[1]["overdue"], true);
+    assert!(items[1]["days_left"].as_i64().unwrap() < 0);
+    assert_eq!(items[2]["due_soon"], true);
+    assert_eq!(items[2]["overdue"], false);
+    assert_eq!(items[3]["due_soon"], false);
     assert_eq!(q["counts"]["accepted"], 3);
     assert_eq!(q["counts"]["submitted"], 1);
 
@@ -100,4 +102,56 @@ on_both_engines!(queue_sorted_and_flagged, |app: TestApp| async move {
         .get(&app.iurl("/api/v1/staff/cases?overdue=maybe"), &clerk)
         .await;
     assert_eq!(error_code(r).await.1, "bad_overdue");
+});
+
+// A department with more accepted cases than fit on a page still sees a new case on the
+// first page of its queue (it has no deadline until accepted).
+on_both_engines!(new_cases_come_first, |app: TestApp| async move {
+    let citizen = app.citizen().await;
+    let clerk = app.staff("q-clerk2", "wx-wjw", &[Role::Clerk]).await;
+    let mut older = Vec::new();
+    for _ in 0..45 {
+        older.push(app.submit_birth(&citizen).await);
+    }
+    let far = app
+        .ctx
+        .calendar()
+        .add_workdays(app.ctx.today(), 20)
+        .format("%Y-%m-%d")
+        .to_string();
+    app.db()
+        .write(move |c| {
+            c.execute(
+                "UPDATE cases SET status = 'accepted', accepted_on = $1, deadline = $1",
+                tongban_platform::params![far],
+            )
+        })
+        .await
+        .unwrap();
+    let new = app.submit_birth(&citizen).await;
+    let q: Value = app
+        .get(&app.iurl("/api/v1/staff/cases?page=1&page_size=20"), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["total"], 46, "{q}");
+    assert_eq!(q["items"][0]["case_no"], new.as_str(), "{q}");
+    assert_eq!(q["items"][0]["status"], "submitted");
+    assert_eq!(q["counts"]["submitted"], 1);
+    // The console's queue page shows it on its first page too.
+    let page = app
+        .client
+        .get(app.iurl("/console"))
+        .header("cookie", format!("tongban_staff={clerk}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&new),
+        "the new case is not on the console's first page"
+    );
 });
