@@ -143,6 +143,9 @@ pub(crate) fn env() -> &'static Environment<'static> {
         );
         // icon("warn") — an inline SVG icon, drawn in the text's colour (no emoji font needed).
         env.add_function("icon", |name: &str| Value::from_safe_string(icon(name)));
+        // x|num — a figure as people write it: whole numbers without ".0", others to one
+        // decimal place.
+        env.add_filter("num", number);
         // has_t("key") — whether a translation exists (error codes fall back to messages).
         env.add_function("has_t", |key: &str| i18n::has(key));
         // label(field) — a schema field's label in the page's language.
@@ -160,6 +163,20 @@ pub(crate) fn env() -> &'static Environment<'static> {
         });
         env
     })
+}
+
+/// `v` as people write a figure: a whole number without ".0" (80683, not 80683.0; 0, not
+/// 0.0), anything else rounded to one decimal place.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    let r = (v * 10.0).round() / 10.0;
+    if r.fract() == 0.0 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r:.1}")
+    }
 }
 
 /// The inline SVG of icon `name` (`warn`, `clock`, `error`, `ok`): decorative, hidden from
@@ -217,6 +234,23 @@ mod tests {
             html.starts_with("<p><svg class=\"icon\""),
             "escaped: {html}"
         );
+    }
+
+    #[test]
+    fn figures_are_written_as_people_write_them() {
+        assert_eq!(number(80683.0), "80683");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(-0.04), "0");
+        assert_eq!(number(12.34), "12.3");
+        assert_eq!(number(-3.96), "-4");
+        assert_eq!(number(f64::NAN), "—");
+        let html = env()
+            .render_str(
+                "{{ a|num }} {{ b|num }} {{ c|num }}",
+                minijinja::context! { a => 80683.0, b => 7, c => 0.25 },
+            )
+            .unwrap();
+        assert_eq!(html, "80683 7 0.3");
     }
 
     #[test]

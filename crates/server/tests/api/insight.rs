@@ -536,6 +536,21 @@ on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
     assert!(
         html.contains("电子政务发展评估") && html.contains("满意率") && html.contains("计算方法")
     );
+    // Figures are written as people write them: no whole number with ".0" in the table.
+    let table = html.split("<tbody>").nth(1).unwrap_or_default();
+    let cells: Vec<&str> = table
+        .split("<td>")
+        .skip(1)
+        .map(|c| c.split("</td>").next().unwrap_or_default())
+        .collect();
+    assert!(!cells.is_empty());
+    for cell in &cells {
+        let figure = cell.split_whitespace().next().unwrap_or_default();
+        assert!(
+            !(figure.ends_with(".0") || figure.ends_with(".0%")),
+            "a figure written with \".0\": {cell:?}"
+        );
+    }
     // Charts: the dimensions' scores and each dimension's rates against the months before.
     assert_eq!(html.matches("<svg role=\"img\"").count(), 5, "five charts");
     assert!(html.contains("aria-label=\"四个维度得分\""));
