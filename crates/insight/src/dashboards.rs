@@ -336,7 +336,8 @@ impl Query<'_> {
     }
 }
 
-fn category_name(code: &str) -> String {
+/// A category's name for a label: its top-level name, never its code (the hotline's door).
+pub(crate) fn category_name(code: &str) -> String {
     tongban_hotline::categories::name(code)
         .map(|n| n.split('/').next().unwrap_or(n).to_owned())
         .unwrap_or_else(|| code.to_owned())

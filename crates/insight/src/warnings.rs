@@ -99,6 +99,8 @@ pub struct Warning {
     pub id: i64,
     pub kind: String,
     pub category: Option<String>,
+    /// The category's name, for labels (never the code).
+    pub category_name: Option<String>,
     pub district: Option<String>,
     pub term: Option<String>,
     pub department: Option<String>,

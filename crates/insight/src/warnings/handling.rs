@@ -80,10 +80,12 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPa
     let items = rows
         .iter()
         .map(|r| {
+            let category = r.get_opt_str("category")?;
             Ok(Warning {
                 id: r.get_i64("id")?,
                 kind: r.get_str("kind")?,
-                category: r.get_opt_str("category")?,
+                category_name: category.as_deref().map(crate::dashboards::category_name),
+                category,
                 district: r.get_opt_str("district")?,
                 term: r.get_opt_str("term")?,
                 department: r.get_opt_str("department_code")?,

@@ -364,6 +364,11 @@ on_both_engines!(
             html.contains("新出现的词") && html.contains("发黄") && html.contains("已关闭"),
             "warnings are listed"
         );
+        // A warning names its category, never its code.
+        assert!(
+            html.contains("梁溪区 · 公用事业") && !html.contains("· utility"),
+            "the rate warning's heading names the category"
+        );
         let topics = &html[html.find("id=\"h-topics\"").unwrap()..];
         assert!(
             topics.contains("自来水") || topics.contains("发黄"),
