@@ -270,6 +270,8 @@ pub struct Rectification {
     pub subject_kind: String,
     pub subject_no: String,
     pub department: String,
+    /// The department's name, for labels (the code when it has none).
+    pub department_name: String,
     pub level: i64,
     pub level_name: String,
     /// The rater's words with personal data masked; who rated is never shown.
@@ -318,9 +320,10 @@ pub struct RectPage {
     pub page_size: i64,
 }
 
-const RECT_SQL: &str = "SELECT x.id, x.department_code, x.status, x.due_by, x.callback_note, x.outcome, x.on_time, x.escalated,
+const RECT_SQL: &str = "SELECT x.id, x.department_code, d.name AS department_name, x.status, x.due_by, x.callback_note, x.outcome, x.on_time, x.escalated,
         r.subject_kind, r.subject_no, r.level, r.comment, r.appeal
-     FROM rectifications x JOIN ratings r ON r.id = x.rating_id";
+     FROM rectifications x JOIN ratings r ON r.id = x.rating_id
+     LEFT JOIN departments d ON d.code = x.department_code";
 
 fn rect_of(
     r: &tongban_platform::db::Row,
@@ -350,6 +353,9 @@ fn rect_of(
         id: r.get_i64("id")?,
         subject_kind: r.get_str("subject_kind")?,
         subject_no: r.get_str("subject_no")?,
+        department_name: r
+            .get_opt_str("department_name")?
+            .unwrap_or_else(|| dept.clone()),
         department: dept,
         level,
         level_name: ratings::level_name(level).into(),

@@ -376,6 +376,8 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .unwrap();
     assert!(html.contains(&mine) && html.contains("垃圾桶还是满的") && html.contains("记录回访"));
     assert!(!html.contains(&citizen.phone));
+    // Departments by name, never by code.
+    assert!(!html.contains("<dd>wx-"), "a department code is shown");
     let id = app
         .db()
         .read(|c| {
