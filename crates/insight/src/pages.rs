@@ -42,6 +42,29 @@ async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    if get("from").is_none() && get("to").is_none() {
+        // The page opens on the last seven days (the weekly view), the period shown in the
+        // form and in the address so that it can be changed and shared.
+        let today = ctx.today();
+        let mut url = format!(
+            "/console/insight?from={}&to={}",
+            (today - chrono::Duration::days(6)).format("%Y-%m-%d"),
+            today.format("%Y-%m-%d")
+        );
+        let mut rest: Vec<_> = q
+            .iter()
+            .filter(|(k, _)| *k != "from" && *k != "to")
+            .collect();
+        rest.sort();
+        for (k, v) in rest {
+            url.push_str(&format!(
+                "&{}={}",
+                tongban_web::page::urlencode(k),
+                tongban_web::page::urlencode(v)
+            ));
+        }
+        return Redirect::to(&url).into_response();
+    }
     let warnings = match warnings::list(
         &ctx,
         &staff,

@@ -394,6 +394,23 @@ on_both_engines!(
             !topics.contains("发黄"),
             "the water burst is not the police's topic"
         );
+        // Without a period the page opens on the last seven days, keeping what else it was asked.
+        let today = app.ctx.today();
+        let r = client
+            .get(app.iurl("/console/insight?done=1"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers()["location"].to_str().unwrap(),
+            format!(
+                "/console/insight?from={}&to={}&done=1",
+                (today - chrono::Duration::days(6)).format("%Y-%m-%d"),
+                today.format("%Y-%m-%d")
+            )
+        );
         let tid = terms[1.min(terms.len() - 1)]["id"].as_i64().unwrap();
         let r = client
             .post(app.iurl(&format!("/console/insight/warnings/{tid}")))
