@@ -42,7 +42,7 @@ async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
-    if get("from").is_none() && get("to").is_none() {
+    if get("from").is_none() && get("to").is_none() && warnings::may_see(&staff) {
         // The page opens on the last seven days (the weekly view), the period shown in the
         // form and in the address so that it can be changed and shared.
         let today = ctx.today();

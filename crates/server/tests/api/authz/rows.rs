@@ -461,9 +461,10 @@ pub(super) fn rows() -> Vec<Row> {
                 _ => 403,
             },
         ),
+        // Without a period the page sends those who may see it on to the last seven days.
         r(Method::GET, "/console/insight", Body::None, |w| match w {
             Who::Anonymous => 303,
-            Who::Own(r) | Who::Other(r) if hotline_role(r) => 200,
+            Who::Own(r) | Who::Other(r) if hotline_role(r) => 303,
             _ => 403,
         }),
         r(
