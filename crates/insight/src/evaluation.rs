@@ -32,9 +32,12 @@ pub struct Indicator {
     pub score: Option<f64>,
     pub previous: Option<f64>,
     pub year_ago: Option<f64>,
-    /// Relative change against the month before / the same month a year before.
+    /// Change against the month before / the same month a year before: for a rate (unit
+    /// `%`) the difference in percentage points (个百分点), for a volume the relative change.
     pub mom: Option<f64>,
     pub yoy: Option<f64>,
+    /// Whether `mom` and `yoy` are percentage points (a rate) rather than a ratio.
+    pub change_in_points: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -204,6 +207,16 @@ fn values(
     v.push(("mobile_visitor_days", Some(mobile_users as f64)));
     let _ = p.start_date;
     Ok(v)
+}
+
+/// The change from `before` to `now`: a rate (`points`) moves by percentage points (80% →
+/// 84% is +4 个百分点, not +5%), a volume by its ratio to the period before.
+fn change(now: Option<f64>, before: Option<f64>, points: bool) -> Option<f64> {
+    match (now, before) {
+        (Some(a), Some(b)) if points => Some(((a - b) * 10.0).round() / 10.0),
+        (Some(a), Some(b)) if b != 0.0 => Some(((a / b - 1.0) * 1000.0).round() / 1000.0),
+        _ => None,
+    }
 }
 
 /// (code, dimension, name, English name, unit, formula, scored)
@@ -435,10 +448,6 @@ pub fn compute(
     let ago = with_speed(values(c, &year_ago, now, cal, population, tz)?);
     let find =
         |v: &[(&str, Option<f64>)], k: &str| v.iter().find(|(c, _)| *c == k).and_then(|(_, x)| *x);
-    let change = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if b != 0.0 => Some(((a / b - 1.0) * 1000.0).round() / 1000.0),
-        _ => None,
-    };
     let total_w: f64 = weights.iter().sum::<f64>().max(f64::MIN_POSITIVE);
     let mut dims = Vec::new();
     for (i, (code, name, name_en)) in DIMENSIONS.iter().enumerate() {
@@ -447,6 +456,7 @@ pub fn compute(
             .filter(|x| x.1 == i)
             .map(|(code, _, name, name_en, unit, formula, scored)| {
                 let value = find(&cur, code);
+                let points = *unit == "%";
                 Indicator {
                     code,
                     name,
@@ -461,8 +471,9 @@ pub fn compute(
                     },
                     previous: find(&before, code),
                     year_ago: find(&ago, code),
-                    mom: change(value, find(&before, code)),
-                    yoy: change(value, find(&ago, code)),
+                    mom: change(value, find(&before, code), points),
+                    yoy: change(value, find(&ago, code), points),
+                    change_in_points: points,
                 }
             })
             .collect();
@@ -524,6 +535,17 @@ pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, InsightErr
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rates_move_by_points_volumes_by_ratio() {
+        assert_eq!(super::change(Some(84.0), Some(80.0), true), Some(4.0));
+        assert_eq!(super::change(Some(80.0), Some(84.0), true), Some(-4.0));
+        assert_eq!(super::change(Some(84.0), Some(0.0), true), Some(84.0));
+        assert_eq!(super::change(Some(120.0), Some(100.0), false), Some(0.2));
+        assert_eq!(super::change(Some(5.0), Some(0.0), false), None);
+        assert_eq!(super::change(None, Some(1.0), true), None);
+    }
+
     use super::*;
 
     #[test]

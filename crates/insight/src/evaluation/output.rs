@@ -118,9 +118,9 @@ pub fn workbook(r: &Report) -> Result<Vec<u8>, String> {
             "数值",
             "得分",
             "上月",
-            "环比",
+            "环比（率：个百分点；量：增长率）",
             "去年同月",
-            "同比",
+            "同比（率：个百分点；量：增长率）",
             "计算方法",
         ];
         for (c, h) in heads.iter().enumerate() {

@@ -502,6 +502,21 @@ on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
             .find(|i| i["code"] == code)
             .unwrap()
     };
+    // Rates change by percentage points, volumes by ratio.
+    for d in v["dimensions"].as_array().unwrap() {
+        for i in d["indicators"].as_array().unwrap() {
+            assert_eq!(i["change_in_points"], i["unit"] == "%", "{i}");
+            if let (Some(now), Some(before), Some(mom)) = (
+                i["value"].as_f64(),
+                i["previous"].as_f64(),
+                i["mom"].as_f64(),
+            ) {
+                if i["unit"] == "%" {
+                    assert!((mom - (now - before)).abs() < 0.051, "{i}");
+                }
+            }
+        }
+    }
     assert_eq!(ind("satisfaction")["value"], 100.0);
     assert_eq!(ind("cases_on_time")["value"], 100.0);
     assert_eq!(ind("mobile_orders_share")["value"], 50.0);
