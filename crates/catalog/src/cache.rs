@@ -8,9 +8,8 @@
 
 use crate::model::Matter;
 use crate::store;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use tongban_platform::db::{Conn, Db, DbError};
+use std::sync::Arc;
+use tongban_platform::db::{Conn, Db, DbError, Held};
 
 /// What writes to matters announce.
 pub const TOPIC: &str = "matters";
@@ -19,15 +18,16 @@ pub const TOPIC: &str = "matters";
 const CAPACITY: usize = 20_000;
 
 /// The cache itself, one per database handle ([`Db::local`]).
-#[derive(Default)]
 pub struct MatterCache {
-    slot: Mutex<Slot>,
+    held: Held<String, Arc<Matter>>,
 }
 
-#[derive(Default)]
-struct Slot {
-    generation: u64,
-    matters: HashMap<String, Arc<Matter>>,
+impl Default for MatterCache {
+    fn default() -> MatterCache {
+        MatterCache {
+            held: Held::new(CAPACITY),
+        }
+    }
 }
 
 /// A reader of matters for one request: take it before the transaction that uses it, so
@@ -80,43 +80,15 @@ impl Matters {
 
 impl MatterCache {
     fn lookup(&self, generation: u64, code: &str) -> Option<Arc<Matter>> {
-        let slot = self.slot.lock().ok()?;
-        if slot.generation != generation {
-            return None;
-        }
-        slot.matters.get(code).cloned()
+        self.held.get(generation, &code.to_owned())
     }
 
     fn keep(&self, generation: u64, m: Matter) {
-        let Ok(mut slot) = self.slot.lock() else {
-            return;
-        };
-        if slot.generation != generation {
-            if slot.generation > generation {
-                return;
-            }
-            *slot = Slot {
-                generation,
-                matters: HashMap::new(),
-            };
-        }
-        if slot.matters.len() >= CAPACITY {
-            slot.matters.clear();
-        }
-        slot.matters.insert(m.code.clone(), Arc::new(m));
+        self.held.keep(generation, m.code.clone(), Arc::new(m));
     }
 
     /// How many matters are held at `generation` (for tests and metrics).
     pub fn held(&self, generation: u64) -> usize {
-        self.slot
-            .lock()
-            .map(|s| {
-                if s.generation == generation {
-                    s.matters.len()
-                } else {
-                    0
-                }
-            })
-            .unwrap_or(0)
+        self.held.len_at(generation)
     }
 }

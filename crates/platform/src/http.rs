@@ -205,7 +205,7 @@ pub async fn authenticate(
 }
 
 /// As [`authenticate`], loading what `load` reads of the session's subject in the same read
-/// (one job, one snapshot); without `load`, the check is one statement.
+/// ([`identity::check_session`]).
 async fn session_and<T, L>(
     ctx: &Ctx,
     parts: &Parts,
@@ -226,62 +226,14 @@ where
         ));
     };
     let now = crate::time::now_millis();
-    // A session this node has checked is answered from memory while no session has ended
-    // anywhere since (see `identity::SessionCache`); otherwise it is read.
-    let key = identity::session_key(&token);
-    let cache = ctx.db.local::<identity::SessionCache>();
-    let generation = ctx.db.cache_generation();
-    let (state, loaded) = match generation.and_then(|g| cache.valid(g, kind, &key, now)) {
-        Some(state @ SessionState::Valid { subject, .. }) => {
-            let loaded = match load {
-                Some(load) => Some(ctx.db.read(move |c| load(c, subject)).await?),
-                None => None,
-            };
-            (state, loaded)
-        }
-        _ => {
-            let k = key.clone();
-            let (row, loaded) = match load {
-                // One statement: no transaction around it on PostgreSQL.
-                None => {
-                    let row = ctx
-                        .db
-                        .read_single(move |c| identity::session_row(c, kind, &k))
-                        .await?;
-                    (row, None)
-                }
-                Some(load) => {
-                    ctx.db
-                        .read(move |c| {
-                            let row = identity::session_row(c, kind, &k)?;
-                            let loaded = match row.map(|r| r.state(now)) {
-                                Some(SessionState::Valid { subject, .. }) => {
-                                    Some(load(c, subject)?)
-                                }
-                                _ => None,
-                            };
-                            Ok((row, loaded))
-                        })
-                        .await?
-                }
-            };
-            if let (Some(g), Some(r)) = (generation, row) {
-                cache.keep(g, ctx.db.cache_generation(), kind, key.clone(), r);
-            }
-            (row.map_or(SessionState::Unknown, |r| r.state(now)), loaded)
-        }
-    };
+    let (state, loaded) = identity::check_session(&ctx.db, kind, &token, now, load).await?;
     match state {
         SessionState::Valid {
             subject,
             needs_touch,
         } => {
             if needs_touch {
-                let t = token.clone();
-                ctx.db
-                    .write(move |c| identity::touch_session(c, &t, now))
-                    .await?;
-                cache.touched(kind, &key, now);
+                identity::touch_session(&ctx.db, kind, &token, now).await?;
             }
             Ok((subject, token, loaded))
         }

@@ -4,11 +4,13 @@
 //! per node). Capability code writes SQL once with `$1`-style
 //! placeholders against [`Conn`]; engine-specific SQL branches on [`Conn::engine`].
 
+mod held;
 mod migrate;
 mod pg;
 mod sqlite;
 mod value;
 
+pub use held::Held;
 pub use migrate::Migration;
 pub use value::{Row, Value};
 

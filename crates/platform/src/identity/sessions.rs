@@ -3,7 +3,7 @@
 
 use super::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionKind {
     Citizen,
     Staff,
@@ -69,7 +69,7 @@ impl SessionRow {
 }
 
 /// The stored session of `kind` whose token has the digest `key`.
-pub fn session_row(
+fn session_row(
     c: &mut dyn Conn,
     kind: SessionKind,
     key: &str,
@@ -90,25 +90,8 @@ pub fn session_row(
 }
 
 /// The digest under which a token's session is stored.
-pub fn session_key(token: &str) -> String {
+fn session_key(token: &str) -> String {
     sm3_hex(token.as_bytes())
-}
-
-pub fn check_session(
-    c: &mut dyn Conn,
-    kind: SessionKind,
-    token: &str,
-    now: i64,
-) -> Result<SessionState, DbError> {
-    Ok(session_row(c, kind, &session_key(token))?.map_or(SessionState::Unknown, |s| s.state(now)))
-}
-
-pub fn touch_session(c: &mut dyn Conn, token: &str, now: i64) -> Result<(), DbError> {
-    c.execute(
-        "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
-        params![sm3_hex(token.as_bytes()), now],
-    )?;
-    Ok(())
 }
 
 /// End a session; the kind and subject it belonged to, if it existed.
@@ -139,65 +122,98 @@ const CACHE_CAPACITY: usize = 100_000;
 /// is answered from memory: one that looks idle-expired is asked of the database again, as
 /// another node may have seen it since. Nothing is held where the database gives no
 /// generation (SQLite, or a node not listening).
-#[derive(Default)]
 pub struct SessionCache {
-    slot: std::sync::Mutex<CacheSlot>,
+    held: crate::db::Held<(String, SessionKind), SessionRow>,
 }
 
-#[derive(Default)]
-struct CacheSlot {
-    generation: u64,
-    sessions: std::collections::HashMap<(String, &'static str), SessionRow>,
+impl Default for SessionCache {
+    fn default() -> SessionCache {
+        SessionCache {
+            held: crate::db::Held::new(CACHE_CAPACITY),
+        }
+    }
 }
 
 impl SessionCache {
-    /// The session of `kind` under digest `key` if held at `generation`, valid at `now`.
-    pub fn valid(
-        &self,
-        generation: u64,
-        kind: SessionKind,
-        key: &str,
-        now: i64,
-    ) -> Option<SessionState> {
-        let slot = self.slot.lock().ok()?;
-        if slot.generation != generation {
-            return None;
-        }
-        let row = slot.sessions.get(&(key.to_owned(), kind.as_str()))?;
-        match row.state(now) {
-            s @ SessionState::Valid { .. } => Some(s),
-            _ => None,
-        }
+    /// Whether the session of `kind` whose token is `token` is held at `generation`.
+    pub fn holds(&self, generation: u64, kind: SessionKind, token: &str) -> bool {
+        self.held
+            .get(generation, &(session_key(token), kind))
+            .is_some()
     }
+}
 
-    /// Hold `row`, read when the generation was `generation`, if it still is (`current`).
-    pub fn keep(
-        &self,
-        generation: u64,
-        current: Option<u64>,
-        kind: SessionKind,
-        key: String,
-        row: SessionRow,
-    ) {
-        if current != Some(generation) {
-            return;
-        }
-        let Ok(mut slot) = self.slot.lock() else {
-            return;
+/// The session of `kind` whose token is `token`, as it stands at `now`, and what `load`
+/// reads of its subject in the same read (one job, one snapshot; without `load` the check is
+/// one statement). A session this node holds is answered from memory ([`SessionCache`]).
+pub async fn check_session<T, L>(
+    db: &crate::db::Db,
+    kind: SessionKind,
+    token: &str,
+    now: i64,
+    load: Option<L>,
+) -> Result<(SessionState, Option<T>), DbError>
+where
+    T: Send + 'static,
+    L: FnOnce(&mut dyn Conn, i64) -> Result<T, DbError> + Send + 'static,
+{
+    let key = (session_key(token), kind);
+    let cache = db.local::<SessionCache>();
+    let generation = db.cache_generation();
+    let held = generation.and_then(|g| cache.held.get(g, &key));
+    if let Some(state @ SessionState::Valid { subject, .. }) = held.map(|r| r.state(now)) {
+        let loaded = match load {
+            Some(load) => Some(db.read(move |c| load(c, subject)).await?),
+            None => None,
         };
-        if slot.generation != generation || slot.sessions.len() >= CACHE_CAPACITY {
-            slot.sessions.clear();
-            slot.generation = generation;
-        }
-        slot.sessions.insert((key, kind.as_str()), row);
+        return Ok((state, loaded));
     }
+    let k = key.0.clone();
+    let (row, loaded) = match load {
+        // One statement: no transaction around it on PostgreSQL.
+        None => (
+            db.read_single(move |c| session_row(c, kind, &k)).await?,
+            None,
+        ),
+        Some(load) => {
+            db.read(move |c| {
+                let row = session_row(c, kind, &k)?;
+                let loaded = match row.map(|r| r.state(now)) {
+                    Some(SessionState::Valid { subject, .. }) => Some(load(c, subject)?),
+                    _ => None,
+                };
+                Ok((row, loaded))
+            })
+            .await?
+        }
+    };
+    // Kept only if nothing was announced while it was read.
+    if let (Some(g), Some(r)) = (generation, row) {
+        if db.cache_generation() == Some(g) {
+            cache.held.keep(g, key, r);
+        }
+    }
+    Ok((row.map_or(SessionState::Unknown, |r| r.state(now)), loaded))
+}
 
-    /// The session under `key` was used at `now` and its `last_seen_at` written.
-    pub fn touched(&self, kind: SessionKind, key: &str, now: i64) {
-        if let Ok(mut slot) = self.slot.lock() {
-            if let Some(row) = slot.sessions.get_mut(&(key.to_owned(), kind.as_str())) {
-                row.last_seen = now;
-            }
-        }
-    }
+/// Record that the session of `kind` whose token is `token` was used at `now`.
+pub async fn touch_session(
+    db: &crate::db::Db,
+    kind: SessionKind,
+    token: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    let key = session_key(token);
+    let k = key.clone();
+    db.write(move |c| {
+        c.execute(
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
+            params![k, now],
+        )
+    })
+    .await?;
+    db.local::<SessionCache>()
+        .held
+        .update(&(key, kind), |row| row.last_seen = now);
+    Ok(())
 }

@@ -184,7 +184,7 @@ on_both_engines!(reads_leave_no_open_transaction, |app: TestApp| async move {
 on_both_engines!(
     sessions_ended_elsewhere_are_refused,
     |app: TestApp| async move {
-        use tongban_platform::identity::{session_key, SessionCache, SessionKind};
+        use tongban_platform::identity::{SessionCache, SessionKind};
         // A second node on the same database, serving HTTP.
         let url = app.ctx.config.database_url.clone();
         let other_db = tokio::task::spawn_blocking(move || Db::open(&url))
@@ -215,17 +215,13 @@ on_both_engines!(
         for _ in 0..2 {
             assert_eq!(app.get(&mine(&other), &c.token).await.status(), 200);
         }
-        let now = tongban_platform::time::now_millis();
-        let held = other_db.cache_generation().and_then(|g| {
-            other_db.local::<SessionCache>().valid(
-                g,
-                SessionKind::Citizen,
-                &session_key(&c.token),
-                now,
-            )
+        let held = other_db.cache_generation().is_some_and(|g| {
+            other_db
+                .local::<SessionCache>()
+                .holds(g, SessionKind::Citizen, &c.token)
         });
         assert_eq!(
-            held.is_some(),
+            held,
             other_db.engine() == DbEngine::Postgres,
             "held in the other node's memory on PostgreSQL only"
         );

@@ -222,6 +222,19 @@ impl TestApp {
         format!("{}{path}", self.internal)
     }
 
+    /// A console page as the staff member with session `staff` sees it (it must answer 200).
+    pub async fn console_page(&self, path: &str, staff: &str) -> String {
+        let r = self
+            .client
+            .get(self.iurl(path))
+            .header("cookie", format!("tongban_staff={staff}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.text().await.unwrap()
+    }
+
     pub async fn citizen(&self) -> Citizen {
         let id_number = random_id_number();
         let phone = random_phone();

@@ -140,16 +140,7 @@ on_both_engines!(new_cases_come_first, |app: TestApp| async move {
     assert_eq!(q["items"][0]["status"], "submitted");
     assert_eq!(q["counts"]["submitted"], 1);
     // The console's queue page shows it on its first page too.
-    let page = app
-        .client
-        .get(app.iurl("/console"))
-        .header("cookie", format!("tongban_staff={clerk}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.console_page("/console", &clerk).await;
     assert!(
         page.contains(&new),
         "the new case is not on the console's first page"

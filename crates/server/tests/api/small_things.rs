@@ -36,15 +36,7 @@ on_both_engines!(
 
         // A console page: its link opens on the internal listener.
         let staff = app.staff("s-footer", "wx-wjw", &[Role::Clerk]).await;
-        let page = app
-            .client
-            .get(app.iurl("/console"))
-            .header("cookie", format!("tongban_staff={staff}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
-        let link = api_link(&page.text().await.unwrap());
+        let link = api_link(&app.console_page("/console", &staff).await);
         let doc = app.client.get(app.iurl(&link)).send().await.unwrap();
         assert_eq!(
             doc.status(),
