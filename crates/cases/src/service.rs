@@ -222,15 +222,10 @@ pub async fn submit(
         .to_string();
     let region = ctx.config.region_code.clone();
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
-    // The answer is the case as the applicant will see it. On PostgreSQL it is read in the
-    // writing transaction (its two reads ride along with the writer's statements; no second
-    // transaction); on SQLite the writer is one thread for the whole node, so it is read
-    // after, beside it.
-    let (cal, today) = env(ctx);
-    let tz = ctx.tz;
-    let matters = tongban_catalog::matters(&ctx.db);
-    let view_in_writer = ctx.db.engine() == tongban_platform::db::Engine::Postgres;
-    let (case_no, view) = ctx
+    // The answer is the case as the applicant will see it, built from what was just written
+    // (the record, its one timeline entry, its materials): nothing is read back.
+    let stored = mats.clone();
+    let (rec, event) = ctx
         .db
         .write(move |c| {
             let (seq, name) =
@@ -248,11 +243,10 @@ pub async fn submit(
                     channel,
                 },
             )?;
-            let id = rec.id;
             let who = applicant(account_id, name.unwrap_or_default(), &source);
-            store::add_event(
+            let event = store::add_event(
                 c,
-                id,
+                rec.id,
                 now,
                 store::Step {
                     action: Action::Submit,
@@ -264,39 +258,39 @@ pub async fn submit(
             )?;
             audit::append(c, &audit_entry(&who, "case.submit", &case_no, "ok"))?;
             for m in &mats {
-                store::add_material(c, id, m)?;
+                store::add_material(c, rec.id, m)?;
             }
-            let view = if view_in_writer {
-                let env = Env {
-                    cal: &cal,
-                    tz,
-                    today,
-                };
-                Some(load_view(c, &matters, rec, None, &env)?)
-            } else {
-                None
-            };
-            Ok((case_no, view))
+            Ok((rec, event))
         })
         .await?;
-    match view {
-        Some(v) => Ok(v),
-        None => citizen_case(ctx, account_id, &case_no).await,
-    }
+    let (cal, today) = env(ctx);
+    let env = Env {
+        cal: &cal,
+        tz: ctx.tz,
+        today,
+    };
+    Ok(view::full(
+        rec,
+        &matter,
+        vec![event],
+        stored,
+        Viewer::Applicant,
+        &env,
+    ))
 }
 
 /// Load the whole view of a case the reader may see.
 fn load_view(
     c: &mut dyn Conn,
     matters: &tongban_catalog::Matters,
-    rec: CaseRecord,
+    whole: store::Whole,
     viewer_staff: Option<(&Staff, bool)>,
     env: &Env,
 ) -> Result<CaseView, DbError> {
+    let (rec, events, mats) = whole.open()?;
     let matter = matters
         .get(c, &rec.matter_code)?
         .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
-    let (events, mats) = store::events_and_materials(c, rec.id)?;
     match viewer_staff {
         None => Ok(view::full(
             rec,
@@ -338,9 +332,9 @@ pub async fn citizen_case(
                 tz,
                 today,
             };
-            match store::get(c, &no, false)? {
-                Some(rec) if rec.applicant_id == account_id => {
-                    load_view(c, &matters, rec, None, &env).map(Some)
+            match store::whole(c, &no)? {
+                Some(whole) if whole.rec.applicant_id == account_id => {
+                    load_view(c, &matters, whole, None, &env).map(Some)
                 }
                 _ => Ok(None),
             }

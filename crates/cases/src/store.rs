@@ -145,14 +145,31 @@ pub struct NewCase<'a> {
 /// Insert a new case; the record as stored.
 pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<CaseRecord, DbError> {
     let form = seal_form(n.form)?;
-    let row = c.query_one(
-        &format!(
+    let id = c
+        .query_one(
             "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING {CASE_COLUMNS}"
-        ),
-        params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
-    )?;
-    case_from(&row)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
+            params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
+        )?
+        .get_i64("id")?;
+    // The stored row is what was just written: no need to read (and unseal) it back.
+    Ok(CaseRecord {
+        id,
+        case_no: n.case_no.to_owned(),
+        matter_code: n.matter_code.to_owned(),
+        department_code: n.department_code.to_owned(),
+        applicant_id: n.applicant_id,
+        status: Status::Submitted,
+        form: n.form.clone(),
+        submitted_at: n.now,
+        accepted_on: None,
+        deadline: None,
+        resume_status: None,
+        paused_on: None,
+        supplement_note: None,
+        concluded_at: None,
+        version: 1,
+    })
 }
 
 /// A case loaded from history (the demo city, or an import of a city's past): already
@@ -199,7 +216,7 @@ pub fn add_event(
     step: Step,
     who: &Actor,
     note: &str,
-) -> Result<(), DbError> {
+) -> Result<Event, DbError> {
     let Step { action, from, to } = step;
     c.execute_later(
         "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
@@ -219,7 +236,18 @@ pub fn add_event(
             tongban_platform::vault::seal_text(note)?
         ],
     )?;
-    Ok(())
+    // The entry as the timeline reads it back.
+    Ok(Event {
+        at,
+        action: action.as_str().to_owned(),
+        from_status: from.map(|s| s.as_str().to_owned()),
+        to_status: to.as_str().to_owned(),
+        actor_kind: who.kind.to_owned(),
+        actor_name: who.name.clone(),
+        role: who.role.clone(),
+        department_code: who.department_code.clone(),
+        note: note.to_owned(),
+    })
 }
 
 pub fn add_material(c: &mut dyn Conn, case_id: i64, m: &MaterialRecord) -> Result<(), DbError> {
@@ -247,19 +275,8 @@ pub fn get(c: &mut dyn Conn, case_no: &str, lock: bool) -> Result<Option<CaseRec
     .transpose()
 }
 
-const EVENTS_SQL: &str =
-    "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
-     FROM case_events WHERE case_id = $1 ORDER BY id";
-
 const MATERIALS_SQL: &str =
     "SELECT material_key, filename, content_type, size, sha, uploaded_at FROM case_materials WHERE case_id = $1 ORDER BY id";
-
-pub fn events(c: &mut dyn Conn, case_id: i64) -> Result<Vec<Event>, DbError> {
-    c.query(EVENTS_SQL, params![case_id])?
-        .iter()
-        .map(event_from)
-        .collect()
-}
 
 pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, DbError> {
     c.query(MATERIALS_SQL, params![case_id])?
@@ -268,22 +285,62 @@ pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, 
         .collect()
 }
 
-/// A case's timeline and materials, asked for together (one round trip on PostgreSQL).
-pub fn events_and_materials(
-    c: &mut dyn Conn,
-    case_id: i64,
-) -> Result<(Vec<Event>, Vec<MaterialRecord>), DbError> {
-    let id = params![case_id];
+/// A case with its timeline and materials as read, not yet unsealed.
+pub struct Whole {
+    pub rec: CaseRecord,
+    events: Vec<Row>,
+    mats: Vec<Row>,
+}
+
+impl Whole {
+    /// The timeline and materials, unsealed (only for a reader who may see them).
+    pub fn open(self) -> Result<(CaseRecord, Vec<Event>, Vec<MaterialRecord>), DbError> {
+        Ok((
+            self.rec,
+            self.events
+                .iter()
+                .map(event_from)
+                .collect::<Result<_, _>>()?,
+            self.mats
+                .iter()
+                .map(material_from)
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+}
+
+/// A case by number with its timeline and materials, asked for together by number (one
+/// round trip on PostgreSQL; the case's id is found by each query itself).
+pub fn whole(c: &mut dyn Conn, case_no: &str) -> Result<Option<Whole>, DbError> {
+    let no = params![case_no];
+    let case_sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1");
     let mut answers = c
-        .query_many(&[(EVENTS_SQL, id), (MATERIALS_SQL, id)])?
+        .query_many(&[
+            (case_sql.as_str(), no),
+            (
+                "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
+                 FROM case_events WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id",
+                no,
+            ),
+            (
+                "SELECT material_key, filename, content_type, size, sha, uploaded_at
+                 FROM case_materials WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id",
+                no,
+            ),
+        ])?
         .into_iter();
-    let (Some(events), Some(mats)) = (answers.next(), answers.next()) else {
-        return Err(DbError::Decode("expected two answers".into()));
+    let (Some(case), Some(events), Some(mats)) = (answers.next(), answers.next(), answers.next())
+    else {
+        return Err(DbError::Decode("expected three answers".into()));
     };
-    Ok((
-        events.iter().map(event_from).collect::<Result<_, _>>()?,
-        mats.iter().map(material_from).collect::<Result<_, _>>()?,
-    ))
+    let Some(row) = case.first() else {
+        return Ok(None);
+    };
+    Ok(Some(Whole {
+        rec: case_from(row)?,
+        events,
+        mats,
+    }))
 }
 
 fn event_from(r: &Row) -> Result<Event, DbError> {

@@ -2,9 +2,9 @@
 //! schema, promised days), which changes a few times a year; on PostgreSQL a lookup is a
 //! round trip. The cache follows the database's announced changes
 //! ([`tongban_platform::db::Db::cache_generation`]): every write to matters or departments
-//! announces itself, every node hears it (LISTEN/NOTIFY) and stops using what it read
-//! before. Where the database gives no generation (SQLite, or a node not listening) nothing
-//! is cached.
+//! announces itself, every node hears it (LISTEN/NOTIFY; on SQLite every process reads the
+//! file's generation row) and stops using what it read before. Where the database gives no
+//! generation (a PostgreSQL node not listening) nothing is cached.
 
 use crate::model::Matter;
 use crate::store;

@@ -3,7 +3,7 @@
 //! Every ciphertext names its key id, so keys can be rotated while the server serves. Exact
 //! lookups (login by ID number or phone) use an SM3-HMAC blind index under a separate key.
 
-use ctr::cipher::{KeyIvInit, StreamCipher};
+use ctr::cipher::StreamCipher;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sm3::Sm3;
@@ -85,6 +85,31 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 /// HMAC accepts keys of any length; this cannot happen.
 fn unreachable_hmac() -> HmacSm3 {
     <HmacSm3 as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| std::process::abort())
+}
+
+/// One data key made ready: its SM4 key schedule and its SM3-HMAC with the key absorbed.
+#[derive(Clone)]
+struct Sealer {
+    cipher: sm4::Sm4,
+    mac: HmacSm3,
+}
+
+impl Sealer {
+    fn keystream(&self, iv: &[u8; 16]) -> Sm4Ctr {
+        let core = <ctr::CtrCore<sm4::Sm4, ctr::flavors::Ctr128BE> as ctr::cipher::InnerIvInit>::inner_iv_init(
+            self.cipher.clone(),
+            iv.into(),
+        );
+        Sm4Ctr::from_core(core)
+    }
+
+    fn tag(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = self.mac.clone();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
 }
 
 fn random32() -> [u8; 32] {
@@ -247,41 +272,47 @@ impl Keys {
         }
     }
 
-    fn subkeys(&self, id: &str) -> Result<([u8; 16], [u8; 32]), VaultError> {
+    /// The SM4 cipher (its key schedule done) and the HMAC (its key absorbed) of key `id`.
+    fn subkeys(&self, id: &str) -> Result<Sealer, VaultError> {
         let master = self
             .masters
             .get(id)
             .ok_or_else(|| VaultError::UnknownKey(id.to_owned()))?;
-        // Derived once per key and process: a queue page opens dozens of values, and two
-        // HMACs per value cost more than the SM4 itself.
-        type Subkeys = std::collections::HashMap<[u8; 32], ([u8; 16], [u8; 32])>;
-        static CACHE: RwLock<Option<Subkeys>> = RwLock::new(None);
+        // Derived once per key and process: a queue page opens dozens of values, and
+        // deriving (two HMACs), scheduling the SM4 key and absorbing the MAC key per value
+        // cost more than the SM4 itself.
+        type Sealers = std::collections::HashMap<[u8; 32], Sealer>;
+        static CACHE: RwLock<Option<Sealers>> = RwLock::new(None);
         if let Some(hit) = CACHE
             .read()
             .ok()
-            .and_then(|c| c.as_ref().and_then(|m| m.get(master).copied()))
+            .and_then(|c| c.as_ref().and_then(|m| m.get(master).cloned()))
         {
             return Ok(hit);
         }
         let enc = hmac(master, &[b"tongban sm4 enc"]);
         let mut k = [0u8; 16];
         k.copy_from_slice(&enc[..16]);
-        let derived = (k, hmac(master, &[b"tongban sm3 mac"]));
+        let mac_key = hmac(master, &[b"tongban sm3 mac"]);
+        let sealer = Sealer {
+            cipher: <sm4::Sm4 as ctr::cipher::KeyInit>::new(&k.into()),
+            mac: <HmacSm3 as Mac>::new_from_slice(&mac_key).unwrap_or_else(|_| unreachable_hmac()),
+        };
         if let Ok(mut c) = CACHE.write() {
             c.get_or_insert_with(Default::default)
-                .insert(*master, derived);
+                .insert(*master, sealer.clone());
         }
-        Ok(derived)
+        Ok(sealer)
     }
 
     /// IV, ciphertext and tag of `plain` under the current key.
     fn seal_raw(&self, plain: &[u8]) -> Result<Vec<u8>, VaultError> {
-        let (k, mac_key) = self.subkeys(&self.current)?;
+        let sealer = self.subkeys(&self.current)?;
         let mut iv = [0u8; 16];
         rand::rng().fill_bytes(&mut iv);
         let mut buf = plain.to_vec();
-        Sm4Ctr::new(&k.into(), &iv.into()).apply_keystream(&mut buf);
-        let tag = hmac(&mac_key, &[self.current.as_bytes(), &iv, &buf]);
+        sealer.keystream(&iv).apply_keystream(&mut buf);
+        let tag = sealer.tag(&[self.current.as_bytes(), &iv, &buf]);
         let mut out = Vec::with_capacity(16 + buf.len() + 32);
         out.extend_from_slice(&iv);
         out.extend_from_slice(&buf);
@@ -296,14 +327,14 @@ impl Keys {
         }
         let (iv, rest) = raw.split_at(16);
         let (ct, tag) = rest.split_at(rest.len() - 32);
-        let (k, mac_key) = self.subkeys(id)?;
-        let want = hmac(&mac_key, &[id.as_bytes(), iv, ct]);
+        let sealer = self.subkeys(id)?;
+        let want = sealer.tag(&[id.as_bytes(), iv, ct]);
         if !crate::crypto::constant_time_eq(&want, tag) {
             return Err(VaultError::Damaged);
         }
         let mut buf = ct.to_vec();
         let iv: [u8; 16] = iv.try_into().map_err(|_| VaultError::Damaged)?;
-        Sm4Ctr::new(&k.into(), &iv.into()).apply_keystream(&mut buf);
+        sealer.keystream(&iv).apply_keystream(&mut buf);
         Ok(buf)
     }
 

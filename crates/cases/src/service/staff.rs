@@ -147,11 +147,11 @@ pub async fn staff_case(
                 tz,
                 today,
             };
-            let Some(rec) = store::get(c, &no, false)? else {
+            let Some(whole) = store::whole(c, &no)? else {
                 return Err(case_not_found(&no));
             };
-            same_department(&s, &rec)?;
-            Ok(load_view(c, &matters, rec, Some((&s, unmask)), &env)?)
+            same_department(&s, &whole.rec)?;
+            Ok(load_view(c, &matters, whole, Some((&s, unmask)), &env)?)
         })
         .await;
     match (&out, purpose) {

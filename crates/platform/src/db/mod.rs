@@ -294,14 +294,15 @@ impl Db {
 
     /// Where in-memory caches of rarely changing data may be used: the current generation of
     /// the database's announced changes ([`Conn::announce`]), which moves whenever any node
-    /// commits an announced change. An entry read at generation `g` is good while the
-    /// generation is still `g`. `None` means "do not cache": on SQLite, where a read is a
-    /// local call and other processes may write the file, and on PostgreSQL while this node
-    /// is not listening for other nodes' changes (LISTEN/NOTIFY), e.g. after its listening
-    /// connection dropped.
+    /// or process commits an announced change. An entry read at generation `g` is good while
+    /// the generation is still `g`. On SQLite the generation is a row of the file, read
+    /// afresh each time (a local call, and other processes, such as the CLI, may write the
+    /// file); on PostgreSQL it follows the notifications of LISTEN/NOTIFY. `None` means "do
+    /// not cache": the row could not be read, or this PostgreSQL node is not listening for
+    /// other nodes' changes, e.g. after its listening connection dropped.
     pub fn cache_generation(&self) -> Option<u64> {
         match &*self.inner {
-            Inner::Sqlite(_) => None,
+            Inner::Sqlite(db) => db.cache_generation(),
             Inner::Postgres(db) => db.cache_generation(),
         }
     }

@@ -42,11 +42,13 @@ pub(crate) struct SqliteDb {
 
 const MAX_BATCH: usize = 1024;
 
+const GENERATION: &str = "SELECT generation FROM announced_changes WHERE id = 1";
+
 fn open_conn(path: &str) -> Result<rusqlite::Connection, DbError> {
     let conn = rusqlite::Connection::open(path).map_err(map_err)?;
     conn.execute_batch(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; \
-         PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000;",
+         PRAGMA busy_timeout=10000; PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY;",
     )
     .map_err(map_err)?;
     conn.set_prepared_statement_cache_capacity(128);
@@ -56,6 +58,16 @@ fn open_conn(path: &str) -> Result<rusqlite::Connection, DbError> {
 impl SqliteDb {
     pub(crate) fn open(path: &str) -> Result<SqliteDb, DbError> {
         let conn = open_conn(path)?;
+        // The engine's own bookkeeping (as `schema_migrations`): the generation of announced
+        // changes, which every process using the file reads (`cache_generation`).
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS announced_changes (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                generation INTEGER NOT NULL
+            );
+            INSERT OR IGNORE INTO announced_changes (id, generation) VALUES (1, 0);",
+        )
+        .map_err(map_err)?;
         let (tx, rx) = mpsc::channel::<WriteReq>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -104,6 +116,26 @@ impl SqliteDb {
         Ok(())
     }
 
+    /// See `Db::cache_generation`: the count of announced changes committed to the file by
+    /// any process, read afresh each time (one indexed row; a local call).
+    pub(crate) fn cache_generation(&self) -> Option<u64> {
+        let pooled = self.readers.lock().ok()?.pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_conn(&self.path).ok()?,
+        };
+        let generation = conn
+            .prepare_cached(GENERATION)
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+            .ok();
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+        }
+        generation.and_then(|g| u64::try_from(g).ok())
+    }
+
     pub(crate) fn read<T, F>(&self, f: F) -> Result<T, DbError>
     where
         F: FnOnce(&mut dyn Conn) -> Result<T, DbError>,
@@ -113,9 +145,9 @@ impl SqliteDb {
             Some(c) => c,
             None => open_conn(&self.path)?,
         };
-        conn.execute_batch("BEGIN DEFERRED").map_err(map_err)?;
+        run_cached(&conn, "BEGIN DEFERRED")?;
         let out = f(&mut SqliteConn { conn: &conn });
-        let end = conn.execute_batch("COMMIT").map_err(map_err);
+        let end = run_cached(&conn, "COMMIT");
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < 16 && end.is_ok() {
                 pool.push(conn);
@@ -134,7 +166,7 @@ fn writer_loop(conn: rusqlite::Connection, rx: mpsc::Receiver<WriteReq>) {
 }
 
 fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         let msg = e.to_string();
         for req in batch {
             req.reply.send(Err(DbError::Engine(msg.clone())));
@@ -146,7 +178,7 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
         let result = run_in_savepoint(conn, req.job);
         done.push((req.reply, result));
     }
-    match conn.execute_batch("COMMIT") {
+    match run_cached(conn, "COMMIT") {
         Ok(()) => {
             for (reply, result) in done {
                 reply.send(result);
@@ -163,13 +195,22 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
 }
 
 fn run_in_savepoint(conn: &rusqlite::Connection, job: Job<AnyBox>) -> Result<AnyBox, DbError> {
-    conn.execute_batch("SAVEPOINT job").map_err(map_err)?;
+    run_cached(conn, "SAVEPOINT job")?;
     let result = job(&mut SqliteConn { conn });
     if result.is_err() {
-        conn.execute_batch("ROLLBACK TO job").map_err(map_err)?;
+        run_cached(conn, "ROLLBACK TO job")?;
     }
-    conn.execute_batch("RELEASE job").map_err(map_err)?;
+    run_cached(conn, "RELEASE job")?;
     result
+}
+
+/// A transaction-control statement, prepared once per connection (parsing it again for
+/// every read and every job cost more than the statement itself).
+fn run_cached(conn: &rusqlite::Connection, sql: &str) -> Result<(), DbError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(map_err)
 }
 
 pub(crate) struct SqliteConn<'a> {
@@ -248,6 +289,16 @@ impl Conn for SqliteConn<'_> {
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(map_err)
+    }
+
+    fn announce(&mut self, _topic: &str) -> Result<(), DbError> {
+        // Committed with the job (and undone with it): readers in every process see the
+        // new generation once the change itself is visible.
+        self.execute(
+            "UPDATE announced_changes SET generation = generation + 1 WHERE id = 1",
+            &[],
+        )
+        .map(|_| ())
     }
 }
 

@@ -121,7 +121,7 @@ const CACHE_CAPACITY: usize = 100_000;
 /// node at once, the others when the notification arrives). Only a session that is valid
 /// is answered from memory: one that looks idle-expired is asked of the database again, as
 /// another node may have seen it since. Nothing is held where the database gives no
-/// generation (SQLite, or a node not listening).
+/// generation (a PostgreSQL node not listening).
 pub struct SessionCache {
     held: crate::db::Held<(String, SessionKind), SessionRow>,
 }
