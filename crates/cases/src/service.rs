@@ -320,27 +320,32 @@ pub async fn citizen_case(
     account_id: i64,
     case_no: &str,
 ) -> Result<CaseView, CaseError> {
+    // The case, its timeline and materials in one flight; the matter from memory.
+    let Some(whole) = store::fetch_whole(&ctx.db, case_no)
+        .await?
+        .filter(|w| w.rec.applicant_id == account_id)
+    else {
+        return Err(case_not_found(case_no));
+    };
+    let (rec, events, mats) = whole.open()?;
+    let matter = tongban_catalog::matters(&ctx.db)
+        .fetch(&rec.matter_code)
+        .await?
+        .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
     let (cal, today) = env(ctx);
-    let tz = ctx.tz;
-    let no = case_no.to_owned();
-    let matters = tongban_catalog::matters(&ctx.db);
-    let out: Option<CaseView> = ctx
-        .db
-        .read(move |c| {
-            let env = Env {
-                cal: &cal,
-                tz,
-                today,
-            };
-            match store::whole(c, &no)? {
-                Some(whole) if whole.rec.applicant_id == account_id => {
-                    load_view(c, &matters, whole, None, &env).map(Some)
-                }
-                _ => Ok(None),
-            }
-        })
-        .await?;
-    out.ok_or_else(|| case_not_found(case_no))
+    let env = Env {
+        cal: &cal,
+        tz: ctx.tz,
+        today,
+    };
+    Ok(view::full(
+        rec,
+        &matter,
+        events,
+        mats,
+        Viewer::Applicant,
+        &env,
+    ))
 }
 
 pub async fn citizen_cases(

@@ -3,7 +3,7 @@
 use crate::rules::{Action, Status};
 use chrono::NaiveDate;
 use serde_json::{Map, Value as Json};
-use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
+use tongban_platform::db::{Conn, Db, DbError, Engine, Row, Value};
 use tongban_platform::params;
 
 #[derive(Debug, Clone)]
@@ -313,22 +313,39 @@ impl Whole {
 /// round trip on PostgreSQL; the case's id is found by each query itself).
 pub fn whole(c: &mut dyn Conn, case_no: &str) -> Result<Option<Whole>, DbError> {
     let no = params![case_no];
-    let case_sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1");
-    let mut answers = c
-        .query_many(&[
-            (case_sql.as_str(), no),
-            (
-                "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
-                 FROM case_events WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id",
-                no,
-            ),
-            (
-                "SELECT material_key, filename, content_type, size, sha, uploaded_at
-                 FROM case_materials WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id",
-                no,
-            ),
-        ])?
-        .into_iter();
+    whole_from(c.query_many(&[
+        (WHOLE_CASE.as_str(), no),
+        (WHOLE_EVENTS, no),
+        (WHOLE_MATERIALS, no),
+    ])?)
+}
+
+/// As [`whole`], outside a transaction of the caller's: one snapshot, one flight from the
+/// calling task ([`Db::fetch`]).
+pub async fn fetch_whole(db: &Db, case_no: &str) -> Result<Option<Whole>, DbError> {
+    let no = params![case_no];
+    whole_from(
+        db.fetch(&[
+            (WHOLE_CASE.as_str(), no),
+            (WHOLE_EVENTS, no),
+            (WHOLE_MATERIALS, no),
+        ])
+        .await?,
+    )
+}
+
+static WHOLE_CASE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1"));
+
+const WHOLE_EVENTS: &str =
+    "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
+     FROM case_events WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id";
+
+const WHOLE_MATERIALS: &str = "SELECT material_key, filename, content_type, size, sha, uploaded_at
+     FROM case_materials WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id";
+
+fn whole_from(answers: Vec<Vec<Row>>) -> Result<Option<Whole>, DbError> {
+    let mut answers = answers.into_iter();
     let (Some(case), Some(events), Some(mats)) = (answers.next(), answers.next(), answers.next())
     else {
         return Err(DbError::Decode("expected three answers".into()));

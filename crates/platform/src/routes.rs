@@ -67,7 +67,7 @@ async fn public_keys() -> Result<Json<Value>, ApiError> {
 }
 
 async fn healthz(State(ctx): State<Ctx>) -> Result<Json<Value>, ApiError> {
-    ctx.db.read(|c| c.query("SELECT 1 AS ok", &[])).await?;
+    ctx.db.fetch(&[("SELECT 1 AS ok", &[])]).await?;
     Ok(Json(json!({"status": "ok"})))
 }
 

@@ -253,6 +253,17 @@ impl Db {
         }
     }
 
+    /// The answers of independent reads (none needs another's answer), in order, on one
+    /// snapshot: the door for hot reads whose queries are known up front. PostgreSQL sends
+    /// them in one flight from the calling task, without the thread hand-offs of a job
+    /// ([`Db::read`]); SQLite runs them here, as any read.
+    pub async fn fetch(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
+        match &*self.inner {
+            Inner::Sqlite(db) => db.read(|c| c.query_many(queries)),
+            Inner::Postgres(db) => db.fetch(queries).await,
+        }
+    }
+
     /// Run `f` on a read snapshot.
     pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
     where

@@ -74,19 +74,20 @@ fn session_row(
     kind: SessionKind,
     key: &str,
 ) -> Result<Option<SessionRow>, DbError> {
-    c.query_opt(
-        "SELECT subject_id, last_seen_at, idle_ms, expires_at FROM sessions WHERE token_hash = $1 AND kind = $2",
-        params![key, kind.as_str()],
-    )?
-    .map(|r| {
-        Ok(SessionRow {
-            subject: r.get_i64("subject_id")?,
-            last_seen: r.get_i64("last_seen_at")?,
-            idle_ms: r.get_i64("idle_ms")?,
-            expires_at: r.get_i64("expires_at")?,
-        })
+    c.query_opt(SESSION_ROW, params![key, kind.as_str()])?
+        .map(|r| session_from(&r))
+        .transpose()
+}
+
+const SESSION_ROW: &str = "SELECT subject_id, last_seen_at, idle_ms, expires_at FROM sessions WHERE token_hash = $1 AND kind = $2";
+
+fn session_from(r: &Row) -> Result<SessionRow, DbError> {
+    Ok(SessionRow {
+        subject: r.get_i64("subject_id")?,
+        last_seen: r.get_i64("last_seen_at")?,
+        idle_ms: r.get_i64("idle_ms")?,
+        expires_at: r.get_i64("expires_at")?,
     })
-    .transpose()
 }
 
 /// The digest under which a token's session is stored.
@@ -171,10 +172,13 @@ where
     let k = key.0.clone();
     let (row, loaded) = match load {
         // One statement: no transaction around it on PostgreSQL.
-        None => (
-            db.read_single(move |c| session_row(c, kind, &k)).await?,
-            None,
-        ),
+        None => {
+            let answers = db
+                .fetch(&[(SESSION_ROW, params![k, kind.as_str()])])
+                .await?;
+            let row = answers.first().and_then(|rows| rows.first());
+            (row.map(session_from).transpose()?, None)
+        }
         Some(load) => {
             db.read(move |c| {
                 let row = session_row(c, kind, &k)?;

@@ -115,6 +115,68 @@ on_both_engines!(queries_asked_together, |app: TestApp| async move {
     assert_eq!(v["timeline"].as_array().map(Vec::len), Some(1), "{v}");
 });
 
+// Hot reads fetched in one flight (`Db::fetch`): answers in order, several queries on one
+// snapshot, a failed flight leaves no broken client behind, and many at once all answer.
+on_both_engines!(reads_fetched_in_one_flight, |app: TestApp| async move {
+    let c = app.citizen().await;
+    let case_no = app.submit_birth(&c).await;
+    let db = app.db().clone();
+    let p = tongban_platform::params![case_no.as_str()];
+    let answers = db
+        .fetch(&[
+            ("SELECT 1 AS n", &[]),
+            ("SELECT case_no FROM cases WHERE case_no = $1", p),
+            ("SELECT 3 AS n UNION ALL SELECT 4 AS n ORDER BY n", &[]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0][0].get_i64("n").unwrap(), 1);
+    assert_eq!(answers[1][0].get_str("case_no").unwrap(), case_no);
+    assert_eq!(answers[2].len(), 2);
+    // Several queries share one snapshot: a count and its rows agree while another task
+    // writes.
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for i in 0..200 {
+                db.write(move |c| {
+                    tongban_platform::identity::next_counter(c, &format!("snapshot-{i}"))
+                })
+                .await
+                .unwrap();
+            }
+        })
+    };
+    for _ in 0..50 {
+        let a = db
+            .fetch(&[
+                ("SELECT COUNT(*) AS n FROM counters", &[]),
+                ("SELECT name FROM counters", &[]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(a[0][0].get_i64("n").unwrap() as usize, a[1].len());
+    }
+    writer.await.unwrap();
+    let bad = db
+        .fetch(&[("SELECT 1 AS n", &[]), ("SELECT no_such_column FROM cases", &[])])
+        .await;
+    assert!(bad.is_err(), "{bad:?}");
+    let many: Vec<_> = (0..64)
+        .map(|i| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let n = tongban_platform::params![i as i64];
+                db.fetch(&[("SELECT CAST($1 AS BIGINT) AS n", n)]).await.map(|a| a[0][0].get_i64("n"))
+            })
+        })
+        .collect();
+    for (i, t) in many.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap().unwrap().unwrap(), i as i64);
+    }
+});
+
 // Concurrent writes share commits (group commit, on both engines): each job runs in its own
 // savepoint, so a job refused by its rules, or one that goes on after the database refused
 // its statement, rolls back alone while the jobs beside it commit.

@@ -10,6 +10,7 @@
 //! next used; a read-only transaction has nothing to lose). A `SELECT 1` health check, or a
 //! snapshot read's first statement, is therefore one round trip.
 
+mod fetch;
 mod group;
 mod listen;
 mod values;
@@ -101,6 +102,8 @@ pub(crate) struct PgDb {
     listener: std::sync::Once,
     /// Write jobs, committed in groups.
     writer: group::Writer,
+    /// Hot reads whose queries are known up front, on the server's runtime.
+    fetcher: fetch::Fetcher,
 }
 
 const POOL_SIZE: usize = 16;
@@ -127,6 +130,7 @@ impl PgDb {
         let changes: Arc<Changes> = Arc::default();
         Ok(PgDb {
             writer: group::Writer::start(config.clone(), changes.clone())?,
+            fetcher: fetch::Fetcher::new(config.clone()),
             config,
             pool: Arc::new(Mutex::new(Vec::new())),
             permits: Arc::new(tokio::sync::Semaphore::new(POOL_SIZE)),
@@ -163,6 +167,14 @@ impl PgDb {
         tokio::task::spawn_blocking(move || run_job(&config, &pool, &changes, f, mode))
             .await
             .map_err(|e| DbError::Engine(format!("worker failed: {e}")))?
+    }
+
+    /// See `Db::fetch`.
+    pub(crate) async fn fetch(
+        &self,
+        queries: &[(&str, &[Value])],
+    ) -> Result<Vec<Vec<Row>>, DbError> {
+        self.fetcher.fetch(queries).await
     }
 
     pub(crate) fn run_blocking<T: Send>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
