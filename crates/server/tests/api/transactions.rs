@@ -160,7 +160,10 @@ on_both_engines!(reads_fetched_in_one_flight, |app: TestApp| async move {
     }
     writer.await.unwrap();
     let bad = db
-        .fetch(&[("SELECT 1 AS n", &[]), ("SELECT no_such_column FROM cases", &[])])
+        .fetch(&[
+            ("SELECT 1 AS n", &[]),
+            ("SELECT no_such_column FROM cases", &[]),
+        ])
         .await;
     assert!(bad.is_err(), "{bad:?}");
     let many: Vec<_> = (0..64)
@@ -168,7 +171,9 @@ on_both_engines!(reads_fetched_in_one_flight, |app: TestApp| async move {
             let db = db.clone();
             tokio::spawn(async move {
                 let n = tongban_platform::params![i as i64];
-                db.fetch(&[("SELECT CAST($1 AS BIGINT) AS n", n)]).await.map(|a| a[0][0].get_i64("n"))
+                db.fetch(&[("SELECT CAST($1 AS BIGINT) AS n", n)])
+                    .await
+                    .map(|a| a[0][0].get_i64("n"))
             })
         })
         .collect();
