@@ -263,56 +263,49 @@ pub async fn submit(
             Ok((rec, event))
         })
         .await?;
+    Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
+}
+
+/// The view of a case as its applicant sees it.
+fn applicant_view(
+    ctx: &Ctx,
+    rec: CaseRecord,
+    matter: &Matter,
+    events: Vec<store::Event>,
+    mats: Vec<MaterialRecord>,
+) -> CaseView {
     let (cal, today) = env(ctx);
     let env = Env {
         cal: &cal,
         tz: ctx.tz,
         today,
     };
-    Ok(view::full(
-        rec,
-        &matter,
-        vec![event],
-        stored,
-        Viewer::Applicant,
-        &env,
-    ))
+    view::full(rec, matter, events, mats, Viewer::Applicant, &env)
 }
 
-/// Load the whole view of a case the reader may see.
+/// Load the whole view of a case for a staff member (`unmasked`: personal data shown).
 fn load_view(
     c: &mut dyn Conn,
     matters: &tongban_catalog::Matters,
     whole: store::Whole,
-    viewer_staff: Option<(&Staff, bool)>,
+    staff: &Staff,
+    unmasked: bool,
     env: &Env,
 ) -> Result<CaseView, DbError> {
     let (rec, events, mats) = whole.open()?;
     let matter = matters
         .get(c, &rec.matter_code)?
         .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
-    match viewer_staff {
-        None => Ok(view::full(
-            rec,
-            &matter,
-            events,
-            mats,
-            Viewer::Applicant,
-            env,
-        )),
-        Some((s, unmasked)) => {
-            let applicant = identity::get_citizen(c, rec.applicant_id)?
-                .ok_or_else(|| DbError::Decode("case without applicant".into()))?;
-            Ok(view::full(
-                rec,
-                &matter,
-                events,
-                mats,
-                Viewer::Staff(s, &applicant, unmasked),
-                env,
-            ))
-        }
-    }
+    let applicant = identity::get_citizen(c, rec.applicant_id)?
+        .ok_or_else(|| DbError::Decode("case without applicant".into()))?;
+    Ok(view::full(
+        rec,
+        &matter,
+        events,
+        mats,
+        Viewer::Staff(staff, &applicant, unmasked),
+        env,
+    ))
 }
 
 pub async fn citizen_case(
@@ -332,20 +325,7 @@ pub async fn citizen_case(
         .fetch(&rec.matter_code)
         .await?
         .ok_or_else(|| DbError::Decode(format!("case {} names a missing matter", rec.case_no)))?;
-    let (cal, today) = env(ctx);
-    let env = Env {
-        cal: &cal,
-        tz: ctx.tz,
-        today,
-    };
-    Ok(view::full(
-        rec,
-        &matter,
-        events,
-        mats,
-        Viewer::Applicant,
-        &env,
-    ))
+    Ok(applicant_view(ctx, rec, &matter, events, mats))
 }
 
 pub async fn citizen_cases(

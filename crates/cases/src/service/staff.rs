@@ -151,7 +151,7 @@ pub async fn staff_case(
                 return Err(case_not_found(&no));
             };
             same_department(&s, &whole.rec)?;
-            Ok(load_view(c, &matters, whole, Some((&s, unmask)), &env)?)
+            Ok(load_view(c, &matters, whole, &s, unmask, &env)?)
         })
         .await;
     match (&out, purpose) {
