@@ -222,17 +222,26 @@ pub async fn submit(
         .to_string();
     let region = ctx.config.region_code.clone();
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
+    let series = format!("case:{day}");
+    let taken = take_numbers(ctx, &series, account_id).await?;
     // The answer is the case as the applicant will see it, built from what was just written
     // (the record, its one timeline entry, its materials): nothing is read back.
     let stored = mats.clone();
     let (rec, event) = ctx
         .db
         .write(move |c| {
-            let (seq, name) =
-                identity::next_number_and_citizen_name(c, &format!("case:{day}"), account_id)?;
+            let (seq, name, id) = match taken {
+                Some(t) => t,
+                None => {
+                    let (seq, name) =
+                        identity::next_number_and_citizen_name(c, &series, account_id)?;
+                    (seq, name, None)
+                }
+            };
             let case_no = format!("{region}{day}{seq:06}");
             let rec = store::insert(
                 c,
+                id,
                 &store::NewCase {
                     case_no: &case_no,
                     matter_code: &code,
@@ -264,6 +273,33 @@ pub async fn submit(
         })
         .await?;
     Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
+}
+
+/// A new case's serial number, its applicant's name and its id, taken before it is written
+/// where the engine allows (PostgreSQL: numbers and ids come from sequences, which belong to
+/// no transaction), in one flight; the write then waits for no answer and a group of them
+/// commits in one round trip. `None` on SQLite, where the day's series is a row of the write.
+type Taken = (i64, Option<String>, Option<i64>);
+
+async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Option<Taken>, DbError> {
+    let engine = ctx.db.engine();
+    let Some(next_id) = store::next_id_query(engine) else {
+        return Ok(None);
+    };
+    let [(number_sql, number_args), (name_sql, name_args)] =
+        identity::number_and_name_asked(engine, series, account_id);
+    let answers = ctx
+        .db
+        .take(&[
+            (number_sql, &number_args),
+            (name_sql, &name_args),
+            (next_id, &[]),
+        ])
+        .await?;
+    let mut answers = answers.into_iter();
+    let (seq, name) = identity::number_and_name_of(&mut answers)?;
+    let id = store::next_id_of(answers.next().unwrap_or_default())?;
+    Ok(Some((seq, name, Some(id))))
 }
 
 /// The view of a case as its applicant sees it.

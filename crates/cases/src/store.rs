@@ -143,15 +143,43 @@ pub struct NewCase<'a> {
 }
 
 /// Insert a new case; the record as stored.
-pub fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<CaseRecord, DbError> {
+/// On PostgreSQL, the statement that takes a new case's id before it is written (see
+/// [`insert`]); `None` on SQLite, where the row's id comes with its insert.
+pub fn next_id_query(engine: Engine) -> Option<&'static str> {
+    (engine == Engine::Postgres)
+        .then_some("SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id")
+}
+
+/// The id in the answer to [`next_id_query`].
+pub fn next_id_of(rows: Vec<Row>) -> Result<i64, DbError> {
+    rows.into_iter()
+        .next()
+        .ok_or_else(|| DbError::Decode("no next case id".into()))?
+        .get_i64("id")
+}
+
+/// Insert a new case. With its `id` taken beforehand ([`next_id_query`]) nothing waits for
+/// the insert's answer (it travels with the job's next statement, see
+/// [`Conn::execute_later`]); without, the row's id is read back from the insert.
+pub fn insert(c: &mut dyn Conn, id: Option<i64>, n: &NewCase) -> Result<CaseRecord, DbError> {
     let form = seal_form(n.form)?;
-    let id = c
-        .query_one(
-            "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
-            params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
-        )?
-        .get_i64("id")?;
+    let id = match id {
+        Some(id) => {
+            c.execute_later(
+                "INSERT INTO cases (id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, $9)",
+                params![id, n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
+            )?;
+            id
+        }
+        None => c
+            .query_one(
+                "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
+                params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
+            )?
+            .get_i64("id")?,
+    };
     // The stored row is what was just written: no need to read (and unseal) it back.
     Ok(CaseRecord {
         id,

@@ -500,9 +500,29 @@ pub fn next_number_and_citizen_name(
     name: &str,
     id: i64,
 ) -> Result<(i64, Option<String>), DbError> {
-    let (sql, args) = next_number_query(c.engine(), name);
-    let answers = c.query_many(&[(sql, &args), (CITIZEN_NAME, params![id])])?;
-    let mut answers = answers.into_iter();
+    let asked = number_and_name_asked(c.engine(), name, id);
+    let refs: Vec<(&str, &[Value])> = asked.iter().map(|(q, a)| (*q, a.as_slice())).collect();
+    number_and_name_of(&mut c.query_many(&refs)?.into_iter())
+}
+
+/// The statements of [`next_number_and_citizen_name`], for a caller that sends them with its
+/// own: on PostgreSQL, where a number is a sequence's and belongs to no transaction, they
+/// may be taken before a write ([`crate::db::Db::take`]) so the write waits for nothing.
+/// [`number_and_name_of`] reads their answers.
+pub fn number_and_name_asked(
+    engine: crate::db::Engine,
+    name: &str,
+    id: i64,
+) -> [(&'static str, Vec<Value>); 2] {
+    let (sql, args) = next_number_query(engine, name);
+    [(sql, args), (CITIZEN_NAME, vec![Value::Int(id)])]
+}
+
+/// The number and the citizen's name from the answers to [`number_and_name_asked`] (the
+/// next two of `answers`).
+pub fn number_and_name_of(
+    answers: &mut dyn Iterator<Item = Vec<Row>>,
+) -> Result<(i64, Option<String>), DbError> {
     let number = answers
         .next()
         .and_then(|rows| rows.into_iter().next())

@@ -260,7 +260,32 @@ impl Db {
     pub async fn fetch(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
         match &*self.inner {
             Inner::Sqlite(db) => db.read(|c| c.query_many(queries)),
-            Inner::Postgres(db) => db.fetch(queries).await,
+            Inner::Postgres(db) => db.fetch(queries, true).await,
+        }
+    }
+
+    /// The answers of independent statements, in order, each committed on its own: for what
+    /// is taken before a write rather than inside it, such as a sequence's next values (a
+    /// number that a rolled-back write leaves unused, as sequences do anyway), so that the
+    /// write itself waits for nothing. PostgreSQL sends them in one flight from the calling
+    /// task; SQLite runs them as one write.
+    pub async fn take(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
+        match &*self.inner {
+            Inner::Sqlite(db) => {
+                let owned: Vec<(String, Vec<Value>)> = queries
+                    .iter()
+                    .map(|(sql, ps)| ((*sql).to_owned(), ps.to_vec()))
+                    .collect();
+                db.write(Box::new(move |c: &mut dyn Conn| {
+                    let refs: Vec<(&str, &[Value])> = owned
+                        .iter()
+                        .map(|(sql, ps)| (sql.as_str(), ps.as_slice()))
+                        .collect();
+                    c.query_many(&refs)
+                }))
+                .await
+            }
+            Inner::Postgres(db) => db.fetch(queries, false).await,
         }
     }
 

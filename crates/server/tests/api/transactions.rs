@@ -323,6 +323,82 @@ on_both_engines!(statements_sent_later, |app: TestApp| async move {
     assert_eq!(stored, vec![1, 2, 3]);
 });
 
+// Jobs that wait for no answer (every statement sent "later") are sent with the jobs after
+// them, so a refusal may be found after its job returned: exactly that job is refused and
+// rolled back, the jobs queued behind it are sent again and commit, and the jobs that waited
+// for answers see theirs.
+on_both_engines!(late_refusals_in_a_group, |app: TestApp| async move {
+    let db = app.db();
+    db.write(|c| {
+        c.batch("CREATE TABLE late_probe (n BIGINT PRIMARY KEY)")?;
+        for n in 0..100i64 {
+            // Taken already: a job that inserts 10_000 + k is refused.
+            c.execute(
+                "INSERT INTO late_probe (n) VALUES ($1)",
+                tongban_platform::params![10_000 + n],
+            )?;
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..400i64 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let out = db
+                .write(move |c| {
+                    let insert = "INSERT INTO late_probe (n) VALUES ($1)";
+                    c.execute_later(insert, tongban_platform::params![n])?;
+                    match n % 4 {
+                        // Refused after the job returned.
+                        1 => c.execute_later(insert, tongban_platform::params![10_000 + n % 100]),
+                        // Waits for an answer, which must count its own insert.
+                        2 => {
+                            let seen = c
+                                .query_one(
+                                    "SELECT COUNT(*) AS k FROM late_probe WHERE n = $1",
+                                    tongban_platform::params![n],
+                                )?
+                                .get_i64("k")?;
+                            assert_eq!(seen, 1, "job {n} does not see its own insert");
+                            Ok(())
+                        }
+                        // Refused as it waits.
+                        3 => {
+                            c.execute_later(insert, tongban_platform::params![10_000 + n % 100])?;
+                            c.query_one("SELECT 1 AS k", &[]).map(|_| ())
+                        }
+                        _ => Ok(()),
+                    }
+                })
+                .await;
+            (n, out)
+        }));
+    }
+    let mut committed = Vec::new();
+    for t in tasks {
+        let (n, out) = t.await.unwrap();
+        match (n % 4, out) {
+            (0 | 2, Ok(())) => committed.push(n),
+            (1 | 3, Err(_)) => {}
+            (k, other) => panic!("job {n} (kind {k}): {other:?}"),
+        }
+    }
+    let stored: Vec<i64> = db
+        .read(|c| {
+            c.query("SELECT n FROM late_probe WHERE n < 10000 ORDER BY n", &[])?
+                .iter()
+                .map(|r| r.get_i64("n"))
+                .collect()
+        })
+        .await
+        .unwrap();
+    committed.sort_unstable();
+    assert_eq!(committed.len(), 200);
+    assert_eq!(stored, committed, "exactly the accepted jobs are stored");
+});
+
 // A background follower's writes (`db::apart`) are transactions of their own on PostgreSQL:
 // a long one does not hold up the requests' writes committed in groups behind it. On both
 // engines they commit.

@@ -54,10 +54,12 @@ impl Fetcher {
 
     /// The answers of `queries`, in order, sent in one flight: one statement by itself (its
     /// own snapshot), several inside one `REPEATABLE READ READ ONLY` transaction whose
-    /// `BEGIN` and `COMMIT` travel with them.
+    /// `BEGIN` and `COMMIT` travel with them when they share a `snapshot`, or each a
+    /// transaction of its own when they do not.
     pub(super) async fn fetch(
         &self,
         queries: &[(&str, &[Value])],
+        snapshot: bool,
     ) -> Result<Vec<Vec<Row>>, DbError> {
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
         let pooled = self.clients.lock().map_err(|_| DbError::Closed)?.pop();
@@ -68,7 +70,7 @@ impl Fetcher {
         if c.statements.len() > MAX_STATEMENTS {
             c.statements.clear();
         }
-        let out = run(&mut c, queries).await;
+        let out = run(&mut c, queries, snapshot).await;
         // A client whose flight failed may be inside an aborted transaction: not reused.
         if out.is_ok() && !c.client.is_closed() {
             if let Ok(mut pool) = self.clients.lock() {
@@ -81,7 +83,11 @@ impl Fetcher {
     }
 }
 
-async fn run(c: &mut Client, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
+async fn run(
+    c: &mut Client,
+    queries: &[(&str, &[Value])],
+    snapshot: bool,
+) -> Result<Vec<Vec<Row>>, DbError> {
     // Statements not yet prepared on this client are prepared together (one round trip).
     let missing: Vec<&str> = queries
         .iter()
@@ -114,7 +120,7 @@ async fn run(c: &mut Client, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row
         .iter()
         .zip(&params)
         .map(|(s, ps)| client.query(s, ps));
-    let answers = if queries.len() == 1 {
+    let answers = if queries.len() == 1 || !snapshot {
         try_join_all(asked).await.map_err(map_err)?
     } else {
         // Polled in order on the first poll: BEGIN, the queries and COMMIT are written

@@ -9,7 +9,8 @@
 //! batches never wait on each other; across nodes they take turns on the rows they share,
 //! as single transactions do.
 
-use super::{connect, refused_statement, Changes, PgClient, PgConn};
+use super::conn::{PgConn, SAVEPOINT};
+use super::{connect, refused_statement, Changes, PgClient};
 use crate::db::{erase, next_batch, unerase, AnyBox, DbError, Job};
 use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, Mutex};
@@ -90,38 +91,29 @@ fn writer_loop(config: &tokio_postgres::Config, changes: &Changes, rx: &mpsc::Re
     }
 }
 
-const SAVEPOINT: &str = "SAVEPOINT job";
-const RELEASE: &str = "RELEASE SAVEPOINT job";
-const UNDO: &str = "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job";
-
 fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
-    let mut conn = PgConn::new(client, vec!["BEGIN"], false);
+    let mut conn = PgConn::new(client, Some("BEGIN"), false);
     let mut done = Vec::with_capacity(batch.len());
     let mut announced = false;
     let mut jobs = batch.into_iter();
-    for req in jobs.by_ref() {
-        conn.pending.push(SAVEPOINT);
+    for (i, req) in jobs.by_ref().enumerate() {
+        conn.job = i + 1;
+        conn.control(SAVEPOINT);
         conn.failed = false;
         conn.announced = false;
+        // What the job leaves to send later travels with the next job's first awaited
+        // statement, or with the end of the batch.
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| (req.job)(&mut conn))) {
-            // What the job left to send later goes now, before its savepoint is released.
-            Ok(r) if r.is_ok() && !conn.later.is_empty() => conn.finish().and(r),
             Ok(r) => r,
             Err(_) => Err(DbError::Engine("a write job panicked".into())),
         };
-        conn.later.clear();
         let result = match result {
             Ok(_) if conn.failed => Err(refused_statement()),
             r => r,
         };
-        if conn.pending.last() == Some(&SAVEPOINT) {
-            // The job sent no statement: its savepoint was never made.
-            conn.pending.pop();
-        } else if result.is_ok() {
-            conn.pending.push(RELEASE);
+        conn.end_job(result.is_ok());
+        if result.is_ok() {
             announced |= conn.announced;
-        } else {
-            conn.pending.push(UNDO);
         }
         done.push((req.reply, result));
         if conn.control_failed {
@@ -129,24 +121,36 @@ fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
         }
     }
     // Jobs left when transaction control failed are answered, not dropped.
-    let stopped = conn.control_failed;
     for req in jobs {
         done.push((
             req.reply,
             Err(DbError::Engine("the transaction was abandoned".into())),
         ));
     }
-    let end = if !conn.opened {
+    // Everything still queued belongs to jobs that have returned.
+    conn.job = usize::MAX;
+    let end = if conn.control_failed {
+        rollback(&mut conn)
+    } else if !conn.opened && !conn.has_statements() {
         Ok(())
-    } else if stopped {
-        conn.pending.clear();
-        conn.pending.push("ROLLBACK");
-        conn.finish()
-            .and(Err(DbError::Engine("the transaction was abandoned".into())))
     } else {
-        conn.pending.push("COMMIT");
-        conn.finish()
+        match conn.finish() {
+            // A job's late refusal was handled inside (its savepoint rolled back); only
+            // refused transaction control ends up here.
+            Err(_) if conn.control_failed => rollback(&mut conn),
+            Err(e) => Err(e),
+            Ok(()) => {
+                conn.control("COMMIT");
+                conn.finish()
+            }
+        }
     };
+    // Jobs whose queued statements were refused after they returned.
+    for (job, e) in std::mem::take(&mut conn.refused) {
+        if let Some((_, result)) = job.checked_sub(1).and_then(|i| done.get_mut(i)) {
+            *result = Err(e);
+        }
+    }
     match end {
         Ok(()) => {
             if announced {
@@ -163,4 +167,12 @@ fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
             }
         }
     }
+}
+
+/// Abandon the batch's transaction.
+fn rollback(conn: &mut PgConn) -> Result<(), DbError> {
+    conn.discard();
+    conn.control("ROLLBACK");
+    conn.finish()
+        .and(Err(DbError::Engine("the transaction was abandoned".into())))
 }

@@ -10,21 +10,21 @@
 //! next used; a read-only transaction has nothing to lose). A `SELECT 1` health check, or a
 //! snapshot read's first statement, is therefore one round trip.
 
+mod conn;
 mod fetch;
 mod group;
 mod listen;
 mod values;
 
-use super::{Conn, DbError, Engine, Job, Row, Value};
-use listen::{Changes, CHANNEL};
+use super::{DbError, Job, Row, Value};
+use conn::PgConn;
+use listen::Changes;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use tokio_postgres::types::ToSql;
-use values::to_rows;
 
 type Connection =
     tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>;
@@ -173,8 +173,9 @@ impl PgDb {
     pub(crate) async fn fetch(
         &self,
         queries: &[(&str, &[Value])],
+        snapshot: bool,
     ) -> Result<Vec<Vec<Row>>, DbError> {
-        self.fetcher.fetch(queries).await
+        self.fetcher.fetch(queries, snapshot).await
     }
 
     pub(crate) fn run_blocking<T: Send>(&self, f: Job<T>, mode: Mode) -> Result<T, DbError> {
@@ -254,13 +255,9 @@ fn run_job<T>(
         Mode::Read => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
         Mode::Single => None,
     };
-    let mut conn = PgConn::new(
-        &mut client,
-        begin.into_iter().collect(),
-        mode == Mode::Single,
-    );
+    let mut conn = PgConn::new(&mut client, begin, mode == Mode::Single);
     let mut result = f(&mut conn);
-    if result.is_ok() && !conn.later.is_empty() {
+    if result.is_ok() && conn.has_statements() {
         result = conn.finish().and(result);
     }
     if conn.failed && result.is_ok() {
@@ -300,7 +297,7 @@ fn run_job<T>(
 }
 
 /// The error of a job that returned `Ok` after PostgreSQL refused one of its statements.
-fn refused_statement() -> DbError {
+pub(super) fn refused_statement() -> DbError {
     DbError::Engine(
         "PostgreSQL refused a statement of this transaction, which was rolled back".into(),
     )
@@ -348,184 +345,4 @@ fn map_err(e: tokio_postgres::Error) -> DbError {
         return DbError::Engine(format!("{}: {}", db.code().code(), db.message()));
     }
     DbError::Engine(e.to_string())
-}
-
-struct PgConn<'a> {
-    c: &'a mut PgClient,
-    /// Transaction control (`BEGIN`, `SAVEPOINT`, `RELEASE` …) queued to travel with the next
-    /// statement, in order.
-    pending: Vec<&'static str>,
-    /// A statement has been sent: the transaction is open.
-    opened: bool,
-    /// Outside a transaction: one statement only.
-    single: bool,
-    statements: usize,
-    /// The job announced a change ([`Conn::announce`]).
-    announced: bool,
-    /// PostgreSQL refused a statement of this job: its transaction (or savepoint) is aborted
-    /// and must be rolled back even if the job goes on to return `Ok`.
-    failed: bool,
-    /// Transaction control itself was refused: nothing more can run in this transaction.
-    control_failed: bool,
-    /// Statements of [`Conn::execute_later`], sent ahead of the next one.
-    later: Vec<(tokio_postgres::Statement, Vec<Value>)>,
-}
-
-type Params<'p> = Vec<&'p (dyn ToSql + Sync)>;
-
-impl<'a> PgConn<'a> {
-    fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
-        self.statements += 1;
-        if self.single && self.statements > 1 {
-            return Err(DbError::Engine(
-                "a single-statement read ran a second statement; use Db::read".into(),
-            ));
-        }
-        if let Some(s) = self.c.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let PgClient { client, io, .. } = &mut *self.c;
-        let s = io.wait(client.prepare(sql))?;
-        self.c.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
-    }
-
-    fn new(c: &'a mut PgClient, pending: Vec<&'static str>, single: bool) -> PgConn<'a> {
-        PgConn {
-            c,
-            pending,
-            opened: false,
-            single,
-            statements: 0,
-            announced: false,
-            failed: false,
-            control_failed: false,
-            later: Vec::new(),
-        }
-    }
-
-    /// Run `op` on the client, with the pending transaction control and the statements of
-    /// [`Conn::execute_later`] queued ahead of it, in that order (all are written together).
-    fn run<'c, F, T>(
-        &'c mut self,
-        op: impl FnOnce(&'c tokio_postgres::Client) -> F,
-    ) -> Result<T, DbError>
-    where
-        F: Future<Output = Result<T, tokio_postgres::Error>> + 'c,
-    {
-        let pending = std::mem::take(&mut self.pending);
-        let later = std::mem::take(&mut self.later);
-        self.opened = true;
-        let PgClient { client, io, .. } = &mut *self.c;
-        let control: Vec<_> = pending
-            .into_iter()
-            .map(|s| send(client.batch_execute(s)))
-            .collect();
-        let later_params: Vec<Params> = later
-            .iter()
-            .map(|(_, ps)| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
-            .collect();
-        let sent_later: Vec<_> = later
-            .iter()
-            .zip(&later_params)
-            .map(|((s, _), ps)| send(client.execute(s, ps)))
-            .collect();
-        let out = io.wait(op(client));
-        for c in control {
-            if let Err(e) = c.answer(io) {
-                self.control_failed = true;
-                return Err(e);
-            }
-        }
-        for l in sent_later {
-            if let Err(e) = l.answer(io) {
-                self.failed = true;
-                return Err(e);
-            }
-        }
-        out
-    }
-
-    /// Send the pending transaction control and wait for its answers.
-    fn finish(&mut self) -> Result<(), DbError> {
-        self.run(|_| std::future::ready(Ok::<(), tokio_postgres::Error>(())))
-    }
-
-    /// Note a statement's outcome: a refused statement aborts the transaction.
-    fn noted<T>(&mut self, out: Result<T, DbError>) -> Result<T, DbError> {
-        if out.is_err() {
-            self.failed = true;
-        }
-        out
-    }
-}
-
-impl Conn for PgConn<'_> {
-    fn engine(&self) -> Engine {
-        Engine::Postgres
-    }
-
-    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let stmt = self.statement(sql)?;
-        let out = self.run(|c| c.execute(&stmt, &ps));
-        self.noted(out)
-    }
-
-    fn query_many(&mut self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
-        let mut statements = Vec::with_capacity(queries.len());
-        for (sql, _) in queries {
-            statements.push(self.statement(sql)?);
-        }
-        let params: Vec<Params> = queries
-            .iter()
-            .map(|(_, ps)| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
-            .collect();
-        // Queued in order (pending transaction control first), written together, answered
-        // in order.
-        let out = self.run(|client| {
-            let sent: Vec<_> = statements
-                .iter()
-                .zip(&params)
-                .map(|(s, ps)| send(client.query(s, ps)))
-                .collect();
-            async move {
-                let mut answers = Vec::with_capacity(sent.len());
-                for q in sent {
-                    answers.push(q.arrived().await?);
-                }
-                Ok(answers)
-            }
-        });
-        let out = self.noted(out)?;
-        out.iter().map(|rows| to_rows(rows)).collect()
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let ps: Params = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let stmt = self.statement(sql)?;
-        let out = self.run(|c| c.query(&stmt, &ps));
-        to_rows(&self.noted(out)?)
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
-        self.c.statements.clear();
-        let out = self.run(|c| c.batch_execute(sql));
-        self.noted(out)
-    }
-
-    fn execute_later(&mut self, sql: &str, params: &[Value]) -> Result<(), DbError> {
-        let stmt = self.statement(sql)?;
-        self.later.push((stmt, params.to_vec()));
-        Ok(())
-    }
-
-    fn announce(&mut self, topic: &str) -> Result<(), DbError> {
-        self.execute(
-            &format!("SELECT pg_notify('{CHANNEL}', $1)"),
-            &[Value::Text(topic.to_owned())],
-        )?;
-        self.announced = true;
-        Ok(())
-    }
 }
