@@ -3,7 +3,7 @@
 use crate::rules::{Action, Status};
 use chrono::NaiveDate;
 use serde_json::{Map, Value as Json};
-use tongban_platform::db::{Conn, Db, DbError, Engine, Row, Value};
+use tongban_platform::db::{json_rows_sql, rows_from_json, Conn, Db, DbError, Engine, Row, Value};
 use tongban_platform::params;
 
 #[derive(Debug, Clone)]
@@ -337,54 +337,80 @@ impl Whole {
     }
 }
 
-/// A case by number with its timeline and materials, asked for together by number (one
-/// round trip on PostgreSQL; the case's id is found by each query itself).
+/// A case by number with its timeline and materials, in one statement (one snapshot by
+/// itself: on PostgreSQL no transaction around it).
 pub fn whole(c: &mut dyn Conn, case_no: &str) -> Result<Option<Whole>, DbError> {
-    let no = params![case_no];
-    whole_from(c.query_many(&[
-        (WHOLE_CASE.as_str(), no),
-        (WHOLE_EVENTS, no),
-        (WHOLE_MATERIALS, no),
-    ])?)
+    let rows = c.query(whole_sql(c.engine()), params![case_no])?;
+    whole_from(rows)
 }
 
-/// As [`whole`], outside a transaction of the caller's: one snapshot, one flight from the
-/// calling task ([`Db::fetch`]).
+/// As [`whole`], outside a transaction of the caller's: one flight from the calling task
+/// ([`Db::fetch`]).
 pub async fn fetch_whole(db: &Db, case_no: &str) -> Result<Option<Whole>, DbError> {
-    let no = params![case_no];
-    whole_from(
-        db.fetch(&[
-            (WHOLE_CASE.as_str(), no),
-            (WHOLE_EVENTS, no),
-            (WHOLE_MATERIALS, no),
-        ])
-        .await?,
-    )
+    let answers = db
+        .fetch(&[(whole_sql(db.engine()), params![case_no])])
+        .await?;
+    whole_from(answers.into_iter().next().unwrap_or_default())
 }
 
-static WHOLE_CASE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_no = $1"));
+const EVENT_COLUMNS: [&str; 9] = [
+    "at",
+    "action",
+    "from_status",
+    "to_status",
+    "actor_kind",
+    "actor_name",
+    "role",
+    "department_code",
+    "note",
+];
 
-const WHOLE_EVENTS: &str =
-    "SELECT at, action, from_status, to_status, actor_kind, actor_name, role, department_code, note
-     FROM case_events WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id";
+const MATERIAL_COLUMNS: [&str; 6] = [
+    "material_key",
+    "filename",
+    "content_type",
+    "size",
+    "sha",
+    "uploaded_at",
+];
 
-const WHOLE_MATERIALS: &str = "SELECT material_key, filename, content_type, size, sha, uploaded_at
-     FROM case_materials WHERE case_id = (SELECT id FROM cases WHERE case_no = $1) ORDER BY id";
+/// The statement of [`whole`]: the case's columns, then its timeline and its materials, each
+/// aggregated as JSON text.
+fn whole_sql(engine: Engine) -> &'static str {
+    fn build(engine: Engine) -> String {
+        let events = json_rows_sql(
+            engine,
+            &EVENT_COLUMNS,
+            "case_events WHERE case_events.case_id = cases.id",
+            "case_events.id",
+        );
+        let mats = json_rows_sql(
+            engine,
+            &MATERIAL_COLUMNS,
+            "case_materials WHERE case_materials.case_id = cases.id",
+            "case_materials.id",
+        );
+        format!(
+            "SELECT {CASE_COLUMNS}, {events} AS events, {mats} AS materials FROM cases WHERE case_no = $1"
+        )
+    }
+    static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(Engine::Sqlite));
+    static POSTGRES: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| build(Engine::Postgres));
+    match engine {
+        Engine::Sqlite => &SQLITE,
+        Engine::Postgres => &POSTGRES,
+    }
+}
 
-fn whole_from(answers: Vec<Vec<Row>>) -> Result<Option<Whole>, DbError> {
-    let mut answers = answers.into_iter();
-    let (Some(case), Some(events), Some(mats)) = (answers.next(), answers.next(), answers.next())
-    else {
-        return Err(DbError::Decode("expected three answers".into()));
-    };
-    let Some(row) = case.first() else {
+fn whole_from(rows: Vec<Row>) -> Result<Option<Whole>, DbError> {
+    let Some(row) = rows.first() else {
         return Ok(None);
     };
     Ok(Some(Whole {
         rec: case_from(row)?,
-        events,
-        mats,
+        events: rows_from_json(&EVENT_COLUMNS, row.get_opt_str("events")?.as_deref())?,
+        mats: rows_from_json(&MATERIAL_COLUMNS, row.get_opt_str("materials")?.as_deref())?,
     }))
 }
 

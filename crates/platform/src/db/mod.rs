@@ -12,7 +12,7 @@ mod value;
 
 pub use held::Held;
 pub use migrate::Migration;
-pub use value::{Row, Value};
+pub use value::{json_rows_sql, rows_from_json, Row, Value};
 
 use std::sync::Arc;
 

@@ -157,9 +157,92 @@ impl Row {
     }
 }
 
+/// Rows that came as one JSON text, an array of arrays in `columns` order: what a statement
+/// that answers a row with its children aggregated gives (PostgreSQL's `json_agg`, SQLite's
+/// `json_group_array`), so a parent and its children are one statement (see
+/// [`json_rows_sql`]). `None`, as `json_agg` gives for no children, is no rows.
+pub fn rows_from_json(columns: &[&str], json: Option<&str>) -> Result<Vec<Row>, DbError> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    let arrays: Vec<Vec<serde_json::Value>> =
+        serde_json::from_str(json).map_err(|e| DbError::Decode(format!("child rows: {e}")))?;
+    let names: std::sync::Arc<[String]> = columns.iter().map(|c| (*c).to_owned()).collect();
+    arrays
+        .into_iter()
+        .map(|values| {
+            if values.len() != names.len() {
+                return Err(DbError::Decode(format!(
+                    "child row of {} values, expected {}",
+                    values.len(),
+                    names.len()
+                )));
+            }
+            let values = values
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::Null => Ok(Value::Null),
+                    serde_json::Value::Bool(b) => Ok(Value::Bool(b)),
+                    serde_json::Value::String(s) => Ok(Value::Text(s)),
+                    serde_json::Value::Number(n) => n
+                        .as_i64()
+                        .map(Value::Int)
+                        .or_else(|| n.as_f64().map(Value::Real))
+                        .ok_or_else(|| DbError::Decode(format!("child value {n}"))),
+                    other => Err(DbError::Decode(format!("child value {other}"))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Row {
+                columns: names.clone(),
+                values,
+            })
+        })
+        .collect()
+}
+
+/// The SQL expression, for `engine`, that aggregates `columns` of the rows of `from` (a
+/// table and its condition, e.g. `case_events WHERE case_id = cases.id`) ordered by `order`
+/// into the JSON text [`rows_from_json`] reads.
+pub fn json_rows_sql(engine: super::Engine, columns: &[&str], from: &str, order: &str) -> String {
+    let list = columns.join(", ");
+    match engine {
+        super::Engine::Postgres => format!(
+            "(SELECT json_agg(json_build_array({list}) ORDER BY {order})::text FROM {from})"
+        ),
+        super::Engine::Sqlite => {
+            format!("(SELECT json_group_array(json_array({list}) ORDER BY {order}) FROM {from})")
+        }
+    }
+}
+
 /// Build a parameter slice: `params![a, b, c]`.
 #[macro_export]
 macro_rules! params {
     () => { &[] as &[$crate::db::Value] };
     ($($x:expr),+ $(,)?) => { &[$($crate::db::Value::from($x)),+] as &[$crate::db::Value] };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_rows_from_json() {
+        let rows = rows_from_json(
+            &["at", "note", "gone"],
+            Some(r#"[[1, "a", null], [2.5, "b", true]]"#),
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].get_i64("at").unwrap(), 1);
+        assert_eq!(rows[0].get_str("note").unwrap(), "a");
+        assert_eq!(rows[0].get_opt_str("gone").unwrap(), None);
+        assert_eq!(rows[1].get_f64("at").unwrap(), 2.5);
+        assert_eq!(rows[1].get_opt_bool("gone").unwrap(), Some(true));
+        assert!(rows_from_json(&["at"], None).unwrap().is_empty());
+        assert!(rows_from_json(&["at"], Some("[]")).unwrap().is_empty());
+        assert!(rows_from_json(&["at", "note"], Some("[[1]]")).is_err());
+        assert!(rows_from_json(&["at"], Some("[[{}]]")).is_err());
+        assert!(rows_from_json(&["at"], Some("not json")).is_err());
+    }
 }
