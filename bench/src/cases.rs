@@ -174,10 +174,10 @@ async fn main() {
         ..Config::default()
     };
     let (cfg, n) = (config.clone(), a.cases);
-    tokio::task::spawn_blocking(move || {
+    let db = tokio::task::spawn_blocking(move || {
         let db = tongban_server::open_and_migrate(&cfg)?;
         tongban_server::demo::seed(&db)?;
-        prefill(&db, n)
+        prefill(&db, n).map(|_| db)
     })
     .await
     .expect("prefill thread")
@@ -185,6 +185,9 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(1)
     });
+    // Statistics and the visibility map, as on a live database.
+    tongban_bench::vacuum(&db).await;
+    drop(db);
     println!("pre-filled in {:.1} s", t.elapsed().as_secs_f64());
 
     // Followers idle: the worker held off for the whole phase.

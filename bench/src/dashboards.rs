@@ -230,17 +230,6 @@ fn prefill(db: &Db, cases: i64, orders: i64, now: i64) -> Result<(), String> {
     Ok(())
 }
 
-/// Planner statistics and the visibility map, as autovacuum keeps them on a live PostgreSQL
-/// (reads run outside a transaction, where VACUUM may run).
-async fn vacuum(db: &Db) {
-    if db.engine() == Engine::Postgres {
-        if let Err(e) = db.read(|c| c.batch("VACUUM ANALYZE")).await {
-            eprintln!("vacuum failed: {e}");
-            std::process::exit(1);
-        }
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
@@ -280,7 +269,7 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(1)
     });
-    vacuum(&db).await;
+    tongban_bench::vacuum(&db).await;
     println!("pre-filled in {:.1} s", t.elapsed().as_secs_f64());
 
     // The daily figures, as an operator computes them after loading history.
@@ -304,7 +293,7 @@ async fn main() {
         String::from_utf8_lossy(&out.stdout).trim(),
         t.elapsed().as_secs_f64()
     );
-    vacuum(&db).await;
+    tongban_bench::vacuum(&db).await;
     let rows = db
         .read(|c| {
             Ok((

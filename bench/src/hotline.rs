@@ -110,11 +110,6 @@ fn prefill(db: &Db, n: i64) -> Result<(), String> {
         Ok(())
     })
     .map_err(|e| format!("prefill failed: {e}"))?;
-    // Planner statistics, as autovacuum would gather them on a live PostgreSQL.
-    if engine == Engine::Postgres {
-        db.write_blocking(|c| c.batch("ANALYZE work_orders; ANALYZE work_order_events"))
-            .map_err(|e| format!("analyze failed: {e}"))?;
-    }
     Ok(())
 }
 
@@ -140,10 +135,10 @@ async fn main() {
         ..Config::default()
     };
     let n = a.orders;
-    tokio::task::spawn_blocking(move || {
+    let db = tokio::task::spawn_blocking(move || {
         let db = tongban_server::open_and_migrate(&config)?;
         tongban_server::demo::seed(&db)?;
-        prefill(&db, n)
+        prefill(&db, n).map(|_| db)
     })
     .await
     .expect("prefill thread")
@@ -151,6 +146,9 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(1)
     });
+    // Statistics and the visibility map, as on a live database.
+    tongban_bench::vacuum(&db).await;
+    drop(db);
     println!("pre-filled in {:.1} s", t.elapsed().as_secs_f64());
 
     let sqlite = db_url.starts_with("sqlite:");

@@ -370,3 +370,16 @@ pub async fn login(addr: &str, path: &str, body: &str) -> String {
         .expect("token")
         .to_owned()
 }
+
+/// The database as autovacuum keeps it on a live PostgreSQL: planner statistics and the
+/// visibility map (an index-only scan then needs no visit to the table), which a bulk pre-fill
+/// leaves unset until autovacuum's next round. `VACUUM` runs outside a transaction, so as a
+/// single statement. Nothing to do on SQLite.
+pub async fn vacuum(db: &tongban_platform::db::Db) {
+    if db.engine() == tongban_platform::db::Engine::Postgres {
+        if let Err(e) = db.read_single(|c| c.batch("VACUUM ANALYZE")).await {
+            eprintln!("vacuum failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
