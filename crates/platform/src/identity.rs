@@ -482,10 +482,8 @@ pub fn next_number(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
     c.query_one(sql, &args)?.get_i64("value")
 }
 
-/// The statement that takes the next number of series `name` (see [`next_number`]); on
-/// PostgreSQL it belongs to no transaction and may be taken before a write
-/// ([`crate::db::Db::take`]). [`number_of`] reads its answer.
-pub fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str, Vec<Value>) {
+/// The statement that takes the next number of series `name` (see [`next_number`]).
+fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str, Vec<Value>) {
     match engine {
         crate::db::Engine::Postgres => ("SELECT nextval('numbers_seq') AS value", Vec::new()),
         crate::db::Engine::Sqlite => (NEXT_COUNTER, vec![Value::Text(name.to_owned())]),
@@ -520,20 +518,16 @@ pub fn number_and_name_asked(
     [(sql, args), (CITIZEN_NAME, vec![Value::Int(id)])]
 }
 
-/// The number in the answer to [`next_number_query`].
-pub fn number_of(rows: Vec<Row>) -> Result<i64, DbError> {
-    rows.into_iter()
-        .next()
-        .ok_or_else(|| DbError::Decode("no next number".into()))?
-        .get_i64("value")
-}
-
 /// The number and the citizen's name from the answers to [`number_and_name_asked`] (the
 /// next two of `answers`).
 pub fn number_and_name_of(
     answers: &mut dyn Iterator<Item = Vec<Row>>,
 ) -> Result<(i64, Option<String>), DbError> {
-    let number = number_of(answers.next().unwrap_or_default())?;
+    let number = answers
+        .next()
+        .and_then(|rows| rows.into_iter().next())
+        .ok_or_else(|| DbError::Decode("no next number".into()))?
+        .get_i64("value")?;
     let name = answers
         .next()
         .and_then(|rows| rows.into_iter().next())

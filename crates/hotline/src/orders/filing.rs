@@ -199,41 +199,11 @@ pub async fn file(
     let dl = dept
         .as_ref()
         .map(|_| rules::deadlines(&cal, &settings.limits, ck.t, today));
-    // On PostgreSQL the order's number and id come from sequences, which belong to no
-    // transaction: taken before the write, in one flight, so the insert waits for nothing.
-    let series = format!("wo:{day}");
-    let taken = match ctx.db.engine() {
-        Engine::Postgres => {
-            let (sql, args) = identity::next_number_query(Engine::Postgres, &series);
-            let answers = ctx
-                .db
-                .take(&[
-                    (sql, &args),
-                    (
-                        "SELECT nextval(pg_get_serial_sequence('work_orders', 'id')) AS id",
-                        &[],
-                    ),
-                ])
-                .await?;
-            let mut answers = answers.into_iter();
-            let seq = identity::number_of(answers.next().unwrap_or_default())?;
-            let id = answers
-                .next()
-                .and_then(|rows| rows.into_iter().next())
-                .ok_or_else(|| DbError::Decode("no next order id".into()))?
-                .get_i64("id")?;
-            Some((seq, id))
-        }
-        Engine::Sqlite => None,
-    };
     let no = ctx
         .db
         .write(move |c| {
             let keys = vault::keys().map_err(DbError::from)?;
-            let (seq, id) = match taken {
-                Some((seq, id)) => (seq, Some(id)),
-                None => (identity::next_number(c, &series)?, None),
-            };
+            let seq = identity::next_number(c, &format!("wo:{day}"))?;
             let order_no = format!("12345{day}{seq:06}");
             let code = new_query_code();
             let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
@@ -243,7 +213,14 @@ pub async fn file(
                 Filer::Partner(k) => (None, Some(*k)),
                 _ => (None, None),
             };
-            let args = params![
+            let id = c
+                .query_one(
+                    "INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public, lat, lng,
+                        citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
+                        channel, email, photo, dispatched_on, due_on, api_key_id, query_code)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
+                        $19, $20, $21, $22, $16, $23, $24) RETURNING id",
+                    params![
                         order_no.as_str(),
                         ck.t.as_str(),
                         n.category.as_str(),
@@ -268,26 +245,9 @@ pub async fn file(
                         ymd(dept.as_ref().map(|_| today)),
                         api_key,
                         code_index(&keys, &order_no, &code)
-            ];
-            const COLUMNS: &str = "order_no, order_type, category, district, street, title, content, public, lat, lng,
-                citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
-                channel, email, photo, dispatched_on, due_on, api_key_id, query_code";
-            const VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
-                $19, $20, $21, $22, $16, $23, $24";
-            let id = match id {
-                Some(id) => {
-                    let mut with_id = args.to_vec();
-                    with_id.push(id.into());
-                    c.execute_later(
-                        &format!("INSERT INTO work_orders (id, {COLUMNS}) VALUES ($25, {VALUES})"),
-                        &with_id,
-                    )?;
-                    id
-                }
-                None => c
-                    .query_one(&format!("INSERT INTO work_orders ({COLUMNS}) VALUES ({VALUES}) RETURNING id"), args)?
-                    .get_i64("id")?,
-            };
+                    ],
+                )?
+                .get_i64("id")?;
             let (kind, actor) = match &filer {
                 Filer::Citizen(i) => ("citizen", i.to_string()),
                 Filer::Anonymous => ("anonymous", "anonymous".to_owned()),
