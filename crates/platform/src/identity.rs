@@ -482,8 +482,10 @@ pub fn next_number(c: &mut dyn Conn, name: &str) -> Result<i64, DbError> {
     c.query_one(sql, &args)?.get_i64("value")
 }
 
-/// The statement that takes the next number of series `name` (see [`next_number`]).
-fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str, Vec<Value>) {
+/// The statement that takes the next number of series `name` (see [`next_number`]); on
+/// PostgreSQL it belongs to no transaction and may be taken before a write
+/// ([`crate::db::Db::take`]).
+pub fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str, Vec<Value>) {
     match engine {
         crate::db::Engine::Postgres => ("SELECT nextval('numbers_seq') AS value", Vec::new()),
         crate::db::Engine::Sqlite => (NEXT_COUNTER, vec![Value::Text(name.to_owned())]),

@@ -323,6 +323,34 @@ on_both_engines!(statements_sent_later, |app: TestApp| async move {
     assert_eq!(stored, vec![1, 2, 3]);
 });
 
+// What is taken before a write (`Db::take`) is taken for good, statement by statement, and
+// may change the database (a counter here; a sequence's next value on PostgreSQL), which a
+// read snapshot (`Db::fetch`) refuses on PostgreSQL.
+on_both_engines!(values_taken_before_a_write, |app: TestApp| async move {
+    use tongban_platform::identity::next_number_query;
+    let db = app.db();
+    let (sql, args) = next_number_query(db.engine(), "take-probe");
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let answers = db
+            .take(&[(sql, &args), ("SELECT 7 AS n", &[])])
+            .await
+            .unwrap();
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[1][0].get_i64("n").unwrap(), 7);
+        seen.push(answers[0][0].get_i64("value").unwrap());
+    }
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "numbers taken are new each time: {seen:?}"
+    );
+    // A refused statement is an error, not a silent empty answer.
+    assert!(db
+        .take(&[("SELECT * FROM no_such_table", &[])])
+        .await
+        .is_err());
+});
+
 // Jobs that wait for no answer (every statement sent "later") are sent with the jobs after
 // them, so a refusal may be found after its job returned: exactly that job is refused and
 // rolled back, the jobs queued behind it are sent again and commit, and the jobs that waited
