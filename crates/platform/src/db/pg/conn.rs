@@ -145,6 +145,12 @@ impl<'a> PgConn<'a> {
         if let Some(s) = self.c.statements.get(sql) {
             return Ok(s.clone());
         }
+        // A prepare goes out at once: what is queued goes first, so that it never meets a
+        // transaction left aborted by a refused job whose rollback is still queued (the
+        // server refuses to parse there).
+        if !self.queue.is_empty() {
+            self.finish()?;
+        }
         let PgClient { client, io, .. } = &mut *self.c;
         let s = io.wait(client.prepare(sql))?;
         self.c.statements.insert(sql.to_owned(), s.clone());
