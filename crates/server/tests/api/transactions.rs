@@ -466,3 +466,34 @@ on_both_engines!(background_writes_stand_apart, |app: TestApp| async move {
         );
     }
 });
+
+// A queued statement whose answer is long (many rows) followed, in the same job, by a
+// statement whose answer is awaited: PostgreSQL's answers come in order, so the long one must
+// be taken as it arrives while the awaited one is waited for. Left untaken, the connection
+// stops reading and the job waits for ever (it did, now and then, under load).
+on_both_engines!(a_long_answer_queued_ahead, |app: TestApp| async move {
+    use tongban_platform::db::Engine;
+    let db = app.db();
+    let insert = match db.engine() {
+        Engine::Postgres => {
+            "INSERT INTO long_probe (n) SELECT g FROM generate_series(1, 100000) g RETURNING n"
+        }
+        Engine::Sqlite => {
+            "INSERT INTO long_probe (n) WITH RECURSIVE s(g) AS \
+             (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 100000) SELECT g FROM s"
+        }
+    };
+    let job = db.write(move |c| {
+        c.batch("CREATE TABLE long_probe (n BIGINT PRIMARY KEY)")?;
+        let count = "SELECT COUNT(*) AS k FROM long_probe";
+        // Prepared already, so that nothing flushes the queue before it is asked.
+        c.query_one(count, &[])?;
+        c.execute_later(insert, &[])?;
+        c.query_one(count, &[])?.get_i64("k")
+    });
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(30), job)
+        .await
+        .expect("the job waited for ever behind a long queued answer")
+        .unwrap();
+    assert_eq!(seen, 100_000);
+});

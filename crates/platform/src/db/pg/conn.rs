@@ -14,7 +14,7 @@
 //! again. That is sound because a later job's queued items are exactly what it asked for
 //! without having seen any answer since they were queued.
 
-use super::{send, Io, PgClient};
+use super::{map_err, send, PgClient};
 use crate::db::{Conn, DbError, Engine, Row, Value};
 use std::future::Future;
 use tokio_postgres::types::ToSql;
@@ -39,9 +39,6 @@ struct Queued {
 }
 
 type Params<'p> = Vec<&'p (dyn ToSql + Sync)>;
-
-/// A queued item's answer, waited for once the flight is out.
-type Answer<'f> = Box<dyn FnOnce(&mut Io) -> Result<(), DbError> + 'f>;
 
 pub(super) struct PgConn<'a> {
     c: &'a mut PgClient,
@@ -181,17 +178,31 @@ impl<'a> PgConn<'a> {
         let client: &'c tokio_postgres::Client = client;
         loop {
             let flight = std::mem::take(queue);
-            let (out, first_refused) = {
-                let answers: Vec<Answer> = flight.iter().map(|q| sent(client, &q.item)).collect();
-                let out = io.wait(op(client));
-                let mut first = None;
-                for (i, answer) in answers.into_iter().enumerate() {
-                    if let Err(e) = answer(io) {
-                        first.get_or_insert((i, e));
-                    }
+            // Every answer is read in the order it comes, in the same wait as `op`'s: the
+            // connection hands each request its answer through a channel of one slot, and
+            // stops reading the socket while an earlier answer waits to be taken, so an
+            // answer left untaken until `op` is done would stall the flight for ever.
+            let items: Vec<_> = flight.iter().map(|q| send(sent(client, &q.item))).collect();
+            let op = send(op(client));
+            let waited = io.wait(async move {
+                let mut answers = Vec::with_capacity(items.len());
+                for item in items {
+                    answers.push(item.arrived().await);
                 }
-                (out, first)
+                Ok((answers, op.arrived().await))
+            });
+            let (answers, out) = match waited {
+                Ok(both) => both,
+                Err(e) => {
+                    *failed = true;
+                    return Err(e);
+                }
             };
+            let out = out.map_err(map_err);
+            let first_refused = answers
+                .into_iter()
+                .enumerate()
+                .find_map(|(i, a)| a.err().map(|e| (i, map_err(e))));
             let Some((i, e)) = first_refused else {
                 if out.is_err() {
                     *failed = true;
@@ -224,16 +235,15 @@ impl<'a> PgConn<'a> {
     }
 }
 
-/// Queue `item` on the client (written with the flight) and return how to read its answer.
-fn sent<'f>(client: &'f tokio_postgres::Client, item: &'f Item) -> Answer<'f> {
+/// The answer to a queued item, as a future that sends the item when first polled.
+type Pending<'f> = std::pin::Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + 'f>>;
+
+fn sent<'f>(client: &'f tokio_postgres::Client, item: &'f Item) -> Pending<'f> {
     match item {
-        Item::Control(sql) => {
-            let s = send(client.batch_execute(sql));
-            Box::new(move |io: &mut Io| s.answer(io))
-        }
+        Item::Control(sql) => Box::pin(client.batch_execute(sql)),
         Item::Statement(stmt, params) => {
-            let s = send(client.execute_raw(stmt, params.iter()));
-            Box::new(move |io: &mut Io| s.answer(io).map(|_| ()))
+            let f = client.execute_raw(stmt, params.iter());
+            Box::pin(async move { f.await.map(|_| ()) })
         }
     }
 }

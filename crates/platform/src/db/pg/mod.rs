@@ -311,14 +311,6 @@ enum Sent<F: Future> {
 }
 
 impl<T, F: Future<Output = Result<T, tokio_postgres::Error>>> Sent<F> {
-    /// Its answer, waiting for it when it has not come yet.
-    fn answer(self, io: &mut Io) -> Result<T, DbError> {
-        match self {
-            Sent::Done(r) => r.map_err(map_err),
-            Sent::Waiting(f) => io.wait(f),
-        }
-    }
-
     /// Its answer, as a future (for a caller that drives the connection itself).
     async fn arrived(self) -> Result<T, tokio_postgres::Error> {
         match self {
