@@ -224,6 +224,7 @@ pub async fn submit(
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
     let series = format!("case:{day}");
     let taken = take_numbers(ctx, &series, account_id).await?;
+    let sealed_form = store::seal_form(&form)?;
     // The answer is the case as the applicant will see it, built from what was just written
     // (the record, its one timeline entry, its materials): nothing is read back.
     let stored = mats.clone();
@@ -248,6 +249,7 @@ pub async fn submit(
                     department_code: &dept,
                     applicant_id: account_id,
                     form: &form,
+                    sealed_form: &sealed_form,
                     now,
                     channel,
                 },

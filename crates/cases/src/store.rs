@@ -71,7 +71,8 @@ fn status_of(s: &str) -> Result<Status, DbError> {
 }
 
 /// The form is applicant data: stored SM4-encrypted as a whole.
-fn seal_form(form: &Map<String, Json>) -> Result<String, DbError> {
+/// A form as stored: its JSON, SM4-sealed.
+pub fn seal_form(form: &Map<String, Json>) -> Result<String, DbError> {
     let text = serde_json::to_string(form).map_err(|e| DbError::Decode(e.to_string()))?;
     tongban_platform::vault::keys()
         .and_then(|k| k.encrypt(&text))
@@ -137,6 +138,8 @@ pub struct NewCase<'a> {
     pub department_code: &'a str,
     pub applicant_id: i64,
     pub form: &'a Map<String, Json>,
+    /// `form` as stored ([`seal_form`]): sealed before the write, outside the writer.
+    pub sealed_form: &'a str,
     pub now: i64,
     /// `web` or `mobile`.
     pub channel: &'a str,
@@ -162,7 +165,7 @@ pub fn next_id_of(rows: Vec<Row>) -> Result<i64, DbError> {
 /// the insert's answer (it travels with the job's next statement, see
 /// [`Conn::execute_later`]); without, the row's id is read back from the insert.
 pub fn insert(c: &mut dyn Conn, id: Option<i64>, n: &NewCase) -> Result<CaseRecord, DbError> {
-    let form = seal_form(n.form)?;
+    let form = n.sealed_form;
     let id = match id {
         Some(id) => {
             c.execute_later(

@@ -331,9 +331,9 @@ impl Db {
     /// Where in-memory caches of rarely changing data may be used: the current generation of
     /// the database's announced changes ([`Conn::announce`]), which moves whenever any node
     /// or process commits an announced change. An entry read at generation `g` is good while
-    /// the generation is still `g`. On SQLite the generation is a row of the file, read
-    /// afresh each time (a local call, and other processes, such as the CLI, may write the
-    /// file); on PostgreSQL it follows the notifications of LISTEN/NOTIFY. `None` means "do
+    /// the generation is still `g`. On SQLite the generation is a row of the file (other
+    /// processes, such as the CLI, may write the file), read again once this process has
+    /// committed an announced change or the last reading is 200 ms old; on PostgreSQL it follows the notifications of LISTEN/NOTIFY. `None` means "do
     /// not cache": the row could not be read, or this PostgreSQL node is not listening for
     /// other nodes' changes, e.g. after its listening connection dropped.
     pub fn cache_generation(&self) -> Option<u64> {

@@ -7,7 +7,9 @@ use super::{
     Value,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 struct WriteReq {
     job: Job<AnyBox>,
@@ -38,7 +40,22 @@ pub(crate) struct SqliteDb {
     path: String,
     writer: Mutex<mpsc::Sender<WriteReq>>,
     readers: Mutex<Vec<rusqlite::Connection>>,
+    /// Batches with an announced change this process's writer has committed.
+    announced: Arc<AtomicU64>,
+    /// The generation last read from the file, when, and at which count of `announced`.
+    seen: Mutex<Option<Seen>>,
 }
+
+#[derive(Clone, Copy)]
+struct Seen {
+    generation: u64,
+    announced: u64,
+    at: Instant,
+}
+
+/// How long a generation read from the file stands for changes made by *other* processes
+/// (this process's own announced changes are seen at once).
+const RECHECK: Duration = Duration::from_millis(200);
 
 const MAX_BATCH: usize = 1024;
 
@@ -69,14 +86,18 @@ impl SqliteDb {
         )
         .map_err(map_err)?;
         let (tx, rx) = mpsc::channel::<WriteReq>();
+        let announced = Arc::new(AtomicU64::new(0));
+        let counted = announced.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &counted))
             .map_err(|e| DbError::Engine(e.to_string()))?;
         Ok(SqliteDb {
             path: path.to_owned(),
             writer: Mutex::new(tx),
             readers: Mutex::new(Vec::new()),
+            announced,
+            seen: Mutex::new(None),
         })
     }
 
@@ -117,8 +138,19 @@ impl SqliteDb {
     }
 
     /// See `Db::cache_generation`: the count of announced changes committed to the file by
-    /// any process, read afresh each time (one indexed row; a local call).
+    /// any process. It is read from the file (one indexed row) when this process's writer
+    /// has committed an announced change since the last reading, or when that reading is
+    /// older than [`RECHECK`]: other processes' changes are seen within that time, this
+    /// process's at once. Reading it for every cache lookup cost a read transaction (and its
+    /// file locks) per lookup, several per request.
     pub(crate) fn cache_generation(&self) -> Option<u64> {
+        let announced = self.announced.load(Ordering::Acquire);
+        if let Some(seen) = *self.seen.lock().ok()? {
+            if seen.announced == announced && seen.at.elapsed() < RECHECK {
+                return Some(seen.generation);
+            }
+        }
+        let at = Instant::now();
         let pooled = self.readers.lock().ok()?.pop();
         let conn = match pooled {
             Some(c) => c,
@@ -133,7 +165,18 @@ impl SqliteDb {
                 pool.push(conn);
             }
         }
-        generation.and_then(|g| u64::try_from(g).ok())
+        let generation = generation.and_then(|g| u64::try_from(g).ok())?;
+        if let Ok(mut seen) = self.seen.lock() {
+            // Keep the newer reading when two raced.
+            if seen.is_none_or(|s| s.at <= at) {
+                *seen = Some(Seen {
+                    generation,
+                    announced,
+                    at,
+                });
+            }
+        }
+        Some(generation)
     }
 
     pub(crate) fn read<T, F>(&self, f: F) -> Result<T, DbError>
@@ -146,7 +189,10 @@ impl SqliteDb {
             None => open_conn(&self.path)?,
         };
         run_cached(&conn, "BEGIN DEFERRED")?;
-        let out = f(&mut SqliteConn { conn: &conn });
+        let out = f(&mut SqliteConn {
+            conn: &conn,
+            announced: false,
+        });
         let end = run_cached(&conn, "COMMIT");
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < 16 && end.is_ok() {
@@ -159,13 +205,13 @@ impl SqliteDb {
     }
 }
 
-fn writer_loop(conn: rusqlite::Connection, rx: mpsc::Receiver<WriteReq>) {
+fn writer_loop(conn: rusqlite::Connection, rx: mpsc::Receiver<WriteReq>, announced: &AtomicU64) {
     while let Some(batch) = next_batch(&rx, MAX_BATCH) {
-        run_batch(&conn, batch);
+        run_batch(&conn, batch, announced);
     }
 }
 
-fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
+fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>, announced: &AtomicU64) {
     if let Err(e) = run_cached(conn, "BEGIN IMMEDIATE") {
         let msg = e.to_string();
         for req in batch {
@@ -174,12 +220,18 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
         return;
     }
     let mut done = Vec::with_capacity(batch.len());
+    let mut announcing = false;
     for req in batch {
-        let result = run_in_savepoint(conn, req.job);
+        let (result, announced) = run_in_savepoint(conn, req.job);
+        announcing |= announced;
         done.push((req.reply, result));
     }
     match run_cached(conn, "COMMIT") {
         Ok(()) => {
+            if announcing {
+                // Before any reply: whoever waits for the write sees its change announced.
+                announced.fetch_add(1, Ordering::Release);
+            }
             for (reply, result) in done {
                 reply.send(result);
             }
@@ -194,14 +246,29 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>) {
     }
 }
 
-fn run_in_savepoint(conn: &rusqlite::Connection, job: Job<AnyBox>) -> Result<AnyBox, DbError> {
-    run_cached(conn, "SAVEPOINT job")?;
-    let result = job(&mut SqliteConn { conn });
-    if result.is_err() {
-        run_cached(conn, "ROLLBACK TO job")?;
+/// A job in its savepoint: its result, and whether it announced a change that stands.
+fn run_in_savepoint(
+    conn: &rusqlite::Connection,
+    job: Job<AnyBox>,
+) -> (Result<AnyBox, DbError>, bool) {
+    if let Err(e) = run_cached(conn, "SAVEPOINT job") {
+        return (Err(e), false);
     }
-    run_cached(conn, "RELEASE job")?;
-    result
+    let mut c = SqliteConn {
+        conn,
+        announced: false,
+    };
+    let result = job(&mut c);
+    let announced = c.announced && result.is_ok();
+    if result.is_err() {
+        if let Err(e) = run_cached(conn, "ROLLBACK TO job") {
+            return (Err(e), false);
+        }
+    }
+    if let Err(e) = run_cached(conn, "RELEASE job") {
+        return (Err(e), false);
+    }
+    (result, announced)
 }
 
 /// A transaction-control statement, prepared once per connection (parsing it again for
@@ -215,6 +282,8 @@ fn run_cached(conn: &rusqlite::Connection, sql: &str) -> Result<(), DbError> {
 
 pub(crate) struct SqliteConn<'a> {
     conn: &'a rusqlite::Connection,
+    /// The job announced a change ([`Conn::announce`]).
+    announced: bool,
 }
 
 struct P<'a>(&'a Value);
@@ -297,8 +366,9 @@ impl Conn for SqliteConn<'_> {
         self.execute(
             "UPDATE announced_changes SET generation = generation + 1 WHERE id = 1",
             &[],
-        )
-        .map(|_| ())
+        )?;
+        self.announced = true;
+        Ok(())
     }
 }
 
