@@ -3,8 +3,11 @@
 use crate::rules::{Action, Status};
 use chrono::NaiveDate;
 use serde_json::{Map, Value as Json};
-use tongban_platform::db::{json_rows_sql, rows_from_json, Conn, Db, DbError, Engine, Row, Value};
+use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
 use tongban_platform::params;
+
+mod whole;
+pub use whole::{fetch_whole, whole, Whole};
 
 #[derive(Debug, Clone)]
 pub struct CaseRecord {
@@ -314,121 +317,6 @@ pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, 
         .iter()
         .map(material_from)
         .collect()
-}
-
-/// A case with its timeline and materials as read, not yet unsealed.
-pub struct Whole {
-    pub rec: CaseRecord,
-    events: Vec<Row>,
-    mats: Vec<Row>,
-}
-
-impl Whole {
-    /// The timeline and materials, unsealed (only for a reader who may see them).
-    pub fn open(self) -> Result<(CaseRecord, Vec<Event>, Vec<MaterialRecord>), DbError> {
-        Ok((
-            self.rec,
-            self.events
-                .iter()
-                .map(event_from)
-                .collect::<Result<_, _>>()?,
-            self.mats
-                .iter()
-                .map(material_from)
-                .collect::<Result<_, _>>()?,
-        ))
-    }
-}
-
-/// A case by number with its timeline and materials, in one statement (one snapshot by
-/// itself: on PostgreSQL no transaction around it).
-pub fn whole(c: &mut dyn Conn, case_no: &str) -> Result<Option<Whole>, DbError> {
-    let rows = c.query(whole_sql(c.engine()), params![case_no])?;
-    whole_from(rows)
-}
-
-/// As [`whole`], outside a transaction of the caller's: one flight from the calling task
-/// ([`Db::fetch`]).
-pub async fn fetch_whole(db: &Db, case_no: &str) -> Result<Option<Whole>, DbError> {
-    let answers = db
-        .fetch(&[(whole_sql(db.engine()), params![case_no])])
-        .await?;
-    whole_from(answers.into_iter().next().unwrap_or_default())
-}
-
-const EVENT_COLUMNS: [&str; 9] = [
-    "at",
-    "action",
-    "from_status",
-    "to_status",
-    "actor_kind",
-    "actor_name",
-    "role",
-    "department_code",
-    "note",
-];
-
-const MATERIAL_COLUMNS: [&str; 6] = [
-    "material_key",
-    "filename",
-    "content_type",
-    "size",
-    "sha",
-    "uploaded_at",
-];
-
-/// The statement of [`whole`]: the case's columns, then its timeline and its materials, each
-/// aggregated as JSON text.
-fn whole_sql(engine: Engine) -> &'static str {
-    fn build(engine: Engine) -> String {
-        let events = json_rows_sql(
-            engine,
-            &EVENT_COLUMNS,
-            "case_events WHERE case_events.case_id = cases.id",
-            "case_events.id",
-        );
-        let mats = json_rows_sql(
-            engine,
-            &MATERIAL_COLUMNS,
-            "case_materials WHERE case_materials.case_id = cases.id",
-            "case_materials.id",
-        );
-        format!(
-            "SELECT {CASE_COLUMNS}, {events} AS events, {mats} AS materials FROM cases WHERE case_no = $1"
-        )
-    }
-    static SQLITE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| build(Engine::Sqlite));
-    static POSTGRES: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| build(Engine::Postgres));
-    match engine {
-        Engine::Sqlite => &SQLITE,
-        Engine::Postgres => &POSTGRES,
-    }
-}
-
-fn whole_from(rows: Vec<Row>) -> Result<Option<Whole>, DbError> {
-    let Some(row) = rows.first() else {
-        return Ok(None);
-    };
-    Ok(Some(Whole {
-        rec: case_from(row)?,
-        events: rows_from_json(&EVENT_COLUMNS, row.get_opt_str("events")?.as_deref())?,
-        mats: rows_from_json(&MATERIAL_COLUMNS, row.get_opt_str("materials")?.as_deref())?,
-    }))
-}
-
-fn event_from(r: &Row) -> Result<Event, DbError> {
-    Ok(Event {
-        at: r.get_i64("at")?,
-        action: r.get_str("action")?,
-        from_status: r.get_opt_str("from_status")?,
-        to_status: r.get_str("to_status")?,
-        actor_kind: r.get_str("actor_kind")?,
-        actor_name: tongban_platform::vault::open_text(&r.get_str("actor_name")?)?,
-        role: r.get_str("role")?,
-        department_code: r.get_opt_str("department_code")?,
-        note: tongban_platform::vault::open_text(&r.get_str("note")?)?,
-    })
 }
 
 fn material_from(r: &Row) -> Result<MaterialRecord, DbError> {
