@@ -199,23 +199,6 @@ pub async fn authenticate(
     parts: &Parts,
     kind: SessionKind,
 ) -> Result<(i64, String), ApiError> {
-    type NoLoad = fn(&mut dyn crate::db::Conn, i64) -> Result<(), crate::db::DbError>;
-    let (subject, token, _) = session_and(ctx, parts, kind, None::<NoLoad>).await?;
-    Ok((subject, token))
-}
-
-/// As [`authenticate`], loading what `load` reads of the session's subject in the same read
-/// ([`identity::check_session`]).
-async fn session_and<T, L>(
-    ctx: &Ctx,
-    parts: &Parts,
-    kind: SessionKind,
-    load: Option<L>,
-) -> Result<(i64, String, Option<T>), ApiError>
-where
-    T: Send + 'static,
-    L: FnOnce(&mut dyn crate::db::Conn, i64) -> Result<T, crate::db::DbError> + Send + 'static,
-{
     let name = match kind {
         SessionKind::Citizen => SESSION_COOKIE,
         SessionKind::Staff => STAFF_COOKIE,
@@ -226,8 +209,7 @@ where
         ));
     };
     let now = crate::time::now_millis();
-    let (state, loaded) = identity::check_session(&ctx.db, kind, &token, now, load).await?;
-    match state {
+    match identity::check_session(&ctx.db, kind, &token, now).await? {
         SessionState::Valid {
             subject,
             needs_touch,
@@ -235,7 +217,7 @@ where
             if needs_touch {
                 identity::touch_session(&ctx.db, kind, &token, now).await?;
             }
-            Ok((subject, token, loaded))
+            Ok((subject, token))
         }
         SessionState::Expired => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -275,11 +257,10 @@ impl FromRequestParts<Ctx> for StaffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, ctx: &Ctx) -> Result<Self, ApiError> {
-        // The session and the staff member it belongs to, in one read.
-        let (_, token, staff) =
-            session_and(ctx, parts, SessionKind::Staff, Some(identity::get_staff)).await?;
-        let staff = staff
-            .flatten()
+        // The session and the staff member it belongs to, each from memory when held.
+        let (id, token) = authenticate(ctx, parts, SessionKind::Staff).await?;
+        let staff = identity::staff_member(&ctx.db, id)
+            .await?
             .ok_or_else(|| ApiError::unauthorized("this staff account no longer exists"))?;
         Ok(StaffAuth { staff, token })
     }

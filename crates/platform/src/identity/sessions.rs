@@ -68,17 +68,6 @@ impl SessionRow {
     }
 }
 
-/// The stored session of `kind` whose token has the digest `key`.
-fn session_row(
-    c: &mut dyn Conn,
-    kind: SessionKind,
-    key: &str,
-) -> Result<Option<SessionRow>, DbError> {
-    c.query_opt(SESSION_ROW, params![key, kind.as_str()])?
-        .map(|r| session_from(&r))
-        .transpose()
-}
-
 const SESSION_ROW: &str = "SELECT subject_id, last_seen_at, idle_ms, expires_at FROM sessions WHERE token_hash = $1 AND kind = $2";
 
 fn session_from(r: &Row) -> Result<SessionRow, DbError> {
@@ -144,60 +133,36 @@ impl SessionCache {
     }
 }
 
-/// The session of `kind` whose token is `token`, as it stands at `now`, and what `load`
-/// reads of its subject in the same read (one job, one snapshot; without `load` the check is
-/// one statement). A session this node holds is answered from memory ([`SessionCache`]).
-pub async fn check_session<T, L>(
+/// The session of `kind` whose token is `token`, as it stands at `now`: one statement, or
+/// none when this node holds the session ([`SessionCache`]).
+pub async fn check_session(
     db: &crate::db::Db,
     kind: SessionKind,
     token: &str,
     now: i64,
-    load: Option<L>,
-) -> Result<(SessionState, Option<T>), DbError>
-where
-    T: Send + 'static,
-    L: FnOnce(&mut dyn Conn, i64) -> Result<T, DbError> + Send + 'static,
-{
+) -> Result<SessionState, DbError> {
     let key = (session_key(token), kind);
     let cache = db.local::<SessionCache>();
     let generation = db.cache_generation();
     let held = generation.and_then(|g| cache.held.get(g, &key));
-    if let Some(state @ SessionState::Valid { subject, .. }) = held.map(|r| r.state(now)) {
-        let loaded = match load {
-            Some(load) => Some(db.read(move |c| load(c, subject)).await?),
-            None => None,
-        };
-        return Ok((state, loaded));
+    if let Some(state @ SessionState::Valid { .. }) = held.map(|r| r.state(now)) {
+        return Ok(state);
     }
-    let k = key.0.clone();
-    let (row, loaded) = match load {
-        // One statement: no transaction around it on PostgreSQL.
-        None => {
-            let answers = db
-                .fetch(&[(SESSION_ROW, params![k, kind.as_str()])])
-                .await?;
-            let row = answers.first().and_then(|rows| rows.first());
-            (row.map(session_from).transpose()?, None)
-        }
-        Some(load) => {
-            db.read(move |c| {
-                let row = session_row(c, kind, &k)?;
-                let loaded = match row.map(|r| r.state(now)) {
-                    Some(SessionState::Valid { subject, .. }) => Some(load(c, subject)?),
-                    _ => None,
-                };
-                Ok((row, loaded))
-            })
-            .await?
-        }
-    };
+    let answers = db
+        .fetch(&[(SESSION_ROW, params![key.0.clone(), kind.as_str()])])
+        .await?;
+    let row = answers
+        .first()
+        .and_then(|rows| rows.first())
+        .map(session_from)
+        .transpose()?;
     // Kept only if nothing was announced while it was read.
     if let (Some(g), Some(r)) = (generation, row) {
         if db.cache_generation() == Some(g) {
             cache.held.keep(g, key, r);
         }
     }
-    Ok((row.map_or(SessionState::Unknown, |r| r.state(now)), loaded))
+    Ok(row.map_or(SessionState::Unknown, |r| r.state(now)))
 }
 
 /// Record that the session of `kind` whose token is `token` was used at `now`.
@@ -220,4 +185,46 @@ pub async fn touch_session(
         .held
         .update(&(key, kind), |row| row.last_seen = now);
     Ok(())
+}
+
+/// Staff members as their sessions find them, held in memory beside the sessions
+/// ([`SessionCache`]) and forgotten with them: what a staff member is (name, department,
+/// roles) changes only through writes that announce a change (a department's upsert, a
+/// password change), so a staff request's check costs no read once the member is held.
+/// A write that changes a staff member's roles or department must announce
+/// [`SESSIONS_TOPIC`].
+pub struct StaffCache {
+    held: crate::db::Held<i64, Staff>,
+}
+
+impl Default for StaffCache {
+    fn default() -> StaffCache {
+        StaffCache {
+            held: crate::db::Held::new(CACHE_CAPACITY),
+        }
+    }
+}
+
+impl StaffCache {
+    /// Whether staff member `id` is held at `generation`.
+    pub fn holds(&self, generation: u64, id: i64) -> bool {
+        self.held.get(generation, &id).is_some()
+    }
+}
+
+/// Staff member `id`, from memory when held ([`StaffCache`]).
+pub async fn staff_member(db: &crate::db::Db, id: i64) -> Result<Option<Staff>, DbError> {
+    let cache = db.local::<StaffCache>();
+    let generation = db.cache_generation();
+    if let Some(staff) = generation.and_then(|g| cache.held.get(g, &id)) {
+        return Ok(Some(staff));
+    }
+    let staff = db.read(move |c| get_staff(c, id)).await?;
+    // Kept only if nothing was announced while it was read.
+    if let (Some(g), Some(s)) = (generation, &staff) {
+        if db.cache_generation() == Some(g) {
+            cache.held.keep(g, id, s.clone());
+        }
+    }
+    Ok(staff)
 }

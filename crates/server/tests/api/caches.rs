@@ -249,3 +249,61 @@ on_both_engines!(
         let _ = stop.send(());
     }
 );
+
+// A staff member is held in memory beside the session, so a staff request reads nothing;
+// a department renamed through another node (another database handle) is seen on the
+// staff member within moments, as the rename announces itself.
+on_both_engines!(
+    staff_held_until_their_department_changes,
+    |app: TestApp| async move {
+        use tongban_platform::identity::{self, Department, Role, StaffCache};
+        let db = app.db().clone();
+        if db.engine() == DbEngine::Postgres {
+            let started = Instant::now();
+            while db.cache_generation().is_none() {
+                assert!(started.elapsed() < Duration::from_secs(10), "not listening");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let token = app.staff("held-clerk", "wx-wjw", &[Role::Clerk]).await;
+        let me = app.iurl("/api/v1/staff/me");
+        let first: serde_json::Value = app.get(&me, &token).await.json().await.unwrap();
+        let id = first["id"].as_i64().expect("the staff member's id");
+        let again: serde_json::Value = app.get(&me, &token).await.json().await.unwrap();
+        assert_eq!(first, again);
+        let held = db
+            .cache_generation()
+            .is_some_and(|g| db.local::<StaffCache>().holds(g, id));
+        assert!(held, "the staff member is held in memory");
+
+        let url = app.ctx.config.database_url.clone();
+        let other = tokio::task::spawn_blocking(move || Db::open(&url))
+            .await
+            .unwrap()
+            .unwrap();
+        other
+            .write(|c| {
+                identity::upsert_department(
+                    c,
+                    &Department {
+                        code: "wx-wjw".into(),
+                        name: "无锡市卫生健康委员会（改名）".into(),
+                    },
+                )
+            })
+            .await
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            let seen: serde_json::Value = app.get(&me, &token).await.json().await.unwrap();
+            if seen["department"]["name"] == "无锡市卫生健康委员会（改名）" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the renamed department is not seen after 5 s: {seen}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+);
