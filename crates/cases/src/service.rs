@@ -224,25 +224,24 @@ pub async fn submit(
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
     let series = format!("case:{day}");
     let taken = take_numbers(ctx, &series, account_id).await?;
+    // Sealed here, not in the writer: the form, and the timeline entry's name and note.
     let sealed_form = store::seal_form(&form)?;
+    let who = applicant(account_id, taken.name.unwrap_or_default(), &source);
+    let sealed_entry = store::seal_entry(&who, "")?;
     // The answer is the case as the applicant will see it, built from what was just written
     // (the record, its one timeline entry, its materials): nothing is read back.
     let stored = mats.clone();
     let (rec, event) = ctx
         .db
         .write(move |c| {
-            let (seq, name, id) = match taken {
-                Some(t) => t,
-                None => {
-                    let (seq, name) =
-                        identity::next_number_and_citizen_name(c, &series, account_id)?;
-                    (seq, name, None)
-                }
+            let seq = match taken.number {
+                Some(n) => n,
+                None => identity::next_number(c, &series)?,
             };
             let case_no = format!("{region}{day}{seq:06}");
             let rec = store::insert(
                 c,
-                id,
+                taken.id,
                 &store::NewCase {
                     case_no: &case_no,
                     matter_code: &code,
@@ -254,8 +253,7 @@ pub async fn submit(
                     channel,
                 },
             )?;
-            let who = applicant(account_id, name.unwrap_or_default(), &source);
-            let event = store::add_event(
+            let event = store::add_sealed_event(
                 c,
                 rec.id,
                 now,
@@ -266,6 +264,7 @@ pub async fn submit(
                 },
                 &who,
                 "",
+                &sealed_entry,
             )?;
             audit::append(c, &audit_entry(&who, "case.submit", &case_no, "ok"))?;
             for m in &mats {
@@ -277,16 +276,30 @@ pub async fn submit(
     Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
 }
 
-/// A new case's serial number, its applicant's name and its id, taken before it is written
-/// where the engine allows (PostgreSQL: numbers and ids come from sequences, which belong to
-/// no transaction), in one flight; the write then waits for no answer and a group of them
-/// commits in one round trip. `None` on SQLite, where the day's series is a row of the write.
-type Taken = (i64, Option<String>, Option<i64>);
+/// What a submission takes before its write: its applicant's name always (read from the
+/// request's task, so the writer neither reads nor unseals nor seals it), and on
+/// PostgreSQL its serial number and its id too (numbers and ids come from sequences, which
+/// belong to no transaction), all in one flight: the write then waits for no answer and a
+/// group of them commits in one round trip. On SQLite the day's series is a row of the
+/// write and the id comes with the insert.
+struct Taken {
+    number: Option<i64>,
+    name: Option<String>,
+    id: Option<i64>,
+}
 
-async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Option<Taken>, DbError> {
+async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Taken, DbError> {
     let engine = ctx.db.engine();
     let Some(next_id) = store::next_id_query(engine) else {
-        return Ok(None);
+        let name = ctx
+            .db
+            .read(move |c| identity::citizen_name(c, account_id))
+            .await?;
+        return Ok(Taken {
+            number: None,
+            name,
+            id: None,
+        });
     };
     let [(number_sql, number_args), (name_sql, name_args)] =
         identity::number_and_name_asked(engine, series, account_id);
@@ -299,9 +312,13 @@ async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Option
         ])
         .await?;
     let mut answers = answers.into_iter();
-    let (seq, name) = identity::number_and_name_of(&mut answers)?;
+    let (number, name) = identity::number_and_name_of(&mut answers)?;
     let id = store::next_id_of(answers.next().unwrap_or_default())?;
-    Ok(Some((seq, name, Some(id))))
+    Ok(Taken {
+        number: Some(number),
+        name,
+        id: Some(id),
+    })
 }
 
 /// The view of a case as its applicant sees it.

@@ -251,6 +251,35 @@ pub fn add_event(
     who: &Actor,
     note: &str,
 ) -> Result<Event, DbError> {
+    let sealed = seal_entry(who, note)?;
+    add_sealed_event(c, case_id, at, step, who, note, &sealed)
+}
+
+/// A timeline entry's actor name and note as stored (the actor may be the applicant: names
+/// and notes are sealed), made before a write so the writer does not seal.
+pub struct SealedEntry {
+    name: String,
+    note: String,
+}
+
+pub fn seal_entry(who: &Actor, note: &str) -> Result<SealedEntry, DbError> {
+    Ok(SealedEntry {
+        name: tongban_platform::vault::seal_text(&who.name)?,
+        note: tongban_platform::vault::seal_text(note)?,
+    })
+}
+
+/// As [`add_event`], with the name and note sealed beforehand ([`seal_entry`] of `who` and
+/// `note`).
+pub fn add_sealed_event(
+    c: &mut dyn Conn,
+    case_id: i64,
+    at: i64,
+    step: Step,
+    who: &Actor,
+    note: &str,
+    sealed: &SealedEntry,
+) -> Result<Event, DbError> {
     let Step { action, from, to } = step;
     c.execute_later(
         "INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
@@ -263,11 +292,10 @@ pub fn add_event(
             to.as_str(),
             who.kind,
             who.id,
-            // The actor may be the applicant: names and notes are sealed.
-            tongban_platform::vault::seal_text(&who.name)?,
+            sealed.name.as_str(),
             who.role.as_str(),
             who.department_code.as_deref(),
-            tongban_platform::vault::seal_text(note)?
+            sealed.note.as_str()
         ],
     )?;
     // The entry as the timeline reads it back.
