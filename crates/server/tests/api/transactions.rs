@@ -497,3 +497,40 @@ on_both_engines!(a_long_answer_queued_ahead, |app: TestApp| async move {
         .unwrap();
     assert_eq!(seen, 100_000);
 });
+
+// Single statements from many requests share connections on PostgreSQL (their queries are
+// pipelined together): each gets its own answer, and one refused statement fails only its
+// own request.
+on_both_engines!(shared_reads_keep_their_answers, |app: TestApp| async move {
+    let db = app.db();
+    let mut tasks = Vec::new();
+    for n in 0..300i64 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every seventh divides by zero: refused.
+            let divisor = if n % 7 == 0 { 0 } else { 1 };
+            let out = db
+                .fetch(&[(
+                    "SELECT CAST($1 AS BIGINT) / CAST($2 AS BIGINT) AS n",
+                    tongban_platform::params![n, divisor],
+                )])
+                .await;
+            (n, out)
+        }));
+    }
+    for t in tasks {
+        let (n, out) = t.await.unwrap();
+        if n % 7 == 0 {
+            if db.engine() == tongban_platform::db::Engine::Postgres {
+                assert!(out.is_err(), "request {n} divided by zero and was answered");
+            }
+            continue;
+        }
+        let rows = out.unwrap_or_else(|e| panic!("request {n} failed: {e}"));
+        assert_eq!(
+            rows[0][0].get_i64("n").unwrap(),
+            n,
+            "request {n} got another's answer"
+        );
+    }
+});

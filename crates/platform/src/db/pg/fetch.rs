@@ -9,16 +9,36 @@ use super::{map_err, Row, Value, MAX_STATEMENTS};
 use crate::db::DbError;
 use futures_util::future::try_join_all;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio_postgres::types::ToSql;
 
 /// Clients at most, as the blocking pool.
 const CLIENTS: usize = 16;
 
+/// Connections shared by statements that are each a transaction of their own: one per core
+/// of this node (2 to 16). A connection's backend answers its pipeline in order, so more
+/// would only add backends competing for the same cores (2 were 10% faster than 4 on a
+/// 2-core machine, bench/README.md).
+fn shared_connections() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 16))
+}
+
 pub(super) struct Fetcher {
     config: tokio_postgres::Config,
     clients: Mutex<Vec<Client>>,
     permits: tokio::sync::Semaphore,
+    /// Statements that need no snapshot with others (one by itself, or several taken apart)
+    /// go to one of these, which many requests use at once: the driver pipelines what they
+    /// ask, so the requests of one moment travel in one write and PostgreSQL answers them
+    /// without waking a backend per request.
+    shared: Mutex<Vec<Option<Arc<Shared>>>>,
+    turn: AtomicUsize,
+}
+
+struct Shared {
+    client: tokio_postgres::Client,
+    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
 }
 
 struct Client {
@@ -32,7 +52,72 @@ impl Fetcher {
             config,
             clients: Mutex::new(Vec::new()),
             permits: tokio::sync::Semaphore::new(CLIENTS),
+            shared: Mutex::new(vec![None; shared_connections()]),
+            turn: AtomicUsize::new(0),
         }
+    }
+
+    /// The shared connection whose turn it is, connected if it is not (or no longer).
+    async fn shared(&self) -> Result<Arc<Shared>, DbError> {
+        let (i, held) = {
+            let slots = self.shared.lock().map_err(|_| DbError::Closed)?;
+            let i = self.turn.fetch_add(1, Ordering::Relaxed) % slots.len().max(1);
+            (i, slots.get(i).cloned().flatten())
+        };
+        if let Some(s) = held.filter(|s| !s.client.is_closed()) {
+            return Ok(s);
+        }
+        let Client { client, .. } = self.connect().await?;
+        let fresh = Arc::new(Shared {
+            client,
+            statements: Mutex::new(HashMap::new()),
+        });
+        if let Some(slot) = self.shared.lock().map_err(|_| DbError::Closed)?.get_mut(i) {
+            *slot = Some(fresh.clone());
+        }
+        Ok(fresh)
+    }
+
+    /// `queries` each on its own on a shared connection ([`Fetcher::shared`]).
+    async fn apart(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
+        let s = self.shared().await?;
+        let known: Vec<Option<tokio_postgres::Statement>> = {
+            let mut statements = s.statements.lock().map_err(|_| DbError::Closed)?;
+            if statements.len() > MAX_STATEMENTS {
+                statements.clear();
+            }
+            queries
+                .iter()
+                .map(|(sql, _)| statements.get(*sql).cloned())
+                .collect()
+        };
+        let mut prepared = Vec::with_capacity(queries.len());
+        for ((sql, _), k) in queries.iter().zip(known) {
+            let st = match k {
+                Some(st) => st,
+                None => {
+                    let st = s.client.prepare(sql).await.map_err(map_err)?;
+                    if let Ok(mut statements) = s.statements.lock() {
+                        statements.insert((*sql).to_owned(), st.clone());
+                    }
+                    st
+                }
+            };
+            prepared.push(st);
+        }
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = queries
+            .iter()
+            .map(|(_, ps)| ps.iter().map(|p| p as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let answers = try_join_all(
+            prepared
+                .iter()
+                .zip(&params)
+                .map(|(st, ps)| s.client.query(st, ps)),
+        )
+        .await
+        .map_err(map_err)?;
+        answers.iter().map(|rows| to_rows(rows)).collect()
     }
 
     async fn connect(&self) -> Result<Client, DbError> {
@@ -53,14 +138,18 @@ impl Fetcher {
     }
 
     /// The answers of `queries`, in order, sent in one flight: one statement by itself (its
-    /// own snapshot), several inside one `REPEATABLE READ READ ONLY` transaction whose
-    /// `BEGIN` and `COMMIT` travel with them when they share a `snapshot`, or each a
-    /// transaction of its own when they do not.
+    /// own snapshot) or several that do not share a `snapshot` (each a transaction of its
+    /// own) on a shared connection; several that share one inside a `REPEATABLE READ READ
+    /// ONLY` transaction whose `BEGIN` and `COMMIT` travel with them, on a client of their
+    /// own.
     pub(super) async fn fetch(
         &self,
         queries: &[(&str, &[Value])],
         snapshot: bool,
     ) -> Result<Vec<Vec<Row>>, DbError> {
+        if queries.len() == 1 || !snapshot {
+            return self.apart(queries).await;
+        }
         let _permit = self.permits.acquire().await.map_err(|_| DbError::Closed)?;
         let pooled = self.clients.lock().map_err(|_| DbError::Closed)?.pop();
         let mut c = match pooled {
@@ -70,7 +159,7 @@ impl Fetcher {
         if c.statements.len() > MAX_STATEMENTS {
             c.statements.clear();
         }
-        let out = run(&mut c, queries, snapshot).await;
+        let out = run(&mut c, queries).await;
         // A client whose flight failed may be inside an aborted transaction: not reused.
         if out.is_ok() && !c.client.is_closed() {
             if let Ok(mut pool) = self.clients.lock() {
@@ -83,11 +172,8 @@ impl Fetcher {
     }
 }
 
-async fn run(
-    c: &mut Client,
-    queries: &[(&str, &[Value])],
-    snapshot: bool,
-) -> Result<Vec<Vec<Row>>, DbError> {
+/// Several statements in one snapshot, on a client of their own.
+async fn run(c: &mut Client, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
     // Statements not yet prepared on this client are prepared together (one round trip).
     let missing: Vec<&str> = queries
         .iter()
@@ -120,18 +206,13 @@ async fn run(
         .iter()
         .zip(&params)
         .map(|(s, ps)| client.query(s, ps));
-    let answers = if queries.len() == 1 || !snapshot {
-        try_join_all(asked).await.map_err(map_err)?
-    } else {
-        // Polled in order on the first poll: BEGIN, the queries and COMMIT are written
-        // together and answered in order.
-        let (_, answers, _) = tokio::try_join!(
-            client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
-            try_join_all(asked),
-            client.batch_execute("COMMIT"),
-        )
-        .map_err(map_err)?;
-        answers
-    };
+    // Polled in order on the first poll: BEGIN, the queries and COMMIT are written together
+    // and answered in order.
+    let (_, answers, _) = tokio::try_join!(
+        client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
+        try_join_all(asked),
+        client.batch_execute("COMMIT"),
+    )
+    .map_err(map_err)?;
     answers.iter().map(|rows| to_rows(rows)).collect()
 }
