@@ -33,6 +33,8 @@ pub(super) struct Fetcher {
     /// ask, so the requests of one moment travel in one write and PostgreSQL answers them
     /// without waking a backend per request.
     shared: Mutex<Vec<Option<Arc<Shared>>>>,
+    /// Held by the task connecting a slot of `shared`.
+    connecting: Vec<tokio::sync::Mutex<()>>,
     turn: AtomicUsize,
 }
 
@@ -53,18 +55,34 @@ impl Fetcher {
             clients: Mutex::new(Vec::new()),
             permits: tokio::sync::Semaphore::new(CLIENTS),
             shared: Mutex::new(vec![None; shared_connections()]),
+            connecting: (0..shared_connections())
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             turn: AtomicUsize::new(0),
         }
     }
 
-    /// The shared connection whose turn it is, connected if it is not (or no longer).
+    /// The shared connection whose turn it is, connected if it is not (or no longer). One
+    /// task connects a slot at a time, so a burst of first requests opens one connection,
+    /// not one each.
     async fn shared(&self) -> Result<Arc<Shared>, DbError> {
-        let (i, held) = {
+        let held = |i: Option<usize>| -> Result<(usize, Option<Arc<Shared>>), DbError> {
             let slots = self.shared.lock().map_err(|_| DbError::Closed)?;
-            let i = self.turn.fetch_add(1, Ordering::Relaxed) % slots.len().max(1);
-            (i, slots.get(i).cloned().flatten())
+            let i =
+                i.unwrap_or_else(|| self.turn.fetch_add(1, Ordering::Relaxed) % slots.len().max(1));
+            let open = slots.get(i).cloned().flatten();
+            Ok((i, open.filter(|s| !s.client.is_closed())))
         };
-        if let Some(s) = held.filter(|s| !s.client.is_closed()) {
+        let (i, open) = held(None)?;
+        if let Some(s) = open {
+            return Ok(s);
+        }
+        let _turn = match self.connecting.get(i) {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        };
+        // Another task may have connected it while this one waited.
+        if let (_, Some(s)) = held(Some(i))? {
             return Ok(s);
         }
         let Client { client, .. } = self.connect().await?;
