@@ -1,5 +1,6 @@
 //! The story of an application, as capability functions: submit, read, list, supplement,
-//! withdraw, and (in `service/staff.rs`) the staff's queue and actions. Rules come from `rules`, rows from `store`;
+//! withdraw (a submission in `service/submit.rs`), and (in `service/staff.rs`) the staff's
+//! queue and actions. Rules come from `rules`, rows from `store`;
 //! these functions only put them together and say what went wrong in words a person can act on.
 
 use crate::error::CaseError;
@@ -14,7 +15,9 @@ use tongban_platform::identity::{self, Staff};
 use tongban_platform::{audit, blobs, Ctx};
 
 mod staff;
+mod submit;
 pub use staff::*;
+pub use submit::submit;
 
 /// An uploaded file, before it is stored.
 pub struct Upload {
@@ -190,135 +193,6 @@ fn staff_actor(s: &Staff, role: &str, source: &str) -> Actor {
         login: s.username.clone(),
         source: source.to_owned(),
     }
-}
-
-/// Submit an application; `channel` is `web` or `mobile` (the device class of the sender).
-pub async fn submit(
-    ctx: &Ctx,
-    account_id: i64,
-    channel: &'static str,
-    matter_code: &str,
-    form: Map<String, Value>,
-    uploads: Vec<Upload>,
-) -> Result<CaseView, CaseError> {
-    let source = audit::current_source();
-    let matter = published_matter(ctx, matter_code).await?;
-    let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
-    let form = validate(&matter.fields, &form, &files, false).map_err(CaseError::InvalidForm)?;
-    if !uploads.is_empty() {
-        tongban_platform::throttle::limit(
-            &ctx.db,
-            format!("rate:upload:{account_id}"),
-            ctx.config.rate_per_hour,
-            3_600_000,
-            "submissions with files",
-        )
-        .await?;
-    }
-    let mats = store_uploads(ctx, &matter, uploads)?;
-    let now = tongban_platform::time::now_millis();
-    let day = tongban_platform::time::date_of(now, ctx.tz)
-        .format("%Y%m%d")
-        .to_string();
-    let region = ctx.config.region_code.clone();
-    let (code, dept) = (matter.code.clone(), matter.department.code.clone());
-    let series = format!("case:{day}");
-    let taken = take_numbers(ctx, &series, account_id).await?;
-    // Sealed here, not in the writer: the form, and the timeline entry's name and note.
-    let sealed_form = store::seal_form(&form)?;
-    let who = applicant(account_id, taken.name.unwrap_or_default(), &source);
-    let sealed_entry = store::seal_entry(&who, "")?;
-    // The answer is the case as the applicant will see it, built from what was just written
-    // (the record, its one timeline entry, its materials): nothing is read back.
-    let stored = mats.clone();
-    let (rec, event) = ctx
-        .db
-        .write(move |c| {
-            let seq = match taken.number {
-                Some(n) => n,
-                None => identity::next_number(c, &series)?,
-            };
-            let case_no = format!("{region}{day}{seq:06}");
-            let rec = store::insert(
-                c,
-                taken.id,
-                &store::NewCase {
-                    case_no: &case_no,
-                    matter_code: &code,
-                    department_code: &dept,
-                    applicant_id: account_id,
-                    form: &form,
-                    sealed_form: &sealed_form,
-                    now,
-                    channel,
-                },
-            )?;
-            let event = store::add_sealed_event(
-                c,
-                rec.id,
-                now,
-                store::Step {
-                    action: Action::Submit,
-                    from: None,
-                    to: Status::Submitted,
-                },
-                &who,
-                "",
-                &sealed_entry,
-            )?;
-            audit::append(c, &audit_entry(&who, "case.submit", &case_no, "ok"))?;
-            for m in &mats {
-                store::add_material(c, rec.id, m)?;
-            }
-            Ok((rec, event))
-        })
-        .await?;
-    Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
-}
-
-/// What a submission takes before its write: its applicant's name always (read from the
-/// request's task, so the writer neither reads nor unseals nor seals it), and on
-/// PostgreSQL its serial number and its id too (numbers and ids come from sequences, which
-/// belong to no transaction), all in one flight: the write then waits for no answer and a
-/// group of them commits in one round trip. On SQLite the day's series is a row of the
-/// write and the id comes with the insert.
-struct Taken {
-    number: Option<i64>,
-    name: Option<String>,
-    id: Option<i64>,
-}
-
-async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Taken, DbError> {
-    let engine = ctx.db.engine();
-    let Some(next_id) = store::next_id_query(engine) else {
-        let name = ctx
-            .db
-            .read(move |c| identity::citizen_name(c, account_id))
-            .await?;
-        return Ok(Taken {
-            number: None,
-            name,
-            id: None,
-        });
-    };
-    let [(number_sql, number_args), (name_sql, name_args)] =
-        identity::number_and_name_asked(engine, series, account_id);
-    let answers = ctx
-        .db
-        .take(&[
-            (number_sql, &number_args),
-            (name_sql, &name_args),
-            (next_id, &[]),
-        ])
-        .await?;
-    let mut answers = answers.into_iter();
-    let (number, name) = identity::number_and_name_of(&mut answers)?;
-    let id = store::next_id_of(answers.next().unwrap_or_default())?;
-    Ok(Taken {
-        number: Some(number),
-        name,
-        id: Some(id),
-    })
 }
 
 /// The view of a case as its applicant sees it.

@@ -251,33 +251,33 @@ pub fn add_event(
     who: &Actor,
     note: &str,
 ) -> Result<Event, DbError> {
-    let sealed = seal_entry(who, note)?;
-    add_sealed_event(c, case_id, at, step, who, note, &sealed)
+    add_sealed_event(c, case_id, at, step, who, &seal_entry(who, note)?)
 }
 
-/// A timeline entry's actor name and note as stored (the actor may be the applicant: names
-/// and notes are sealed), made before a write so the writer does not seal.
+/// A timeline entry's note, with the actor's name and the note as stored (the actor may be
+/// the applicant: names and notes are sealed), made before a write so the writer does not
+/// seal.
 pub struct SealedEntry {
-    name: String,
     note: String,
+    sealed_name: String,
+    sealed_note: String,
 }
 
 pub fn seal_entry(who: &Actor, note: &str) -> Result<SealedEntry, DbError> {
     Ok(SealedEntry {
-        name: tongban_platform::vault::seal_text(&who.name)?,
-        note: tongban_platform::vault::seal_text(note)?,
+        note: note.to_owned(),
+        sealed_name: tongban_platform::vault::seal_text(&who.name)?,
+        sealed_note: tongban_platform::vault::seal_text(note)?,
     })
 }
 
-/// As [`add_event`], with the name and note sealed beforehand ([`seal_entry`] of `who` and
-/// `note`).
+/// As [`add_event`], with the name and note sealed beforehand ([`seal_entry`] of `who`).
 pub fn add_sealed_event(
     c: &mut dyn Conn,
     case_id: i64,
     at: i64,
     step: Step,
     who: &Actor,
-    note: &str,
     sealed: &SealedEntry,
 ) -> Result<Event, DbError> {
     let Step { action, from, to } = step;
@@ -292,10 +292,10 @@ pub fn add_sealed_event(
             to.as_str(),
             who.kind,
             who.id,
-            sealed.name.as_str(),
+            sealed.sealed_name.as_str(),
             who.role.as_str(),
             who.department_code.as_deref(),
-            sealed.note.as_str()
+            sealed.sealed_note.as_str()
         ],
     )?;
     // The entry as the timeline reads it back.
@@ -308,7 +308,7 @@ pub fn add_sealed_event(
         actor_name: who.name.clone(),
         role: who.role.clone(),
         department_code: who.department_code.clone(),
-        note: note.to_owned(),
+        note: sealed.note.clone(),
     })
 }
 

@@ -495,22 +495,11 @@ pub fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str
 const NEXT_COUNTER: &str = "INSERT INTO counters (name, value) VALUES ($1, 1)
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
 
-/// [`next_number`] of series `name` and [`citizen_name`] of citizen `id`, asked together
-/// (one round trip on PostgreSQL).
-pub fn next_number_and_citizen_name(
-    c: &mut dyn Conn,
-    name: &str,
-    id: i64,
-) -> Result<(i64, Option<String>), DbError> {
-    let asked = number_and_name_asked(c.engine(), name, id);
-    let refs: Vec<(&str, &[Value])> = asked.iter().map(|(q, a)| (*q, a.as_slice())).collect();
-    number_and_name_of(&mut c.query_many(&refs)?.into_iter())
-}
-
-/// The statements of [`next_number_and_citizen_name`], for a caller that sends them with its
-/// own: on PostgreSQL, where a number is a sequence's and belongs to no transaction, they
-/// may be taken before a write ([`crate::db::Db::take`]) so the write waits for nothing.
-/// [`number_and_name_of`] reads their answers.
+/// The statements that take the [`next_number`] of series `name` and the [`citizen_name`] of
+/// citizen `id`, for a caller that sends them with its own: on PostgreSQL, where a number is
+/// a sequence's and belongs to no transaction, they may be taken before a write
+/// ([`crate::db::Db::take`]) so the write waits for nothing. [`number_and_name_of`] reads
+/// their answers.
 pub fn number_and_name_asked(
     engine: crate::db::Engine,
     name: &str,

@@ -21,6 +21,21 @@ async fn name_seen(db: &Db) -> String {
         .name
 }
 
+/// On PostgreSQL, wait until `db` listens for changes (it starts with the first use; caching
+/// with it); SQLite gives a generation at once.
+async fn listening(db: &Db) {
+    if db.engine() == DbEngine::Postgres {
+        let started = Instant::now();
+        while db.cache_generation().is_none() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never started listening for changes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 async fn rename(db: &Db, name: &str) {
     let name = name.to_owned();
     db.write(move |c| {
@@ -36,17 +51,7 @@ on_both_engines!(
     matters_changed_elsewhere_are_seen,
     |app: TestApp| async move {
         let here = app.db().clone();
-        if here.engine() == DbEngine::Postgres {
-            // Listening starts with the first use; caching with it.
-            let started = Instant::now();
-            while here.cache_generation().is_none() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(10),
-                    "never started listening for changes"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        listening(&here).await;
         let before = name_seen(&here).await;
         assert_eq!(name_seen(&here).await, before);
         let g = here
@@ -202,13 +207,7 @@ on_both_engines!(
             })
             .await;
         });
-        if other_db.engine() == DbEngine::Postgres {
-            let started = Instant::now();
-            while other_db.cache_generation().is_none() {
-                assert!(started.elapsed() < Duration::from_secs(10), "not listening");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        listening(&other_db).await;
         let c = app.citizen().await;
         let mine = |base: &str| format!("{base}/api/v1/cases");
         for _ in 0..2 {
@@ -258,13 +257,7 @@ on_both_engines!(
     |app: TestApp| async move {
         use tongban_platform::identity::{self, Department, Role, StaffCache};
         let db = app.db().clone();
-        if db.engine() == DbEngine::Postgres {
-            let started = Instant::now();
-            while db.cache_generation().is_none() {
-                assert!(started.elapsed() < Duration::from_secs(10), "not listening");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        listening(&db).await;
         let token = app.staff("held-clerk", "wx-wjw", &[Role::Clerk]).await;
         let me = app.iurl("/api/v1/staff/me");
         let first: serde_json::Value = app.get(&me, &token).await.json().await.unwrap();
