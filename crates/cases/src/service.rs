@@ -242,14 +242,15 @@ pub async fn citizen_case(
     account_id: i64,
     case_no: &str,
 ) -> Result<CaseView, CaseError> {
-    // The case, its timeline and materials in one flight; the matter from memory.
-    let Some(whole) = store::fetch_whole(&ctx.db, case_no)
+    // The case, its timeline and materials from memory or in one flight; the matter from
+    // memory.
+    let Some(story) = store::fetch_story(&ctx.db, case_no)
         .await?
-        .filter(|w| w.rec.applicant_id == account_id)
+        .filter(|s| s.rec.applicant_id == account_id)
     else {
         return Err(case_not_found(case_no));
     };
-    let (rec, events, mats) = whole.open()?;
+    let store::Story { rec, events, mats } = story.as_ref().clone();
     let matter = tongban_catalog::matters(&ctx.db)
         .fetch(&rec.matter_code)
         .await?

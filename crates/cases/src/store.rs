@@ -6,7 +6,9 @@ use serde_json::{Map, Value as Json};
 use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
 use tongban_platform::params;
 
+mod recent;
 mod whole;
+pub use recent::{fetch_story, RecentCases, Story, TOPIC};
 pub use whole::{fetch_whole, whole, Whole};
 
 #[derive(Debug, Clone)]
@@ -358,9 +360,11 @@ fn material_from(r: &Row) -> Result<MaterialRecord, DbError> {
     })
 }
 
-/// Write the changed fields of `rec` if nobody changed the case meanwhile.
+/// Write the changed fields of `rec` if nobody changed the case meanwhile. The change is
+/// announced: every node stops using the case as it held it ([`RecentCases`]).
 pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbError> {
     let form = seal_form(&rec.form)?;
+    c.announce(TOPIC)?;
     let n = c.execute(
         "UPDATE cases SET status = $1, form = $2, accepted_on = $3, deadline = $4, resume_status = $5, paused_on = $6,
             supplement_note = $7, concluded_at = $8, updated_at = $9, version = version + 1

@@ -3,6 +3,7 @@
 //! belongs to one generation; a value kept at a newer one drops the older ones, and a value
 //! read at an older one is not kept.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -22,7 +23,11 @@ impl<K: Eq + Hash, V: Clone> Held<K, V> {
     }
 
     /// The value under `key`, if held at `generation`.
-    pub fn get(&self, generation: u64, key: &K) -> Option<V> {
+    pub fn get<Q>(&self, generation: u64, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let slot = self.slot.lock().ok()?;
         (slot.0 == generation).then(|| slot.1.get(key).cloned())?
     }

@@ -36,6 +36,34 @@ async fn listening(db: &Db) {
     }
 }
 
+/// A second node on the same database (another handle, as a second `tongban serve` would
+/// hold), serving HTTP: its handle, public and internal addresses, and its stop switch.
+async fn second_node(app: &TestApp) -> (Db, String, String, tokio::sync::oneshot::Sender<()>) {
+    let url = app.ctx.config.database_url.clone();
+    let other_db = tokio::task::spawn_blocking(move || Db::open(&url))
+        .await
+        .unwrap()
+        .unwrap();
+    let listeners = tongban_server::Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
+        .await
+        .unwrap();
+    let (public, internal) = listeners.addrs();
+    let ctx = tongban_platform::Ctx::new(other_db.clone(), app.ctx.config.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = tongban_server::serve(ctx, listeners, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    (
+        other_db,
+        format!("http://{public}"),
+        format!("http://{internal}"),
+        stop,
+    )
+}
+
 async fn rename(db: &Db, name: &str) {
     let name = name.to_owned();
     db.write(move |c| {
@@ -189,24 +217,7 @@ on_both_engines!(
     sessions_ended_elsewhere_are_refused,
     |app: TestApp| async move {
         use tongban_platform::identity::{SessionCache, SessionKind};
-        // A second node on the same database, serving HTTP.
-        let url = app.ctx.config.database_url.clone();
-        let other_db = tokio::task::spawn_blocking(move || Db::open(&url))
-            .await
-            .unwrap()
-            .unwrap();
-        let listeners = tongban_server::Listeners::bind("127.0.0.1:0", "127.0.0.1:0")
-            .await
-            .unwrap();
-        let other = format!("http://{}", listeners.addrs().0);
-        let ctx = tongban_platform::Ctx::new(other_db.clone(), app.ctx.config.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = tongban_server::serve(ctx, listeners, async {
-                let _ = stopped.await;
-            })
-            .await;
-        });
+        let (other_db, other, _, stop) = second_node(&app).await;
         listening(&other_db).await;
         let c = app.citizen().await;
         let mine = |base: &str| format!("{base}/api/v1/cases");
@@ -298,5 +309,75 @@ on_both_engines!(
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+);
+
+// A case page is held in memory after its first reading (no statement, nothing unsealed
+// again), but never outlives a change: a clerk's decision taken on this node is seen here at
+// once, one taken on another node (another process on SQLite) within moments.
+on_both_engines!(
+    case_pages_held_until_the_case_changes,
+    |app: TestApp| async move {
+        use tongban_cases::store::RecentCases;
+        use tongban_platform::identity::Role;
+        let (other_db, _, other_internal, stop) = second_node(&app).await;
+        let here = app.db().clone();
+        listening(&here).await;
+        let c = app.citizen().await;
+        let clerk = app.staff("held-case-clerk", "wx-wjw", &[Role::Clerk]).await;
+        let status = |v: serde_json::Value| v["status"].as_str().unwrap_or_default().to_owned();
+        let page = app.url(&format!("/api/v1/cases/{}", app.submit_birth(&c).await));
+        let case_no = page.rsplit('/').next().unwrap().to_owned();
+        let first: serde_json::Value = app.get(&page, &c.token).await.json().await.unwrap();
+        let again: serde_json::Value = app.get(&page, &c.token).await.json().await.unwrap();
+        assert_eq!(
+            (status(first.clone()), &first),
+            ("submitted".into(), &again)
+        );
+        let held = |db: &Db| {
+            db.cache_generation()
+                .is_some_and(|g| db.local::<RecentCases>().holds(g, &case_no))
+        };
+        assert!(held(&here), "the case is held in memory after its reading");
+
+        // Decided here: seen at once.
+        assert_eq!(app.act(&clerk, &case_no, "accept", "").await.status(), 200);
+        assert!(
+            !held(&here),
+            "a change here drops the case from memory at once"
+        );
+        let seen: serde_json::Value = app.get(&page, &c.token).await.json().await.unwrap();
+        assert_eq!(status(seen), "accepted", "the decision is seen at once");
+
+        // Decided on the other node: seen here within moments.
+        listening(&other_db).await;
+        let _ = app.get(&page, &c.token).await;
+        assert!(held(&here), "held again after reading it");
+        let out = app
+            .post(
+                &format!("{other_internal}/api/v1/staff/cases/{case_no}/actions"),
+                &clerk,
+                serde_json::json!({"action": "request_supplement", "note": "请补充出生医学证明"}),
+            )
+            .await;
+        assert_eq!(out.status(), 200, "decided on the other node");
+        let started = Instant::now();
+        loop {
+            let seen: serde_json::Value = app.get(&page, &c.token).await.json().await.unwrap();
+            if status(seen.clone()) == "needs_supplement" {
+                let last = &seen["timeline"].as_array().unwrap().last().unwrap().clone();
+                assert_eq!(
+                    last["note"], "请补充出生医学证明",
+                    "with its timeline: {seen}"
+                );
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the decision taken on the other node is not seen after 5 s: {seen}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = stop.send(());
     }
 );
