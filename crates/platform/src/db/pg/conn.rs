@@ -10,9 +10,18 @@
 //! Deferring means a statement may be refused after its job has returned. Each queued item
 //! remembers its job; when a flight shows that an earlier job's statement was refused, that
 //! job is marked refused, its savepoint is rolled back (it is the innermost one still open,
-//! since everything after the refusal failed with it), and what the later jobs queued is sent
-//! again. That is sound because a later job's queued items are exactly what it asked for
-//! without having seen any answer since they were queued.
+//! since everything after the refusal failed with it), and what the other jobs queued is sent
+//! again. That is sound because a job's queued items are exactly what it asked for without
+//! having seen any answer since they were queued.
+//!
+//! The same reasoning lets consecutive jobs that wait for nothing share one savepoint (a
+//! *run*): a job that starts while a run's savepoint is still unsent joins it instead of
+//! queuing its own `SAVEPOINT` and `RELEASE`. Each of them is a subtransaction, with its own
+//! id, and two messages the server answers one by one; a batch of submissions now costs one
+//! of each. When a statement of a run is refused, the run is rolled back whole and the items
+//! of its other jobs are sent again, which they can be, since none of them saw an answer. A job
+//! that waits for an answer is split off first, with its own savepoint, so that nothing it
+//! has seen is ever rolled back by another job's refusal.
 
 use super::{map_err, send, PgClient};
 use crate::db::{Conn, DbError, Engine, Row, Value};
@@ -61,6 +70,9 @@ pub(super) struct PgConn<'a> {
     /// Jobs that had returned when a statement they queued was refused, with its error; their
     /// savepoints were rolled back.
     pub(super) refused: Vec<(usize, DbError)>,
+    /// The first job of the open run: its `SAVEPOINT` is queued, unsent, and the jobs after it
+    /// that waited for nothing share it. `None` once anything has been sent.
+    run: Option<usize>,
 }
 
 impl<'a> PgConn<'a> {
@@ -76,6 +88,7 @@ impl<'a> PgConn<'a> {
             failed: false,
             control_failed: false,
             refused: Vec::new(),
+            run: None,
         };
         if let Some(b) = begin {
             conn.control(b);
@@ -104,31 +117,72 @@ impl<'a> PgConn<'a> {
         self.queue.clear();
     }
 
-    fn unsent_savepoint(&self, job: usize) -> bool {
-        self.queue
-            .iter()
-            .any(|q| q.job == job && matches!(q.item, Item::Control(SAVEPOINT)))
+    /// Start job `job` of a group: it joins the open run, or opens its own savepoint (and a
+    /// run others may join).
+    pub(super) fn start_job(&mut self, job: usize) {
+        self.job = job;
+        self.failed = false;
+        self.announced = false;
+        if self.run.is_none() {
+            self.control(SAVEPOINT);
+            self.run = Some(job);
+        }
     }
 
-    /// The running job returned; `ok` when it succeeded. A success queues its `RELEASE`
-    /// (nothing is sent). A failure drops what it left unsent and, if its savepoint went
-    /// out, queues the rollback to it. A job that queued nothing leaves nothing behind.
+    /// The running job returned; `ok` when it succeeded. A job still in an unsent run leaves
+    /// its items queued on success (the run's savepoint covers them) and drops them on
+    /// failure: nothing of it went out. A job with a savepoint of its own that went out queues
+    /// its `RELEASE`, or on failure the rollback to it.
     pub(super) fn end_job(&mut self, ok: bool) {
         let job = self.job;
-        let only_savepoint = self
-            .queue
-            .last()
-            .is_some_and(|q| q.job == job && matches!(q.item, Item::Control(SAVEPOINT)));
-        if ok && only_savepoint {
-            self.queue.pop();
-        } else if ok {
-            self.control(RELEASE);
-        } else {
-            let sent = !self.unsent_savepoint(job);
-            self.queue.retain(|q| q.job != job);
-            if sent {
-                self.control(UNDO);
+        match self.run {
+            Some(first) if first < job => {
+                if !ok {
+                    self.queue.retain(|q| q.job != job);
+                }
             }
+            Some(_) => {
+                let only_savepoint = self
+                    .queue
+                    .last()
+                    .is_some_and(|q| q.job == job && matches!(q.item, Item::Control(SAVEPOINT)));
+                if !ok || only_savepoint {
+                    self.queue.retain(|q| q.job != job);
+                    self.run = None;
+                }
+            }
+            None if ok => self.control(RELEASE),
+            None => self.control(UNDO),
+        }
+    }
+
+    /// The group's jobs are done: what is queued goes out before the `COMMIT`, which ends any
+    /// open savepoint with the transaction.
+    pub(super) fn end_jobs(&mut self) {
+        self.job = usize::MAX;
+        self.run = None;
+    }
+
+    /// The running job is about to wait for an answer: if it joined a run, it leaves it and
+    /// takes a savepoint of its own, placed before its first queued item.
+    fn split_off(&mut self) {
+        let job = self.job;
+        if self.run.is_none_or(|first| first >= job) {
+            return;
+        }
+        let at = self
+            .queue
+            .iter()
+            .position(|q| q.job == job)
+            .unwrap_or(self.queue.len());
+        for (k, sql) in [RELEASE, SAVEPOINT].into_iter().enumerate() {
+            self.queue.insert(
+                at + k,
+                Queued {
+                    job,
+                    item: Item::Control(sql),
+                },
+            );
         }
     }
 
@@ -165,6 +219,8 @@ impl<'a> PgConn<'a> {
         F: Future<Output = Result<T, tokio_postgres::Error>> + 'c,
     {
         self.opened = true;
+        self.split_off();
+        self.run = None;
         let PgConn {
             c,
             queue,
@@ -225,7 +281,22 @@ impl<'a> PgConn<'a> {
                 job: j,
                 item: Item::Control(UNDO),
             });
-            queue.extend(flight.into_iter().filter(|q| q.job > j));
+            // The innermost savepoint is the last one before the refusal in this flight (a
+            // run's: its other jobs' items are sent again under a new one), or else the job's
+            // own, sent earlier (only later jobs' items follow it).
+            match flight[..i]
+                .iter()
+                .rposition(|q| matches!(q.item, Item::Control(SAVEPOINT)))
+            {
+                Some(s) => {
+                    queue.push(Queued {
+                        job: j,
+                        item: Item::Control(SAVEPOINT),
+                    });
+                    queue.extend(flight.into_iter().skip(s + 1).filter(|q| q.job != j));
+                }
+                None => queue.extend(flight.into_iter().filter(|q| q.job > j)),
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Group commit on PostgreSQL, as on SQLite: one writer thread per node takes whatever write
-//! jobs have queued up and runs them in one transaction, each in its own savepoint (so one
-//! refused job rolls back alone), and one `COMMIT`, one WAL flush, acknowledges them all.
+//! jobs have queued up and runs them in one transaction, each in a savepoint (its own, or
+//! one shared with the jobs beside it that wait for nothing; see `conn`), so one refused job
+//! rolls back alone, and one `COMMIT`, one WAL flush, acknowledges them all.
 //!
 //! Transaction control costs no round trip of its own: `BEGIN`, each job's `SAVEPOINT` and
 //! the previous job's `RELEASE` travel with the job's first statement. A job that meets a
@@ -9,7 +10,7 @@
 //! batches never wait on each other; across nodes they take turns on the rows they share,
 //! as single transactions do.
 
-use super::conn::{PgConn, SAVEPOINT};
+use super::conn::PgConn;
 use super::{connect, refused_statement, Changes, PgClient};
 use crate::db::{erase, next_batch, unerase, AnyBox, DbError, Job};
 use std::panic::AssertUnwindSafe;
@@ -97,10 +98,7 @@ fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
     let mut announced = false;
     let mut jobs = batch.into_iter();
     for (i, req) in jobs.by_ref().enumerate() {
-        conn.job = i + 1;
-        conn.control(SAVEPOINT);
-        conn.failed = false;
-        conn.announced = false;
+        conn.start_job(i + 1);
         // What the job leaves to send later travels with the next job's first awaited
         // statement, or with the end of the batch.
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| (req.job)(&mut conn))) {
@@ -128,7 +126,7 @@ fn run_batch(client: &mut PgClient, batch: Vec<Req>, changes: &Changes) {
         ));
     }
     // Everything still queued belongs to jobs that have returned.
-    conn.job = usize::MAX;
+    conn.end_jobs();
     let end = if conn.control_failed {
         rollback(&mut conn)
     } else if !conn.opened && !conn.has_statements() {
