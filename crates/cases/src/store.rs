@@ -151,22 +151,11 @@ pub struct NewCase<'a> {
 }
 
 /// Insert a new case; the record as stored.
-/// On PostgreSQL, the statement that takes a new case's id before it is written (see
-/// [`insert`]); `None` on SQLite, where the row's id comes with its insert.
-pub fn next_id_query(engine: Engine) -> Option<&'static str> {
-    (engine == Engine::Postgres)
-        .then_some("SELECT nextval(pg_get_serial_sequence('cases', 'id')) AS id")
-}
+/// On PostgreSQL, the column that takes a new case's id before it is written (see
+/// [`insert`]), for the statement that takes its number too.
+pub const NEXT_ID: &str = "nextval(pg_get_serial_sequence('cases', 'id')) AS id";
 
-/// The id in the answer to [`next_id_query`].
-pub fn next_id_of(rows: Vec<Row>) -> Result<i64, DbError> {
-    rows.into_iter()
-        .next()
-        .ok_or_else(|| DbError::Decode("no next case id".into()))?
-        .get_i64("id")
-}
-
-/// Insert a new case. With its `id` taken beforehand ([`next_id_query`]) nothing waits for
+/// Insert a new case. With its `id` taken beforehand ([`NEXT_ID`]) nothing waits for
 /// the insert's answer (it travels with the job's next statement, see
 /// [`Conn::execute_later`]); without, the row's id is read back from the insert.
 pub fn insert(c: &mut dyn Conn, id: Option<i64>, n: &NewCase) -> Result<CaseRecord, DbError> {
@@ -188,8 +177,12 @@ pub fn insert(c: &mut dyn Conn, id: Option<i64>, n: &NewCase) -> Result<CaseReco
             )?
             .get_i64("id")?,
     };
-    // The stored row is what was just written: no need to read (and unseal) it back.
-    Ok(CaseRecord {
+    Ok(submitted(id, n))
+}
+
+/// A new case's record as stored: what was just written, not read (and unsealed) back.
+fn submitted(id: i64, n: &NewCase) -> CaseRecord {
+    CaseRecord {
         id,
         case_no: n.case_no.to_owned(),
         matter_code: n.matter_code.to_owned(),
@@ -205,7 +198,43 @@ pub fn insert(c: &mut dyn Conn, id: Option<i64>, n: &NewCase) -> Result<CaseReco
         supplement_note: None,
         concluded_at: None,
         version: 1,
-    })
+    }
+}
+
+/// A new case with its first timeline entry (`who` submitted it, the entry sealed
+/// beforehand). With its `id` taken beforehand (PostgreSQL, [`NEXT_ID`]) both rows are one
+/// statement that nothing waits for; otherwise as [`insert`] and [`add_sealed_event`].
+pub fn insert_submitted(
+    c: &mut dyn Conn,
+    id: Option<i64>,
+    n: &NewCase,
+    who: &Actor,
+    sealed: &SealedEntry,
+) -> Result<(CaseRecord, Event), DbError> {
+    let step = Step {
+        action: Action::Submit,
+        from: None,
+        to: Status::Submitted,
+    };
+    let Some(id) = id.filter(|_| c.engine() == Engine::Postgres) else {
+        let rec = insert(c, id, n)?;
+        let event = add_sealed_event(c, rec.id, n.now, step, who, sealed)?;
+        return Ok((rec, event));
+    };
+    // The entry's foreign key is checked when the statement ends, its case written by then.
+    c.execute_later(
+        "WITH c AS (
+             INSERT INTO cases (id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, $9))
+         INSERT INTO case_events (case_id, at, action, from_status, to_status, actor_kind, actor_id, actor_name, role, department_code, note)
+         VALUES ($1, $8, $10, NULL, $6, $11, $12, $13, $14, $15, $16)",
+        params![
+            id, n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), n.sealed_form, n.now, n.channel,
+            step.action.as_str(), who.kind, who.id, sealed.sealed_name.as_str(), who.role.as_str(), who.department_code.as_deref(),
+            sealed.sealed_note.as_str()
+        ],
+    )?;
+    Ok((submitted(id, n), event_of(n.now, step, who, sealed)))
 }
 
 /// A case loaded from history (the demo city, or an import of a city's past): already
@@ -239,6 +268,7 @@ pub fn insert_historic(c: &mut dyn Conn, n: &HistoricCase) -> Result<(), DbError
 }
 
 /// One move of the state machine, as the timeline records it.
+#[derive(Clone, Copy)]
 pub struct Step {
     pub action: Action,
     pub from: Option<Status>,
@@ -300,8 +330,13 @@ pub fn add_sealed_event(
             sealed.sealed_note.as_str()
         ],
     )?;
-    // The entry as the timeline reads it back.
-    Ok(Event {
+    Ok(event_of(at, step, who, sealed))
+}
+
+/// A timeline entry as the timeline reads it back.
+fn event_of(at: i64, step: Step, who: &Actor, sealed: &SealedEntry) -> Event {
+    let Step { action, from, to } = step;
+    Event {
         at,
         action: action.as_str().to_owned(),
         from_status: from.map(|s| s.as_str().to_owned()),
@@ -311,7 +346,7 @@ pub fn add_sealed_event(
         role: who.role.clone(),
         department_code: who.department_code.clone(),
         note: sealed.note.clone(),
-    })
+    }
 }
 
 pub fn add_material(c: &mut dyn Conn, case_id: i64, m: &MaterialRecord) -> Result<(), DbError> {

@@ -495,36 +495,28 @@ pub fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str
 const NEXT_COUNTER: &str = "INSERT INTO counters (name, value) VALUES ($1, 1)
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
 
-/// The statements that take the [`next_number`] of series `name` and the [`citizen_name`] of
-/// citizen `id`, for a caller that sends them with its own: on PostgreSQL, where a number is
-/// a sequence's and belongs to no transaction, they may be taken before a write
-/// ([`crate::db::Db::take`]) so the write waits for nothing. [`number_and_name_of`] reads
-/// their answers.
-pub fn number_and_name_asked(
-    engine: crate::db::Engine,
-    name: &str,
-    id: i64,
-) -> [(&'static str, Vec<Value>); 2] {
-    let (sql, args) = next_number_query(engine, name);
-    [(sql, args), (CITIZEN_NAME, vec![Value::Int(id)])]
+/// On PostgreSQL, the one statement that takes the [`next_number`] (as `value`) and reads the
+/// [`citizen_name`] of the citizen in `$1` (as `name`), with the caller's own columns `also`
+/// (such as its new row's id, `nextval(…) AS id`) beside them: numbers there come from a
+/// sequence and belong to no transaction, so they may be taken before a write
+/// ([`crate::db::Db::take`]) and the write waits for nothing; one statement is one execution
+/// and one answer for the server. `None` on SQLite, where a number is a row of the write.
+/// [`number_and_name_of`] reads the answer.
+pub fn number_and_name_query(engine: crate::db::Engine, also: &str) -> Option<String> {
+    (engine == crate::db::Engine::Postgres).then(|| {
+        format!(
+            "SELECT nextval('numbers_seq') AS value, (SELECT name FROM accounts WHERE id = $1) AS name, {also}"
+        )
+    })
 }
 
-/// The number and the citizen's name from the answers to [`number_and_name_asked`] (the
-/// next two of `answers`).
-pub fn number_and_name_of(
-    answers: &mut dyn Iterator<Item = Vec<Row>>,
-) -> Result<(i64, Option<String>), DbError> {
-    let number = answers
-        .next()
-        .and_then(|rows| rows.into_iter().next())
-        .ok_or_else(|| DbError::Decode("no next number".into()))?
-        .get_i64("value")?;
-    let name = answers
-        .next()
-        .and_then(|rows| rows.into_iter().next())
-        .map(|r| crate::vault::open_text(&r.get_str("name")?))
+/// The number and the citizen's name (unsealed) in an answer to [`number_and_name_query`].
+pub fn number_and_name_of(row: &Row) -> Result<(i64, Option<String>), DbError> {
+    let name = row
+        .get_opt_str("name")?
+        .map(|n| crate::vault::open_text(&n))
         .transpose()?;
-    Ok((number, name))
+    Ok((row.get_i64("value")?, name))
 }
 
 /// Next value of a named counter; atomic on both engines (each call holds the row until its

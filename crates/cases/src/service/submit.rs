@@ -34,7 +34,7 @@ pub async fn submit(
     let region = ctx.config.region_code.clone();
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
     let series = format!("case:{day}");
-    let taken = take_numbers(ctx, &series, account_id).await?;
+    let taken = take_numbers(ctx, account_id).await?;
     // Sealed here, not in the writer: the form, and the timeline entry's name and note.
     let sealed_form = store::seal_form(&form)?;
     let who = applicant(account_id, taken.name.unwrap_or_default(), &source);
@@ -50,7 +50,7 @@ pub async fn submit(
                 None => identity::next_number(c, &series)?,
             };
             let case_no = format!("{region}{day}{seq:06}");
-            let rec = store::insert(
+            let (rec, event) = store::insert_submitted(
                 c,
                 taken.id,
                 &store::NewCase {
@@ -62,16 +62,6 @@ pub async fn submit(
                     sealed_form: &sealed_form,
                     now,
                     channel,
-                },
-            )?;
-            let event = store::add_sealed_event(
-                c,
-                rec.id,
-                now,
-                store::Step {
-                    action: Action::Submit,
-                    from: None,
-                    to: Status::Submitted,
                 },
                 &who,
                 &sealed_entry,
@@ -89,7 +79,7 @@ pub async fn submit(
 /// What a submission takes before its write: its applicant's name always (read from the
 /// request's task, so the writer neither reads nor unseals nor seals it), and on
 /// PostgreSQL its serial number and its id too (numbers and ids come from sequences, which
-/// belong to no transaction), all in one flight: the write then waits for no answer and a
+/// belong to no transaction), all in one statement: the write then waits for no answer and a
 /// group of them commits in one round trip. On SQLite the day's series is a row of the
 /// write and the id comes with the insert.
 struct Taken {
@@ -98,9 +88,8 @@ struct Taken {
     id: Option<i64>,
 }
 
-async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Taken, DbError> {
-    let engine = ctx.db.engine();
-    let Some(next_id) = store::next_id_query(engine) else {
+async fn take_numbers(ctx: &Ctx, account_id: i64) -> Result<Taken, DbError> {
+    let Some(sql) = identity::number_and_name_query(ctx.db.engine(), store::NEXT_ID) else {
         let name = ctx
             .db
             .read(move |c| identity::citizen_name(c, account_id))
@@ -111,22 +100,16 @@ async fn take_numbers(ctx: &Ctx, series: &str, account_id: i64) -> Result<Taken,
             id: None,
         });
     };
-    let [(number_sql, number_args), (name_sql, name_args)] =
-        identity::number_and_name_asked(engine, series, account_id);
-    let answers = ctx
-        .db
-        .take(&[
-            (number_sql, &number_args),
-            (name_sql, &name_args),
-            (next_id, &[]),
-        ])
-        .await?;
-    let mut answers = answers.into_iter();
-    let (number, name) = identity::number_and_name_of(&mut answers)?;
-    let id = store::next_id_of(answers.next().unwrap_or_default())?;
+    let answers = ctx.db.take(&[(&sql, &[account_id.into()])]).await?;
+    let row = answers
+        .into_iter()
+        .next()
+        .and_then(|rows| rows.into_iter().next())
+        .ok_or_else(|| DbError::Decode("no number taken".into()))?;
+    let (number, name) = identity::number_and_name_of(&row)?;
     Ok(Taken {
         number: Some(number),
         name,
-        id: Some(id),
+        id: Some(row.get_i64("id")?),
     })
 }
