@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("hotline", 2, "0002_participation"),
     tongban_platform::migration!("hotline", 3, "0003_event_time_indexes"),
     tongban_platform::migration!("hotline", 4, "0004_public_lookup"),
+    tongban_platform::migration!("hotline", 5, "0005_queue_indexes"),
 ];
 
 /// This room's sealed columns (key rotation re-seals them; values in clear are sealed at

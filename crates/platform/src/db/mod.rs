@@ -256,7 +256,9 @@ impl Db {
     /// The answers of independent reads (none needs another's answer), in order, on one
     /// snapshot: the door for hot reads whose queries are known up front. PostgreSQL sends
     /// them in one flight from the calling task, without the thread hand-offs of a job
-    /// ([`Db::read`]); SQLite runs them here, as any read.
+    /// ([`Db::read`]); SQLite runs them here, as any read. PostgreSQL plans each statement
+    /// sent this way once per connection, for any values: use it for index walks (by key,
+    /// or a page in an index's order), not for reports whose plan depends on a range asked.
     pub async fn fetch(&self, queries: &[(&str, &[Value])]) -> Result<Vec<Vec<Row>>, DbError> {
         match &*self.inner {
             Inner::Sqlite(db) => db.read(|c| c.query_many(queries)),
