@@ -34,6 +34,7 @@ mod outbox;
 mod pages;
 mod paging;
 mod participation;
+mod plans;
 mod queue;
 mod rooms;
 mod small_things;
