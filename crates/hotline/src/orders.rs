@@ -294,17 +294,12 @@ pub fn event(
 /// Tell the citizen who filed (by e-mail and/or text message) about a change of their order.
 pub fn tell_citizen(c: &mut dyn Conn, r: &Rec, what: &str, now: i64) -> Result<(), DbError> {
     let keys = vault::keys().map_err(DbError::from)?;
-    let subject = format!("无锡12345 工单 {}", r.order_no);
-    let text = format!("您的诉求「{}」（工单号 {}）：{what}", r.title, r.order_no);
-    if let Some(e) = &r.email {
-        notify::email(
-            c,
-            &keys.decrypt(e).map_err(DbError::from)?,
-            &subject,
-            &text,
-            now,
-        )?;
-    }
+    let email = r
+        .email
+        .as_deref()
+        .map(|e| keys.decrypt(e))
+        .transpose()
+        .map_err(DbError::from)?;
     let phone = match &r.phone {
         Some(p) => Some(keys.decrypt(p).map_err(DbError::from)?),
         None => match r.citizen_id {
@@ -312,8 +307,32 @@ pub fn tell_citizen(c: &mut dyn Conn, r: &Rec, what: &str, now: i64) -> Result<(
             None => None,
         },
     };
-    if let Some(p) = phone {
-        notify::sms(c, &p, &subject, &text, now)?;
+    let told = Told {
+        order_no: &r.order_no,
+        title: &r.title,
+        email: email.as_deref(),
+        phone: phone.as_deref(),
+    };
+    tell(c, &told, what, now)
+}
+
+/// Whom to tell about an order, in clear.
+pub struct Told<'a> {
+    pub order_no: &'a str,
+    pub title: &'a str,
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+/// Queue the e-mail and the text message about order `t` (nothing waits for them).
+pub fn tell(c: &mut dyn Conn, t: &Told, what: &str, now: i64) -> Result<(), DbError> {
+    let subject = format!("无锡12345 工单 {}", t.order_no);
+    let text = format!("您的诉求「{}」（工单号 {}）：{what}", t.title, t.order_no);
+    if let Some(e) = t.email {
+        notify::email(c, e, &subject, &text, now)?;
+    }
+    if let Some(p) = t.phone {
+        notify::sms(c, p, &subject, &text, now)?;
     }
     Ok(())
 }

@@ -510,6 +510,14 @@ pub fn number_and_name_query(engine: crate::db::Engine, also: &str) -> Option<St
     })
 }
 
+/// On PostgreSQL, the statement that takes the [`next_number`] (as `value`) with the caller's
+/// own columns `also` beside it (such as its new row's id), before a write (see
+/// [`number_and_name_query`]). `None` on SQLite.
+pub fn number_query_with(engine: crate::db::Engine, also: &str) -> Option<String> {
+    (engine == crate::db::Engine::Postgres)
+        .then(|| format!("SELECT nextval('numbers_seq') AS value, {also}"))
+}
+
 /// The number and the citizen's name (unsealed) in an answer to [`number_and_name_query`].
 pub fn number_and_name_of(row: &Row) -> Result<(i64, Option<String>), DbError> {
     let name = row

@@ -33,11 +33,11 @@ pub fn enqueue(
 ) -> Result<(), DbError> {
     let keys = crate::vault::keys().map_err(DbError::from)?;
     let sealed = keys.encrypt(&payload.to_string()).map_err(DbError::from)?;
-    c.execute(
+    // Nothing waits for its answer: it travels with the job's next statement.
+    c.execute_later(
         "INSERT INTO outbox (kind, subject, payload, created_at, next_at) VALUES ($1, $2, $3, $4, $4)",
         params![kind, subject, sealed, now],
-    )?;
-    Ok(())
+    )
 }
 
 /// Claim up to `limit` due events for `lease_ms`.

@@ -139,6 +139,17 @@ pub(super) fn code_index(keys: &vault::Keys, order_no: &str, code: &str) -> Stri
     )
 }
 
+/// The columns of a new order, and their values in [`file`]'s parameters.
+const ORDER_COLUMNS: &str = "order_no, order_type, category, district, street, title, content, public, lat, lng,
+    citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
+    channel, email, photo, dispatched_on, due_on, api_key_id, query_code";
+const ORDER_VALUES: &str =
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
+    $19, $20, $21, $22, $16, $23, $24";
+
+/// On PostgreSQL, the column that takes a new order's id before it is written.
+const NEXT_ORDER_ID: &str = "nextval(pg_get_serial_sequence('work_orders', 'id')) AS id";
+
 /// File an order; it is routed at once when a rule names a department. Returns its number
 /// and its query code. The order is checked before the photo, and nothing is kept unless
 /// both pass.
@@ -199,55 +210,101 @@ pub async fn file(
     let dl = dept
         .as_ref()
         .map(|_| rules::deadlines(&cal, &settings.limits, ck.t, today));
+    // Taken before the write, so that the write waits for no answer and a group of filings
+    // commits in one round trip: on PostgreSQL the number and the order's id (sequences,
+    // which belong to no transaction); a citizen's own phone for the text message.
+    let taken = match identity::number_query_with(ctx.db.engine(), NEXT_ORDER_ID) {
+        Some(sql) => {
+            let rows = ctx.db.take(&[(&sql, &[])]).await?;
+            let row = rows
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .ok_or_else(|| DbError::Decode("no order number taken".into()))?;
+            Some((row.get_i64("value")?, row.get_i64("id")?))
+        }
+        None => None,
+    };
+    let account_phone = match (&filer, &ck.phone) {
+        (Filer::Citizen(id), None) => {
+            let id = *id;
+            ctx.db
+                .read_single(move |c| identity::citizen_phone(c, id))
+                .await?
+        }
+        _ => None,
+    };
+    let title = n.title.trim().to_owned();
+    // Sealed here, not in the writer, whose thread every filing waits for.
+    let keys = vault::keys().map_err(|_| HotlineError::Internal)?;
+    let seal = |v: Option<&str>| v.map(|p| keys.encrypt(p)).transpose().map_err(DbError::from);
+    let sealed = [
+        seal(Some(n.street.trim()))?,
+        seal(Some(&title))?,
+        seal(Some(n.content.trim()))?,
+        seal(ck.phone.as_deref())?,
+        seal(ck.email.as_deref())?,
+    ];
     let no = ctx
         .db
         .write(move |c| {
             let keys = vault::keys().map_err(DbError::from)?;
-            let seq = identity::next_number(c, &format!("wo:{day}"))?;
+            let seq = match taken {
+                Some((seq, _)) => seq,
+                None => identity::next_number(c, &format!("wo:{day}"))?,
+            };
             let order_no = format!("12345{day}{seq:06}");
             let code = new_query_code();
             let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
-            let seal = |v: Option<String>| v.map(|p| keys.encrypt(&p)).transpose().map_err(DbError::from);
             let (citizen_id, api_key) = match &filer {
                 Filer::Citizen(id) => (Some(*id), None),
                 Filer::Partner(k) => (None, Some(*k)),
                 _ => (None, None),
             };
-            let id = c
-                .query_one(
-                    "INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public, lat, lng,
-                        citizen_id, phone, status, department_code, received_at, sign_by, return_by, answer_by, updated_at, version,
-                        channel, email, photo, dispatched_on, due_on, api_key_id, query_code)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $15, 1,
-                        $19, $20, $21, $22, $16, $23, $24) RETURNING id",
-                    params![
-                        order_no.as_str(),
-                        ck.t.as_str(),
-                        n.category.as_str(),
-                        n.district.as_str(),
-                        keys.encrypt(n.street.trim()).map_err(DbError::from)?,
-                        keys.encrypt(n.title.trim()).map_err(DbError::from)?,
-                        keys.encrypt(n.content.trim()).map_err(DbError::from)?,
-                        n.public,
-                        n.lat,
-                        n.long,
-                        citizen_id,
-                        seal(ck.phone.clone())?,
-                        status.as_str(),
-                        dept.as_deref(),
-                        now,
-                        ymd(dl.map(|d| d.sign_by)),
-                        ymd(dl.map(|d| d.return_by)),
-                        ymd(dl.map(|d| d.answer_by)),
-                        ck.channel,
-                        seal(ck.email.clone())?,
-                        photo.as_deref(),
-                        ymd(dept.as_ref().map(|_| today)),
-                        api_key,
-                        code_index(&keys, &order_no, &code)
-                    ],
-                )?
-                .get_i64("id")?;
+            let [street, sealed_title, content, phone, email] = sealed;
+            let mut args = params![
+                order_no.as_str(),
+                ck.t.as_str(),
+                n.category.as_str(),
+                n.district.as_str(),
+                street,
+                sealed_title,
+                content,
+                n.public,
+                n.lat,
+                n.long,
+                citizen_id,
+                phone,
+                status.as_str(),
+                dept.as_deref(),
+                now,
+                ymd(dl.map(|d| d.sign_by)),
+                ymd(dl.map(|d| d.return_by)),
+                ymd(dl.map(|d| d.answer_by)),
+                ck.channel,
+                email,
+                photo.as_deref(),
+                ymd(dept.as_ref().map(|_| today)),
+                api_key,
+                code_index(&keys, &order_no, &code)
+            ]
+            .to_vec();
+            let id = match taken {
+                Some((_, id)) => {
+                    args.push(id.into());
+                    c.execute_later(
+                        &format!("INSERT INTO work_orders ({ORDER_COLUMNS}, id) VALUES ({ORDER_VALUES}, $25)"),
+                        &args,
+                    )?;
+                    id
+                }
+                None => c
+                    .query_one(
+                        &format!("INSERT INTO work_orders ({ORDER_COLUMNS}) VALUES ({ORDER_VALUES}) RETURNING id"),
+                        &args,
+                    )?
+                    .get_i64("id")?,
+            };
             let (kind, actor) = match &filer {
                 Filer::Citizen(i) => ("citizen", i.to_string()),
                 Filer::Anonymous => ("anonymous", "anonymous".to_owned()),
@@ -270,9 +327,18 @@ pub async fn file(
                     ..audit::Entry::default()
                 },
             )?;
-            if let Some(r) = load(c, &order_no, false)? {
-                tell_citizen(c, &r, &format!("已受理，我们将按时限办理。查询码 {code}。"), now)?;
-            }
+            // Told from what was just written (nothing is read back).
+            tell(
+                c,
+                &Told {
+                    order_no: &order_no,
+                    title: &title,
+                    email: ck.email.as_deref(),
+                    phone: ck.phone.as_deref().or(account_phone.as_deref()),
+                },
+                &format!("已受理，我们将按时限办理。查询码 {code}。"),
+                now,
+            )?;
             Ok((order_no, code))
         })
         .await?;
