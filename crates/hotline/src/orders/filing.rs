@@ -237,7 +237,11 @@ pub async fn file(
     let title = n.title.trim().to_owned();
     // Sealed here, not in the writer, whose thread every filing waits for.
     let keys = vault::keys().map_err(|_| HotlineError::Internal)?;
-    let seal = |v: Option<&str>| v.map(|p| keys.encrypt(p)).transpose().map_err(DbError::from);
+    let seal = |v: Option<&str>| {
+        v.map(|p| keys.encrypt(p))
+            .transpose()
+            .map_err(DbError::from)
+    };
     let sealed = [
         seal(Some(n.street.trim()))?,
         seal(Some(&title))?,
