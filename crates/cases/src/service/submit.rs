@@ -89,7 +89,8 @@ struct Taken {
 }
 
 async fn take_numbers(ctx: &Ctx, account_id: i64) -> Result<Taken, DbError> {
-    let Some(sql) = identity::number_and_name_query(ctx.db.engine(), store::NEXT_ID) else {
+    let Some(row) = identity::take_number_and_name(&ctx.db, account_id, store::NEXT_ID).await?
+    else {
         let name = ctx
             .db
             .read(move |c| identity::citizen_name(c, account_id))
@@ -100,12 +101,6 @@ async fn take_numbers(ctx: &Ctx, account_id: i64) -> Result<Taken, DbError> {
             id: None,
         });
     };
-    let answers = ctx.db.take(&[(&sql, &[account_id.into()])]).await?;
-    let row = answers
-        .into_iter()
-        .next()
-        .and_then(|rows| rows.into_iter().next())
-        .ok_or_else(|| DbError::Decode("no number taken".into()))?;
     let (number, name) = identity::number_and_name_of(&row)?;
     Ok(Taken {
         number: Some(number),

@@ -213,16 +213,8 @@ pub async fn file(
     // Taken before the write, so that the write waits for no answer and a group of filings
     // commits in one round trip: on PostgreSQL the number and the order's id (sequences,
     // which belong to no transaction); a citizen's own phone for the text message.
-    let taken = match identity::number_query_with(ctx.db.engine(), NEXT_ORDER_ID) {
-        Some(sql) => {
-            let rows = ctx.db.take(&[(&sql, &[])]).await?;
-            let row = rows
-                .into_iter()
-                .next()
-                .and_then(|r| r.into_iter().next())
-                .ok_or_else(|| DbError::Decode("no order number taken".into()))?;
-            Some((row.get_i64("value")?, row.get_i64("id")?))
-        }
+    let taken = match identity::take_number(&ctx.db, NEXT_ORDER_ID, &[]).await? {
+        Some(row) => Some((row.get_i64("value")?, row.get_i64("id")?)),
         None => None,
     };
     let account_phone = match (&filer, &ck.phone) {

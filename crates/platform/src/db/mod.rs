@@ -174,8 +174,10 @@ impl Db {
     }
 
     /// Run `f` in a write transaction. Committed (and, on SQLite, fsynced) before it returns.
-    /// Concurrent writes share one commit (group commit, on both engines); each runs in its
-    /// own savepoint, so one failing job does not undo another. A job must not wait on
+    /// Concurrent writes share one commit (group commit, on both engines); each runs in a
+    /// savepoint (on PostgreSQL shared by neighbours that wait for no answer, whose statements
+    /// are sent again when one of them fails), so one failing job does not undo another.
+    /// A job must not wait on
     /// anything but the database: the jobs queued behind it wait for it.
     pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
     where

@@ -182,8 +182,8 @@ on_both_engines!(reads_fetched_in_one_flight, |app: TestApp| async move {
     }
 });
 
-// Concurrent writes share commits (group commit, on both engines): each job runs in its own
-// savepoint, so a job refused by its rules, or one that goes on after the database refused
+// Concurrent writes share commits (group commit, on both engines): each job runs in a
+// savepoint of its own (those that wait for no answer share one, see `plans.rs`), so a job refused by its rules, or one that goes on after the database refused
 // its statement, rolls back alone while the jobs beside it commit.
 on_both_engines!(writes_commit_in_groups, |app: TestApp| async move {
     use tongban_platform::db::Engine;
