@@ -231,6 +231,8 @@ test('keyboard: the skip link is first and focus is visible', async () => {
   assert.equal(focused.cls, 'skip-link');
   assert.notEqual(focused.outline, 'none', 'focus is visible');
   await page.keyboard.press('Enter');
+  // Following a fragment link updates the URL after the key event returns.
+  await page.waitForURL(/#main$/, { timeout: 5000 });
   assert.match(page.url(), /#main$/);
   await ctx.close();
 });
