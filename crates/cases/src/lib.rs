@@ -15,4 +15,5 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("cases", 1, "0001_cases"),
     tongban_platform::migration!("cases", 2, "0002_concluded_index"),
     tongban_platform::migration!("cases", 3, "0003_channel"),
+    tongban_platform::migration!("cases", 4, "0004_concluded_partial"),
 ];

@@ -6,7 +6,9 @@ use crate::db::{Conn, DbError, Row, Value};
 use crate::params;
 use serde::Serialize;
 
+mod ahead;
 mod sessions;
+pub use ahead::*;
 pub use sessions::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -494,49 +496,6 @@ pub fn next_number_query(engine: crate::db::Engine, name: &str) -> (&'static str
 
 const NEXT_COUNTER: &str = "INSERT INTO counters (name, value) VALUES ($1, 1)
      ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value";
-
-/// On PostgreSQL, take the [`next_number`] (as `value`) before a write, in one statement
-/// with the caller's own columns `also` (such as its new row's id, `nextval(…) AS id`) whose
-/// parameters are `args`: numbers there come from a sequence and belong to no transaction,
-/// so they may be taken before a write ([`crate::db::Db::take`]) and the write waits for
-/// nothing. `None` on SQLite, where a number is a row of the write.
-pub async fn take_number(
-    db: &crate::db::Db,
-    also: &str,
-    args: &[Value],
-) -> Result<Option<Row>, DbError> {
-    if db.engine() != crate::db::Engine::Postgres {
-        return Ok(None);
-    }
-    let sql = format!("SELECT nextval('numbers_seq') AS value, {also}");
-    db.take(&[(&sql, args)])
-        .await?
-        .into_iter()
-        .next()
-        .and_then(|rows| rows.into_iter().next())
-        .map(Some)
-        .ok_or_else(|| DbError::Decode("no number taken".into()))
-}
-
-/// As [`take_number`], with the [`citizen_name`] of citizen `id` beside it (as `name`; read
-/// both with [`number_and_name_of`]).
-pub async fn take_number_and_name(
-    db: &crate::db::Db,
-    id: i64,
-    also: &str,
-) -> Result<Option<Row>, DbError> {
-    let also = format!("(SELECT name FROM accounts WHERE id = $1) AS name, {also}");
-    take_number(db, &also, &[Value::Int(id)]).await
-}
-
-/// The number and the citizen's name (unsealed) in an answer to [`take_number_and_name`].
-pub fn number_and_name_of(row: &Row) -> Result<(i64, Option<String>), DbError> {
-    let name = row
-        .get_opt_str("name")?
-        .map(|n| crate::vault::open_text(&n))
-        .transpose()?;
-    Ok((row.get_i64("value")?, name))
-}
 
 /// Next value of a named counter; atomic on both engines (each call holds the row until its
 /// transaction ends on PostgreSQL, so busy series use [`next_number`]).

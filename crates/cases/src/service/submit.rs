@@ -76,12 +76,12 @@ pub async fn submit(
     Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
 }
 
-/// What a submission takes before its write: its applicant's name always (read from the
-/// request's task, so the writer neither reads nor unseals nor seals it), and on
-/// PostgreSQL its serial number and its id too (numbers and ids come from sequences, which
-/// belong to no transaction), all in one statement: the write then waits for no answer and a
-/// group of them commits in one round trip. On SQLite the day's series is a row of the
-/// write and the id comes with the insert.
+/// What a submission takes before its write, so that the write waits for no answer and a
+/// group of them commits in one round trip: its applicant's name (the writer neither reads
+/// nor unseals nor seals it), and on PostgreSQL its serial number and its id (sequences,
+/// which belong to no transaction). Both usually come from memory ([`identity::take_number`],
+/// [`identity::citizen_name_held`]). On SQLite the day's series is a row of the write and the
+/// id comes with the insert.
 struct Taken {
     number: Option<i64>,
     name: Option<String>,
@@ -89,22 +89,11 @@ struct Taken {
 }
 
 async fn take_numbers(ctx: &Ctx, account_id: i64) -> Result<Taken, DbError> {
-    let Some(row) = identity::take_number_and_name(&ctx.db, account_id, store::NEXT_ID).await?
-    else {
-        let name = ctx
-            .db
-            .read(move |c| identity::citizen_name(c, account_id))
-            .await?;
-        return Ok(Taken {
-            number: None,
-            name,
-            id: None,
-        });
-    };
-    let (number, name) = identity::number_and_name_of(&row)?;
+    let name = identity::citizen_name_held(&ctx.db, account_id).await?;
+    let taken = identity::take_number(&ctx.db, store::NEXT_ID).await?;
     Ok(Taken {
-        number: Some(number),
+        number: taken.map(|t| t.number),
         name,
-        id: Some(row.get_i64("id")?),
+        id: taken.map(|t| t.id),
     })
 }

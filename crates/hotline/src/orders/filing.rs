@@ -213,10 +213,9 @@ pub async fn file(
     // Taken before the write, so that the write waits for no answer and a group of filings
     // commits in one round trip: on PostgreSQL the number and the order's id (sequences,
     // which belong to no transaction); a citizen's own phone for the text message.
-    let taken = match identity::take_number(&ctx.db, NEXT_ORDER_ID, &[]).await? {
-        Some(row) => Some((row.get_i64("value")?, row.get_i64("id")?)),
-        None => None,
-    };
+    let taken = identity::take_number(&ctx.db, NEXT_ORDER_ID)
+        .await?
+        .map(|t| (t.number, t.id));
     let account_phone = match (&filer, &ck.phone) {
         (Filer::Citizen(id), None) => {
             let id = *id;

@@ -94,3 +94,60 @@ on_both_engines!(hot_reads_are_planned_once, |app: TestApp| async move {
         assert_eq!(mode, "auto");
     }
 });
+
+// New rows' numbers and ids are taken from PostgreSQL's sequences a block at a time and
+// handed out from memory: two nodes taking at once never hand out the same number or id,
+// each node's numbers rise, and the sequence moves by whole blocks (past the 200 handed
+// out: the rest wait in memory; exactly 200 if each was taken alone). SQLite
+// takes none ahead (its numbers are rows of the write).
+on_both_engines!(
+    numbers_are_taken_ahead_in_blocks,
+    |app: TestApp| async move {
+        use tongban_platform::identity::take_number;
+        const ID: &str = "nextval(pg_get_serial_sequence('cases', 'id')) AS id";
+        let db = app.db().clone();
+        if db.engine() == DbEngine::Sqlite {
+            assert_eq!(take_number(&db, ID).await.unwrap(), None);
+            return;
+        }
+        let url = app.ctx.config.database_url.clone();
+        let other = tokio::task::spawn_blocking(move || tongban_platform::db::Db::open(&url))
+            .await
+            .unwrap()
+            .unwrap();
+        let calls = |db: tongban_platform::db::Db| async move {
+            let mut taken = Vec::new();
+            for _ in 0..100 {
+                taken.push(take_number(&db, ID).await.unwrap().unwrap());
+            }
+            taken
+        };
+        let before = sequence_calls(&db).await;
+        let (a, b) = tokio::join!(calls(db.clone()), calls(other));
+        for node in [&a, &b] {
+            assert!(
+                node.windows(2).all(|w| w[0].number < w[1].number),
+                "a node hands out rising numbers"
+            );
+        }
+        let numbers: std::collections::HashSet<i64> =
+            a.iter().chain(&b).map(|t| t.number).collect();
+        let ids: std::collections::HashSet<i64> = a.iter().chain(&b).map(|t| t.id).collect();
+        assert_eq!(numbers.len(), 200, "numbers handed out twice");
+        assert_eq!(ids.len(), 200, "ids handed out twice");
+        let taken = sequence_calls(&db).await - before;
+        assert!(
+        taken > 200 && taken < 400,
+        "{taken} values taken from the sequence for 200 numbers: not taken in blocks, or blocks lost"
+    );
+    }
+);
+
+/// How far `numbers_seq` has moved (its last value).
+async fn sequence_calls(db: &tongban_platform::db::Db) -> i64 {
+    db.take(&[("SELECT last_value AS n FROM numbers_seq", &[])])
+        .await
+        .unwrap()[0][0]
+        .get_i64("n")
+        .unwrap()
+}
