@@ -341,7 +341,11 @@ impl Keys {
     /// `sm4:<key id>:<hex of iv, ciphertext and tag>`.
     pub fn encrypt(&self, plain: &str) -> Result<String, VaultError> {
         let raw = self.seal_raw(plain.as_bytes())?;
-        Ok(format!("{PREFIX}{}:{}", self.current, hex::encode(raw)))
+        Ok(format!(
+            "{PREFIX}{}:{}",
+            self.current,
+            crate::crypto::to_hex(&raw)
+        ))
     }
 
     pub fn decrypt(&self, stored: &str) -> Result<String, VaultError> {
@@ -441,7 +445,7 @@ impl Keys {
 
     /// The blind index of a value for exact-match lookups: SM3-HMAC under the index key.
     pub fn blind(&self, kind: &str, value: &str) -> String {
-        hex::encode(hmac(
+        crate::crypto::to_hex(&hmac(
             &self.index_key,
             &[kind.as_bytes(), b":", value.as_bytes()],
         ))

@@ -382,25 +382,32 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
     Some(path.split('?').next().unwrap_or(path)).filter(|p| !p.is_empty())
 }
 
-/// Rewrite `$1` placeholders to SQLite's `?1`, leaving string literals alone.
+/// Rewrite `$1` placeholders to SQLite's `?1`, leaving string literals alone. Every
+/// statement on SQLite passes here, the writer's too: it works on bytes (`$`, `'` and digits
+/// are ASCII, so a multi-byte character is never split) and copies the spans between marks.
 pub(crate) fn to_sqlite_placeholders(sql: &str) -> std::borrow::Cow<'_, str> {
-    if !sql.contains('$') {
+    let bytes = sql.as_bytes();
+    if !bytes.contains(&b'$') {
         return std::borrow::Cow::Borrowed(sql);
     }
-    let mut out = String::with_capacity(sql.len());
+    let mut out = Vec::with_capacity(bytes.len());
     let mut in_str = false;
-    let mut chars = sql.chars().peekable();
-    while let Some(ch) = chars.next() {
-        if ch == '\'' {
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\'' {
             in_str = !in_str;
-        }
-        if ch == '$' && !in_str && chars.peek().is_some_and(|c| c.is_ascii_digit()) {
-            out.push('?');
-        } else {
-            out.push(ch);
+        } else if b == b'$' && !in_str && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            out.extend_from_slice(&bytes[from..i]);
+            out.push(b'?');
+            from = i + 1;
         }
     }
-    std::borrow::Cow::Owned(out)
+    out.extend_from_slice(&bytes[from..]);
+    match String::from_utf8(out) {
+        Ok(s) => std::borrow::Cow::Owned(s),
+        // Cannot happen (only an ASCII byte was replaced by another); keep the statement.
+        Err(_) => std::borrow::Cow::Borrowed(sql),
+    }
 }
 
 #[cfg(test)]
@@ -413,5 +420,12 @@ mod tests {
             to_sqlite_placeholders("SELECT '$1', x FROM t WHERE a = $1 AND b = $12"),
             "SELECT '$1', x FROM t WHERE a = ?1 AND b = ?12"
         );
+        assert_eq!(
+            to_sqlite_placeholders(
+                "SELECT '名$1' AS 名, $2, 'a''$3' || $3, $x FROM 表 WHERE a = $1"
+            ),
+            "SELECT '名$1' AS 名, ?2, 'a''$3' || ?3, $x FROM 表 WHERE a = ?1"
+        );
+        assert_eq!(to_sqlite_placeholders("SELECT $1"), "SELECT ?1");
     }
 }
