@@ -21,32 +21,19 @@ pub struct NewCase<'a> {
     pub channel: &'a str,
 }
 
-/// On PostgreSQL, the column that takes a new case's id before it is written (see
-/// [`insert`]), for the statement that takes its number too.
+/// On PostgreSQL, the column that takes a new case's id before it is written, as
+/// `identity::take_number` takes it (see [`insert_submitted`]).
 pub const NEXT_ID: &str = "nextval(pg_get_serial_sequence('cases', 'id')) AS id";
 
-/// Insert a new case. With its `id` taken beforehand ([`NEXT_ID`]) nothing waits for
-/// the insert's answer (it travels with the job's next statement, see
-/// [`Conn::execute_later`]); without, the row's id is read back from the insert.
-pub fn insert(c: &mut dyn Conn, id: Option<i64>, n: &NewCase) -> Result<CaseRecord, DbError> {
-    let form = n.sealed_form;
-    let id = match id {
-        Some(id) => {
-            c.execute_later(
-                "INSERT INTO cases (id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 1, $9)",
-                params![id, n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
-            )?;
-            id
-        }
-        None => c
-            .query_one(
-                "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
-                params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), form, n.now, n.channel],
-            )?
-            .get_i64("id")?,
-    };
+/// Insert a new case, its id read back from the insert.
+fn insert(c: &mut dyn Conn, n: &NewCase) -> Result<CaseRecord, DbError> {
+    let id = c
+        .query_one(
+            "INSERT INTO cases (case_no, matter_code, department_code, applicant_id, status, form, submitted_at, updated_at, version, channel)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1, $8) RETURNING id",
+            params![n.case_no, n.matter_code, n.department_code, n.applicant_id, Status::Submitted.as_str(), n.sealed_form, n.now, n.channel],
+        )?
+        .get_i64("id")?;
     Ok(submitted(id, n))
 }
 
@@ -87,7 +74,7 @@ pub fn insert_submitted(
         to: Status::Submitted,
     };
     let Some(id) = id.filter(|_| c.engine() == Engine::Postgres) else {
-        let rec = insert(c, id, n)?;
+        let rec = insert(c, n)?;
         let event = add_sealed_event(c, rec.id, n.now, step, who, sealed)?;
         return Ok((rec, event));
     };

@@ -47,6 +47,32 @@ impl<K: Eq + Hash, V: Clone> Held<K, V> {
         slot.1.insert(key, value);
     }
 
+    /// The value under `key`: from memory when held at `db`'s current generation, else from
+    /// `read`, and then kept if nothing was announced while it was read. Nothing is held
+    /// where the database gives no generation.
+    pub async fn through<F, Fut>(
+        &self,
+        db: &super::Db,
+        key: K,
+        read: F,
+    ) -> Result<Option<V>, super::DbError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<V>, super::DbError>>,
+    {
+        let generation = db.cache_generation();
+        if let Some(v) = generation.and_then(|g| self.get(g, &key)) {
+            return Ok(Some(v));
+        }
+        let value = read().await?;
+        if let (Some(g), Some(v)) = (generation, &value) {
+            if db.cache_generation() == Some(g) {
+                self.keep(g, key, v.clone());
+            }
+        }
+        Ok(value)
+    }
+
     /// Change the value held under `key`, if any.
     pub fn update(&self, key: &K, change: impl FnOnce(&mut V)) {
         if let Ok(mut slot) = self.slot.lock() {

@@ -90,17 +90,8 @@ impl Default for NameCache {
 
 /// The name of citizen `id`, from memory when held ([`NameCache`]), else read.
 pub async fn citizen_name_held(db: &crate::db::Db, id: i64) -> Result<Option<String>, DbError> {
-    let cache = db.local::<NameCache>();
-    let generation = db.cache_generation();
-    if let Some(name) = generation.and_then(|g| cache.held.get(g, &id)) {
-        return Ok(Some(name));
-    }
-    let name = db.read_single(move |c| citizen_name(c, id)).await?;
-    // Kept only if nothing was announced while it was read.
-    if let (Some(g), Some(n)) = (generation, &name) {
-        if db.cache_generation() == Some(g) {
-            cache.held.keep(g, id, n.clone());
-        }
-    }
-    Ok(name)
+    db.local::<NameCache>()
+        .held
+        .through(db, id, || db.read_single(move |c| citizen_name(c, id)))
+        .await
 }

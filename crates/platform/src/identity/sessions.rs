@@ -214,17 +214,8 @@ impl StaffCache {
 
 /// Staff member `id`, from memory when held ([`StaffCache`]).
 pub async fn staff_member(db: &crate::db::Db, id: i64) -> Result<Option<Staff>, DbError> {
-    let cache = db.local::<StaffCache>();
-    let generation = db.cache_generation();
-    if let Some(staff) = generation.and_then(|g| cache.held.get(g, &id)) {
-        return Ok(Some(staff));
-    }
-    let staff = db.read(move |c| get_staff(c, id)).await?;
-    // Kept only if nothing was announced while it was read.
-    if let (Some(g), Some(s)) = (generation, &staff) {
-        if db.cache_generation() == Some(g) {
-            cache.held.keep(g, id, s.clone());
-        }
-    }
-    Ok(staff)
+    db.local::<StaffCache>()
+        .held
+        .through(db, id, || db.read(move |c| get_staff(c, id)))
+        .await
 }
