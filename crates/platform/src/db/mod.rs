@@ -75,6 +75,12 @@ pub trait Conn {
     /// Run several statements separated by `;` without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
 
+    /// The audit chain's head held by this write until it commits (SQLite's writer), or `None`
+    /// where the head is read and stored row by row.
+    fn audit_head(&mut self) -> Option<&mut crate::audit::HeldHead> {
+        None
+    }
+
     /// Tell every node, once this transaction commits, that data behind an in-memory cache
     /// changed (see [`Db::cache_generation`]). `topic` names what changed, for the logs.
     fn announce(&mut self, topic: &str) -> Result<(), DbError> {

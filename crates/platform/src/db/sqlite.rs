@@ -6,6 +6,7 @@ use super::{
     erase, next_batch, to_sqlite_placeholders, unerase, AnyBox, Conn, DbError, Engine, Job, Row,
     Value,
 };
+use crate::audit::HeldHead;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -192,6 +193,7 @@ impl SqliteDb {
         let out = f(&mut SqliteConn {
             conn: &conn,
             announced: false,
+            head: None,
         });
         let end = run_cached(&conn, "COMMIT");
         if let Ok(mut pool) = self.readers.lock() {
@@ -221,12 +223,18 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>, announced: &Atom
     }
     let mut done = Vec::with_capacity(batch.len());
     let mut announcing = false;
+    let mut head = HeldHead::default();
     for req in batch {
-        let (result, announced) = run_in_savepoint(conn, req.job);
+        let (result, announced) = run_in_savepoint(conn, req.job, &mut head);
         announcing |= announced;
         done.push((req.reply, result));
     }
-    match run_cached(conn, "COMMIT") {
+    let stored = head.store(&mut SqliteConn {
+        conn,
+        announced: false,
+        head: None,
+    });
+    match stored.and_then(|()| run_cached(conn, "COMMIT")) {
         Ok(()) => {
             if announcing {
                 // Before any reply: whoever waits for the write sees its change announced.
@@ -238,29 +246,33 @@ fn run_batch(conn: &rusqlite::Connection, batch: Vec<WriteReq>, announced: &Atom
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            let msg = e.to_string();
             for (reply, _) in done {
-                reply.send(Err(DbError::Engine(format!("commit failed: {msg}"))));
+                reply.send(Err(DbError::Engine(format!("commit failed: {e}"))));
             }
         }
     }
 }
 
-/// A job in its savepoint: its result, and whether it announced a change that stands.
+/// A job in its savepoint: its result, and whether it announced a change that stands. A job
+/// rolled back leaves the batch's audit head as it found it.
 fn run_in_savepoint(
     conn: &rusqlite::Connection,
     job: Job<AnyBox>,
+    head: &mut HeldHead,
 ) -> (Result<AnyBox, DbError>, bool) {
     if let Err(e) = run_cached(conn, "SAVEPOINT job") {
         return (Err(e), false);
     }
+    let found = head.clone();
     let mut c = SqliteConn {
         conn,
         announced: false,
+        head: Some(head),
     };
     let result = job(&mut c);
     let announced = c.announced && result.is_ok();
     if result.is_err() {
+        *head = found;
         if let Err(e) = run_cached(conn, "ROLLBACK TO job") {
             return (Err(e), false);
         }
@@ -284,6 +296,8 @@ pub(crate) struct SqliteConn<'a> {
     conn: &'a rusqlite::Connection,
     /// The job announced a change ([`Conn::announce`]).
     announced: bool,
+    /// The writer's batch's audit head (none for reads).
+    head: Option<&'a mut HeldHead>,
 }
 
 struct P<'a>(&'a Value);
@@ -358,6 +372,10 @@ impl Conn for SqliteConn<'_> {
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
         self.conn.execute_batch(sql).map_err(map_err)
+    }
+
+    fn audit_head(&mut self) -> Option<&mut HeldHead> {
+        self.head.as_deref_mut()
     }
 
     fn announce(&mut self, _topic: &str) -> Result<(), DbError> {
