@@ -127,8 +127,17 @@ async fn step(ctx: &Ctx, paced: bool) -> Result<usize, DbError> {
         for d in &days {
             let started = std::time::Instant::now();
             let (d, cal) = (*d, cal.clone());
+            // Read apart from the write (a busy day's figures take tens of milliseconds to
+            // add up; the writer would hold every request's write meanwhile), from a
+            // snapshot that holds every entry up to the cursors moved below: what arrives
+            // after it moves past them and brings this day back in a later step.
+            let figures = ctx
+                .db
+                .read_aside(move |c| day_figures(c, d, &cal, tz))
+                .await?;
+            let Some(figures) = figures else { continue };
             // The cursor rows are locked for each day (on PostgreSQL), so two nodes never
-            // recompute one day at once; when another node has taken these entries, it
+            // write one day at once; when another node has taken these entries, it
             // recomputes their days and this one stops.
             let ours = ctx
                 .db
@@ -136,7 +145,7 @@ async fn step(ctx: &Ctx, paced: bool) -> Result<usize, DbError> {
                     if read_cursors(c, true)? != cursors {
                         return Ok(false);
                     }
-                    recompute_day(c, d, &cal, tz)?;
+                    store_day(c, &figures)?;
                     Ok(true)
                 })
                 .await?;
@@ -266,13 +275,33 @@ pub fn recompute_day(
     cal: &Calendar,
     tz: Tz,
 ) -> Result<(), DbError> {
+    match day_figures(c, day, cal, tz)? {
+        Some(f) => store_day(c, &f),
+        None => Ok(()),
+    }
+}
+
+/// One day's figures as the cases and hotline rooms say them: what [`store_day`] writes.
+pub struct DayFigures {
+    key: String,
+    cases: BTreeMap<String, (Figures, RatingFigures)>,
+    orders: BTreeMap<(String, String, String), OrderFigures>,
+}
+
+/// Read one day's figures (`None` for a day the zone cannot place).
+pub fn day_figures(
+    c: &mut dyn Conn,
+    day: NaiveDate,
+    cal: &Calendar,
+    tz: Tz,
+) -> Result<Option<DayFigures>, DbError> {
     let key = day.format("%Y-%m-%d").to_string();
     let (Some(s), Some(e)) = (
         day_start(&key, tz),
         day.succ_opt()
             .and_then(|d| day_start(&d.format("%Y-%m-%d").to_string(), tz)),
     ) else {
-        return Ok(());
+        return Ok(None);
     };
     let mut cases: BTreeMap<String, (Figures, RatingFigures)> =
         tongban_cases::stats::by_department(c, s, e, cal, tz)?
@@ -290,21 +319,23 @@ pub fn recompute_day(
             .or_default()
             .add(&f);
     }
+    Ok(Some(DayFigures { key, cases, orders }))
+}
 
-    c.execute(
-        "DELETE FROM insight_case_days WHERE day = $1",
-        params![key.as_str()],
-    )?;
+/// Replace one day's stored figures by `f`.
+fn store_day(c: &mut dyn Conn, f: &DayFigures) -> Result<(), DbError> {
+    let key = f.key.as_str();
+    c.execute("DELETE FROM insight_case_days WHERE day = $1", params![key])?;
     c.execute(
         "DELETE FROM insight_order_days WHERE day = $1",
-        params![key.as_str()],
+        params![key],
     )?;
-    let mut v: Vec<Value> = Vec::with_capacity(cases.len() * 11);
-    for (d, (f, r)) in cases {
+    let mut v: Vec<Value> = Vec::with_capacity(f.cases.len() * 11);
+    for (d, (f, r)) in &f.cases {
         v.extend(
             params![
-                key.as_str(),
-                d,
+                key,
+                d.as_str(),
                 f.submitted,
                 f.mobile,
                 f.decided,
@@ -327,14 +358,14 @@ pub fn recompute_day(
         &v,
         "",
     )?;
-    let mut v: Vec<Value> = Vec::with_capacity(orders.len() * 13);
-    for ((d, district, category), f) in orders {
+    let mut v: Vec<Value> = Vec::with_capacity(f.orders.len() * 13);
+    for ((d, district, category), f) in &f.orders {
         v.extend(
             params![
-                key.as_str(),
-                d,
-                district,
-                category,
+                key,
+                d.as_str(),
+                district.as_str(),
+                category.as_str(),
                 f.received,
                 f.mobile,
                 f.phone,

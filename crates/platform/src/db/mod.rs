@@ -311,6 +311,27 @@ impl Db {
         }
     }
 
+    /// As [`Db::read`], for a long read of a background follower: on SQLite (whose reads run
+    /// on the calling thread) it runs on a blocking thread, not on a worker that requests need.
+    pub async fn read_aside<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        match &*self.inner {
+            Inner::Sqlite(_) => {
+                let inner = self.inner.clone();
+                tokio::task::spawn_blocking(move || match &*inner {
+                    Inner::Sqlite(db) => db.read(f),
+                    Inner::Postgres(_) => Err(DbError::Closed),
+                })
+                .await
+                .map_err(|e| DbError::Engine(format!("the read's thread: {e}")))?
+            }
+            Inner::Postgres(db) => db.run(Box::new(f), pg::Mode::Read).await,
+        }
+    }
+
     /// Blocking variant of [`Db::write`] for the CLI.
     pub fn write_blocking<T, F>(&self, f: F) -> Result<T, DbError>
     where

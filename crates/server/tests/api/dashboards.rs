@@ -328,3 +328,44 @@ on_both_engines!(
         }
     }
 );
+
+// The background worker's way alone (each day's figures read apart from its write, then
+// written under the cursors' check): it counts what the one-transaction way counts.
+on_both_engines!(
+    paced_figures_count_as_a_rebuild_does,
+    |app: TestApp| async move {
+        let sup = app.staff("s-paced", "wx-12345", &[Role::Supervisor]).await;
+        file(&app, "city.roads", "梁溪区", false).await;
+        file(&app, "city.roads", "滨湖区", true).await;
+        let citizen = app.citizen().await;
+        app.submit_birth(&citizen).await;
+        app.submit_birth(&citizen).await;
+        let days = tongban_insight::facts::catch_up_paced(&app.ctx)
+            .await
+            .unwrap();
+        assert!(days >= 1, "today was recomputed");
+        let boards = || async {
+            let mut out = Vec::new();
+            for name in ["services", "livelihood"] {
+                let r = app
+                    .get(&app.iurl(&format!("/api/v1/staff/dashboards/{name}")), &sup)
+                    .await;
+                assert_eq!(r.status(), StatusCode::OK, "{name}");
+                out.push(r.json::<Value>().await.unwrap());
+            }
+            out
+        };
+        let paced = boards().await;
+        assert_eq!(figure(&paced[0], "submitted"), json!(2.0));
+        assert_eq!(figure(&paced[1], "received"), json!(2.0));
+        assert_eq!(figure(&paced[1], "mobile_share"), json!(50.0));
+        tongban_insight::facts::rebuild(&app.ctx).await.unwrap();
+        let rebuilt = boards().await;
+        for (p, r) in paced.iter().zip(&rebuilt) {
+            assert_eq!(
+                p["figures"], r["figures"],
+                "paced and rebuilt figures agree"
+            );
+        }
+    }
+);
