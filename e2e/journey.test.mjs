@@ -71,9 +71,12 @@ RUNS.forEach(({ engine, vp }, n) => {
     await page.waitForURL(/\/apply$/);
     await checkPage(t, page, shot('apply'), assert);
 
-    // Apply with one deliberate mistake, then correct it.
+    // Apply with a deliberate mistake and without the ID card the matter requires, then
+    // correct both.
     const pdf = join(server.dir, 'marriage.pdf');
     writeFileSync(pdf, '%PDF-1.4\n% marriage certificate scan\n');
+    const idCard = join(server.dir, 'id-card.pdf');
+    writeFileSync(idCard, '%PDF-1.4\n% ID card scan\n');
     await page.fill('#f-applicant_name', '陈小明');
     await page.fill('#f-applicant_id', me.id);
     await page.fill('#f-applicant_phone', me.phone);
@@ -85,11 +88,15 @@ RUNS.forEach(({ engine, vp }, n) => {
     await page.waitForSelector('.error-summary');
     await checkPage(t, page, shot('apply-errors'), assert);
     assert.match(await page.textContent('.error-summary'), /配偶身份证号码/);
+    assert.match(await page.textContent('.error-summary'), /申请人居民身份证：请上传此材料/,
+      'a required material missing is refused, named by its name');
+    assert.match(await page.textContent('#f-id_card-error'), /请上传此材料/);
     assert.match(await page.textContent('#f-spouse_id-error'), /身份证号码不正确/);
     assert.equal(await page.getAttribute('#f-spouse_id', 'aria-invalid'), 'true');
     assert.equal(await page.inputValue('#f-spouse_name'), '林小红', 'values are kept');
     await page.fill('#f-spouse_id', spouse);
     await page.setInputFiles('#f-marriage_cert', pdf);
+    await page.setInputFiles('#f-id_card', idCard);
     await page.click('main button[type=submit]');
     await page.waitForURL(/\/submitted$/);
     await checkPage(t, page, shot('submitted'), assert);

@@ -125,6 +125,45 @@ async fn login_citizen(addr: &str) -> String {
     login(addr, "/api/v1/sessions", &body).await
 }
 
+/// The citizen's ID card scan (the matter's required material), uploaded once with a first
+/// application and reused by id in every submission after it, as a citizen's later
+/// applications do.
+async fn id_card(addr: &str, token: &str) -> i64 {
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let list = || async {
+        client
+            .get(format!("{base}/api/v1/me/materials?key=id_card"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("list earlier uploads")
+            .json::<serde_json::Value>()
+            .await
+            .expect("a JSON list")["items"][0]["id"]
+            .as_i64()
+    };
+    if let Some(id) = list().await {
+        return id;
+    }
+    let form = reqwest::multipart::Form::new()
+        .text("matter_code", "WX-WJ-001")
+        .text("form", FORM)
+        .part(
+            "id_card",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 ID card scan".to_vec()).file_name("id.pdf"),
+        );
+    let r = client
+        .post(format!("{base}/api/v1/cases"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("the first application");
+    assert!(r.status().is_success(), "first application: {}", r.status());
+    list().await.expect("the ID card is listed")
+}
+
 /// One measurement: `GET /healthz`, then submissions, then reads of the citizen's cases.
 async fn phase(
     addr: &str,
@@ -138,7 +177,9 @@ async fn phase(
     let addr1 = addr.to_owned();
     let make_health: Maker = Arc::new(move |_| get("/healthz", &addr1, None));
     let health = load(addr, a.readers, a.seconds, 200, make_health).await;
-    let submit_body = format!(r#"{{"matter_code":"WX-WJ-001","form":{FORM}}}"#);
+    let reuse = id_card(addr, token).await;
+    let submit_body =
+        format!(r#"{{"matter_code":"WX-WJ-001","form":{FORM},"reuse":{{"id_card":{reuse}}}}}"#);
     let (addr2, tok2) = (addr.to_owned(), token.to_owned());
     let make_submit: Maker = Arc::new(move |_| post("/api/v1/cases", &addr2, &tok2, &submit_body));
     let sub = load(addr, a.writers, a.seconds, 201, make_submit).await;

@@ -25,6 +25,10 @@ pub enum CaseError {
     TooManyFiles { key: String, max: usize },
     #[error("file part {key:?} is not a material of this matter; use one of: {}", .allowed.join(", "))]
     UnknownMaterial { key: String, allowed: Vec<String> },
+    #[error("required material(s) missing: {}; upload each, or reuse an earlier upload (\"reuse\": {{key: id}}, see GET /api/v1/me/materials)", .0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))]
+    MissingMaterials(Vec<FieldError>),
+    #[error("reuse {key:?}: {id} is not an earlier upload of yours for this material; see GET /api/v1/me/materials?key={key}")]
+    ReuseNotFound { key: String, id: i64 },
     #[error("the file for {0:?} is empty")]
     EmptyFile(String),
     #[error("{filename:?} is {size} bytes; the limit is {limit} bytes per file")]
@@ -126,6 +130,12 @@ impl From<CaseError> for ApiError {
             CaseError::UnknownMaterial { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "unknown_material")
             }
+            CaseError::MissingMaterials(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "missing_material")
+            }
+            CaseError::ReuseNotFound { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "reuse_not_found")
+            }
             CaseError::EmptyFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "empty_file"),
             CaseError::FileTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large"),
             CaseError::FileType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "file_type"),
@@ -146,9 +156,15 @@ impl From<CaseError> for ApiError {
         let api = ApiError::new(status, code, message);
         // Pages mark the field at fault; API clients read the same list.
         match e {
-            CaseError::InvalidForm(errors) => {
+            CaseError::InvalidForm(errors) | CaseError::MissingMaterials(errors) => {
                 api.with_fields(serde_json::to_value(&errors).unwrap_or_default())
             }
+            CaseError::ReuseNotFound { key, .. } => api.with_fields(field(
+                &key,
+                "reuse_not_found",
+                "not an earlier upload of yours",
+                None,
+            )),
             CaseError::EmptyFile(key) => {
                 api.with_fields(field(&key, "empty_file", "empty file", None))
             }

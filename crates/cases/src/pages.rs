@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use tongban_catalog::Matter;
 use tongban_platform::http::Device;
 use tongban_platform::{ApiError, Ctx};
@@ -76,20 +76,53 @@ async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
         })
 }
 
+/// The applicant's earlier uploads of each material of `m` (the newest few), to reuse.
+async fn earlier_by_material(
+    ctx: &Ctx,
+    account_id: i64,
+    m: &Matter,
+) -> BTreeMap<String, Vec<service::EarlierUpload>> {
+    let mut out = BTreeMap::new();
+    for x in &m.materials {
+        // A failed read only hides the choice; the upload field stays.
+        if let Ok((items, _)) =
+            service::earlier_uploads(ctx, account_id, Some(x.key.clone()), 1, 5).await
+        {
+            if !items.is_empty() {
+                out.insert(x.key.clone(), items);
+            }
+        }
+    }
+    out
+}
+
+/// The apply page: the form, and the materials as a checklist (each with its earlier
+/// uploads to choose from, `chosen` keeping a choice made before an error).
+struct ApplyShown<'a> {
+    values: &'a Map<String, Value>,
+    earlier: BTreeMap<String, Vec<service::EarlierUpload>>,
+    chosen: BTreeMap<String, i64>,
+}
+
 fn apply_page(
     page: &Page,
     status: StatusCode,
     m: &Matter,
-    values: &Map<String, Value>,
+    shown: ApplyShown,
     e: Option<&ApiError>,
 ) -> Response {
+    let ApplyShown {
+        values,
+        earlier,
+        chosen,
+    } = shown;
     let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
     let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
     page.render(
         status,
         "apply.html",
         context! {
-            m, values, errors, error,
+            m, values, errors, error, earlier, chosen,
             action => format!("/matters/{}/apply", urlencode(&m.code)),
             submit_label => page.t("apply.submit"),
         },
@@ -98,11 +131,18 @@ fn apply_page(
 
 async fn apply_form(
     State(ctx): State<Ctx>,
-    CitizenPage(page, _): CitizenPage,
+    CitizenPage(page, id): CitizenPage,
     Path(code): Path<String>,
 ) -> Response {
     match applicable_matter(&ctx, &code).await {
-        Ok(m) => apply_page(&page, StatusCode::OK, &m, &Map::new(), None),
+        Ok(m) => {
+            let shown = ApplyShown {
+                values: &Map::new(),
+                earlier: earlier_by_material(&ctx, id, &m).await,
+                chosen: BTreeMap::new(),
+            };
+            apply_page(&page, StatusCode::OK, &m, shown, None)
+        }
         Err(e) => page.error(&e),
     }
 }
@@ -120,9 +160,17 @@ async fn apply(
     };
     let sub = match read_multipart(mp).await {
         Ok(s) => s,
-        Err(e) => return apply_page(&page, e.status, &m, &Map::new(), Some(&e)),
+        Err(e) => {
+            let shown = ApplyShown {
+                values: &Map::new(),
+                earlier: earlier_by_material(&ctx, id, &m).await,
+                chosen: BTreeMap::new(),
+            };
+            return apply_page(&page, e.status, &m, shown, Some(&e));
+        }
     };
     let values = sub.form.clone();
+    let chosen = sub.reuse.clone();
     match service::submit(
         &ctx,
         id,
@@ -130,12 +178,20 @@ async fn apply(
         &m.code,
         sub.form,
         sub.uploads,
+        sub.reuse,
     )
     .await
     .map_err(ApiError::from)
     {
         Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
-        Err(e) => apply_page(&page, e.status, &m, &values, Some(&e)),
+        Err(e) => {
+            let shown = ApplyShown {
+                values: &values,
+                earlier: earlier_by_material(&ctx, id, &m).await,
+                chosen,
+            };
+            apply_page(&page, e.status, &m, shown, Some(&e))
+        }
     }
 }
 
@@ -269,7 +325,7 @@ async fn supplement(
     sub.form
         .retain(|_, v| v.as_str().is_none_or(|t| !t.trim().is_empty()));
     let values = sub.form.clone();
-    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads)
+    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads, sub.reuse)
         .await
         .map_err(ApiError::from)
     {

@@ -10,17 +10,18 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use tongban_catalog::routes::{paging, Page};
 use tongban_platform::http::{json_rejection, CitizenAuth, Device, JsonBody, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 4] = [
+pub const PUBLIC_PATHS: [&str; 5] = [
     "/api/v1/cases",
     "/api/v1/cases/{case_no}",
     "/api/v1/cases/{case_no}/supplement",
     "/api/v1/cases/{case_no}/withdraw",
+    "/api/v1/me/materials",
 ];
 /// Paths served on the internal listener only.
 pub const INTERNAL_PATHS: [&str; 4] = [
@@ -31,9 +32,10 @@ pub const INTERNAL_PATHS: [&str; 4] = [
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
-    let [cases, case, supplement_path, withdraw_path] = PUBLIC_PATHS;
+    let [cases, case, supplement_path, withdraw_path, earlier_path] = PUBLIC_PATHS;
     Router::new()
         .route(cases, post(submit).get(mine))
+        .route(earlier_path, get(earlier))
         .route(case, get(one))
         .route(supplement_path, post(supplement))
         .route(withdraw_path, post(withdraw))
@@ -57,6 +59,8 @@ pub(crate) struct Submission {
     pub(crate) matter_code: Option<String>,
     pub(crate) form: Map<String, Value>,
     pub(crate) uploads: Vec<Upload>,
+    /// Earlier uploads used again: material key → upload id (`GET /api/v1/me/materials`).
+    pub(crate) reuse: BTreeMap<String, i64>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +69,8 @@ struct JsonSubmission {
     matter_code: Option<String>,
     #[serde(default)]
     form: Map<String, Value>,
+    #[serde(default)]
+    reuse: BTreeMap<String, i64>,
 }
 
 impl FromRequest<Ctx> for Submission {
@@ -90,6 +96,7 @@ impl FromRequest<Ctx> for Submission {
             matter_code: body.0.matter_code,
             form: body.0.form,
             uploads: vec![],
+            reuse: body.0.reuse,
         })
     }
 }
@@ -119,6 +126,7 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiE
         matter_code: None,
         form: Map::new(),
         uploads: vec![],
+        reuse: BTreeMap::new(),
     };
     let mut parts = 0usize;
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
@@ -148,6 +156,21 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiE
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
+        if let Some(key) = name.strip_prefix("reuse.") {
+            // A page's choice between a new file and an earlier one: empty means a new file.
+            if !text.trim().is_empty() {
+                let id = text.trim().parse::<i64>().map_err(|_| {
+                    ApiError::unprocessable(
+                        "bad_reuse",
+                        format!(
+                            "{name} must be the id of an earlier upload (GET /api/v1/me/materials)"
+                        ),
+                    )
+                })?;
+                sub.reuse.insert(key.to_owned(), id);
+            }
+            continue;
+        }
         match name.as_str() {
             "matter_code" => sub.matter_code = Some(text),
             "form" => {
@@ -192,9 +215,28 @@ async fn submit(
         code.trim(),
         sub.form,
         sub.uploads,
+        sub.reuse,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The citizen's earlier uploads, to reuse by id (`?key=` one material; paged).
+async fn earlier(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Page<service::EarlierUpload>>, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let key = q.get("key").filter(|k| !k.is_empty()).cloned();
+    let (items, total) =
+        service::earlier_uploads(&ctx, who.account_id, key, page, per_page).await?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
 
 async fn mine(
@@ -235,7 +277,15 @@ async fn supplement(
         ));
     }
     Ok(Json(
-        service::supplement(&ctx, who.account_id, &case_no, sub.form, sub.uploads).await?,
+        service::supplement(
+            &ctx,
+            who.account_id,
+            &case_no,
+            sub.form,
+            sub.uploads,
+            sub.reuse,
+        )
+        .await?,
     ))
 }
 

@@ -14,8 +14,10 @@ use tongban_platform::db::{Conn, DbError};
 use tongban_platform::identity::{self, Staff};
 use tongban_platform::{audit, blobs, Ctx};
 
+mod materials;
 mod staff;
 mod submit;
+pub use materials::{earlier_uploads, EarlierUpload};
 pub use staff::*;
 pub use submit::submit;
 
@@ -60,12 +62,8 @@ pub async fn published_matter(ctx: &Ctx, code: &str) -> Result<Matter, CaseError
 /// Files one material (or file field) may carry in one submission.
 pub const MAX_FILES_PER_MATERIAL: usize = 5;
 
-/// Check uploads against the matter, store them by content hash, and describe them.
-fn store_uploads(
-    ctx: &Ctx,
-    matter: &Matter,
-    uploads: Vec<Upload>,
-) -> Result<Vec<MaterialRecord>, CaseError> {
+/// Check uploads against the matter (count, size, type by content) without storing any.
+fn check_uploads(ctx: &Ctx, matter: &Matter, uploads: &[Upload]) -> Result<(), CaseError> {
     let total: usize = uploads.iter().map(|u| u.data.len()).sum();
     if total > ctx.config.max_case_upload_bytes {
         return Err(CaseError::UploadTooLarge {
@@ -76,7 +74,7 @@ fn store_uploads(
     // At most a few files per declared material: 5,000 file parts in one submission were
     // once stored.
     let mut per_key: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for u in &uploads {
+    for u in uploads {
         let n = per_key.entry(u.key.as_str()).or_default();
         *n += 1;
         if *n > MAX_FILES_PER_MATERIAL {
@@ -86,8 +84,6 @@ fn store_uploads(
             });
         }
     }
-    let mut out = Vec::with_capacity(uploads.len());
-    let now = tongban_platform::time::now_millis();
     for u in uploads {
         let formats: Vec<String> = if let Some(m) = matter.materials.iter().find(|m| m.key == u.key)
         {
@@ -100,17 +96,17 @@ fn store_uploads(
             FILE_FIELD_FORMATS.iter().map(|s| s.to_string()).collect()
         } else {
             return Err(CaseError::UnknownMaterial {
-                key: u.key,
+                key: u.key.clone(),
                 allowed: matter.materials.iter().map(|m| m.key.clone()).collect(),
             });
         };
         if u.data.is_empty() {
-            return Err(CaseError::EmptyFile(u.key));
+            return Err(CaseError::EmptyFile(u.key.clone()));
         }
         if u.data.len() > ctx.config.max_upload_bytes {
             return Err(CaseError::FileTooLarge {
-                key: u.key,
-                filename: u.filename,
+                key: u.key.clone(),
+                filename: u.filename.clone(),
                 size: u.data.len(),
                 limit: ctx.config.max_upload_bytes,
             });
@@ -119,19 +115,27 @@ fn store_uploads(
         let sniffed = blobs::sniff(&u.data).unwrap_or(&[]);
         if !sniffed.iter().any(|t| formats.iter().any(|f| f == t)) {
             return Err(CaseError::FileType {
-                key: u.key,
-                filename: u.filename,
+                key: u.key.clone(),
+                filename: u.filename.clone(),
                 formats,
             });
         }
+    }
+    Ok(())
+}
+
+/// Store checked uploads ([`check_uploads`]) by content hash, and describe them.
+fn store_uploads(ctx: &Ctx, uploads: Vec<Upload>) -> Result<Vec<MaterialRecord>, CaseError> {
+    let now = tongban_platform::time::now_millis();
+    let mut out = Vec::with_capacity(uploads.len());
+    for u in uploads {
         let sha = blobs::put(&ctx.config.upload_dir, &u.data).map_err(|e| {
             tracing::error!(error = %e, "cannot store upload");
             CaseError::Storage(e.to_string())
         })?;
-        let filename = blobs::clean_name(&u.filename);
         out.push(MaterialRecord {
+            filename: blobs::clean_name(&u.filename),
             key: u.key,
-            filename,
             content_type: u.content_type,
             size: u.data.len() as i64,
             sha,
@@ -358,6 +362,7 @@ pub async fn supplement(
     case_no: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
+    reuse: std::collections::BTreeMap<String, i64>,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let no = case_no.to_owned();
@@ -392,10 +397,13 @@ pub async fn supplement(
         .into_iter()
         .filter(|(k, v)| rec.form.get(k) != Some(v))
         .collect();
-    if changes.is_empty() && uploads.is_empty() {
+    if changes.is_empty() && uploads.is_empty() && reuse.is_empty() {
         return Err(CaseError::EmptySupplement);
     }
-    let mats = store_uploads(ctx, &matter, uploads)?;
+    check_uploads(ctx, &matter, &uploads)?;
+    let reused = materials::reused(ctx, account_id, &matter, reuse).await?;
+    let mut mats = store_uploads(ctx, uploads)?;
+    mats.extend(reused);
     let cal = ctx.calendar();
     let today = ctx.today();
     let no = case_no.to_owned();

@@ -5,6 +5,7 @@ use serde_json::{Map, Value as Json};
 use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
 use tongban_platform::params;
 
+pub mod earlier;
 mod recent;
 mod whole;
 mod writes;

@@ -133,11 +133,16 @@ pub(crate) fn env() -> &'static Environment<'static> {
         // t("key") — the text in the page's language; t("key", x) fills "{}" with x.
         env.add_function(
             "t",
-            |state: &State, key: &str, arg: Option<Value>| -> String {
+            |state: &State, key: &str, arg: Option<Value>, second: Option<Value>| -> String {
                 let text = i18n::t(lang_of(state), key);
-                match arg {
-                    Some(a) => text.replace("{}", &a.to_string()),
-                    None => text,
+                match (arg, second) {
+                    // Two values fill the text's two places in order.
+                    (Some(a), Some(b)) => {
+                        text.replacen("{}", &a.to_string(), 1)
+                            .replacen("{}", &b.to_string(), 1)
+                    }
+                    (Some(a), None) => text.replace("{}", &a.to_string()),
+                    _ => text,
                 }
             },
         );
@@ -156,9 +161,11 @@ pub(crate) fn env() -> &'static Environment<'static> {
                     .filter(|v| !v.is_undefined() && !v.is_none())
                     .map(|v| v.to_string())
             };
-            match (lang_of(state), get("label_en")) {
+            // Form fields carry label_zh/label_en; materials name_en/name.
+            let en = get("label_en").or_else(|| get("name_en"));
+            match (lang_of(state), en) {
                 (Lang::En, Some(en)) if !en.is_empty() => en,
-                _ => get("label_zh").unwrap_or_default(),
+                _ => get("label_zh").or_else(|| get("name")).unwrap_or_default(),
             }
         });
         env

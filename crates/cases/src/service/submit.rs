@@ -2,6 +2,7 @@
 //! for nothing, its answer built from what was written.
 
 use super::*;
+use std::collections::BTreeMap;
 
 /// Submit an application; `channel` is `web` or `mobile` (the device class of the sender).
 pub async fn submit(
@@ -11,11 +12,23 @@ pub async fn submit(
     matter_code: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
+    reuse: BTreeMap<String, i64>,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let matter = published_matter(ctx, matter_code).await?;
+    check_uploads(ctx, &matter, &uploads)?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
-    let form = validate(&matter.fields, &form, &files, false).map_err(CaseError::InvalidForm)?;
+    // Every problem at once: the form's fields, then the required materials not given.
+    let missing = materials::missing(&matter, &uploads, &reuse);
+    let form = match validate(&matter.fields, &form, &files, false) {
+        Ok(form) if missing.is_empty() => form,
+        Ok(_) => return Err(CaseError::MissingMaterials(missing)),
+        Err(mut errors) => {
+            errors.extend(missing);
+            return Err(CaseError::InvalidForm(errors));
+        }
+    };
+    let reused = materials::reused(ctx, account_id, &matter, reuse).await?;
     if !uploads.is_empty() {
         tongban_platform::throttle::limit(
             &ctx.db,
@@ -26,7 +39,8 @@ pub async fn submit(
         )
         .await?;
     }
-    let mats = store_uploads(ctx, &matter, uploads)?;
+    let mut mats = store_uploads(ctx, uploads)?;
+    mats.extend(reused);
     let now = tongban_platform::time::now_millis();
     let day = tongban_platform::time::date_of(now, ctx.tz)
         .format("%Y%m%d")

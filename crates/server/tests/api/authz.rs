@@ -346,6 +346,10 @@ async fn matrix(engine: Engine) {
         .text("matter_code", "WX-WJ-001")
         .text("form", birth_registration_form(&citizen).to_string())
         .part(
+            "id_card",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 i".to_vec()).file_name("i.pdf"),
+        )
+        .part(
             "marriage_cert",
             reqwest::multipart::Part::bytes(b"%PDF-1.4 m".to_vec()).file_name("m.pdf"),
         );

@@ -14,6 +14,7 @@ async fn backup_during_writes(engine: Engine) {
     let citizen = app.citizen().await;
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
+    let id_card = app.id_card_upload(&citizen).await;
     let mut writers = Vec::new();
     for _ in 0..4 {
         let (client, url, token, form) = (
@@ -28,7 +29,7 @@ async fn backup_during_writes(engine: Engine) {
                 let r = client
                     .post(&url)
                     .bearer_auth(&token)
-                    .json(&json!({"matter_code": "WX-WJ-001", "form": form}))
+                    .json(&json!({"matter_code": "WX-WJ-001", "form": form, "reuse": {"id_card": id_card}}))
                     .send()
                     .await
                     .unwrap();

@@ -112,7 +112,11 @@ on_both_engines!(
             .iter()
             .map(|f| f["field"].as_str().unwrap())
             .collect();
-        assert_eq!(fields, vec!["applicant_phone", "child_order", "due_date"]);
+        // Every problem at once: the form's fields, then the required material not given.
+        assert_eq!(
+            fields,
+            vec!["applicant_phone", "child_order", "due_date", "id_card"]
+        );
 
         // Unknown case, someone else's case, actions out of order or unknown.
         expect(

@@ -129,8 +129,7 @@ on_both_engines!(
         let started = Instant::now();
         loop {
             let r = app
-                .post(
-                    &app.url("/api/v1/cases"),
+                .submit_case(
                     &c.token,
                     serde_json::json!({"matter_code": CODE, "form": birth_registration_form(&c)}),
                 )

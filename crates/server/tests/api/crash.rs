@@ -48,6 +48,7 @@ async fn kill_mid_stream(engine: Engine) {
     let form = json!({"applicant_name": "周九", "applicant_id": id_number, "applicant_phone": phone,
         "spouse_name": "吴十", "spouse_id": random_id_number(), "child_order": "一孩"});
 
+    let id_card = first_id_card(&client, &base, &token, &form).await;
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut writers = Vec::new();
     for _ in 0..8 {
@@ -63,7 +64,7 @@ async fn kill_mid_stream(engine: Engine) {
                 let r = client
                     .post(format!("{base}/api/v1/cases"))
                     .bearer_auth(&token)
-                    .json(&json!({"matter_code": "WX-WJ-001", "form": form}))
+                    .json(&json!({"matter_code": "WX-WJ-001", "form": form, "reuse": {"id_card": id_card}}))
                     .send()
                     .await;
                 match r {

@@ -77,14 +77,12 @@ on_both_engines!(dashboards_count_what_happened, |app: TestApp| async move {
     let citizen = app.citizen().await;
     let form = birth_registration_form(&citizen);
     let r = app
-        .client
-        .post(app.url("/api/v1/cases"))
-        .bearer_auth(&citizen.token)
-        .header("user-agent", PHONE_UA)
-        .json(&json!({"matter_code": "WX-WJ-001", "form": form}))
-        .send()
-        .await
-        .unwrap();
+        .submit_case_as(
+            &citizen.token,
+            json!({"matter_code": "WX-WJ-001", "form": form}),
+            Some(PHONE_UA),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let case_no = r.json::<Value>().await.unwrap()["case_no"]
         .as_str()

@@ -48,8 +48,7 @@ on_both_engines!(apply_accept_supplement_approve, |app: TestApp| async move {
     form["spouse_id"] = json!(format!("{}{wrong_check}", &good_spouse[..17]));
     let before = app.row_counts().await;
     let r = app
-        .post(
-            &app.url("/api/v1/cases"),
+        .submit_case(
             &citizen.token,
             json!({"matter_code": "WX-WJ-001", "form": form}),
         )
@@ -66,8 +65,7 @@ on_both_engines!(apply_accept_supplement_approve, |app: TestApp| async move {
 
     form["spouse_id"] = json!(good_spouse);
     let r = app
-        .post(
-            &app.url("/api/v1/cases"),
+        .submit_case(
             &citizen.token,
             json!({"matter_code": "WX-WJ-001", "form": form}),
         )
@@ -284,10 +282,8 @@ on_both_engines!(apply_accept_supplement_approve, |app: TestApp| async move {
 on_both_engines!(withdraw_and_not_accept, |app: TestApp| async move {
     let citizen = app.citizen().await;
     let form = birth_registration_form(&citizen);
-    let cases_url = app.url("/api/v1/cases");
     let mk = || {
-        app.post(
-            &cases_url,
+        app.submit_case(
             &citizen.token,
             json!({"matter_code": "WX-WJ-001", "form": form.clone()}),
         )

@@ -336,10 +336,67 @@ impl TestApp {
     }
 
     /// Submit a valid 生育登记 application and return its case number.
+    /// Submit `body` (`matter_code`, `form`, optional `reuse`) as a browser or client
+    /// library does with files: multipart, with a small PDF for each required material of
+    /// the matter that `reuse` does not name.
+    pub async fn submit_case(&self, token: &str, body: Value) -> Response {
+        self.submit_case_as(token, body, None).await
+    }
+
+    /// As [`TestApp::submit_case`], with a `User-Agent` (a phone's, for the mobile channel).
+    pub async fn submit_case_as(&self, token: &str, body: Value, agent: Option<&str>) -> Response {
+        let code = body["matter_code"].as_str().unwrap_or_default().to_owned();
+        let mut form = reqwest::multipart::Form::new()
+            .text("matter_code", code.clone())
+            .text("form", body["form"].to_string());
+        let reuse = body["reuse"].as_object().cloned().unwrap_or_default();
+        for (key, id) in &reuse {
+            form = form.text(format!("reuse.{key}"), id.to_string());
+        }
+        let matter = tongban_catalog::matters(&self.ctx.db)
+            .fetch(&code)
+            .await
+            .unwrap();
+        for m in matter.iter().flat_map(|m| &m.materials) {
+            if m.required && !reuse.contains_key(&m.key) {
+                form = form.part(
+                    m.key.clone(),
+                    reqwest::multipart::Part::bytes(b"%PDF-1.4 a scan".to_vec())
+                        .file_name(format!("{}.pdf", m.key))
+                        .mime_str("application/pdf")
+                        .unwrap(),
+                );
+            }
+        }
+        let mut req = self
+            .client
+            .post(self.url("/api/v1/cases"))
+            .bearer_auth(token);
+        if let Some(a) = agent {
+            req = req.header("user-agent", a);
+        }
+        req.multipart(form).send().await.unwrap()
+    }
+
+    /// The id of `c`'s earlier upload of the ID card (material `id_card`), making one with a
+    /// first application if there is none: what a JSON submission names in `reuse`.
+    pub async fn id_card_upload(&self, c: &Citizen) -> i64 {
+        let url = self.url("/api/v1/me/materials?key=id_card");
+        for first in [true, false] {
+            let r = self.get(&url, &c.token).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            if let Some(id) = r.json::<Value>().await.unwrap()["items"][0]["id"].as_i64() {
+                return id;
+            }
+            assert!(first, "the first application's ID card is listed");
+            self.submit_birth(c).await;
+        }
+        unreachable!()
+    }
+
     pub async fn submit_birth(&self, c: &Citizen) -> String {
         let r = self
-            .post(
-                &self.url("/api/v1/cases"),
+            .submit_case(
                 &c.token,
                 json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(c)}),
             )
@@ -415,6 +472,38 @@ pub async fn error_code(r: Response) -> (StatusCode, String, String) {
         .to_owned();
     assert!(!msg.is_empty());
     (status, code, msg)
+}
+
+/// On a server at `base`: a first application of WX-WJ-001 with `form` and an ID card
+/// scan, and that upload's id, which later JSON submissions name in `reuse`.
+pub async fn first_id_card(client: &reqwest::Client, base: &str, token: &str, form: &Value) -> i64 {
+    let mp = reqwest::multipart::Form::new()
+        .text("matter_code", "WX-WJ-001")
+        .text("form", form.to_string())
+        .part(
+            "id_card",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 id".to_vec()).file_name("id.pdf"),
+        );
+    let r = client
+        .post(format!("{base}/api/v1/cases"))
+        .bearer_auth(token)
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let list: Value = client
+        .get(format!("{base}/api/v1/me/materials?key=id_card"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["items"][0]["id"]
+        .as_i64()
+        .expect("the ID card is listed")
 }
 
 /// A valid form for matter WX-WJ-001 (生育登记).

@@ -28,6 +28,7 @@ mod listeners;
 mod lists;
 mod logs;
 mod masking;
+mod materials;
 mod nodes;
 mod open311;
 mod outbox;

@@ -68,6 +68,10 @@ async fn two_nodes_share_one_postgres() {
         .text("matter_code", "WX-WJ-001")
         .text("form", form.to_string())
         .part(
+            "id_card",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 id".to_vec()).file_name("i.pdf"),
+        )
+        .part(
             "marriage_cert",
             reqwest::multipart::Part::bytes(b"%PDF-1.4 shared".to_vec()).file_name("c.pdf"),
         );
@@ -133,7 +137,9 @@ async fn two_nodes_share_one_postgres() {
         .unwrap();
     assert_eq!(q["total"], 1);
 
-    // Case numbers stay unique when both nodes take submissions at once.
+    // Case numbers stay unique when both nodes take submissions at once (each reusing the
+    // ID card uploaded through A).
+    let id_card = first_id_card(&client, &a_pub, &token, &form).await;
     let mut handles = Vec::new();
     for i in 0..20 {
         let node = if i % 2 == 0 {
@@ -146,7 +152,7 @@ async fn two_nodes_share_one_postgres() {
             let r = client
                 .post(format!("{node}/api/v1/cases"))
                 .bearer_auth(&token)
-                .json(&json!({"matter_code": "WX-WJ-001", "form": form}))
+                .json(&json!({"matter_code": "WX-WJ-001", "form": form, "reuse": {"id_card": id_card}}))
                 .send()
                 .await
                 .unwrap();

@@ -396,8 +396,7 @@ async fn hostile_text_is_rendered_escaped() {
     form["applicant_name"] = serde_json::json!("<script>alert(1)</script>");
     form["spouse_name"] = serde_json::json!("\"><img src=x onerror=alert(1)>");
     let r = app
-        .post(
-            &app.url("/api/v1/cases"),
+        .submit_case(
             &citizen.token,
             serde_json::json!({"matter_code": "WX-WJ-001", "form": form}),
         )

@@ -22,7 +22,11 @@ fn form_with(c: &Citizen, file: Option<(&str, &str, Vec<u8>)>) -> Form {
                 .unwrap(),
         );
     }
-    form
+    // The ID card the matter requires, after the file under test.
+    form.part(
+        "id_card",
+        Part::bytes(b"%PDF-1.4 id card".to_vec()).file_name("id.pdf"),
+    )
 }
 
 on_both_engines!(multipart_materials, |app: TestApp| async move {
@@ -143,6 +147,10 @@ on_both_engines!(multipart_materials, |app: TestApp| async move {
             .file_name("x.html")
             .mime_str("text/html")
             .unwrap(),
+    );
+    form = form.part(
+        "id_card",
+        Part::bytes(b"%PDF-1.4 id card".to_vec()).file_name("id.pdf"),
     );
     let r = app
         .client

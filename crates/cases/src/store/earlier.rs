@@ -1,0 +1,81 @@
+//! A citizen's earlier uploads, to use again in a new application (the same ID card for
+//! every matter that asks for it): listed by material, and taken by id only by their owner.
+
+use super::{material_from, MaterialRecord};
+use tongban_platform::db::{Conn, DbError, Row};
+use tongban_platform::params;
+
+/// One earlier upload: which case it went with, and the file.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    pub id: i64,
+    pub case_no: String,
+    pub material: MaterialRecord,
+}
+
+const COLUMNS: &str =
+    "m.id, c.case_no, m.material_key, m.filename, m.content_type, m.size, m.sha, m.uploaded_at";
+
+fn earlier_from(r: &Row) -> Result<Earlier, DbError> {
+    Ok(Earlier {
+        id: r.get_i64("id")?,
+        case_no: r.get_str("case_no")?,
+        material: material_from(r)?,
+    })
+}
+
+/// The uploads of `applicant`'s cases, newest first, of material `key` if given; with the
+/// total.
+pub fn of_applicant(
+    c: &mut dyn Conn,
+    applicant: i64,
+    key: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Earlier>, i64), DbError> {
+    let (cond, mut args) = match key {
+        Some(k) => (
+            "c.applicant_id = $1 AND m.material_key = $2",
+            params![applicant, k].to_vec(),
+        ),
+        None => ("c.applicant_id = $1", params![applicant].to_vec()),
+    };
+    let total = c
+        .query_one(
+            &format!(
+                "SELECT COUNT(*) AS n FROM case_materials m JOIN cases c ON c.id = m.case_id WHERE {cond}"
+            ),
+            &args,
+        )?
+        .get_i64("n")?;
+    let n = args.len();
+    args.push(limit.into());
+    args.push(offset.into());
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM case_materials m JOIN cases c ON c.id = m.case_id WHERE {cond}
+             ORDER BY m.id DESC LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        ),
+        &args,
+    )?;
+    Ok((
+        rows.iter().map(earlier_from).collect::<Result<_, _>>()?,
+        total,
+    ))
+}
+
+/// Upload `id` if it belongs to one of `applicant`'s cases.
+pub fn owned(c: &mut dyn Conn, applicant: i64, id: i64) -> Result<Option<Earlier>, DbError> {
+    c.query_opt(
+        &format!(
+            "SELECT {COLUMNS} FROM case_materials m JOIN cases c ON c.id = m.case_id
+             WHERE m.id = $1 AND c.applicant_id = $2"
+        ),
+        params![id, applicant],
+    )?
+    .as_ref()
+    .map(earlier_from)
+    .transpose()
+}
