@@ -297,15 +297,12 @@ fn summaries(
     let mut codes: Vec<String> = recs.iter().map(|r| r.matter_code.clone()).collect();
     codes.sort();
     codes.dedup();
-    let names = tongban_catalog::store::names(c, &codes)?;
+    let names = tongban_catalog::store::names_and_accept_days(c, &codes)?;
     Ok(recs
         .iter()
         .map(|r| {
-            view::summary(
-                r,
-                names.get(&r.matter_code).cloned().unwrap_or_default(),
-                env,
-            )
+            let (name, accept_days) = names.get(&r.matter_code).cloned().unwrap_or_default();
+            view::summary(r, name, accept_days, env)
         })
         .collect())
 }

@@ -82,6 +82,23 @@ pub struct CaseSummary {
     pub days_left: Option<i64>,
     pub overdue: bool,
     pub due_soon: bool,
+    /// A submitted case not yet accepted: the last working day to accept or refuse it
+    /// (受理时限, the matter's limit counted from the day it arrived), working days left
+    /// (negative when past), and whether it is past.
+    pub accept_by: Option<String>,
+    pub accept_days_left: Option<i64>,
+    pub accept_overdue: bool,
+}
+
+/// The last working day to accept a case that arrived on `arrived`, with the matter's limit
+/// of `days` working days (0: the day it arrives, or the next working day if that is not
+/// one).
+pub fn accept_by(cal: &Calendar, arrived: NaiveDate, days: u32) -> NaiveDate {
+    if days == 0 && cal.is_workday(arrived) {
+        arrived
+    } else {
+        cal.add_workdays(arrived, days.max(1))
+    }
 }
 
 pub fn parse_date(s: &Option<String>) -> Option<NaiveDate> {
@@ -95,9 +112,13 @@ pub struct Env<'a> {
     pub today: NaiveDate,
 }
 
-pub fn summary(rec: &CaseRecord, matter_name: String, env: &Env) -> CaseSummary {
+pub fn summary(rec: &CaseRecord, matter_name: String, accept_days: u32, env: &Env) -> CaseSummary {
     let (days_left, overdue, due_soon) =
         clock(env.cal, rec.status, parse_date(&rec.deadline), env.today);
+    let accept = (rec.status == Status::Submitted).then(|| {
+        let arrived = tongban_platform::time::date_of(rec.submitted_at, env.tz);
+        accept_by(env.cal, arrived, accept_days)
+    });
     CaseSummary {
         case_no: rec.case_no.clone(),
         matter_code: rec.matter_code.clone(),
@@ -109,6 +130,9 @@ pub fn summary(rec: &CaseRecord, matter_name: String, env: &Env) -> CaseSummary 
         days_left,
         overdue,
         due_soon,
+        accept_by: accept.map(|d| d.format("%Y-%m-%d").to_string()),
+        accept_days_left: accept.map(|d| env.cal.days_left(env.today, d)),
+        accept_overdue: accept.is_some_and(|d| env.today > d),
     }
 }
 

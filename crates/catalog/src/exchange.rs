@@ -14,7 +14,7 @@ pub const SHEET_MATTERS: &str = "事项 Matters";
 pub const SHEET_MATERIALS: &str = "材料 Materials";
 pub const SHEET_FIELDS: &str = "表单字段 Fields";
 
-const MATTER_COLS: [&str; 13] = [
+const MATTER_COLS: [&str; 14] = [
     "事项编码 code",
     "事项名称 name",
     "部门编码 department_code",
@@ -28,7 +28,11 @@ const MATTER_COLS: [&str; 13] = [
     "受理条件 conditions",
     "设定依据 legal_basis",
     "已发布 published",
+    // Optional on import (workbooks exported before it existed lack it; 1 is taken then).
+    "受理时限(工作日) accept_days",
 ];
+/// Columns of the matters sheet an import requires (the rest are optional).
+const MATTER_COLS_REQUIRED: usize = 13;
 const MATERIAL_COLS: [&str; 6] = [
     "事项编码 matter_code",
     "材料键 key",
@@ -122,6 +126,8 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
             ws.write_number(r, 8, f64::from(m.online_depth))
                 .map_err(xerr)?;
             ws.write_number(r, 9, f64::from(m.max_visits))
+                .map_err(xerr)?;
+            ws.write_number(r, 13, f64::from(m.accept_days))
                 .map_err(xerr)?;
         }
     }
@@ -304,7 +310,12 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
     let mut matters: Vec<Matter> = Vec::new();
     let mut rows_of: BTreeMap<String, usize> = BTreeMap::new();
     let mut rows = matters_sheet.rows();
-    check_header(SHEET_MATTERS, rows.next(), &MATTER_COLS, &mut errors);
+    check_header(
+        SHEET_MATTERS,
+        rows.next(),
+        &MATTER_COLS[..MATTER_COLS_REQUIRED],
+        &mut errors,
+    );
     for (i, cells) in rows.enumerate() {
         let row = i + 2;
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
@@ -326,6 +337,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
             kind: r.text(4),
             legal_days: r.whole(5, "legal_days"),
             promised_days: r.whole(6, "promised_days"),
+            accept_days: r.opt_whole(13, "accept_days").unwrap_or(1),
             fee: r.text(7),
             online_depth: r.whole(8, "online_depth").min(255) as u8,
             max_visits: r.whole(9, "max_visits").min(255) as u8,

@@ -16,8 +16,10 @@ pub mod xlsx_guard;
 pub use error::CatalogError;
 pub use model::{Field, Material, Matter};
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] =
-    &[tongban_platform::migration!("catalog", 1, "0001_matters")];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("catalog", 1, "0001_matters"),
+    tongban_platform::migration!("catalog", 2, "0002_accept_days"),
+];
 
 pub use cache::{matters, Matters};
 

@@ -29,6 +29,10 @@ pub struct Matter {
     pub legal_days: u32,
     /// 承诺办结时限, working days (never above the legal limit).
     pub promised_days: u32,
+    /// 受理时限: working days from submission within which the department accepts or
+    /// refuses an application (the clerk's queue flags new cases by it).
+    #[serde(default = "one")]
+    pub accept_days: u32,
     /// 收费标准, e.g. 不收费.
     pub fee: String,
     /// 网办深度 1–4: 1 information, 2 online booking and forms, 3 online pre-review,
@@ -50,6 +54,10 @@ pub struct Matter {
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl Matter {
@@ -154,6 +162,12 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
         return Err(format!(
             "promised_days {} must be at least 1 and not above legal_days {}",
             m.promised_days, m.legal_days
+        ));
+    }
+    if m.accept_days > 20 {
+        return Err(format!(
+            "accept_days {} must be 0 (accepted the day it arrives) to 20 working days",
+            m.accept_days
         ));
     }
     if !(1..=4).contains(&m.online_depth) {

@@ -269,6 +269,7 @@ struct EditForm {
     legal_basis: String,
     legal_days: String,
     promised_days: String,
+    accept_days: String,
     online_depth: String,
     max_visits: String,
     materials: String,
@@ -288,6 +289,10 @@ fn apply_edit(mut m: Matter, f: &EditForm) -> Result<Matter, String> {
     m.legal_basis = f.legal_basis.trim().to_owned();
     m.legal_days = num("legal_days", &f.legal_days)?;
     m.promised_days = num("promised_days", &f.promised_days)?;
+    // Older edit forms without the field keep the matter's limit.
+    if !f.accept_days.trim().is_empty() {
+        m.accept_days = num("accept_days", &f.accept_days)?;
+    }
     m.online_depth = u8::try_from(num("online_depth", &f.online_depth)?)
         .map_err(|_| "online_depth: 1 to 4".to_string())?;
     m.max_visits = u8::try_from(num("max_visits", &f.max_visits)?)

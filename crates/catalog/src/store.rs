@@ -7,7 +7,7 @@ use tongban_platform::params;
 
 const COLUMNS: &str =
     "m.code, m.name, m.department_code, d.name AS department_name, m.kind, m.legal_days,
-    m.promised_days, m.fee, m.online_depth, m.max_visits, m.conditions, m.legal_basis, m.published,
+    m.promised_days, m.accept_days, m.fee, m.online_depth, m.max_visits, m.conditions, m.legal_basis, m.published,
     m.materials, m.fields";
 
 fn matter_from(r: &Row) -> Result<Matter, DbError> {
@@ -22,6 +22,7 @@ fn matter_from(r: &Row) -> Result<Matter, DbError> {
         kind: r.get_str("kind")?,
         legal_days: r.get_i64("legal_days")? as u32,
         promised_days: r.get_i64("promised_days")? as u32,
+        accept_days: r.get_i64("accept_days")? as u32,
         fee: r.get_str("fee")?,
         online_depth: r.get_i64("online_depth")? as u8,
         max_visits: r.get_i64("max_visits")? as u8,
@@ -49,13 +50,15 @@ pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
             serde_json::to_string(&m.fields).map_err(|e| DbError::Decode(e.to_string()))?;
         c.execute(
             "INSERT INTO matters (code, name, department_code, kind, legal_days, promised_days, fee,
-                online_depth, max_visits, conditions, legal_basis, published, materials, fields, position, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                online_depth, max_visits, conditions, legal_basis, published, materials, fields, position, updated_at,
+                accept_days)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, department_code = excluded.department_code,
                 kind = excluded.kind, legal_days = excluded.legal_days, promised_days = excluded.promised_days,
                 fee = excluded.fee, online_depth = excluded.online_depth, max_visits = excluded.max_visits,
                 conditions = excluded.conditions, legal_basis = excluded.legal_basis, published = excluded.published,
-                materials = excluded.materials, fields = excluded.fields, updated_at = excluded.updated_at",
+                materials = excluded.materials, fields = excluded.fields, updated_at = excluded.updated_at,
+                accept_days = excluded.accept_days",
             params![
                 m.code.as_str(),
                 m.name.as_str(),
@@ -73,6 +76,7 @@ pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
                 fields,
                 base + i as i64 + 1,
                 tongban_platform::time::now_millis(),
+                i64::from(m.accept_days),
             ],
         )?;
     }
@@ -192,6 +196,29 @@ pub fn names(
         &args,
     )? {
         out.insert(r.get_str("code")?, r.get_str("name")?);
+    }
+    Ok(out)
+}
+
+/// The name and acceptance limit (受理时限, working days) of each matter among `codes`.
+pub fn names_and_accept_days(
+    c: &mut dyn Conn,
+    codes: &[String],
+) -> Result<std::collections::HashMap<String, (String, u32)>, DbError> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in codes.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let args: Vec<Value> = chunk.iter().map(Value::from).collect();
+        for r in c.query(
+            &format!(
+                "SELECT code, name, accept_days FROM matters WHERE code IN ({})",
+                marks.join(", ")
+            ),
+            &args,
+        )? {
+            let days = u32::try_from(r.get_i64("accept_days")?).unwrap_or(1);
+            out.insert(r.get_str("code")?, (r.get_str("name")?, days));
+        }
     }
     Ok(out)
 }

@@ -11,7 +11,10 @@ fn demo_catalogue_is_valid_and_large_enough() {
 
 #[test]
 fn xlsx_round_trip_is_exact() {
-    let ms = demo().unwrap();
+    let mut ms = demo().unwrap();
+    // An acceptance limit other than the default travels too.
+    ms[0].accept_days = 3;
+    ms[1].accept_days = 0;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.xlsx");
     export_xlsx(&ms, &p).unwrap();
@@ -24,17 +27,22 @@ fn bad_rows_are_reported_by_row_and_nothing_returned() {
     let mut ms = demo().unwrap();
     ms[2].kind = "行政魔法".into();
     ms[4].promised_days = ms[4].legal_days + 1;
+    ms[5].accept_days = 21;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.xlsx");
     export_xlsx(&ms, &p).unwrap();
     let errs = import_xlsx(&p).unwrap_err();
-    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert_eq!(errs.len(), 3, "{errs:?}");
     assert!(
         errs[0].contains("row 4") && errs[0].contains("kind"),
         "{errs:?}"
     );
     assert!(
         errs[1].contains("row 6") && errs[1].contains("promised_days"),
+        "{errs:?}"
+    );
+    assert!(
+        errs[2].contains("row 7") && errs[2].contains("accept_days"),
         "{errs:?}"
     );
 }

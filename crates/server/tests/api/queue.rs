@@ -145,4 +145,54 @@ on_both_engines!(new_cases_come_first, |app: TestApp| async move {
         page.contains(&new),
         "the new case is not on the console's first page"
     );
+
+    // Each new case carries its acceptance limit (受理时限: the matter's working days,
+    // 1 for WX-WJ-001, counted from the day it arrived); accepted ones none.
+    let cal = app.ctx.calendar();
+    let today = app.ctx.today();
+    let by = tongban_cases::view::accept_by(&cal, today, 1);
+    assert_eq!(
+        q["items"][0]["accept_by"],
+        by.format("%Y-%m-%d").to_string()
+    );
+    assert_eq!(
+        q["items"][0]["accept_days_left"],
+        cal.days_left(today, by),
+        "{q}"
+    );
+    assert_eq!(q["items"][0]["accept_overdue"], false);
+    assert_eq!(q["items"][1]["accept_by"], Value::Null);
+    // One that arrived a month ago and was never accepted is past its limit, first in the
+    // queue (oldest new work first), and flagged on the console.
+    let late = app.submit_birth(&citizen).await;
+    let month_ago = tongban_platform::time::now_millis() - 30 * 86_400_000;
+    let no = late.clone();
+    app.db()
+        .write(move |c| {
+            c.execute(
+                "UPDATE cases SET submitted_at = $1 WHERE case_no = $2",
+                tongban_platform::params![month_ago, no],
+            )
+        })
+        .await
+        .unwrap();
+    let q: Value = app
+        .get(&app.iurl("/api/v1/staff/cases?page=1&page_size=20"), &clerk)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(q["items"][0]["case_no"], late.as_str(), "{q}");
+    assert_eq!(q["items"][0]["accept_overdue"], true, "{q}");
+    assert!(
+        q["items"][0]["accept_days_left"].as_i64().unwrap() < -10,
+        "{q}"
+    );
+    let page = app.console_page("/console", &clerk).await;
+    assert!(
+        page.contains("新申请 2 件待受理"),
+        "the new work is counted"
+    );
+    assert!(page.contains("受理已超时限"), "the late one is flagged");
+    assert!(page.contains("row-overdue"));
 });
