@@ -47,23 +47,33 @@ pub(super) async fn reused(
             });
         }
     }
-    let wanted: Vec<(String, i64)> = reuse.into_iter().collect();
-    let found = ctx
-        .db
-        .read(move |c| {
-            wanted
-                .into_iter()
-                .map(|(key, id)| Ok((key, id, earlier::owned(c, account_id, id)?)))
-                .collect::<Result<Vec<_>, DbError>>()
-        })
-        .await?;
-    found
-        .into_iter()
-        .map(|(key, id, e)| match e {
-            Some(e) if e.material.key == key => Ok(e.material),
-            _ => Err(CaseError::ReuseNotFound { key, id }),
-        })
-        .collect()
+    let held = ctx.db.local::<HeldUploads>();
+    let mut out = Vec::with_capacity(reuse.len());
+    for (key, id) in reuse {
+        let found = held
+            .0
+            .through(&ctx.db, (account_id, id), || {
+                ctx.db
+                    .read_single(move |c| earlier::owned(c, account_id, id))
+            })
+            .await?;
+        match found {
+            Some(e) if e.material.key == key => out.push(e.material),
+            _ => return Err(CaseError::ReuseNotFound { key, id }),
+        }
+    }
+    Ok(out)
+}
+
+/// Earlier uploads read for reuse, by (owner, upload id), held under the announced-change
+/// generation: an upload never changes once stored, and a citizen reusing the same ID card
+/// for application after application costs no read.
+struct HeldUploads(tongban_platform::db::Held<(i64, i64), Earlier>);
+
+impl Default for HeldUploads {
+    fn default() -> Self {
+        HeldUploads(tongban_platform::db::Held::new(10_000))
+    }
 }
 
 /// One earlier upload as the applicant sees it.
