@@ -16,4 +16,5 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("cases", 2, "0002_concluded_index"),
     tongban_platform::migration!("cases", 3, "0003_channel"),
     tongban_platform::migration!("cases", 4, "0004_concluded_partial"),
+    tongban_platform::migration!("cases", 5, "0005_pending_uploads"),
 ];

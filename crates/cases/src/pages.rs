@@ -102,6 +102,8 @@ struct ApplyShown<'a> {
     values: &'a Map<String, Value>,
     earlier: BTreeMap<String, Vec<service::EarlierUpload>>,
     chosen: BTreeMap<String, i64>,
+    /// Files of a refused attempt kept for the next one (sent back as `pending.<key>`).
+    kept: BTreeMap<String, service::Kept>,
 }
 
 fn apply_page(
@@ -115,6 +117,7 @@ fn apply_page(
         values,
         earlier,
         chosen,
+        kept,
     } = shown;
     let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
     let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
@@ -122,7 +125,7 @@ fn apply_page(
         status,
         "apply.html",
         context! {
-            m, values, errors, error, earlier, chosen,
+            m, values, errors, error, earlier, chosen, kept,
             action => format!("/matters/{}/apply", urlencode(&m.code)),
             submit_label => page.t("apply.submit"),
         },
@@ -140,6 +143,7 @@ async fn apply_form(
                 values: &Map::new(),
                 earlier: earlier_by_material(&ctx, id, &m).await,
                 chosen: BTreeMap::new(),
+                kept: BTreeMap::new(),
             };
             apply_page(&page, StatusCode::OK, &m, shown, None)
         }
@@ -165,12 +169,16 @@ async fn apply(
                 values: &Map::new(),
                 earlier: earlier_by_material(&ctx, id, &m).await,
                 chosen: BTreeMap::new(),
+                kept: BTreeMap::new(),
             };
             return apply_page(&page, e.status, &m, shown, Some(&e));
         }
     };
     let values = sub.form.clone();
-    let chosen = sub.reuse.clone();
+    let chosen = sub.given.reuse.clone();
+    let kept_before = sub.given.pending.clone();
+    // The files sent, to keep for the corrected form if this attempt is refused.
+    let files = sub.uploads.clone();
     match service::submit(
         &ctx,
         id,
@@ -178,17 +186,26 @@ async fn apply(
         &m.code,
         sub.form,
         sub.uploads,
-        sub.reuse,
+        sub.given,
     )
     .await
     .map_err(ApiError::from)
     {
         Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
         Err(e) => {
+            let mut kept = service::pending_kept(&ctx, id, kept_before).await;
+            match service::hold_uploads(&ctx, id, &m, files).await {
+                Ok(more) => kept.extend(more),
+                // Not kept: the page asks for the files again, as before.
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot keep the files of a refused application")
+                }
+            }
             let shown = ApplyShown {
                 values: &values,
                 earlier: earlier_by_material(&ctx, id, &m).await,
                 chosen,
+                kept,
             };
             apply_page(&page, e.status, &m, shown, Some(&e))
         }
@@ -325,7 +342,7 @@ async fn supplement(
     sub.form
         .retain(|_, v| v.as_str().is_none_or(|t| !t.trim().is_empty()));
     let values = sub.form.clone();
-    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads, sub.reuse)
+    match service::supplement(&ctx, id, &case_no, sub.form, sub.uploads, sub.given)
         .await
         .map_err(ApiError::from)
     {

@@ -59,8 +59,8 @@ pub(crate) struct Submission {
     pub(crate) matter_code: Option<String>,
     pub(crate) form: Map<String, Value>,
     pub(crate) uploads: Vec<Upload>,
-    /// Earlier uploads used again: material key → upload id (`GET /api/v1/me/materials`).
-    pub(crate) reuse: BTreeMap<String, i64>,
+    /// Earlier uploads used again and files kept from a refused attempt.
+    pub(crate) given: service::Given,
 }
 
 #[derive(Deserialize)]
@@ -96,7 +96,10 @@ impl FromRequest<Ctx> for Submission {
             matter_code: body.0.matter_code,
             form: body.0.form,
             uploads: vec![],
-            reuse: body.0.reuse,
+            given: service::Given {
+                reuse: body.0.reuse,
+                pending: BTreeMap::new(),
+            },
         })
     }
 }
@@ -126,7 +129,7 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiE
         matter_code: None,
         form: Map::new(),
         uploads: vec![],
-        reuse: BTreeMap::new(),
+        given: service::Given::default(),
     };
     let mut parts = 0usize;
     while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
@@ -156,7 +159,12 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiE
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
-        if let Some(key) = name.strip_prefix("reuse.") {
+        let earlier = match name.split_once('.') {
+            Some(("reuse", k)) => Some((k, &mut sub.given.reuse)),
+            Some(("pending", k)) => Some((k, &mut sub.given.pending)),
+            _ => None,
+        };
+        if let Some((key, map)) = earlier {
             // A page's choice between a new file and an earlier one: empty means a new file.
             if !text.trim().is_empty() {
                 let id = text.trim().parse::<i64>().map_err(|_| {
@@ -167,7 +175,7 @@ pub(crate) async fn read_multipart(mut mp: Multipart) -> Result<Submission, ApiE
                         ),
                     )
                 })?;
-                sub.reuse.insert(key.to_owned(), id);
+                map.insert(key.to_owned(), id);
             }
             continue;
         }
@@ -215,7 +223,7 @@ async fn submit(
         code.trim(),
         sub.form,
         sub.uploads,
-        sub.reuse,
+        sub.given,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(view)))
@@ -283,7 +291,7 @@ async fn supplement(
             &case_no,
             sub.form,
             sub.uploads,
-            sub.reuse,
+            sub.given,
         )
         .await?,
     ))

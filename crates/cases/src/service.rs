@@ -17,11 +17,12 @@ use tongban_platform::{audit, blobs, Ctx};
 mod materials;
 mod staff;
 mod submit;
-pub use materials::{earlier_uploads, EarlierUpload};
+pub use materials::{earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept};
 pub use staff::*;
 pub use submit::submit;
 
 /// An uploaded file, before it is stored.
+#[derive(Clone)]
 pub struct Upload {
     pub key: String,
     pub filename: String,
@@ -359,7 +360,7 @@ pub async fn supplement(
     case_no: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
-    reuse: std::collections::BTreeMap<String, i64>,
+    given: Given,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let no = case_no.to_owned();
@@ -394,11 +395,11 @@ pub async fn supplement(
         .into_iter()
         .filter(|(k, v)| rec.form.get(k) != Some(v))
         .collect();
-    if changes.is_empty() && uploads.is_empty() && reuse.is_empty() {
+    if changes.is_empty() && uploads.is_empty() && given.is_empty() {
         return Err(CaseError::EmptySupplement);
     }
     check_uploads(ctx, &matter, &uploads)?;
-    let reused = materials::reused(ctx, account_id, &matter, reuse).await?;
+    let (reused, pending_ids) = materials::given(ctx, account_id, &matter, given).await?;
     let mut mats = store_uploads(ctx, uploads)?;
     mats.extend(reused);
     let cal = ctx.calendar();
@@ -454,6 +455,7 @@ pub async fn supplement(
                     for m in &mats {
                         store::add_material(c, rec.id, m)?;
                     }
+                    store::earlier::drop_pending(c, account_id, &pending_ids)?;
                     Ok(())
                 },
             )

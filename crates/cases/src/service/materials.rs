@@ -8,17 +8,32 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use tongban_catalog::form::FieldError;
 
-/// The required materials of `matter` that neither an upload nor a reused upload gives.
-pub(super) fn missing(
-    matter: &Matter,
-    uploads: &[Upload],
-    reuse: &BTreeMap<String, i64>,
-) -> Vec<FieldError> {
+/// What comes with a submission besides its uploads: earlier uploads used again (material
+/// key → upload id, `GET /api/v1/me/materials`) and files kept from an attempt refused moments
+/// ago (material key → pending upload id; pages send them back as `pending.<key>`).
+#[derive(Debug, Clone, Default)]
+pub struct Given {
+    pub reuse: BTreeMap<String, i64>,
+    pub pending: BTreeMap<String, i64>,
+}
+
+impl Given {
+    pub fn is_empty(&self) -> bool {
+        self.reuse.is_empty() && self.pending.is_empty()
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.reuse.contains_key(key) || self.pending.contains_key(key)
+    }
+}
+
+/// The required materials of `matter` that neither an upload nor a given file provides.
+pub(super) fn missing(matter: &Matter, uploads: &[Upload], given: &Given) -> Vec<FieldError> {
     matter
         .materials
         .iter()
         .filter(|m| m.required)
-        .filter(|m| !uploads.iter().any(|u| u.key == m.key) && !reuse.contains_key(&m.key))
+        .filter(|m| !uploads.iter().any(|u| u.key == m.key) && !given.has(&m.key))
         .map(|m| FieldError {
             field: m.key.clone(),
             code: "missing_material",
@@ -28,18 +43,19 @@ pub(super) fn missing(
         .collect()
 }
 
-/// The earlier uploads named in `reuse` (material key → upload id), each checked to be a
-/// material of this matter and the applicant's own upload of that material.
-pub(super) async fn reused(
+/// The files `given` names, each checked to be a material of this matter and the applicant's
+/// own earlier or pending upload of that material; with the pending ids, which the write
+/// forgets once they went with the case.
+pub(super) async fn given(
     ctx: &Ctx,
     account_id: i64,
     matter: &Matter,
-    reuse: BTreeMap<String, i64>,
-) -> Result<Vec<MaterialRecord>, CaseError> {
-    if reuse.is_empty() {
-        return Ok(Vec::new());
+    given: Given,
+) -> Result<(Vec<MaterialRecord>, Vec<i64>), CaseError> {
+    if given.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
     }
-    for key in reuse.keys() {
+    for key in given.reuse.keys().chain(given.pending.keys()) {
         if !matter.materials.iter().any(|m| &m.key == key) {
             return Err(CaseError::UnknownMaterial {
                 key: key.clone(),
@@ -47,9 +63,24 @@ pub(super) async fn reused(
             });
         }
     }
+    let now = tongban_platform::time::now_millis();
+    let mut out = Vec::new();
+    let mut pending_ids = Vec::new();
+    for (key, id) in given.pending {
+        let found = ctx
+            .db
+            .read_single(move |c| earlier::pending(c, account_id, id, now))
+            .await?;
+        match found {
+            Some(m) if m.key == key => {
+                out.push(m);
+                pending_ids.push(id);
+            }
+            _ => return Err(CaseError::ReuseNotFound { key, id }),
+        }
+    }
     let held = ctx.db.local::<HeldUploads>();
-    let mut out = Vec::with_capacity(reuse.len());
-    for (key, id) in reuse {
+    for (key, id) in given.reuse {
         let found = held
             .0
             .through(&ctx.db, (account_id, id), || {
@@ -62,7 +93,79 @@ pub(super) async fn reused(
             _ => return Err(CaseError::ReuseNotFound { key, id }),
         }
     }
-    Ok(out)
+    Ok((out, pending_ids))
+}
+
+/// A file kept for its owner after a refused attempt: what the page shows and sends back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub id: i64,
+    pub filename: String,
+}
+
+/// Keep the uploads of a refused attempt that pass their own checks (a file refused for its
+/// type or size is not kept), as pending uploads of `account_id` for a day; by material key.
+pub async fn hold_uploads(
+    ctx: &Ctx,
+    account_id: i64,
+    matter: &Matter,
+    uploads: Vec<Upload>,
+) -> Result<BTreeMap<String, Kept>, CaseError> {
+    let good: Vec<Upload> = uploads
+        .into_iter()
+        .filter(|u| check_uploads(ctx, matter, std::slice::from_ref(u)).is_ok())
+        .collect();
+    if good.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let files = store_uploads(ctx, good)?;
+    let now = tongban_platform::time::now_millis();
+    let kept = files.clone();
+    let ids = ctx
+        .db
+        .write(move |c| earlier::hold_pending(c, account_id, &kept, now))
+        .await?;
+    Ok(files
+        .into_iter()
+        .zip(ids)
+        .map(|(m, id)| {
+            (
+                m.key,
+                Kept {
+                    id,
+                    filename: m.filename,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The pending uploads of `account_id` among `pending` (key → id) still kept, by key.
+pub async fn pending_kept(
+    ctx: &Ctx,
+    account_id: i64,
+    pending: BTreeMap<String, i64>,
+) -> BTreeMap<String, Kept> {
+    let now = tongban_platform::time::now_millis();
+    let mut out = BTreeMap::new();
+    for (key, id) in pending {
+        let found = ctx
+            .db
+            .read_single(move |c| earlier::pending(c, account_id, id, now))
+            .await;
+        if let Ok(Some(m)) = found {
+            if m.key == key {
+                out.insert(
+                    key,
+                    Kept {
+                        id,
+                        filename: m.filename,
+                    },
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Earlier uploads read for reuse, by (owner, upload id), held under the announced-change

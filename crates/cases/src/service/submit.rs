@@ -2,7 +2,6 @@
 //! for nothing, its answer built from what was written.
 
 use super::*;
-use std::collections::BTreeMap;
 
 /// Submit an application; `channel` is `web` or `mobile` (the device class of the sender).
 pub async fn submit(
@@ -12,14 +11,14 @@ pub async fn submit(
     matter_code: &str,
     form: Map<String, Value>,
     uploads: Vec<Upload>,
-    reuse: BTreeMap<String, i64>,
+    given: Given,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let matter = published_matter(ctx, matter_code).await?;
     check_uploads(ctx, &matter, &uploads)?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     // Every problem at once: the form's fields, then the required materials not given.
-    let missing = materials::missing(&matter, &uploads, &reuse);
+    let missing = materials::missing(&matter, &uploads, &given);
     let form = match validate(&matter.fields, &form, &files, false) {
         Ok(form) if missing.is_empty() => form,
         Ok(_) => return Err(CaseError::MissingMaterials(missing)),
@@ -28,7 +27,7 @@ pub async fn submit(
             return Err(CaseError::InvalidForm(errors));
         }
     };
-    let reused = materials::reused(ctx, account_id, &matter, reuse).await?;
+    let (reused, pending_ids) = materials::given(ctx, account_id, &matter, given).await?;
     if !uploads.is_empty() {
         tongban_platform::throttle::limit(
             &ctx.db,
@@ -84,6 +83,7 @@ pub async fn submit(
             for m in &mats {
                 store::add_material(c, rec.id, m)?;
             }
+            store::earlier::drop_pending(c, account_id, &pending_ids)?;
             Ok((rec, event))
         })
         .await?;

@@ -225,3 +225,134 @@ on_both_engines!(
         );
     }
 );
+
+/// The value of the hidden input `name` in `html`.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+// Files chosen on the apply page survive a refused attempt: kept for their owner only, sent
+// back with the corrected form without choosing them again, forgotten once used.
+on_both_engines!(files_survive_a_refused_attempt, |app: TestApp| async move {
+    let citizen = app.citizen().await;
+    let other = app.citizen().await;
+    let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+    let page_form = |form: &Value| {
+        let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(&cookie));
+        for (k, v) in form.as_object().unwrap() {
+            mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
+        }
+        mp
+    };
+    let pdf = |name: &str| {
+        reqwest::multipart::Part::bytes(format!("%PDF-1.4 {name}").into_bytes())
+            .file_name(format!("{name}.pdf"))
+    };
+    let mut wrong = birth_registration_form(&citizen);
+    wrong["spouse_id"] = json!("110105194912310029");
+    let r = app
+        .client
+        .post(app.url("/matters/WX-WJ-001/apply"))
+        .header("cookie", &cookie)
+        .multipart(
+            page_form(&wrong)
+                .part("id_card", pdf("身份证"))
+                .part("marriage_cert", pdf("结婚证")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("已保留：身份证.pdf"),
+        "the page says the file is kept"
+    );
+    assert!(
+        !html.contains("需要重新选择要上传的文件"),
+        "and does not ask for it again"
+    );
+    let id_card = hidden(&html, "pending.id_card").expect("the ID card is kept");
+    let cert = hidden(&html, "pending.marriage_cert").expect("the certificate is kept");
+
+    // Nobody else can send them.
+    let r = app
+        .submit_case(
+            &other.token,
+            json!({"matter_code": "WX-WJ-001", "form": birth_registration_form(&other)}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED, "a control submission");
+    let mp = reqwest::multipart::Form::new()
+        .text("matter_code", "WX-WJ-001")
+        .text("form", birth_registration_form(&other).to_string())
+        .text("pending.id_card", id_card.clone());
+    let r = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&other.token)
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(r).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "reuse_not_found")
+    );
+
+    // The corrected form goes with the kept files and no file chosen.
+    let r = app
+        .client
+        .post(app.url("/matters/WX-WJ-001/apply"))
+        .header("cookie", &cookie)
+        .multipart(
+            page_form(&birth_registration_form(&citizen))
+                .text("pending.id_card", id_card.clone())
+                .text("pending.marriage_cert", cert.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let path = r.url().path().to_owned();
+    assert!(path.ends_with("/submitted"), "{path}");
+    let case_no = path.split('/').nth(3).unwrap().to_owned();
+    let case: Value = app
+        .get(
+            &app.url(&format!("/api/v1/cases/{case_no}")),
+            &citizen.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let files: Vec<(&str, &str)> = case["materials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["key"].as_str().unwrap(), m["filename"].as_str().unwrap()))
+        .collect();
+    assert!(files.contains(&("id_card", "身份证.pdf")), "{files:?}");
+    assert!(
+        files.contains(&("marriage_cert", "结婚证.pdf")),
+        "{files:?}"
+    );
+
+    // Used once, they are forgotten.
+    let mp = reqwest::multipart::Form::new()
+        .text("matter_code", "WX-WJ-001")
+        .text("form", birth_registration_form(&citizen).to_string())
+        .text("pending.id_card", id_card);
+    let r = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&citizen.token)
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await.1, "reuse_not_found");
+});
