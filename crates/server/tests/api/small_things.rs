@@ -69,3 +69,39 @@ on_both_engines!(
         }
     }
 );
+
+// 我的诉求 is in the navigation of a logged-in citizen (and not of a visitor, who has none).
+on_both_engines!(
+    my_requests_are_in_the_navigation,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let nav = |html: &str| {
+            let start = html.find("class=\"main-nav\"").expect("a main navigation");
+            let end = start + html[start..].find("</nav>").expect("its end");
+            html[start..end].to_owned()
+        };
+        let r = app
+            .client
+            .get(app.url("/"))
+            .header("cookie", format!("tongban_session={}", citizen.token))
+            .send()
+            .await
+            .unwrap();
+        let html = r.text().await.unwrap();
+        assert!(
+            nav(&html).contains("<a href=\"/my/workorders\">我的诉求</a>"),
+            "{}",
+            nav(&html)
+        );
+        let html = app
+            .client
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!nav(&html).contains("/my/workorders"));
+    }
+);
