@@ -104,6 +104,8 @@ struct ApplyShown<'a> {
     chosen: BTreeMap<String, i64>,
     /// Files of a refused attempt kept for the next one (sent back as `pending.<key>`).
     kept: BTreeMap<String, service::Kept>,
+    /// The applicant's identity in the fields filled from it, shown locked.
+    locked: Map<String, Value>,
 }
 
 fn apply_page(
@@ -118,14 +120,18 @@ fn apply_page(
         earlier,
         chosen,
         kept,
+        locked,
     } = shown;
+    let mut values = values.clone();
+    values.extend(locked.clone());
+    let locked: Vec<String> = locked.into_iter().map(|(k, _)| k).collect();
     let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
     let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
     page.render(
         status,
         "apply.html",
         context! {
-            m, values, errors, error, earlier, chosen, kept,
+            m, values, errors, error, earlier, chosen, kept, locked,
             action => format!("/matters/{}/apply", urlencode(&m.code)),
             submit_label => page.t("apply.submit"),
         },
@@ -144,6 +150,9 @@ async fn apply_form(
                 earlier: earlier_by_material(&ctx, id, &m).await,
                 chosen: BTreeMap::new(),
                 kept: BTreeMap::new(),
+                locked: service::locked_values(&ctx, id, &m)
+                    .await
+                    .unwrap_or_default(),
             };
             apply_page(&page, StatusCode::OK, &m, shown, None)
         }
@@ -170,6 +179,9 @@ async fn apply(
                 earlier: earlier_by_material(&ctx, id, &m).await,
                 chosen: BTreeMap::new(),
                 kept: BTreeMap::new(),
+                locked: service::locked_values(&ctx, id, &m)
+                    .await
+                    .unwrap_or_default(),
             };
             return apply_page(&page, e.status, &m, shown, Some(&e));
         }
@@ -206,6 +218,9 @@ async fn apply(
                 earlier: earlier_by_material(&ctx, id, &m).await,
                 chosen,
                 kept,
+                locked: service::locked_values(&ctx, id, &m)
+                    .await
+                    .unwrap_or_default(),
             };
             apply_page(&page, e.status, &m, shown, Some(&e))
         }

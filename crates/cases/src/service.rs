@@ -15,9 +15,11 @@ use tongban_platform::identity::{self, Staff};
 use tongban_platform::{audit, blobs, Ctx};
 
 mod materials;
+mod prefill;
 mod staff;
 mod submit;
 pub use materials::{earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept};
+pub use prefill::{locked_values, prefilled};
 pub use staff::*;
 pub use submit::submit;
 
@@ -389,6 +391,14 @@ pub async fn supplement(
             })?
     };
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
+    // Identity fields are locked: what is sent for them is not a correction.
+    let mut form = form;
+    form.retain(|k, _| {
+        !matter
+            .fields
+            .iter()
+            .any(|f| &f.key == k && f.prefill.is_some())
+    });
     // A value sent again unchanged is not a correction (pages send the whole form).
     let changes: Map<String, Value> = validate(&matter.fields, &form, &files, true)
         .map_err(CaseError::InvalidForm)?

@@ -41,7 +41,7 @@ const MATERIAL_COLS: [&str; 6] = [
     "原件/复印件 form",
     "格式 formats",
 ];
-const FIELD_COLS: [&str; 14] = [
+const FIELD_COLS: [&str; 15] = [
     "事项编码 matter_code",
     "字段键 key",
     "中文标签 label_zh",
@@ -56,7 +56,11 @@ const FIELD_COLS: [&str; 14] = [
     "格式 pattern",
     "提示 hint",
     "个人信息 personal",
+    // Optional on import, as the acceptance limit is.
+    "实名预填 prefill",
 ];
+/// Columns of the fields sheet an import requires.
+const FIELD_COLS_REQUIRED: usize = 14;
 
 fn yes_no(b: bool) -> &'static str {
     if b {
@@ -174,6 +178,7 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
                     (11, f.pattern.as_deref().unwrap_or("")),
                     (12, f.hint.as_deref().unwrap_or("")),
                     (13, yes_no(f.personal)),
+                    (14, f.prefill.as_deref().unwrap_or("")),
                 ] {
                     ws.write_string(r, c, t).map_err(xerr)?;
                 }
@@ -401,7 +406,12 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
     }
 
     let mut rows = fields_sheet.rows();
-    check_header(SHEET_FIELDS, rows.next(), &FIELD_COLS, &mut errors);
+    check_header(
+        SHEET_FIELDS,
+        rows.next(),
+        &FIELD_COLS[..FIELD_COLS_REQUIRED],
+        &mut errors,
+    );
     for (i, cells) in rows.enumerate() {
         let row = i + 2;
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
@@ -434,6 +444,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
             pattern: text_opt(&mut r, 11),
             hint: text_opt(&mut r, 12),
             personal: r.flag(13, "personal"),
+            prefill: text_opt(&mut r, 14),
         };
         match matters.iter_mut().find(|m| m.code == code) {
             Some(m) => m.fields.push(f),

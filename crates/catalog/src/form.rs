@@ -257,6 +257,7 @@ mod tests {
             pattern: None,
             hint: None,
             personal: false,
+            prefill: None,
         }
     }
 

@@ -127,7 +127,18 @@ pub struct Field {
     /// Holds personal information beyond the typed ones (encrypted at rest, masked).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub personal: bool,
+    /// Filled from the applicant's real-name identity and locked: `name`, `id_number` or
+    /// `phone` (what the platform knows is never asked again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<String>,
 }
+
+/// What a field may be filled from, and the field types each fits.
+pub const PREFILLS: [(&str, &[&str]); 3] = [
+    ("name", &["text"]),
+    ("id_number", &["id_number"]),
+    ("phone", &["phone"]),
+];
 
 /// What is wrong with a matter definition, for import reports and the admin API.
 pub fn check_matter(m: &Matter) -> Result<(), String> {
@@ -175,6 +186,26 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
     }
     if m.max_visits > 1 {
         return Err(format!("max_visits {} must be 0 or 1", m.max_visits));
+    }
+    for f in &m.fields {
+        if let Some(p) = &f.prefill {
+            match PREFILLS.iter().find(|(name, _)| name == p) {
+                Some((_, kinds)) if kinds.contains(&f.kind.as_str()) => {}
+                Some((_, kinds)) => {
+                    return Err(format!(
+                        "field {}: prefill {p:?} needs type {}",
+                        f.key,
+                        kinds.join(" or ")
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "field {}: prefill {p:?} must be name, id_number or phone",
+                        f.key
+                    ))
+                }
+            }
+        }
     }
     let mut keys = std::collections::BTreeSet::new();
     for mat in &m.materials {

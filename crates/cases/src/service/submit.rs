@@ -15,6 +15,8 @@ pub async fn submit(
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let matter = published_matter(ctx, matter_code).await?;
+    let mut form = form;
+    prefill::fill(ctx, account_id, &matter, &mut form).await?;
     check_uploads(ctx, &matter, &uploads)?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
     // Every problem at once: the form's fields, then the required materials not given.

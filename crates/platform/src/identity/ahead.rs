@@ -95,3 +95,28 @@ pub async fn citizen_name_held(db: &crate::db::Db, id: i64) -> Result<Option<Str
         .through(db, id, || db.read_single(move |c| citizen_name(c, id)))
         .await
 }
+
+/// Citizens' real-name identities (name, ID number, phone) once read, under the
+/// announced-change generation (an account's change announces itself, as for names).
+pub struct IdentityCache {
+    held: crate::db::Held<i64, super::Citizen>,
+}
+
+impl Default for IdentityCache {
+    fn default() -> IdentityCache {
+        IdentityCache {
+            held: crate::db::Held::new(NAMES_HELD),
+        }
+    }
+}
+
+/// Citizen `id`'s identity, from memory when held ([`IdentityCache`]), else read: what forms
+/// fill in and lock for a real-name applicant.
+pub async fn citizen_held(db: &crate::db::Db, id: i64) -> Result<Option<super::Citizen>, DbError> {
+    db.local::<IdentityCache>()
+        .held
+        .through(db, id, || {
+            db.read_single(move |c| super::get_citizen(c, id))
+        })
+        .await
+}

@@ -68,6 +68,7 @@ on_both_engines!(
             pattern: None,
             hint: None,
             personal: false,
+            prefill: None,
         });
         let form = |op: &str, promised: &str, fields_json: &str| {
             vec![

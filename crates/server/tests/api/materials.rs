@@ -356,3 +356,71 @@ on_both_engines!(files_survive_a_refused_attempt, |app: TestApp| async move {
         .unwrap();
     assert_eq!(error_code(r).await.1, "reuse_not_found");
 });
+
+// Identity first: what the platform knows of a real-name applicant (name, ID number, phone)
+// is filled in and locked on the page, and a value sent for it through the API is replaced.
+on_both_engines!(
+    identity_fields_are_filled_and_locked,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+        let html = app
+            .client
+            .get(app.url("/matters/WX-WJ-001/apply"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let input = |id: &str| {
+            let at = html.find(&format!("id=\"{id}\"")).expect(id);
+            let start = html[..at].rfind('<').unwrap();
+            html[start..at + html[at..].find('>').unwrap()].to_owned()
+        };
+        let id_input = input("f-applicant_id");
+        assert!(
+            id_input.contains(&format!("value=\"{}\"", citizen.id_number)),
+            "{id_input}"
+        );
+        assert!(id_input.contains("readonly"), "{id_input}");
+        assert!(input("f-applicant_phone").contains(&format!("value=\"{}\"", citizen.phone)));
+        assert!(input("f-applicant_name").contains("value=\"李四\""));
+        assert!(
+            !input("f-spouse_name").contains("readonly"),
+            "others stay open"
+        );
+
+        // Another name and ID number sent through the API do not stand.
+        let mut form = birth_registration_form(&citizen);
+        form["applicant_name"] = json!("王冒名");
+        form["applicant_id"] = json!(random_id_number());
+        let r = app
+            .submit_case(
+                &citizen.token,
+                json!({"matter_code": "WX-WJ-001", "form": form}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let case: Value = r.json().await.unwrap();
+        assert_eq!(case["form"]["applicant_name"], "李四", "{case}");
+        let clerk = app.staff("p-clerk", "wx-wjw", &[Role::Clerk]).await;
+        let no = case["case_no"].as_str().unwrap();
+        let staff_view: Value = app
+            .get(&app.iurl(&format!("/api/v1/staff/cases/{no}")), &clerk)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let shown = staff_view["form"]["applicant_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            (&shown[..4], &shown[14..]),
+            (&citizen.id_number[..4], &citizen.id_number[14..]),
+            "the applicant's own ID number (masked): {shown}"
+        );
+    }
+);

@@ -181,7 +181,8 @@ on_both_engines!(
                 csrf_for(&with_csrf(&format!("tongban_session={}", citizen.token))),
             )
             .text("applicant_name", "李四")
-            .text("applicant_id", "110105194912310021")
+            .text("spouse_name", "王五")
+            .text("spouse_id", "110105194912310021")
             .text("applicant_phone", citizen.phone.clone());
         let r = app
             .client
@@ -202,7 +203,7 @@ on_both_engines!(
             "summary at the top"
         );
         assert!(
-            html.contains("id=\"f-applicant_id-error\""),
+            html.contains("id=\"f-spouse_id-error\""),
             "message next to the field"
         );
         assert!(
@@ -393,8 +394,9 @@ async fn hostile_text_is_rendered_escaped() {
     let app = spawn_app(Engine::Sqlite).await.unwrap();
     let citizen = app.citizen().await;
     let mut form = birth_registration_form(&citizen);
-    form["applicant_name"] = serde_json::json!("<script>alert(1)</script>");
-    form["spouse_name"] = serde_json::json!("\"><img src=x onerror=alert(1)>");
+    // In a field the applicant types (the applicant's own name comes from the identity).
+    form["spouse_name"] =
+        serde_json::json!("<script>alert(1)</script>\"><img src=x onerror=alert(1)>");
     let r = app
         .submit_case(
             &citizen.token,
