@@ -77,9 +77,11 @@ RUNS.forEach(({ engine, vp }, n) => {
     writeFileSync(pdf, '%PDF-1.4\n% marriage certificate scan\n');
     const idCard = join(server.dir, 'id-card.pdf');
     writeFileSync(idCard, '%PDF-1.4\n% ID card scan\n');
-    await page.fill('#f-applicant_name', '陈小明');
-    await page.fill('#f-applicant_id', me.id);
-    await page.fill('#f-applicant_phone', me.phone);
+    // What the platform knows of a real-name applicant is filled in and locked.
+    assert.equal(await page.inputValue('#f-applicant_name'), '陈小明');
+    assert.equal(await page.inputValue('#f-applicant_id'), me.id);
+    assert.equal(await page.inputValue('#f-applicant_phone'), me.phone);
+    assert.equal(await page.getAttribute('#f-applicant_id', 'readonly'), '');
     await page.fill('#f-spouse_name', '林小红');
     await page.fill('#f-spouse_id', wrongCheck(spouse));
     await page.selectOption('#f-child_order', '一孩');
