@@ -96,8 +96,9 @@ RUNS.forEach(({ engine, vp }, n) => {
     assert.match(await page.textContent('#f-spouse_id-error'), /身份证号码不正确/);
     assert.equal(await page.getAttribute('#f-spouse_id', 'aria-invalid'), 'true');
     assert.equal(await page.inputValue('#f-spouse_name'), '林小红', 'values are kept');
+    // The certificate chosen before the error is kept: not chosen again.
+    assert.match(await page.textContent('#k-marriage_cert'), /已保留：marriage\.pdf/);
     await page.fill('#f-spouse_id', spouse);
-    await page.setInputFiles('#f-marriage_cert', pdf);
     await page.setInputFiles('#f-id_card', idCard);
     await page.click('main button[type=submit]');
     await page.waitForURL(/\/submitted$/);
