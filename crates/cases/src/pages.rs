@@ -518,10 +518,16 @@ async fn console_case_with(
         .filter(|a| a.needs_note())
         .map(|a| a.as_str())
         .collect();
+    // Files of the case beside the matter's checklist (file fields of the form).
+    let others: Vec<&crate::view::MaterialView> = c
+        .materials
+        .iter()
+        .filter(|x| !m.materials.iter().any(|need| need.key == x.key))
+        .collect();
     page.render(
         status,
         "console_case.html",
-        context! { c, m, error, flash, notes_required },
+        context! { c, m, others, error, flash, notes_required },
     )
 }
 

@@ -114,10 +114,7 @@ on_both_engines!(
             .collect();
         // Every problem at once: the form's fields, then the required material not given
         // (the phone sent wrong is replaced by the applicant's own: an identity field).
-        assert_eq!(
-            fields,
-            vec!["child_order", "due_date", "id_card"]
-        );
+        assert_eq!(fields, vec!["child_order", "due_date", "id_card"]);
 
         // Unknown case, someone else's case, actions out of order or unknown.
         expect(

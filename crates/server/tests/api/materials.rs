@@ -135,7 +135,25 @@ on_both_engines!(
                 r.bytes().await.unwrap()
             }
         };
-        assert_eq!(download(first.clone()).await, download(second).await);
+        assert_eq!(
+            download(first.clone()).await,
+            download(second.clone()).await
+        );
+        // The clerk sees the matter's checklist with each material's state.
+        let html = app
+            .console_page(&format!("/console/cases/{second}"), &clerk)
+            .await;
+        let table = &html[html.find("class=\"checklist\"").expect("a checklist")..];
+        let table = &table[..table.find("</table>").unwrap()];
+        let row = |name: &str| {
+            let at = table
+                .find(name)
+                .unwrap_or_else(|| panic!("{name} in {table}"));
+            table[at..at + table[at..].find("</tr>").unwrap()].to_owned()
+        };
+        assert!(row("申请人居民身份证").contains("已提交 1 份"), "{table}");
+        assert!(row("申请人居民身份证").contains("id_card.pdf"), "{table}");
+        assert!(row("结婚证").contains("未提交"), "{table}");
         let r = app
             .get(&app.url("/api/v1/me/materials?key=id_card"), &citizen.token)
             .await;
