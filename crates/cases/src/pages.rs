@@ -25,6 +25,7 @@ pub fn public_router() -> Router<Ctx> {
         .route("/my/cases", get(my_cases))
         .route("/my/cases/{case_no}", get(case_page))
         .route("/my/cases/{case_no}/submitted", get(submitted))
+        .route("/my/cases/{case_no}/materials/{key}", get(own_material))
         .route("/my/cases/{case_no}/supplement", post(supplement))
         .route("/my/cases/{case_no}/withdraw", post(withdraw))
 }
@@ -224,6 +225,21 @@ async fn apply(
             };
             apply_page(&page, e.status, &m, shown, Some(&e))
         }
+    }
+}
+
+/// The applicant's own file, from the case page.
+async fn own_material(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path((case_no, key)): Path<(String, String)>,
+) -> Response {
+    match service::applicant_material(&ctx, id, &case_no, &key)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok((filename, data)) => crate::routes::download(&filename, data),
+        Err(e) => page.error(&e),
     }
 }
 

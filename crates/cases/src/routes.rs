@@ -16,12 +16,13 @@ use tongban_platform::http::{json_rejection, CitizenAuth, Device, JsonBody, Staf
 use tongban_platform::{ApiError, Ctx};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 5] = [
+pub const PUBLIC_PATHS: [&str; 6] = [
     "/api/v1/cases",
     "/api/v1/cases/{case_no}",
     "/api/v1/cases/{case_no}/supplement",
     "/api/v1/cases/{case_no}/withdraw",
     "/api/v1/me/materials",
+    "/api/v1/cases/{case_no}/materials/{key}",
 ];
 /// Paths served on the internal listener only.
 pub const INTERNAL_PATHS: [&str; 4] = [
@@ -32,10 +33,11 @@ pub const INTERNAL_PATHS: [&str; 4] = [
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
-    let [cases, case, supplement_path, withdraw_path, earlier_path] = PUBLIC_PATHS;
+    let [cases, case, supplement_path, withdraw_path, earlier_path, own_material] = PUBLIC_PATHS;
     Router::new()
         .route(cases, post(submit).get(mine))
         .route(earlier_path, get(earlier))
+        .route(own_material, get(applicant_material))
         .route(case, get(one))
         .route(supplement_path, post(supplement))
         .route(withdraw_path, post(withdraw))
@@ -227,6 +229,17 @@ async fn submit(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The applicant's own file of one material of their case, as a download.
+async fn applicant_material(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path((case_no, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (filename, data) =
+        service::applicant_material(&ctx, who.account_id, &case_no, &key).await?;
+    Ok(download(&filename, data))
 }
 
 /// The citizen's earlier uploads, to reuse by id (`?key=` one material; paged).

@@ -18,7 +18,9 @@ mod materials;
 mod prefill;
 mod staff;
 mod submit;
-pub use materials::{earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept};
+pub use materials::{
+    applicant_material, earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept,
+};
 pub use prefill::{locked_values, prefilled};
 pub use staff::*;
 pub use submit::submit;

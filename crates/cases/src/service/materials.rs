@@ -228,3 +228,36 @@ pub async fn earlier_uploads(
         .await?;
     Ok((rows.into_iter().map(EarlierUpload::from).collect(), total))
 }
+
+/// The applicant's own file of material `key` on their case (the newest, when several), for
+/// download: another's case is "not found".
+pub async fn applicant_material(
+    ctx: &Ctx,
+    account_id: i64,
+    case_no: &str,
+    key: &str,
+) -> Result<(String, Vec<u8>), CaseError> {
+    let (no, k) = (case_no.to_owned(), key.to_owned());
+    let m: MaterialRecord = ctx
+        .db
+        .view(move |c| {
+            let Some(rec) = store::get(c, &no, false)?.filter(|r| r.applicant_id == account_id)
+            else {
+                return Err(case_not_found(&no));
+            };
+            store::materials(c, rec.id)?
+                .into_iter()
+                .rev()
+                .find(|m| m.key == k)
+                .ok_or(CaseError::MaterialNotFound {
+                    case_no: no,
+                    key: k,
+                })
+        })
+        .await?;
+    let data = blobs::get(&ctx.config.upload_dir, &m.sha).map_err(|e| {
+        tracing::error!(error = %e, sha = %m.sha, "stored material is missing");
+        CaseError::Storage(e.to_string())
+    })?;
+    Ok((m.filename, data))
+}

@@ -139,6 +139,47 @@ on_both_engines!(
             download(first.clone()).await,
             download(second.clone()).await
         );
+        // The owner opens their own file (API and case page); another citizen cannot.
+        let own = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{first}/materials/id_card")),
+                &citizen.token,
+            )
+            .await;
+        assert_eq!(own.status(), StatusCode::OK);
+        assert!(own.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        assert_eq!(own.bytes().await.unwrap(), download(first.clone()).await);
+        let r = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{first}/materials/id_card")),
+                &other.token,
+            )
+            .await;
+        assert_eq!(error_code(r).await.1, "case_not_found");
+        let r = app
+            .client
+            .get(app.url(&format!("/my/cases/{first}/materials/id_card")))
+            .header("cookie", format!("tongban_session={}", citizen.token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.bytes().await.unwrap(), download(first.clone()).await);
+        let page = app
+            .client
+            .get(app.url(&format!("/my/cases/{first}")))
+            .header("cookie", format!("tongban_session={}", citizen.token))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(&format!("href=\"/my/cases/{first}/materials/id_card\"")));
+
         // The clerk sees the matter's checklist with each material's state.
         let html = app
             .console_page(&format!("/console/cases/{second}"), &clerk)
