@@ -8,6 +8,7 @@ pub mod routes;
 pub mod rules;
 pub mod service;
 pub mod stats;
+pub mod steps;
 pub mod store;
 pub mod view;
 

@@ -62,6 +62,8 @@ pub struct CaseView {
     pub form: Map<String, Value>,
     pub materials: Vec<MaterialView>,
     pub timeline: Vec<TimelineEntry>,
+    /// The whole step bar, steps to come included with the dates they are due by.
+    pub steps: Vec<crate::steps::Step>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant: Option<Applicant>,
     /// Actions the viewer may take now.
@@ -189,6 +191,14 @@ pub fn full(
             .collect(),
     };
     let unmasked = matches!(viewer, Viewer::Staff(_, _, true));
+    let steps = crate::steps::steps(
+        &rec,
+        &events,
+        matter.accept_days,
+        matter.promised_days,
+        env.cal,
+        env.tz,
+    );
     let applicant = match viewer {
         Viewer::Staff(_, c, true) => Some(Applicant {
             name: c.name.clone(),
@@ -242,6 +252,7 @@ pub fn full(
             mask_form(rec.form, matter)
         },
         masked: !unmasked,
+        steps,
         materials: mats
             .into_iter()
             .map(|m| MaterialView {

@@ -414,3 +414,119 @@ on_both_engines!(concurrent_actions_apply_once, |app: TestApp| async move {
         "exactly one decision recorded"
     );
 });
+
+/// A case's step bar as (key, state, date, expected), as its applicant reads it.
+async fn steps(
+    app: &TestApp,
+    case_no: &str,
+    token: &str,
+) -> Vec<(String, String, Option<String>, bool)> {
+    let v: Value = app
+        .get(&app.url(&format!("/api/v1/cases/{case_no}")), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_owned(),
+                s["state"].as_str().unwrap().to_owned(),
+                s["date"].as_str().map(str::to_owned),
+                s["expected"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+// The case shows its whole step bar: steps to come with the dates they are due by (受理 by
+// the matter's acceptance limit, 办结 by the promised days), then each step's own date.
+on_both_engines!(
+    the_step_bar_shows_what_is_to_come,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let clerk = app.staff("s-clerk", "wx-wjw", &[Role::Clerk]).await;
+        let reviewer = app.staff("s-rev", "wx-wjw", &[Role::Reviewer]).await;
+        let approver = app.staff("s-app", "wx-wjw", &[Role::Approver]).await;
+        let case_no = app.submit_birth(&citizen).await;
+        let cal = app.ctx.calendar();
+        let today = app.ctx.today();
+        let ymd = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        // WX-WJ-001: accepted within 1 working day, decided within 1 after acceptance.
+        let accept_by = tongban_cases::view::accept_by(&cal, today, 1);
+        let s = steps(&app, &case_no, &citizen.token).await;
+        assert_eq!(
+            s,
+            vec![
+                ("submit".into(), "done".into(), Some(ymd(today)), false),
+                (
+                    "accept".into(),
+                    "current".into(),
+                    Some(ymd(accept_by)),
+                    true
+                ),
+                ("review".into(), "todo".into(), None, false),
+                (
+                    "decide".into(),
+                    "todo".into(),
+                    Some(ymd(cal.add_workdays(accept_by, 1))),
+                    true
+                ),
+            ]
+        );
+        assert_eq!(app.act(&clerk, &case_no, "accept", "").await.status(), 200);
+        let s = steps(&app, &case_no, &citizen.token).await;
+        assert_eq!(
+            s[1],
+            ("accept".into(), "done".into(), Some(ymd(today)), false)
+        );
+        assert_eq!(s[2].1, "current");
+        let case: Value = app
+            .get(
+                &app.url(&format!("/api/v1/cases/{case_no}")),
+                &citizen.token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let deadline = case["deadline"].as_str().unwrap().to_owned();
+        assert_eq!(s[3], ("decide".into(), "todo".into(), Some(deadline), true));
+        // The case page draws the same bar.
+        let html = app
+            .client
+            .get(app.url(&format!("/my/cases/{case_no}")))
+            .header("cookie", format!("tongban_session={}", citizen.token))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("class=\"steps\""));
+        assert!(html.contains("aria-current=\"step\""));
+        assert!(html.contains("预计"), "a date to come is shown as expected");
+        assert_eq!(
+            app.act(&reviewer, &case_no, "review", "同意")
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            app.act(&approver, &case_no, "approve", "同意")
+                .await
+                .status(),
+            200
+        );
+        let s = steps(&app, &case_no, &citizen.token).await;
+        assert!(
+            s.iter().all(|(_, state, date, expected)| state == "done"
+                && date.as_deref() == Some(ymd(today).as_str())
+                && !expected),
+            "{s:?}"
+        );
+    }
+);
