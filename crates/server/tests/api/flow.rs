@@ -506,7 +506,7 @@ on_both_engines!(
             .text()
             .await
             .unwrap();
-        assert!(html.contains("class=\"steps\""));
+        assert!(html.contains("class=\"stages\""));
         assert!(html.contains("aria-current=\"step\""));
         assert!(html.contains("预计"), "a date to come is shown as expected");
         assert_eq!(
