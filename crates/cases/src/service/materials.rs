@@ -118,6 +118,21 @@ pub async fn hold_uploads(
     if good.is_empty() {
         return Ok(BTreeMap::new());
     }
+    // Kept files count against the same hourly limit as submitted ones: refused attempts
+    // must not become a way to fill the disk. Past it, nothing is kept (the page asks for
+    // the files again).
+    if tongban_platform::throttle::limit(
+        &ctx.db,
+        format!("rate:upload:{account_id}"),
+        ctx.config.rate_per_hour,
+        3_600_000,
+        "uploads",
+    )
+    .await
+    .is_err()
+    {
+        return Ok(BTreeMap::new());
+    }
     let files = store_uploads(ctx, good)?;
     let now = tongban_platform::time::now_millis();
     let kept = files.clone();

@@ -483,3 +483,66 @@ on_both_engines!(
         );
     }
 );
+
+/// Refused attempts keep files only within the hourly upload limit: past it nothing more is
+/// stored, and the page asks for the files again.
+async fn kept_files_count_against_the_upload_limit(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.rate_per_hour = 2).await else {
+        return;
+    };
+    let citizen = app.citizen().await;
+    let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+    let mut wrong = birth_registration_form(&citizen);
+    wrong["spouse_id"] = json!("110105194912310029");
+    let attempt = || {
+        let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(&cookie));
+        for (k, v) in wrong.as_object().unwrap() {
+            mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
+        }
+        let mp = mp.part(
+            "marriage_cert",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 cert".to_vec()).file_name("c.pdf"),
+        );
+        app.client
+            .post(app.url("/matters/WX-WJ-001/apply"))
+            .header("cookie", &cookie)
+            .multipart(mp)
+            .send()
+    };
+    for i in 0..2 {
+        let html = attempt().await.unwrap().text().await.unwrap();
+        assert!(
+            html.contains("name=\"pending.marriage_cert\""),
+            "attempt {i} keeps it"
+        );
+    }
+    let html = attempt().await.unwrap().text().await.unwrap();
+    assert!(
+        !html.contains("name=\"pending.marriage_cert\""),
+        "past the limit nothing is kept"
+    );
+    assert!(
+        html.contains("需要重新选择要上传的文件"),
+        "the page says to choose again"
+    );
+    let kept = app
+        .db()
+        .read(|c| {
+            c.query_one("SELECT COUNT(*) AS n FROM pending_uploads", &[])?
+                .get_i64("n")
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_files_count_against_the_upload_limit_sqlite() {
+    kept_files_count_against_the_upload_limit(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
+async fn kept_files_count_against_the_upload_limit_postgres() {
+    kept_files_count_against_the_upload_limit(Engine::Postgres).await;
+}
