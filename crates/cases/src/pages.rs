@@ -19,9 +19,14 @@ use tongban_web::page::urlencode;
 use tongban_web::routes::field_errors;
 use tongban_web::{CitizenPage, Page, SafeForm, SafeMultipart, StaffPage};
 
+mod apply;
+
 pub fn public_router() -> Router<Ctx> {
     Router::new()
-        .route("/matters/{code}/apply", get(apply_form).post(apply))
+        .route(
+            "/matters/{code}/apply",
+            get(apply::apply_form).post(apply::apply),
+        )
         .route("/my/cases", get(my_cases))
         .route("/my/cases/{case_no}", get(case_page))
         .route("/my/cases/{case_no}/submitted", get(submitted))
@@ -60,171 +65,6 @@ async fn console_material(
     {
         Ok((filename, _, data)) => crate::routes::download(&filename, data),
         Err(e) => page.error(&e),
-    }
-}
-
-/// The matter to apply for; anything else is a designed "not found" page.
-async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
-    service::published_matter(ctx, code)
-        .await
-        .map_err(ApiError::from)
-        .map_err(|e| {
-            if e.status.is_client_error() {
-                ApiError::not_found("matter_not_found", "no such matter to apply for online")
-            } else {
-                e
-            }
-        })
-}
-
-/// The applicant's earlier uploads of each material of `m` (the newest few), to reuse.
-async fn earlier_by_material(
-    ctx: &Ctx,
-    account_id: i64,
-    m: &Matter,
-) -> BTreeMap<String, Vec<service::EarlierUpload>> {
-    let mut out = BTreeMap::new();
-    for x in &m.materials {
-        // A failed read only hides the choice; the upload field stays.
-        if let Ok((items, _)) =
-            service::earlier_uploads(ctx, account_id, Some(x.key.clone()), 1, 5).await
-        {
-            if !items.is_empty() {
-                out.insert(x.key.clone(), items);
-            }
-        }
-    }
-    out
-}
-
-/// The apply page: the form, and the materials as a checklist (each with its earlier
-/// uploads to choose from, `chosen` keeping a choice made before an error).
-struct ApplyShown<'a> {
-    values: &'a Map<String, Value>,
-    earlier: BTreeMap<String, Vec<service::EarlierUpload>>,
-    chosen: BTreeMap<String, i64>,
-    /// Files of a refused attempt kept for the next one (sent back as `pending.<key>`).
-    kept: BTreeMap<String, service::Kept>,
-    /// The applicant's identity in the fields filled from it, shown locked.
-    locked: Map<String, Value>,
-}
-
-fn apply_page(
-    page: &Page,
-    status: StatusCode,
-    m: &Matter,
-    shown: ApplyShown,
-    e: Option<&ApiError>,
-) -> Response {
-    let ApplyShown {
-        values,
-        earlier,
-        chosen,
-        kept,
-        locked,
-    } = shown;
-    let mut values = values.clone();
-    values.extend(locked.clone());
-    let locked: Vec<String> = locked.into_iter().map(|(k, _)| k).collect();
-    let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
-    let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
-    page.render(
-        status,
-        "apply.html",
-        context! {
-            m, values, errors, error, earlier, chosen, kept, locked,
-            action => format!("/matters/{}/apply", urlencode(&m.code)),
-            submit_label => page.t("apply.submit"),
-        },
-    )
-}
-
-async fn apply_form(
-    State(ctx): State<Ctx>,
-    CitizenPage(page, id): CitizenPage,
-    Path(code): Path<String>,
-) -> Response {
-    match applicable_matter(&ctx, &code).await {
-        Ok(m) => {
-            let shown = ApplyShown {
-                values: &Map::new(),
-                earlier: earlier_by_material(&ctx, id, &m).await,
-                chosen: BTreeMap::new(),
-                kept: BTreeMap::new(),
-                locked: service::locked_values(&ctx, id, &m)
-                    .await
-                    .unwrap_or_default(),
-            };
-            apply_page(&page, StatusCode::OK, &m, shown, None)
-        }
-        Err(e) => page.error(&e),
-    }
-}
-
-async fn apply(
-    State(ctx): State<Ctx>,
-    CitizenPage(page, id): CitizenPage,
-    Path(code): Path<String>,
-    Device(device): Device,
-    SafeMultipart(mp): SafeMultipart,
-) -> Response {
-    let m = match applicable_matter(&ctx, &code).await {
-        Ok(m) => m,
-        Err(e) => return page.error(&e),
-    };
-    let sub = match read_multipart(mp).await {
-        Ok(s) => s,
-        Err(e) => {
-            let shown = ApplyShown {
-                values: &Map::new(),
-                earlier: earlier_by_material(&ctx, id, &m).await,
-                chosen: BTreeMap::new(),
-                kept: BTreeMap::new(),
-                locked: service::locked_values(&ctx, id, &m)
-                    .await
-                    .unwrap_or_default(),
-            };
-            return apply_page(&page, e.status, &m, shown, Some(&e));
-        }
-    };
-    let values = sub.form.clone();
-    let chosen = sub.given.reuse.clone();
-    let kept_before = sub.given.pending.clone();
-    // The files sent, to keep for the corrected form if this attempt is refused.
-    let files = sub.uploads.clone();
-    match service::submit(
-        &ctx,
-        id,
-        crate::routes::web_or_mobile(device),
-        &m.code,
-        sub.form,
-        sub.uploads,
-        sub.given,
-    )
-    .await
-    .map_err(ApiError::from)
-    {
-        Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
-        Err(e) => {
-            let mut kept = service::pending_kept(&ctx, id, kept_before).await;
-            match service::hold_uploads(&ctx, id, &m, files).await {
-                Ok(more) => kept.extend(more),
-                // Not kept: the page asks for the files again, as before.
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot keep the files of a refused application")
-                }
-            }
-            let shown = ApplyShown {
-                values: &values,
-                earlier: earlier_by_material(&ctx, id, &m).await,
-                chosen,
-                kept,
-                locked: service::locked_values(&ctx, id, &m)
-                    .await
-                    .unwrap_or_default(),
-            };
-            apply_page(&page, e.status, &m, shown, Some(&e))
-        }
     }
 }
 

@@ -260,19 +260,32 @@ pub async fn applicant_material(
             else {
                 return Err(case_not_found(&no));
             };
-            store::materials(c, rec.id)?
-                .into_iter()
-                .rev()
-                .find(|m| m.key == k)
-                .ok_or(CaseError::MaterialNotFound {
-                    case_no: no,
-                    key: k,
-                })
+            newest_material(c, &rec, &k)
         })
         .await?;
-    let data = blobs::get(&ctx.config.upload_dir, &m.sha).map_err(|e| {
+    Ok((m.filename.clone(), stored_file(ctx, &m)?))
+}
+
+/// The newest file of material `key` of case `rec`.
+pub(super) fn newest_material(
+    c: &mut dyn Conn,
+    rec: &CaseRecord,
+    key: &str,
+) -> Result<MaterialRecord, CaseError> {
+    store::materials(c, rec.id)?
+        .into_iter()
+        .rev()
+        .find(|m| m.key == key)
+        .ok_or_else(|| CaseError::MaterialNotFound {
+            case_no: rec.case_no.clone(),
+            key: key.to_owned(),
+        })
+}
+
+/// The content of a stored material.
+pub(super) fn stored_file(ctx: &Ctx, m: &MaterialRecord) -> Result<Vec<u8>, CaseError> {
+    blobs::get(&ctx.config.upload_dir, &m.sha).map_err(|e| {
         tracing::error!(error = %e, sha = %m.sha, "stored material is missing");
         CaseError::Storage(e.to_string())
-    })?;
-    Ok((m.filename, data))
+    })
 }

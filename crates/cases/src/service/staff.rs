@@ -305,20 +305,10 @@ pub async fn staff_material(
                 return Err(case_not_found(&no));
             };
             same_department(&s, &rec)?;
-            store::materials(c, rec.id)?
-                .into_iter()
-                .rev()
-                .find(|m| m.key == k)
-                .ok_or(CaseError::MaterialNotFound {
-                    case_no: no,
-                    key: k,
-                })
+            super::materials::newest_material(c, &rec, &k)
         })
         .await?;
-    let data = blobs::get(&ctx.config.upload_dir, &m.sha).map_err(|e| {
-        tracing::error!(error = %e, sha = %m.sha, "stored material is missing");
-        CaseError::Storage(e.to_string())
-    })?;
+    let data = super::materials::stored_file(ctx, &m)?;
     Ok((m.filename, m.content_type, data))
 }
 

@@ -8,6 +8,30 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tongban_platform::identity::Role;
 
+/// The apply page's form as a browser sends it: the anti-forgery token, then each field.
+fn page_form(cookie: &str, form: &Value) -> reqwest::multipart::Form {
+    let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(cookie));
+    for (k, v) in form.as_object().unwrap() {
+        mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
+    }
+    mp
+}
+
+/// Post `mp` to WX-WJ-001's apply page as the citizen of `cookie` (redirects followed).
+async fn post_apply(
+    app: &TestApp,
+    cookie: &str,
+    mp: reqwest::multipart::Form,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/matters/WX-WJ-001/apply"))
+        .header("cookie", cookie)
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap()
+}
+
 on_both_engines!(required_materials_are_enforced, |app: TestApp| async move {
     let citizen = app.citizen().await;
     let before = app.row_counts().await;
@@ -57,18 +81,12 @@ on_both_engines!(required_materials_are_enforced, |app: TestApp| async move {
     // The page: the error summary names the material by its name, in the user's
     // language, with the message beside its row of the checklist.
     let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
-    let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(&cookie));
-    for (k, v) in birth_registration_form(&citizen).as_object().unwrap() {
-        mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
-    }
-    let r = app
-        .client
-        .post(app.url("/matters/WX-WJ-001/apply"))
-        .header("cookie", &cookie)
-        .multipart(mp)
-        .send()
-        .await
-        .unwrap();
+    let r = post_apply(
+        &app,
+        &cookie,
+        page_form(&cookie, &birth_registration_form(&citizen)),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
@@ -261,21 +279,10 @@ on_both_engines!(
             "none uploaded"
         );
         // Chosen on the page, it satisfies the checklist.
-        let mut mp = reqwest::multipart::Form::new()
-            .text("csrf", csrf_for(&cookie))
+        let mp = page_form(&cookie, &birth_registration_form(&citizen))
             .text("reuse.id_card", id.to_string())
             .text("reuse.marriage_cert", "");
-        for (k, v) in birth_registration_form(&citizen).as_object().unwrap() {
-            mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
-        }
-        let r = app
-            .client
-            .post(app.url("/matters/WX-WJ-001/apply"))
-            .header("cookie", &cookie)
-            .multipart(mp)
-            .send()
-            .await
-            .unwrap();
+        let r = post_apply(&app, &cookie, mp).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert!(
             r.url().path().ends_with("/submitted"),
@@ -298,31 +305,20 @@ on_both_engines!(files_survive_a_refused_attempt, |app: TestApp| async move {
     let citizen = app.citizen().await;
     let other = app.citizen().await;
     let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
-    let page_form = |form: &Value| {
-        let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(&cookie));
-        for (k, v) in form.as_object().unwrap() {
-            mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
-        }
-        mp
-    };
     let pdf = |name: &str| {
         reqwest::multipart::Part::bytes(format!("%PDF-1.4 {name}").into_bytes())
             .file_name(format!("{name}.pdf"))
     };
     let mut wrong = birth_registration_form(&citizen);
     wrong["spouse_id"] = json!("110105194912310029");
-    let r = app
-        .client
-        .post(app.url("/matters/WX-WJ-001/apply"))
-        .header("cookie", &cookie)
-        .multipart(
-            page_form(&wrong)
-                .part("id_card", pdf("身份证"))
-                .part("marriage_cert", pdf("结婚证")),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = post_apply(
+        &app,
+        &cookie,
+        page_form(&cookie, &wrong)
+            .part("id_card", pdf("身份证"))
+            .part("marriage_cert", pdf("结婚证")),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(
@@ -363,18 +359,14 @@ on_both_engines!(files_survive_a_refused_attempt, |app: TestApp| async move {
     );
 
     // The corrected form goes with the kept files and no file chosen.
-    let r = app
-        .client
-        .post(app.url("/matters/WX-WJ-001/apply"))
-        .header("cookie", &cookie)
-        .multipart(
-            page_form(&birth_registration_form(&citizen))
-                .text("pending.id_card", id_card.clone())
-                .text("pending.marriage_cert", cert.clone()),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = post_apply(
+        &app,
+        &cookie,
+        page_form(&cookie, &birth_registration_form(&citizen))
+            .text("pending.id_card", id_card.clone())
+            .text("pending.marriage_cert", cert.clone()),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let path = r.url().path().to_owned();
     assert!(path.ends_with("/submitted"), "{path}");
@@ -495,28 +487,20 @@ async fn kept_files_count_against_the_upload_limit(engine: Engine) {
     let mut wrong = birth_registration_form(&citizen);
     wrong["spouse_id"] = json!("110105194912310029");
     let attempt = || {
-        let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(&cookie));
-        for (k, v) in wrong.as_object().unwrap() {
-            mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
-        }
-        let mp = mp.part(
+        let mp = page_form(&cookie, &wrong).part(
             "marriage_cert",
             reqwest::multipart::Part::bytes(b"%PDF-1.4 cert".to_vec()).file_name("c.pdf"),
         );
-        app.client
-            .post(app.url("/matters/WX-WJ-001/apply"))
-            .header("cookie", &cookie)
-            .multipart(mp)
-            .send()
+        post_apply(&app, &cookie, mp)
     };
     for i in 0..2 {
-        let html = attempt().await.unwrap().text().await.unwrap();
+        let html = attempt().await.text().await.unwrap();
         assert!(
             html.contains("name=\"pending.marriage_cert\""),
             "attempt {i} keeps it"
         );
     }
-    let html = attempt().await.unwrap().text().await.unwrap();
+    let html = attempt().await.text().await.unwrap();
     assert!(
         !html.contains("name=\"pending.marriage_cert\""),
         "past the limit nothing is kept"

@@ -1,0 +1,170 @@
+//! The application form: rendered from the matter's schema, the applicant's identity filled
+//! in and locked, the materials as a checklist (each with the applicant's earlier uploads to
+//! choose from), and after a refusal the values typed and the files kept.
+
+use super::*;
+
+/// The matter to apply for; anything else is a designed "not found" page.
+async fn applicable_matter(ctx: &Ctx, code: &str) -> Result<Matter, ApiError> {
+    service::published_matter(ctx, code)
+        .await
+        .map_err(ApiError::from)
+        .map_err(|e| {
+            if e.status.is_client_error() {
+                ApiError::not_found("matter_not_found", "no such matter to apply for online")
+            } else {
+                e
+            }
+        })
+}
+
+/// Earlier uploads offered per material.
+const EARLIER_PER_MATERIAL: usize = 5;
+
+/// The applicant's earlier uploads of each material of `m` (the newest few), to reuse: one
+/// read of their newest uploads, grouped by material.
+async fn earlier_by_material(
+    ctx: &Ctx,
+    account_id: i64,
+    m: &Matter,
+) -> BTreeMap<String, Vec<service::EarlierUpload>> {
+    let mut out: BTreeMap<String, Vec<service::EarlierUpload>> = BTreeMap::new();
+    // A failed read only hides the choice; the upload field stays.
+    let newest = (m.materials.len() * EARLIER_PER_MATERIAL) as i64;
+    if let Ok((items, _)) = service::earlier_uploads(ctx, account_id, None, 1, newest).await {
+        for e in items {
+            if !m.materials.iter().any(|x| x.key == e.material_key) {
+                continue;
+            }
+            let list = out.entry(e.material_key.clone()).or_default();
+            if list.len() < EARLIER_PER_MATERIAL {
+                list.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// What an attempt brought back to the page: the values typed, the earlier uploads chosen,
+/// the files kept for the next attempt (sent back as `pending.<key>`).
+#[derive(Default)]
+struct Attempt {
+    values: Map<String, Value>,
+    chosen: BTreeMap<String, i64>,
+    kept: BTreeMap<String, service::Kept>,
+}
+
+async fn apply_page(
+    ctx: &Ctx,
+    page: &Page,
+    account_id: i64,
+    status: StatusCode,
+    m: &Matter,
+    attempt: Attempt,
+    e: Option<&ApiError>,
+) -> Response {
+    let Attempt {
+        mut values,
+        chosen,
+        kept,
+    } = attempt;
+    let earlier = earlier_by_material(ctx, account_id, m).await;
+    // The applicant's identity in the fields filled from it, shown locked.
+    let locked = service::locked_values(ctx, account_id, m)
+        .await
+        .unwrap_or_default();
+    let locked: Vec<String> = locked
+        .into_iter()
+        .map(|(k, v)| {
+            values.insert(k.clone(), v);
+            k
+        })
+        .collect();
+    let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
+    let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
+    page.render(
+        status,
+        "apply.html",
+        context! {
+            m, values, errors, error, earlier, chosen, kept, locked,
+            action => format!("/matters/{}/apply", urlencode(&m.code)),
+            submit_label => page.t("apply.submit"),
+        },
+    )
+}
+
+pub(super) async fn apply_form(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(code): Path<String>,
+) -> Response {
+    match applicable_matter(&ctx, &code).await {
+        Ok(m) => {
+            apply_page(
+                &ctx,
+                &page,
+                id,
+                StatusCode::OK,
+                &m,
+                Attempt::default(),
+                None,
+            )
+            .await
+        }
+        Err(e) => page.error(&e),
+    }
+}
+
+pub(super) async fn apply(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    Path(code): Path<String>,
+    Device(device): Device,
+    SafeMultipart(mp): SafeMultipart,
+) -> Response {
+    let m = match applicable_matter(&ctx, &code).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    let sub = match read_multipart(mp).await {
+        Ok(s) => s,
+        Err(e) => {
+            return apply_page(&ctx, &page, id, e.status, &m, Attempt::default(), Some(&e)).await
+        }
+    };
+    let values = sub.form.clone();
+    let chosen = sub.given.reuse.clone();
+    let kept_before = sub.given.pending.clone();
+    // The files sent, to keep for the corrected form if this attempt is refused.
+    let files = sub.uploads.clone();
+    match service::submit(
+        &ctx,
+        id,
+        crate::routes::web_or_mobile(device),
+        &m.code,
+        sub.form,
+        sub.uploads,
+        sub.given,
+    )
+    .await
+    .map_err(ApiError::from)
+    {
+        Ok(view) => Redirect::to(&format!("/my/cases/{}/submitted", view.case_no)).into_response(),
+        Err(e) => {
+            let mut kept = service::pending_kept(&ctx, id, kept_before).await;
+            match service::hold_uploads(&ctx, id, &m, files).await {
+                Ok(more) => kept.extend(more),
+                // Not kept: the page asks for the files again, as before.
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot keep the files of a refused application")
+                }
+            }
+            let attempt = Attempt {
+                values,
+                chosen,
+                kept,
+            };
+            apply_page(&ctx, &page, id, e.status, &m, attempt, Some(&e)).await
+        }
+    }
+}
