@@ -77,6 +77,11 @@ pub enum CaseError {
     BadApplicant,
     #[error("case {case_no} has no material {key:?}")]
     MaterialNotFound { case_no: String, key: String },
+    #[error("case {case_no} has no result yet (it is {status}); the result document comes with approval or refusal")]
+    NoResultYet {
+        case_no: String,
+        status: &'static str,
+    },
     /// A stored file could not be written or read (logged where it happened).
     #[error("stored file: {0}")]
     Storage(String),
@@ -122,6 +127,7 @@ impl From<CaseError> for ApiError {
             CaseError::Storage(_) => return ApiError::internal(),
             CaseError::NotFound(_) => (StatusCode::NOT_FOUND, "case_not_found"),
             CaseError::MaterialNotFound { .. } => (StatusCode::NOT_FOUND, "material_not_found"),
+            CaseError::NoResultYet { .. } => (StatusCode::CONFLICT, "no_result_yet"),
             CaseError::UnknownMatter(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_matter"),
             CaseError::NotOnline { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_online"),
             CaseError::InvalidForm(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_form"),

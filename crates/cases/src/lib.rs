@@ -2,6 +2,7 @@
 //! machine and deadline arithmetic, `store` the SQL, `service` the capability functions,
 //! `view` the JSON shapes, `routes` the HTTP endpoints for citizens and staff.
 
+pub mod documents;
 pub mod error;
 pub mod pages;
 pub mod routes;

@@ -2,10 +2,11 @@
 //! confirmation, "my cases", the case page with timeline, supplement and withdrawal; and the
 //! staff console's queue and case page with the actions the staff member's roles allow.
 
+use crate::documents::{self, Kind};
 use crate::routes::read_multipart;
 use crate::service::{self, StaffQuery};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +32,8 @@ pub fn public_router() -> Router<Ctx> {
         .route("/my/cases/{case_no}", get(case_page))
         .route("/my/cases/{case_no}/submitted", get(submitted))
         .route("/my/cases/{case_no}/materials/{key}", get(own_material))
+        .route("/my/cases/{case_no}/receipt.pdf", get(receipt_page))
+        .route("/my/cases/{case_no}/result.pdf", get(result_page))
         .route("/my/cases/{case_no}/supplement", post(supplement))
         .route("/my/cases/{case_no}/withdraw", post(withdraw))
 }
@@ -79,6 +82,43 @@ async fn own_material(
         .map_err(ApiError::from)
     {
         Ok((filename, data)) => crate::routes::download(&filename, data),
+        Err(e) => page.error(&e),
+    }
+}
+
+async fn receipt_page(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    headers: HeaderMap,
+    Path(case_no): Path<String>,
+) -> Response {
+    own_document(&ctx, &page, id, &headers, &case_no, Kind::Receipt).await
+}
+
+async fn result_page(
+    State(ctx): State<Ctx>,
+    CitizenPage(page, id): CitizenPage,
+    headers: HeaderMap,
+    Path(case_no): Path<String>,
+) -> Response {
+    own_document(&ctx, &page, id, &headers, &case_no, Kind::Result).await
+}
+
+/// The applicant's receipt or result notice, in the page's language.
+async fn own_document(
+    ctx: &Ctx,
+    page: &Page,
+    id: i64,
+    headers: &HeaderMap,
+    case_no: &str,
+    kind: Kind,
+) -> Response {
+    let base = documents::base_url(ctx, headers);
+    match documents::document(ctx, id, case_no, kind, page.lang, &base)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(pdf) => crate::routes::pdf_response(&kind.filename(case_no), pdf),
         Err(e) => page.error(&e),
     }
 }

@@ -1,10 +1,11 @@
 //! HTTP for applications: citizens' routes on the public listener, staff routes on the
 //! internal one. Handlers parse and authorize; `service` does the rest.
 
+use crate::documents::{self, Kind};
 use crate::service::{self, StaffQuery, Upload};
 use crate::view::{CaseSummary, CaseView};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,15 +15,18 @@ use std::collections::{BTreeMap, HashMap};
 use tongban_catalog::routes::{paging, Page};
 use tongban_platform::http::{json_rejection, CitizenAuth, Device, JsonBody, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
+use tongban_web::i18n::Lang;
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 6] = [
+pub const PUBLIC_PATHS: [&str; 8] = [
     "/api/v1/cases",
     "/api/v1/cases/{case_no}",
     "/api/v1/cases/{case_no}/supplement",
     "/api/v1/cases/{case_no}/withdraw",
     "/api/v1/me/materials",
     "/api/v1/cases/{case_no}/materials/{key}",
+    "/api/v1/cases/{case_no}/receipt.pdf",
+    "/api/v1/cases/{case_no}/result.pdf",
 ];
 /// Paths served on the internal listener only.
 pub const INTERNAL_PATHS: [&str; 4] = [
@@ -33,11 +37,14 @@ pub const INTERNAL_PATHS: [&str; 4] = [
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
-    let [cases, case, supplement_path, withdraw_path, earlier_path, own_material] = PUBLIC_PATHS;
+    let [cases, case, supplement_path, withdraw_path, earlier_path, own_material, receipt, result] =
+        PUBLIC_PATHS;
     Router::new()
         .route(cases, post(submit).get(mine))
         .route(earlier_path, get(earlier))
         .route(own_material, get(applicant_material))
+        .route(receipt, get(receipt_pdf))
+        .route(result, get(result_pdf))
         .route(case, get(one))
         .route(supplement_path, post(supplement))
         .route(withdraw_path, post(withdraw))
@@ -240,6 +247,68 @@ async fn applicant_material(
     let (filename, data) =
         service::applicant_material(&ctx, who.account_id, &case_no, &key).await?;
     Ok(download(&filename, data))
+}
+
+async fn receipt_pdf(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    headers: HeaderMap,
+    Path(case_no): Path<String>,
+) -> Result<Response, ApiError> {
+    api_document(&ctx, who.account_id, &headers, &case_no, Kind::Receipt).await
+}
+
+async fn result_pdf(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    headers: HeaderMap,
+    Path(case_no): Path<String>,
+) -> Result<Response, ApiError> {
+    api_document(&ctx, who.account_id, &headers, &case_no, Kind::Result).await
+}
+
+/// A document in the language the client asks for (`Accept-Language`; Chinese by default).
+async fn api_document(
+    ctx: &Ctx,
+    account_id: i64,
+    headers: &HeaderMap,
+    case_no: &str,
+    kind: Kind,
+) -> Result<Response, ApiError> {
+    let lang = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(Lang::Zh, Lang::from_accept);
+    let base = documents::base_url(ctx, headers);
+    let pdf = documents::document(ctx, account_id, case_no, kind, lang, &base).await?;
+    Ok(pdf_response(&kind.filename(case_no), pdf))
+}
+
+/// A document the platform made, shown in the browser's viewer and never cached.
+pub fn pdf_response(filename: &str, data: Vec<u8>) -> Response {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{ascii}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        data,
+    )
+        .into_response()
 }
 
 /// The citizen's earlier uploads, to reuse by id (`?key=` one material; paged).

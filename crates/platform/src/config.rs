@@ -89,6 +89,10 @@ pub struct Config {
     /// `TONGBAN_EVALUATION_WEIGHTS`: weights of the evaluation's four dimensions (基础准备,
     /// 在线服务, 电子参与, 移动政务), comma-separated; they are normalised to sum to 1.
     pub evaluation_weights: Vec<f64>,
+    /// `TONGBAN_PDF_FONT`: the CJK font receipts and result notices are set in (a TrueType or
+    /// OpenType file or collection, `path` or `path#face`); by default the usual places of
+    /// Noto Sans CJK, WenQuanYi, Droid Sans Fallback and the macOS/Windows fonts are tried.
+    pub pdf_font: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -126,6 +130,7 @@ impl Default for Config {
             rectification_days: 5,
             population: 7_490_000,
             evaluation_weights: vec![0.25, 0.25, 0.3, 0.2],
+            pdf_font: None,
         }
     }
 }
@@ -171,6 +176,7 @@ impl Config {
             ("TONGBAN_PUBLIC_TLS_KEY", &mut self.public_tls_key),
             ("TONGBAN_INTERNAL_TLS_CERT", &mut self.internal_tls_cert),
             ("TONGBAN_INTERNAL_TLS_KEY", &mut self.internal_tls_key),
+            ("TONGBAN_PDF_FONT", &mut self.pdf_font),
         ] {
             if let Some(v) = get(name).filter(|v| !v.is_empty()) {
                 *slot = Some(PathBuf::from(v));

@@ -5,6 +5,7 @@
 pub mod form;
 pub mod i18n;
 pub mod page;
+pub mod pdf;
 pub mod routes;
 pub mod security;
 mod templates;

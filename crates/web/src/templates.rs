@@ -195,6 +195,7 @@ pub fn icon(name: &str) -> String {
         "clock" => r#"<circle cx="12" cy="13" r="8"/><path d="M12 9v4l3 2M5 4 2 7M19 4l3 3"/>"#,
         "error" => r#"<circle cx="12" cy="12" r="9"/><path d="m9 9 6 6M15 9l-6 6"/>"#,
         "ok" => r#"<circle cx="12" cy="12" r="9"/><path d="m8 12 3 3 5-6"/>"#,
+        "doc" => r#"<path d="M6 2h8l4 4v16H6z"/><path d="M14 2v4h4M9 12h6M9 16h6"/>"#,
         _ => return String::new(),
     };
     format!(
@@ -226,7 +227,7 @@ mod tests {
             let found: Vec<char> = src.chars().filter(|c| pictograph(*c)).collect();
             assert!(found.is_empty(), "{name} draws {found:?} as text");
         }
-        for name in ["warn", "clock", "error", "ok"] {
+        for name in ["warn", "clock", "error", "ok", "doc"] {
             let svg = icon(name);
             assert!(
                 svg.starts_with("<svg") && svg.contains("aria-hidden=\"true\""),

@@ -15,6 +15,7 @@ mod cli;
 mod connections;
 mod crash;
 mod dashboards;
+mod documents;
 mod encryption;
 mod flow;
 mod followers;
