@@ -86,7 +86,16 @@ RUNS.forEach(({ engine, vp }, n) => {
     await page.fill('#f-spouse_id', wrongCheck(spouse));
     await page.selectOption('#f-child_order', '一孩');
     await page.setInputFiles('#f-marriage_cert', pdf);
-    await page.click('main button[type=submit]');
+    // Saved as a draft (暂存) and resumed: the values and the file come back.
+    await page.click('button:has-text("暂存草稿")');
+    await page.waitForSelector('.notice.success');
+    assert.match(await page.textContent('.notice.success'), /草稿已保存/);
+    await page.goto(`${server.pub}/matters/WX-WJ-001/apply`);
+    assert.match(await page.textContent('.draft-note'), /已恢复您于/);
+    assert.equal(await page.inputValue('#f-spouse_name'), '林小红', 'the draft is resumed');
+    assert.match(await page.textContent('#k-marriage_cert'), /已保留：marriage\.pdf/);
+    await checkPage(t, page, shot('apply-draft'), assert);
+    await page.click('button:has-text("下一步：核对信息")');
     await page.waitForSelector('.error-summary');
     await checkPage(t, page, shot('apply-errors'), assert);
     assert.match(await page.textContent('.error-summary'), /配偶身份证号码/);
@@ -100,11 +109,24 @@ RUNS.forEach(({ engine, vp }, n) => {
     assert.match(await page.textContent('#k-marriage_cert'), /已保留：marriage\.pdf/);
     await page.fill('#f-spouse_id', spouse);
     await page.setInputFiles('#f-id_card', idCard);
-    await page.click('main button[type=submit]');
+    // Checked before it is submitted: everything shown, nothing chosen again.
+    await page.click('button:has-text("下一步：核对信息")');
+    await page.waitForSelector('.review-form');
+    await checkPage(t, page, shot('apply-review'), assert);
+    assert.match(await page.textContent('main'), /林小红/);
+    assert.match(await page.textContent('.checklist'), /本次上传：id-card\.pdf/);
+    assert.match(await page.textContent('.checklist'), /marriage\.pdf/);
+    await page.click('button:has-text("确认提交")');
     await page.waitForURL(/\/submitted$/);
     await checkPage(t, page, shot('submitted'), assert);
     const caseNo = (await page.textContent('.case-no')).trim();
     assert.match(caseNo, /^320200\d{14}$/);
+    // The receipt is a PDF (its QR code is decoded by the API tests).
+    const receiptHref = await page.getAttribute('a[href$="/receipt.pdf"]', 'href');
+    const receipt = await page.request.get(`${server.pub}${receiptHref}`);
+    assert.equal(receipt.status(), 200);
+    assert.equal(receipt.headers()['content-type'], 'application/pdf');
+    assert.ok((await receipt.body()).subarray(0, 5).toString() === '%PDF-', 'a PDF');
     await page.click('text=查看办理进度');
     await checkPage(t, page, shot('case-submitted'), assert);
     assert.match(await page.textContent('.state-line'), /已提交/);

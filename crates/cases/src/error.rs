@@ -77,6 +77,8 @@ pub enum CaseError {
     BadApplicant,
     #[error("case {case_no} has no material {key:?}")]
     MaterialNotFound { case_no: String, key: String },
+    #[error("you have no draft of matter {0:?}; save one with PUT /api/v1/me/drafts/{0}")]
+    DraftNotFound(String),
     #[error("case {case_no} has no result yet (it is {status}); the result document comes with approval or refusal")]
     NoResultYet {
         case_no: String,
@@ -127,6 +129,7 @@ impl From<CaseError> for ApiError {
             CaseError::Storage(_) => return ApiError::internal(),
             CaseError::NotFound(_) => (StatusCode::NOT_FOUND, "case_not_found"),
             CaseError::MaterialNotFound { .. } => (StatusCode::NOT_FOUND, "material_not_found"),
+            CaseError::DraftNotFound(_) => (StatusCode::NOT_FOUND, "draft_not_found"),
             CaseError::NoResultYet { .. } => (StatusCode::CONFLICT, "no_result_yet"),
             CaseError::UnknownMatter(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_matter"),
             CaseError::NotOnline { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_online"),

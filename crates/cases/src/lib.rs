@@ -19,4 +19,5 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("cases", 3, "0003_channel"),
     tongban_platform::migration!("cases", 4, "0004_concluded_partial"),
     tongban_platform::migration!("cases", 5, "0005_pending_uploads"),
+    tongban_platform::migration!("cases", 6, "0006_drafts"),
 ];

@@ -146,13 +146,18 @@ async fn my_cases(
         Ok(p) => p,
         Err(e) => return page.error(&e),
     };
+    // Drafts first (the newest few; the API pages them all).
+    let drafts = service::drafts(&ctx, id, 1, 20)
+        .await
+        .map(|(d, _)| d)
+        .unwrap_or_default();
     match service::citizen_cases(&ctx, id, pg, per_page)
         .await
         .map_err(ApiError::from)
     {
         Ok((items, total)) => page.ok(
             "my_cases.html",
-            context! { items, total, page => pg, per_page },
+            context! { items, total, drafts, page => pg, per_page },
         ),
         Err(e) => page.error(&e),
     }

@@ -18,7 +18,7 @@ use tongban_platform::{ApiError, Ctx};
 use tongban_web::i18n::Lang;
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 8] = [
+pub const PUBLIC_PATHS: [&str; 10] = [
     "/api/v1/cases",
     "/api/v1/cases/{case_no}",
     "/api/v1/cases/{case_no}/supplement",
@@ -27,6 +27,8 @@ pub const PUBLIC_PATHS: [&str; 8] = [
     "/api/v1/cases/{case_no}/materials/{key}",
     "/api/v1/cases/{case_no}/receipt.pdf",
     "/api/v1/cases/{case_no}/result.pdf",
+    "/api/v1/me/drafts",
+    "/api/v1/me/drafts/{matter_code}",
 ];
 /// Paths served on the internal listener only.
 pub const INTERNAL_PATHS: [&str; 4] = [
@@ -37,7 +39,7 @@ pub const INTERNAL_PATHS: [&str; 4] = [
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
-    let [cases, case, supplement_path, withdraw_path, earlier_path, own_material, receipt, result] =
+    let [cases, case, supplement_path, withdraw_path, earlier_path, own_material, receipt, result, drafts, draft] =
         PUBLIC_PATHS;
     Router::new()
         .route(cases, post(submit).get(mine))
@@ -45,6 +47,8 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
         .route(own_material, get(applicant_material))
         .route(receipt, get(receipt_pdf))
         .route(result, get(result_pdf))
+        .route(drafts, get(my_drafts))
+        .route(draft, get(my_draft).put(save_draft).delete(discard_draft))
         .route(case, get(one))
         .route(supplement_path, post(supplement))
         .route(withdraw_path, post(withdraw))
@@ -80,6 +84,9 @@ struct JsonSubmission {
     form: Map<String, Value>,
     #[serde(default)]
     reuse: BTreeMap<String, i64>,
+    /// Files kept with a draft (`GET /api/v1/me/drafts/{code}`'s `files`), by material key.
+    #[serde(default)]
+    pending: BTreeMap<String, i64>,
 }
 
 impl FromRequest<Ctx> for Submission {
@@ -107,7 +114,7 @@ impl FromRequest<Ctx> for Submission {
             uploads: vec![],
             given: service::Given {
                 reuse: body.0.reuse,
-                pending: BTreeMap::new(),
+                pending: body.0.pending,
             },
         })
     }
@@ -247,6 +254,57 @@ async fn applicant_material(
     let (filename, data) =
         service::applicant_material(&ctx, who.account_id, &case_no, &key).await?;
     Ok(download(&filename, data))
+}
+
+async fn my_drafts(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Page<service::DraftSummary>>, ApiError> {
+    let (page, per_page) = paging(&q)?;
+    let (items, total) = service::drafts(&ctx, who.account_id, page, per_page).await?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+async fn my_draft(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(code): Path<String>,
+) -> Result<Json<service::Draft>, ApiError> {
+    Ok(Json(service::draft(&ctx, who.account_id, &code).await?))
+}
+
+/// Save a draft: JSON `{"form", "reuse", "pending"}` or multipart with files, as a submission.
+async fn save_draft(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(code): Path<String>,
+    sub: Submission,
+) -> Result<Json<service::Draft>, ApiError> {
+    let d = service::save_draft(
+        &ctx,
+        who.account_id,
+        &code,
+        sub.form,
+        sub.uploads,
+        sub.given,
+    )
+    .await?;
+    Ok(Json(d))
+}
+
+async fn discard_draft(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    Path(code): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service::discard_draft(&ctx, who.account_id, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn receipt_pdf(

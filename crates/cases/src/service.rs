@@ -14,16 +14,18 @@ use tongban_platform::db::{Conn, DbError};
 use tongban_platform::identity::{self, Staff};
 use tongban_platform::{audit, blobs, Ctx};
 
+mod drafts;
 mod materials;
 mod prefill;
 mod staff;
 mod submit;
+pub use drafts::{discard_draft, draft, drafts, save_draft, Draft, DraftSummary};
 pub use materials::{
     applicant_material, earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept,
 };
 pub use prefill::{locked_values, prefilled};
 pub use staff::*;
-pub use submit::submit;
+pub use submit::{check_submission, submit};
 
 /// An uploaded file, before it is stored.
 #[derive(Clone)]

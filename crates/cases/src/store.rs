@@ -5,6 +5,7 @@ use serde_json::{Map, Value as Json};
 use tongban_platform::db::{Conn, DbError, Engine, Row, Value};
 use tongban_platform::params;
 
+pub mod drafts;
 pub mod earlier;
 mod recent;
 mod whole;
@@ -86,7 +87,7 @@ pub fn seal_form(form: &Map<String, Json>) -> Result<String, DbError> {
         .map_err(DbError::from)
 }
 
-fn open_form(stored: &str) -> Result<Map<String, Json>, DbError> {
+pub fn open_form(stored: &str) -> Result<Map<String, Json>, DbError> {
     let text = tongban_platform::vault::keys()
         .and_then(|k| k.decrypt(stored))
         .map_err(DbError::from)?;
@@ -110,6 +111,10 @@ pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
     tongban_platform::keyring::Sealed {
         table: "case_events",
         column: "actor_name",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "drafts",
+        column: "form",
     },
 ];
 

@@ -22,6 +22,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("matter.html", include_str!("../templates/matter.html")),
     ("apply.html", include_str!("../templates/apply.html")),
     (
+        "apply_review.html",
+        include_str!("../templates/apply_review.html"),
+    ),
+    (
         "submitted.html",
         include_str!("../templates/submitted.html"),
     ),

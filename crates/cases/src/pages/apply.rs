@@ -52,6 +52,9 @@ struct Attempt {
     values: Map<String, Value>,
     chosen: BTreeMap<String, i64>,
     kept: BTreeMap<String, service::Kept>,
+    /// When the draft shown was saved (resumed, or saved just now with `flash`).
+    draft_saved: Option<String>,
+    flash: Option<String>,
 }
 
 async fn apply_page(
@@ -67,6 +70,8 @@ async fn apply_page(
         mut values,
         chosen,
         kept,
+        draft_saved,
+        flash,
     } = attempt;
     let earlier = earlier_by_material(ctx, account_id, m).await;
     // The applicant's identity in the fields filled from it, shown locked.
@@ -86,9 +91,8 @@ async fn apply_page(
         status,
         "apply.html",
         context! {
-            m, values, errors, error, earlier, chosen, kept, locked,
+            m, values, errors, error, earlier, chosen, kept, locked, draft_saved, flash,
             action => format!("/matters/{}/apply", urlencode(&m.code)),
-            submit_label => page.t("apply.submit"),
         },
     )
 }
@@ -98,21 +102,22 @@ pub(super) async fn apply_form(
     CitizenPage(page, id): CitizenPage,
     Path(code): Path<String>,
 ) -> Response {
-    match applicable_matter(&ctx, &code).await {
-        Ok(m) => {
-            apply_page(
-                &ctx,
-                &page,
-                id,
-                StatusCode::OK,
-                &m,
-                Attempt::default(),
-                None,
-            )
-            .await
-        }
-        Err(e) => page.error(&e),
-    }
+    let m = match applicable_matter(&ctx, &code).await {
+        Ok(m) => m,
+        Err(e) => return page.error(&e),
+    };
+    // A draft of this matter is resumed where it was left.
+    let attempt = match service::draft(&ctx, id, &m.code).await {
+        Ok(d) => Attempt {
+            values: d.form,
+            chosen: d.reuse,
+            kept: d.files,
+            draft_saved: Some(d.saved_at),
+            flash: None,
+        },
+        Err(_) => Attempt::default(),
+    };
+    apply_page(&ctx, &page, id, StatusCode::OK, &m, attempt, None).await
 }
 
 pub(super) async fn apply(
@@ -132,11 +137,94 @@ pub(super) async fn apply(
             return apply_page(&ctx, &page, id, e.status, &m, Attempt::default(), Some(&e)).await
         }
     };
+    let mut sub = sub;
+    // Which button: `review` (check, then show everything to confirm), `edit` (back to the
+    // form from the review), or submit (`confirm`, and forms that name no step).
+    let step = sub
+        .form
+        .remove("step")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
     let values = sub.form.clone();
     let chosen = sub.given.reuse.clone();
     let kept_before = sub.given.pending.clone();
     // The files sent, to keep for the corrected form if this attempt is refused.
     let files = sub.uploads.clone();
+    if step == "discard" {
+        return match service::discard_draft(&ctx, id, &m.code).await {
+            Ok(()) | Err(crate::error::CaseError::DraftNotFound(_)) => {
+                Redirect::to(&format!("/matters/{}/apply", urlencode(&m.code))).into_response()
+            }
+            Err(e) => page.error(&ApiError::from(e)),
+        };
+    }
+    if step == "draft" {
+        return match service::save_draft(&ctx, id, &m.code, sub.form, sub.uploads, sub.given)
+            .await
+            .map_err(ApiError::from)
+        {
+            Ok(d) => {
+                let attempt = Attempt {
+                    values: d.form,
+                    chosen: d.reuse,
+                    kept: d.files,
+                    draft_saved: Some(d.saved_at),
+                    flash: Some(page.t("apply.draft_saved")),
+                };
+                apply_page(&ctx, &page, id, StatusCode::OK, &m, attempt, None).await
+            }
+            Err(e) => {
+                let mut kept = service::pending_kept(&ctx, id, kept_before).await;
+                kept.extend(
+                    service::hold_uploads(&ctx, id, &m, files)
+                        .await
+                        .unwrap_or_default(),
+                );
+                let attempt = Attempt {
+                    values,
+                    chosen,
+                    kept,
+                    ..Attempt::default()
+                };
+                apply_page(&ctx, &page, id, e.status, &m, attempt, Some(&e)).await
+            }
+        };
+    }
+    if step == "edit" {
+        let kept = service::pending_kept(&ctx, id, kept_before).await;
+        let attempt = Attempt {
+            values,
+            chosen,
+            kept,
+            ..Attempt::default()
+        };
+        return apply_page(&ctx, &page, id, StatusCode::OK, &m, attempt, None).await;
+    }
+    if step == "review" {
+        let checked =
+            service::check_submission(&ctx, id, &m.code, sub.form, &sub.uploads, &sub.given)
+                .await
+                .map_err(ApiError::from);
+        let mut kept = service::pending_kept(&ctx, id, kept_before).await;
+        let held = service::hold_uploads(&ctx, id, &m, files).await;
+        return match (checked, held) {
+            (Ok(shown), Ok(more)) => {
+                kept.extend(more);
+                review_page(&ctx, &page, id, &m, values, shown, chosen, kept).await
+            }
+            (Err(e), held) => {
+                kept.extend(held.unwrap_or_default());
+                let attempt = Attempt {
+                    values,
+                    chosen,
+                    kept,
+                    ..Attempt::default()
+                };
+                apply_page(&ctx, &page, id, e.status, &m, attempt, Some(&e)).await
+            }
+            (Ok(_), Err(e)) => page.error(&ApiError::from(e)),
+        };
+    }
     match service::submit(
         &ctx,
         id,
@@ -163,8 +251,56 @@ pub(super) async fn apply(
                 values,
                 chosen,
                 kept,
+                ..Attempt::default()
             };
             apply_page(&ctx, &page, id, e.status, &m, attempt, Some(&e)).await
         }
     }
+}
+
+/// The review before submitting: every value as it will be stored and every material with
+/// the file that goes with it, and a form that sends the same back to submit (the files kept
+/// as pending uploads, so nothing is chosen twice) or to edit.
+#[allow(clippy::too_many_arguments)]
+async fn review_page(
+    ctx: &Ctx,
+    page: &Page,
+    account_id: i64,
+    m: &Matter,
+    values: Map<String, Value>,
+    shown: Map<String, Value>,
+    chosen: BTreeMap<String, i64>,
+    kept: BTreeMap<String, service::Kept>,
+) -> Response {
+    let earlier = earlier_by_material(ctx, account_id, m).await;
+    // Each material's file: kept (uploaded now or before), or an earlier upload reused.
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for (key, k) in &kept {
+        files.insert(
+            key.clone(),
+            page.t("apply.file_new").replacen("{}", &k.filename, 1),
+        );
+    }
+    for (key, id) in &chosen {
+        if kept.contains_key(key) {
+            continue;
+        }
+        let name = earlier
+            .get(key)
+            .and_then(|l| l.iter().find(|e| e.id == *id))
+            .map(|e| e.filename.clone())
+            .unwrap_or_else(|| format!("#{id}"));
+        files.insert(
+            key.clone(),
+            page.t("apply.file_reused").replacen("{}", &name, 1),
+        );
+    }
+    page.render(
+        StatusCode::OK,
+        "apply_review.html",
+        context! {
+            m, values, shown, chosen, kept, files,
+            action => format!("/matters/{}/apply", urlencode(&m.code)),
+        },
+    )
 }

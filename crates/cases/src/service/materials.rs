@@ -111,6 +111,18 @@ pub async fn hold_uploads(
     matter: &Matter,
     uploads: Vec<Upload>,
 ) -> Result<BTreeMap<String, Kept>, CaseError> {
+    let until = tongban_platform::time::now_millis() + earlier::PENDING_FOR_MS;
+    hold_until(ctx, account_id, matter, uploads, until).await
+}
+
+/// [`hold_uploads`], kept until `until` (milliseconds).
+pub(super) async fn hold_until(
+    ctx: &Ctx,
+    account_id: i64,
+    matter: &Matter,
+    uploads: Vec<Upload>,
+    until: i64,
+) -> Result<BTreeMap<String, Kept>, CaseError> {
     let good: Vec<Upload> = uploads
         .into_iter()
         .filter(|u| check_uploads(ctx, matter, std::slice::from_ref(u)).is_ok())
@@ -138,7 +150,7 @@ pub async fn hold_uploads(
     let kept = files.clone();
     let ids = ctx
         .db
-        .write(move |c| earlier::hold_pending(c, account_id, &kept, now))
+        .write(move |c| earlier::hold_pending(c, account_id, &kept, now, until))
         .await?;
     Ok(files
         .into_iter()

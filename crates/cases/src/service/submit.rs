@@ -14,21 +14,7 @@ pub async fn submit(
     given: Given,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
-    let matter = published_matter(ctx, matter_code).await?;
-    let mut form = form;
-    prefill::fill(ctx, account_id, &matter, &mut form).await?;
-    check_uploads(ctx, &matter, &uploads)?;
-    let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
-    // Every problem at once: the form's fields, then the required materials not given.
-    let missing = materials::missing(&matter, &uploads, &given);
-    let form = match validate(&matter.fields, &form, &files, false) {
-        Ok(form) if missing.is_empty() => form,
-        Ok(_) => return Err(CaseError::MissingMaterials(missing)),
-        Err(mut errors) => {
-            errors.extend(missing);
-            return Err(CaseError::InvalidForm(errors));
-        }
-    };
+    let (matter, form) = checked(ctx, account_id, matter_code, form, &uploads, &given).await?;
     let (reused, pending_ids) = materials::given(ctx, account_id, &matter, given).await?;
     if !uploads.is_empty() {
         tongban_platform::throttle::limit(
@@ -86,10 +72,54 @@ pub async fn submit(
                 store::add_material(c, rec.id, m)?;
             }
             store::earlier::drop_pending(c, account_id, &pending_ids)?;
+            store::drafts::forget(c, account_id, &code)?;
             Ok((rec, event))
         })
         .await?;
     Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
+}
+
+/// Everything a submission is checked for before anything is stored: the matter is
+/// published, the identity fields are the applicant's, the files are of allowed types and
+/// sizes, every field is valid and every required material comes (all problems at once). The
+/// form as it would be stored.
+async fn checked(
+    ctx: &Ctx,
+    account_id: i64,
+    matter_code: &str,
+    mut form: Map<String, Value>,
+    uploads: &[Upload],
+    given: &Given,
+) -> Result<(Matter, Map<String, Value>), CaseError> {
+    let matter = published_matter(ctx, matter_code).await?;
+    prefill::fill(ctx, account_id, &matter, &mut form).await?;
+    check_uploads(ctx, &matter, uploads)?;
+    let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
+    // Every problem at once: the form's fields, then the required materials not given.
+    let missing = materials::missing(&matter, uploads, given);
+    match validate(&matter.fields, &form, &files, false) {
+        Ok(form) if missing.is_empty() => Ok((matter, form)),
+        Ok(_) => Err(CaseError::MissingMaterials(missing)),
+        Err(mut errors) => {
+            errors.extend(missing);
+            Err(CaseError::InvalidForm(errors))
+        }
+    }
+}
+
+/// Check a submission as [`submit`] would, storing nothing: for the review step before the
+/// applicant confirms. The given files are checked to be the applicant's own.
+pub async fn check_submission(
+    ctx: &Ctx,
+    account_id: i64,
+    matter_code: &str,
+    form: Map<String, Value>,
+    uploads: &[Upload],
+    given: &Given,
+) -> Result<Map<String, Value>, CaseError> {
+    let (matter, form) = checked(ctx, account_id, matter_code, form, uploads, given).await?;
+    materials::given(ctx, account_id, &matter, given.clone()).await?;
+    Ok(form)
 }
 
 /// What a submission takes before its write, so that the write waits for no answer and a

@@ -83,25 +83,26 @@ pub fn owned(c: &mut dyn Conn, applicant: i64, id: i64) -> Result<Option<Earlier
 /// How long a pending upload is kept for its owner.
 pub const PENDING_FOR_MS: i64 = 24 * 3_600_000;
 
-/// Keep `files` of `account` as pending uploads (dropping any pending past their day);
-/// their ids, in order.
+/// Keep `files` of `account` as pending uploads until `until` (dropping any kept past their
+/// time); their ids, in order.
 pub fn hold_pending(
     c: &mut dyn Conn,
     account: i64,
     files: &[MaterialRecord],
     now: i64,
+    until: i64,
 ) -> Result<Vec<i64>, DbError> {
     c.execute(
-        "DELETE FROM pending_uploads WHERE created_at < $1",
-        params![now - PENDING_FOR_MS],
+        "DELETE FROM pending_uploads WHERE keep_until < $1",
+        params![now],
     )?;
     let mut ids = Vec::with_capacity(files.len());
     for m in files {
         ids.push(
             c.query_one(
-                "INSERT INTO pending_uploads (account_id, material_key, filename, content_type, size, sha, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                params![account, m.key.as_str(), m.filename.as_str(), m.content_type.as_str(), m.size, m.sha.as_str(), now],
+                "INSERT INTO pending_uploads (account_id, material_key, filename, content_type, size, sha, created_at, keep_until)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                params![account, m.key.as_str(), m.filename.as_str(), m.content_type.as_str(), m.size, m.sha.as_str(), now, until],
             )?
             .get_i64("id")?,
         );
@@ -109,7 +110,24 @@ pub fn hold_pending(
     Ok(ids)
 }
 
-/// Pending upload `id` of `account`, if kept and not past its day.
+/// Keep pending uploads `ids` of `account` at least until `until` (a draft's files).
+pub fn keep_pending(
+    c: &mut dyn Conn,
+    account: i64,
+    ids: &[i64],
+    until: i64,
+) -> Result<(), DbError> {
+    for id in ids {
+        c.execute(
+            "UPDATE pending_uploads SET keep_until = $1
+             WHERE id = $2 AND account_id = $3 AND keep_until < $1",
+            params![until, *id, account],
+        )?;
+    }
+    Ok(())
+}
+
+/// Pending upload `id` of `account`, if kept and not past its time.
 pub fn pending(
     c: &mut dyn Conn,
     account: i64,
@@ -118,8 +136,8 @@ pub fn pending(
 ) -> Result<Option<MaterialRecord>, DbError> {
     c.query_opt(
         "SELECT material_key, filename, content_type, size, sha, created_at AS uploaded_at
-         FROM pending_uploads WHERE id = $1 AND account_id = $2 AND created_at >= $3",
-        params![id, account, now - PENDING_FOR_MS],
+         FROM pending_uploads WHERE id = $1 AND account_id = $2 AND keep_until >= $3",
+        params![id, account, now],
     )?
     .as_ref()
     .map(material_from)

@@ -16,6 +16,7 @@ mod connections;
 mod crash;
 mod dashboards;
 mod documents;
+mod drafts;
 mod encryption;
 mod flow;
 mod followers;

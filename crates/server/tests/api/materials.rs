@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tongban_platform::identity::Role;
 
 /// The apply page's form as a browser sends it: the anti-forgery token, then each field.
-fn page_form(cookie: &str, form: &Value) -> reqwest::multipart::Form {
+pub(crate) fn page_form(cookie: &str, form: &Value) -> reqwest::multipart::Form {
     let mut mp = reqwest::multipart::Form::new().text("csrf", csrf_for(cookie));
     for (k, v) in form.as_object().unwrap() {
         mp = mp.text(k.clone(), v.as_str().unwrap().to_owned());
@@ -18,7 +18,7 @@ fn page_form(cookie: &str, form: &Value) -> reqwest::multipart::Form {
 }
 
 /// Post `mp` to WX-WJ-001's apply page as the citizen of `cookie` (redirects followed).
-async fn post_apply(
+pub(crate) async fn post_apply(
     app: &TestApp,
     cookie: &str,
     mp: reqwest::multipart::Form,
@@ -293,7 +293,7 @@ on_both_engines!(
 );
 
 /// The value of the hidden input `name` in `html`.
-fn hidden(html: &str, name: &str) -> Option<String> {
+pub(crate) fn hidden(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &html[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_owned())
