@@ -114,8 +114,8 @@ RUNS.forEach(({ engine, vp }, n) => {
     await page.waitForSelector('.review-form');
     await checkPage(t, page, shot('apply-review'), assert);
     assert.match(await page.textContent('main'), /林小红/);
-    assert.match(await page.textContent('.checklist'), /本次上传：id-card\.pdf/);
-    assert.match(await page.textContent('.checklist'), /marriage\.pdf/);
+    assert.match(await page.textContent('.filelist'), /本次上传：id-card\.pdf/);
+    assert.match(await page.textContent('.filelist'), /marriage\.pdf/);
     await page.click('button:has-text("确认提交")');
     await page.waitForURL(/\/submitted$/);
     await checkPage(t, page, shot('submitted'), assert);
@@ -149,13 +149,17 @@ RUNS.forEach(({ engine, vp }, n) => {
     await console.waitForURL(/done=accept/);
     assert.match(await console.textContent('.state-line'), /已受理/);
     await console.fill('#note-request_supplement', '请补充预产期');
-    await console.click('form:has(#note-request_supplement) button');
+    // 一次性告知: the items asked for are picked from the checklist.
+    await console.check('#item-due_date');
+    await console.click('form:has(#note-request_supplement) button[type=submit]');
     await console.waitForURL(/done=request_supplement/);
 
     // The citizen sees what to fix and supplements.
     await page.reload();
     await checkPage(t, page, shot('case-needs-supplement'), assert);
     assert.match(await page.textContent('.supplement-request'), /请补充预产期/);
+    assert.match(await page.textContent('.asked-items'), /预产期/);
+    assert.equal(await page.locator('#f-spouse_name').count(), 0, 'only the items asked for');
     await page.fill('#f-due_date', '2027-05-01');
     await page.click('text=提交补正');
     await page.waitForURL(/done=supplemented/);

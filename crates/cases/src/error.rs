@@ -77,6 +77,9 @@ pub enum CaseError {
     BadApplicant,
     #[error("case {case_no} has no material {key:?}")]
     MaterialNotFound { case_no: String, key: String },
+    /// The items of a supplement request (一次性告知) are not what can be asked for.
+    #[error("{0}")]
+    BadItems(String),
     #[error("you have no draft of matter {0:?}; save one with PUT /api/v1/me/drafts/{0}")]
     DraftNotFound(String),
     #[error("case {case_no} has no result yet (it is {status}); the result document comes with approval or refusal")]
@@ -129,6 +132,7 @@ impl From<CaseError> for ApiError {
             CaseError::Storage(_) => return ApiError::internal(),
             CaseError::NotFound(_) => (StatusCode::NOT_FOUND, "case_not_found"),
             CaseError::MaterialNotFound { .. } => (StatusCode::NOT_FOUND, "material_not_found"),
+            CaseError::BadItems(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_items"),
             CaseError::DraftNotFound(_) => (StatusCode::NOT_FOUND, "draft_not_found"),
             CaseError::NoResultYet { .. } => (StatusCode::CONFLICT, "no_result_yet"),
             CaseError::UnknownMatter(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_matter"),

@@ -20,4 +20,5 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("cases", 4, "0004_concluded_partial"),
     tongban_platform::migration!("cases", 5, "0005_pending_uploads"),
     tongban_platform::migration!("cases", 6, "0006_drafts"),
+    tongban_platform::migration!("cases", 7, "0007_supplement_items"),
 ];

@@ -456,9 +456,23 @@ async fn act(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(case_no): Path<String>,
-    SafeForm(ActionForm { action, note }): SafeForm<ActionForm>,
+    SafeForm(pairs): SafeForm<Vec<(String, String)>>,
 ) -> Response {
-    match service::staff_act(&ctx, &staff, &case_no, &action, note)
+    // A staff action, its note, and for a supplement request the items checked (`item`).
+    let one = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (action, note) = (one("action"), one("note"));
+    let items: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "item")
+        .map(|(_, v)| v.clone())
+        .collect();
+    match service::staff_act(&ctx, &staff, &case_no, &action, note, items)
         .await
         .map_err(ApiError::from)
     {
@@ -486,15 +500,6 @@ async fn act(
 /// A note-only form (withdrawing an application).
 #[derive(serde::Deserialize)]
 struct NoteForm {
-    #[serde(default)]
-    note: String,
-}
-
-/// A staff action on a case and its note.
-#[derive(serde::Deserialize)]
-struct ActionForm {
-    #[serde(default)]
-    action: String,
     #[serde(default)]
     note: String,
 }

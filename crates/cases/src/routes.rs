@@ -537,6 +537,9 @@ struct ActionBody {
     action: String,
     #[serde(default)]
     note: String,
+    /// With `request_supplement`: the field and material keys asked for (一次性告知).
+    #[serde(default)]
+    items: Vec<String>,
 }
 
 async fn act(
@@ -546,7 +549,15 @@ async fn act(
     JsonBody(body): JsonBody<ActionBody>,
 ) -> Result<Json<CaseView>, ApiError> {
     Ok(Json(
-        service::staff_act(&ctx, &who.staff, &case_no, &body.action, body.note).await?,
+        service::staff_act(
+            &ctx,
+            &who.staff,
+            &case_no,
+            &body.action,
+            body.note,
+            body.items,
+        )
+        .await?,
     ))
 }
 

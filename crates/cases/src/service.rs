@@ -19,6 +19,7 @@ mod materials;
 mod prefill;
 mod staff;
 mod submit;
+mod supplement;
 pub use drafts::{discard_draft, draft, drafts, save_draft, Draft, DraftSummary};
 pub use materials::{
     applicant_material, earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept,
@@ -26,6 +27,7 @@ pub use materials::{
 pub use prefill::{locked_values, prefilled};
 pub use staff::*;
 pub use submit::{check_submission, submit};
+pub use supplement::supplement;
 
 /// An uploaded file, before it is stored.
 #[derive(Clone)]
@@ -358,124 +360,6 @@ fn transition(
         &audit_entry(who, &format!("case.{}", action.as_str()), case_no, "ok"),
     )?;
     Ok(())
-}
-
-pub async fn supplement(
-    ctx: &Ctx,
-    account_id: i64,
-    case_no: &str,
-    form: Map<String, Value>,
-    uploads: Vec<Upload>,
-    given: Given,
-) -> Result<CaseView, CaseError> {
-    let source = audit::current_source();
-    let no = case_no.to_owned();
-    let rec = ctx
-        .db
-        .read_single(move |c| store::get(c, &no, false))
-        .await?;
-    let Some(rec) = rec.filter(|r| r.applicant_id == account_id) else {
-        return Err(case_not_found(case_no));
-    };
-    if rec.status != Status::NeedsSupplement {
-        return Err(CaseError::IllegalTransition(format!(
-            "case {case_no} is {} ({}); supplements are only taken when the department asks for them",
-            rec.status.as_str(),
-            rec.status.label_zh()
-        )));
-    }
-    let matter = {
-        tongban_catalog::matters(&ctx.db)
-            .fetch(&rec.matter_code)
-            .await?
-            .ok_or_else(|| {
-                CaseError::Db(DbError::Decode(format!(
-                    "case {case_no} names a missing matter"
-                )))
-            })?
-    };
-    let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
-    // Identity fields are locked: what is sent for them is not a correction.
-    let mut form = form;
-    form.retain(|k, _| {
-        !matter
-            .fields
-            .iter()
-            .any(|f| &f.key == k && f.prefill.is_some())
-    });
-    // A value sent again unchanged is not a correction (pages send the whole form).
-    let changes: Map<String, Value> = validate(&matter.fields, &form, &files, true)
-        .map_err(CaseError::InvalidForm)?
-        .into_iter()
-        .filter(|(k, v)| rec.form.get(k) != Some(v))
-        .collect();
-    if changes.is_empty() && uploads.is_empty() && given.is_empty() {
-        return Err(CaseError::EmptySupplement);
-    }
-    check_uploads(ctx, &matter, &uploads)?;
-    let (reused, pending_ids) = materials::given(ctx, account_id, &matter, given).await?;
-    let mut mats = store_uploads(ctx, uploads)?;
-    mats.extend(reused);
-    let cal = ctx.calendar();
-    let today = ctx.today();
-    let no = case_no.to_owned();
-    ctx.db
-        .transact(move |c| {
-            let who = citizen_actor(c, account_id, &source)?;
-            let label = |k: &str| {
-                matter
-                    .fields
-                    .iter()
-                    .find(|f| f.key == k)
-                    .map(|f| f.label_zh.clone())
-                    .or_else(|| {
-                        matter
-                            .materials
-                            .iter()
-                            .find(|m| m.key == k)
-                            .map(|m| m.name.clone())
-                    })
-                    .unwrap_or_else(|| k.to_owned())
-            };
-            let keys: Vec<String> = changes
-                .keys()
-                .map(|k| label(k))
-                .chain(mats.iter().map(|m| label(&m.key)))
-                .collect();
-            let note = format!("补正：{}", keys.join("、"));
-            transition(
-                c,
-                &no,
-                Action::Supplement,
-                &who,
-                &note,
-                &|r| own_case(r, account_id),
-                &mut |c, rec, to| {
-                    for (k, v) in &changes {
-                        rec.form.insert(k.clone(), v.clone());
-                    }
-                    if to == Status::Accepted {
-                        if let (Some(deadline), Some(paused)) = (
-                            view::parse_date(&rec.deadline),
-                            view::parse_date(&rec.paused_on),
-                        ) {
-                            let d = rules::deadline_after_pause(&cal, deadline, paused, today);
-                            rec.deadline = Some(d.format("%Y-%m-%d").to_string());
-                        }
-                    }
-                    rec.resume_status = None;
-                    rec.paused_on = None;
-                    rec.supplement_note = None;
-                    for m in &mats {
-                        store::add_material(c, rec.id, m)?;
-                    }
-                    store::earlier::drop_pending(c, account_id, &pending_ids)?;
-                    Ok(())
-                },
-            )
-        })
-        .await?;
-    citizen_case(ctx, account_id, case_no).await
 }
 
 pub async fn withdraw(

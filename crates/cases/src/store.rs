@@ -29,6 +29,8 @@ pub struct CaseRecord {
     pub resume_status: Option<Status>,
     pub paused_on: Option<String>,
     pub supplement_note: Option<String>,
+    /// The field and material keys a supplement request names (一次性告知), while asked.
+    pub supplement_items: Vec<String>,
     pub concluded_at: Option<i64>,
     pub version: i64,
 }
@@ -72,7 +74,7 @@ pub struct Actor {
 
 const CASE_COLUMNS: &str =
     "id, case_no, matter_code, department_code, applicant_id, status, form, submitted_at,
-    accepted_on, deadline, resume_status, paused_on, supplement_note, concluded_at, version";
+    accepted_on, deadline, resume_status, paused_on, supplement_note, supplement_items, concluded_at, version";
 
 fn status_of(s: &str) -> Result<Status, DbError> {
     Status::parse(s).ok_or_else(|| DbError::Decode(format!("unknown status {s:?}")))
@@ -139,6 +141,12 @@ fn case_from(r: &Row) -> Result<CaseRecord, DbError> {
             .get_opt_str("supplement_note")?
             .map(|v| tongban_platform::vault::open_text(&v))
             .transpose()?,
+        supplement_items: match r.get_opt_str("supplement_items")? {
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| DbError::Decode(e.to_string()))?
+            }
+            None => Vec::new(),
+        },
         concluded_at: r.get_opt_i64("concluded_at")?,
         version: r.get_i64("version")?,
     })
@@ -188,7 +196,8 @@ pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbEr
     c.announce(TOPIC)?;
     let n = c.execute(
         "UPDATE cases SET status = $1, form = $2, accepted_on = $3, deadline = $4, resume_status = $5, paused_on = $6,
-            supplement_note = $7, concluded_at = $8, updated_at = $9, version = version + 1
+            supplement_note = $7, concluded_at = $8, updated_at = $9, version = version + 1,
+            supplement_items = $12
          WHERE id = $10 AND version = $11",
         params![
             rec.status.as_str(),
@@ -204,7 +213,9 @@ pub fn update(c: &mut dyn Conn, rec: &CaseRecord, now: i64) -> Result<bool, DbEr
             rec.concluded_at,
             now,
             rec.id,
-            rec.version
+            rec.version,
+            (!rec.supplement_items.is_empty())
+                .then(|| serde_json::to_string(&rec.supplement_items).unwrap_or_default())
         ],
     )?;
     Ok(n == 1)

@@ -33,6 +33,17 @@ pub struct MaterialView {
     pub size: i64,
     pub sm3: String,
     pub uploaded_at: String,
+    /// A later file of the same material replaced this one (a supplement, say).
+    pub replaced: bool,
+}
+
+/// An item a supplement request names: a field of the form or a material.
+#[derive(Debug, Serialize)]
+pub struct AskedItem {
+    pub key: String,
+    /// `field` or `material`.
+    pub kind: &'static str,
+    pub label: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,6 +70,9 @@ pub struct CaseView {
     pub due_soon: bool,
     /// What the department asked the applicant to fix, while `needs_supplement`.
     pub supplement_request: Option<String>,
+    /// The items the request names (一次性告知), while `needs_supplement`; empty when it
+    /// names none (then any field may be corrected).
+    pub supplement_items: Vec<AskedItem>,
     pub form: Map<String, Value>,
     pub materials: Vec<MaterialView>,
     pub timeline: Vec<TimelineEntry>,
@@ -227,7 +241,35 @@ pub fn full(
             })
             .unwrap_or_else(|| key.to_owned())
     };
+    let supplement_items = if rec.status == Status::NeedsSupplement {
+        rec.supplement_items
+            .iter()
+            .map(|k| AskedItem {
+                kind: if matter.fields.iter().any(|f| &f.key == k) {
+                    "field"
+                } else {
+                    "material"
+                },
+                label: material_name(k),
+                key: k.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Of several files of one material, all but the newest were replaced.
+    let newest: std::collections::HashMap<&str, usize> = mats
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.key.as_str(), i))
+        .collect();
+    let replaced: Vec<bool> = mats
+        .iter()
+        .enumerate()
+        .map(|(i, m)| newest.get(m.key.as_str()) != Some(&i))
+        .collect();
     CaseView {
+        supplement_items,
         case_no: rec.case_no,
         matter_code: rec.matter_code,
         matter_name: matter.name.clone(),
@@ -255,7 +297,9 @@ pub fn full(
         steps,
         materials: mats
             .into_iter()
-            .map(|m| MaterialView {
+            .zip(replaced)
+            .map(|(m, replaced)| MaterialView {
+                replaced,
                 name: material_name(&m.key),
                 key: m.key,
                 filename: m.filename,

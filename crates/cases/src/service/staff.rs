@@ -180,12 +180,19 @@ pub async fn staff_act(
     case_no: &str,
     action: &str,
     note: String,
+    items: Vec<String>,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
     let Some(action) = Action::parse_staff(action) else {
         return Err(CaseError::UnknownAction(action.to_owned()));
     };
     check_note(&note, action.needs_note())?;
+    if !items.is_empty() && action != Action::RequestSupplement {
+        return Err(CaseError::BadItems(format!(
+            "items go only with request_supplement, not with {}",
+            action.as_str()
+        )));
+    }
     let Some(role) = action.role() else {
         return Err(CaseError::UnknownAction(action.as_str().to_owned()));
     };
@@ -238,6 +245,13 @@ pub async fn staff_act(
                             );
                         }
                         Action::RequestSupplement => {
+                            let Some(m) = tongban_catalog::get_matter(c, &rec.matter_code)? else {
+                                return Err(CaseError::Db(DbError::Decode(format!(
+                                    "case {} names a missing matter",
+                                    rec.case_no
+                                ))));
+                            };
+                            rec.supplement_items = super::supplement::asked_items(&m, &items)?;
                             rec.resume_status = Some(rec.status);
                             rec.paused_on = Some(today.format("%Y-%m-%d").to_string());
                             rec.supplement_note = Some(note2.clone());

@@ -53,6 +53,7 @@ fn submitted(id: i64, n: &NewCase) -> CaseRecord {
         resume_status: None,
         paused_on: None,
         supplement_note: None,
+        supplement_items: Vec::new(),
         concluded_at: None,
         version: 1,
     }

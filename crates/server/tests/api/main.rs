@@ -41,6 +41,7 @@ mod plans;
 mod queue;
 mod rooms;
 mod small_things;
+mod supplement_items;
 mod throttle;
 mod tls;
 mod transactions;
