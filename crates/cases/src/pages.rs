@@ -39,20 +39,57 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 4] = [
+pub const CONSOLE_PATHS: [&str; 5] = [
     "/console",
     "/console/cases/{case_no}",
     "/console/cases/{case_no}/actions",
     "/console/cases/{case_no}/materials/{key}",
+    "/console/cases/{case_no}/materials/{key}/preview",
 ];
 
 pub fn console_router() -> Router<Ctx> {
-    let [queue_path, case_path, act_path, material_path] = CONSOLE_PATHS;
+    let [queue_path, case_path, act_path, material_path, preview_path] = CONSOLE_PATHS;
     Router::new()
         .route(queue_path, get(queue))
         .route(case_path, get(console_case))
         .route(act_path, post(act))
         .route(material_path, get(console_material))
+        .route(preview_path, get(console_preview))
+}
+
+/// A PDF or image material shown inside the console's case page (framed by this site only,
+/// running nothing); other files are only downloaded.
+async fn console_preview(
+    State(ctx): State<Ctx>,
+    StaffPage(page, staff): StaffPage,
+    Path((case_no, key)): Path<(String, String)>,
+) -> Response {
+    let (filename, _, data) = match service::staff_material(&ctx, &staff, &case_no, &key)
+        .await
+        .map_err(ApiError::from)
+    {
+        Ok(found) => found,
+        Err(e) => return page.error(&e),
+    };
+    let Some(kind) = crate::routes::previewable(&data) else {
+        return page.error(&ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "no_preview",
+            format!("{filename} cannot be shown here; download it"),
+        ));
+    };
+    let mut resp = (
+        [
+            (axum::http::header::CONTENT_TYPE, kind),
+            (axum::http::header::CONTENT_DISPOSITION, "inline"),
+            (axum::http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        data,
+    )
+        .into_response();
+    resp.extensions_mut()
+        .insert(tongban_web::security::FramedBySelf);
+    resp
 }
 
 /// A material of a case, for the console's download links (the JSON API takes only a

@@ -572,6 +572,18 @@ async fn material(
 
 /// A stored file as a download: the type its content shows (never the one the uploader
 /// declared, so a PDF/HTML polyglot is not served as HTML), always as an attachment.
+/// The content type a file can be shown inline as, judged by its content (not its name):
+/// PDF and the common image formats.
+pub fn previewable(data: &[u8]) -> Option<&'static str> {
+    match tongban_platform::blobs::sniff(data).and_then(|e| e.first().copied()) {
+        Some("pdf") => Some("application/pdf"),
+        Some("png") => Some("image/png"),
+        Some("jpg") => Some("image/jpeg"),
+        Some("gif") => Some("image/gif"),
+        _ => None,
+    }
+}
+
 pub fn download(filename: &str, data: Vec<u8>) -> Response {
     let content_type = match tongban_platform::blobs::sniff(&data).and_then(|e| e.first()) {
         Some(&"pdf") => "application/pdf",

@@ -35,6 +35,25 @@ pub struct MaterialView {
     pub uploaded_at: String,
     /// A later file of the same material replaced this one (a supplement, say).
     pub replaced: bool,
+    /// How the console may show it inline: `pdf`, `image`, or not at all.
+    pub preview: Option<&'static str>,
+}
+
+/// How a file of this type and name can be shown inline (the preview route checks the
+/// content itself before it shows anything).
+fn preview_kind(content_type: &str, filename: &str) -> Option<&'static str> {
+    let ext = filename
+        .rsplit('.')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match (content_type, ext.as_str()) {
+        ("application/pdf", _) | (_, "pdf") => Some("pdf"),
+        ("image/png" | "image/jpeg" | "image/gif", _) | (_, "png" | "jpg" | "jpeg" | "gif") => {
+            Some("image")
+        }
+        _ => None,
+    }
 }
 
 /// An item a supplement request names: a field of the form or a material.
@@ -300,6 +319,7 @@ pub fn full(
             .zip(replaced)
             .map(|(m, replaced)| MaterialView {
                 replaced,
+                preview: preview_kind(&m.content_type, &m.filename),
                 name: material_name(&m.key),
                 key: m.key,
                 filename: m.filename,

@@ -205,3 +205,59 @@ on_both_engines!(supplement_asks_for_named_items, |app: TestApp| async move {
         "identity fields are not asked for"
     );
 });
+
+// The console shows PDF and image materials inline: a preview framed by the console only,
+// running nothing; a file that is neither is refused there (and downloaded instead).
+on_both_engines!(
+    materials_preview_in_the_console,
+    |app: TestApp| async move {
+        let citizen = app.citizen().await;
+        let no = app.submit_birth(&citizen).await;
+        let clerk = app.staff("clerk1", "wx-wjw", &[Role::Clerk]).await;
+        let page = app
+            .console_page(&format!("/console/cases/{no}"), &clerk)
+            .await;
+        let src = format!("/console/cases/{no}/materials/id_card/preview");
+        assert!(
+            page.contains(&format!("<iframe src=\"{src}\"")),
+            "a PDF in a frame"
+        );
+        let r = app
+            .client
+            .get(app.iurl(&src))
+            .header("cookie", format!("tongban_staff={clerk}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let h = r.headers();
+        assert_eq!(h["content-type"], "application/pdf");
+        assert_eq!(h["content-disposition"], "inline");
+        assert_eq!(h["x-frame-options"], "SAMEORIGIN");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'self'") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
+        assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+        // Pages themselves still refuse to be framed.
+        let r = app
+            .client
+            .get(app.iurl(&format!("/console/cases/{no}")))
+            .header("cookie", format!("tongban_staff={clerk}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        // Another department's staff sees nothing.
+        let other = app.staff("gaj1", "wx-gaj", &[Role::Clerk]).await;
+        let r = app
+            .client
+            .get(app.iurl(&src))
+            .header("cookie", format!("tongban_staff={other}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+);
