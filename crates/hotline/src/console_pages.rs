@@ -289,12 +289,19 @@ async fn console_rects(
         page: q.get("page").and_then(|p| p.parse().ok()),
         page_size: Some(20),
         per_page: None,
+        due_from: q.get("due_from").filter(|s| !s.is_empty()).cloned(),
+        due_to: q.get("due_to").filter(|s| !s.is_empty()).cloned(),
     };
     let status = rq.status.clone();
     let overdue = q.get("overdue").map(String::as_str) == Some("true");
     let mut base = String::from("/console/rectifications?");
     if let Some(s) = &status {
         base.push_str(&format!("status={}&", tongban_web::page::urlencode(s)));
+    }
+    for key in ["due_from", "due_to"] {
+        if let Some(d) = q.get(key).filter(|s| !s.is_empty()) {
+            base.push_str(&format!("{key}={}&", tongban_web::page::urlencode(d)));
+        }
     }
     if overdue {
         base.push_str("overdue=true&");

@@ -305,6 +305,10 @@ pub fn department_role(s: &Staff) -> bool {
 pub struct RectQuery {
     pub status: Option<String>,
     pub overdue: Option<bool>,
+    /// Only those due on or after this day (`YYYY-MM-DD`).
+    pub due_from: Option<String>,
+    /// Only those due on or before this day (`YYYY-MM-DD`).
+    pub due_to: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,
     /// The older name of `page_size`.
@@ -402,6 +406,15 @@ pub async fn rectifications(
             "status must be open, called_back or done, got {s:?}"
         )));
     }
+    for (name, day) in [("due_from", &q.due_from), ("due_to", &q.due_to)] {
+        if let Some(d) = day {
+            if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+                return Err(HotlineError::InvalidQuery(format!(
+                    "{name} must be a date like 2026-11-30, got {d:?}"
+                )));
+            }
+        }
+    }
     let today = ctx.today();
     let staff2 = staff.clone();
     let rows = ctx
@@ -409,6 +422,14 @@ pub async fn rectifications(
         .read(move |c| {
             let mut p: Vec<Value> = Vec::new();
             let mut w = vec!["1 = 1".to_owned()];
+            if let Some(d) = &q.due_from {
+                p.push(d.as_str().into());
+                w.push(format!("x.due_by >= ${}", p.len()));
+            }
+            if let Some(d) = &q.due_to {
+                p.push(d.as_str().into());
+                w.push(format!("x.due_by <= ${}", p.len()));
+            }
             if !all {
                 p.push(staff2.department.code.as_str().into());
                 w.push(format!("x.department_code = ${}", p.len()));

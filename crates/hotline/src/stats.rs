@@ -239,6 +239,24 @@ pub struct Period {
     pub departments: BTreeSet<String>,
 }
 
+/// Rectifications due from `from_day` to before `to_day` (`YYYY-MM-DD`) that are settled by
+/// `today`: done, or still open past their due day (late, whether or not done later); and of
+/// those, the ones done on time. Open ones not yet due are neither. The same rows the
+/// rectification list shows for that due range (`due_from`, `due_to`).
+pub fn rectifications_due(
+    c: &mut dyn Conn,
+    from_day: &str,
+    to_day: &str,
+    today: &str,
+) -> Result<(i64, i64), DbError> {
+    let k = c.query_one(
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN on_time THEN 1 ELSE 0 END) AS t FROM rectifications
+         WHERE due_by >= $1 AND due_by < $2 AND (status = 'done' OR due_by < $3)",
+        params![from_day, to_day, today],
+    )?;
+    Ok((k.get_i64("n")?, k.get_opt_i64("t")?.unwrap_or(0)))
+}
+
 pub fn period(c: &mut dyn Conn, start: i64, end: i64) -> Result<Period, DbError> {
     let one = |c: &mut dyn Conn, sql: &str| -> Result<i64, DbError> {
         c.query_one(sql, params![start, end])?.get_i64("n")

@@ -182,10 +182,13 @@ fn values(
         "satisfaction",
         pct(participation.satisfied, participation.rated),
     ));
-    v.push((
-        "rectified_on_time",
-        pct(participation.rectified_on_time, participation.rectified),
-    ));
+    // Rectifications due in the month: an open one past its day counts as late.
+    let today = tongban_platform::time::date_of(now, tz)
+        .format("%Y-%m-%d")
+        .to_string();
+    let (due, on_time) =
+        tongban_hotline::stats::rectifications_due(c, &p.start_day, &p.end_day, &today)?;
+    v.push(("rectified_on_time", pct(on_time, due)));
     v.push(("letters_published", Some(participation.published as f64)));
     // 移动政务
     v.push((
@@ -344,7 +347,7 @@ const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 20] = [
         "差评按时整改率",
         "Bad reviews rectified on time",
         "%",
-        "当月按时完成的整改 ÷ 当月完成的整改 × 100",
+        "当月到期的整改中按时完成的 ÷ 当月到期且已完成或已逾期的整改 × 100（逾期未完成的计为未按时）",
         true,
     ),
     (

@@ -4,6 +4,7 @@
 
 use crate::helpers::*;
 use crate::on_both_engines;
+use chrono::Datelike;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tongban_platform::identity::Role;
@@ -646,4 +647,150 @@ on_both_engines!(the_evaluation_of_a_month, |app: TestApp| async move {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM"));
+});
+
+// A rate on a board is what its list shows: 差评按时整改率 for a month equals, from the
+// rectification list filtered to the same due days, the ones done on time over the ones done
+// or overdue (an open one past its day is late, not left out).
+on_both_engines!(a_board_rate_is_its_list, |app: TestApp| async move {
+    let sup = app.staff("s-rect", "wx-12345", &[Role::Supervisor]).await;
+    let clerk = app
+        .staff("c-rect", "wx-wjw", &[Role::Clerk, Role::Approver])
+        .await;
+    let citizen = app.citizen().await;
+    let mut ids = vec![];
+    for _ in 0..5 {
+        let no = app.submit_birth(&citizen).await;
+        app.act(&clerk, &no, "accept", "受理").await;
+        app.act(&clerk, &no, "approve", "准予").await;
+        let r = app
+            .post(
+                &app.url(&format!("/api/v1/cases/{no}/rating")),
+                &citizen.token,
+                json!({"level": 1, "comment": "等了很久"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let list: Value = app
+        .get(&app.iurl("/api/v1/staff/rectifications?page_size=50"), &sup)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for i in list["items"].as_array().unwrap() {
+        ids.push(i["id"].as_i64().unwrap());
+    }
+    assert_eq!(ids.len(), 5);
+    let act = |id: i64, action: &'static str| {
+        let url = app.iurl(&format!("/api/v1/staff/rectifications/{id}/actions"));
+        let clerk = clerk.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .post(
+                    &url,
+                    &clerk,
+                    json!({"action": action, "note": "已回访并整改"}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK, "{action}");
+        }
+    };
+    // Two done on time; then all five fall due last month: one more is done late, two stay
+    // open (overdue).
+    for id in &ids[..2] {
+        act(*id, "callback").await;
+        act(*id, "complete").await;
+    }
+    let today = app.ctx.today();
+    let first = today.with_day(1).unwrap();
+    let last_month_end = first.pred_opt().unwrap();
+    let last_month = last_month_end.format("%Y-%m").to_string();
+    let due = last_month_end
+        .with_day(10)
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string();
+    app.db()
+        .write(move |c| {
+            c.execute(
+                "UPDATE rectifications SET due_by = $1",
+                tongban_platform::params![due],
+            )
+        })
+        .await
+        .unwrap();
+    act(ids[2], "callback").await;
+    act(ids[2], "complete").await;
+
+    let from = format!("{last_month}-01");
+    let to = last_month_end.format("%Y-%m-%d").to_string();
+    let listed: Value = app
+        .get(
+            &app.iurl(&format!(
+                "/api/v1/staff/rectifications?due_from={from}&due_to={to}&page_size=50"
+            )),
+            &sup,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(listed["total"], 5);
+    let settled = items
+        .iter()
+        .filter(|i| i["status"] == "done" || i["overdue"] == true)
+        .count() as f64;
+    let on_time = items.iter().filter(|i| i["on_time"] == true).count() as f64;
+    assert_eq!((settled, on_time), (5.0, 2.0));
+    let from_list = (on_time * 1000.0 / settled).round() / 10.0;
+
+    let v: Value = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/evaluation?month={last_month}")),
+            &sup,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let board = v["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["indicators"].as_array().unwrap().clone())
+        .find(|i| i["code"] == "rectified_on_time")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(board, from_list, "the board's rate is its list's");
+    assert_eq!(board, 40.0);
+    // Nothing due this month yet: no rate, rather than a 100% of nothing.
+    let month = today.format("%Y-%m").to_string();
+    let v: Value = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
+            &sup,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let now = v["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["indicators"].as_array().unwrap().clone())
+        .find(|i| i["code"] == "rectified_on_time")
+        .unwrap();
+    assert!(now["value"].is_null(), "{now}");
+    let r = app
+        .get(
+            &app.iurl("/api/v1/staff/rectifications?due_from=yesterday"),
+            &sup,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 });
