@@ -146,7 +146,7 @@ async fn operator_submit(
     }
     let mut order = order_from(&values);
     order.channel = None;
-    match orders::file(&ctx, order, Filer::Operator(staff.clone()), None)
+    match orders::file(&ctx, order, Filer::Operator(staff.clone()), Vec::new())
         .await
         .map_err(ApiError::from)
     {
@@ -257,8 +257,13 @@ async fn console_photo(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
     Path(no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match staff::photo(&ctx, &staff, &no)
+    let n = match crate::routes::photo_number(q.get("n")) {
+        Ok(n) => n,
+        Err(e) => return page.error(&e),
+    };
+    match staff::photo(&ctx, &staff, &no, n)
         .await
         .map_err(ApiError::from)
     {

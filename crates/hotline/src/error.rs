@@ -116,6 +116,9 @@ pub enum HotlineError {
     /// The photo is not a JPEG, PNG or GIF.
     #[error("{0}")]
     InvalidPhoto(String),
+    /// More photos than one order takes.
+    #[error("{0}")]
+    TooManyPhotos(String),
     /// A rating dimension unknown or out of range.
     #[error("{0}")]
     InvalidDimension(String),
@@ -207,6 +210,9 @@ impl From<HotlineError> for ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_channel", m)
             }
             HotlineError::InvalidPhoto(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_photo", m),
+            HotlineError::TooManyPhotos(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "too_many_photos", m)
+            }
             HotlineError::InvalidDimension(m) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_dimension", m)
             }

@@ -206,7 +206,7 @@ pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311>
         email: get("email"),
         channel: None,
     };
-    let (no, _) = orders::file(ctx, n, Filer::Partner(key), None).await?;
+    let (no, _) = orders::file(ctx, n, Filer::Partner(key), Vec::new()).await?;
     Ok(V::List(
         "request",
         vec![V::Obj(vec![

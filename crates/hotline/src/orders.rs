@@ -92,6 +92,13 @@ pub struct OrderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query_code: Option<String>,
     pub department_name: Option<String>,
+    /// What the filer wrote, where, and how many photos came with it: for the filer and the
+    /// holder of the query code only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    pub photos: usize,
     pub timeline: Vec<Event>,
 }
 
@@ -139,6 +146,18 @@ pub struct Rec {
     /// Blind index of the query code (none on orders imported from an old system).
     pub query_code: Option<String>,
     pub version: i64,
+}
+
+/// Photos one order takes (from the camera or the gallery).
+pub const MAX_PHOTOS: usize = 3;
+
+/// The stored keys of an order's photos: one key, or a JSON array of them.
+pub fn photo_keys(stored: Option<&str>) -> Vec<String> {
+    match stored {
+        None => Vec::new(),
+        Some(s) if s.starts_with('[') => serde_json::from_str(s).unwrap_or_default(),
+        Some(s) => vec![s.to_owned()],
+    }
 }
 
 const COLUMNS: &str = "id, order_no, order_type, category, district, street, title, content, public, lat, lng,

@@ -25,6 +25,7 @@ pub fn public_router() -> Router<Ctx> {
     Router::new()
         .route("/workorders/new", get(new_form).post(new_submit))
         .route("/workorders/{order_no}", get(order_page))
+        .route("/workorders/{order_no}/photos/{n}", get(photo_page))
         .route("/workorders/{order_no}/rating", post(rate))
         .route("/workorders/{order_no}/appeal", post(appeal))
         .route("/my/workorders", get(my_orders))
@@ -47,7 +48,7 @@ pub(crate) fn field_of(code: &str) -> &'static str {
         "invalid_content" => "content",
         "invalid_phone" | "phone_required" => "phone",
         "invalid_email" => "email",
-        "invalid_photo" | "too_large" => "photo",
+        "invalid_photo" | "too_many_photos" | "too_large" => "photo",
         _ => "",
     }
 }
@@ -113,10 +114,10 @@ async fn new_form(State(ctx): State<Ctx>, page: Page) -> Response {
     )
 }
 
-/// Read the order form (multipart, with an optional photo).
-async fn read_form(mut mp: Multipart) -> Result<(Map<String, Value>, Option<Vec<u8>>), ApiError> {
+/// Read the order form (multipart, with up to three photos).
+async fn read_form(mut mp: Multipart) -> Result<(Map<String, Value>, Vec<Vec<u8>>), ApiError> {
     let mut values = Map::new();
-    let mut photo = None;
+    let mut photos = Vec::new();
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::new(
             e.status(),
@@ -129,13 +130,13 @@ async fn read_form(mut mp: Multipart) -> Result<(Map<String, Value>, Option<Vec<
         if name == "photo" {
             let b = f.bytes().await.map_err(bad)?;
             if !b.is_empty() {
-                photo = Some(b.to_vec());
+                photos.push(b.to_vec());
             }
         } else {
             values.insert(name, Value::String(f.text().await.map_err(bad)?));
         }
     }
-    Ok((values, photo))
+    Ok((values, photos))
 }
 
 pub(crate) fn order_from(values: &Map<String, Value>) -> NewOrder {
@@ -171,7 +172,7 @@ async fn new_submit(
     SafeMultipart(mp): SafeMultipart,
 ) -> Response {
     let data = form_data(&ctx).await;
-    let (values, photo) = match read_form(mp).await {
+    let (values, photos) = match read_form(mp).await {
         Ok(x) => x,
         Err(e) => {
             return new_page(
@@ -186,7 +187,7 @@ async fn new_submit(
     };
     let f = Filing {
         order: order_from(&values),
-        photo,
+        photos,
     };
     match file_and_view(&ctx, f, page.citizen_id).await {
         Ok(v) => Redirect::to(&format!(
@@ -219,6 +220,29 @@ async fn order_page(
         code.as_deref(),
     )
     .await
+}
+
+/// Photo `n` of an order on its page: for the signed-in filer, or with `?code=`.
+async fn photo_page(
+    State(ctx): State<Ctx>,
+    page: Page,
+    Path((no, n)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let code = q
+        .get("code")
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty());
+    let found = match crate::routes::photo_number(Some(&n)) {
+        Ok(n) => orders::citizen_photo(&ctx, &no, page.citizen_id, code.as_deref(), n)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok((bytes, ct)) => crate::routes::photo_response(bytes, ct),
+        Err(e) => page.error(&e),
+    }
 }
 
 async fn show_order(

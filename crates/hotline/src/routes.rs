@@ -27,7 +27,7 @@ mod staff_api;
 pub use staff_api::{internal_router, INTERNAL_PATHS};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 19] = [
+pub const PUBLIC_PATHS: [&str; 20] = [
     "/api/v1/workorders",
     "/api/v1/workorders/{order_no}",
     "/api/v1/workorders/{order_no}/rating",
@@ -47,12 +47,14 @@ pub const PUBLIC_PATHS: [&str; 19] = [
     "/open311/v2/requests.xml",
     "/open311/v2/requests/{service_request_id}",
     "/open311/v2/tokens/{token}",
+    "/api/v1/workorders/{order_no}/photos/{n}",
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
     let p = PUBLIC_PATHS;
     Router::new()
         .route(p[0], post(file).get(mine))
+        .route(p[19], get(own_photo))
         .route(p[1], get(one))
         .route(p[2], post(rate_order))
         .route(p[3], post(appeal_order))
@@ -84,10 +86,28 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
         ))
 }
 
-/// A filing: JSON, or multipart with the JSON in an `order` part and an optional `photo`.
+/// The photo number of `?n=` (from 1; the first when not given).
+pub fn photo_number(n: Option<&String>) -> Result<usize, ApiError> {
+    match n {
+        None => Ok(1),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=orders::MAX_PHOTOS).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("n must be a photo number from 1 to {}", orders::MAX_PHOTOS),
+                )
+            }),
+    }
+}
+
+/// A filing: JSON, or multipart with the JSON in an `order` part and up to three `photo`
+/// parts.
 pub struct Filing {
     pub order: NewOrder,
-    pub photo: Option<Vec<u8>>,
+    pub photos: Vec<Vec<u8>>,
 }
 
 impl FromRequest<Ctx> for Filing {
@@ -104,12 +124,15 @@ impl FromRequest<Ctx> for Filing {
             let Json(order) = Json::<NewOrder>::from_request(req, ctx)
                 .await
                 .map_err(json_rejection)?;
-            return Ok(Filing { order, photo: None });
+            return Ok(Filing {
+                order,
+                photos: Vec::new(),
+            });
         }
         let mut mp = Multipart::from_request(req, ctx)
             .await
             .map_err(|e| ApiError::bad_request("bad_multipart", e.body_text()))?;
-        let (mut order, mut photo) = (None, None);
+        let (mut order, mut photos) = (None, Vec::new());
         let bad = |e: axum::extract::multipart::MultipartError| {
             ApiError::new(
                 e.status(),
@@ -128,7 +151,7 @@ impl FromRequest<Ctx> for Filing {
                 "photo" => {
                     let b = f.bytes().await.map_err(bad)?;
                     if !b.is_empty() {
-                        photo = Some(b.to_vec());
+                        photos.push(b.to_vec());
                     }
                 }
                 other => {
@@ -141,7 +164,7 @@ impl FromRequest<Ctx> for Filing {
         }
         let order = order
             .ok_or_else(|| ApiError::bad_request("bad_multipart", "the order part is missing"))?;
-        Ok(Filing { order, photo })
+        Ok(Filing { order, photos })
     }
 }
 
@@ -179,7 +202,7 @@ pub async fn file_and_view(
     citizen: Option<i64>,
 ) -> Result<OrderView, ApiError> {
     let filer = citizen.map_or(Filer::Anonymous, Filer::Citizen);
-    let (no, code) = orders::file(ctx, f.order, filer, f.photo).await?;
+    let (no, code) = orders::file(ctx, f.order, filer, f.photos).await?;
     let mut v = orders::view(ctx, &no, citizen, Some(&code)).await?;
     v.query_code = Some(code);
     Ok(v)
@@ -240,6 +263,37 @@ async fn one(
     Ok(Json(
         orders::view(&ctx, &order_no, citizen, q.code.as_deref()).await?,
     ))
+}
+
+/// Photo `n` of an order, for its filer (signed in) or whoever gives its query code.
+async fn own_photo(
+    State(ctx): State<Ctx>,
+    Path((order_no, n)): Path<(String, String)>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (mut parts, _) = req.into_parts();
+    let QueryParams(q) = QueryParams::<CodeQ>::from_request_parts(&mut parts, &ctx).await?;
+    let citizen = optional_citizen(&ctx, &mut parts).await?;
+    let n = photo_number(Some(&n))?;
+    let code = q.code.map(|c| c.trim().to_ascii_uppercase());
+    let (bytes, ct) = orders::citizen_photo(&ctx, &order_no, citizen, code.as_deref(), n).await?;
+    Ok(photo_response(bytes, ct))
+}
+
+/// A photo shown by an <img>; opened on its own it downloads (never rendered as a page).
+pub fn photo_response(bytes: Vec<u8>, content_type: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, no-store".into()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"photo\"".into(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn rate_order(

@@ -336,6 +336,8 @@ pub struct StaffOrder {
     /// Masked (139****5678).
     pub phone: Option<String>,
     pub has_photo: bool,
+    /// How many photos came with it (1-based `n` of the photo route).
+    pub photos: usize,
     pub channel: String,
     pub public: bool,
     pub status: String,
@@ -416,6 +418,7 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
             .map_err(|_| HotlineError::Internal)?,
         phone: open(&rec.phone)?.map(|p| mask::phone(&p)),
         has_photo: rec.photo.is_some(),
+        photos: orders::photo_keys(rec.photo.as_deref()).len(),
         channel: rec.channel.clone(),
         public: rec.public,
         status: rec.status.as_str().into(),
@@ -475,11 +478,12 @@ fn actor_kind(actor: &str) -> &'static str {
     }
 }
 
-/// The photo of an order, for staff who may see it: (bytes, content type).
+/// Photo `n` (from 1) of an order, for staff who may see it: (bytes, content type).
 pub async fn photo(
     ctx: &Ctx,
     staff: &Staff,
     order_no: &str,
+    n: usize,
 ) -> Result<(Vec<u8>, String), HotlineError> {
     let no = order_no.to_owned();
     let rec = ctx
@@ -492,12 +496,30 @@ pub async fn photo(
             "work order {order_no} is not in your queues"
         )));
     }
-    let key = rec
-        .photo
-        .ok_or_else(|| HotlineError::NoPhoto("this order has no photo".into()))?;
-    let bytes = tongban_platform::blobs::get(&ctx.config.upload_dir, &key)
+    photo_bytes(ctx, rec.photo.as_deref(), n)
+}
+
+/// Photo `n` (from 1) of the stored `photo` column: (bytes, content type).
+pub(crate) fn photo_bytes(
+    ctx: &Ctx,
+    stored: Option<&str>,
+    n: usize,
+) -> Result<(Vec<u8>, String), HotlineError> {
+    let keys = orders::photo_keys(stored);
+    let key = n.checked_sub(1).and_then(|i| keys.get(i)).ok_or_else(|| {
+        HotlineError::NoPhoto(if keys.is_empty() {
+            "this order has no photo".into()
+        } else {
+            format!(
+                "this order has photos 1 to {}; there is no photo {n}",
+                keys.len()
+            )
+        })
+    })?;
+    let bytes = tongban_platform::blobs::get(&ctx.config.upload_dir, key)
         .map_err(|_| HotlineError::NoPhoto("the photo is missing from the store".into()))?;
-    Ok((bytes.clone(), photo_type(&bytes).to_owned()))
+    let ct = photo_type(&bytes).to_owned();
+    Ok((bytes, ct))
 }
 
 /// The media type of an accepted photo (JPEG, PNG or GIF by its magic bytes), or `None`.

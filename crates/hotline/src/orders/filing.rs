@@ -100,19 +100,24 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, HotlineEr
     })
 }
 
-/// Check and keep a photo (JPEG, PNG or GIF by content, within the upload limit).
-fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, HotlineError> {
+/// Check a photo: JPEG, PNG or GIF by content, within the upload limit.
+fn check_photo(ctx: &Ctx, data: &[u8]) -> Result<(), HotlineError> {
     if data.len() > ctx.config.max_upload_bytes {
         return Err(HotlineError::TooLarge(format!(
             "the photo may be at most {} KB",
             ctx.config.max_upload_bytes / 1024
         )));
     }
-    if crate::staff::photo_kind(&data).is_none() {
+    if crate::staff::photo_kind(data).is_none() {
         return Err(HotlineError::InvalidPhoto(
             "the photo must be a JPEG, PNG or GIF image".into(),
         ));
     }
+    Ok(())
+}
+
+/// Keep a checked photo.
+fn store_photo(ctx: &Ctx, data: Vec<u8>) -> Result<String, HotlineError> {
     tongban_platform::blobs::put(&ctx.config.upload_dir, &data).map_err(|e| {
         tracing::error!(error = %e, "cannot store a photo");
         HotlineError::Internal
@@ -157,7 +162,7 @@ pub async fn file(
     ctx: &Ctx,
     n: NewOrder,
     filer: Filer,
-    photo: Option<Vec<u8>>,
+    photos: Vec<Vec<u8>>,
 ) -> Result<(String, String), HotlineError> {
     let today = ctx.today();
     let cal = ctx.calendar();
@@ -166,6 +171,12 @@ pub async fn file(
     let source = audit::current_source();
     let settings = ctx.db.read_single(settings::load).await?;
     let ck = check(&n, &settings, &filer)?;
+    if photos.len() > MAX_PHOTOS {
+        return Err(HotlineError::TooManyPhotos(format!(
+            "at most {MAX_PHOTOS} photos go with one order; {} were sent",
+            photos.len()
+        )));
+    }
     if matches!(filer, Filer::Anonymous) {
         // Anonymous filing is limited per address and per phone: five anonymous orders with
         // 10 MiB photos once went in within a second and became the top hot topic.
@@ -191,7 +202,7 @@ pub async fn file(
             .await?;
         }
     }
-    if let (Some(_), Filer::Citizen(id)) = (&photo, &filer) {
+    if let (false, Filer::Citizen(id)) = (photos.is_empty(), &filer) {
         // Photos count with the application materials a citizen uploads in an hour.
         tongban_platform::throttle::limit(
             &ctx.db,
@@ -202,7 +213,19 @@ pub async fn file(
         )
         .await?;
     }
-    let photo = photo.map(|p| store_photo(ctx, p)).transpose()?;
+    // Every photo is checked before any is kept; one key, or a JSON array of several.
+    for p in &photos {
+        check_photo(ctx, p)?;
+    }
+    let keys = photos
+        .into_iter()
+        .map(|p| store_photo(ctx, p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let photo = match keys.len() {
+        0 => None,
+        1 => keys.into_iter().next(),
+        _ => Some(serde_json::to_string(&keys).map_err(|_| HotlineError::Internal)?),
+    };
     let dept = settings
         .routing()
         .route(&n.category, &n.district)

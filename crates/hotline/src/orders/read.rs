@@ -23,17 +23,7 @@ pub async fn view(
                 return Ok(None);
             };
             let is_owner = owner.is_some() && owner == r.citizen_id;
-            let holds_code = match (&code, &r.query_code) {
-                (Some(given), Some(stored)) => {
-                    let keys = vault::keys().map_err(DbError::from)?;
-                    tongban_platform::crypto::constant_time_eq(
-                        code_index(&keys, &r.order_no, given).as_bytes(),
-                        stored.as_bytes(),
-                    )
-                }
-                _ => false,
-            };
-            if !is_owner && !holds_code {
+            if !is_owner && !holds_code(&r, code.as_deref())? {
                 return Ok(Some(OrderView::status_only(&r)));
             }
             let s = settings::load(c)?;
@@ -83,11 +73,54 @@ pub async fn view(
                     Some(d) => identity::get_department(c, d)?.map(|d| d.name),
                     None => None,
                 },
+                content: Some(vault::open_text(&r.content)?),
+                address: Some(r.street.clone()).filter(|s| !s.is_empty()),
+                photos: photo_keys(r.photo.as_deref()).len(),
                 timeline: events,
             }))
         })
         .await?;
     found.ok_or_else(|| HotlineError::OrderNotFound(format!("no work order {order_no:?}")))
+}
+
+/// Whether `code` is the order's query code.
+fn holds_code(r: &Rec, code: Option<&str>) -> Result<bool, DbError> {
+    Ok(match (code, &r.query_code) {
+        (Some(given), Some(stored)) => {
+            let keys = vault::keys().map_err(DbError::from)?;
+            tongban_platform::crypto::constant_time_eq(
+                code_index(&keys, &r.order_no, given).as_bytes(),
+                stored.as_bytes(),
+            )
+        }
+        _ => false,
+    })
+}
+
+/// Photo `n` (from 1) of an order, for the citizen who filed it or the holder of its query
+/// code; anyone else finds no order: (bytes, content type).
+pub async fn citizen_photo(
+    ctx: &Ctx,
+    order_no: &str,
+    owner: Option<i64>,
+    code: Option<&str>,
+    n: usize,
+) -> Result<(Vec<u8>, String), HotlineError> {
+    let no = order_no.to_owned();
+    let code = code.map(str::to_owned);
+    let stored = ctx
+        .db
+        .read(move |c| {
+            let Some(r) = load(c, &no, false)? else {
+                return Ok(None);
+            };
+            let may =
+                (owner.is_some() && owner == r.citizen_id) || holds_code(&r, code.as_deref())?;
+            Ok(may.then_some(r.photo))
+        })
+        .await?
+        .ok_or_else(|| HotlineError::OrderNotFound(format!("no work order {order_no:?}")))?;
+    crate::staff::photo_bytes(ctx, stored.as_deref(), n)
 }
 
 impl OrderView {
@@ -116,6 +149,9 @@ impl OrderView {
             detail: false,
             query_code: None,
             department_name: None,
+            content: None,
+            address: None,
+            photos: 0,
             timeline: Vec::new(),
         }
     }

@@ -2,6 +2,8 @@
 //! rectifications, ratings, the hotline's settings and partner (Open311) keys.
 
 use super::*;
+use axum::extract::Query;
+use std::collections::HashMap;
 use tongban_platform::http::{Paged, Paging};
 
 /// Paths served on the internal listener only.
@@ -53,7 +55,7 @@ async fn operator_file(
             "calls are entered by dispatchers (operators) of the hotline",
         ));
     }
-    let (no, code) = orders::file(&ctx, n, Filer::Operator(who.staff.clone()), None).await?;
+    let (no, code) = orders::file(&ctx, n, Filer::Operator(who.staff.clone()), Vec::new()).await?;
     let o = staff::order(&ctx, &who.staff, &no).await?;
     let mut v = serde_json::to_value(o).map_err(|_| ApiError::internal())?;
     // The operator reads the query code to the caller (it is also in the SMS).
@@ -89,12 +91,15 @@ async fn act(
     }
 }
 
+/// Photo `?n=` (from 1; the first by default).
 async fn photo(
     State(ctx): State<Ctx>,
     who: StaffAuth,
     Path(no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let (bytes, ct) = staff::photo(&ctx, &who.staff, &no).await?;
+    let n = crate::routes::photo_number(q.get("n"))?;
+    let (bytes, ct) = staff::photo(&ctx, &who.staff, &no, n).await?;
     Ok((
         [
             (header::CONTENT_TYPE, ct),

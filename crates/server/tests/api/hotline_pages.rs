@@ -493,3 +493,112 @@ on_both_engines!(complaint_pages_end_to_end, |app: TestApp| async move {
         .unwrap();
     assert!(html.contains("公开信件") && html.contains("各单位办理情况"));
 });
+
+// The filer sees what they wrote, where, and up to three photos (from the camera or the
+// gallery); whoever holds the query code too; nobody else. A fourth photo is refused.
+on_both_engines!(filers_see_their_own_order, |app: TestApp| async move {
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+    let citizen = app.citizen().await;
+    let other = app.citizen().await;
+    let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+    let photos = |n: usize| {
+        let mut f = order_form("", &cookie);
+        for i in 0..n {
+            f = f.part(
+                "photo",
+                Part::bytes(PNG.to_vec()).file_name(format!("p{i}.png")),
+            );
+        }
+        f
+    };
+    let post = |form: Form| {
+        client
+            .post(app.url("/workorders/new"))
+            .header("cookie", &cookie)
+            .multipart(form)
+            .send()
+    };
+    let r = post(photos(4)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("最多上传 3 张照片"));
+
+    let r = post(photos(3)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let no = loc
+        .trim_start_matches("/workorders/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let code = loc.split("code=").nth(1).unwrap().to_owned();
+    let page = |cookie: Option<String>, q: &str| {
+        let mut req = client.get(app.url(&format!("/workorders/{no}{q}")));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page(Some(cookie.clone()), "").await;
+    assert!(html.contains("您反映的内容") && html.contains("垃圾桶两天没人清理"));
+    assert!(html.contains("南长街 12 号"), "the address");
+    for n in 1..=3 {
+        assert!(
+            html.contains(&format!("/workorders/{no}/photos/{n}\"")),
+            "photo {n}"
+        );
+    }
+    let get = |path: String, cookie: Option<String>| {
+        let mut req = client.get(app.url(&path));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let r = get(format!("/workorders/{no}/photos/3"), Some(cookie.clone())).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
+    let r = get(format!("/workorders/{no}/photos/4"), Some(cookie.clone())).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Another citizen, and nobody at all, find nothing; the query code opens it.
+    let theirs = format!("tongban_session={}", other.token);
+    let r = get(format!("/workorders/{no}/photos/1"), Some(theirs.clone())).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!page(Some(theirs), "").await.contains("垃圾桶两天没人清理"));
+    let r = get(format!("/workorders/{no}/photos/1"), None).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let by_code = page(None, &format!("?code={code}")).await;
+    assert!(by_code.contains("垃圾桶两天没人清理"));
+    assert!(by_code.contains(&format!("/workorders/{no}/photos/2?code={code}")));
+    let r = get(format!("/workorders/{no}/photos/2?code={code}"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // The API says the same to the filer.
+    let v: serde_json::Value = app
+        .get(
+            &app.url(&format!("/api/v1/workorders/{no}")),
+            &citizen.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["photos"], 3);
+    assert_eq!(v["address"], "南长街 12 号");
+    let r = app
+        .get(
+            &app.url(&format!("/api/v1/workorders/{no}/photos/2")),
+            &citizen.token,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Staff see all three.
+    let dispatcher = app.staff("pd", "wx-12345", &[Role::Dispatcher]).await;
+    let console = app
+        .console_page(&format!("/console/workorders/{no}"), &dispatcher)
+        .await;
+    assert!(console.contains(&format!("/console/workorders/{no}/photo?n=3")));
+});
