@@ -170,7 +170,9 @@ async fn console_order(
     Path(no): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    show_console_order(
+    // A stated purpose unmasks the phone for a pii_reader (audited); refused otherwise.
+    let purpose = q.get("purpose").filter(|p| !p.trim().is_empty());
+    show_console_order_as(
         &ctx,
         &page,
         &staff,
@@ -178,6 +180,7 @@ async fn console_order(
         StatusCode::OK,
         q.get("done").cloned(),
         None,
+        purpose.map(String::as_str),
     )
     .await
 }
@@ -191,7 +194,24 @@ async fn show_console_order(
     done: Option<String>,
     e: Option<&ApiError>,
 ) -> Response {
-    let o = match staff::order(ctx, staff, no).await.map_err(ApiError::from) {
+    show_console_order_as(ctx, page, staff, no, status, done, e, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show_console_order_as(
+    ctx: &Ctx,
+    page: &Page,
+    staff: &tongban_platform::identity::Staff,
+    no: &str,
+    status: StatusCode,
+    done: Option<String>,
+    e: Option<&ApiError>,
+    purpose: Option<&str>,
+) -> Response {
+    let o = match staff::order_with(ctx, staff, no, purpose)
+        .await
+        .map_err(ApiError::from)
+    {
         Ok(o) => o,
         Err(e) => return page.error(&e),
     };

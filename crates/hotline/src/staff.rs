@@ -333,8 +333,9 @@ pub struct StaffOrder {
     pub long: Option<f64>,
     pub title: String,
     pub content: String,
-    /// Masked (139****5678).
+    /// Masked (139****5678) unless unmasked with a purpose.
     pub phone: Option<String>,
+    pub masked: bool,
     pub has_photo: bool,
     /// How many photos came with it (1-based `n` of the photo route).
     pub photos: usize,
@@ -363,6 +364,33 @@ pub struct StaffOrder {
 
 /// The order file for staff who may see it (content decrypted, phone masked).
 pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrder, HotlineError> {
+    order_with(ctx, staff, order_no, None).await
+}
+
+/// [`order`], with the phone unmasked when a `purpose` is stated by a `pii_reader` (audited
+/// as `pii.read` with the purpose; refused and audited for anyone else).
+pub async fn order_with(
+    ctx: &Ctx,
+    staff: &Staff,
+    order_no: &str,
+    purpose: Option<&str>,
+) -> Result<StaffOrder, HotlineError> {
+    let purpose = purpose.map(str::trim).filter(|p| !p.is_empty());
+    if purpose.is_some_and(|p| p.chars().count() > 500) {
+        return Err(HotlineError::InvalidQuery(
+            "state the purpose in at most 500 characters".into(),
+        ));
+    }
+    if purpose.is_some() && !staff.has(Role::PiiReader) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "pii.read", order_no, "denied"),
+        )
+        .await;
+        return Err(forbidden(
+            "seeing personal data unmasked needs the pii:read permission (pii_reader role)",
+        ));
+    }
     let no = order_no.to_owned();
     let (rec, events, s, department_name) = ctx
         .db
@@ -378,10 +406,16 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
                 Some(d) => tongban_platform::identity::get_department(c, d)?.map(|d| d.name),
                 None => None,
             };
-            Ok(Some((r, ev, settings::load(c)?, dname)))
+            // A signed-in citizen's order keeps no phone of its own: the account's is theirs.
+            let account_phone = match (&r.phone, r.citizen_id) {
+                (None, Some(id)) => tongban_platform::identity::citizen_phone(c, id)?,
+                _ => None,
+            };
+            Ok(Some((r, ev, settings::load(c)?, (dname, account_phone))))
         })
         .await?
         .ok_or_else(|| HotlineError::OrderNotFound(format!("no work order {order_no:?}")))?;
+    let (department_name, account_phone) = department_name;
     if !may_see(staff, &rec) {
         audit::record(
             &ctx.db,
@@ -402,6 +436,13 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
     let today = ctx.today();
     let cal = ctx.calendar();
     let due = rules::due_in(rec.status, rec.sign_by, rec.answer_by);
+    if let Some(p) = purpose {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "pii.read", order_no, "ok").with_detail(p),
+        )
+        .await;
+    }
     Ok(StaffOrder {
         order_no: rec.order_no.clone(),
         order_type: rec.order_type.as_str().into(),
@@ -416,7 +457,14 @@ pub async fn order(ctx: &Ctx, staff: &Staff, order_no: &str) -> Result<StaffOrde
         content: keys
             .decrypt(&rec.content)
             .map_err(|_| HotlineError::Internal)?,
-        phone: open(&rec.phone)?.map(|p| mask::phone(&p)),
+        phone: open(&rec.phone)?.or(account_phone).map(|p| {
+            if purpose.is_some() {
+                p
+            } else {
+                mask::phone(&p)
+            }
+        }),
+        masked: purpose.is_none(),
         has_photo: rec.photo.is_some(),
         photos: orders::photo_keys(rec.photo.as_deref()).len(),
         channel: rec.channel.clone(),

@@ -65,12 +65,17 @@ async fn operator_file(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+/// The order; `?purpose=` unmasks the phone for a `pii_reader` (audited).
 async fn staff_one(
     State(ctx): State<Ctx>,
     who: StaffAuth,
     Path(no): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<staff::StaffOrder>, ApiError> {
-    Ok(Json(staff::order(&ctx, &who.staff, &no).await?))
+    let purpose = q.get("purpose").map(String::as_str);
+    Ok(Json(
+        staff::order_with(&ctx, &who.staff, &no, purpose).await?,
+    ))
 }
 
 async fn act(

@@ -571,6 +571,12 @@ pub(super) fn rows() -> Vec<Row> {
             Body::None,
             page_case_file,
         ),
+        r(
+            Method::GET,
+            "/console/cases/{case_no}/materials/{key}/preview",
+            Body::None,
+            page_case_file,
+        ),
         Row {
             fresh_case: true,
             ..r(
