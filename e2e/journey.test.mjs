@@ -191,6 +191,16 @@ RUNS.forEach(({ engine, vp }, n) => {
     const afterSize = await page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
     assert.ok(afterSize > before, `elderly mode: ${afterSize} > ${before}`);
     await checkPage(t, page, shot('matters-elderly'), assert);
+    // Its home: a search that fits, one tap to call 12345, big tiles of the most used services.
+    await page.goto(`${server.pub}/`);
+    await checkPage(t, page, shot('home-elderly'), assert);
+    assert.equal(await page.getAttribute('.tile.call', 'href'), 'tel:12345');
+    assert.ok(await page.locator('.tiles.big .tile').count() >= 6, 'big tiles');
+    const fits = await page.evaluate(() => {
+      const r = document.querySelector('#q').getBoundingClientRect();
+      return r.left >= 0 && r.right <= document.documentElement.clientWidth;
+    });
+    assert.ok(fits, 'the search field is not clipped');
 
     // Change password, log out, log in again through the login page.
     await page.goto(`${server.pub}/account/password`);

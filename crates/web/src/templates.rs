@@ -200,6 +200,9 @@ pub fn icon(name: &str) -> String {
         "error" => r#"<circle cx="12" cy="12" r="9"/><path d="m9 9 6 6M15 9l-6 6"/>"#,
         "ok" => r#"<circle cx="12" cy="12" r="9"/><path d="m8 12 3 3 5-6"/>"#,
         "doc" => r#"<path d="M6 2h8l4 4v16H6z"/><path d="M14 2v4h4M9 12h6M9 16h6"/>"#,
+        "phone" => {
+            r#"<path d="M5 3h4l2 5-2.5 1.5a11 11 0 0 0 6 6L16 13l5 2v4a2 2 0 0 1-2 2A17 17 0 0 1 3 5a2 2 0 0 1 2-2z"/>"#
+        }
         _ => return String::new(),
     };
     format!(
@@ -231,7 +234,7 @@ mod tests {
             let found: Vec<char> = src.chars().filter(|c| pictograph(*c)).collect();
             assert!(found.is_empty(), "{name} draws {found:?} as text");
         }
-        for name in ["warn", "clock", "error", "ok", "doc"] {
+        for name in ["warn", "clock", "error", "ok", "doc", "phone"] {
             let svg = icon(name);
             assert!(
                 svg.starts_with("<svg") && svg.contains("aria-hidden=\"true\""),
