@@ -14,7 +14,7 @@ pub const SHEET_MATTERS: &str = "事项 Matters";
 pub const SHEET_MATERIALS: &str = "材料 Materials";
 pub const SHEET_FIELDS: &str = "表单字段 Fields";
 
-const MATTER_COLS: [&str; 14] = [
+const MATTER_COLS: [&str; 16] = [
     "事项编码 code",
     "事项名称 name",
     "部门编码 department_code",
@@ -30,16 +30,22 @@ const MATTER_COLS: [&str; 14] = [
     "已发布 published",
     // Optional on import (workbooks exported before it existed lack it; 1 is taken then).
     "受理时限(工作日) accept_days",
+    "英文名称 name_en",
+    "英文受理条件 conditions_en",
 ];
 /// Columns of the matters sheet an import requires (the rest are optional).
 const MATTER_COLS_REQUIRED: usize = 13;
-const MATERIAL_COLS: [&str; 6] = [
+/// Columns of the materials sheet an import requires.
+const MATERIAL_COLS_REQUIRED: usize = 6;
+const MATERIAL_COLS: [&str; 7] = [
     "事项编码 matter_code",
     "材料键 key",
     "材料名称 name",
     "必需 required",
     "原件/复印件 form",
     "格式 formats",
+    // Optional on import.
+    "英文名称 name_en",
 ];
 const FIELD_COLS: [&str; 15] = [
     "事项编码 matter_code",
@@ -133,6 +139,8 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
                 .map_err(xerr)?;
             ws.write_number(r, 13, f64::from(m.accept_days))
                 .map_err(xerr)?;
+            ws.write_string(r, 14, &m.name_en).map_err(xerr)?;
+            ws.write_string(r, 15, &m.conditions_en).map_err(xerr)?;
         }
     }
     {
@@ -153,6 +161,7 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
                     (3, yes_no(mat.required)),
                     (4, form),
                     (5, &mat.formats.join(",")),
+                    (6, &mat.name_en),
                 ] {
                     ws.write_string(r, c, t).map_err(xerr)?;
                 }
@@ -335,6 +344,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
         let m = Matter {
             code: r.text(0),
             name: r.text(1),
+            name_en: r.text(14),
             department: Department {
                 code: r.text(2),
                 name: r.text(3),
@@ -347,6 +357,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
             online_depth: r.whole(8, "online_depth").min(255) as u8,
             max_visits: r.whole(9, "max_visits").min(255) as u8,
             conditions: r.text(10),
+            conditions_en: r.text(15),
             legal_basis: r.text(11),
             published: r.flag(12, "published"),
             materials: vec![],
@@ -362,7 +373,12 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
     }
 
     let mut rows = materials_sheet.rows();
-    check_header(SHEET_MATERIALS, rows.next(), &MATERIAL_COLS, &mut errors);
+    check_header(
+        SHEET_MATERIALS,
+        rows.next(),
+        &MATERIAL_COLS[..MATERIAL_COLS_REQUIRED],
+        &mut errors,
+    );
     for (i, cells) in rows.enumerate() {
         let row = i + 2;
         if cells.iter().all(|c| matches!(c, Data::Empty)) {
@@ -388,6 +404,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
         let mat = Material {
             key: r.text(1),
             name: r.text(2),
+            name_en: r.text(6),
             required: r.flag(3, "required"),
             form: form.unwrap_or_default(),
             formats: r

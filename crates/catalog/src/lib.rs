@@ -19,6 +19,7 @@ pub use model::{Field, Material, Matter};
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("catalog", 1, "0001_matters"),
     tongban_platform::migration!("catalog", 2, "0002_accept_days"),
+    tongban_platform::migration!("catalog", 3, "0003_english"),
 ];
 
 pub use cache::{matters, Matters};

@@ -22,6 +22,9 @@ pub struct Matter {
     /// 事项编码.
     pub code: String,
     pub name: String,
+    /// The name in English (shown to English readers; the Chinese name where empty).
+    #[serde(default)]
+    pub name_en: String,
     pub department: Department,
     /// One of [`KINDS`].
     pub kind: String,
@@ -42,6 +45,9 @@ pub struct Matter {
     pub max_visits: u8,
     /// 受理条件.
     pub conditions: String,
+    /// The conditions in English (the Chinese where empty).
+    #[serde(default)]
+    pub conditions_en: String,
     /// 设定依据.
     pub legal_basis: String,
     #[serde(default = "yes")]
@@ -73,6 +79,9 @@ pub struct Material {
     /// The multipart part name under which the file is uploaded.
     pub key: String,
     pub name: String,
+    /// The name in English (the Chinese where empty).
+    #[serde(default)]
+    pub name_en: String,
     pub required: bool,
     /// `original` (原件), `copy` (复印件) or `both` (原件和复印件).
     pub form: String,

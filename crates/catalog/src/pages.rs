@@ -263,9 +263,12 @@ async fn edit_form(
 struct EditForm {
     op: String,
     name: String,
+    /// `None` when an older form lacks it (the English text is kept).
+    name_en: Option<String>,
     kind: String,
     fee: String,
     conditions: String,
+    conditions_en: Option<String>,
     legal_basis: String,
     legal_days: String,
     promised_days: String,
@@ -286,6 +289,12 @@ fn apply_edit(mut m: Matter, f: &EditForm) -> Result<Matter, String> {
     m.kind = f.kind.trim().to_owned();
     m.fee = f.fee.trim().to_owned();
     m.conditions = f.conditions.trim().to_owned();
+    if let Some(en) = &f.name_en {
+        m.name_en = en.trim().to_owned();
+    }
+    if let Some(en) = &f.conditions_en {
+        m.conditions_en = en.trim().to_owned();
+    }
     m.legal_basis = f.legal_basis.trim().to_owned();
     m.legal_days = num("legal_days", &f.legal_days)?;
     m.promised_days = num("promised_days", &f.promised_days)?;

@@ -29,6 +29,8 @@ pub fn public_router() -> Router<Ctx> {
 pub struct MatterSummary {
     pub code: String,
     pub name: String,
+    /// The English name; empty where none is given (the Chinese is shown then).
+    pub name_en: String,
     pub department: Department,
     pub kind: String,
     pub promised_days: u32,
@@ -43,6 +45,7 @@ impl From<Matter> for MatterSummary {
         MatterSummary {
             code: m.code,
             name: m.name,
+            name_en: m.name_en,
             department: m.department,
             kind: m.kind,
             promised_days: m.promised_days,

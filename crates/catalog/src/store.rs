@@ -8,13 +8,14 @@ use tongban_platform::params;
 const COLUMNS: &str =
     "m.code, m.name, m.department_code, d.name AS department_name, m.kind, m.legal_days,
     m.promised_days, m.accept_days, m.fee, m.online_depth, m.max_visits, m.conditions, m.legal_basis, m.published,
-    m.materials, m.fields";
+    m.materials, m.fields, m.name_en, m.conditions_en";
 
 fn matter_from(r: &Row) -> Result<Matter, DbError> {
     let json = |col: &str| -> Result<String, DbError> { r.get_str(col) };
     Ok(Matter {
         code: r.get_str("code")?,
         name: r.get_str("name")?,
+        name_en: r.get_str("name_en")?,
         department: Department {
             code: r.get_str("department_code")?,
             name: r.get_str("department_name")?,
@@ -27,6 +28,7 @@ fn matter_from(r: &Row) -> Result<Matter, DbError> {
         online_depth: r.get_i64("online_depth")? as u8,
         max_visits: r.get_i64("max_visits")? as u8,
         conditions: r.get_str("conditions")?,
+        conditions_en: r.get_str("conditions_en")?,
         legal_basis: r.get_str("legal_basis")?,
         published: r.get_bool("published")?,
         materials: serde_json::from_str(&json("materials")?)
@@ -51,14 +53,15 @@ pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
         c.execute(
             "INSERT INTO matters (code, name, department_code, kind, legal_days, promised_days, fee,
                 online_depth, max_visits, conditions, legal_basis, published, materials, fields, position, updated_at,
-                accept_days)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                accept_days, name_en, conditions_en)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, department_code = excluded.department_code,
                 kind = excluded.kind, legal_days = excluded.legal_days, promised_days = excluded.promised_days,
                 fee = excluded.fee, online_depth = excluded.online_depth, max_visits = excluded.max_visits,
                 conditions = excluded.conditions, legal_basis = excluded.legal_basis, published = excluded.published,
                 materials = excluded.materials, fields = excluded.fields, updated_at = excluded.updated_at,
-                accept_days = excluded.accept_days",
+                accept_days = excluded.accept_days, name_en = excluded.name_en,
+                conditions_en = excluded.conditions_en",
             params![
                 m.code.as_str(),
                 m.name.as_str(),
@@ -77,6 +80,8 @@ pub fn save(c: &mut dyn Conn, matters: &[Matter]) -> Result<(), DbError> {
                 base + i as i64 + 1,
                 tongban_platform::time::now_millis(),
                 i64::from(m.accept_days),
+                m.name_en.as_str(),
+                m.conditions_en.as_str(),
             ],
         )?;
     }
@@ -138,7 +143,7 @@ pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError>
         args.push(Value::Text(like_pattern(q.trim())));
         let n = args.len();
         cond.push(format!(
-            "(LOWER(m.name) LIKE ${n} ESCAPE '\\' OR LOWER(m.code) LIKE ${n} ESCAPE '\\' OR LOWER(m.conditions) LIKE ${n} ESCAPE '\\' OR d.name LIKE ${n} ESCAPE '\\')"
+            "(LOWER(m.name) LIKE ${n} ESCAPE '\\' OR LOWER(m.name_en) LIKE ${n} ESCAPE '\\' OR LOWER(m.code) LIKE ${n} ESCAPE '\\' OR LOWER(m.conditions) LIKE ${n} ESCAPE '\\' OR d.name LIKE ${n} ESCAPE '\\')"
         ));
     }
     if let Some(d) = &f.department {

@@ -103,6 +103,18 @@ pub fn t(lang: Lang, key: &str) -> String {
     hit.cloned().unwrap_or_else(|| key.to_owned())
 }
 
+/// The text for `key` in `lang` said of `n` things: English has a singular (`key_one`) for
+/// one; Chinese has one form.
+pub fn t_n(lang: Lang, key: &str, n: Option<f64>) -> String {
+    if lang == Lang::En && n == Some(1.0) {
+        let one = format!("{key}_one");
+        if let Some(text) = catalogues().1.get(&one) {
+            return text.clone();
+        }
+    }
+    t(lang, key)
+}
+
 /// Whether `key` exists in the Chinese catalogue (for optional texts such as error codes).
 pub fn has(key: &str) -> bool {
     catalogues().0.contains_key(key)
@@ -113,11 +125,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn english_says_one_thing_in_the_singular() {
+        assert_eq!(
+            t_n(Lang::En, "case.days_left", Some(1.0)),
+            "{} working day left"
+        );
+        assert_eq!(
+            t_n(Lang::En, "case.days_left", Some(2.0)),
+            "{} working days left"
+        );
+        assert_eq!(t_n(Lang::En, "unit.workdays", Some(0.0)), "{} working days");
+        assert_eq!(
+            t_n(Lang::Zh, "case.days_left", Some(1.0)),
+            t(Lang::Zh, "case.days_left")
+        );
+        // Every singular has its plural.
+        let en = parse_catalogue(EN).unwrap();
+        for k in en.keys().filter(|k| k.ends_with("_one")) {
+            assert!(
+                en.contains_key(k.trim_end_matches("_one")),
+                "{k} without its plural"
+            );
+        }
+    }
+
+    #[test]
     fn both_catalogues_have_the_same_keys() {
         let zh = parse_catalogue(ZH).unwrap();
         let en = parse_catalogue(EN).unwrap();
         let mut missing_en: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
-        let mut missing_zh: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
+        // English singulars (`key_one`, used when the number is 1) have no Chinese twin:
+        // Chinese has one form.
+        let mut missing_zh: Vec<_> = en
+            .keys()
+            .filter(|k| !zh.contains_key(*k) && !k.ends_with("_one"))
+            .collect();
         missing_en.sort();
         missing_zh.sort();
         assert!(missing_en.is_empty(), "missing in en: {missing_en:?}");

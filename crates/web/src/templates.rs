@@ -138,7 +138,13 @@ pub(crate) fn env() -> &'static Environment<'static> {
         env.add_function(
             "t",
             |state: &State, key: &str, arg: Option<Value>, second: Option<Value>| -> String {
-                let text = i18n::t(lang_of(state), key);
+                // A count of one takes English's singular.
+                let n = arg.as_ref().and_then(|a| {
+                    f64::try_from(a.clone())
+                        .ok()
+                        .or_else(|| a.as_str()?.parse().ok())
+                });
+                let text = i18n::t_n(lang_of(state), key, n);
                 match (arg, second) {
                     // Two values fill the text's two places in order.
                     (Some(a), Some(b)) => {
@@ -157,6 +163,35 @@ pub(crate) fn env() -> &'static Environment<'static> {
         env.add_filter("num", number);
         // has_t("key") — whether a translation exists (error codes fall back to messages).
         env.add_function("has_t", |key: &str| i18n::has(key));
+        // local(obj, "name") — obj.name in the page's language: obj.name_en for English
+        // readers when there is one, else the Chinese marked lang="zh-CN" (so a screen reader
+        // reads it as Chinese).
+        env.add_function("local", |state: &State, obj: Value, field: &str| -> Value {
+            let get = |k: &str| {
+                obj.get_attr(k)
+                    .ok()
+                    .filter(|v| !v.is_undefined() && !v.is_none())
+                    .map(|v| v.to_string())
+                    .filter(|v| !v.is_empty())
+            };
+            let zh = get(field).unwrap_or_default();
+            let escaped = |t: &str| {
+                t.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+                    .replace('"', "&quot;")
+            };
+            if lang_of(state) != Lang::En {
+                return Value::from(zh);
+            }
+            match get(&format!("{field}_en")) {
+                Some(en) => Value::from(en),
+                None if zh.is_empty() => Value::from(""),
+                None => {
+                    Value::from_safe_string(format!("<span lang=\"zh-CN\">{}</span>", escaped(&zh)))
+                }
+            }
+        });
         // label(field) — a schema field's label in the page's language.
         env.add_function("label", |state: &State, f: Value| -> String {
             let get = |k: &str| {

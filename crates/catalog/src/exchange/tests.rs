@@ -15,6 +15,9 @@ fn xlsx_round_trip_is_exact() {
     // An acceptance limit other than the default travels too.
     ms[0].accept_days = 3;
     ms[1].accept_days = 0;
+    // English texts travel in their own columns.
+    assert!(!ms[0].name_en.is_empty() && !ms[0].materials[0].name_en.is_empty());
+    ms[0].conditions_en = "Joining a spouse, child or parent registered here".into();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.xlsx");
     export_xlsx(&ms, &p).unwrap();

@@ -103,3 +103,67 @@ on_both_engines!(matters_filter_and_page, |app: TestApp| async move {
         .all(|x| x["formats"].as_array().is_some()));
     assert!(!m["legal_basis"].as_str().unwrap().is_empty());
 });
+
+// English readers get the catalogue's English texts (matters, materials) where it has them,
+// and the Chinese marked lang="zh-CN" where it has not; English names are searched too.
+on_both_engines!(english_catalogue_texts, |app: TestApp| async move {
+    let m: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/matters/WX-WJ-001"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["name_en"], "Birth registration (family planning)");
+    assert_eq!(m["materials"][0]["name_en"], "Applicant's resident ID card");
+    let html = app
+        .client
+        .get(app.url("/matters/WX-WJ-001"))
+        .header("cookie", "tongban_lang=en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("<h1>Birth registration (family planning)</h1>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Applicant&#x27;s resident ID card")
+            || html.contains("Applicant's resident ID card")
+    );
+    assert!(
+        html.contains("<p><span lang=\"zh-CN\">"),
+        "conditions without English are marked Chinese"
+    );
+    let zh = app
+        .client
+        .get(app.url("/matters/WX-WJ-001"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(zh.contains("<h1>生育登记</h1>") && !zh.contains("Birth registration"));
+    let found: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/matters?q=birth%20registration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"WX-WJ-001"), "{codes:?}");
+});
