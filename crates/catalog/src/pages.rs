@@ -21,6 +21,7 @@ pub fn public_router() -> Router<Ctx> {
     Router::new()
         .route("/matters", get(list))
         .route("/matters/{code}", get(guide))
+        .route("/matters/{code}/form.pdf", get(blank_form))
 }
 
 /// Console pages served here (internal listener only).
@@ -111,6 +112,80 @@ async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> 
         }
         Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => page.error(&e.into()),
+    }
+}
+
+/// The matter's application form, blank, as a PDF to print and fill in by hand (for those
+/// who apply at the counter): every field to write in, every material to tick off.
+async fn blank_form(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> Response {
+    let m = match ctx.db.read_single(move |c| store::get(c, &code)).await {
+        Ok(Some(m)) if m.published => m,
+        Ok(_) => return page.error(&ApiError::not_found("matter_not_found", "no such matter")),
+        Err(e) => return page.error(&e.into()),
+    };
+    let en = page.lang == tongban_web::i18n::Lang::En;
+    let pick = |zh: &str, english: &str| {
+        if en && !english.is_empty() {
+            english.to_owned()
+        } else {
+            zh.to_owned()
+        }
+    };
+    let name = pick(&m.name, &m.name_en);
+    let mut rows = vec![tongban_web::pdf::Row::Field(
+        page.t("matter.code"),
+        m.code.clone(),
+    )];
+    rows.push(tongban_web::pdf::Row::Heading(page.t("apply.form")));
+    for f in m.fields.iter().filter(|f| f.kind != "file") {
+        let mut label = pick(&f.label_zh, &f.label_en);
+        if f.required {
+            label.push_str(&page.t("form.required_mark"));
+        }
+        rows.push(tongban_web::pdf::Row::Blank(label));
+    }
+    if !m.materials.is_empty() {
+        rows.push(tongban_web::pdf::Row::Heading(page.t("matter.materials")));
+        for x in &m.materials {
+            let need = if x.required {
+                page.t("apply.checklist_need")
+            } else {
+                page.t("apply.checklist_optional")
+            };
+            rows.push(tongban_web::pdf::Row::Check(format!(
+                "{}（{}，{}）",
+                pick(&x.name, &x.name_en),
+                page.t(&format!("form_kind.{}", x.form)),
+                need
+            )));
+        }
+    }
+    let doc = tongban_web::pdf::Doc {
+        title: page.t("matter.blank_title").replacen("{}", &name, 1),
+        issuer: m.department.name.clone(),
+        rows,
+        qr: None,
+        notes: vec![page
+            .t("matter.blank_note")
+            .replacen("{}", &m.promised_days.to_string(), 1)],
+        footer: page.t("site.name"),
+    };
+    match tokio::task::spawn_blocking(move || tongban_web::pdf::render(&doc)).await {
+        Ok(pdf) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/pdf".to_owned(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{}-form.pdf\"", m.code),
+                ),
+            ],
+            pdf,
+        )
+            .into_response(),
+        Err(_) => page.error(&ApiError::internal()),
     }
 }
 

@@ -34,6 +34,10 @@ pub enum Row {
     Field(String, String),
     /// A heading between groups of fields.
     Heading(String),
+    /// A label with a ruled space to write in by hand (a blank form).
+    Blank(String),
+    /// A box to tick and its text (a checklist of materials).
+    Check(String),
 }
 
 /// A QR code and its caption; the code's area links to the same address.
@@ -73,7 +77,10 @@ pub fn render(doc: &Doc) -> Vec<u8> {
     for row in &doc.rows {
         let (lines, heading) = match row {
             Row::Field(_, value) => (setter.wrap(value, BODY, value_w), false),
-            Row::Heading(_) => (vec![String::new()], true),
+            Row::Check(text) => (setter.wrap(text, BODY, value_w + LABEL_W - 18.0), false),
+            Row::Heading(_) | Row::Blank(_) => {
+                (vec![String::new()], matches!(row, Row::Heading(_)))
+            }
         };
         let need = LEAD * lines.len() as f32 + if heading { 8.0 } else { 0.0 };
         if y - need < MARGIN + 40.0 {
@@ -92,6 +99,27 @@ pub fn render(doc: &Doc) -> Vec<u8> {
                 page.set_fill_gray(0.0);
                 for line in &lines {
                     setter.text(&mut page, line, BODY, MARGIN + LABEL_W, y);
+                    y -= LEAD;
+                }
+            }
+            Row::Blank(label) => {
+                setter.text(&mut page, label, BODY, MARGIN, y);
+                // The line to write on starts after the label, however long it is.
+                let start = (MARGIN + LABEL_W).max(MARGIN + setter.width(label, BODY) + 6.0);
+                page.set_stroke_gray(0.5);
+                page.set_line_width(0.5);
+                page.move_to(start, y - 3.0);
+                page.line_to(PAGE_W - MARGIN, y - 3.0);
+                page.stroke();
+                y -= LEAD + 8.0;
+            }
+            Row::Check(_) => {
+                page.set_stroke_gray(0.2);
+                page.set_line_width(0.7);
+                page.rect(MARGIN, y - 1.5, 9.0, 9.0);
+                page.stroke();
+                for line in &lines {
+                    setter.text(&mut page, line, BODY, MARGIN + 18.0, y);
                     y -= LEAD;
                 }
             }
@@ -117,6 +145,9 @@ pub fn render(doc: &Doc) -> Vec<u8> {
         y -= LEAD + 6.0;
     }
 
+    if !doc.notes.is_empty() {
+        y -= 6.0;
+    }
     for note in &doc.notes {
         let lines = setter.wrap(note, 10.0, PAGE_W - 2.0 * MARGIN);
         if y - LEAD * (lines.len() as f32) < MARGIN + 40.0 {

@@ -255,3 +255,41 @@ on_both_engines!(receipt_and_result_documents, |app: TestApp| async move {
         assert!(p.text.contains("Application receipt"), "{}", p.text);
     }
 });
+
+// The guide offers the matter's application form, blank, to print and fill in by hand.
+on_both_engines!(blank_application_form, |app: TestApp| async move {
+    let guide = app
+        .client
+        .get(app.url("/matters/WX-WJ-001"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(guide.contains("/matters/WX-WJ-001/form.pdf"));
+    let r = app
+        .client
+        .get(app.url("/matters/WX-WJ-001/form.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF-"));
+    if let Some(p) = poppler(&pdf) {
+        for text in ["生育登记申请表", "配偶姓名", "申请人居民身份证", "（必填）"]
+        {
+            assert!(p.text.contains(text), "{text} in {}", p.text);
+        }
+        assert!(p.codes.is_empty(), "no code on a blank form");
+    }
+    let r = app
+        .client
+        .get(app.url("/matters/NO-SUCH/form.pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+});
