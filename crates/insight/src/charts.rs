@@ -2,7 +2,6 @@
 //! and heat map. Every chart carries its numbers, so the page shows them as a table and
 //! offers them as a workbook; the SVG is an addition for the eye, labelled for screen readers.
 
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
@@ -52,7 +51,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
 ];
 
-const WIDTH: u32 = 560;
+const WIDTH: u32 = 760;
 const FONT: (&str, f64) = ("sans-serif", 15.0);
 const INK: RGBColor = RGBColor(33, 37, 41);
 
@@ -122,19 +121,59 @@ impl Chart {
 
     fn line(&self, out: &mut String) -> Result<(), String> {
         let n = self.labels.len().max(1);
-        let max = nice_max(self.series.iter().flat_map(|s| s.values.iter().copied()));
-        let height = 300;
+        // Series a hundred times smaller than the largest get their own axis on the right,
+        // rather than a flat line along the bottom of the other's.
+        let peaks: Vec<f64> = self
+            .series
+            .iter()
+            .map(|s| s.values.iter().copied().fold(0.0, f64::max))
+            .collect();
+        let top = peaks.iter().copied().fold(0.0, f64::max);
+        let right: Vec<bool> = peaks.iter().map(|p| *p * 100.0 <= top).collect();
+        let dual = right.iter().any(|r| *r) && right.iter().any(|r| !*r);
+        let max = nice_max(
+            self.series
+                .iter()
+                .zip(&right)
+                .filter(|(_, r)| !dual || !**r)
+                .flat_map(|(s, _)| s.values.iter().copied()),
+        );
+        let max_right = nice_max(
+            self.series
+                .iter()
+                .zip(&right)
+                .filter(|(_, r)| **r)
+                .flat_map(|(s, _)| s.values.iter().copied()),
+        );
+        let height = 340;
         let root = SVGBackend::with_string(out, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         if self.is_empty() {
             return nothing(&root);
         }
-        let mut chart = ChartBuilder::on(&root)
+        let entries: Vec<(String, RGBColor, bool)> = self
+            .series
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let name = if dual && right[k] {
+                    format!("{}（右轴）", s.name)
+                } else {
+                    s.name.clone()
+                };
+                (name, PALETTE[k % PALETTE.len()], true)
+            })
+            .collect();
+        let plot = legend_band(&root, &entries)?;
+        let x_max = (n.saturating_sub(1)).max(1) as f64;
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(56)
-            .build_cartesian_2d(0f64..(n.saturating_sub(1)).max(1) as f64, 0f64..max)
-            .map_err(err)?;
+            .right_y_label_area_size(if dual { 56 } else { 0 })
+            .build_cartesian_2d(0f64..x_max, 0f64..max)
+            .map_err(err)?
+            .set_secondary_coord(0f64..x_max, 0f64..max_right);
         chart
             .configure_mesh()
             .max_light_lines(1)
@@ -145,16 +184,16 @@ impl Chart {
             .y_labels(6)
             .draw()
             .map_err(err)?;
-        // At most six dates under the axis, evenly spread, the last one always shown.
-        let step = n.div_ceil(6).max(1);
-        let mut at: Vec<usize> = (0..n).step_by(step).collect();
-        if n > 1 && at.last() != Some(&(n - 1)) {
-            if n - 1 - at.last().copied().unwrap_or(0) < step / 2 + 1 {
-                at.pop();
-            }
-            at.push(n - 1);
+        if dual {
+            chart
+                .configure_secondary_axes()
+                .label_style(FONT.into_font().color(&INK))
+                .y_label_formatter(&|y| number(*y))
+                .y_labels(6)
+                .draw()
+                .map_err(err)?;
         }
-        for i in at {
+        for i in date_ticks(n) {
             let (x, y) = chart.backend_coord(&(i as f64, 0.0));
             // The last date ends at its tick, so it stays inside the picture.
             let h = if i + 1 == n && n > 1 {
@@ -162,6 +201,7 @@ impl Chart {
             } else {
                 HPos::Center
             };
+            // Backend coordinates are the whole picture's: draw on it, not on the plot area.
             root.draw(&Text::new(
                 short(self.labels.get(i).map_or("", |s| s), 10),
                 (x, y + 8),
@@ -171,18 +211,16 @@ impl Chart {
         }
         for (k, s) in self.series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    s.values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-                    color.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(s.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-                });
+            let points = LineSeries::new(
+                s.values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+                color.stroke_width(2),
+            );
+            if dual && right[k] {
+                chart.draw_secondary_series(points).map_err(err)?;
+            } else {
+                chart.draw_series(points).map_err(err)?;
+            }
         }
-        legend(&mut chart)?;
         root.present().map_err(err)
     }
 
@@ -211,10 +249,20 @@ impl Chart {
         if self.is_empty() {
             return nothing(&root);
         }
-        let mut chart = ChartBuilder::on(&root)
+        let entries: Vec<(String, RGBColor, bool)> = if self.series.len() > 1 {
+            self.series
+                .iter()
+                .enumerate()
+                .map(|(k, s)| (s.name.clone(), PALETTE[k % PALETTE.len()], false))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let plot = legend_band(&root, &entries)?;
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(30)
-            .y_label_area_size(150)
+            .y_label_area_size(190)
             .build_cartesian_2d(0f64..max, 0f64..n as f64)
             .map_err(err)?;
         chart
@@ -258,12 +306,7 @@ impl Chart {
                 }
                 Rectangle::new([(x0, y0), (x0 + v, y1)], color.filled())
             });
-            let drawn = chart.draw_series(rects.collect::<Vec<_>>()).map_err(err)?;
-            if self.series.len() > 1 {
-                drawn.label(s.name.clone()).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled())
-                });
-            }
+            chart.draw_series(rects.collect::<Vec<_>>()).map_err(err)?;
         }
         // The value at the end of each bar (the total of a stack).
         let ends: Vec<_> = (0..n)
@@ -281,9 +324,6 @@ impl Chart {
             })
             .collect();
         chart.draw_series(ends).map_err(err)?;
-        if self.series.len() > 1 {
-            legend(&mut chart)?;
-        }
         root.present().map_err(err)
     }
 
@@ -420,17 +460,76 @@ impl Chart {
     }
 }
 
-type Cart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// Which of `n` dates are written under a line chart's axis: at most six or seven, evenly
+/// spread, the last always, and never two closer than the spread (no label on another).
+fn date_ticks(n: usize) -> Vec<usize> {
+    let step = n.div_ceil(6).max(1);
+    let mut at: Vec<usize> = (0..n).step_by(step).collect();
+    if n > 1 && at.last() != Some(&(n - 1)) {
+        if n - 1 - at.last().copied().unwrap_or(0) < step {
+            at.pop();
+        }
+        at.push(n - 1);
+    }
+    at
+}
 
-fn legend<'a>(chart: &mut Cart<'a, 'a>) -> Result<(), String> {
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(FONT.into_font().color(&INK))
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(err)
+/// The legend in a band above the plot (never over the data): a line or a box of each
+/// series' colour and its name, in a row that wraps. The plot area below it.
+fn legend_band<'a>(
+    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    entries: &[(String, RGBColor, bool)],
+) -> Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>, String> {
+    if entries.is_empty() {
+        return Ok(root.clone());
+    }
+    let width = root.dim_in_pixel().0 as i32;
+    // Lay the entries out first: how many rows they take.
+    let mut places = Vec::new();
+    let (mut x, mut row) = (12i32, 0i32);
+    for (name, _, _) in entries {
+        let w = 30
+            + (FONT.1 as i32)
+                * name
+                    .chars()
+                    .map(|c| if c.is_ascii() { 1 } else { 2 })
+                    .sum::<i32>()
+                / 2
+            + 18;
+        if x + w > width - 12 && x > 12 {
+            x = 12;
+            row += 1;
+        }
+        places.push((x, row));
+        x += w;
+    }
+    let band = 26 * (row + 1) as u32 + 6;
+    let (top, plot) = root.split_vertically(band);
+    for ((name, color, line), (x, row)) in entries.iter().zip(places) {
+        let y = 16 + 26 * row;
+        if *line {
+            top.draw(&PathElement::new(
+                vec![(x, y), (x + 22, y)],
+                color.stroke_width(3),
+            ))
+            .map_err(err)?;
+        } else {
+            top.draw(&Rectangle::new(
+                [(x + 4, y - 7), (x + 18, y + 7)],
+                color.filled(),
+            ))
+            .map_err(err)?;
+        }
+        top.draw(&Text::new(
+            name.clone(),
+            (x + 30, y),
+            FONT.into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(err)?;
+    }
+    Ok(plot)
 }
 
 fn nothing<DB: DrawingBackend>(root: &DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String>
@@ -569,6 +668,62 @@ mod tests {
             c.kind = kind;
             let _ = c.svg();
         }
+    }
+
+    #[test]
+    fn dates_under_the_axis_never_collide() {
+        for n in 1..120 {
+            let at = date_ticks(n);
+            let step = n.div_ceil(6).max(1);
+            assert_eq!(at.last(), Some(&(n - 1)), "the last date is shown ({n})");
+            assert!(at.len() <= 7, "{n}: {at:?}");
+            for w in at.windows(2) {
+                assert!(w[1] - w[0] >= step, "{n}: {at:?}");
+            }
+        }
+    }
+
+    /// The y of the text element that says `what`.
+    fn text_y(svg: &str, what: &str) -> f64 {
+        let at = svg.find(&format!(">\n{what}\n<")).expect(what);
+        let open = svg[..at].rfind("<text").unwrap();
+        let tag = &svg[open..at];
+        let y = tag.find(" y=\"").unwrap() + 4;
+        tag[y..y + tag[y..].find('"').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn legends_sit_above_the_plot_and_small_series_get_their_own_axis() {
+        let c = Chart {
+            id: "t",
+            title: "用户与访问".into(),
+            kind: Kind::Line,
+            unit: "人".into(),
+            label_name: "日期".into(),
+            labels: (1..=30).map(|d| format!("2026-11-{d:02}")).collect(),
+            series: vec![
+                Series {
+                    name: "访问".into(),
+                    values: (0..30).map(|i| 900_000.0 + f64::from(i) * 1000.0).collect(),
+                },
+                Series {
+                    name: "注册用户".into(),
+                    values: (0..30).map(|i| f64::from(i % 4)).collect(),
+                },
+            ],
+        };
+        let svg = c.svg();
+        assert!(
+            svg.contains("注册用户（右轴）"),
+            "the small series on the right axis"
+        );
+        assert!(!svg.contains("访问（右轴）"));
+        // Both names in the band above the plot, whose top is lower still.
+        assert!(text_y(&svg, "访问") < 40.0 && text_y(&svg, "注册用户（右轴）") < 40.0);
+        // Of the same size, they share one axis.
+        let mut same = c.clone();
+        same.series[1].values = (0..30).map(|i| 800_000.0 + f64::from(i)).collect();
+        assert!(!same.svg().contains("右轴"));
     }
 
     #[test]
