@@ -72,7 +72,6 @@ pub async fn submit(
                 store::add_material(c, rec.id, m)?;
             }
             store::earlier::drop_pending(c, account_id, &pending_ids)?;
-            store::drafts::forget(c, account_id, &code)?;
             Ok((rec, event))
         })
         .await?;

@@ -1,9 +1,15 @@
 //! Drafts (暂存): one unfinished application per citizen and matter, its form sealed, kept
-//! [`DRAFT_FOR_MS`] after its last save; its files are pending uploads kept as long.
+//! [`DRAFT_FOR_MS`] after its last save; its files are pending uploads kept as long. A draft
+//! the citizen has since submitted is over: reads leave it out (a submission writes nothing
+//! for drafts, so the hot path stays as it was), and the next save replaces it.
 
 use super::earlier;
 use tongban_platform::db::{Conn, DbError};
 use tongban_platform::params;
+
+/// A draft not submitted since it was saved (`d` is the drafts row).
+const NOT_SUBMITTED: &str = "NOT EXISTS (SELECT 1 FROM cases c WHERE c.applicant_id = d.account_id
+     AND c.matter_code = d.matter_code AND c.submitted_at >= d.saved_at)";
 
 /// How long a draft is kept after its last save.
 pub const DRAFT_FOR_MS: i64 = 30 * 24 * 3_600_000;
@@ -59,8 +65,10 @@ pub fn get(
     now: i64,
 ) -> Result<Option<Stored>, DbError> {
     c.query_opt(
-        "SELECT matter_code, form, given, saved_at FROM drafts
-         WHERE account_id = $1 AND matter_code = $2 AND saved_at >= $3",
+        &format!(
+            "SELECT d.matter_code, d.form, d.given, d.saved_at FROM drafts d
+             WHERE d.account_id = $1 AND d.matter_code = $2 AND d.saved_at >= $3 AND {NOT_SUBMITTED}"
+        ),
         params![account, matter, now - DRAFT_FOR_MS],
     )?
     .map(|r| {
@@ -85,13 +93,19 @@ pub fn list(
     let since = now - DRAFT_FOR_MS;
     let total = c
         .query_one(
-            "SELECT COUNT(*) AS n FROM drafts WHERE account_id = $1 AND saved_at >= $2",
+            &format!(
+                "SELECT COUNT(*) AS n FROM drafts d
+                 WHERE d.account_id = $1 AND d.saved_at >= $2 AND {NOT_SUBMITTED}"
+            ),
             params![account, since],
         )?
         .get_i64("n")?;
     let rows = c.query(
-        "SELECT matter_code, saved_at FROM drafts WHERE account_id = $1 AND saved_at >= $2
-         ORDER BY saved_at DESC, id DESC LIMIT $3 OFFSET $4",
+        &format!(
+            "SELECT d.matter_code, d.saved_at FROM drafts d
+             WHERE d.account_id = $1 AND d.saved_at >= $2 AND {NOT_SUBMITTED}
+             ORDER BY d.saved_at DESC, d.id DESC LIMIT $3 OFFSET $4"
+        ),
         params![account, since, limit, offset],
     )?;
     let items = rows
@@ -107,12 +121,4 @@ pub fn delete(c: &mut dyn Conn, account: i64, matter: &str) -> Result<bool, DbEr
         "DELETE FROM drafts WHERE account_id = $1 AND matter_code = $2",
         params![account, matter],
     )? > 0)
-}
-
-/// [`delete`] within a submission's write, which waits for no answer.
-pub fn forget(c: &mut dyn Conn, account: i64, matter: &str) -> Result<(), DbError> {
-    c.execute_later(
-        "DELETE FROM drafts WHERE account_id = $1 AND matter_code = $2",
-        params![account, matter],
-    )
 }
