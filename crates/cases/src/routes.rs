@@ -1,7 +1,6 @@
 //! HTTP for applications: citizens' routes on the public listener, staff routes on the
 //! internal one. Handlers parse and authorize; `service` does the rest.
 
-use crate::documents::{self, Kind};
 use crate::service::{self, StaffQuery, Upload};
 use crate::view::{CaseSummary, CaseView};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
@@ -15,7 +14,6 @@ use std::collections::{BTreeMap, HashMap};
 use tongban_catalog::routes::{paging, Page};
 use tongban_platform::http::{json_rejection, CitizenAuth, Device, JsonBody, StaffAuth};
 use tongban_platform::{ApiError, Ctx};
-use tongban_web::i18n::Lang;
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
 pub const PUBLIC_PATHS: [&str; 10] = [
@@ -57,6 +55,10 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
             max_upload_bytes.saturating_mul(8).saturating_add(1 << 20),
         ))
 }
+
+mod own;
+pub use own::pdf_response;
+use own::{discard_draft, my_draft, my_drafts, receipt_pdf, result_pdf, save_draft};
 
 pub fn internal_router() -> Router<Ctx> {
     let [list, one_path, actions, material_path] = INTERNAL_PATHS;
@@ -254,119 +256,6 @@ async fn applicant_material(
     let (filename, data) =
         service::applicant_material(&ctx, who.account_id, &case_no, &key).await?;
     Ok(download(&filename, data))
-}
-
-async fn my_drafts(
-    State(ctx): State<Ctx>,
-    who: CitizenAuth,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Page<service::DraftSummary>>, ApiError> {
-    let (page, per_page) = paging(&q)?;
-    let (items, total) = service::drafts(&ctx, who.account_id, page, per_page).await?;
-    Ok(Json(Page {
-        items,
-        total,
-        page,
-        per_page,
-    }))
-}
-
-async fn my_draft(
-    State(ctx): State<Ctx>,
-    who: CitizenAuth,
-    Path(code): Path<String>,
-) -> Result<Json<service::Draft>, ApiError> {
-    Ok(Json(service::draft(&ctx, who.account_id, &code).await?))
-}
-
-/// Save a draft: JSON `{"form", "reuse", "pending"}` or multipart with files, as a submission.
-async fn save_draft(
-    State(ctx): State<Ctx>,
-    who: CitizenAuth,
-    Path(code): Path<String>,
-    sub: Submission,
-) -> Result<Json<service::Draft>, ApiError> {
-    let d = service::save_draft(
-        &ctx,
-        who.account_id,
-        &code,
-        sub.form,
-        sub.uploads,
-        sub.given,
-    )
-    .await?;
-    Ok(Json(d))
-}
-
-async fn discard_draft(
-    State(ctx): State<Ctx>,
-    who: CitizenAuth,
-    Path(code): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    service::discard_draft(&ctx, who.account_id, &code).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn receipt_pdf(
-    State(ctx): State<Ctx>,
-    who: CitizenAuth,
-    headers: HeaderMap,
-    Path(case_no): Path<String>,
-) -> Result<Response, ApiError> {
-    api_document(&ctx, who.account_id, &headers, &case_no, Kind::Receipt).await
-}
-
-async fn result_pdf(
-    State(ctx): State<Ctx>,
-    who: CitizenAuth,
-    headers: HeaderMap,
-    Path(case_no): Path<String>,
-) -> Result<Response, ApiError> {
-    api_document(&ctx, who.account_id, &headers, &case_no, Kind::Result).await
-}
-
-/// A document in the language the client asks for (`Accept-Language`; Chinese by default).
-async fn api_document(
-    ctx: &Ctx,
-    account_id: i64,
-    headers: &HeaderMap,
-    case_no: &str,
-    kind: Kind,
-) -> Result<Response, ApiError> {
-    let lang = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map_or(Lang::Zh, Lang::from_accept);
-    let base = documents::base_url(ctx, headers);
-    let pdf = documents::document(ctx, account_id, case_no, kind, lang, &base).await?;
-    Ok(pdf_response(&kind.filename(case_no), pdf))
-}
-
-/// A document the platform made, shown in the browser's viewer and never cached.
-pub fn pdf_response(filename: &str, data: Vec<u8>) -> Response {
-    let ascii: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{ascii}\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        data,
-    )
-        .into_response()
 }
 
 /// The citizen's earlier uploads, to reuse by id (`?key=` one material; paged).
@@ -584,15 +473,10 @@ pub fn previewable(data: &[u8]) -> Option<&'static str> {
     }
 }
 
-pub fn download(filename: &str, data: Vec<u8>) -> Response {
-    let content_type = match tongban_platform::blobs::sniff(&data).and_then(|e| e.first()) {
-        Some(&"pdf") => "application/pdf",
-        Some(&"png") => "image/png",
-        Some(&"jpg") => "image/jpeg",
-        Some(&"gif") => "image/gif",
-        _ => "application/octet-stream",
-    };
-    let ascii: String = filename
+/// A filename for a `Content-Disposition` header: ASCII letters, digits, dots and dashes;
+/// anything else becomes `_`.
+pub(crate) fn ascii_filename(filename: &str) -> String {
+    filename
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -601,7 +485,18 @@ pub fn download(filename: &str, data: Vec<u8>) -> Response {
                 '_'
             }
         })
-        .collect();
+        .collect()
+}
+
+pub fn download(filename: &str, data: Vec<u8>) -> Response {
+    let content_type = match tongban_platform::blobs::sniff(&data).and_then(|e| e.first()) {
+        Some(&"pdf") => "application/pdf",
+        Some(&"png") => "image/png",
+        Some(&"jpg") => "image/jpeg",
+        Some(&"gif") => "image/gif",
+        _ => "application/octet-stream",
+    };
+    let ascii = ascii_filename(filename);
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),

@@ -8,7 +8,7 @@ use crate::rating_service::{self as rs, RectAction, RectQuery};
 use crate::settings;
 use crate::staff::{self, ActionReq, QueueQuery, QUEUES};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -287,18 +287,7 @@ async fn console_photo(
         .await
         .map_err(ApiError::from)
     {
-        Ok((bytes, ct)) => (
-            [
-                (header::CONTENT_TYPE, ct),
-                (header::CACHE_CONTROL, "private, no-store".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"photo\"".to_owned(),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((bytes, ct)) => crate::routes::photo_response(bytes, ct),
         Err(e) => page.error(&e),
     }
 }

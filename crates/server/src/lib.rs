@@ -445,20 +445,9 @@ pub async fn serve(
     }
     // Receipts and result notices embed a CJK font; say which, or that there is none.
     let font = ctx.config.pdf_font.clone();
-    match tokio::task::spawn_blocking(move || {
-        tongban_web::pdf::font::init(font.as_deref()).map(|f| f.map(|f| (f.name.clone(), f.path.clone())))
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    {
-        Ok(Some((name, path))) => {
-            tracing::info!(font = %name, path = %path.display(), "documents embed this font")
-        }
-        Ok(None) => tracing::warn!(
-            "no CJK font found: receipts name Adobe's STSong-Light instead of embedding one; install fonts-noto-cjk or set TONGBAN_PDF_FONT"
-        ),
-        Err(e) => return Err(e),
-    }
+    tokio::task::spawn_blocking(move || tongban_web::pdf::font::announce(font.as_deref()))
+        .await
+        .map_err(|e| e.to_string())??;
     let refresher = {
         let ctx = ctx.clone();
         tokio::spawn(async move {

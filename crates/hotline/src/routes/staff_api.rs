@@ -105,19 +105,7 @@ async fn photo(
 ) -> Result<Response, ApiError> {
     let n = crate::routes::photo_number(q.get("n"))?;
     let (bytes, ct) = staff::photo(&ctx, &who.staff, &no, n).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, ct),
-            (header::CACHE_CONTROL, "private, no-store".into()),
-            // Shown by <img>; opened on its own it downloads (never rendered as a page).
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"photo\"".into(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::routes::photo_response(bytes, ct))
 }
 
 async fn rectifications(

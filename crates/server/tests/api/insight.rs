@@ -747,44 +747,35 @@ on_both_engines!(a_board_rate_is_its_list, |app: TestApp| async move {
     assert_eq!((settled, on_time), (5.0, 2.0));
     let from_list = (on_time * 1000.0 / settled).round() / 10.0;
 
-    let v: Value = app
-        .get(
-            &app.iurl(&format!("/api/v1/staff/evaluation?month={last_month}")),
-            &sup,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let board = v["dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| d["indicators"].as_array().unwrap().clone())
-        .find(|i| i["code"] == "rectified_on_time")
-        .unwrap()["value"]
+    // Indicator `code` of the evaluation of `month`.
+    let indicator = |month: String, code: &'static str| {
+        let (app, sup) = (&app, &sup);
+        async move {
+            let v: Value = app
+                .get(
+                    &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
+                    sup,
+                )
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["dimensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|d| d["indicators"].as_array().unwrap().clone())
+                .find(|i| i["code"] == code)
+                .unwrap()
+        }
+    };
+    let board = indicator(last_month, "rectified_on_time").await["value"]
         .as_f64()
         .unwrap();
     assert_eq!(board, from_list, "the board's rate is its list's");
     assert_eq!(board, 40.0);
     // Nothing due this month yet: no rate, rather than a 100% of nothing.
-    let month = today.format("%Y-%m").to_string();
-    let v: Value = app
-        .get(
-            &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
-            &sup,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let now = v["dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|d| d["indicators"].as_array().unwrap().clone())
-        .find(|i| i["code"] == "rectified_on_time")
-        .unwrap();
+    let now = indicator(today.format("%Y-%m").to_string(), "rectified_on_time").await;
     assert!(now["value"].is_null(), "{now}");
     let r = app
         .get(

@@ -46,6 +46,20 @@ pub fn init(configured: Option<&Path>) -> Result<Option<&'static Loaded>, String
     Ok(FONT.get_or_init(|| found).as_ref())
 }
 
+/// [`init`], and the log line that says which font documents embed, or that none was found.
+pub fn announce(configured: Option<&Path>) -> Result<(), String> {
+    match init(configured)? {
+        Some(f) => {
+            tracing::info!(font = %f.name, path = %f.path.display(), "documents embed this font")
+        }
+        None => tracing::warn!(
+            "no CJK font found: documents name Adobe's STSong-Light instead of embedding one; \
+             install fonts-noto-cjk or set TONGBAN_PDF_FONT"
+        ),
+    }
+    Ok(())
+}
+
 /// The font in use, finding one with the defaults if `init` was not called.
 pub fn current() -> Option<&'static Loaded> {
     FONT.get_or_init(|| CANDIDATES.iter().find_map(|p| load(Path::new(p)).ok()))
