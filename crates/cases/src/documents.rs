@@ -107,7 +107,10 @@ fn head(c: &CaseView, applicant: &str, lang: Lang) -> Vec<Row> {
         Row::Field(tr("case.case_no"), c.case_no.clone()),
         Row::Field(tr("doc.matter"), c.matter_name.clone()),
         Row::Field(tr("doc.applicant"), applicant.to_owned()),
-        Row::Field(tr("case.department"), c.department.name.clone()),
+        Row::Field(
+            tr("case.department"),
+            tongban_web::i18n::pick(lang, &c.department.name, &c.department.name_en).to_owned(),
+        ),
         Row::Field(tr("case.submitted_at"), c.submitted_at.clone()),
     ];
     rows.push(Row::Field(
@@ -166,7 +169,7 @@ fn receipt(c: &CaseView, applicant: &str, at: &At) -> Doc {
     }
     Doc {
         title: tr("doc.receipt_title"),
-        issuer: c.department.name.clone(),
+        issuer: tongban_web::i18n::pick(lang, &c.department.name, &c.department.name_en).to_owned(),
         rows,
         qr: Some(qr(c, at.base, lang)),
         notes: vec![tr("doc.receipt_note")],
@@ -206,7 +209,7 @@ fn result(c: &CaseView, applicant: &str, at: &At) -> Doc {
         } else {
             "doc.rejected_title"
         }),
-        issuer: c.department.name.clone(),
+        issuer: tongban_web::i18n::pick(lang, &c.department.name, &c.department.name_en).to_owned(),
         rows,
         qr: Some(qr(c, at.base, lang)),
         notes,

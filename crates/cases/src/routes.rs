@@ -5,7 +5,7 @@ use crate::service::{self, StaffQuery, Upload};
 use crate::view::{CaseSummary, CaseView};
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -57,8 +57,8 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
 }
 
 mod own;
-pub use own::pdf_response;
 use own::{discard_draft, my_draft, my_drafts, receipt_pdf, result_pdf, save_draft};
+pub use tongban_web::files::{download, pdf_response, previewable};
 
 pub fn internal_router() -> Router<Ctx> {
     let [list, one_path, actions, material_path] = INTERNAL_PATHS;
@@ -457,58 +457,6 @@ async fn material(
 ) -> Result<Response, ApiError> {
     let (filename, _, data) = service::staff_material(&ctx, &who.staff, &case_no, &key).await?;
     Ok(download(&filename, data))
-}
-
-/// A stored file as a download: the type its content shows (never the one the uploader
-/// declared, so a PDF/HTML polyglot is not served as HTML), always as an attachment.
-/// The content type a file can be shown inline as, judged by its content (not its name):
-/// PDF and the common image formats.
-pub fn previewable(data: &[u8]) -> Option<&'static str> {
-    match tongban_platform::blobs::sniff(data).and_then(|e| e.first().copied()) {
-        Some("pdf") => Some("application/pdf"),
-        Some("png") => Some("image/png"),
-        Some("jpg") => Some("image/jpeg"),
-        Some("gif") => Some("image/gif"),
-        _ => None,
-    }
-}
-
-/// A filename for a `Content-Disposition` header: ASCII letters, digits, dots and dashes;
-/// anything else becomes `_`.
-pub(crate) fn ascii_filename(filename: &str) -> String {
-    filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-pub fn download(filename: &str, data: Vec<u8>) -> Response {
-    let content_type = match tongban_platform::blobs::sniff(&data).and_then(|e| e.first()) {
-        Some(&"pdf") => "application/pdf",
-        Some(&"png") => "image/png",
-        Some(&"jpg") => "image/jpeg",
-        Some(&"gif") => "image/gif",
-        _ => "application/octet-stream",
-    };
-    let ascii = ascii_filename(filename);
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\""),
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        data,
-    )
-        .into_response()
 }
 
 /// The channel of an application by the device class of its sender.

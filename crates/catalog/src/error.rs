@@ -23,6 +23,13 @@ pub enum CatalogError {
     /// An import whose workbook has problems (each named by sheet and row).
     #[error("the workbook has {} problem(s)", .0.len())]
     InvalidWorkbook(Vec<String>),
+    /// A sample for a material the matter does not list (or has no sample to remove).
+    #[error("the matter has no material {0:?} (or it has no sample)")]
+    NoSuchMaterial(String),
+    #[error("{0}")]
+    BadSample(String),
+    #[error("the file could not be stored")]
+    Storage,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -55,6 +62,9 @@ impl From<CatalogError> for ApiError {
             | CatalogError::ForeignRows(_) => (StatusCode::FORBIDDEN, "forbidden"),
             CatalogError::NotFound(_) => (StatusCode::NOT_FOUND, "matter_not_found"),
             CatalogError::InvalidMatter(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_matter"),
+            CatalogError::NoSuchMaterial(_) => (StatusCode::NOT_FOUND, "material_not_found"),
+            CatalogError::BadSample(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_sample"),
+            CatalogError::Storage => return ApiError::internal(),
             CatalogError::InvalidWorkbook(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_workbook")
             }

@@ -14,7 +14,7 @@ pub const SHEET_MATTERS: &str = "事项 Matters";
 pub const SHEET_MATERIALS: &str = "材料 Materials";
 pub const SHEET_FIELDS: &str = "表单字段 Fields";
 
-const MATTER_COLS: [&str; 16] = [
+const MATTER_COLS: [&str; 17] = [
     "事项编码 code",
     "事项名称 name",
     "部门编码 department_code",
@@ -32,12 +32,13 @@ const MATTER_COLS: [&str; 16] = [
     "受理时限(工作日) accept_days",
     "英文名称 name_en",
     "英文受理条件 conditions_en",
+    "部门英文名称 department_name_en",
 ];
 /// Columns of the matters sheet an import requires (the rest are optional).
 const MATTER_COLS_REQUIRED: usize = 13;
 /// Columns of the materials sheet an import requires.
 const MATERIAL_COLS_REQUIRED: usize = 6;
-const MATERIAL_COLS: [&str; 7] = [
+const MATERIAL_COLS: [&str; 8] = [
     "事项编码 matter_code",
     "材料键 key",
     "材料名称 name",
@@ -46,6 +47,7 @@ const MATERIAL_COLS: [&str; 7] = [
     "格式 formats",
     // Optional on import.
     "英文名称 name_en",
+    "份数 copies",
 ];
 const FIELD_COLS: [&str; 15] = [
     "事项编码 matter_code",
@@ -141,6 +143,8 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
                 .map_err(xerr)?;
             ws.write_string(r, 14, &m.name_en).map_err(xerr)?;
             ws.write_string(r, 15, &m.conditions_en).map_err(xerr)?;
+            ws.write_string(r, 16, &m.department.name_en)
+                .map_err(xerr)?;
         }
     }
     {
@@ -165,6 +169,7 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
                 ] {
                     ws.write_string(r, c, t).map_err(xerr)?;
                 }
+                ws.write_number(r, 7, f64::from(mat.copies)).map_err(xerr)?;
                 r += 1;
             }
         }
@@ -348,6 +353,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
             department: Department {
                 code: r.text(2),
                 name: r.text(3),
+                name_en: r.text(16),
             },
             kind: r.text(4),
             legal_days: r.whole(5, "legal_days"),
@@ -413,6 +419,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
                 .map(|s| s.trim().to_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            copies: r.opt_whole(7, "copies").unwrap_or(1),
         };
         match matters.iter_mut().find(|m| m.code == code) {
             Some(m) => m.materials.push(mat),

@@ -9,6 +9,7 @@ pub mod form;
 pub mod model;
 pub mod pages;
 pub mod routes;
+pub mod samples;
 pub mod stats;
 pub mod store;
 pub mod xlsx_guard;
@@ -20,6 +21,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("catalog", 1, "0001_matters"),
     tongban_platform::migration!("catalog", 2, "0002_accept_days"),
     tongban_platform::migration!("catalog", 3, "0003_english"),
+    tongban_platform::migration!("catalog", 4, "0004_samples"),
 ];
 
 pub use cache::{matters, Matters};

@@ -87,7 +87,13 @@ pub struct Material {
     pub form: String,
     /// Accepted file extensions, lower case without the dot.
     pub formats: Vec<String>,
+    /// 份数: how many copies (or originals) to hand in at the counter.
+    #[serde(default = "one")]
+    pub copies: u32,
 }
+
+/// The most copies of one material a matter may ask for.
+pub const MAX_COPIES: u32 = 20;
 
 pub const MATERIAL_FORMS: [(&str, &str); 3] = [
     ("original", "原件"),
@@ -224,6 +230,12 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
         if !MATERIAL_FORMS.iter().any(|(k, _)| *k == mat.form) {
             return Err(format!(
                 "material {:?}: form must be original, copy or both",
+                mat.name
+            ));
+        }
+        if !(1..=MAX_COPIES).contains(&mat.copies) {
+            return Err(format!(
+                "material {:?}: copies must be 1 to {MAX_COPIES}",
                 mat.name
             ));
         }

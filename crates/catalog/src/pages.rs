@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use minijinja::context;
 use std::collections::HashMap;
+use tongban_platform::identity::Staff;
 use tongban_platform::{ApiError, Ctx};
 use tongban_web::page::urlencode;
 use tongban_web::{Page, SafeForm, SafeMultipart, StaffPage};
@@ -22,25 +23,36 @@ pub fn public_router() -> Router<Ctx> {
         .route("/matters", get(list))
         .route("/matters/{code}", get(guide))
         .route("/matters/{code}/form.pdf", get(blank_form))
+        .route(
+            "/matters/{code}/materials/{key}/sample",
+            get(samples::download),
+        )
 }
 
+mod samples;
+
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 5] = [
+pub const CONSOLE_PATHS: [&str; 7] = [
     "/console/matters",
     "/console/matters/export.xlsx",
     "/console/matters/import",
     "/console/matters/{code}",
     "/console/matters/{code}/publish",
+    "/console/matters/{code}/samples/{key}",
+    "/console/matters/{code}/samples/{key}/delete",
 ];
 
 pub fn console_router() -> Router<Ctx> {
-    let [list_path, export_path, import_path, edit_path, publish_path] = CONSOLE_PATHS;
+    let [list_path, export_path, import_path, edit_path, publish_path, sample_path, sample_delete] =
+        CONSOLE_PATHS;
     Router::new()
         .route(list_path, get(admin_list))
         .route(export_path, get(export))
         .route(import_path, post(import))
         .route(edit_path, get(edit_form).post(edit))
         .route(publish_path, post(publish))
+        .route(sample_path, post(samples::upload))
+        .route(sample_delete, post(samples::remove))
 }
 
 async fn list(
@@ -105,10 +117,17 @@ async fn list(
 }
 
 async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> Response {
-    match ctx.db.read_single(move |c| store::get(c, &code)).await {
-        Ok(Some(m)) if m.published => {
+    let found = ctx.db.read(move |c| {
+        let Some(m) = store::get(c, &code)? else {
+            return Ok(None);
+        };
+        let samples = crate::samples::by_key(c, &m)?;
+        Ok(Some((m, samples)))
+    });
+    match found.await {
+        Ok(Some((m, samples))) if m.published => {
             let online = m.applies_online();
-            page.ok("matter.html", context! { m, online })
+            page.ok("matter.html", context! { m, online, samples })
         }
         Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => page.error(&e.into()),
@@ -123,14 +142,7 @@ async fn blank_form(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>
         Ok(_) => return page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => return page.error(&e.into()),
     };
-    let en = page.lang == tongban_web::i18n::Lang::En;
-    let pick = |zh: &str, english: &str| {
-        if en && !english.is_empty() {
-            english.to_owned()
-        } else {
-            zh.to_owned()
-        }
-    };
+    let pick = |zh: &str, english: &str| tongban_web::i18n::pick(page.lang, zh, english).to_owned();
     let name = pick(&m.name, &m.name_en);
     let mut rows = vec![tongban_web::pdf::Row::Field(
         page.t("matter.code"),
@@ -153,16 +165,18 @@ async fn blank_form(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>
                 page.t("apply.checklist_optional")
             };
             rows.push(tongban_web::pdf::Row::Check(format!(
-                "{}（{}，{}）",
+                "{}（{} · {}，{}）",
                 pick(&x.name, &x.name_en),
                 page.t(&format!("form_kind.{}", x.form)),
+                tongban_web::i18n::t_n(page.lang, "unit.copies", Some(f64::from(x.copies)))
+                    .replacen("{}", &x.copies.to_string(), 1),
                 need
             )));
         }
     }
     let doc = tongban_web::pdf::Doc {
         title: page.t("matter.blank_title").replacen("{}", &name, 1),
-        issuer: m.department.name.clone(),
+        issuer: pick(&m.department.name, &m.department.name_en),
         rows,
         qr: None,
         notes: vec![page
@@ -286,12 +300,19 @@ async fn import(
     }
 }
 
-fn edit_page(page: &Page, status: StatusCode, m: &Matter, extra: minijinja::Value) -> Response {
-    edit_page_typed(page, status, m, None, extra)
+async fn edit_page(
+    ctx: &Ctx,
+    page: &Page,
+    status: StatusCode,
+    m: &Matter,
+    extra: minijinja::Value,
+) -> Response {
+    edit_page_typed(ctx, page, status, m, None, extra).await
 }
 
 /// The edit page; `typed` keeps the JSON the administrator typed when it could not be used.
-fn edit_page_typed(
+async fn edit_page_typed(
+    ctx: &Ctx,
     page: &Page,
     status: StatusCode,
     m: &Matter,
@@ -304,10 +325,19 @@ fn edit_page_typed(
             serde_json::to_string_pretty(&m.fields).unwrap_or_default(),
         )
     });
+    let m2 = m.clone();
+    let samples = match ctx
+        .db
+        .read(move |c| crate::samples::of_matter(c, &m2))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => return page.error(&e.into()),
+    };
     page.render(
         status,
         "console_matter.html",
-        context! { m, kinds => KINDS, materials_json, fields_json, ..extra },
+        context! { m, kinds => KINDS, materials_json, fields_json, samples, formats => crate::samples::FORMATS, ..extra },
     )
 }
 
@@ -322,10 +352,11 @@ async fn edit_form(
         .map_err(ApiError::from)
     {
         Ok(m) => {
-            let flash = q
-                .contains_key("saved")
-                .then(|| page.t("console.saved_flash"));
-            edit_page(&page, StatusCode::OK, &m, context! { flash })
+            let flash = ["saved", "sample_saved", "sample_removed"]
+                .into_iter()
+                .find(|k| q.contains_key(*k))
+                .map(|k| page.t(&format!("console.{k}_flash")));
+            edit_page(&ctx, &page, StatusCode::OK, &m, context! { flash }).await
         }
         Err(e) => page.error(&e),
     }
@@ -408,21 +439,25 @@ async fn edit(
             // Show what was typed so nothing is lost.
             let typed = (f.materials.clone(), f.fields.clone());
             return edit_page_typed(
+                &ctx,
                 &page,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &current,
                 Some(typed),
                 context! { error => msg },
-            );
+            )
+            .await;
         }
     };
     if f.op == "preview" {
         return edit_page(
+            &ctx,
             &page,
             StatusCode::OK,
             &edited,
             context! { flash => page.t("console.preview_flash") },
-        );
+        )
+        .await;
     }
     match admin::save(&ctx, &staff, edited)
         .await
@@ -431,12 +466,16 @@ async fn edit(
         Ok(()) => {
             Redirect::to(&format!("/console/matters/{}?saved=1", urlencode(&code))).into_response()
         }
-        Err(e) => edit_page(
-            &page,
-            e.status,
-            &current,
-            context! { error => page.error_text(&e) },
-        ),
+        Err(e) => {
+            edit_page(
+                &ctx,
+                &page,
+                e.status,
+                &current,
+                context! { error => page.error_text(&e) },
+            )
+            .await
+        }
     }
 }
 

@@ -114,13 +114,31 @@ async fn list(
     }))
 }
 
+/// A matter as the API shows it: the catalogue's record and the samples of its materials.
+#[derive(Serialize)]
+pub struct MatterDetail {
+    #[serde(flatten)]
+    pub matter: Matter,
+    pub samples: Vec<crate::samples::Sample>,
+}
+
 async fn detail(
     State(ctx): State<Ctx>,
     Path(code): Path<String>,
-) -> Result<Json<Matter>, ApiError> {
+) -> Result<Json<MatterDetail>, ApiError> {
     let c2 = code.clone();
-    match ctx.db.read_single(move |c| store::get(c, &c2)).await? {
-        Some(m) if m.published => Ok(Json(m)),
+    let found = ctx
+        .db
+        .read(move |c| {
+            let Some(m) = store::get(c, &c2)? else {
+                return Ok(None);
+            };
+            let samples = crate::samples::of_matter(c, &m)?;
+            Ok(Some(MatterDetail { matter: m, samples }))
+        })
+        .await?;
+    match found {
+        Some(d) if d.matter.published => Ok(Json(d)),
         _ => Err(ApiError::not_found(
             "matter_not_found",
             format!("no published matter has code {code:?}"),

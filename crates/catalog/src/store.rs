@@ -6,7 +6,7 @@ use tongban_platform::identity::{upsert_department, Department};
 use tongban_platform::params;
 
 const COLUMNS: &str =
-    "m.code, m.name, m.department_code, d.name AS department_name, m.kind, m.legal_days,
+    "m.code, m.name, m.department_code, d.name AS department_name, d.name_en AS department_name_en, m.kind, m.legal_days,
     m.promised_days, m.accept_days, m.fee, m.online_depth, m.max_visits, m.conditions, m.legal_basis, m.published,
     m.materials, m.fields, m.name_en, m.conditions_en";
 
@@ -16,10 +16,7 @@ fn matter_from(r: &Row) -> Result<Matter, DbError> {
         code: r.get_str("code")?,
         name: r.get_str("name")?,
         name_en: r.get_str("name_en")?,
-        department: Department {
-            code: r.get_str("department_code")?,
-            name: r.get_str("department_name")?,
-        },
+        department: Department::from_row(r, "department_")?,
         kind: r.get_str("kind")?,
         legal_days: r.get_i64("legal_days")? as u32,
         promised_days: r.get_i64("promised_days")? as u32,
@@ -250,15 +247,10 @@ pub fn set_published(c: &mut dyn Conn, code: &str, published: bool) -> Result<bo
 /// Departments that offer at least one matter (the catalogue's department filter).
 pub fn departments_with_matters(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
     c.query(
-        "SELECT d.code, d.name FROM departments d WHERE EXISTS (SELECT 1 FROM matters m WHERE m.department_code = d.code) ORDER BY d.code",
+        "SELECT d.code, d.name, d.name_en FROM departments d WHERE EXISTS (SELECT 1 FROM matters m WHERE m.department_code = d.code) ORDER BY d.code",
         &[],
     )?
     .iter()
-    .map(|r| {
-        Ok(Department {
-            code: r.get_str("code")?,
-            name: r.get_str("name")?,
-        })
-    })
+    .map(|r| Department::from_row(r, ""))
     .collect()
 }

@@ -89,6 +89,21 @@ impl Role {
 pub struct Department {
     pub code: String,
     pub name: String,
+    /// The name in English (shown to English readers; the Chinese where empty).
+    #[serde(default)]
+    pub name_en: String,
+}
+
+impl Department {
+    /// A department read from `code`, `name` and `name_en` columns named by `prefix`
+    /// (`dept_` for `dept_code`, …; empty for the plain names).
+    pub fn from_row(r: &Row, prefix: &str) -> Result<Department, DbError> {
+        Ok(Department {
+            code: r.get_str(&format!("{prefix}code"))?,
+            name: r.get_str(&format!("{prefix}name"))?,
+            name_en: r.get_str(&format!("{prefix}name_en"))?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,24 +133,19 @@ pub fn upsert_department(c: &mut dyn Conn, d: &Department) -> Result<(), DbError
     // Matters are cached with their department's name.
     c.announce("departments")?;
     c.execute(
-        "INSERT INTO departments (code, name) VALUES ($1, $2)
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name",
-        params![d.code.as_str(), d.name.as_str()],
+        "INSERT INTO departments (code, name, name_en) VALUES ($1, $2, $3)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
+        params![d.code.as_str(), d.name.as_str(), d.name_en.as_str()],
     )?;
     Ok(())
 }
 
 pub fn get_department(c: &mut dyn Conn, code: &str) -> Result<Option<Department>, DbError> {
     c.query_opt(
-        "SELECT code, name FROM departments WHERE code = $1",
+        "SELECT code, name, name_en FROM departments WHERE code = $1",
         params![code],
     )?
-    .map(|r| {
-        Ok(Department {
-            code: r.get_str("code")?,
-            name: r.get_str("name")?,
-        })
-    })
+    .map(|r| Department::from_row(&r, ""))
     .transpose()
 }
 
@@ -163,15 +173,13 @@ pub fn count_accounts(c: &mut dyn Conn, before: Option<i64>) -> Result<i64, DbEr
 }
 
 pub fn list_departments(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
-    c.query("SELECT code, name FROM departments ORDER BY code", &[])?
-        .iter()
-        .map(|r| {
-            Ok(Department {
-                code: r.get_str("code")?,
-                name: r.get_str("name")?,
-            })
-        })
-        .collect()
+    c.query(
+        "SELECT code, name, name_en FROM departments ORDER BY code",
+        &[],
+    )?
+    .iter()
+    .map(|r| Department::from_row(r, ""))
+    .collect()
 }
 
 pub struct NewCitizen<'a> {
@@ -385,7 +393,7 @@ pub fn insert_staff(c: &mut dyn Conn, n: &NewStaff) -> Result<i64, DbError> {
 }
 
 const STAFF_SELECT: &str = "SELECT s.id, s.username, s.name, s.roles, s.password_hash,
-    s.totp_secret, s.totp_last_step, d.code AS dept_code, d.name AS dept_name
+    s.totp_secret, s.totp_last_step, d.code AS dept_code, d.name AS dept_name, d.name_en AS dept_name_en
     FROM staff s JOIN departments d ON d.code = s.department_code";
 
 fn staff_from(r: &Row) -> Result<Staff, DbError> {
@@ -394,10 +402,7 @@ fn staff_from(r: &Row) -> Result<Staff, DbError> {
         id: r.get_i64("id")?,
         username: r.get_str("username")?,
         name: r.get_str("name")?,
-        department: Department {
-            code: r.get_str("dept_code")?,
-            name: r.get_str("dept_name")?,
-        },
+        department: Department::from_row(r, "dept_")?,
         roles,
     })
 }

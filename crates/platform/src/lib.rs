@@ -44,4 +44,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 11, "0011_follower_quarantine"),
     migration!("platform", 12, "0012_numbers"),
     migration!("platform", 13, "0013_audit_pending"),
+    migration!("platform", 14, "0014_department_english"),
 ];

@@ -94,6 +94,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
             &identity::Department {
                 code: HOTLINE_DEPARTMENT.into(),
                 name: "无锡市12345政务服务便民热线".into(),
+                name_en: "Wuxi 12345 Government Service Hotline".into(),
             },
         )?;
         for (user, name, role, what) in [

@@ -115,6 +115,16 @@ pub fn t_n(lang: Lang, key: &str, n: Option<f64>) -> String {
     t(lang, key)
 }
 
+/// A text kept in Chinese and English: the English for English readers where there is one,
+/// else the Chinese.
+pub fn pick<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
+    if lang == Lang::En && !en.is_empty() {
+        en
+    } else {
+        zh
+    }
+}
+
 /// Whether `key` exists in the Chinese catalogue (for optional texts such as error codes).
 pub fn has(key: &str) -> bool {
     catalogues().0.contains_key(key)

@@ -85,13 +85,20 @@ async fn apply_page(
             k
         })
         .collect();
+    // The materials' samples (a failed read only hides the links).
+    let m2 = m.clone();
+    let samples: BTreeMap<String, tongban_catalog::samples::Sample> = ctx
+        .db
+        .read(move |c| tongban_catalog::samples::by_key(c, &m2))
+        .await
+        .unwrap_or_default();
     let errors = e.map(|e| field_errors(page, e)).unwrap_or_default();
     let error = e.filter(|_| errors.is_empty()).map(|e| page.error_text(e));
     page.render(
         status,
         "apply.html",
         context! {
-            m, values, errors, error, earlier, chosen, kept, locked, draft_saved, flash,
+            m, values, errors, error, earlier, chosen, kept, locked, draft_saved, flash, samples,
             action => format!("/matters/{}/apply", urlencode(&m.code)),
         },
     )

@@ -90,21 +90,3 @@ async fn api_document(
     let pdf = documents::document(ctx, account_id, case_no, kind, lang, &base).await?;
     Ok(pdf_response(&kind.filename(case_no), pdf))
 }
-
-/// A document the platform made, shown in the browser's viewer and never cached.
-pub fn pdf_response(filename: &str, data: Vec<u8>) -> Response {
-    let ascii = ascii_filename(filename);
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{ascii}\""),
-            ),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        ],
-        data,
-    )
-        .into_response()
-}

@@ -18,6 +18,8 @@ fn xlsx_round_trip_is_exact() {
     // English texts travel in their own columns.
     assert!(!ms[0].name_en.is_empty() && !ms[0].materials[0].name_en.is_empty());
     ms[0].conditions_en = "Joining a spouse, child or parent registered here".into();
+    // So do the copies asked for.
+    ms[0].materials[1].copies = 2;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.xlsx");
     export_xlsx(&ms, &p).unwrap();
@@ -31,11 +33,13 @@ fn bad_rows_are_reported_by_row_and_nothing_returned() {
     ms[2].kind = "行政魔法".into();
     ms[4].promised_days = ms[4].legal_days + 1;
     ms[5].accept_days = 21;
+    ms[6].materials[0].copies = 0;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("c.xlsx");
     export_xlsx(&ms, &p).unwrap();
     let errs = import_xlsx(&p).unwrap_err();
-    assert_eq!(errs.len(), 3, "{errs:?}");
+    assert_eq!(errs.len(), 4, "{errs:?}");
+    assert!(errs.iter().any(|e| e.contains("copies")), "{errs:?}");
     assert!(
         errs[0].contains("row 4") && errs[0].contains("kind"),
         "{errs:?}"

@@ -291,6 +291,7 @@ on_both_engines!(
                     &Department {
                         code: "wx-wjw".into(),
                         name: "无锡市卫生健康委员会（改名）".into(),
+                        name_en: "Wuxi Health Commission (renamed)".into(),
                     },
                 )
             })

@@ -118,6 +118,16 @@ on_both_engines!(english_catalogue_texts, |app: TestApp| async move {
         .unwrap();
     assert_eq!(m["name_en"], "Birth registration (family planning)");
     assert_eq!(m["materials"][0]["name_en"], "Applicant's resident ID card");
+    assert_eq!(m["department"]["name_en"], "Wuxi Health Commission");
+    // A matter whose conditions have no English text (the demo's all have one).
+    app.db()
+        .write(|c| {
+            let mut m = tongban_catalog::store::get(c, "WX-WJ-001")?.unwrap();
+            m.conditions_en.clear();
+            tongban_catalog::store::save(c, &[m])
+        })
+        .await
+        .unwrap();
     let html = app
         .client
         .get(app.url("/matters/WX-WJ-001"))
@@ -140,6 +150,11 @@ on_both_engines!(english_catalogue_texts, |app: TestApp| async move {
         html.contains("<p><span lang=\"zh-CN\">"),
         "conditions without English are marked Chinese"
     );
+    assert!(
+        html.contains("Wuxi Health Commission"),
+        "the department in English"
+    );
+    assert!(!html.contains("无锡市卫生健康委员会"), "and nowhere in Chinese");
     let zh = app
         .client
         .get(app.url("/matters/WX-WJ-001"))

@@ -40,6 +40,7 @@ mod participation;
 mod plans;
 mod queue;
 mod rooms;
+mod samples;
 mod small_things;
 mod supplement_items;
 mod throttle;

@@ -558,6 +558,20 @@ pub(super) fn rows() -> Vec<Row> {
             Body::Form(PUBLISH_FORM),
             |w| admin_own(303)(w),
         ),
+        // The workbook is a document (a ZIP container), so it is taken as the sample; the
+        // next row then removes it.
+        r(
+            Method::POST,
+            "/console/matters/{code}/samples/{key}",
+            Body::Import,
+            |w| admin_own(303)(w),
+        ),
+        r(
+            Method::POST,
+            "/console/matters/{code}/samples/{key}/delete",
+            Body::Form(&[("csrf", CSRF)]),
+            |w| admin_own(303)(w),
+        ),
         r(Method::GET, "/console", Body::None, page_queue),
         r(
             Method::GET,
