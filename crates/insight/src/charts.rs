@@ -35,6 +35,10 @@ pub struct Chart {
     pub label_name: String,
     pub labels: Vec<String>,
     pub series: Vec<Series>,
+    /// Categories (by index) that are periods the chart counts only in part: a week or a
+    /// month that the chosen days cut, or one not over yet. A line chart draws them dashed
+    /// with a hollow point (not as a cliff), the table marks them.
+    pub partial: Vec<usize>,
 }
 
 /// Colours that stay apart for colour-blind readers (Okabe–Ito, then Tableau).
@@ -57,8 +61,8 @@ const INK: RGBColor = RGBColor(33, 37, 41);
 
 impl Chart {
     /// The table of the chart: a header row and one row per category (per series for a heat
-    /// map, whose columns are the categories).
-    pub fn table(&self) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
+    /// map, whose columns are the categories); a partial period's label followed by `mark`.
+    pub fn table(&self, mark: &str) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
         if self.kind == Kind::Heat {
             let mut head = vec![self.label_name.clone()];
             head.extend(self.labels.iter().cloned());
@@ -77,7 +81,11 @@ impl Chart {
             .enumerate()
             .map(|(i, l)| {
                 (
-                    l.clone(),
+                    if self.partial.contains(&i) {
+                        format!("{l}{mark}")
+                    } else {
+                        l.clone()
+                    },
                     self.series
                         .iter()
                         .map(|s| s.values.get(i).copied().unwrap_or(0.0))
@@ -209,16 +217,63 @@ impl Chart {
             ))
             .map_err(err)?;
         }
+        let partial = |i: usize| self.partial.contains(&i);
         for (k, s) in self.series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
-            let points = LineSeries::new(
-                s.values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
-                color.stroke_width(2),
-            );
+            let at = |i: usize| (i as f64, s.values.get(i).copied().unwrap_or(0.0));
+            // Solid runs between whole periods; a segment that reaches a partial period is
+            // dashed, and the partial period's point is hollow.
+            let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+            let mut dashed: Vec<[(f64, f64); 2]> = Vec::new();
+            for i in 0..s.values.len() {
+                if partial(i) {
+                    continue;
+                }
+                match runs.last_mut() {
+                    Some(run) if i > 0 && !partial(i - 1) => run.push(at(i)),
+                    _ => runs.push(vec![at(i)]),
+                }
+            }
+            for i in 1..s.values.len() {
+                if partial(i) || partial(i - 1) {
+                    dashed.push([at(i - 1), at(i)]);
+                }
+            }
+            let style = color.stroke_width(2);
+            let hollow = self
+                .partial
+                .iter()
+                .filter(|i| **i < s.values.len())
+                .map(|i| Circle::new(at(*i), 4, style));
             if dual && right[k] {
-                chart.draw_secondary_series(points).map_err(err)?;
+                for run in runs {
+                    chart
+                        .draw_secondary_series(LineSeries::new(run, style))
+                        .map_err(err)?;
+                }
+                for d in &dashed {
+                    chart
+                        .draw_secondary_series(DashedLineSeries::new(
+                            d.iter().copied(),
+                            6,
+                            4,
+                            style,
+                        ))
+                        .map_err(err)?;
+                }
+                chart.draw_secondary_series(hollow).map_err(err)?;
             } else {
-                chart.draw_series(points).map_err(err)?;
+                for run in runs {
+                    chart
+                        .draw_series(LineSeries::new(run, style))
+                        .map_err(err)?;
+                }
+                for d in &dashed {
+                    chart
+                        .draw_series(DashedLineSeries::new(d.iter().copied(), 6, 4, style))
+                        .map_err(err)?;
+                }
+                chart.draw_series(hollow).map_err(err)?;
             }
         }
         root.present().map_err(err)

@@ -64,6 +64,8 @@ pub struct Board {
     pub charts: Vec<Chart>,
     /// What a reader should know about the figures (e.g. a filter that does not apply).
     pub notes: Vec<String>,
+    /// What follows the label of a partial period in a chart's table.
+    pub partial_mark: String,
 }
 
 /// Leaders read the dashboards through the hotline's supervisors, administrators and auditors.
@@ -187,6 +189,45 @@ fn weekly(
     (weeks, out)
 }
 
+/// How long the periods of a line chart are.
+#[derive(Clone, Copy)]
+enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+/// Which of the periods `labels` (a day or a week's Monday as `YYYY-MM-DD`, a month as
+/// `YYYY-MM`) the chart counts only in part: begun before the chosen days, or ending after the
+/// last complete day (the period's end, or yesterday while the period lasts).
+fn partial_periods(labels: &[String], period: Period, q: &Query) -> Vec<usize> {
+    let complete_until = if q.to >= q.today {
+        q.today.pred_opt().unwrap_or(q.today)
+    } else {
+        q.to
+    };
+    labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let start = match period {
+                Period::Month => NaiveDate::parse_from_str(&format!("{l}-01"), "%Y-%m-%d"),
+                _ => NaiveDate::parse_from_str(l, "%Y-%m-%d"),
+            }
+            .ok()?;
+            let end = match period {
+                Period::Day => start,
+                Period::Week => start + chrono::Duration::days(6),
+                Period::Month => start
+                    .checked_add_months(chrono::Months::new(1))
+                    .and_then(|d| d.pred_opt())
+                    .unwrap_or(start),
+            };
+            (start < q.from || end > complete_until).then_some(i)
+        })
+        .collect()
+}
+
 /// Values as they are counted.
 fn counts(v: &[i64]) -> Vec<f64> {
     v.iter().map(|x| *x as f64).collect()
@@ -229,6 +270,7 @@ fn time_line(
             tr.t("date")
         },
         series: series_of(&labels, &rows, names, &counts),
+        partial: partial_periods(&labels, if by_week { Period::Week } else { Period::Day }, q),
         labels,
     })
 }
@@ -302,6 +344,7 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
         figures,
         charts,
         notes,
+        partial_mark: tongban_web::i18n::t(tr.lang, "dashboard.partial_mark"),
     })
 }
 
@@ -455,5 +498,41 @@ mod tests {
         assert_eq!(rows["2026-11-02"], vec![3, 30]);
         assert_eq!(rows["2026-11-09"], vec![4, 40]);
         assert!(!rows.contains_key("2026-11-16"));
+    }
+
+    #[test]
+    fn periods_cut_by_the_dates_or_not_over_are_partial() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let f = Filter::default();
+        let names = HashMap::new();
+        let q = |from: &str, to: &str, today: &str| Query {
+            from: d(from),
+            to: d(to),
+            f: &f,
+            names: &names,
+            tr: Tr { lang: Lang::Zh },
+            today: d(today),
+            tz: tongban_platform::time::Tz::default(),
+        };
+        let weeks: Vec<String> = ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+            .map(String::from)
+            .to_vec();
+        // From a Wednesday to a Thursday, long past: the first and the last week are cut.
+        let past = q("2026-11-04", "2026-11-26", "2026-12-20");
+        assert_eq!(partial_periods(&weeks, Period::Week, &past), [0, 3]);
+        // Whole weeks, the last one still running (today is its Sunday): partial.
+        let now = q("2026-11-02", "2026-11-29", "2026-11-29");
+        assert_eq!(partial_periods(&weeks, Period::Week, &now), [3]);
+        // Whole weeks, over by the day after: none.
+        let over = q("2026-11-02", "2026-11-29", "2026-11-30");
+        assert!(partial_periods(&weeks, Period::Week, &over).is_empty());
+        // Months: November whole, December begun.
+        let months: Vec<String> = ["2026-11", "2026-12"].map(String::from).to_vec();
+        let m = q("2026-11-01", "2026-12-31", "2026-12-01");
+        assert_eq!(partial_periods(&months, Period::Month, &m), [1]);
+        // Days: only today and after.
+        let days: Vec<String> = ["2026-11-30", "2026-12-01"].map(String::from).to_vec();
+        let t = q("2026-11-30", "2026-12-01", "2026-12-01");
+        assert_eq!(partial_periods(&days, Period::Day, &t), [1]);
     }
 }

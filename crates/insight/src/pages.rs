@@ -248,7 +248,7 @@ async fn dashboard(
         .charts
         .iter()
         .map(|c| {
-            let (head, rows) = c.table();
+            let (head, rows) = c.table(&b.partial_mark);
             let rows: Vec<_> = rows
                 .into_iter()
                 .map(|(l, v)| {
@@ -260,7 +260,7 @@ async fn dashboard(
                     )
                 })
                 .collect();
-            context! { id => c.id, title => c.title, unit => c.unit, svg => c.svg(), head, rows }
+            context! { id => c.id, title => c.title, unit => c.unit, svg => c.svg(), head, rows, partial => !c.partial.is_empty() }
         })
         .collect();
     let boards: Vec<_> = crate::dashboards::BOARDS

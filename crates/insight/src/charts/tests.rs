@@ -6,6 +6,7 @@ fn chart(kind: Kind) -> Chart {
         id: "t",
         title: "办件<量>".into(),
         kind,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: "部门".into(),
         labels: vec!["市场监管局".into(), "A&B <x>".into(), "公安局".into()],
@@ -93,6 +94,7 @@ fn legends_sit_above_the_plot_and_small_series_get_their_own_axis() {
         id: "t",
         title: "用户与访问".into(),
         kind: Kind::Line,
+        partial: Vec::new(),
         unit: "人".into(),
         label_name: "日期".into(),
         labels: (1..=30).map(|d| format!("2026-11-{d:02}")).collect(),
@@ -129,4 +131,43 @@ fn numbers_read_like_a_person_writes_them() {
     assert_eq!(number(3_000_000.0), "300万");
     assert_eq!(nice_max([0.0].into_iter()), 1.0);
     assert_eq!(nice_max([93.0].into_iter()), 100.0);
+}
+
+#[test]
+fn partial_periods_are_dashed_with_hollow_points_and_marked_in_the_table() {
+    let mut c = Chart {
+        id: "t",
+        title: "每周工单".into(),
+        kind: Kind::Line,
+        partial: Vec::new(),
+        unit: "件".into(),
+        label_name: "周".into(),
+        labels: ["02", "09", "16", "23", "30"]
+            .iter()
+            .map(|d| format!("2026-11-{d}"))
+            .chain(["2026-12-07".to_owned()])
+            .collect(),
+        series: vec![Series {
+            name: "工单".into(),
+            values: vec![700.0, 710.0, 690.0, 705.0, 700.0, 120.0],
+        }],
+    };
+    let whole = c.svg();
+    assert!(!whole.contains("<circle"));
+    let lines = |svg: &str| svg.matches("<polyline").count();
+    c.partial = vec![5];
+    let svg = c.svg();
+    // The solid line stops at the last whole week; dashes lead to the partial one, whose
+    // point is drawn hollow.
+    assert!(lines(&svg) > lines(&whole) + 1, "dashes: {svg}");
+    let circles: Vec<&str> = svg.split("<circle").skip(1).collect();
+    assert_eq!(circles.len(), 1, "{svg}");
+    assert!(
+        circles[0].contains("fill=\"none\""),
+        "hollow: {}",
+        circles[0]
+    );
+    let (_, rows) = c.table("（不完整）");
+    assert_eq!(rows[5].0, "2026-12-07（不完整）");
+    assert_eq!(rows[4].0, "2026-11-30");
 }

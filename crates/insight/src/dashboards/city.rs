@@ -77,6 +77,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         id: "heat",
         title: tr.t("orders_by_district_and_category_heat_map"),
         kind: Kind::Heat,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: tr.t("district"),
         labels: cat_names.clone(),
@@ -119,6 +120,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         id: "by_district",
         title: tr.t("orders_per_district_by_category"),
         kind: Kind::Stacked,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: tr.t("district"),
         labels: districts.clone(),
@@ -150,12 +152,14 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         unit: "件".into(),
         label_name: tr.t("week_of"),
         series: series_of(&weeks, &weekly, &names, &counts),
+        partial: partial_periods(&weeks, Period::Week, q),
         labels: weeks,
     };
     let rate_chart = Chart {
         id: "on_time_by_district",
         title: tr.t("answered_on_time_by_district"),
         kind: Kind::Bar,
+        partial: Vec::new(),
         unit: "%".into(),
         label_name: tr.t("district"),
         series: series_of(&districts, &by_district, &[tr.t("on_time")], &|v| match v {

@@ -90,6 +90,7 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         unit: "条".into(),
         label_name: tr.t("month"),
         series: series_of(&months, &monthly, &names, &counts),
+        partial: partial_periods(&months, Period::Month, q),
         labels: months,
     };
     // Growth: this period against the one of the same length just before it.
@@ -133,6 +134,7 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         id: "growth",
         title: tr.t("this_period_and_the_one_before"),
         kind: Kind::Bar,
+        partial: Vec::new(),
         unit: "条".into(),
         label_name: tr.t("records"),
         series: vec![
@@ -151,6 +153,7 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         id: "volumes",
         title: tr.t("records_held_by_the_platform"),
         kind: Kind::Bar,
+        partial: Vec::new(),
         unit: "条".into(),
         label_name: tr.t("records"),
         labels: vec![
@@ -180,6 +183,7 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         id: "devices",
         title: tr.t("page_views_by_device"),
         kind: Kind::Pie,
+        partial: Vec::new(),
         unit: "次".into(),
         label_name: tr.t("device"),
         labels: vec![tr.t("mobile"), tr.t("desktop")],

@@ -54,7 +54,7 @@ pub fn workbook(b: &Board, only: Option<&str>) -> Result<Vec<u8>, InsightError> 
             ws.set_name(c.id.chars().take(31).collect::<String>())?;
             ws.write_string_with_format(0, 0, &c.title, &bold)?;
             ws.write_string(1, 0, format!("{scope} · {}", c.unit))?;
-            let (head, rows) = c.table();
+            let (head, rows) = c.table(&b.partial_mark);
             for (i, h) in head.iter().enumerate() {
                 ws.write_string_with_format(3, i as u16, h, &bold)?;
             }

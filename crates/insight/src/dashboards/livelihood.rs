@@ -67,6 +67,7 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         id: "by_category",
         title: tr.t("orders_by_category"),
         kind: Kind::Bar,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: tr.t("category"),
         series: series_of(&cats, &by_cat, &[tr.t("received_2")], &counts),
@@ -84,6 +85,7 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         id: "satisfaction_by_department",
         title: tr.t("reviews_by_department"),
         kind: Kind::Stacked,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: tr.t("department"),
         series: series_of(
@@ -99,6 +101,7 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         id: "rectification_by_department",
         title: tr.t("rectification_of_bad_reviews_by_departme"),
         kind: Kind::Stacked,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: tr.t("department"),
         series: series_of(
@@ -113,6 +116,7 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         id: "channel",
         title: tr.t("where_orders_came_from"),
         kind: Kind::Pie,
+        partial: Vec::new(),
         unit: "件".into(),
         label_name: tr.t("channel"),
         labels: vec![tr.t("mobile_2"), tr.t("phone"), tr.t("website_and_api")],

@@ -12,6 +12,7 @@ pub fn charts(r: &Report, en: bool) -> Vec<crate::charts::Chart> {
         id: "dimensions",
         title: name("四个维度得分", "Scores of the four dimensions"),
         kind: Kind::Bar,
+        partial: Vec::new(),
         unit: name("分", "points"),
         label_name: name("维度", "Dimension"),
         labels: r
@@ -58,6 +59,7 @@ pub fn charts(r: &Report, en: bool) -> Vec<crate::charts::Chart> {
                 name("：比率指标", ": rates")
             ),
             kind: Kind::Bar,
+            partial: Vec::new(),
             unit: "%".into(),
             label_name: name("指标", "Indicator"),
             labels: rates.iter().map(|i| name(i.name, i.name_en)).collect(),

@@ -154,7 +154,10 @@ on_both_engines!(english_catalogue_texts, |app: TestApp| async move {
         html.contains("Wuxi Health Commission"),
         "the department in English"
     );
-    assert!(!html.contains("无锡市卫生健康委员会"), "and nowhere in Chinese");
+    assert!(
+        !html.contains("无锡市卫生健康委员会"),
+        "and nowhere in Chinese"
+    );
     let zh = app
         .client
         .get(app.url("/matters/WX-WJ-001"))
