@@ -45,6 +45,14 @@ for (const vp of [{ name: 'phone', width: 360, height: 740 }, { name: 'desktop',
       assert.ok(Number.parseFloat(first) > 0, `${name}: ${first}`);
       await checkPage(t, page, `${vp.name}-dashboard-${name}`, assert);
     }
+    // The board's period runs to today, which is not over: its last day is drawn as partial
+    // (dashed, hollow point), explained under the chart and marked in the table.
+    await page.click('.tabs >> text=政务服务');
+    const daily = page.locator('#chart-daily');
+    assert.match(await daily.locator('.hint').textContent(), /不完整的周期/);
+    assert.equal(await daily.locator('svg circle').count() > 0, true, 'a hollow point');
+    await daily.locator('summary').click();
+    assert.match(await daily.locator('tbody tr').last().locator('th').textContent(), /（不完整）$/);
     // The city board narrowed to one district: the heat map keeps one row.
     await page.click('.tabs >> text=城市管理');
     await page.selectOption('#district', '梁溪区');

@@ -234,6 +234,20 @@ RUNS.forEach(({ engine, vp }, n) => {
     await checkPage(t, console, shot('console-matters'), assert);
     await console.click('text=生育登记');
     await checkPage(t, console, shot('console-matter'), assert);
+    // A sample (样表) of the ID card, which applicants then find beside it on the guide.
+    const sample = join(server.dir, 'sample.pdf');
+    writeFileSync(sample, '%PDF-1.4\n% a filled-in example\n');
+    await console.setInputFiles('#s-id_card', sample);
+    await console.click('form:has(#s-id_card) button[type=submit]');
+    await console.waitForURL(/sample_saved=1/);
+    assert.match(await console.textContent('.samples'), /sample\.pdf/);
+    await checkPage(t, console, shot('console-matter-sample'), assert);
+    await page.goto(`${server.pub}/matters/WX-WJ-001`);
+    const sampleHref = await page.getAttribute('a[href$="/materials/id_card/sample"]', 'href');
+    const got = await page.request.get(`${server.pub}${sampleHref}`);
+    assert.equal(got.status(), 200);
+    assert.equal(got.headers()['content-type'], 'application/pdf');
+    await checkPage(t, page, shot('guide-sample'), assert);
 
     // The auditor reads the audit log.
     await console.click('header button:has-text("退出")');

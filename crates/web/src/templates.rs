@@ -161,6 +161,7 @@ pub(crate) fn env() -> &'static Environment<'static> {
         // x|num — a figure as people write it: whole numbers without ".0", others to one
         // decimal place.
         env.add_filter("num", number);
+        env.add_filter("filesize", filesize);
         // has_t("key") — whether a translation exists (error codes fall back to messages).
         env.add_function("has_t", |key: &str| i18n::has(key));
         // local(obj, "name") — obj.name in the page's language: obj.name_en for English
@@ -213,6 +214,17 @@ pub(crate) fn env() -> &'static Environment<'static> {
 
 /// `v` as people write a figure: a whole number without ".0" (80683, not 80683.0; 0, not
 /// 0.0), anything else rounded to one decimal place.
+/// A file's size for people: bytes below a kilobyte, then KB and MB with one decimal.
+pub fn filesize(bytes: f64) -> String {
+    if bytes < 1024.0 {
+        format!("{} B", bytes.max(0.0) as i64)
+    } else if bytes < 1024.0 * 1024.0 {
+        format!("{} KB", number(bytes / 1024.0))
+    } else {
+        format!("{} MB", number(bytes / 1024.0 / 1024.0))
+    }
+}
+
 pub fn number(v: f64) -> String {
     if !v.is_finite() {
         return "—".into();
@@ -261,6 +273,14 @@ mod tests {
     /// Emoji and dingbats draw as empty boxes where no emoji font is installed.
     fn pictograph(c: char) -> bool {
         matches!(c as u32, 0x2300..=0x23FF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x1F000..=0x1FAFF)
+    }
+
+    #[test]
+    fn file_sizes_read_as_people_write_them() {
+        assert_eq!(filesize(30.0), "30 B");
+        assert_eq!(filesize(1536.0), "1.5 KB");
+        assert_eq!(filesize(2048.0), "2 KB");
+        assert_eq!(filesize(5.0 * 1024.0 * 1024.0), "5 MB");
     }
 
     #[test]
