@@ -124,9 +124,11 @@ async fn operator_submit(
     let data = form_data(&ctx).await;
     let s = ctx.db.read(settings::load).await.unwrap_or_default();
     let text = format!("{} {}", f.title, f.content);
-    let suggestions: Vec<Value> = crate::categories::suggest(&text)
+    let suggestions: Vec<Value> = s
+        .tree
+        .suggest(&text)
         .into_iter()
-        .map(|c| json!({"code": c, "name": s.category_name(c)}))
+        .map(|c| json!({"name": s.category_name(&c), "code": c}))
         .collect();
     if f.op == "suggest" {
         let mut values = values;

@@ -3,7 +3,6 @@
 //! as `.json` or `.xml` with the specification's field names and error envelopes. Service
 //! codes are the hotline categories; a request is a work order.
 
-use crate::categories::DISTRICTS;
 use crate::orders::{self, Filer, NewOrder};
 use crate::rules::{OrderType, Status, ORDER_TYPES};
 use crate::settings;
@@ -17,13 +16,11 @@ mod keys;
 pub use format::*;
 pub use keys::*;
 
-pub fn discovery(base: &str) -> V {
+/// The discovery document; `contact` is the region's hotline.
+pub fn discovery(base: &str, contact: &str) -> V {
     V::Obj(vec![
         ("changeset", V::s("2026-11-26T00:00:00+08:00")),
-        (
-            "contact",
-            V::s("无锡12345政务服务便民热线 — 12345@wuxi.gov.cn"),
-        ),
+        ("contact", V::s(contact)),
         (
             "key_service",
             V::s("API keys are issued by the hotline centre (tongban apikey add)"),
@@ -51,7 +48,7 @@ pub fn discovery(base: &str) -> V {
 }
 
 pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
-    let s = ctx.db.read_single(settings::load).await?;
+    let s = ctx.db.read(settings::load).await?;
     let cats = s.all_categories();
     let items = cats
         .iter()
@@ -63,7 +60,15 @@ pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
             V::Obj(vec![
                 ("service_code", V::s(code.clone())),
                 ("service_name", V::s(name.clone())),
-                ("description", V::s(format!("{group} — {name}"))),
+                // Each thing said once: a top-level category is its own group.
+                (
+                    "description",
+                    V::s(if parent.is_some() {
+                        format!("{group} — {name}")
+                    } else {
+                        name.clone()
+                    }),
+                ),
                 ("metadata", V::B(true)),
                 ("type", V::s("realtime")),
                 ("keywords", V::s(name.replace('/', ","))),
@@ -75,7 +80,7 @@ pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
 }
 
 pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
-    let s = ctx.db.read_single(settings::load).await?;
+    let s = ctx.db.read(settings::load).await?;
     if !s.category_exists(code) {
         return Err(Error311::new(
             StatusCode::NOT_FOUND,
@@ -130,7 +135,7 @@ pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
                         true,
                         "所在区县",
                         list(
-                            DISTRICTS
+                            s.districts
                                 .iter()
                                 .map(|d| (d.to_string(), d.to_string()))
                                 .collect(),
@@ -160,7 +165,7 @@ pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311>
     };
     let key = partner(ctx, get("api_key").as_deref()).await?;
     let code = get("service_code").ok_or_else(|| Error311::bad("service_code is required"))?;
-    let s = ctx.db.read_single(settings::load).await?;
+    let s = ctx.db.read(settings::load).await?;
     if !s.category_exists(&code) {
         return Err(Error311::new(
             StatusCode::NOT_FOUND,

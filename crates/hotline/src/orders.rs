@@ -345,7 +345,8 @@ pub struct Told<'a> {
 
 /// Queue the e-mail and the text message about order `t` (nothing waits for them).
 pub fn tell(c: &mut dyn Conn, t: &Told, what: &str, now: i64) -> Result<(), DbError> {
-    let subject = format!("无锡12345 工单 {}", t.order_no);
+    let hotline = tongban_platform::region::store::hotline_name(c)?;
+    let subject = format!("{hotline} 工单 {}", t.order_no);
     let text = format!("您的诉求「{}」（工单号 {}）：{what}", t.title, t.order_no);
     if let Some(e) = t.email {
         notify::email(c, e, &subject, &text, now)?;

@@ -59,7 +59,14 @@ pub(crate) async fn form_data(ctx: &Ctx) -> Value {
     for (code, name, parent) in s.all_categories() {
         match parent {
             None => groups.push(json!({"code": code, "name": name, "subs": []})),
-            Some(_) => {
+            Some(p) => {
+                // Deeper categories are listed under their top one with their path.
+                let top = s.top(&p).to_owned();
+                let name = if p == top {
+                    name
+                } else {
+                    format!("{} › {name}", s.category_name(&p))
+                };
                 if let Some(Value::Array(subs)) = groups.last_mut().and_then(|g| g.get_mut("subs"))
                 {
                     subs.push(json!({"code": code, "name": name}));
@@ -70,7 +77,7 @@ pub(crate) async fn form_data(ctx: &Ctx) -> Value {
     json!({
         "groups": groups,
         "types": crate::rules::ORDER_TYPES.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-        "districts": crate::categories::DISTRICTS,
+        "districts": *s.districts,
     })
 }
 

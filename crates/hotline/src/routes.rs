@@ -352,7 +352,7 @@ async fn categories(State(ctx): State<Ctx>) -> Result<Json<serde_json::Value>, A
         .map(|t| json!({"code": t.as_str(), "name": t.label_zh()}))
         .collect();
     Ok(Json(
-        json!({"categories": cats, "types": types, "districts": crate::categories::DISTRICTS}),
+        json!({"categories": cats, "types": types, "districts": *s.districts}),
     ))
 }
 
@@ -399,11 +399,15 @@ async fn rating_stats(
 
 /// Discovery names the configured public address, never the request's Host header.
 async fn discovery(ctx: Ctx, f: Format) -> Response {
+    let contact = match tongban_platform::region::current(&ctx.db).await {
+        Ok(r) if !r.meta.hotline_name.is_empty() => r.meta.hotline_name.clone(),
+        _ => "12345".to_owned(),
+    };
     open311::render(
         f,
         StatusCode::OK,
         "discovery",
-        &open311::discovery(&ctx.config.public_base()),
+        &open311::discovery(&ctx.config.public_base(), &contact),
     )
 }
 

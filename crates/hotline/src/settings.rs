@@ -1,10 +1,12 @@
-//! The hotline's editable configuration: extra categories under the built-in tree, routing
+//! The hotline's editable configuration: extra categories under the region's tree, routing
 //! rules and time limits. Kept in `hotline_settings` as JSON so every node reads the same.
+//! Loaded with the region's category tree and districts, which the checks use.
 
-use crate::categories::{self, Routing, DISTRICTS, TREE};
+use crate::categories::{Routing, Tree};
 use crate::rules::Limits;
 use crate::HotlineError;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tongban_platform::db::{Conn, DbError};
 use tongban_platform::params;
 
@@ -17,7 +19,7 @@ pub struct RouteRule {
     pub department: String,
 }
 
-/// A sub-category added by the city under a built-in top-level category.
+/// A sub-category added by the city under a top-level category of the region's tree.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraCategory {
@@ -25,43 +27,19 @@ pub struct ExtraCategory {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub categories: Vec<ExtraCategory>,
+    /// Routing rules (the region's `routing.csv` when imported; editable).
     pub routing: Vec<RouteRule>,
     pub limits: Limits,
-}
-
-/// The demo city's routing: categories to the departments that answer them.
-pub fn default_routing() -> Vec<RouteRule> {
-    [
-        ("utility.water", "wx-sw"),
-        ("utility.gas", "wx-rq"),
-        ("housing", "wx-zjj"),
-        ("education", "wx-jyj"),
-        ("health.hospital", "wx-wjw"),
-        ("health.insurance", "wx-ybj"),
-        ("social", "wx-rsj"),
-        ("market", "wx-scjgj"),
-    ]
-    .into_iter()
-    .map(|(c, d)| RouteRule {
-        category: c.into(),
-        district: None,
-        department: d.into(),
-    })
-    .collect()
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            categories: Vec::new(),
-            routing: default_routing(),
-            limits: Limits::default(),
-        }
-    }
+    /// The region's category tree (not part of the editable settings).
+    #[serde(skip)]
+    pub tree: Arc<Tree>,
+    /// The region's districts and counties in force, by name.
+    #[serde(skip)]
+    pub districts: Arc<Vec<String>>,
 }
 
 impl Settings {
@@ -74,12 +52,28 @@ impl Settings {
     }
 
     pub fn category_exists(&self, code: &str) -> bool {
-        categories::exists(code) || self.categories.iter().any(|c| c.code == code)
+        self.tree.exists(code) || self.categories.iter().any(|c| c.code == code)
+    }
+
+    /// Whether `name` is a district or county of the region in force.
+    pub fn district_exists(&self, name: &str) -> bool {
+        self.districts.iter().any(|d| d == name)
+    }
+
+    /// The department the routing rules give an order of `category` in `district`.
+    pub fn route(&self, category: &str, district: &str) -> Option<String> {
+        self.routing().route(category, district).map(str::to_owned)
+    }
+
+    /// The top-level category above `code`.
+    pub fn top<'a>(&self, code: &'a str) -> &'a str {
+        crate::categories::top(code)
     }
 
     /// The Chinese name of a category code (the code itself if unknown).
     pub fn category_name(&self, code: &str) -> String {
-        categories::name(code)
+        self.tree
+            .name(code)
             .map(str::to_owned)
             .or_else(|| {
                 self.categories
@@ -90,20 +84,25 @@ impl Settings {
             .unwrap_or_else(|| code.to_owned())
     }
 
-    /// Every category: (code, name, parent code or None), built-in first.
+    /// Every category in force: (code, name, parent code or None), each after its parent,
+    /// the city's extra ones after the rest of their top-level category.
     pub fn all_categories(&self) -> Vec<(String, String, Option<String>)> {
         let mut v = Vec::new();
-        for (code, name, subs) in TREE {
-            v.push((code.to_owned(), name.to_owned(), None));
-            for (s, n) in subs {
-                v.push((s.to_string(), n.to_string(), Some(code.to_owned())));
-            }
-            for e in self
-                .categories
-                .iter()
-                .filter(|e| categories::top(&e.code) == code)
-            {
-                v.push((e.code.clone(), e.name.clone(), Some(code.to_owned())));
+        let walk = self.tree.walk();
+        for (i, (c, _)) in walk.iter().enumerate() {
+            v.push((c.code.clone(), c.name.clone(), c.parent.clone()));
+            let last_of_top = walk
+                .get(i + 1)
+                .is_none_or(|(next, depth)| *depth == 0 && next.code != c.code);
+            if last_of_top {
+                let top = self.tree.top(&c.code).to_owned();
+                for e in self
+                    .categories
+                    .iter()
+                    .filter(|e| e.code.split('.').next() == Some(top.as_str()))
+                {
+                    v.push((e.code.clone(), e.name.clone(), Some(top.clone())));
+                }
             }
         }
         v
@@ -119,14 +118,14 @@ impl Settings {
                 || !sub
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                || !TREE.iter().any(|(c, _, _)| *c == top)
+                || !self.tree.tops().any(|c| c.code == top)
             {
                 return Err(bad(format!(
-                    "category code {:?} must be TOP.name with TOP a built-in top-level category and name in a-z, 0-9, _",
+                    "category code {:?} must be TOP.name with TOP a top-level category of the region and name in a-z, 0-9, _",
                     e.code
                 )));
             }
-            if categories::exists(&e.code) || !seen.insert(e.code.clone()) {
+            if self.tree.exists(&e.code) || !seen.insert(e.code.clone()) {
                 return Err(bad(format!("category {:?} is defined twice", e.code)));
             }
             let n = e.name.trim().chars().count();
@@ -146,10 +145,10 @@ impl Settings {
                 )));
             }
             if let Some(d) = &r.district {
-                if !DISTRICTS.contains(&d.as_str()) {
+                if !self.district_exists(d) {
                     return Err(bad(format!(
                         "routing names unknown district {d:?}; districts are {}",
-                        DISTRICTS.join("、")
+                        self.districts.join("、")
                     )));
                 }
             }
@@ -186,7 +185,11 @@ impl Settings {
 
 /// The configuration in force (defaults for parts never saved).
 pub fn load(c: &mut dyn Conn) -> Result<Settings, DbError> {
-    let mut s = Settings::default();
+    let mut s = Settings {
+        tree: Arc::new(crate::categories::load(c)?),
+        districts: Arc::new(tongban_platform::region::store::district_names(c)?),
+        ..Settings::default()
+    };
     for r in c.query("SELECT name, value FROM hotline_settings WHERE name IN ('categories', 'routing', 'limits')", &[])? {
         let v = r.get_str("value")?;
         let err = |e: serde_json::Error| DbError::Decode(format!("hotline setting: {e}"));
@@ -230,6 +233,13 @@ pub async fn replace(
         .into_iter()
         .map(|d| d.code)
         .collect();
+    // The region's tree and districts, which the JSON sent does not carry.
+    let current = ctx.db.read(load).await?;
+    let s = Settings {
+        tree: current.tree,
+        districts: current.districts,
+        ..s
+    };
     s.validate(&depts)?;
     let staff = staff.clone();
     let source = tongban_platform::audit::current_source();

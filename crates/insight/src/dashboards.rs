@@ -9,7 +9,8 @@ use crate::InsightError;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use tongban_hotline::categories::{DISTRICTS, TREE};
+use std::sync::Arc;
+use tongban_hotline::categories::Tree;
 use tongban_platform::db::{Conn, DbError, Value};
 use tongban_platform::Ctx;
 use tongban_web::Lang;
@@ -290,11 +291,14 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
     let mut f = f;
     f.district = f.district.filter(|d| !d.is_empty());
     f.department = f.department.filter(|d| !d.is_empty());
+    let region = tongban_platform::region::current(&ctx.db).await?;
+    let districts = Arc::new(region.district_names());
+    let tree = tongban_hotline::categories::current(&ctx.db).await?;
     if let Some(d) = &f.district {
-        if !DISTRICTS.contains(&d.as_str()) {
+        if !districts.contains(d) {
             return Err(InsightError::UnknownDistrict {
                 district: d.clone(),
-                known: DISTRICTS.join("、"),
+                known: districts.join("、"),
             });
         }
     }
@@ -325,6 +329,8 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
                 tr,
                 today,
                 tz,
+                tree: &tree,
+                districts: &districts,
             };
             match code {
                 "services" => services(c, &q),
@@ -356,9 +362,17 @@ struct Query<'a> {
     tr: Tr,
     today: NaiveDate,
     tz: tongban_platform::time::Tz,
+    /// The region's category tree and districts.
+    tree: &'a Tree,
+    districts: &'a [String],
 }
 
 impl Query<'_> {
+    /// A category's name for a label: its top-level name, never its code.
+    fn category_name(&self, code: &str) -> String {
+        category_name(self.tree, code)
+    }
+
     fn from(&self) -> String {
         self.from.format("%Y-%m-%d").to_string()
     }
@@ -380,8 +394,8 @@ impl Query<'_> {
 }
 
 /// A category's name for a label: its top-level name, never its code (the hotline's door).
-pub(crate) fn category_name(code: &str) -> String {
-    tongban_hotline::categories::name(code)
+pub(crate) fn category_name(tree: &Tree, code: &str) -> String {
+    tree.name(code)
         .map(|n| n.split('/').next().unwrap_or(n).to_owned())
         .unwrap_or_else(|| code.to_owned())
 }
@@ -505,6 +519,7 @@ mod tests {
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let f = Filter::default();
         let names = HashMap::new();
+        let tree = Tree::default();
         let q = |from: &str, to: &str, today: &str| Query {
             from: d(from),
             to: d(to),
@@ -513,6 +528,8 @@ mod tests {
             tr: Tr { lang: Lang::Zh },
             today: d(today),
             tz: tongban_platform::time::Tz::default(),
+            tree: &tree,
+            districts: &[],
         };
         let weeks: Vec<String> = ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
             .map(String::from)

@@ -107,7 +107,7 @@ fn values(
     p: &Period,
     now: i64,
     cal: &Calendar,
-    population: i64,
+    population: Option<i64>,
     tz: tongban_platform::time::Tz,
 ) -> Result<Vec<(&'static str, Option<f64>)>, DbError> {
     let (s, e) = (p.start, p.end);
@@ -172,7 +172,9 @@ fn values(
     let orders = participation.received;
     v.push((
         "orders_per_10k",
-        Some((orders as f64 * 10_000.0 / population as f64 * 100.0).round() / 100.0),
+        population
+            .filter(|p| *p > 0)
+            .map(|p| (orders as f64 * 10_000.0 / p as f64 * 100.0).round() / 100.0),
     ));
     v.push((
         "answered_on_time",
@@ -436,7 +438,7 @@ pub fn compute(
     d: NaiveDate,
     now: i64,
     cal: &Calendar,
-    population: i64,
+    population: Option<i64>,
     weights: &[f64],
     tz: tongban_platform::time::Tz,
 ) -> Result<Report, DbError> {
@@ -524,8 +526,9 @@ pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, InsightErr
         ),
     };
     let cal = ctx.calendar();
+    let region = tongban_platform::region::current(&ctx.db).await?;
     let (pop, weights, tz) = (
-        ctx.config.population,
+        ctx.config.population.or(region.population()),
         ctx.config.evaluation_weights.clone(),
         ctx.tz,
     );

@@ -35,22 +35,31 @@ pub fn hour_of_week(hour: i64, tz: tongban_platform::time::Tz) -> usize {
     }
 }
 
+/// Teach the segmenter the region's place names, the category names and the catalogue's
+/// matter names (cheap when it knows them all).
 async fn ensure_segmenter(ctx: &Ctx) -> Result<(), DbError> {
-    static LOADED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    if LOADED.get().is_some() {
-        return Ok(());
+    let region = tongban_platform::region::current(&ctx.db).await?;
+    let tree = tongban_hotline::categories::current(&ctx.db).await?;
+    let mut words: Vec<String> = tree
+        .cats
+        .iter()
+        .flat_map(|c| c.name.split('/').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    static MATTERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    if MATTERS.get().is_none() {
+        let names = ctx
+            .db
+            .read(|c| {
+                Ok(tongban_catalog::store::all(c)?
+                    .into_iter()
+                    .map(|m| m.name)
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        let _ = MATTERS.set(names);
     }
-    let names = ctx
-        .db
-        .read(|c| {
-            Ok(tongban_catalog::store::all(c)?
-                .into_iter()
-                .map(|m| m.name)
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    segment::init(&names);
-    let _ = LOADED.set(());
+    words.extend(MATTERS.get().cloned().unwrap_or_default());
+    segment::learn(&words, &region.place_names());
     Ok(())
 }
 

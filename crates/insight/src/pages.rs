@@ -107,6 +107,10 @@ async fn page(
         Ok(d) => d,
         Err(e) => return page.error(&e.into()),
     };
+    let districts = match tongban_platform::region::current(&ctx.db).await {
+        Ok(r) => r.district_names(),
+        Err(e) => return page.error(&e.into()),
+    };
     // Quick periods: today, and the seven days up to today (the weekly view).
     let today = ctx.today();
     let week_from = (today - chrono::Duration::days(6))
@@ -125,7 +129,7 @@ async fn page(
             b
         },
         topics, flash, from => get("from"), to => get("to"), scope,
-        districts => tongban_hotline::categories::DISTRICTS, departments,
+        districts => districts, departments,
         today => today.format("%Y-%m-%d").to_string(), week_from },
     )
 }
@@ -244,6 +248,10 @@ async fn dashboard(
         Ok(d) => d,
         Err(e) => return page.error(&e.into()),
     };
+    let districts = match tongban_platform::region::current(&ctx.db).await {
+        Ok(r) => r.district_names(),
+        Err(e) => return page.error(&e.into()),
+    };
     let charts: Vec<_> = b
         .charts
         .iter()
@@ -270,7 +278,7 @@ async fn dashboard(
     let query = query_of(&b);
     page.ok(
         "console_dashboard.html",
-        context! { b, charts, boards, query, departments, districts => tongban_hotline::categories::DISTRICTS },
+        context! { b, charts, boards, query, departments, districts => districts },
     )
 }
 

@@ -1,13 +1,13 @@
 //! Chinese word segmentation for topics and warnings: jieba (jieba-rs) with a user dictionary
-//! of the city's place names, the hotline's category names and the catalogue's matter names,
-//! and a stop-word list. Built once per process.
+//! of the region's place names, the hotline's category names and the catalogue's matter
+//! names, and a stop-word list. Rebuilt when the words it is given grow (a region import);
+//! the words only ever grow, so a process serving several regions (the tests) keeps them all.
 
 use jieba_rs::Jieba;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, RwLock};
 
 const STOPWORDS: &str = include_str!("../data/stopwords.txt");
-const PLACES: &str = include_str!("../data/wuxi_places.txt");
 
 /// Texts are segmented up to this many characters (a 100,000-character letter yields its
 /// first part's terms, not a stall).
@@ -16,9 +16,12 @@ pub const MAX_CHARS: usize = 10_000;
 struct Segmenter {
     jieba: Jieba,
     stop: HashSet<&'static str>,
+    /// Words added to the dictionary, and which of them are place names.
+    words: HashSet<String>,
+    places: HashSet<String>,
 }
 
-static SEGMENTER: OnceLock<Segmenter> = OnceLock::new();
+static SEGMENTER: RwLock<Option<Arc<Segmenter>>> = RwLock::new(None);
 
 fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
     text.lines()
@@ -26,41 +29,71 @@ fn lines(text: &'static str) -> impl Iterator<Item = &'static str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
-/// Build the segmenter with `extra` words (e.g. the catalogue's matter names) added to the
-/// user dictionary. Later calls keep the first one.
-pub fn init(extra: &[String]) {
-    build(extra);
+fn usable(w: &str) -> bool {
+    w.chars().count() >= 2 && !w.contains(char::is_whitespace)
 }
 
-fn build(extra: &[String]) -> &'static Segmenter {
-    SEGMENTER.get_or_init(|| {
-        let mut jieba = Jieba::new();
-        let mut words: Vec<String> = lines(PLACES).map(str::to_owned).collect();
-        for (_, name, subs) in tongban_hotline::categories::TREE {
-            words.extend(name.split('/').map(str::to_owned));
-            words.extend(subs.iter().map(|(_, n)| n.to_string()));
-        }
-        words.extend(extra.iter().cloned());
-        for w in words {
-            let w = w.trim();
-            if w.chars().count() >= 2 && !w.contains(char::is_whitespace) {
-                jieba.add_word(w, Some(50_000), Some("n"));
-            }
-        }
-        Segmenter {
-            jieba,
-            stop: lines(STOPWORDS).collect(),
-        }
-    })
+/// Add `words` (matter and category names) and `places` (the region's place names) to the
+/// dictionary; nothing is rebuilt when they are all known.
+pub fn learn(words: &[String], places: &[String]) {
+    let current = segmenter();
+    let new_word = |w: &String| usable(w.trim()) && !current.words.contains(w.trim());
+    let new_place = |p: &String| usable(p.trim()) && !current.places.contains(p.trim());
+    if !words.iter().any(new_word) && !places.iter().any(new_place) {
+        return;
+    }
+    let mut all: HashSet<String> = current.words.clone();
+    let mut all_places = current.places.clone();
+    all.extend(
+        words
+            .iter()
+            .map(|w| w.trim().to_owned())
+            .filter(|w| usable(w)),
+    );
+    for p in places.iter().map(|p| p.trim()).filter(|p| usable(p)) {
+        all.insert(p.to_owned());
+        all_places.insert(p.to_owned());
+    }
+    let built = Arc::new(build(all, all_places));
+    if let Ok(mut slot) = SEGMENTER.write() {
+        *slot = Some(built);
+    }
 }
 
-/// Whether a term is one of the city's place names.
+fn build(words: HashSet<String>, places: HashSet<String>) -> Segmenter {
+    let mut jieba = Jieba::new();
+    let mut sorted: Vec<&String> = words.iter().collect();
+    sorted.sort();
+    for w in sorted {
+        jieba.add_word(w, Some(50_000), Some("n"));
+    }
+    Segmenter {
+        jieba,
+        stop: lines(STOPWORDS).collect(),
+        words,
+        places,
+    }
+}
+
+/// Whether a term is one of the region's place names.
 pub fn is_place(term: &str) -> bool {
-    lines(PLACES).any(|p| p == term)
+    segmenter().places.contains(term)
 }
 
-fn segmenter() -> &'static Segmenter {
-    build(&[])
+fn segmenter() -> Arc<Segmenter> {
+    if let Ok(slot) = SEGMENTER.read() {
+        if let Some(s) = slot.as_ref() {
+            return s.clone();
+        }
+    }
+    let built = Arc::new(build(HashSet::new(), HashSet::new()));
+    if let Ok(mut slot) = SEGMENTER.write() {
+        if let Some(s) = slot.as_ref() {
+            return s.clone();
+        }
+        *slot = Some(built.clone());
+    }
+    built
 }
 
 /// Whether a token can name a topic: two or more characters, a letter or CJK ideograph in
@@ -78,6 +111,7 @@ fn keep(seg: &Segmenter, w: &str) -> bool {
 /// The terms of a text and how often each occurs.
 pub fn terms(text: &str) -> BTreeMap<String, i64> {
     let seg = segmenter();
+    let seg = seg.as_ref();
     let text: String = text.chars().take(MAX_CHARS).collect();
     let mut out = BTreeMap::new();
     for w in seg.jieba.cut(&text, true) {
@@ -93,6 +127,7 @@ pub fn terms(text: &str) -> BTreeMap<String, i64> {
 /// punctuation mark, stop word or single character breaks the run.
 pub fn sequence(text: &str) -> Vec<Option<String>> {
     let seg = segmenter();
+    let seg = seg.as_ref();
     let text: String = text.chars().take(MAX_CHARS).collect();
     seg.jieba
         .cut(&text, true)
@@ -121,6 +156,8 @@ mod tests {
 
     #[test]
     fn local_names_stay_whole_and_noise_is_dropped() {
+        learn(&[], &["东亭街道".into(), "春笋路".into()]);
+        assert!(is_place("东亭街道") && !is_place("停水"));
         let t = terms("东亭街道春笋路的小区停水三天了，物业说不清楚，请尽快处理！！！");
         assert!(t.contains_key("东亭街道"), "{t:?}");
         assert!(t.contains_key("停水") || t.contains_key("小区"), "{t:?}");

@@ -59,10 +59,11 @@ pub async fn topics(ctx: &Ctx, q: TopicQuery) -> Result<Vec<Topic>, InsightError
     }
     let scope = match (&q.district, &q.department) {
         (Some(d), _) if !d.is_empty() => {
-            if !tongban_hotline::categories::DISTRICTS.contains(&d.as_str()) {
+            let region = tongban_platform::region::current(&ctx.db).await?;
+            if region.district(d).is_none() {
                 return Err(InsightError::UnknownDistrict {
                     district: d.clone(),
-                    known: tongban_hotline::categories::DISTRICTS.join("、"),
+                    known: region.district_names().join("、"),
                 });
             }
             format!("d:{d}")

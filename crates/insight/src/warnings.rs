@@ -398,7 +398,7 @@ fn tell_staff(c: &mut dyn Conn, w: &NewWarning, dept: Option<&str>) -> Result<()
         (None, Some(cat)) => format!(
             "{} {} 类诉求量异常",
             w.district,
-            tongban_hotline::categories::name(cat).unwrap_or(cat)
+            tongban_hotline::categories::name_of(c, cat)?.unwrap_or_else(|| cat.clone())
         ),
         _ => w.district.clone(),
     };

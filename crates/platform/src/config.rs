@@ -40,9 +40,9 @@ pub struct Config {
     /// `TONGBAN_MAX_CASE_UPLOAD_BYTES`: all materials of one submission or supplement
     /// together (default 40 MiB).
     pub max_case_upload_bytes: usize,
-    /// `TONGBAN_REGION_CODE`: administrative division code that prefixes case numbers
-    /// (default `320200`, Wuxi).
-    pub region_code: String,
+    /// `TONGBAN_REGION_CODE`: administrative division code that prefixes case numbers (by
+    /// default the imported region's `code`).
+    pub region_code: Option<String>,
     /// `TONGBAN_CITIZEN_SESSION_MINUTES`: citizen session idle timeout (default 120).
     pub citizen_session_minutes: i64,
     /// `TONGBAN_STAFF_SESSION_MINUTES`: staff session idle timeout (default 30).
@@ -84,8 +84,8 @@ pub struct Config {
     /// (default 5).
     pub rectification_days: u32,
     /// `TONGBAN_POPULATION`: resident population, for per-10,000 figures of the evaluation
-    /// (default 7,490,000: Wuxi's 2023 statistical communiqué, 常住人口 749.08 万).
-    pub population: i64,
+    /// (by default the imported region's, from its divisions' `population`).
+    pub population: Option<i64>,
     /// `TONGBAN_EVALUATION_WEIGHTS`: weights of the evaluation's four dimensions (基础准备,
     /// 在线服务, 电子参与, 移动政务), comma-separated; they are normalised to sum to 1.
     pub evaluation_weights: Vec<f64>,
@@ -110,7 +110,7 @@ impl Default for Config {
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
             max_case_upload_bytes: 40 * 1024 * 1024,
-            region_code: "320200".into(),
+            region_code: None,
             citizen_session_minutes: 120,
             staff_session_minutes: 30,
             lockout_failures: 5,
@@ -124,11 +124,11 @@ impl Default for Config {
             internal_tls_cert: None,
             internal_tls_key: None,
             smtp_url: None,
-            mail_from: "无锡12345 <noreply@tongban.localhost>".into(),
+            mail_from: "12345 <noreply@tongban.localhost>".into(),
             worker_interval_ms: 5000,
             default_rating_days: 5,
             rectification_days: 5,
-            population: 7_490_000,
+            population: None,
             evaluation_weights: vec![0.25, 0.25, 0.3, 0.2],
             pdf_font: None,
         }
@@ -192,7 +192,7 @@ impl Config {
             self.mail_from = v;
         }
         if let Some(v) = get("TONGBAN_REGION_CODE") {
-            self.region_code = v;
+            self.region_code = Some(v);
         }
         let num = |name: &str, v: String| -> Result<i64, String> {
             v.parse::<i64>()
@@ -223,7 +223,7 @@ impl Config {
             self.rectification_days = num("TONGBAN_RECTIFICATION_DAYS", v)?.clamp(1, 60) as u32;
         }
         if let Some(v) = get("TONGBAN_POPULATION") {
-            self.population = num("TONGBAN_POPULATION", v)?;
+            self.population = Some(num("TONGBAN_POPULATION", v)?);
         }
         if let Some(v) = get("TONGBAN_EVALUATION_WEIGHTS") {
             self.evaluation_weights = v
@@ -273,11 +273,12 @@ impl Config {
             }
         }
         crate::time::parse_tz(&self.timezone)?;
-        if self.region_code.len() != 6 || !self.region_code.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "region_code must be a 6-digit administrative division code, got {:?}",
-                self.region_code
-            ));
+        if let Some(code) = &self.region_code {
+            if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "region_code must be a 6-digit administrative division code, got {code:?}"
+                ));
+            }
         }
         if self.citizen_session_minutes < 1 || self.staff_session_minutes < 1 {
             return Err("session timeouts must be at least 1 minute".into());
@@ -308,7 +309,7 @@ impl Config {
         if self.rate_per_hour < 1 || self.rate_per_phone_day < 1 {
             return Err("rate_per_hour and rate_per_phone_day must be at least 1".into());
         }
-        if self.population < 1 {
+        if self.population.is_some_and(|p| p < 1) {
             return Err("population must be at least 1".into());
         }
         if self.evaluation_weights.len() != 4
@@ -327,7 +328,7 @@ impl Config {
         }
         if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(format!(
-                "mail_from must be an address like 无锡12345 <noreply@example.gov.cn>, got {:?}",
+                "mail_from must be an address like 12345 <noreply@example.gov.cn>, got {:?}",
                 self.mail_from
             ));
         }
@@ -371,7 +372,7 @@ mod tests {
         c.apply_env(|k| (k == "TONGBAN_PUBLIC_ADDR").then(|| "127.0.0.1:1".to_string()))
             .unwrap();
         assert_eq!(c.public_addr, "127.0.0.1:1");
-        assert_eq!(c.region_code, "320100");
+        assert_eq!(c.region_code.as_deref(), Some("320100"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod lists;
 pub mod mask;
 pub mod notify;
 pub mod outbox;
+pub mod region;
 pub mod routes;
 pub mod throttle;
 pub mod time;
@@ -45,4 +46,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 12, "0012_numbers"),
     migration!("platform", 13, "0013_audit_pending"),
     migration!("platform", 14, "0014_department_english"),
+    migration!("platform", 15, "0015_region"),
 ];

@@ -40,6 +40,10 @@ pub(crate) enum Command {
     /// The working-day calendar.
     #[command(subcommand)]
     Calendar(CalendarCmd),
+    /// The region served: divisions, departments, halls, boundaries, 12345 categories and
+    /// routing, as a folder of files.
+    #[command(subcommand)]
+    Region(RegionCmd),
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -66,6 +70,15 @@ pub(crate) enum Command {
     Backup { file: PathBuf },
     /// Restore a backup into the database of TONGBAN_DATABASE_URL (stop the servers first).
     Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RegionCmd {
+    /// Load a region folder (region.toml, divisions.csv, departments.csv, categories.csv, and
+    /// optionally halls.csv, routing.csv, boundaries.geojson, places.txt), all or nothing:
+    /// every bad row is listed by file and line. Importing a changed folder updates the
+    /// region; divisions and categories left out are retired, never deleted.
+    Import { dir: PathBuf },
 }
 
 #[derive(Subcommand)]

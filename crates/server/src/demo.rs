@@ -1,5 +1,6 @@
-//! Demo data: the Wuxi catalogue, one staff account per department holding every role, and
-//! one citizen, so that a newcomer can walk the whole loop at once.
+//! Demo data: the demo region (`data/regions/wuxi`), its catalogue, one staff account per
+//! department holding every role, and one citizen, so that a newcomer can walk the whole loop
+//! at once.
 
 use tongban_platform::crypto::hash_password;
 use tongban_platform::db::{Db, DbError};
@@ -7,11 +8,9 @@ use tongban_platform::identity::{self, NewCitizen, NewStaff, Role};
 
 /// Password of every demo account (printed by `tongban demo`).
 pub const DEMO_PASSWORD: &str = "Tongban-2026";
-/// The demo citizen: 张三, a Wuxi (梁溪区, 320213) ID number with a valid check digit.
+/// The demo citizen: 张三, an ID number of the demo region with a valid check digit.
 pub const DEMO_CITIZEN_ID: &str = "320213199003071233";
 pub const DEMO_CITIZEN_PHONE: &str = "13912345678";
-/// The hotline centre's department code.
-pub const HOTLINE_DEPARTMENT: &str = "wx-12345";
 
 pub struct Seeded {
     pub matters: usize,
@@ -24,6 +23,13 @@ pub struct Seeded {
 /// and `xxx-admin` keeps the catalogue (admin, with a TOTP second factor as admin roles
 /// require). Plus an auditor, and the hotline centre's dispatcher, supervisor and editor.
 pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
+    if !crate::region::present(db).map_err(|e| format!("cannot read the region: {e}"))? {
+        crate::region::import_demo(db).map_err(|e| format!("the demo region: {}", e.join("; ")))?;
+    }
+    let region = db
+        .write_blocking(tongban_platform::region::load)
+        .map_err(|e| format!("cannot read the region: {e}"))?;
+    let region_name = region.meta.name.clone();
     let matters = tongban_catalog::exchange::demo().map_err(|e| e.join("; "))?;
     let hash = hash_password(DEMO_PASSWORD)?;
     let citizen_id = demo_citizen_id();
@@ -40,7 +46,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                 continue;
             }
             let short = m.department.code.trim_start_matches("wx-").to_owned();
-            let dept_name = m.department.name.trim_start_matches("无锡市");
+            let dept_name = m.department.name.trim_start_matches(region_name.as_str());
             identity::insert_staff(
                 c,
                 &NewStaff {
@@ -88,15 +94,17 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                 None,
             ));
         }
-        // The 12345 hotline centre: an operator/dispatcher, a supervisor and an editor.
-        identity::upsert_department(
-            c,
-            &identity::Department {
-                code: HOTLINE_DEPARTMENT.into(),
-                name: "无锡市12345政务服务便民热线".into(),
-                name_en: "Wuxi 12345 Government Service Hotline".into(),
-            },
-        )?;
+        // The 12345 hotline centre (the region names it): an operator/dispatcher, a
+        // supervisor and an editor.
+        let hotline = region.meta.hotline_department.clone();
+        let hotline = if identity::get_department(c, &hotline)?.is_some() {
+            hotline
+        } else {
+            matters
+                .first()
+                .map(|m| m.department.code.clone())
+                .unwrap_or_default()
+        };
         for (user, name, role, what) in [
             (
                 "dispatcher",
@@ -117,7 +125,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                 &NewStaff {
                     username: user,
                     name,
-                    department_code: HOTLINE_DEPARTMENT,
+                    department_code: &hotline,
                     roles: &[role],
                     password_hash: &hash,
                     totp_secret: None,

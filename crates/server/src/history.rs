@@ -132,8 +132,6 @@ const TOPICS: [(&str, &str, &[&str]); 14] = [
     ),
 ];
 
-const DISTRICTS: [&str; 7] = tongban_hotline::categories::DISTRICTS;
-
 const REPLIES: [&str; 4] = [
     "已联系相关单位现场核实并处理，后续将加强巡查。",
     "经核实情况属实，已责令整改，整改完成后回访。",
@@ -195,6 +193,22 @@ pub fn fill(
         }
         let cal = tongban_platform::calendar::load(c).unwrap_or_else(|_| Calendar::builtin());
         let settings = tongban_hotline::settings::load(c)?;
+        let region = tongban_platform::region::load(c)?;
+        let districts: Vec<String> = region.district_names();
+        if districts.is_empty() {
+            return Ok(History::default());
+        }
+        // The department of an order: the routing rules, else what the demo's dispatcher
+        // decides for its top-level category (the region's `demo_dispatch`).
+        let department_for = |cat: &str, district: &str| {
+            settings.route(cat, district).or_else(|| {
+                region
+                    .meta
+                    .demo_dispatch
+                    .get(tongban_hotline::categories::top(cat))
+                    .cloned()
+            })
+        };
         let departments: Vec<String> = tongban_platform::identity::list_departments(c)?
             .into_iter()
             .map(|d| d.code)
@@ -247,7 +261,7 @@ pub fn fill(
                 if summer && r.random_bool(0.3) {
                     continue;
                 }
-                let district = DISTRICTS[r.random_range(0..DISTRICTS.len())];
+                let district = districts[r.random_range(0..districts.len())].as_str();
                 let hour = [8, 9, 9, 10, 10, 11, 13, 14, 14, 15, 16, 17, 19, 21][r.random_range(0..14)];
                 let start = tz
                     .with_ymd_and_hms(day.year(), day.month(), day.day(), hour, r.random_range(0..60), r.random_range(0..60))
@@ -273,15 +287,11 @@ pub fn fill(
                     "category": cat, "district": district, "street": format!("{district}某街道"),
                     "title": title, "content": text, "status": status,
                 });
-                // Categories the demo city routes by hand: city management to the housing bureau,
-                // traffic to the police, the environment to natural resources.
-                if settings.routing().route(cat, district).is_none() {
-                    let dept = match tongban_hotline::categories::top(cat) {
-                        "city" => "wx-zjj",
-                        "traffic" => "wx-gaj",
-                        _ => "wx-zrzyj",
-                    };
-                    line["department"] = serde_json::json!(dept);
+                // Categories without a rule are dispatched by hand.
+                if settings.route(cat, district).is_none() {
+                    if let Some(dept) = department_for(cat, district) {
+                        line["department"] = serde_json::json!(dept);
+                    }
                 }
                 if let Some(at) = replied.filter(|at| *at < now) {
                     line["reply"] = serde_json::json!(REPLIES[r.random_range(0..REPLIES.len())]);
@@ -315,13 +325,17 @@ pub fn fill(
                 }
             }
             // Two incidents the warnings should find: a burst of messages in one district.
-            for (ago, cat, district, title, texts, size) in [
-                (20i64, "city.roads", "新吴区", "路面塌陷", ["长江路路面突然塌陷一个大坑", "长江路塌陷处车辆绕行很危险", "路面塌陷附近交通拥堵"], 16usize),
-                (3, "utility.water", "滨湖区", "大面积停水", ["滨湖区好几个小区同时停水", "整片停水没有任何通知", "停水到现在还没恢复"], 20),
+            for (ago, cat, which, title, texts, size) in [
+                (20i64, "city.roads", 4usize, "路面塌陷", ["{}主干道路面突然塌陷一个大坑", "塌陷处车辆绕行很危险", "路面塌陷附近交通拥堵"], 16usize),
+                (3, "utility.water", 3, "大面积停水", ["{}好几个小区同时停水", "整片停水没有任何通知", "停水到现在还没恢复"], 20),
             ] {
                 if back != ago {
                     continue;
                 }
+                let district = districts[which % districts.len()].as_str();
+                let Some(dept) = department_for(cat, district) else {
+                    continue;
+                };
                 let onset = tz
                     .with_ymd_and_hms(day.year(), day.month(), day.day(), 10, 0, 0)
                     .single()
@@ -332,8 +346,8 @@ pub fn fill(
                         "order_no": format!("12345{}{:06}", day.format("%Y%m%d"), 900 + i),
                         "received_at": rfc3339(onset + i as i64 * 5 * 60_000, tz), "channel": "phone", "type": "complaint",
                         "category": cat, "district": district, "street": format!("{district}某街道"), "title": title,
-                        "content": texts[i % texts.len()], "status": "signed",
-                        "department": if cat == "city.roads" { "wx-zjj" } else { "wx-sw" },
+                        "content": texts[i % texts.len()].replace("{}", district), "status": "signed",
+                        "department": dept,
                     });
                     if let Ok(k) = tongban_hotline::import::check_line(&line.to_string(), &settings, &departments, now) {
                         tongban_hotline::import::store(c, k, &cal, &settings, tz)?;

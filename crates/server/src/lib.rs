@@ -6,6 +6,7 @@ pub mod demo;
 pub mod history;
 pub mod home;
 pub mod metrics;
+pub mod region;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;

@@ -74,6 +74,24 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{n} audit entries before {before} removed; the chain verifies from the new checkpoint");
             Ok(())
         }
+        Command::Region(RegionCmd::Import { dir }) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            match tongban_server::region::import(&db, &dir) {
+                Ok(r) => {
+                    println!(
+                        "region {} imported: {} divisions ({} retired), {} departments, {} halls, {} boundaries, {} categories, {} routing rules",
+                        r.name, r.divisions, r.retired, r.departments, r.halls, r.boundaries, r.categories, r.rules
+                    );
+                    Ok(())
+                }
+                Err(errors) => Err(format!(
+                    "{} has {} problem(s); nothing imported:\n{}",
+                    dir.display(),
+                    errors.len(),
+                    errors.join("\n")
+                )),
+            }
+        }
         Command::Backup { file } => backup(&config, &file),
         Command::Restore { file } => restore(&config, &file),
         Command::Workorders(WorkordersCmd::Import { file }) => import_orders(&config, &file),
@@ -133,7 +151,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Report(ReportCmd::Evaluation { month, out }) => {
             let d = tongban_insight::evaluation::parse_month(&month).map_err(|e| e.to_string())?;
             let db = tongban_server::open_and_migrate(&config)?;
-            let (pop, weights, tz) = (
+            let (config_pop, weights, tz) = (
                 config.population,
                 config.evaluation_weights.clone(),
                 config.tz(),
@@ -142,6 +160,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let report = db
                 .write_blocking(move |c| {
                     let cal = tongban_platform::calendar::load(c)?;
+                    let pop = config_pop.or(tongban_platform::region::load(c)?.population());
                     tongban_insight::evaluation::compute(c, d, now, &cal, pop, &weights, tz)
                 })
                 .map_err(|e| format!("cannot compute the evaluation: {e}"))?;

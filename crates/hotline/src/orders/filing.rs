@@ -23,10 +23,10 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, HotlineEr
             n.category
         )));
     }
-    if !crate::categories::DISTRICTS.contains(&n.district.as_str()) {
+    if !s.district_exists(&n.district) {
         return Err(HotlineError::UnknownDistrict(format!(
             "district must be one of {}",
-            crate::categories::DISTRICTS.join("、")
+            s.districts.join("、")
         )));
     }
     let len = |s: &str| s.trim().chars().count();
@@ -169,7 +169,7 @@ pub async fn file(
     let now = tongban_platform::time::now_millis();
     let day = today.format("%Y%m%d").to_string();
     let source = audit::current_source();
-    let settings = ctx.db.read_single(settings::load).await?;
+    let settings = ctx.db.read(settings::load).await?;
     let ck = check(&n, &settings, &filer)?;
     if photos.len() > MAX_PHOTOS {
         return Err(HotlineError::TooManyPhotos(format!(
@@ -226,10 +226,7 @@ pub async fn file(
         1 => keys.into_iter().next(),
         _ => Some(serde_json::to_string(&keys).map_err(|_| HotlineError::Internal)?),
     };
-    let dept = settings
-        .routing()
-        .route(&n.category, &n.district)
-        .map(str::to_owned);
+    let dept = settings.route(&n.category, &n.district);
     let dl = dept
         .as_ref()
         .map(|_| rules::deadlines(&cal, &settings.limits, ck.t, today));

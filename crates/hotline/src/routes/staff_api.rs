@@ -177,9 +177,11 @@ async fn suggest(
         ));
     }
     let s = ctx.db.read(settings::load).await?;
-    let items: Vec<_> = crate::categories::suggest(&q.text)
+    let items: Vec<_> = s
+        .tree
+        .suggest(&q.text)
         .into_iter()
-        .map(|c| json!({"code": c, "name": s.category_name(c)}))
+        .map(|c| json!({"name": s.category_name(&c), "code": c}))
         .collect();
     Ok(Json(json!({"suggestions": items})))
 }

@@ -24,10 +24,11 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         &s,
     )?;
     let received: i64 = by_district.values().map(|v| v[0]).sum();
-    let districts: Vec<String> = DISTRICTS
+    let districts: Vec<String> = q
+        .districts
         .iter()
-        .filter(|d| q.f.district.as_deref().is_none_or(|x| x == **d))
-        .map(|d| d.to_string())
+        .filter(|d| q.f.district.as_deref().is_none_or(|x| x == d.as_str()))
+        .cloned()
         .collect();
     let cat_total = |k: &str| {
         cells
@@ -36,7 +37,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             .map(|(_, n)| *n)
             .sum::<i64>()
     };
-    let mut cats: Vec<&str> = TREE.iter().map(|t| t.0).collect();
+    let mut cats: Vec<&str> = q.tree.tops().map(|t| t.code.as_str()).collect();
     cats.sort_by_key(|k| std::cmp::Reverse(cat_total(k)));
     let busiest = by_district
         .iter()
@@ -45,7 +46,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let top_cat = cats
         .first()
         .filter(|k| cat_total(k) > 0)
-        .map(|k| category_name(k));
+        .map(|k| q.category_name(k));
     let (replied, on_time): (i64, i64) = by_district
         .values()
         .map(|v| (v[1], v[2]))
@@ -72,7 +73,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     if let Some(t) = top_cat {
         notes.push(format!("{}{t}", tr.t("most_frequent_category")));
     }
-    let cat_names: Vec<String> = cats.iter().map(|k| category_name(k)).collect();
+    let cat_names: Vec<String> = cats.iter().map(|k| q.category_name(k)).collect();
     let heat = Chart {
         id: "heat",
         title: tr.t("orders_by_district_and_category_heat_map"),
@@ -97,7 +98,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         .iter()
         .take(5)
         .map(|k| Series {
-            name: category_name(k),
+            name: q.category_name(k),
             values: districts
                 .iter()
                 .map(|d| *cells.get(&(d.clone(), k.to_string())).unwrap_or(&0) as f64)
@@ -144,7 +145,7 @@ pub(super) fn city(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         daily.entry(r.get_str("day")?).or_insert_with(|| vec![0; 4])[i] += r.get_i64("received")?;
     }
     let (weeks, weekly) = weekly(q.from, q.to, daily);
-    let names: Vec<String> = top4.iter().map(|k| category_name(k)).collect();
+    let names: Vec<String> = top4.iter().map(|k| q.category_name(k)).collect();
     let line = Chart {
         id: "weekly",
         title: tr.t("weekly_orders_of_the_largest_categories"),

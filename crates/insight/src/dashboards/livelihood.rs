@@ -71,7 +71,7 @@ pub(super) fn livelihood(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> 
         unit: "件".into(),
         label_name: tr.t("category"),
         series: series_of(&cats, &by_cat, &[tr.t("received_2")], &counts),
-        labels: cats.iter().map(|k| category_name(k)).collect(),
+        labels: cats.iter().map(|k| q.category_name(k)).collect(),
     };
     let by_dept = grouped(
         c,

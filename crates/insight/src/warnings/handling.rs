@@ -48,6 +48,7 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPa
     let paging = tongban_platform::http::Paging::new(q.page, q.page_size, 50)?;
     let tz = ctx.tz;
     let (from, to) = crate::range(ctx, q.from.as_deref(), q.to.as_deref(), 30)?;
+    let tree = tongban_hotline::categories::current(&ctx.db).await?;
     if let Some(s) = q
         .status
         .as_deref()
@@ -84,7 +85,9 @@ pub async fn list(ctx: &Ctx, staff: &Staff, q: WarningQuery) -> Result<WarningPa
             Ok(Warning {
                 id: r.get_i64("id")?,
                 kind: r.get_str("kind")?,
-                category_name: category.as_deref().map(crate::dashboards::category_name),
+                category_name: category
+                    .as_deref()
+                    .map(|c| crate::dashboards::category_name(&tree, c)),
                 category,
                 district: r.get_opt_str("district")?,
                 term: r.get_opt_str("term")?,

@@ -288,7 +288,15 @@ async fn matrix(engine: Engine) {
         .redirect(Policy::none())
         .build()
         .unwrap();
-    let table = rows();
+    // Settings sent back as they are (the region's routing rules among them).
+    let settings = app
+        .db()
+        .read(tongban_hotline::settings::load)
+        .await
+        .unwrap();
+    let table = rows(Box::leak(
+        serde_json::to_string(&settings).unwrap().into_boxed_str(),
+    ));
 
     // Every internal path has rows; every row names an internal path.
     let paths = tongban_server::internal_paths();

@@ -227,7 +227,11 @@ on_both_engines!(
             "公交班次",
             "公交班次太少",
         ));
-        let settings = tongban_hotline::settings::Settings::default();
+        let settings = app
+            .db()
+            .read(tongban_hotline::settings::load)
+            .await
+            .unwrap();
         let depts: Vec<String> = app
             .db()
             .read(|c| {

@@ -4,7 +4,7 @@ use super::*;
 fn doc() -> Doc {
     Doc {
         title: "受理回执".into(),
-        issuer: "无锡市政务服务中心".into(),
+        issuer: "某市政务服务中心".into(),
         rows: vec![
             Row::Field("办件编号".into(), "320200-20261201-000001".into()),
             Row::Heading("材料".into()),

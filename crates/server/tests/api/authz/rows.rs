@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn rows() -> Vec<Row> {
+pub(super) fn rows(settings: &'static str) -> Vec<Row> {
     let r = |method: Method, path: &'static str, body: Body, expect: fn(Who) -> u16| Row {
         method,
         path,
@@ -15,11 +15,6 @@ pub(super) fn rows() -> Vec<Row> {
         query: "",
         expect,
     };
-    let settings: &'static str = Box::leak(
-        serde_json::to_string(&tongban_hotline::settings::Settings::default())
-            .unwrap()
-            .into_boxed_str(),
-    );
     vec![
         r(Method::GET, "/metrics", Body::None, |_| 200),
         r(
