@@ -98,9 +98,12 @@ pub enum HotlineError {
     /// The description is empty or too long.
     #[error("{0}")]
     InvalidContent(String),
-    /// Latitude and longitude out of range or alone.
+    /// Latitude and longitude out of range or alone, or a district that does not hold them.
     #[error("{0}")]
     InvalidLocation(String),
+    /// A point outside every district of the region.
+    #[error("{0}")]
+    OutsideRegion(String),
     /// Not a mobile number.
     #[error("{0}")]
     InvalidPhone(String),
@@ -200,6 +203,9 @@ impl From<HotlineError> for ApiError {
             }
             HotlineError::InvalidLocation(m) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_location", m)
+            }
+            HotlineError::OutsideRegion(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "outside_region", m)
             }
             HotlineError::InvalidPhone(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", m),
             HotlineError::InvalidEmail(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", m),

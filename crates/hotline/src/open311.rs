@@ -132,8 +132,8 @@ pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
                         2.0,
                         "district",
                         "singlevaluelist",
-                        true,
-                        "所在区县",
+                        false,
+                        "所在区县（给出坐标 lat/long 或含区县名称的地址 address_string 时可不填）",
                         list(
                             s.districts
                                 .iter()
@@ -186,8 +186,8 @@ pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311>
             "give a location: lat and long, or address_string",
         ));
     }
-    let district = get("attribute[district]")
-        .ok_or_else(|| Error311::bad("attribute[district] is required"))?;
+    // Optional: a point inside the region or an address naming the district gives it.
+    let district = get("attribute[district]").unwrap_or_default();
     let description = get("description").ok_or_else(|| Error311::bad("description is required"))?;
     let t = get("attribute[type]").unwrap_or_else(|| "complaint".into());
     if OrderType::parse(&t).is_none() {

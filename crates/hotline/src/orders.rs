@@ -26,7 +26,11 @@ pub struct NewOrder {
     #[serde(rename = "type")]
     pub order_type: String,
     pub category: String,
+    /// The district or county (name or code); may be left out when the order carries a
+    /// point inside the region's boundaries or an address naming it.
+    #[serde(default)]
     pub district: String,
+    #[serde(default)]
     pub street: String,
     pub title: String,
     pub content: String,

@@ -43,7 +43,7 @@ pub(crate) fn field_of(code: &str) -> &'static str {
         "unknown_type" => "type",
         "unknown_category" => "category",
         "unknown_district" => "district",
-        "missing_location" | "invalid_location" => "street",
+        "missing_location" | "invalid_location" | "outside_region" => "street",
         "invalid_title" => "title",
         "invalid_content" => "content",
         "invalid_phone" | "phone_required" => "phone",

@@ -9,6 +9,7 @@
 //! database's announced changes like the catalogue's cache) or [`load`] inside a transaction.
 
 pub mod files;
+pub mod locate;
 pub mod store;
 
 use crate::db::{Db, DbError};
@@ -132,6 +133,8 @@ pub struct Region {
     pub retired: Vec<Division>,
     /// Place names beyond the divisions (roads, landmarks) for the insight dictionary.
     pub places: Vec<String>,
+    /// The boundaries, parsed (none before they are imported).
+    pub locator: Option<Arc<locate::Locator>>,
     by_code: HashMap<String, usize>,
 }
 
@@ -152,6 +155,7 @@ impl Region {
             divisions,
             retired,
             places,
+            locator: None,
             by_code,
         }
     }

@@ -54,14 +54,13 @@ pub fn import(db: &Db, src: &dyn Source) -> Result<Imported, Vec<String>> {
 }
 
 fn import_as(db: &Db, src: &dyn Source, audited: bool) -> Result<Imported, Vec<String>> {
-    let region = files::read(src)?;
+    let (region, mut errors) = files::read_checked(src);
     let known: Vec<String> = db
         .write_blocking(|c| tongban_platform::identity::list_departments(c))
         .map_err(|e| vec![format!("cannot read the departments: {e}")])?
         .into_iter()
         .map(|d| d.code)
         .collect();
-    let mut errors = Vec::new();
     let (categories, rules) =
         tongban_hotline::categories::read_files(src, &region, &known, &mut errors);
     if !errors.is_empty() {

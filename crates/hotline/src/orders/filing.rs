@@ -3,12 +3,55 @@
 
 use super::*;
 use crate::HotlineError;
+use tongban_platform::region::Region;
 
 struct Checked {
     t: OrderType,
     phone: Option<String>,
     email: Option<String>,
     channel: &'static str,
+}
+
+/// Where the order is: a point inside the region's boundaries gives its district (and its
+/// street when the order names none), refusing a district that does not hold it and a point
+/// outside them all; without a point, an address naming a district gives it; a district
+/// given by its code is named.
+fn place(region: &Region, mut n: NewOrder) -> Result<NewOrder, HotlineError> {
+    let given = n.district.trim().to_owned();
+    if let (Some(lat), Some(lon)) = (n.lat, n.long) {
+        if let Some(p) = region.locate(lon, lat) {
+            let Some(d) = p.district else {
+                return Err(HotlineError::OutsideRegion(format!(
+                    "the point (lat {lat}, long {lon}) is outside every district of {}: check lat and long (WGS 84, degrees), or leave them out and name the district",
+                    region.meta.name
+                )));
+            };
+            if !given.is_empty() && given != d.name && given != d.code {
+                return Err(HotlineError::InvalidLocation(format!(
+                    "district {given:?} does not hold the point (lat {lat}, long {lon}), which is in {}",
+                    d.name
+                )));
+            }
+            n.district = d.name;
+            if n.street.trim().is_empty() {
+                if let Some(s) = p.street {
+                    n.street = s.name;
+                }
+            }
+            return Ok(n);
+        }
+    }
+    match region.district(&given) {
+        Some(d) => n.district = d.name.clone(),
+        None if given.is_empty() => {
+            let found = region.named_in(&n.street);
+            if let Some(d) = found.district {
+                n.district = d.name;
+            }
+        }
+        None => {}
+    }
+    Ok(n)
 }
 
 fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, HotlineError> {
@@ -25,7 +68,7 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, HotlineEr
     }
     if !s.district_exists(&n.district) {
         return Err(HotlineError::UnknownDistrict(format!(
-            "district must be one of {}",
+            "district must be one of {} (or give a point inside the region, or an address naming the district)",
             s.districts.join("、")
         )));
     }
@@ -170,6 +213,8 @@ pub async fn file(
     let day = today.format("%Y%m%d").to_string();
     let source = audit::current_source();
     let settings = ctx.db.read(settings::load).await?;
+    let region = tongban_platform::region::current(&ctx.db).await?;
+    let n = place(&region, n)?;
     let ck = check(&n, &settings, &filer)?;
     if photos.len() > MAX_PHOTOS {
         return Err(HotlineError::TooManyPhotos(format!(

@@ -197,6 +197,17 @@ fn prefix_len(level: Level) -> usize {
 
 /// Read and check the region in `dir` (a folder, or [`Embedded`] files).
 pub fn read(dir: &dyn Source) -> Result<RegionFiles, Vec<String>> {
+    let (files, errors) = read_checked(dir);
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What the folder says, with every problem found (so that other rooms can check their files
+/// against it and report theirs too).
+pub fn read_checked(dir: &dyn Source) -> (RegionFiles, Vec<String>) {
     let mut errors = Vec::new();
     let meta = read_meta(dir, &mut errors);
     let divisions = read_divisions(dir, &mut errors);
@@ -212,17 +223,17 @@ pub fn read(dir: &dyn Source) -> Result<RegionFiles, Vec<String>> {
                 .collect()
         })
         .unwrap_or_default();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(RegionFiles {
-        meta,
-        divisions,
-        departments,
-        halls,
-        boundaries,
-        places,
-    })
+    (
+        RegionFiles {
+            meta,
+            divisions,
+            departments,
+            halls,
+            boundaries,
+            places,
+        },
+        errors,
+    )
 }
 
 fn read_meta(dir: &dyn Source, errors: &mut Vec<String>) -> Meta {

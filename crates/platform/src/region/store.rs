@@ -182,7 +182,14 @@ pub fn load(c: &mut dyn Conn) -> Result<Region, DbError> {
             divisions.push(d);
         }
     }
-    Ok(Region::new(meta, divisions, retired, places))
+    let mut region = Region::new(meta, divisions, retired, places);
+    let shapes = boundaries(c)?;
+    if !shapes.is_empty() {
+        region.locator = Some(std::sync::Arc::new(super::locate::Locator::new(
+            &region, &shapes,
+        )));
+    }
+    Ok(region)
 }
 
 /// The service halls of a department, in the order of the import.

@@ -39,6 +39,7 @@ mod paging;
 mod participation;
 mod plans;
 mod queue;
+mod regions;
 mod rooms;
 mod samples;
 mod small_things;
