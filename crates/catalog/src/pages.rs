@@ -122,12 +122,15 @@ async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> 
             return Ok(None);
         };
         let samples = crate::samples::by_key(c, &m)?;
-        Ok(Some((m, samples)))
+        // Where and when to go, and whom to call (GB/T 39554): the department's halls.
+        let halls = tongban_platform::region::store::halls_of(c, &m.department.code)?;
+        let phone = tongban_platform::region::store::department_phone(c, &m.department.code)?;
+        Ok(Some((m, samples, halls, phone)))
     });
     match found.await {
-        Ok(Some((m, samples))) if m.published => {
+        Ok(Some((m, samples, halls, phone))) if m.published => {
             let online = m.applies_online();
-            page.ok("matter.html", context! { m, online, samples })
+            page.ok("matter.html", context! { m, online, samples, halls, phone })
         }
         Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => page.error(&e.into()),

@@ -215,6 +215,17 @@ pub fn halls_of(c: &mut dyn Conn, department: &str) -> Result<Vec<Hall>, DbError
     .collect()
 }
 
+/// A department's contact phone as the region gives it ("" where none).
+pub fn department_phone(c: &mut dyn Conn, code: &str) -> Result<String, DbError> {
+    Ok(c.query_opt(
+        "SELECT phone FROM departments WHERE code = $1",
+        params![code],
+    )?
+    .map(|r| r.get_str("phone"))
+    .transpose()?
+    .unwrap_or_default())
+}
+
 /// The boundaries kept: (division code, GeoJSON geometry).
 pub fn boundaries(c: &mut dyn Conn) -> Result<Vec<(String, String)>, DbError> {
     c.query(

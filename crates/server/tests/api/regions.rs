@@ -379,6 +379,34 @@ on_both_engines!(a_second_city_from_files, |app: TestApp| async move {
         .unwrap();
     assert_eq!(newest.1.as_deref(), Some("tc-edu"));
 
+    // A matter of the education bureau: its guide says where, when and whom to call.
+    app.db()
+        .write(|c| {
+            let mut m = tongban_catalog::store::get(c, "WX-JY-001")?.unwrap();
+            m.code = "TC-JY-001".into();
+            m.department = tongban_platform::identity::get_department(c, "tc-edu")?.unwrap();
+            tongban_catalog::store::save(c, &[m])
+        })
+        .await
+        .unwrap();
+    let guide = app
+        .client
+        .get(app.url("/matters/TC-JY-001"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "测试市民中心教育窗口（测试市东湖区中心路1号）",
+        "工作日 9:00-17:00",
+        "href=\"tel:0999-1000004\"",
+        "投诉电话",
+    ] {
+        assert!(guide.contains(want), "{want}");
+    }
+
     // The order from before the switch keeps its district.
     let kept = app
         .db()
