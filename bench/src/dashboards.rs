@@ -155,7 +155,7 @@ fn prefill(db: &Db, cases: i64, orders: i64, now: i64) -> Result<(), String> {
             .map(|(k, (_, d))| format!("WHEN {k} THEN '{d}'"))
             .collect::<Vec<_>>()
             .join(" ");
-        let districts = tongban_hotline::categories::DISTRICTS
+        let districts = tongban_bench::demo_districts()
             .iter()
             .enumerate()
             .map(|(k, d)| format!("WHEN {k} THEN '{d}'"))

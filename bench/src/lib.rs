@@ -383,3 +383,19 @@ pub async fn vacuum(db: &tongban_platform::db::Db) {
         }
     }
 }
+
+/// The districts of the demo region (`data/regions/wuxi`), in its order.
+pub fn demo_districts() -> &'static [String] {
+    static D: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        tongban_platform::region::files::read(&tongban_server::region::WUXI)
+            .map(|r| {
+                r.divisions
+                    .into_iter()
+                    .filter(|d| d.level == tongban_platform::region::Level::District)
+                    .map(|d| d.name)
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}

@@ -170,7 +170,12 @@ async fn main() {
     let all = texts(n, 42);
 
     // (a) segmentation and counting against Python jieba on the same sample.
-    tongban_insight::segment::init(&[]);
+    let places = ctx
+        .db
+        .read(|c| Ok(tongban_platform::region::load(c)?.place_names()))
+        .await
+        .expect("region");
+    tongban_insight::segment::learn(&[], &places);
     let part = &all[..sample.min(all.len())];
     let t = Instant::now();
     let counted = count_terms(part);
@@ -195,7 +200,8 @@ async fn main() {
             .write(move |c| {
                 for (i, (title, content)) in rows.iter().enumerate() {
                     let j = (k * 20_000 + i) as i64;
-                    let district = tongban_hotline::categories::DISTRICTS[(j % 7) as usize];
+                    let ds = tongban_bench::demo_districts();
+                    let district = ds[(j as usize) % ds.len()].as_str();
                     c.execute(
                         "INSERT INTO work_orders (order_no, order_type, category, district, street, title, content, public, status,
                             received_at, updated_at, version, channel)

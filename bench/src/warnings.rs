@@ -160,7 +160,6 @@ const INCIDENTS: [(&str, &[&str]); 10] = [
     ),
 ];
 
-const DISTRICTS: [&str; 7] = tongban_hotline::categories::DISTRICTS;
 /// Relative volume per district (population).
 const DISTRICT_WEIGHT: [f64; 7] = [1.4, 0.9, 1.0, 1.0, 1.1, 1.6, 1.2];
 
@@ -263,7 +262,7 @@ async fn main() {
         let t = start + chrono::Duration::hours(hour);
         let shape = hour_shape(t.hour()) * day_shape(t.weekday().num_days_from_monday());
         for (cat, texts) in EVERYDAY {
-            for (d, w) in DISTRICTS.iter().zip(DISTRICT_WEIGHT) {
+            for (d, w) in tongban_bench::demo_districts().iter().zip(DISTRICT_WEIGHT) {
                 let n = poisson(&mut r, per_hour * shape * w / total_weight);
                 for _ in 0..n {
                     let at = t.timestamp_millis() + r.random_range(0..3_600_000);
@@ -283,7 +282,8 @@ async fn main() {
     let mut bursts = Vec::new();
     for i in 0..a.bursts {
         let (cat, texts) = INCIDENTS[i % INCIDENTS.len()];
-        let district = DISTRICTS[r.random_range(0..DISTRICTS.len())];
+        let ds = tongban_bench::demo_districts();
+        let district = ds[r.random_range(0..ds.len())].as_str();
         let day = 29 + r.random_range(0..(days - 30));
         let hour = r.random_range(7..21);
         let onset = (start + chrono::Duration::days(day) + chrono::Duration::hours(hour))
