@@ -72,6 +72,11 @@ pub struct Config {
     /// relay), `smtp://host?tls=required` (STARTTLS) or `smtps://user:pass@host` (TLS).
     /// Unset: e-mail events are written to the log.
     pub smtp_url: Option<String>,
+    /// `TONGBAN_SMS_URL`: the text-message gateway (none: messages are written to the log,
+    /// masked). `aliyun://KEY_ID:KEY_SECRET@dysmsapi.aliyuncs.com?sign_name=…&template=SMS_…`
+    /// for Alibaba Cloud SMS (`aliyun+http://` for a local test gateway), or
+    /// `https://TOKEN@host/path` for a JSON webhook (`http://` likewise).
+    pub sms_url: Option<String>,
     /// `TONGBAN_MAIL_FROM`: the sender of citizen e-mail.
     pub mail_from: String,
     /// `TONGBAN_WORKER_INTERVAL_MS`: how often the background worker delivers notifications,
@@ -124,6 +129,7 @@ impl Default for Config {
             internal_tls_cert: None,
             internal_tls_key: None,
             smtp_url: None,
+            sms_url: None,
             mail_from: "12345 <noreply@tongban.localhost>".into(),
             worker_interval_ms: 5000,
             default_rating_days: 5,
@@ -187,6 +193,9 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_SMTP_URL") {
             self.smtp_url = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = get("TONGBAN_SMS_URL") {
+            self.sms_url = Some(v).filter(|v| !v.is_empty());
         }
         if let Some(v) = get("TONGBAN_MAIL_FROM") {
             self.mail_from = v;

@@ -22,6 +22,7 @@ pub mod notify;
 pub mod outbox;
 pub mod region;
 pub mod routes;
+pub mod sms;
 pub mod throttle;
 pub mod time;
 pub mod totp;

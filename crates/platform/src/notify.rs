@@ -1,5 +1,6 @@
 //! Notifications to citizens: the outbox follower that delivers `email` events over SMTP
-//! (lettre) and `sms` events through an [`SmsProvider`] (the default one writes to the log).
+//! (lettre) and `sms` events through an [`SmsProvider`] (`sms_url`: see [`crate::sms`]; the
+//! default one writes to the log).
 //! Rooms call [`email`] / [`sms`] inside the transaction that changes what the citizen
 //! should hear about.
 
@@ -60,17 +61,17 @@ pub fn sms(
 
 /// A text-message gateway. `Err(retry, message)`: `retry` only when nothing was sent.
 pub trait SmsProvider: Send + Sync {
-    fn send(&self, phone: &str, text: &str) -> Result<(), (bool, String)>;
+    fn send<'a>(&'a self, phone: &'a str, text: &'a str) -> crate::sms::Sending<'a>;
 }
 
 /// The default gateway: writes the (masked) number and the text to the log.
 pub struct LogSms;
 
 impl SmsProvider for LogSms {
-    fn send(&self, phone: &str, text: &str) -> Result<(), (bool, String)> {
+    fn send<'a>(&'a self, phone: &'a str, text: &'a str) -> crate::sms::Sending<'a> {
         // Notices quote replies that may hold phones, ID numbers and flats: scrubbed.
         tracing::info!(to = %crate::mask::phone(phone), text = %crate::mask::scrub_text(text), "sms");
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -132,12 +133,7 @@ impl Notifier {
         let note: Note =
             serde_json::from_str(&text).map_err(|e| (false, format!("malformed event: {e}")))?;
         match ev.kind.as_str() {
-            "sms" => {
-                let sms = self.sms.clone();
-                tokio::task::spawn_blocking(move || sms.send(&note.to, &note.text))
-                    .await
-                    .map_err(|e| (false, e.to_string()))?
-            }
+            "sms" => self.sms.send(&note.to, &note.text).await,
             "email" => self.send_mail(note).await,
             other => Err((false, format!("unknown event kind {other:?}"))),
         }

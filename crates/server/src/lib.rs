@@ -301,7 +301,7 @@ struct InternalState {
 async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoResponse, ApiError> {
     let counts = tongban_cases::service::counts_by_status(&s.ctx).await?;
     let now = tongban_platform::time::now_millis();
-    let (pending, abandoned, quarantined, lags) = s
+    let (pending, abandoned, quarantined, lags, outcomes) = s
         .ctx
         .db
         .read(move |c| {
@@ -321,7 +321,7 @@ async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoRespons
                     tongban_platform::outbox::lag_seconds(c, now)?,
                 ),
             ];
-            Ok((p, a, q, lags))
+            Ok((p, a, q, lags, tongban_platform::outbox::outcomes(c)?))
         })
         .await?;
     let mut text = s.metrics.render(&counts);
@@ -329,6 +329,24 @@ async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoRespons
         "# HELP tongban_outbox_pending Notifications waiting for delivery.\n# TYPE tongban_outbox_pending gauge\ntongban_outbox_pending {pending}\n\
          # HELP tongban_outbox_abandoned Notifications whose worker stopped mid-delivery (not resent, to send at most once).\n# TYPE tongban_outbox_abandoned gauge\ntongban_outbox_abandoned {abandoned}\n"
     ));
+    text.push_str("# HELP tongban_notifications Notifications by kind (email, sms) and outcome: delivered, retrying (failed, to be tried again with backoff), given_up (refused by the gateway, or failing too often).\n# TYPE tongban_notifications gauge\n");
+    for (kind, [delivered, retrying, given_up, _]) in &outcomes {
+        for (state, n) in [
+            ("delivered", delivered),
+            ("retrying", retrying),
+            ("given_up", given_up),
+        ] {
+            text.push_str(&format!(
+                "tongban_notifications{{kind=\"{kind}\",state=\"{state}\"}} {n}\n"
+            ));
+        }
+    }
+    text.push_str("# HELP tongban_notification_failures Failed delivery tries by kind (each retried or given up).\n# TYPE tongban_notification_failures gauge\n");
+    for (kind, [.., failures]) in &outcomes {
+        text.push_str(&format!(
+            "tongban_notification_failures{{kind=\"{kind}\"}} {failures}\n"
+        ));
+    }
     text.push_str("# HELP tongban_follower_quarantined Rows a background follower set aside because it could not process them (listed on /console/followers).\n# TYPE tongban_follower_quarantined gauge\n");
     for f in [
         tongban_insight::index::FOLLOWER,
@@ -468,7 +486,7 @@ pub async fn serve(
     let worker = {
         let notifier = tongban_platform::notify::Notifier::from_config(
             &ctx.config,
-            std::sync::Arc::new(tongban_platform::notify::LogSms),
+            tongban_platform::sms::provider(ctx.config.sms_url.as_deref())?,
         )?;
         tokio::spawn(worker(ctx.clone(), notifier))
     };

@@ -43,6 +43,7 @@ mod regions;
 mod rooms;
 mod samples;
 mod small_things;
+mod sms;
 mod supplement_items;
 mod throttle;
 mod tls;
