@@ -104,6 +104,9 @@ pub enum HotlineError {
     /// A point outside every district of the region.
     #[error("{0}")]
     OutsideRegion(String),
+    /// A media URL that is not an http(s) address.
+    #[error("{0}")]
+    InvalidMediaUrl(String),
     /// Not a mobile number.
     #[error("{0}")]
     InvalidPhone(String),
@@ -206,6 +209,9 @@ impl From<HotlineError> for ApiError {
             }
             HotlineError::OutsideRegion(m) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "outside_region", m)
+            }
+            HotlineError::InvalidMediaUrl(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_media_url", m)
             }
             HotlineError::InvalidPhone(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_phone", m),
             HotlineError::InvalidEmail(m) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", m),

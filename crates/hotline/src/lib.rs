@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("hotline", 4, "0004_public_lookup"),
     tongban_platform::migration!("hotline", 5, "0005_queue_indexes"),
     tongban_platform::migration!("hotline", 6, "0006_categories"),
+    tongban_platform::migration!("hotline", 7, "0007_media_url"),
 ];
 
 /// This room's sealed columns (key rotation re-seals them; values in clear are sealed at

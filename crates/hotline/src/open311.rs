@@ -13,6 +13,7 @@ use tongban_platform::{crypto, mask, params, ApiError, Ctx};
 
 mod format;
 mod keys;
+pub mod media;
 pub use format::*;
 pub use keys::*;
 
@@ -156,7 +157,12 @@ pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
 }
 
 /// POST requests: form fields of the specification. Returns the service request id.
-pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311> {
+/// POST requests: form fields, and the photos of a multipart request's `media` parts.
+pub async fn create(
+    ctx: &Ctx,
+    form: &[(String, String)],
+    photos: Vec<Vec<u8>>,
+) -> Result<V, Error311> {
     let get = |k: &str| {
         form.iter()
             .find(|(n, _)| n == k)
@@ -210,8 +216,9 @@ pub async fn create(ctx: &Ctx, form: &[(String, String)]) -> Result<V, Error311>
         phone: get("phone"),
         email: get("email"),
         channel: None,
+        media_url: get("media_url"),
     };
-    let (no, _) = orders::file(ctx, n, Filer::Partner(key), Vec::new()).await?;
+    let (no, _) = orders::file(ctx, n, Filer::Partner(key), photos).await?;
     Ok(V::List(
         "request",
         vec![V::Obj(vec![
@@ -312,6 +319,7 @@ pub fn parse_query(q: &[(String, String)]) -> Result<RequestQuery, Error311> {
 pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
     let tz = ctx.tz;
     let now = tongban_platform::time::now_millis();
+    let base = ctx.config.public_base();
     let partner_id = match q.api_key.as_deref() {
         Some(k) => Some(partner(ctx, Some(k)).await?),
         None => None,
@@ -364,7 +372,7 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
             let sql = format!(
                 "SELECT o.id, o.order_no, o.status, o.category, o.title, o.district, o.street, o.lat, o.lng, o.received_at, o.updated_at,
                         o.answer_by, o.api_key_id, o.published_at, o.public, o.public_title, o.public_text, o.public_reply,
-                        d.name AS dname
+                        o.photo, o.media_url, d.name AS dname
                  FROM work_orders o LEFT JOIN departments d ON d.code = o.department_code
                  WHERE {} ORDER BY o.received_at DESC, o.id DESC LIMIT ${} OFFSET ${}",
                 w.join(" AND "),
@@ -416,6 +424,17 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                         )
                     };
                     let num = |v: Option<f64>| v.map_or(V::Null, V::N);
+                    // A public order's first photo by an expiring link; else the partner's
+                    // own picture (as it gave it) where the order is public or its own.
+                    let no = r.get_str("order_no")?;
+                    let photos = crate::orders::photo_keys(r.get_opt_str("photo")?.as_deref());
+                    let media = if published && !photos.is_empty() {
+                        media::link(&base, &no, 0, now)
+                    } else if published || own {
+                        r.get_opt_str("media_url")?
+                    } else {
+                        None
+                    };
                     Ok(V::Obj(vec![
                         ("service_request_id", V::s(r.get_str("order_no")?)),
                         ("status", V::s(if st.is_open() { "open" } else { "closed" })),
@@ -433,7 +452,7 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
                         ("zipcode", V::Null),
                         ("lat", num(lat)),
                         ("long", num(long)),
-                        ("media_url", V::Null),
+                        ("media_url", V::opt(media)),
                     ]))
                 })
                 .collect::<Result<Vec<_>, DbError>>()

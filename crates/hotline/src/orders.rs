@@ -44,6 +44,9 @@ pub struct NewOrder {
     pub email: Option<String>,
     /// `web` (default) or `mobile`; `phone` and `open311` are set by those entry points.
     pub channel: Option<String>,
+    /// A picture the filer keeps elsewhere (http or https), stored as given, never fetched.
+    #[serde(default)]
+    pub media_url: Option<String>,
 }
 
 /// Who files: a logged-in citizen, an anonymous caller, an operator, or a partner app.

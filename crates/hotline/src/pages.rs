@@ -170,6 +170,7 @@ pub(crate) fn order_from(values: &Map<String, Value>) -> NewOrder {
         phone: opt("phone"),
         email: opt("email"),
         channel: Some("web".into()),
+        media_url: None,
     }
 }
 

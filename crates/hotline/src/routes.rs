@@ -27,7 +27,7 @@ mod staff_api;
 pub use staff_api::{internal_router, INTERNAL_PATHS};
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 20] = [
+pub const PUBLIC_PATHS: [&str; 21] = [
     "/api/v1/workorders",
     "/api/v1/workorders/{order_no}",
     "/api/v1/workorders/{order_no}/rating",
@@ -48,6 +48,7 @@ pub const PUBLIC_PATHS: [&str; 20] = [
     "/open311/v2/requests/{service_request_id}",
     "/open311/v2/tokens/{token}",
     "/api/v1/workorders/{order_no}/photos/{n}",
+    "/open311/v2/media/{order_no}/{n}",
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
@@ -72,17 +73,20 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
         .route(
             p[15],
             get(|s: State<Ctx>, u: Uri| requests(s, u, Format::Json))
-                .post(|s: State<Ctx>, b: Bytes| create311(s, b, Format::Json)),
+                .post(|s: State<Ctx>, r: Request| create311(s, r, Format::Json)),
         )
         .route(
             p[16],
             get(|s: State<Ctx>, u: Uri| requests(s, u, Format::Xml))
-                .post(|s: State<Ctx>, b: Bytes| create311(s, b, Format::Xml)),
+                .post(|s: State<Ctx>, r: Request| create311(s, r, Format::Xml)),
         )
         .route(p[17], get(request_one))
         .route(p[18], get(token))
+        .route(p[20], get(media311))
         .layer(DefaultBodyLimit::max(
-            max_upload_bytes.saturating_add(1 << 20),
+            max_upload_bytes
+                .saturating_mul(orders::MAX_PHOTOS)
+                .saturating_add(1 << 20),
         ))
 }
 
@@ -455,20 +459,71 @@ async fn requests(State(ctx): State<Ctx>, uri: Uri, f: Format) -> Response {
     reply311(f, "service_requests", r)
 }
 
-async fn create311(State(ctx): State<Ctx>, body: Bytes, f: Format) -> Response {
+/// POST requests: form fields (`application/x-www-form-urlencoded`), or the same fields as
+/// parts of `multipart/form-data` with up to three photos as `media` parts.
+async fn create311(State(ctx): State<Ctx>, req: Request, f: Format) -> Response {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
     let r = async {
-        let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).map_err(|e| {
-            Error311::bad(format!(
-                "send application/x-www-form-urlencoded fields: {e}"
-            ))
-        })?;
-        open311::create(&ctx, &form).await
+        let (form, photos) = if multipart {
+            let mut mp = Multipart::from_request(req, &ctx)
+                .await
+                .map_err(|e| Error311::bad(format!("multipart/form-data: {}", e.body_text())))?;
+            let (mut form, mut photos) = (Vec::new(), Vec::new());
+            while let Some(field) = mp
+                .next_field()
+                .await
+                .map_err(|e| Error311::bad(format!("multipart/form-data: {e}")))?
+            {
+                let name = field.name().unwrap_or("").to_owned();
+                let data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| Error311::bad(format!("part {name:?}: {e}")))?;
+                if name == "media" {
+                    photos.push(data.to_vec());
+                } else {
+                    form.push((name, String::from_utf8_lossy(&data).into_owned()));
+                }
+            }
+            (form, photos)
+        } else {
+            let body = Bytes::from_request(req, &ctx)
+                .await
+                .map_err(|e| Error311::bad(e.body_text()))?;
+            let form =
+                serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).map_err(|e| {
+                    Error311::bad(format!(
+                        "send application/x-www-form-urlencoded fields: {e}"
+                    ))
+                })?;
+            (form, Vec::new())
+        };
+        open311::create(&ctx, &form, photos).await
     }
     .await;
     match r {
         Ok(v) => open311::render(f, StatusCode::CREATED, "service_requests", &v),
         Err(e) => e.render(f),
     }
+}
+
+/// `GET /open311/v2/media/{order_no}/{n}?exp=&sig=`: a public order's photo by its link.
+async fn media311(
+    State(ctx): State<Ctx>,
+    Path((no, n)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let q = query_pairs(uri.query()).unwrap_or_default();
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let exp = get("exp").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let Ok(n) = n.parse::<usize>() else {
+        return Error311::new(StatusCode::NOT_FOUND, "no such photo").render(Format::Json);
+    };
+    open311::media::serve(&ctx, &no, n, exp, &get("sig").unwrap_or_default()).await
 }
 
 async fn request_one(State(ctx): State<Ctx>, Path(file): Path<String>, uri: Uri) -> Response {

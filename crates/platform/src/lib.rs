@@ -15,6 +15,7 @@ pub mod followers;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod images;
 pub mod keyring;
 pub mod lists;
 pub mod mask;

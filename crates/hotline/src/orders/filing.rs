@@ -97,6 +97,19 @@ fn check(n: &NewOrder, s: &Settings, filer: &Filer) -> Result<Checked, HotlineEr
             ))
         }
     }
+    if let Some(u) = n.media_url.as_deref().filter(|u| !u.is_empty()) {
+        let ok = (u.starts_with("https://") || u.starts_with("http://"))
+            && u.len() <= 500
+            && u.len() > "https://".len()
+            && !u
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
+        if !ok {
+            return Err(HotlineError::InvalidMediaUrl(
+                "media_url must be an http or https address of at most 500 characters".into(),
+            ));
+        }
+    }
     let needs_contact = !matches!(filer, Filer::Citizen(_));
     let phone = match &n.phone {
         Some(p) if !p.trim().is_empty() => Some(
@@ -371,6 +384,12 @@ pub async fn file(
                 Filer::Operator(s) => ("staff", s.username.clone()),
                 Filer::Partner(k) => ("partner", format!("apikey:{k}")),
             };
+            if let Some(u) = n.media_url.as_deref().filter(|u| !u.is_empty()) {
+                c.execute(
+                    "UPDATE work_orders SET media_url = $1 WHERE id = $2",
+                    params![u, id],
+                )?;
+            }
             event(c, id, now, "receive", Status::Received, &actor, None, "")?;
             if let Some(d) = &dept {
                 event(c, id, now, "dispatch", Status::Dispatched, "routing", Some(d), "")?;

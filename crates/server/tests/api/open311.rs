@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tongban_platform::identity::Role;
 
+mod media;
 mod public_only;
 
 async fn get(app: &TestApp, path: &str) -> (StatusCode, String, String) {
@@ -80,7 +81,8 @@ on_both_engines!(open311_round_trip, |app: TestApp| async move {
             district["required"].as_bool(),
             district["datatype"].as_str()
         ),
-        (Some(true), Some("singlevaluelist"))
+        (Some(false), Some("singlevaluelist")),
+        "optional: a point or an address gives it"
     );
     assert_eq!(district["values"].as_array().unwrap().len(), 7);
     let (_, _, xml) = get(&app, "/open311/v2/services/utility.water.xml").await;
