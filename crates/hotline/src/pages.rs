@@ -74,10 +74,29 @@ pub(crate) async fn form_data(ctx: &Ctx) -> Value {
             }
         }
     }
+    // The region's streets and towns to pick from while typing the place (a city's few
+    // hundred; a province's are too many to send with every form).
+    let streets: Vec<String> = match tongban_platform::region::current(&ctx.db).await {
+        Ok(r) => {
+            let all: Vec<String> = r
+                .divisions
+                .iter()
+                .filter(|d| d.level == tongban_platform::region::Level::Street)
+                .map(|d| d.name.clone())
+                .collect();
+            if all.len() <= 1000 {
+                all
+            } else {
+                Vec::new()
+            }
+        }
+        Err(_) => Vec::new(),
+    };
     json!({
         "groups": groups,
         "types": crate::rules::ORDER_TYPES.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "districts": *s.districts,
+        "streets": streets,
     })
 }
 

@@ -344,6 +344,10 @@ on_both_engines!(a_second_city_from_files, |app: TestApp| async move {
         .await
         .unwrap();
     assert!(html.contains("南岭县") && !html.contains("梁溪区"));
+    assert!(
+        html.contains("<datalist id=\"f-streets\">") && html.contains("西山区第三街道"),
+        "the streets to pick from"
+    );
     let cookie = with_csrf("");
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf_for(&cookie))
