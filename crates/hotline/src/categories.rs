@@ -6,7 +6,7 @@
 
 use crate::settings::RouteRule;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tongban_platform::db::{Conn, Db, DbError};
 use tongban_platform::params;
 use tongban_platform::region::files::{code_ok, RegionFiles, Source, Table};
@@ -352,31 +352,9 @@ pub fn name_of(c: &mut dyn Conn, code: &str) -> Result<Option<String>, DbError> 
     .transpose()
 }
 
-#[derive(Default)]
-struct TreeCache {
-    held: Mutex<Option<(u64, Arc<Tree>)>>,
-}
-
 /// The tree in force, from memory while the database has announced no change.
 pub async fn current(db: &Db) -> Result<Arc<Tree>, DbError> {
-    let cache = db.local::<TreeCache>();
-    let generation = db.cache_generation();
-    if let (Some(g), Ok(held)) = (generation, cache.held.lock()) {
-        if let Some((at, t)) = held.as_ref() {
-            if *at == g {
-                return Ok(t.clone());
-            }
-        }
-    }
-    let t = Arc::new(db.read(load).await?);
-    if let Some(g) = generation {
-        if db.cache_generation() == Some(g) {
-            if let Ok(mut held) = cache.held.lock() {
-                *held = Some((g, t.clone()));
-            }
-        }
-    }
-    Ok(t)
+    tongban_platform::db::snapshot::current(db, load).await
 }
 
 #[cfg(test)]

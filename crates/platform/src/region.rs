@@ -15,7 +15,7 @@ pub mod store;
 use crate::db::{Db, DbError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 pub use store::load;
 
@@ -221,32 +221,8 @@ impl Region {
     }
 }
 
-/// The region kept in memory beside a database ([`Db::local`]), with the generation it was
-/// read at.
-#[derive(Default)]
-pub struct RegionCache {
-    held: Mutex<Option<(u64, Arc<Region>)>>,
-}
-
 /// The region in force: from memory while the database has announced no change since it was
 /// read, else read again.
 pub async fn current(db: &Db) -> Result<Arc<Region>, DbError> {
-    let cache = db.local::<RegionCache>();
-    let generation = db.cache_generation();
-    if let (Some(g), Ok(held)) = (generation, cache.held.lock()) {
-        if let Some((at, r)) = held.as_ref() {
-            if *at == g {
-                return Ok(r.clone());
-            }
-        }
-    }
-    let r = Arc::new(db.read(load).await?);
-    if let Some(g) = generation {
-        if db.cache_generation() == Some(g) {
-            if let Ok(mut held) = cache.held.lock() {
-                *held = Some((g, r.clone()));
-            }
-        }
-    }
-    Ok(r)
+    crate::db::snapshot::current(db, load).await
 }

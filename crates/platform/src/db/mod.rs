@@ -7,6 +7,7 @@
 mod held;
 mod migrate;
 mod pg;
+pub mod snapshot;
 mod sqlite;
 mod value;
 
