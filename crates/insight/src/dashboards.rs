@@ -304,7 +304,7 @@ pub async fn board(ctx: &Ctx, code: &str, f: Filter, en: bool) -> Result<Board, 
     }
     let departments = ctx
         .db
-        .read(|c| tongban_platform::identity::list_departments(c))
+        .read(|c| tongban_platform::identity::all_departments(c))
         .await?;
     if let Some(d) = &f.department {
         if !departments.iter().any(|x| &x.code == d) {

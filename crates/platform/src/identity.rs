@@ -134,7 +134,8 @@ pub fn upsert_department(c: &mut dyn Conn, d: &Department) -> Result<(), DbError
     c.announce("departments")?;
     c.execute(
         "INSERT INTO departments (code, name, name_en) VALUES ($1, $2, $3)
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
+           retired_at = NULL",
         params![d.code.as_str(), d.name.as_str(), d.name_en.as_str()],
     )?;
     Ok(())
@@ -172,7 +173,19 @@ pub fn count_accounts(c: &mut dyn Conn, before: Option<i64>) -> Result<i64, DbEr
     .get_i64("n")
 }
 
+/// The departments in force (those a region import left out are not).
 pub fn list_departments(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
+    c.query(
+        "SELECT code, name, name_en FROM departments WHERE retired_at IS NULL ORDER BY code",
+        &[],
+    )?
+    .iter()
+    .map(|r| Department::from_row(r, ""))
+    .collect()
+}
+
+/// Every department, retired ones too (for the names of what they handled).
+pub fn all_departments(c: &mut dyn Conn) -> Result<Vec<Department>, DbError> {
     c.query(
         "SELECT code, name, name_en FROM departments ORDER BY code",
         &[],

@@ -49,4 +49,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 13, "0013_audit_pending"),
     migration!("platform", 14, "0014_department_english"),
     migration!("platform", 15, "0015_region"),
+    migration!("platform", 16, "0016_department_retired"),
 ];

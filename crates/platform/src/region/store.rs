@@ -101,11 +101,16 @@ pub fn save(c: &mut dyn Conn, r: &RegionFiles, now: i64) -> Result<(), DbError> 
             params![code.as_str(), g.as_str()],
         )?;
     }
+    c.execute(
+        "UPDATE departments SET retired_at = $1 WHERE retired_at IS NULL",
+        params![now],
+    )?;
     for d in &r.departments {
         c.execute(
             "INSERT INTO departments (code, name, name_en, kind, parent, phone) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en,
-               kind = excluded.kind, parent = excluded.parent, phone = excluded.phone",
+               kind = excluded.kind, parent = excluded.parent, phone = excluded.phone,
+               retired_at = NULL",
             params![
                 d.code.as_str(),
                 d.name.as_str(),

@@ -195,6 +195,23 @@ on_both_engines!(a_second_city_from_files, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(cats["districts"], json!(["东湖区", "西山区", "南岭县"]));
+    // The departments the console offers are the city's; the demo's are retired, kept.
+    let (active, all) = app
+        .db()
+        .read(|c| {
+            Ok((
+                tongban_platform::identity::list_departments(c)?,
+                tongban_platform::identity::all_departments(c)?,
+            ))
+        })
+        .await
+        .unwrap();
+    let codes: Vec<&str> = active.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        ["tc-12345", "tc-city", "tc-city-west", "tc-edu", "tc-water"]
+    );
+    assert!(all.iter().any(|d| d.code == "wx-wjw"));
     // Every node's copy follows the change (on SQLite within 200 ms of another process's).
     let started = std::time::Instant::now();
     loop {
