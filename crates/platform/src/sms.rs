@@ -60,14 +60,19 @@ fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
                 }
-                Err(_) => out.push(b'%'),
-            },
+            }
             b'+' => out.push(b' '),
             b => out.push(b),
         }
@@ -343,5 +348,6 @@ mod tests {
         assert!(provider(Some("https://token@sms.example.gov.cn/send")).is_ok());
         assert_eq!(redact("aliyun://id:secret@host?x=1"), "aliyun://…@host?x=1");
         assert_eq!(decode("%E6%B5%8B%E8%AF%95"), "测试");
+        assert_eq!(decode("%测%4"), "%测%4", "a bad escape is kept, never a panic");
     }
 }
