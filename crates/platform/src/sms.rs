@@ -348,6 +348,10 @@ mod tests {
         assert!(provider(Some("https://token@sms.example.gov.cn/send")).is_ok());
         assert_eq!(redact("aliyun://id:secret@host?x=1"), "aliyun://…@host?x=1");
         assert_eq!(decode("%E6%B5%8B%E8%AF%95"), "测试");
-        assert_eq!(decode("%测%4"), "%测%4", "a bad escape is kept, never a panic");
+        assert_eq!(
+            decode("%测%4"),
+            "%测%4",
+            "a bad escape is kept, never a panic"
+        );
     }
 }

@@ -388,6 +388,12 @@ fn serve(config: Config, demo: Option<u32>) -> Result<(), String> {
             config.upload_dir.display()
         )
     })?;
+    // Without a region there are no districts or categories: work orders cannot be filed.
+    if !tongban_server::region::present(&db).map_err(|e| format!("cannot read the region: {e}"))? {
+        eprintln!(
+            "tongban: no region is loaded, so work orders cannot be filed yet: run `tongban region import DIR` (docs/operations.md, \"The region\"); `tongban demo` loads the Wuxi demo region"
+        );
+    }
     rt.block_on(async move {
         let listeners =
             tongban_server::Listeners::bind(&config.public_addr, &config.internal_addr).await?;
