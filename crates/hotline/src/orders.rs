@@ -342,6 +342,14 @@ pub fn tell_citizen(c: &mut dyn Conn, r: &Rec, what: &str, now: i64) -> Result<(
     tell(c, &told, what, now)
 }
 
+/// A district renamed by a region import: its orders follow it (in the caller's transaction).
+pub fn rename_district(c: &mut dyn Conn, old: &str, new: &str) -> Result<u64, DbError> {
+    c.execute(
+        "UPDATE work_orders SET district = $1 WHERE district = $2",
+        params![new, old],
+    )
+}
+
 /// Whom to tell about an order, in clear.
 pub struct Told<'a> {
     pub order_no: &'a str,

@@ -7,6 +7,7 @@ pub mod evaluation;
 pub mod facts;
 pub mod index;
 pub mod pages;
+pub mod renames;
 pub mod routes;
 pub mod segment;
 pub mod textrank;

@@ -87,12 +87,27 @@ fn import_as(db: &Db, src: &dyn Source, audited: bool) -> Result<Imported, Vec<S
     let now = tongban_platform::time::now_millis();
     let retired = db
         .write_blocking(move |c| {
-            let before: std::collections::HashSet<String> = tongban_platform::region::load(c)?
+            let kept = tongban_platform::region::load(c)?;
+            let before: std::collections::HashSet<String> =
+                kept.divisions.iter().map(|d| d.code.clone()).collect();
+            // Districts the folder renames (same code, another name): their history follows.
+            let renamed: Vec<(String, String)> = region
                 .divisions
-                .into_iter()
-                .map(|d| d.code)
+                .iter()
+                .filter(|d| d.level == tongban_platform::region::Level::District)
+                .filter_map(|d| {
+                    kept.divisions
+                        .iter()
+                        .chain(&kept.retired)
+                        .find(|k| k.code == d.code && k.name != d.name)
+                        .map(|k| (k.name.clone(), d.name.clone()))
+                })
                 .collect();
             tongban_platform::region::store::save(c, &region, now)?;
+            for (old, new) in &renamed {
+                tongban_hotline::orders::rename_district(c, old, new)?;
+                tongban_insight::renames::rename_district(c, old, new)?;
+            }
             tongban_hotline::categories::save(c, &categories, now)?;
             let mut s = tongban_hotline::settings::load(c)?;
             s.routing = rules;

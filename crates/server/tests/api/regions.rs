@@ -428,6 +428,60 @@ on_both_engines!(a_second_city_from_files, |app: TestApp| async move {
         assert!(guide.contains(want), "{want}");
     }
 
+    // A district renamed (same code): its orders and figures follow it.
+    app.db()
+        .write(|c| {
+            c.execute(
+                "INSERT INTO insight_order_days (day, department_code, district, category, received, mobile, phone, replied, replied_on_time, closed, rated, satisfied, bad)
+                 VALUES ('2026-11-01', 'tc-edu', '南岭县', 'education', 3, 0, 0, 0, 0, 0, 0, 0, 0),
+                        ('2026-11-01', 'tc-edu', '南岭区', 'education', 2, 0, 0, 0, 0, 0, 0, 0, 0)",
+                &[],
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let div = std::fs::read_to_string(dir.join("divisions.csv"))
+        .unwrap()
+        .replace("南岭县", "南岭区");
+    std::fs::write(dir.join("divisions.csv"), div).unwrap();
+    let o = tongban(
+        &url,
+        &base,
+        &["region", "import", dir.to_str().unwrap()],
+        None,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (edu_district, merged) = {
+        let no = newest.0.clone();
+        app.db()
+            .read(move |c| {
+                let d = c
+                    .query_one(
+                        "SELECT district FROM work_orders WHERE order_no = $1",
+                        tongban_platform::params![no.as_str()],
+                    )?
+                    .get_str("district")?;
+                let m = c
+                    .query_one(
+                        "SELECT CAST(SUM(received) AS BIGINT) AS n FROM insight_order_days WHERE day = '2026-11-01' AND district = '南岭区'",
+                        &[],
+                    )?
+                    .get_i64("n")?;
+                let old = c
+                    .query_one(
+                        "SELECT COUNT(*) AS n FROM insight_order_days WHERE district = '南岭县'",
+                        &[],
+                    )?
+                    .get_i64("n")?;
+                Ok((d, (m, old)))
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(edu_district, "南岭区");
+    assert_eq!(merged, (5, 0), "figures merged under the new name");
+
     // The order from before the switch keeps its district.
     let kept = app
         .db()
