@@ -62,11 +62,6 @@ impl Tree {
             .map(|c| c.name.as_str())
     }
 
-    /// The top-level category above `code` (see [`top`]).
-    pub fn top<'a>(&self, code: &'a str) -> &'a str {
-        top(code)
-    }
-
     /// The top-level categories in force.
     pub fn tops(&self) -> impl Iterator<Item = &Category> {
         self.cats.iter().filter(|c| c.parent.is_none())
@@ -391,8 +386,8 @@ mod tests {
     #[test]
     fn a_tree_of_any_depth() {
         let t = tree();
-        assert_eq!(t.top("utility.water.quality"), "utility");
-        assert_eq!(t.top("city"), "city");
+        assert_eq!(top("utility.water.quality"), "utility");
+        assert_eq!(top("city"), "city");
         assert_eq!(t.name("old"), Some("旧类别"));
         assert!(!t.exists("old") && t.exists("utility.water.quality"));
         let depths: Vec<usize> = t.walk().iter().map(|(_, d)| *d).collect();

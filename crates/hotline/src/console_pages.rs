@@ -122,7 +122,7 @@ async fn operator_submit(
         _ => Map::new(),
     };
     let data = form_data(&ctx).await;
-    let s = ctx.db.read(settings::load).await.unwrap_or_default();
+    let s = settings::current(&ctx.db).await.unwrap_or_default();
     let text = format!("{} {}", f.title, f.content);
     let suggestions: Vec<Value> = s
         .tree

@@ -49,7 +49,7 @@ pub fn discovery(base: &str, contact: &str) -> V {
 }
 
 pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
-    let s = ctx.db.read(settings::load).await?;
+    let s = settings::current(&ctx.db).await?;
     let cats = s.all_categories();
     let items = cats
         .iter()
@@ -81,7 +81,7 @@ pub async fn services(ctx: &Ctx) -> Result<V, Error311> {
 }
 
 pub async fn definition(ctx: &Ctx, code: &str) -> Result<V, Error311> {
-    let s = ctx.db.read(settings::load).await?;
+    let s = settings::current(&ctx.db).await?;
     if !s.category_exists(code) {
         return Err(Error311::new(
             StatusCode::NOT_FOUND,
@@ -171,7 +171,7 @@ pub async fn create(
     };
     let key = partner(ctx, get("api_key").as_deref()).await?;
     let code = get("service_code").ok_or_else(|| Error311::bad("service_code is required"))?;
-    let s = ctx.db.read(settings::load).await?;
+    let s = settings::current(&ctx.db).await?;
     if !s.category_exists(&code) {
         return Err(Error311::new(
             StatusCode::NOT_FOUND,

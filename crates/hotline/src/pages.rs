@@ -54,14 +54,14 @@ pub(crate) fn field_of(code: &str) -> &'static str {
 }
 
 pub(crate) async fn form_data(ctx: &Ctx) -> Value {
-    let s = ctx.db.read(settings::load).await.unwrap_or_default();
+    let s = settings::current(&ctx.db).await.unwrap_or_default();
     let mut groups: Vec<Value> = Vec::new();
     for (code, name, parent) in s.all_categories() {
         match parent {
             None => groups.push(json!({"code": code, "name": name, "subs": []})),
             Some(p) => {
                 // Deeper categories are listed under their top one with their path.
-                let top = s.top(&p).to_owned();
+                let top = crate::categories::top(&p).to_owned();
                 let name = if p == top {
                     name
                 } else {

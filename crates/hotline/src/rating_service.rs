@@ -147,7 +147,7 @@ pub async fn rate_order(
                 x => x?,
             };
             if r.status == Status::Replied {
-                let limits = settings::load(c)?.limits;
+                let limits = settings::stored(c)?.limits;
                 let (action, note) = if ratings::is_bad(n.level) {
                     reopen(&mut r, &cal, &limits, today);
                     (

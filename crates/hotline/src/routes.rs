@@ -345,7 +345,7 @@ async fn appeal_case(
 }
 
 async fn categories(State(ctx): State<Ctx>) -> Result<Json<serde_json::Value>, ApiError> {
-    let s = ctx.db.read(settings::load).await?;
+    let s = settings::current(&ctx.db).await?;
     let cats: Vec<_> = s
         .all_categories()
         .into_iter()

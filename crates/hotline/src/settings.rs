@@ -65,11 +65,6 @@ impl Settings {
         self.routing().route(category, district).map(str::to_owned)
     }
 
-    /// The top-level category above `code`.
-    pub fn top<'a>(&self, code: &'a str) -> &'a str {
-        crate::categories::top(code)
-    }
-
     /// The Chinese name of a category code (the code itself if unknown).
     pub fn category_name(&self, code: &str) -> String {
         self.tree
@@ -95,7 +90,7 @@ impl Settings {
                 .get(i + 1)
                 .is_none_or(|(next, depth)| *depth == 0 && next.code != c.code);
             if last_of_top {
-                let top = self.tree.top(&c.code).to_owned();
+                let top = crate::categories::top(&c.code).to_owned();
                 for e in self
                     .categories
                     .iter()
@@ -183,13 +178,31 @@ impl Settings {
     }
 }
 
-/// The configuration in force (defaults for parts never saved).
+/// The configuration in force (defaults for parts never saved), with the region's tree and
+/// districts, read in the caller's transaction.
 pub fn load(c: &mut dyn Conn) -> Result<Settings, DbError> {
-    let mut s = Settings {
+    Ok(Settings {
         tree: Arc::new(crate::categories::load(c)?),
         districts: Arc::new(tongban_platform::region::store::district_names(c)?),
-        ..Settings::default()
-    };
+        ..stored(c)?
+    })
+}
+
+/// The configuration in force, with the tree and districts this node keeps in memory (one
+/// query instead of three: the request paths use it).
+pub async fn current(db: &tongban_platform::db::Db) -> Result<Settings, DbError> {
+    let tree = crate::categories::current(db).await?;
+    let region = tongban_platform::region::current(db).await?;
+    Ok(Settings {
+        tree,
+        districts: Arc::new(region.district_names()),
+        ..db.read(stored).await?
+    })
+}
+
+/// The editable settings alone (no tree, no districts): enough for the time limits.
+pub fn stored(c: &mut dyn Conn) -> Result<Settings, DbError> {
+    let mut s = Settings::default();
     for r in c.query("SELECT name, value FROM hotline_settings WHERE name IN ('categories', 'routing', 'limits')", &[])? {
         let v = r.get_str("value")?;
         let err = |e: serde_json::Error| DbError::Decode(format!("hotline setting: {e}"));
@@ -234,7 +247,7 @@ pub async fn replace(
         .map(|d| d.code)
         .collect();
     // The region's tree and districts, which the JSON sent does not carry.
-    let current = ctx.db.read(load).await?;
+    let current = current(&ctx.db).await?;
     let s = Settings {
         tree: current.tree,
         districts: current.districts,

@@ -118,9 +118,10 @@ pub struct Warning {
 pub async fn evaluate(ctx: &Ctx, t: &Touched) -> Result<usize, DbError> {
     let tz = ctx.tz;
     let t = t.clone();
+    // Only the rules are needed, not the tree.
     let routing = ctx
         .db
-        .read(tongban_hotline::settings::load)
+        .read(tongban_hotline::settings::stored)
         .await?
         .routing();
     ctx.db

@@ -292,94 +292,12 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
     router.with_state(ctx)
 }
 
-#[derive(Clone)]
-struct InternalState {
-    ctx: Ctx,
-    metrics: metrics::Metrics,
-}
-
-async fn metrics_text(State(s): State<InternalState>) -> Result<impl IntoResponse, ApiError> {
-    let counts = tongban_cases::service::counts_by_status(&s.ctx).await?;
-    let now = tongban_platform::time::now_millis();
-    let (pending, abandoned, quarantined, lags, outcomes) = s
-        .ctx
-        .db
-        .read(move |c| {
-            let (p, a) = tongban_platform::outbox::counts(c, now)?;
-            let q = tongban_platform::followers::counts(c)?;
-            let lags = vec![
-                (
-                    tongban_insight::index::FOLLOWER,
-                    tongban_insight::index::lag_seconds(c)?,
-                ),
-                (
-                    tongban_insight::facts::FOLLOWER,
-                    tongban_insight::facts::lag_seconds(c)?,
-                ),
-                (
-                    tongban_platform::outbox::FOLLOWER,
-                    tongban_platform::outbox::lag_seconds(c, now)?,
-                ),
-            ];
-            Ok((p, a, q, lags, tongban_platform::outbox::outcomes(c)?))
-        })
-        .await?;
-    let mut text = s.metrics.render(&counts);
-    text.push_str(&format!(
-        "# HELP tongban_outbox_pending Notifications waiting for delivery.\n# TYPE tongban_outbox_pending gauge\ntongban_outbox_pending {pending}\n\
-         # HELP tongban_outbox_abandoned Notifications whose worker stopped mid-delivery (not resent, to send at most once).\n# TYPE tongban_outbox_abandoned gauge\ntongban_outbox_abandoned {abandoned}\n"
-    ));
-    text.push_str("# HELP tongban_notifications Notifications by kind (email, sms) and outcome: delivered, retrying (failed, to be tried again with backoff), given_up (refused by the gateway, or failing too often).\n# TYPE tongban_notifications gauge\n");
-    for (kind, [delivered, retrying, given_up, _]) in &outcomes {
-        for (state, n) in [
-            ("delivered", delivered),
-            ("retrying", retrying),
-            ("given_up", given_up),
-        ] {
-            text.push_str(&format!(
-                "tongban_notifications{{kind=\"{kind}\",state=\"{state}\"}} {n}\n"
-            ));
-        }
-    }
-    text.push_str("# HELP tongban_notification_failures Failed delivery tries by kind (each retried or given up).\n# TYPE tongban_notification_failures gauge\n");
-    for (kind, [.., failures]) in &outcomes {
-        text.push_str(&format!(
-            "tongban_notification_failures{{kind=\"{kind}\"}} {failures}\n"
-        ));
-    }
-    text.push_str("# HELP tongban_follower_quarantined Rows a background follower set aside because it could not process them (listed on /console/followers).\n# TYPE tongban_follower_quarantined gauge\n");
-    for f in [
-        tongban_insight::index::FOLLOWER,
-        tongban_insight::facts::FOLLOWER,
-        tongban_platform::outbox::FOLLOWER,
-    ] {
-        let n = quarantined
-            .iter()
-            .find(|(name, _)| name == f)
-            .map_or(0, |(_, n)| *n);
-        text.push_str(&format!(
-            "tongban_follower_quarantined{{follower=\"{f}\"}} {n}\n"
-        ));
-    }
-    text.push_str("# HELP tongban_follower_lag_seconds How long the oldest row a follower has not processed yet has waited.\n# TYPE tongban_follower_lag_seconds gauge\n");
-    for (f, lag) in lags {
-        text.push_str(&format!(
-            "tongban_follower_lag_seconds{{follower=\"{f}\"}} {lag}\n"
-        ));
-    }
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    ))
-}
-
 /// The staff listener: console, staff APIs and `/metrics`. Never exposed to the internet.
 pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
     let limit = upload_limit(&ctx);
     let metrics_route = Router::new()
-        .route("/metrics", get(metrics_text))
-        .with_state(InternalState {
+        .route("/metrics", get(metrics::text))
+        .with_state(metrics::InternalState {
             ctx: ctx.clone(),
             metrics: metrics.clone(),
         });

@@ -136,5 +136,5 @@ pub fn import_demo(db: &Db) -> Result<Imported, Vec<String>> {
 
 /// Whether a region has been imported into the database.
 pub fn present(db: &Db) -> Result<bool, DbError> {
-    db.write_blocking(|c| Ok(!tongban_platform::region::load(c)?.divisions.is_empty()))
+    db.write_blocking(tongban_platform::region::store::loaded)
 }

@@ -225,7 +225,7 @@ pub async fn file(
     let now = tongban_platform::time::now_millis();
     let day = today.format("%Y%m%d").to_string();
     let source = audit::current_source();
-    let settings = ctx.db.read(settings::load).await?;
+    let settings = settings::current(&ctx.db).await?;
     let region = tongban_platform::region::current(&ctx.db).await?;
     let n = place(&region, n)?;
     let ck = check(&n, &settings, &filer)?;

@@ -148,7 +148,7 @@ fn settings_role(who: &StaffAuth, write: bool) -> Result<(), ApiError> {
 
 async fn get_settings(State(ctx): State<Ctx>, who: StaffAuth) -> Result<Json<Settings>, ApiError> {
     settings_role(&who, false)?;
-    Ok(Json(ctx.db.read(settings::load).await?))
+    Ok(Json(settings::current(&ctx.db).await?))
 }
 
 async fn put_settings(
@@ -176,7 +176,7 @@ async fn suggest(
             "category suggestions are for hotline staff",
         ));
     }
-    let s = ctx.db.read(settings::load).await?;
+    let s = settings::current(&ctx.db).await?;
     let items: Vec<_> = s
         .tree
         .suggest(&q.text)

@@ -109,7 +109,7 @@ fn apply(
     rect_days: u32,
 ) -> Result<(), HotlineError> {
     let now = tongban_platform::time::now_millis();
-    let limits = settings::load(c)?.limits;
+    let limits = settings::stored(c)?.limits;
     let actor = staff.username.clone();
     let dept = staff.department.code.clone();
     let mut note = a.note.as_deref().unwrap_or("").trim().to_owned();

@@ -254,6 +254,16 @@ pub fn hotline_name(c: &mut dyn Conn) -> Result<String, DbError> {
     .unwrap_or_else(|| "12345".to_owned()))
 }
 
+/// Whether a region has been imported (any division in force).
+pub fn loaded(c: &mut dyn Conn) -> Result<bool, DbError> {
+    Ok(c.query_one(
+        "SELECT COUNT(*) AS n FROM divisions WHERE retired_at IS NULL",
+        &[],
+    )?
+    .get_i64("n")?
+        > 0)
+}
+
 /// Names of the districts and counties in force, in the order of the import.
 pub fn district_names(c: &mut dyn Conn) -> Result<Vec<String>, DbError> {
     c.query(
