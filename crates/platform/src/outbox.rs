@@ -148,14 +148,15 @@ pub fn counts(c: &mut dyn Conn, now: i64) -> Result<(i64, i64), DbError> {
 
 /// Per kind of event: how many were delivered, are waiting to be tried again after a
 /// failure (retrying), and were given up (a refusal, or too many failures), and how many
-/// failed tries there were in all.
+/// failed tries there were in all (a try that succeeded or is under way is not one).
 pub fn outcomes(c: &mut dyn Conn) -> Result<Vec<(String, [i64; 4])>, DbError> {
     c.query(
         "SELECT kind,
                 COALESCE(SUM(CASE WHEN done_at IS NOT NULL AND last_error IS NULL THEN 1 ELSE 0 END), 0) AS delivered,
-                COALESCE(SUM(CASE WHEN done_at IS NULL AND attempts > 0 THEN 1 ELSE 0 END), 0) AS retrying,
+                COALESCE(SUM(CASE WHEN done_at IS NULL AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS retrying,
                 COALESCE(SUM(CASE WHEN done_at IS NOT NULL AND last_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS given_up,
-                CAST(COALESCE(SUM(attempts), 0) AS BIGINT) AS failures
+                CAST(COALESCE(SUM(attempts - CASE WHEN (done_at IS NOT NULL AND last_error IS NULL)
+                                              OR (done_at IS NULL AND claimed_until > 0) THEN 1 ELSE 0 END), 0) AS BIGINT) AS failures
          FROM outbox GROUP BY kind ORDER BY kind",
         &[],
     )?
