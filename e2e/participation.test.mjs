@@ -58,7 +58,7 @@ for (const engine of ENGINES) {
     await page.fill('#f-title', '电梯坏了一周没人修');
     await page.setInputFiles('#f-photo', photo);
     await page.click('main button[type=submit]');
-    await page.waitForURL(/\/workorders\/12345\d+\?done=filed&code=[A-Z2-9]{8}$/);
+    await page.waitForURL(/\/workorders\/320200\d{15}\?done=filed&code=[A-Z2-9]{8}$/);
     const orderNo = page.url().match(/workorders\/(\d+)/)[1];
     const code = page.url().match(/code=([A-Z2-9]{8})/)[1];
     assert.match(await page.textContent('.notice.success'), /已受理/);

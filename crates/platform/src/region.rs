@@ -200,12 +200,13 @@ impl Region {
             })
     }
 
-    /// The six-digit code in case and order numbers ("000000" before a region is imported).
-    pub fn number_code(&self) -> &str {
-        if self.meta.code.is_empty() {
-            "000000"
-        } else {
-            &self.meta.code
+    /// The six-digit code in case and order numbers: the configured `region_code` when one is
+    /// set, else the region's own ("000000" before a region is imported).
+    pub fn number_code<'a>(&'a self, config: &'a crate::config::Config) -> &'a str {
+        match &config.region_code {
+            Some(code) => code,
+            None if self.meta.code.is_empty() => "000000",
+            None => &self.meta.code,
         }
     }
 

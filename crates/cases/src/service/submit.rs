@@ -32,13 +32,10 @@ pub async fn submit(
     let day = tongban_platform::time::date_of(now, ctx.tz)
         .format("%Y%m%d")
         .to_string();
-    let region = match &ctx.config.region_code {
-        Some(code) => code.clone(),
-        None => tongban_platform::region::current(&ctx.db)
-            .await?
-            .number_code()
-            .to_owned(),
-    };
+    let region = tongban_platform::region::current(&ctx.db)
+        .await?
+        .number_code(&ctx.config)
+        .to_owned();
     let (code, dept) = (matter.code.clone(), matter.department.code.clone());
     let series = format!("case:{day}");
     let taken = take_numbers(ctx, account_id).await?;

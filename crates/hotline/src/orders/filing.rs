@@ -228,6 +228,7 @@ pub async fn file(
     let settings = settings::current(&ctx.db).await?;
     let region = tongban_platform::region::current(&ctx.db).await?;
     let n = place(&region, n)?;
+    let numbering = region.number_code(&ctx.config).to_owned();
     let ck = check(&n, &settings, &filer)?;
     if photos.len() > MAX_PHOTOS {
         return Err(HotlineError::TooManyPhotos(format!(
@@ -326,7 +327,9 @@ pub async fn file(
                 Some((seq, _)) => seq,
                 None => identity::next_number(c, &format!("wo:{day}"))?,
             };
-            let order_no = format!("12345{day}{seq:06}");
+            // Region, day, seven-digit sequence: 21 digits, never taken for a case number
+            // (20 digits), and read out over the phone as digits alone.
+            let order_no = format!("{numbering}{day}{seq:07}");
             let code = new_query_code();
             let status = if dept.is_some() { Status::Dispatched } else { Status::Received };
             let (citizen_id, api_key) = match &filer {

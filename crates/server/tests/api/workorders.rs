@@ -26,7 +26,12 @@ on_both_engines!(file_route_and_follow, |app: TestApp| async move {
     assert_eq!(r.status(), StatusCode::CREATED);
     let v: Value = r.json().await.unwrap();
     let no = v["order_no"].as_str().unwrap().to_owned();
-    assert!(no.starts_with("12345"));
+    // The region's code, the day, a seven-digit sequence.
+    let day = app.ctx.today().format("%Y%m%d").to_string();
+    assert!(
+        no.len() == 21 && no.starts_with(&format!("320200{day}")),
+        "{no}"
+    );
     assert_eq!(
         (v["status"].as_str(), v["department"].as_str()),
         (Some("dispatched"), Some("wx-sw"))
