@@ -8,6 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use tongban_platform::calendar::Calendar;
 use tongban_platform::db::{Conn, DbError};
+use tongban_platform::region::Region;
 use tongban_platform::{params, Ctx};
 
 mod output;
@@ -57,6 +58,67 @@ pub struct Report {
     pub to: String,
     pub index: Option<f64>,
     pub dimensions: Vec<Dimension>,
+    /// E-participation per district or county of the region, in the region's order.
+    pub districts: Vec<DistrictFigures>,
+}
+
+/// One district's month: its work orders, per 10,000 residents where the region gives its
+/// population, answered on time and satisfaction.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DistrictFigures {
+    pub name: String,
+    pub population: Option<i64>,
+    pub received: i64,
+    pub per_10k: Option<f64>,
+    pub answered_on_time: Option<f64>,
+    pub satisfaction: Option<f64>,
+}
+
+/// The districts' figures of a period from the daily figures; `districts` are the region's
+/// (name, population).
+fn by_district(
+    c: &mut dyn Conn,
+    p: &Period,
+    districts: &[(String, Option<i64>)],
+) -> Result<Vec<DistrictFigures>, DbError> {
+    let mut got = std::collections::HashMap::new();
+    for r in c.query(
+        "SELECT district, CAST(SUM(received) AS BIGINT) AS received,
+                CAST(SUM(replied) AS BIGINT) AS replied,
+                CAST(SUM(replied_on_time) AS BIGINT) AS on_time,
+                CAST(SUM(rated) AS BIGINT) AS rated,
+                CAST(SUM(satisfied) AS BIGINT) AS satisfied
+         FROM insight_order_days WHERE day >= $1 AND day < $2 GROUP BY district",
+        params![p.start_day.as_str(), p.end_day.as_str()],
+    )? {
+        got.insert(
+            r.get_str("district")?,
+            [
+                r.get_i64("received")?,
+                r.get_i64("replied")?,
+                r.get_i64("on_time")?,
+                r.get_i64("rated")?,
+                r.get_i64("satisfied")?,
+            ],
+        );
+    }
+    Ok(districts
+        .iter()
+        .map(|(name, population)| {
+            let [received, replied, on_time, rated, satisfied] =
+                got.get(name).copied().unwrap_or_default();
+            DistrictFigures {
+                name: name.clone(),
+                population: *population,
+                received,
+                per_10k: population
+                    .filter(|p| *p > 0)
+                    .map(|p| (received as f64 * 10_000.0 / p as f64 * 100.0).round() / 100.0),
+                answered_on_time: pct(on_time, replied),
+                satisfaction: pct(satisfied, rated),
+            }
+        })
+        .collect())
 }
 
 /// The first day of a month `YYYY-MM`.
@@ -432,16 +494,37 @@ fn with_speed(mut v: Vec<(&'static str, Option<f64>)>) -> Vec<(&'static str, Opt
     v
 }
 
+/// What a report is measured against: the resident population (the configured one, else the
+/// region's), each district's, and the dimensions' weights.
+pub struct Basis {
+    pub population: Option<i64>,
+    pub districts: Vec<(String, Option<i64>)>,
+    pub weights: Vec<f64>,
+}
+
+impl Basis {
+    pub fn of(config: &tongban_platform::config::Config, region: &Region) -> Basis {
+        Basis {
+            population: config.population.or(region.population()),
+            districts: region
+                .districts()
+                .map(|d| (d.name.clone(), d.population))
+                .collect(),
+            weights: config.evaluation_weights.clone(),
+        }
+    }
+}
+
 /// The report of month `d` (its first day).
 pub fn compute(
     c: &mut dyn Conn,
     d: NaiveDate,
     now: i64,
     cal: &Calendar,
-    population: Option<i64>,
-    weights: &[f64],
+    basis: &Basis,
     tz: tongban_platform::time::Tz,
 ) -> Result<Report, DbError> {
+    let (population, weights) = (basis.population, &basis.weights[..]);
     let bad = || DbError::Decode("the month cannot be placed in the calendar".into());
     let this = period(d, tz).ok_or_else(bad)?;
     let prev = period(prev_month(d), tz).ok_or_else(bad)?;
@@ -500,12 +583,14 @@ pub fn compute(
     let w: f64 = scored.iter().map(|(w, _)| w).sum();
     let index = (w > 0.0)
         .then(|| (scored.iter().map(|(w, s)| w * s).sum::<f64>() / w * 10.0).round() / 10.0);
+    let districts = by_district(c, &this, &basis.districts)?;
     Ok(Report {
         month: d.format("%Y-%m").to_string(),
         from: this.start_day,
         to: prev_day(&this.end_day),
         index,
         dimensions: dims,
+        districts,
     })
 }
 
@@ -527,15 +612,11 @@ pub async fn report(ctx: &Ctx, month: Option<&str>) -> Result<Report, InsightErr
     };
     let cal = ctx.calendar();
     let region = tongban_platform::region::current(&ctx.db).await?;
-    let (pop, weights, tz) = (
-        ctx.config.population.or(region.population()),
-        ctx.config.evaluation_weights.clone(),
-        ctx.tz,
-    );
+    let (basis, tz) = (Basis::of(&ctx.config, &region), ctx.tz);
     let now = tongban_platform::time::now_millis();
     Ok(ctx
         .db
-        .read(move |c| compute(c, d, now, &cal, pop, &weights, tz))
+        .read(move |c| compute(c, d, now, &cal, &basis, tz))
         .await?)
 }
 

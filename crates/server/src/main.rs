@@ -151,17 +151,14 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Report(ReportCmd::Evaluation { month, out }) => {
             let d = tongban_insight::evaluation::parse_month(&month).map_err(|e| e.to_string())?;
             let db = tongban_server::open_and_migrate(&config)?;
-            let (config_pop, weights, tz) = (
-                config.population,
-                config.evaluation_weights.clone(),
-                config.tz(),
-            );
+            let tz = config.tz();
             let now = tongban_platform::time::now_millis();
             let report = db
                 .write_blocking(move |c| {
                     let cal = tongban_platform::calendar::load(c)?;
-                    let pop = config_pop.or(tongban_platform::region::load(c)?.population());
-                    tongban_insight::evaluation::compute(c, d, now, &cal, pop, &weights, tz)
+                    let region = tongban_platform::region::load(c)?;
+                    let basis = tongban_insight::evaluation::Basis::of(&config, &region);
+                    tongban_insight::evaluation::compute(c, d, now, &cal, &basis, tz)
                 })
                 .map_err(|e| format!("cannot compute the evaluation: {e}"))?;
             let bytes = tongban_insight::evaluation::workbook(&report)?;

@@ -66,11 +66,32 @@ pub fn charts(r: &Report, en: bool) -> Vec<crate::charts::Chart> {
             series,
         });
     }
+    // Work orders per 10,000 residents by district, where the region gives populations.
+    let counted: Vec<&DistrictFigures> =
+        r.districts.iter().filter(|d| d.per_10k.is_some()).collect();
+    if !counted.is_empty() {
+        out.push(Chart {
+            id: "districts",
+            title: name(
+                "各区县每万人工单量",
+                "Work orders per 10,000 residents by district",
+            ),
+            kind: Kind::Bar,
+            partial: Vec::new(),
+            unit: name("件/万人", "per 10,000"),
+            label_name: name("区县", "District"),
+            labels: counted.iter().map(|d| d.name.clone()).collect(),
+            series: vec![Series {
+                name: name("每万人工单量", "Per 10,000 residents"),
+                values: counted.iter().map(|d| d.per_10k.unwrap_or(0.0)).collect(),
+            }],
+        });
+    }
     out
 }
 
-/// The report as an XLSX workbook: 总览 (dimensions and the index) and 指标 (every indicator
-/// with its formula and changes).
+/// The report as an XLSX workbook: 总览 (dimensions and the index), 指标 (every indicator
+/// with its formula and changes) and 区县 (each district's e-participation).
 pub fn workbook(r: &Report) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{Format, Workbook};
     let e = |e: rust_xlsxwriter::XlsxError| e.to_string();
@@ -155,6 +176,39 @@ pub fn workbook(r: &Report) -> Result<Vec<u8>, String> {
         ws.set_column_width(1, 24).map_err(e)?;
         ws.set_column_width(2, 30).map_err(e)?;
         ws.set_column_width(10, 70).map_err(e)?;
+    }
+    {
+        let ws = wb.add_worksheet();
+        ws.set_name("区县").map_err(e)?;
+        let heads = [
+            "区县",
+            "常住人口",
+            "工单量",
+            "每万人工单量",
+            "按时答复率（%）",
+            "满意率（%）",
+        ];
+        for (c, h) in heads.iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(e)?;
+        }
+        for (i, d) in r.districts.iter().enumerate() {
+            let row = 1 + i as u32;
+            ws.write_string(row, 0, &d.name).map_err(e)?;
+            ws.write_number(row, 2, d.received as f64).map_err(e)?;
+            for (col, v) in [
+                (1u16, d.population.map(|p| p as f64)),
+                (3, d.per_10k),
+                (4, d.answered_on_time),
+                (5, d.satisfaction),
+            ] {
+                if let Some(v) = v {
+                    ws.write_number(row, col, v).map_err(e)?;
+                }
+            }
+        }
+        ws.set_column_width(0, 16).map_err(e)?;
+        ws.set_column_width(4, 16).map_err(e)?;
     }
     wb.save_to_buffer().map_err(e)
 }

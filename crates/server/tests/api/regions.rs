@@ -482,6 +482,47 @@ on_both_engines!(a_second_city_from_files, |app: TestApp| async move {
     assert_eq!(edu_district, "南岭区");
     assert_eq!(merged, (5, 0), "figures merged under the new name");
 
+    // The evaluation counts each district against its own population from the files.
+    let sup = app
+        .staff(
+            "s-tc",
+            "tc-12345",
+            &[tongban_platform::identity::Role::Supervisor],
+        )
+        .await;
+    let v: serde_json::Value = app
+        .get(&app.iurl("/api/v1/staff/evaluation?month=2026-11"), &sup)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let d = v["districts"].as_array().unwrap();
+    let names: Vec<&str> = d.iter().map(|x| x["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["东湖区", "西山区", "南岭区"]);
+    assert_eq!(
+        (&d[2]["population"], &d[2]["received"], &d[2]["per_10k"]),
+        (&json!(270_000), &json!(5), &json!(0.19)),
+        "{v}"
+    );
+    assert_eq!(
+        (&d[0]["received"], &d[0]["per_10k"]),
+        (&json!(0), &json!(0.0))
+    );
+    let page = app
+        .client
+        .get(app.iurl("/console/evaluation?month=2026-11"))
+        .header("cookie", format!("tongban_staff={sup}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("各区县电子参与") && page.contains("各区县每万人工单量"),
+        "{page}"
+    );
+
     // The order from before the switch keeps its district.
     let kept = app
         .db()
