@@ -125,12 +125,17 @@ async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> 
         // Where and when to go, and whom to call (GB/T 39554): the department's halls.
         let halls = tongban_platform::region::store::halls_of(c, &m.department.code)?;
         let phone = tongban_platform::region::store::department_phone(c, &m.department.code)?;
-        Ok(Some((m, samples, halls, phone)))
+        // Complaints about a service go to the city's hotline where a hall names no number.
+        let hotline = tongban_platform::region::store::hotline_phone(c)?;
+        Ok(Some((m, samples, halls, phone, hotline)))
     });
     match found.await {
-        Ok(Some((m, samples, halls, phone))) if m.published => {
+        Ok(Some((m, samples, halls, phone, hotline))) if m.published => {
             let online = m.applies_online();
-            page.ok("matter.html", context! { m, online, samples, halls, phone })
+            page.ok(
+                "matter.html",
+                context! { m, online, samples, halls, phone, hotline },
+            )
         }
         Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => page.error(&e.into()),

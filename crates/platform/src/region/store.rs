@@ -254,6 +254,20 @@ pub fn hotline_name(c: &mut dyn Conn) -> Result<String, DbError> {
     .unwrap_or_else(|| "12345".to_owned()))
 }
 
+/// The hotline's number: its department's phone ("12345", the national number, when the
+/// region names none).
+pub fn hotline_phone(c: &mut dyn Conn) -> Result<String, DbError> {
+    Ok(c.query_opt(
+        "SELECT d.phone FROM region_meta m JOIN departments d ON d.code = m.value
+         WHERE m.name = 'hotline_department'",
+        &[],
+    )?
+    .map(|r| r.get_str("phone"))
+    .transpose()?
+    .filter(|v| !v.is_empty())
+    .unwrap_or_else(|| "12345".to_owned()))
+}
+
 /// Whether a region has been imported (any division in force).
 pub fn loaded(c: &mut dyn Conn) -> Result<bool, DbError> {
     Ok(c.query_one(

@@ -124,6 +124,24 @@ on_both_engines!(a_second_city_from_files, |app: TestApp| async move {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{old}");
     let old_no = old["order_no"].as_str().unwrap().to_owned();
+    // The demo city names no hall: its guides send questions and complaints to its hotline.
+    let guide = app
+        .client
+        .get(app.url("/matters/WX-WJ-001"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "咨询电话",
+        "投诉电话",
+        "href=\"tel:12345\"",
+        "政务服务便民热线",
+    ] {
+        assert!(guide.contains(want), "{want}");
+    }
 
     // A bad folder: every problem by file and line, nothing imported.
     let bad = base.join("bad-region");
