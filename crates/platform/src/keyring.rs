@@ -116,6 +116,10 @@ pub fn check(keys: &Keys, reg: &[(String, String)], file: &Path) -> Result<(), K
     for (id, fp) in ordered {
         let have = if id == INDEX_ID {
             Some(keys.index_fingerprint())
+        } else if let Some(sid) = id.strip_prefix("sm2:") {
+            keys.signing_fingerprint()
+                .filter(|(have, _)| have == sid)
+                .map(|(_, fp)| fp)
         } else {
             keys.fingerprint(id)
         };
@@ -124,6 +128,8 @@ pub fn check(keys: &Keys, reg: &[(String, String)], file: &Path) -> Result<(), K
             Some(h) if !crate::crypto::constant_time_eq(h.as_bytes(), fp.as_bytes()) => {
                 let what = if id == INDEX_ID {
                     "its blind-index key is another one".to_owned()
+                } else if id.starts_with("sm2:") {
+                    "its SM2 signing key is another one".to_owned()
                 } else {
                     format!("its key {id} is another key under the same id")
                 };
@@ -177,7 +183,9 @@ pub fn prepare(db: &Db, file: &Path, sealed: &[Sealed]) -> Result<(Keys, bool), 
             file.display()
         )));
     }
-    let keys = Keys::generate();
+    // A new deployment signs from the start (e-certificates, data-sharing messages).
+    let mut keys = Keys::generate();
+    keys.init_signing();
     keys.save(file)?;
     Ok((keys, true))
 }
@@ -188,6 +196,10 @@ pub fn prepare(db: &Db, file: &Path, sealed: &[Sealed]) -> Result<(Keys, bool), 
 pub fn register(c: &mut dyn Conn, keys: &Keys, now: i64) -> Result<(), KeyringError> {
     let reg = fingerprints(c)?;
     let mut rows = vec![(INDEX_ID.to_owned(), keys.index_fingerprint())];
+    // The SM2 signing key, once a node has one: every node must sign with the same key.
+    if let Some((id, fp)) = keys.signing_fingerprint() {
+        rows.push((format!("sm2:{id}"), fp));
+    }
     for id in keys.ids() {
         if let Some(fp) = keys.fingerprint(&id) {
             rows.push((id, fp));

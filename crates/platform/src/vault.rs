@@ -164,7 +164,7 @@ impl Keys {
         ))
     }
 
-    /// A fixed set for tests (never for a deployment).
+    /// A fixed set for tests, with a fixed SM2 signing key (never for a deployment).
     pub fn for_tests() -> Keys {
         let mut masters = BTreeMap::new();
         masters.insert("t1".to_owned(), [7u8; 32]);
@@ -172,7 +172,7 @@ impl Keys {
             current: "t1".into(),
             masters,
             index_key: [9u8; 32],
-            signing: None,
+            signing: Some(("s1".into(), [5u8; 32])),
         }
     }
 
@@ -420,6 +420,17 @@ impl Keys {
         sm2::dsa::SigningKey::from_slice(SM2_DISTID, k)
             .ok()
             .map(|sk| (id.clone(), sk))
+    }
+
+    /// The SM3 fingerprint of the signing key's public key (what the database records, so
+    /// that every node signs with the same key).
+    pub fn signing_fingerprint(&self) -> Option<(String, String)> {
+        self.signing_key().map(|(id, sk)| {
+            (
+                id,
+                crate::crypto::sm3_hex(&sk.verifying_key().to_sec1_bytes()),
+            )
+        })
     }
 
     /// The public keys to publish.

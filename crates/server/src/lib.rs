@@ -28,6 +28,7 @@ pub fn migrations() -> Vec<Migration> {
         tongban_cases::MIGRATIONS,
         tongban_hotline::MIGRATIONS,
         tongban_insight::MIGRATIONS,
+        tongban_exchange::MIGRATIONS,
     ]
     .concat()
 }
@@ -168,6 +169,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_cases::routes::INTERNAL_PATHS);
     v.extend(tongban_hotline::routes::INTERNAL_PATHS);
     v.extend(tongban_insight::routes::INTERNAL_PATHS);
+    v.extend(tongban_exchange::routes::INTERNAL_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -319,6 +321,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_cases::routes::internal_router())
         .merge(tongban_hotline::routes::internal_router())
         .merge(tongban_insight::routes::internal_router())
+        .merge(tongban_exchange::routes::internal_router())
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())

@@ -87,7 +87,7 @@ fn sm2_verifies_an_openssl_signature() {
 #[test]
 fn deployment_key_signs_and_publishes() {
     use sm2::dsa::signature::Verifier;
-    let mut k = Keys::for_tests();
+    let mut k = Keys::generate();
     assert!(k.public_keys().is_empty());
     assert!(k.init_signing());
     assert!(!k.init_signing(), "init keeps an existing key");

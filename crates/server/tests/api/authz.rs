@@ -409,7 +409,10 @@ async fn matrix(engine: Engine) {
                 .replace("{id}", &rect.to_string())
                 .replace("{key}", "marriage_cert")
                 .replace("{code}", "WX-WJ-001")
-                .replace("{board}", "city");
+                .replace("{board}", "city")
+                .replace("{provider}", "wx-gaj")
+                .replace("{service}", "hukou")
+                .replace("{name}", "population");
             let token = match (id, row.fresh_session) {
                 (Some(id), true) => Some(session(&app, *id).await),
                 (Some(_), false) => tokens.get(&format!("{w:?}")).cloned(),

@@ -1,0 +1,138 @@
+//! The signed form of a message: canonical JSON (object keys sorted by their UTF-8 bytes, no
+//! insignificant whitespace, strings and numbers as serde_json writes them), its SM3 digest,
+//! and an SM2 signature (GM/T 0003, distinguishing id `1234567812345678`) over the 32 digest
+//! bytes. Anyone holding the public key from `GET /api/v1/keys` can check it with a standard
+//! SM2 implementation.
+
+use crate::ExchangeError;
+use serde_json::Value;
+use sm3::Digest;
+use std::fmt::Write;
+
+/// `v` as canonical JSON.
+pub fn canonical(v: &Value) -> String {
+    let mut out = String::new();
+    write(v, &mut out);
+    out
+}
+
+fn write(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                if let Some(x) = m.get(k) {
+                    write(x, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(x, out);
+            }
+            out.push(']');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// The SM3 digest of `v`'s canonical form.
+pub fn digest(v: &Value) -> [u8; 32] {
+    sm3::Sm3::digest(canonical(v).as_bytes()).into()
+}
+
+/// The id of an SM2 public key (uncompressed SEC1, hex) in signed messages: `sm2-` and the
+/// first 16 hex digits of its SM3 digest, so keys of two deployments never share an id.
+pub fn key_id(public_key_hex: &str) -> String {
+    let bytes = hex::decode(public_key_hex).unwrap_or_default();
+    let d: [u8; 32] = sm3::Sm3::digest(&bytes).into();
+    format!("sm2-{}", &hex::encode(d)[..16])
+}
+
+/// The deployment's public key (hex) and its id.
+pub fn own_key() -> Result<(String, String), ExchangeError> {
+    let keys =
+        tongban_platform::vault::keys().map_err(|e| ExchangeError::NoSigningKey(e.to_string()))?;
+    let pk = keys.public_keys().into_iter().next().ok_or_else(|| {
+        ExchangeError::NoSigningKey(
+            "this deployment has no SM2 signing key: run `tongban keys init`".into(),
+        )
+    })?;
+    Ok((key_id(&pk.public_key), pk.public_key))
+}
+
+/// A signature by the deployment's key over `v`: (key id, signature hex, digest hex).
+pub fn sign(v: &Value) -> Result<(String, String, String), ExchangeError> {
+    let d = digest(v);
+    let keys =
+        tongban_platform::vault::keys().map_err(|e| ExchangeError::NoSigningKey(e.to_string()))?;
+    let (_, sig) = keys.sign(&d).ok_or_else(|| {
+        ExchangeError::NoSigningKey(
+            "this deployment has no SM2 signing key: run `tongban keys init`".into(),
+        )
+    })?;
+    let (id, _) = own_key()?;
+    Ok((id, sig, hex::encode(d)))
+}
+
+/// Whether `signature` (r‖s, hex) is `public_key`'s (SEC1 hex) over `v`.
+pub fn verify(v: &Value, public_key: &str, signature: &str) -> bool {
+    use sm2::dsa::signature::Verifier;
+    let Ok(pk) = hex::decode(public_key) else {
+        return false;
+    };
+    let Ok(vk) = sm2::dsa::VerifyingKey::from_sec1_bytes(tongban_platform::vault::SM2_DISTID, &pk)
+    else {
+        return false;
+    };
+    let Some(sig) = hex::decode(signature)
+        .ok()
+        .and_then(|b| sm2::dsa::Signature::try_from(b.as_slice()).ok())
+    else {
+        return false;
+    };
+    vk.verify(&digest(v), &sig).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_sorted_no_spaces() {
+        let v = json!({"b": [1, {"z": "中", "a": null}], "a": true, "c": 1.5});
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":true,"b":[1,{"a":null,"z":"中"}],"c":1.5}"#
+        );
+        assert_eq!(canonical(&json!("a\"b")), r#""a\"b""#);
+    }
+
+    #[test]
+    fn signed_and_checked() {
+        tongban_platform::vault::install(tongban_platform::vault::Keys::for_tests());
+        let v = json!({"body": {"id_number": "x"}, "purpose": "办件核验"});
+        let (id, sig, _) = sign(&v).unwrap();
+        let (own, pk) = own_key().unwrap();
+        assert_eq!(id, own);
+        assert!(verify(&v, &pk, &sig));
+        let changed = json!({"body": {"id_number": "y"}, "purpose": "办件核验"});
+        assert!(!verify(&changed, &pk, &sig));
+        assert!(!verify(&v, &pk, "00"));
+    }
+}

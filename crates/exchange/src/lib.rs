@@ -1,0 +1,21 @@
+//! Data sharing between departments (数据共享交换): a department registers the services it
+//! provides (with request and response schemas and a sharing class), consumers ask for access
+//! for a purpose, the provider grants it per consumer, purpose and validity, and every call is
+//! signed with SM2, verified on receipt, answered signed, and written to an SM3 hash-chained
+//! message log. Built-in services answer from base registries the departments load.
+
+pub mod call;
+pub mod canonical;
+pub mod error;
+pub mod grants;
+pub mod log;
+pub mod model;
+pub mod registry;
+pub mod routes;
+pub mod schema;
+pub mod store;
+
+pub use error::ExchangeError;
+
+pub const MIGRATIONS: &[tongban_platform::db::Migration] =
+    &[tongban_platform::migration!("exchange", 1, "0001_exchange")];
