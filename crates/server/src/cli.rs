@@ -47,6 +47,9 @@ pub(crate) enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Data sharing between departments: the message log.
+    #[command(subcommand)]
+    Exchange(ExchangeCmd),
     /// The SM4 data keys.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -139,6 +142,13 @@ pub(crate) enum KeysCmd {
     /// Add a new data key, make it current, and re-encrypt all personal data under it
     /// (running servers pick the new key up within a minute and read both meanwhile).
     Rotate,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ExchangeCmd {
+    /// Walk the message log's SM3 hash chain; exit non-zero naming the first entry changed,
+    /// removed or reordered.
+    Verify,
 }
 
 #[derive(Subcommand)]

@@ -60,6 +60,19 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+        Command::Exchange(ExchangeCmd::Verify) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let chain = db
+                .write_blocking(tongban_exchange::log::verify)
+                .map_err(|e| format!("cannot read the message log: {e}"))?;
+            match chain.broken {
+                None => {
+                    println!("message log holds: {} entries verified", chain.entries);
+                    Ok(())
+                }
+                Some((seq, why)) => Err(format!("message log broken at entry {seq}: {why}")),
+            }
+        }
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
         Command::Audit(AuditCmd::Prune { before }) => {
             let start = day_start(&config, &before, "--before")?;

@@ -56,6 +56,12 @@ on_both_engines!(a_stray_key_file_is_refused, |app: TestApp| async move {
                   [keys]\nt1 = \"0808080808080808080808080808080808080808080808080808080808080808\"\n";
     std::fs::write(other.path().join("tongban-keys.toml"), forged).unwrap();
     refused(&app, other.path(), "another key under the same id");
+    // The right data keys with another SM2 signing key: it would sign what nobody can check.
+    let other_signer = "current = \"t1\"\nindex_key = \"0909090909090909090909090909090909090909090909090909090909090909\"\n\
+                  [keys]\nt1 = \"0707070707070707070707070707070707070707070707070707070707070707\"\n\
+                  [signing]\nid = \"s1\"\nsm2_secret = \"0606060606060606060606060606060606060606060606060606060606060606\"\n";
+    std::fs::write(other.path().join("tongban-keys.toml"), other_signer).unwrap();
+    refused(&app, other.path(), "its SM2 signing key is another one");
     // A fresh key set of its own.
     tongban_platform::vault::Keys::generate()
         .save(&other.path().join("tongban-keys.toml"))
@@ -102,8 +108,8 @@ on_both_engines!(a_stray_key_file_is_refused, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(
-        registered, 2,
-        "the data key and the index key are registered again"
+        registered, 3,
+        "the data key, the index key and the SM2 signing key are registered again"
     );
 });
 

@@ -18,6 +18,7 @@ mod dashboards;
 mod documents;
 mod drafts;
 mod encryption;
+mod exchange;
 mod flow;
 mod followers;
 mod forgery;
