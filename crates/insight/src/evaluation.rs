@@ -8,10 +8,11 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use tongban_platform::calendar::Calendar;
 use tongban_platform::db::{Conn, DbError};
-use tongban_platform::region::Region;
 use tongban_platform::{params, Ctx};
 
+mod districts;
 mod output;
+pub use districts::{Basis, DistrictFigures};
 pub use output::{charts, workbook};
 
 pub const DIMENSIONS: [(&str, &str, &str); 4] = [
@@ -60,65 +61,6 @@ pub struct Report {
     pub dimensions: Vec<Dimension>,
     /// E-participation per district or county of the region, in the region's order.
     pub districts: Vec<DistrictFigures>,
-}
-
-/// One district's month: its work orders, per 10,000 residents where the region gives its
-/// population, answered on time and satisfaction.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DistrictFigures {
-    pub name: String,
-    pub population: Option<i64>,
-    pub received: i64,
-    pub per_10k: Option<f64>,
-    pub answered_on_time: Option<f64>,
-    pub satisfaction: Option<f64>,
-}
-
-/// The districts' figures of a period from the daily figures; `districts` are the region's
-/// (name, population).
-fn by_district(
-    c: &mut dyn Conn,
-    p: &Period,
-    districts: &[(String, Option<i64>)],
-) -> Result<Vec<DistrictFigures>, DbError> {
-    let mut got = std::collections::HashMap::new();
-    for r in c.query(
-        "SELECT district, CAST(SUM(received) AS BIGINT) AS received,
-                CAST(SUM(replied) AS BIGINT) AS replied,
-                CAST(SUM(replied_on_time) AS BIGINT) AS on_time,
-                CAST(SUM(rated) AS BIGINT) AS rated,
-                CAST(SUM(satisfied) AS BIGINT) AS satisfied
-         FROM insight_order_days WHERE day >= $1 AND day < $2 GROUP BY district",
-        params![p.start_day.as_str(), p.end_day.as_str()],
-    )? {
-        got.insert(
-            r.get_str("district")?,
-            [
-                r.get_i64("received")?,
-                r.get_i64("replied")?,
-                r.get_i64("on_time")?,
-                r.get_i64("rated")?,
-                r.get_i64("satisfied")?,
-            ],
-        );
-    }
-    Ok(districts
-        .iter()
-        .map(|(name, population)| {
-            let [received, replied, on_time, rated, satisfied] =
-                got.get(name).copied().unwrap_or_default();
-            DistrictFigures {
-                name: name.clone(),
-                population: *population,
-                received,
-                per_10k: population
-                    .filter(|p| *p > 0)
-                    .map(|p| (received as f64 * 10_000.0 / p as f64 * 100.0).round() / 100.0),
-                answered_on_time: pct(on_time, replied),
-                satisfaction: pct(satisfied, rated),
-            }
-        })
-        .collect())
 }
 
 /// The first day of a month `YYYY-MM`.
@@ -494,27 +436,6 @@ fn with_speed(mut v: Vec<(&'static str, Option<f64>)>) -> Vec<(&'static str, Opt
     v
 }
 
-/// What a report is measured against: the resident population (the configured one, else the
-/// region's), each district's, and the dimensions' weights.
-pub struct Basis {
-    pub population: Option<i64>,
-    pub districts: Vec<(String, Option<i64>)>,
-    pub weights: Vec<f64>,
-}
-
-impl Basis {
-    pub fn of(config: &tongban_platform::config::Config, region: &Region) -> Basis {
-        Basis {
-            population: config.population.or(region.population()),
-            districts: region
-                .districts()
-                .map(|d| (d.name.clone(), d.population))
-                .collect(),
-            weights: config.evaluation_weights.clone(),
-        }
-    }
-}
-
 /// The report of month `d` (its first day).
 pub fn compute(
     c: &mut dyn Conn,
@@ -583,7 +504,7 @@ pub fn compute(
     let w: f64 = scored.iter().map(|(w, _)| w).sum();
     let index = (w > 0.0)
         .then(|| (scored.iter().map(|(w, s)| w * s).sum::<f64>() / w * 10.0).round() / 10.0);
-    let districts = by_district(c, &this, &basis.districts)?;
+    let districts = districts::by_district(c, &this, &basis.districts)?;
     Ok(Report {
         month: d.format("%Y-%m").to_string(),
         from: this.start_day,
