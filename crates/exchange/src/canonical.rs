@@ -55,14 +55,6 @@ pub fn digest(v: &Value) -> [u8; 32] {
     sm3::Sm3::digest(canonical(v).as_bytes()).into()
 }
 
-/// The id of an SM2 public key (uncompressed SEC1, hex) in signed messages: `sm2-` and the
-/// first 16 hex digits of its SM3 digest, so keys of two deployments never share an id.
-pub fn key_id(public_key_hex: &str) -> String {
-    let bytes = hex::decode(public_key_hex).unwrap_or_default();
-    let d: [u8; 32] = sm3::Sm3::digest(&bytes).into();
-    format!("sm2-{}", &hex::encode(d)[..16])
-}
-
 /// The deployment's public key (hex) and its id.
 pub fn own_key() -> Result<(String, String), ExchangeError> {
     let keys =
@@ -72,7 +64,7 @@ pub fn own_key() -> Result<(String, String), ExchangeError> {
             "this deployment has no SM2 signing key: run `tongban keys init`".into(),
         )
     })?;
-    Ok((key_id(&pk.public_key), pk.public_key))
+    Ok((pk.id, pk.public_key))
 }
 
 /// A signature by the deployment's key over `v`: (key id, signature hex, digest hex).
@@ -80,12 +72,11 @@ pub fn sign(v: &Value) -> Result<(String, String, String), ExchangeError> {
     let d = digest(v);
     let keys =
         tongban_platform::vault::keys().map_err(|e| ExchangeError::NoSigningKey(e.to_string()))?;
-    let (_, sig) = keys.sign(&d).ok_or_else(|| {
+    let (id, sig) = keys.sign(&d).ok_or_else(|| {
         ExchangeError::NoSigningKey(
             "this deployment has no SM2 signing key: run `tongban keys init`".into(),
         )
     })?;
-    let (id, _) = own_key()?;
     Ok((id, sig, hex::encode(d)))
 }
 

@@ -31,9 +31,18 @@ pub struct Keys {
 /// The distinguishing identifier of SM2 signatures (GM/T 0009 default).
 pub const SM2_DISTID: &str = "1234567812345678";
 
+/// The id of an SM2 public key (uncompressed SEC1, hex) wherever a signature names its key:
+/// `sm2-` and the first 16 hex digits of its SM3 digest, so keys of two deployments never
+/// share an id.
+pub fn sm2_key_id(public_key_hex: &str) -> String {
+    let bytes = hex::decode(public_key_hex).unwrap_or_default();
+    format!("sm2-{}", &crate::crypto::sm3_hex(&bytes)[..16])
+}
+
 /// A published public key.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PublicKey {
+    /// What signatures name it by ([`sm2_key_id`]).
     pub id: String,
     pub algorithm: &'static str,
     /// Uncompressed SEC1 point, hex.
@@ -436,21 +445,26 @@ impl Keys {
     /// The public keys to publish.
     pub fn public_keys(&self) -> Vec<PublicKey> {
         self.signing_key()
-            .map(|(id, sk)| PublicKey {
-                id,
-                algorithm: "SM2",
-                public_key: hex::encode(sk.verifying_key().to_sec1_bytes()),
-                distid: SM2_DISTID,
+            .map(|(_, sk)| {
+                let public_key = hex::encode(sk.verifying_key().to_sec1_bytes());
+                PublicKey {
+                    id: sm2_key_id(&public_key),
+                    algorithm: "SM2",
+                    public_key,
+                    distid: SM2_DISTID,
+                }
             })
             .into_iter()
             .collect()
     }
 
-    /// An SM2 signature (r‖s, hex) over `msg` with the deployment key, and the key id.
+    /// An SM2 signature (r‖s, hex) over `msg` with the deployment key, and the key's id
+    /// ([`sm2_key_id`]).
     pub fn sign(&self, msg: &[u8]) -> Option<(String, String)> {
         use sm2::dsa::signature::Signer;
-        let (id, sk) = self.signing_key()?;
+        let (_, sk) = self.signing_key()?;
         let sig: sm2::dsa::Signature = sk.sign(msg);
+        let id = sm2_key_id(&hex::encode(sk.verifying_key().to_sec1_bytes()));
         Some((id, hex::encode(sig.to_bytes())))
     }
 

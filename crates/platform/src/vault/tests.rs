@@ -93,7 +93,9 @@ fn deployment_key_signs_and_publishes() {
     assert!(!k.init_signing(), "init keeps an existing key");
     let (id, sig_hex) = k.sign(b"e-certificate").unwrap();
     let pubs = k.public_keys();
-    assert_eq!((pubs[0].id.as_str(), id.as_str()), ("s1", "s1"));
+    assert_eq!(pubs[0].id, id);
+    assert_eq!(id, sm2_key_id(&pubs[0].public_key));
+    assert!(id.starts_with("sm2-") && id.len() == 20, "{id}");
     let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(
         SM2_DISTID,
         &hex::decode(&pubs[0].public_key).unwrap(),

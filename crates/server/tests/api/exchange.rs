@@ -199,7 +199,11 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
     let r = send(&app, &app.iurl(""), &c, &ask).await;
     assert_eq!(r.status(), StatusCode::OK);
     let h = |n: &str| r.headers()[n].to_str().unwrap().to_owned();
-    let (sig, digest) = (h(call::H_SIGNATURE), h(call::H_REQUEST_DIGEST));
+    let (sig, digest, key) = (
+        h(call::H_SIGNATURE),
+        h(call::H_REQUEST_DIGEST),
+        h(call::H_KEY_ID),
+    );
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["found"], true);
     assert_eq!(answer["record"]["household"], "无锡市梁溪区");
@@ -212,6 +216,8 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         .json()
         .await
         .unwrap();
+    // The answer names the published key by its id.
+    assert_eq!(keys["keys"][0]["id"], key.as_str());
     let pk = keys["keys"][0]["public_key"].as_str().unwrap();
     let form = call::answer_form(&c.message_id, &digest, &answer);
     assert!(tongban_exchange::canonical::verify(&form, pk, &sig));
