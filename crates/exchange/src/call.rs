@@ -231,33 +231,32 @@ async fn answer(
     );
     let service = ctx
         .db
-        .read(move |c| {
+        .view(move |c| {
             if log::seen(c, &mid)? {
-                return Ok(Err(ExchangeError::Replayed(format!(
+                return Err(ExchangeError::Replayed(format!(
                     "message {mid} was received before: send each request once, with a new message id"
-                ))));
+                )));
             }
-            let Some(s) = store::get(c, &provider, &code)? else {
-                return Ok(Err(ExchangeError::ServiceNotFound(format!(
-                    "{provider} provides no service {code}"
-                ))));
-            };
+            let s = store::get(c, &provider, &code)?.ok_or_else(|| {
+                ExchangeError::ServiceNotFound(format!("{provider} provides no service {code}"))
+            })?;
             if tongban_platform::identity::get_department(c, &consumer)?.is_none() {
-                return Ok(Err(ExchangeError::NoGrant(format!(
+                return Err(ExchangeError::NoGrant(format!(
                     "{consumer} is not a department of this deployment"
-                ))));
+                )));
             }
-            Ok(grants::authorize(c, &provider, &code, &consumer, &purpose, now).map(|()| s))
+            grants::authorize(c, &provider, &code, &consumer, &purpose, now)?;
+            Ok(s)
         })
-        .await??;
-    let request_schema = schema::compile(&service.request_schema)
+        .await?;
+    let request_schema = schema::cached(&service.request_schema)
         .map_err(|e| ExchangeError::Invalid(format!("the service's request schema: {e}")))?;
     schema::check(&request_schema, &call.body, "request")?;
     let body = match service.backend.as_str() {
         "registry" => from_registry(ctx, &service, &call.body).await?,
         _ => from_rest(&service, call).await?,
     };
-    let response_schema = schema::compile(&service.response_schema)
+    let response_schema = schema::cached(&service.response_schema)
         .map_err(|e| ExchangeError::Invalid(format!("the service's response schema: {e}")))?;
     if let Err(e) = schema::check(&response_schema, &body, "response") {
         return Err(ExchangeError::Upstream(format!(
@@ -277,35 +276,31 @@ async fn from_registry(
     body: &Value,
 ) -> Result<Value, ExchangeError> {
     let name = s.registry.clone().unwrap_or_default();
-    let n2 = name.clone();
-    let reg = ctx
-        .db
-        .read(move |c| registry::get(c, &n2))
-        .await?
-        .ok_or_else(|| {
-            ExchangeError::Upstream(format!(
-                "registry {name} has not been loaded by its department"
-            ))
-        })?;
-    let key = body
-        .get(&reg.key_field)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    if key.is_empty() {
-        return Err(ExchangeError::InvalidRequest {
-            field: reg.key_field.clone(),
-            message: format!("the request must give {} (a string)", reg.key_field),
-        });
-    }
-    let record = ctx
-        .db
-        .read(move |c| registry::lookup(c, &name, &key))
-        .await?;
-    Ok(match record {
-        Some(r) => json!({"found": true, "record": r}),
-        None => json!({"found": false}),
-    })
+    let body = body.clone();
+    // The registry's key field and the record, in one read.
+    ctx.db
+        .view(move |c| {
+            let reg = registry::get(c, &name)?.ok_or_else(|| {
+                ExchangeError::Upstream(format!(
+                    "registry {name} has not been loaded by its department"
+                ))
+            })?;
+            let key = body
+                .get(&reg.key_field)
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if key.is_empty() {
+                return Err(ExchangeError::InvalidRequest {
+                    field: reg.key_field.clone(),
+                    message: format!("the request must give {} (a string)", reg.key_field),
+                });
+            }
+            Ok(match registry::lookup(c, &name, key)? {
+                Some(r) => json!({"found": true, "record": r}),
+                None => json!({"found": false}),
+            })
+        })
+        .await
 }
 
 /// A REST service: the request is sent on, signed by this deployment, and its JSON answer

@@ -48,6 +48,12 @@ pub enum ExchangeError {
     /// The deployment has no SM2 signing key.
     #[error("{0}")]
     NoSigningKey(String),
+    /// An access request decided before.
+    #[error("{0}")]
+    AlreadyDecided(String),
+    /// A grant revoked before.
+    #[error("{0}")]
+    AlreadyRevoked(String),
     /// The provider's backend (an external service) failed or timed out.
     #[error("{0}")]
     Upstream(String),
@@ -81,6 +87,8 @@ impl From<ExchangeError> for ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "no_signing_key", m)
             }
             ExchangeError::Upstream(m) => (StatusCode::BAD_GATEWAY, "upstream_failed", m),
+            ExchangeError::AlreadyDecided(m) => (StatusCode::CONFLICT, "already_decided", m),
+            ExchangeError::AlreadyRevoked(m) => (StatusCode::CONFLICT, "already_revoked", m),
         };
         ApiError::new(status, code, message)
     }
@@ -105,6 +113,8 @@ impl ExchangeError {
             ExchangeError::NotShareable(_) => "not_shareable",
             ExchangeError::NoSigningKey(_) => "no_signing_key",
             ExchangeError::Upstream(_) => "upstream_failed",
+            ExchangeError::AlreadyDecided(_) => "already_decided",
+            ExchangeError::AlreadyRevoked(_) => "already_revoked",
         }
     }
 }

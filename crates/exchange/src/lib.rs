@@ -4,6 +4,7 @@
 //! signed with SM2, verified on receipt, answered signed, and written to an SM3 hash-chained
 //! message log. Built-in services answer from base registries the departments load.
 
+pub mod access;
 pub mod call;
 pub mod canonical;
 pub mod error;

@@ -57,20 +57,13 @@ pub fn seen(c: &mut dyn Conn, message_id: &str) -> Result<bool, DbError> {
 /// Append `e` to the chain; its sequence number. Refuses (as a replay) a message id logged
 /// before, checked under the head's lock.
 pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<Option<i64>, DbError> {
-    c.execute(
-        "UPDATE exchange_log_head SET seq = seq + 1 WHERE id = 1",
-        &[],
-    )?;
+    // Take the head's row lock (PostgreSQL; SQLite has one writer) before anything is read.
+    c.execute("UPDATE exchange_log_head SET seq = seq WHERE id = 1", &[])?;
     if seen(c, &e.message_id)? {
-        // Undo the step of the head: the entry is not written.
-        c.execute(
-            "UPDATE exchange_log_head SET seq = seq - 1 WHERE id = 1",
-            &[],
-        )?;
         return Ok(None);
     }
     let head = c.query_one("SELECT seq, hash FROM exchange_log_head WHERE id = 1", &[])?;
-    let (seq, prev) = (head.get_i64("seq")?, head.get_str("hash")?);
+    let (seq, prev) = (head.get_i64("seq")? + 1, head.get_str("hash")?);
     let h = hash(&prev, seq, e);
     c.execute(
         "INSERT INTO exchange_log (seq, message_id, at, consumer, provider, service, purpose, subject, outcome,
@@ -95,8 +88,8 @@ pub fn append(c: &mut dyn Conn, e: &Entry) -> Result<Option<i64>, DbError> {
         ],
     )?;
     c.execute(
-        "UPDATE exchange_log_head SET hash = $1 WHERE id = 1",
-        params![h.as_str()],
+        "UPDATE exchange_log_head SET seq = $1, hash = $2 WHERE id = 1",
+        params![seq, h.as_str()],
     )?;
     Ok(Some(seq))
 }

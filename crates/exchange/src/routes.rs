@@ -1,11 +1,11 @@
 //! The exchange's HTTP face, on the internal listener only: the call endpoint (authenticated
 //! by its SM2 signature) and the staff API for services, access requests, grants, the
-//! message log and base registries.
+//! message log and base registries. The rules are in [`crate::access`] and [`crate::call`].
 
 use crate::call::{self, Call};
 use crate::grants::{self, AccessRequest, Grant};
 use crate::model::Service;
-use crate::{log, registry, store, ExchangeError};
+use crate::{access, log, registry, store, ExchangeError};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -15,9 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use tongban_platform::audit;
 use tongban_platform::http::{JsonBody, Paged, Paging, QueryParams, StaffAuth};
-use tongban_platform::identity::{Role, Staff};
 use tongban_platform::{ApiError, Ctx};
 
 pub const INTERNAL_PATHS: [&str; 10] = [
@@ -41,7 +39,7 @@ pub fn internal_router() -> Router<Ctx> {
         .route(p[2], put(save_service).get(one_service))
         .route(p[3], post(ask).get(requests))
         .route(p[4], post(decide))
-        .route(p[5], post(give).get(held_grants))
+        .route(p[5], post(give).get(grants_list))
         .route(p[6], post(revoke))
         .route(p[7], get(message_log))
         .route(p[8], put(load_registry).get(registry_info))
@@ -56,7 +54,7 @@ fn header(h: &HeaderMap, name: &str) -> String {
         .to_owned()
 }
 
-/// `POST /exchange/v1/{provider}/{service}`: a signed call.
+/// `POST /exchange/v1/{provider}/{service}`: a signed call, answered signed.
 async fn receive(
     State(ctx): State<Ctx>,
     Path((provider, service)): Path<(String, String)>,
@@ -70,9 +68,6 @@ async fn receive(
             format!("the request body must be JSON: {e}"),
         )
     })?;
-    let sent_at = header(&headers, call::H_SENT_AT)
-        .parse::<i64>()
-        .unwrap_or(0);
     let c = Call {
         provider,
         service,
@@ -80,31 +75,11 @@ async fn receive(
         purpose: text(call::H_PURPOSE),
         subject: text(call::H_SUBJECT),
         message_id: header(&headers, call::H_MESSAGE_ID),
-        sent_at,
+        sent_at: header(&headers, call::H_SENT_AT).parse().unwrap_or(0),
         key_id: header(&headers, call::H_KEY_ID),
         signature: header(&headers, call::H_SIGNATURE),
         body,
     };
-    if c.consumer.is_empty() || c.message_id.is_empty() || c.signature.is_empty() {
-        // Still logged as refused, like every other call.
-        let err = ExchangeError::BadSignature(format!(
-            "a call names its consumer ({}), message id ({}), key ({}) and signature ({}), and says when it was sent ({})",
-            call::H_CONSUMER,
-            call::H_MESSAGE_ID,
-            call::H_KEY_ID,
-            call::H_SIGNATURE,
-            call::H_SENT_AT
-        ));
-        let _ = call::receive(
-            &ctx,
-            Call {
-                signature: String::new(),
-                ..c
-            },
-        )
-        .await;
-        return Err(err.into());
-    }
     let a = call::receive(&ctx, c).await?;
     let mut r = Json(a.body).into_response();
     let h = r.headers_mut();
@@ -119,33 +94,6 @@ async fn receive(
         }
     }
     Ok(r)
-}
-
-fn admin(staff: &Staff) -> Result<(), ExchangeError> {
-    if staff.has(Role::Admin) {
-        Ok(())
-    } else {
-        Err(ExchangeError::Forbidden(
-            "only a department administrator manages its department's data sharing".into(),
-        ))
-    }
-}
-
-async fn refused(
-    ctx: &Ctx,
-    staff: &Staff,
-    action: &str,
-    object: &str,
-    e: ExchangeError,
-) -> ApiError {
-    if matches!(e, ExchangeError::Forbidden(_)) {
-        audit::record(
-            &ctx.db,
-            audit::Entry::staff(staff, action, object, "denied"),
-        )
-        .await;
-    }
-    e.into()
 }
 
 /// `GET /api/v1/staff/exchange/services?provider=`: the catalogue of services (资源目录).
@@ -171,43 +119,15 @@ async fn services(
     Ok(Json(Paged::new(items, total, p)))
 }
 
-/// `PUT /api/v1/staff/exchange/services/{service}`: register or change a service of the
-/// administrator's department.
+/// `PUT /api/v1/staff/exchange/services/{service}`.
 async fn save_service(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
     Path(code): Path<String>,
     JsonBody(v): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.service", &code, e).await);
-    }
-    let mut s: Service = serde_json::from_value(v).map_err(|e| {
-        ExchangeError::Invalid(format!(
-            "a service gives version, name, request_schema, response_schema, sharing and backend: {e}"
-        ))
-    })?;
-    s.code = code;
-    s.provider = staff.department.code.clone();
-    s.check()?;
-    let now = tongban_platform::time::now_millis();
-    let entry = audit::Entry::staff(
-        &staff,
-        "exchange.service",
-        &format!("{}/{}", s.provider, s.code),
-        "ok",
-    )
-    .with_detail(format!("version {}, {}", s.version, s.sharing));
-    let saved = s.clone();
-    let created = ctx
-        .db
-        .write(move |c| {
-            let created = store::save(c, &saved, now)?;
-            audit::append(c, &entry)?;
-            Ok(created)
-        })
-        .await?;
-    Ok(Json(json!({"service": s, "created": created})))
+    let (service, created) = access::save_service(&ctx, &staff, &code, v).await?;
+    Ok(Json(json!({"service": service, "created": created})))
 }
 
 /// `GET /api/v1/staff/exchange/services/{service}?provider=`: one service (of the reader's
@@ -230,19 +150,6 @@ async fn one_service(
     })?))
 }
 
-/// `GET /api/v1/staff/exchange/registries/{name}`: what a registry holds (never its records).
-async fn registry_info(
-    State(ctx): State<Ctx>,
-    StaffAuth { .. }: StaffAuth,
-    Path(name): Path<String>,
-) -> Result<Json<registry::Registry>, ApiError> {
-    let n2 = name.clone();
-    let r = ctx.db.read(move |c| registry::get(c, &n2)).await?;
-    Ok(Json(r.ok_or_else(|| {
-        ExchangeError::NotFound(format!("no registry {name} has been loaded"))
-    })?))
-}
-
 #[derive(Deserialize)]
 struct Ask {
     provider: String,
@@ -252,56 +159,19 @@ struct Ask {
     reason: String,
 }
 
-/// `POST /api/v1/staff/exchange/requests`: the administrator of a consumer department asks
-/// for access to a service for a purpose.
+/// `POST /api/v1/staff/exchange/requests`.
 async fn ask(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
     JsonBody(a): JsonBody<Ask>,
 ) -> Result<Json<Value>, ApiError> {
-    let object = format!("{}/{}", a.provider, a.service);
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.ask", &object, e).await);
-    }
-    let purpose = grants::check_purpose(&a.purpose)?;
-    let (provider, service) = (a.provider.clone(), a.service.clone());
-    let s = ctx
-        .db
-        .read(move |c| store::get(c, &provider, &service))
-        .await?
-        .ok_or_else(|| {
-            ExchangeError::ServiceNotFound(format!("{object} is not a registered service"))
-        })?;
-    if s.sharing == "none" {
-        return Err(ExchangeError::NotShareable(format!(
-            "{object} is 不予共享 (not shared): it cannot be granted"
-        ))
-        .into());
-    }
-    let now = tongban_platform::time::now_millis();
-    let consumer = staff.department.code.clone();
-    let by = staff.username.clone();
-    let reason = a.reason.trim().chars().take(500).collect::<String>();
-    let entry =
-        audit::Entry::staff(&staff, "exchange.ask", &object, "ok").with_detail(purpose.clone());
-    let id = ctx
-        .db
-        .write(move |c| {
-            let id = grants::request(
-                c,
-                &s.provider,
-                &s.code,
-                &consumer,
-                &purpose,
-                &reason,
-                &by,
-                now,
-            )?;
-            audit::append(c, &entry)?;
-            Ok(id)
-        })
-        .await?;
+    let id = access::ask(&ctx, &staff, &a.provider, &a.service, &a.purpose, &a.reason).await?;
     Ok(Json(json!({"id": id, "state": "pending"})))
+}
+
+/// Whether a list asks for the department's own side (`box` is not `other`).
+fn own_side(q: &HashMap<String, String>, other: &str) -> bool {
+    q.get("box").is_none_or(|b| b != other)
 }
 
 /// `GET /api/v1/staff/exchange/requests?box=incoming|outgoing`.
@@ -311,32 +181,13 @@ async fn requests(
     p: Paging,
     QueryParams(q): QueryParams<HashMap<String, String>>,
 ) -> Result<Json<Paged<AccessRequest>>, ApiError> {
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.requests", "", e).await);
-    }
-    let incoming = q.get("box").is_none_or(|b| b != "outgoing");
-    let dept = staff.department.code.clone();
+    access::admin(&ctx, &staff, "exchange.requests", "").await?;
+    let (dept, incoming) = (staff.department.code, own_side(&q, "outgoing"));
     let (items, total) = ctx
         .db
         .read(move |c| grants::requests(c, &dept, incoming, p.page_size, p.offset()))
         .await?;
     Ok(Json(Paged::new(items, total, p)))
-}
-
-/// The end of a grant: the last moment of day `YYYY-MM-DD` in the deployment's time zone.
-fn valid_until(ctx: &Ctx, day: &str, now: i64) -> Result<i64, ExchangeError> {
-    let bad = || {
-        ExchangeError::Invalid(format!(
-            "valid_until must be a day (YYYY-MM-DD) from today on, got {day:?}"
-        ))
-    };
-    let d = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").map_err(|_| bad())?;
-    let next = d.succ_opt().ok_or_else(bad)?.format("%Y-%m-%d").to_string();
-    let end = tongban_platform::time::day_start(&next, ctx.tz).ok_or_else(bad)?;
-    if end <= now {
-        return Err(bad());
-    }
-    Ok(end)
 }
 
 #[derive(Deserialize)]
@@ -348,82 +199,16 @@ struct Decision {
     note: String,
 }
 
-/// `POST /api/v1/staff/exchange/requests/{id}/decision`: the provider's administrator grants
-/// (until a day) or refuses a request.
+/// `POST /api/v1/staff/exchange/requests/{id}/decision`.
 async fn decide(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
     Path(id): Path<i64>,
     JsonBody(d): JsonBody<Decision>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.decide", &id.to_string(), e).await);
-    }
-    let r = ctx
-        .db
-        .read(move |c| grants::get_request(c, id))
-        .await?
-        .filter(|r| r.provider == staff.department.code)
-        .ok_or_else(|| {
-            ExchangeError::NotFound(format!("no access request {id} to your department"))
-        })?;
-    if r.state != "pending" {
-        return Err(ApiError::conflict(
-            "already_decided",
-            format!("request {id} was already {}", r.state),
-        ));
-    }
-    let now = tongban_platform::time::now_millis();
-    let until = if d.grant {
-        Some(valid_until(&ctx, &d.valid_until, now)?)
-    } else {
-        None
-    };
-    let by = staff.username.clone();
-    let note = d.note.trim().chars().take(500).collect::<String>();
-    let entry = audit::Entry::staff(
-        &staff,
-        if d.grant {
-            "exchange.grant"
-        } else {
-            "exchange.refuse"
-        },
-        &format!("{}/{} → {}", r.provider, r.service, r.consumer),
-        "ok",
-    )
-    .with_detail(r.purpose.clone());
-    let grant_id = ctx
-        .db
-        .write(move |c| {
-            if !grants::decide(c, id, d.grant, &by, &note, now)? {
-                return Ok(None);
-            }
-            let g = match until {
-                Some(u) => Some(grants::grant(
-                    c,
-                    &r.provider,
-                    &r.service,
-                    &r.consumer,
-                    &r.purpose,
-                    u,
-                    &by,
-                    now,
-                )?),
-                None => None,
-            };
-            audit::append(c, &entry)?;
-            Ok(Some(g))
-        })
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "already_decided",
-                format!("request {id} was decided meanwhile"),
-            )
-        })?;
-    Ok(Json(
-        json!({"id": id, "state": if d.grant { "granted" } else { "refused" }, "grant": grant_id}),
-    ))
+    let grant = access::decide(&ctx, &staff, id, d.grant, &d.valid_until, &d.note).await?;
+    let state = if d.grant { "granted" } else { "refused" };
+    Ok(Json(json!({"id": id, "state": state, "grant": grant})))
 }
 
 #[derive(Deserialize)]
@@ -434,79 +219,33 @@ struct Give {
     valid_until: String,
 }
 
-/// `POST /api/v1/staff/exchange/grants`: the provider's administrator grants directly.
+/// `POST /api/v1/staff/exchange/grants`.
 async fn give(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
     JsonBody(g): JsonBody<Give>,
 ) -> Result<Json<Value>, ApiError> {
-    let provider = staff.department.code.clone();
-    let object = format!("{provider}/{} → {}", g.service, g.consumer);
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.grant", &object, e).await);
-    }
-    let purpose = grants::check_purpose(&g.purpose)?;
-    let now = tongban_platform::time::now_millis();
-    let until = valid_until(&ctx, &g.valid_until, now)?;
-    let (p2, s2, c2) = (provider.clone(), g.service.clone(), g.consumer.clone());
-    let (service, consumer) = ctx
-        .db
-        .read(move |c| {
-            Ok((
-                store::get(c, &p2, &s2)?,
-                tongban_platform::identity::get_department(c, &c2)?,
-            ))
-        })
-        .await?;
-    let service = service.ok_or_else(|| {
-        ExchangeError::ServiceNotFound(format!("your department provides no service {}", g.service))
-    })?;
-    if service.sharing == "none" {
-        return Err(ExchangeError::NotShareable(format!(
-            "{object}: 不予共享 resources are never granted"
-        ))
-        .into());
-    }
-    if consumer.is_none() {
-        return Err(
-            ExchangeError::Invalid(format!("consumer {} is not a department", g.consumer)).into(),
-        );
-    }
-    let by = staff.username.clone();
-    let entry =
-        audit::Entry::staff(&staff, "exchange.grant", &object, "ok").with_detail(purpose.clone());
-    let id = ctx
-        .db
-        .write(move |c| {
-            let id = grants::grant(
-                c,
-                &provider,
-                &g.service,
-                &g.consumer,
-                &purpose,
-                until,
-                &by,
-                now,
-            )?;
-            audit::append(c, &entry)?;
-            Ok(id)
-        })
-        .await?;
+    let (id, until) = access::give(
+        &ctx,
+        &staff,
+        &g.service,
+        &g.consumer,
+        &g.purpose,
+        &g.valid_until,
+    )
+    .await?;
     Ok(Json(json!({"id": id, "valid_until": until})))
 }
 
 /// `GET /api/v1/staff/exchange/grants?box=given|held`.
-async fn held_grants(
+async fn grants_list(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
     p: Paging,
     QueryParams(q): QueryParams<HashMap<String, String>>,
 ) -> Result<Json<Paged<Grant>>, ApiError> {
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.grants", "", e).await);
-    }
-    let given = q.get("box").is_none_or(|b| b != "held");
-    let dept = staff.department.code.clone();
+    access::admin(&ctx, &staff, "exchange.grants", "").await?;
+    let (dept, given) = (staff.department.code, own_side(&q, "held"));
     let (items, total) = ctx
         .db
         .read(move |c| grants::grants(c, &dept, given, p.page_size, p.offset()))
@@ -514,40 +253,14 @@ async fn held_grants(
     Ok(Json(Paged::new(items, total, p)))
 }
 
-/// `POST /api/v1/staff/exchange/grants/{id}/revoke`: effective at once on every node (each
-/// call reads the grants).
+/// `POST /api/v1/staff/exchange/grants/{id}/revoke`.
 async fn revoke(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.revoke", &id.to_string(), e).await);
-    }
-    let dept = staff.department.code.clone();
-    let entry = audit::Entry::staff(&staff, "exchange.revoke", &id.to_string(), "ok");
-    let now = tongban_platform::time::now_millis();
-    let done = ctx
-        .db
-        .write(move |c| {
-            let Some(g) = grants::get_grant(c, id)?.filter(|g| g.provider == dept) else {
-                return Ok(None);
-            };
-            let changed = grants::revoke(c, id, now)?;
-            if changed {
-                audit::append(c, &entry)?;
-            }
-            Ok(Some((g, changed)))
-        })
-        .await?;
-    match done {
-        None => Err(ExchangeError::NotFound(format!("your department gave no grant {id}")).into()),
-        Some((_, false)) => Err(ApiError::conflict(
-            "already_revoked",
-            format!("grant {id} was already revoked"),
-        )),
-        Some((g, true)) => Ok(Json(json!({"id": g.id, "revoked": true}))),
-    }
+    access::revoke(&ctx, &staff, id).await?;
+    Ok(Json(json!({"id": id, "revoked": true})))
 }
 
 /// `GET /api/v1/staff/exchange/log?subject=`: a department's exchanges (administrators), or
@@ -558,15 +271,7 @@ async fn message_log(
     p: Paging,
     QueryParams(q): QueryParams<HashMap<String, String>>,
 ) -> Result<Json<Paged<log::Stored>>, ApiError> {
-    let dept = if staff.has(Role::Auditor) {
-        None
-    } else if staff.has(Role::Admin) {
-        Some(staff.department.code.clone())
-    } else {
-        let e =
-            ExchangeError::Forbidden("the message log is for administrators and auditors".into());
-        return Err(refused(&ctx, &staff, "exchange.log", "", e).await);
-    };
+    let dept = access::log_scope(&ctx, &staff).await?;
     let subject = q.get("subject").filter(|s| !s.is_empty()).cloned();
     let (items, total) = ctx
         .db
@@ -583,20 +288,15 @@ async fn message_log(
     Ok(Json(Paged::new(items, total, p)))
 }
 
-/// `GET /api/v1/staff/exchange/verify`: walk the message log's chain (auditors).
+/// `GET /api/v1/staff/exchange/verify`.
 async fn verify_chain(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
 ) -> Result<Json<log::Chain>, ApiError> {
-    if !staff.has(Role::Auditor) {
-        let e = ExchangeError::Forbidden("verifying the message log is for auditors".into());
-        return Err(refused(&ctx, &staff, "exchange.verify", "", e).await);
-    }
-    Ok(Json(ctx.db.read(log::verify).await?))
+    Ok(Json(access::verify(&ctx, &staff).await?))
 }
 
-/// `PUT /api/v1/staff/exchange/registries/{name}?key_field=`: a base registry as CSV or
-/// XLSX (the request body), replacing the registry whole.
+/// `PUT /api/v1/staff/exchange/registries/{name}?key_field=&filename=`: the file is the body.
 async fn load_registry(
     State(ctx): State<Ctx>,
     StaffAuth { staff, .. }: StaffAuth,
@@ -604,55 +304,28 @@ async fn load_registry(
     QueryParams(q): QueryParams<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    if let Err(e) = admin(&staff) {
-        return Err(refused(&ctx, &staff, "exchange.registry", &name, e).await);
-    }
-    let key_field = q.get("key_field").cloned().unwrap_or_default();
-    if key_field.is_empty() {
-        return Err(ExchangeError::Invalid(
-            "give key_field: the column records are found by (for example id_number)".into(),
-        )
-        .into());
-    }
-    let records = load(
+    let arg = |k: &str| q.get(k).map_or("", String::as_str);
+    let records = access::load_registry(
         &ctx,
         &staff,
         &name,
-        &key_field,
-        q.get("filename").map_or("", |s| s),
+        arg("key_field"),
+        arg("filename"),
         &body,
     )
     .await?;
     Ok(Json(json!({"registry": name, "records": records})))
 }
 
-/// Load a registry file as department `staff`'s (also the CLI's path).
-pub async fn load(
-    ctx: &Ctx,
-    staff: &Staff,
-    name: &str,
-    key_field: &str,
-    filename: &str,
-    bytes: &[u8],
-) -> Result<usize, ExchangeError> {
-    let table = registry::read_table(filename, bytes)?;
-    let n = registry::check(&table, key_field)?;
-    let sealed = registry::seal(name, &table, key_field)?;
-    let (name, key_field, provider) = (
-        name.to_owned(),
-        key_field.to_owned(),
-        staff.department.code.clone(),
-    );
-    let entry = audit::Entry::staff(staff, "exchange.registry", &name, "ok")
-        .with_detail(format!("{n} records"));
-    let now = tongban_platform::time::now_millis();
-    ctx.db
-        .write(move |c| {
-            Ok(
-                registry::replace(c, &name, &provider, &key_field, &table.header, &sealed, now)
-                    .and_then(|()| audit::append(c, &entry).map_err(ExchangeError::from)),
-            )
-        })
-        .await??;
-    Ok(n)
+/// `GET /api/v1/staff/exchange/registries/{name}`: what a registry holds (never its records).
+async fn registry_info(
+    State(ctx): State<Ctx>,
+    StaffAuth { .. }: StaffAuth,
+    Path(name): Path<String>,
+) -> Result<Json<registry::Registry>, ApiError> {
+    let n2 = name.clone();
+    let r = ctx.db.read(move |c| registry::get(c, &n2)).await?;
+    Ok(Json(r.ok_or_else(|| {
+        ExchangeError::NotFound(format!("no registry {name} has been loaded"))
+    })?))
 }

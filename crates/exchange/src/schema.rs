@@ -3,6 +3,8 @@
 
 use crate::ExchangeError;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// A compiled schema, or why it cannot be used.
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
@@ -10,6 +12,29 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
         return Err("a schema is a JSON object".into());
     }
     jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// The compiled form of a service's schema, kept: a call compiles each schema once, not on
+/// every request (a changed service has another text, hence another entry).
+pub fn cached(schema: &Value) -> Result<Arc<jsonschema::Validator>, String> {
+    static CACHE: Mutex<Option<HashMap<String, Arc<jsonschema::Validator>>>> = Mutex::new(None);
+    let key = schema.to_string();
+    if let Some(v) = CACHE
+        .lock()
+        .ok()
+        .and_then(|c| c.as_ref()?.get(&key).cloned())
+    {
+        return Ok(v);
+    }
+    let v = Arc::new(compile(schema)?);
+    if let Ok(mut c) = CACHE.lock() {
+        let map = c.get_or_insert_with(HashMap::new);
+        if map.len() >= 1024 {
+            map.clear();
+        }
+        map.insert(key, v.clone());
+    }
+    Ok(v)
 }
 
 /// Check `body` against `schema`: the first problem names its field (a JSON pointer without

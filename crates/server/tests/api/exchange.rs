@@ -34,7 +34,16 @@ fn signed(consumer: &str, purpose: &str, body: Value) -> Call {
 
 /// Send `c` (its body as given, which may differ from what was signed).
 async fn send(app: &TestApp, base: &str, c: &Call, body: &Value) -> reqwest::Response {
-    app.client
+    send_with(&app.client, base, c, body).await
+}
+
+async fn send_with(
+    client: &reqwest::Client,
+    base: &str,
+    c: &Call,
+    body: &Value,
+) -> reqwest::Response {
+    client
         .post(format!("{base}/exchange/v1/{}/{}", c.provider, c.service))
         .header(call::H_CONSUMER, call::encode_header(&c.consumer))
         .header(call::H_PURPOSE, call::encode_header(&c.purpose))
@@ -318,11 +327,28 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         .unwrap();
     assert_eq!(v, json!({"entries": 8, "broken": null}));
 
+    // Twenty calls at once: each is logged, and the chain still holds.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (client, url, ask) = (app.client.clone(), app.iurl(""), ask.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = signed("wx-wjw", "办件核验", ask.clone());
+            send_with(&client, &url, &c, &ask).await.status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::FORBIDDEN);
+    }
+
     // The chain finds an entry changed afterwards, and the CLI says where.
     let url = app.ctx.config.database_url.clone();
     let o = tongban(&url, app.dir.path(), &["exchange", "verify"], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("8 entries verified"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("28 entries verified"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     app.db()
         .write(|c| {
             c.execute("UPDATE exchange_log SET outcome = 'ok' WHERE seq = 3", &[])
