@@ -93,6 +93,9 @@ pub enum CaseError {
     /// The shared ground refused (a rate limit, a lost session) with its own error.
     #[error(transparent)]
     Platform(#[from] ApiError),
+    /// A data check the exchange refused (no grant, a schema, a signature), with its code.
+    #[error(transparent)]
+    Exchange(#[from] tongban_exchange::ExchangeError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -122,10 +125,11 @@ impl From<CaseError> for ApiError {
     fn from(e: CaseError) -> ApiError {
         let message = e.to_string();
         let (status, code) = match &e {
-            CaseError::Platform(_) | CaseError::Db(_) => {
+            CaseError::Platform(_) | CaseError::Db(_) | CaseError::Exchange(_) => {
                 return match e {
                     CaseError::Platform(a) => a,
                     CaseError::Db(d) => d.into(),
+                    CaseError::Exchange(x) => x.into(),
                     _ => ApiError::internal(),
                 }
             }

@@ -29,11 +29,12 @@ pub const PUBLIC_PATHS: [&str; 10] = [
     "/api/v1/me/drafts/{matter_code}",
 ];
 /// Paths served on the internal listener only.
-pub const INTERNAL_PATHS: [&str; 4] = [
+pub const INTERNAL_PATHS: [&str; 5] = [
     "/api/v1/staff/cases",
     "/api/v1/staff/cases/{case_no}",
     "/api/v1/staff/cases/{case_no}/actions",
     "/api/v1/staff/cases/{case_no}/materials/{key}",
+    "/api/v1/staff/cases/{case_no}/checks",
 ];
 
 pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
@@ -61,9 +62,10 @@ use own::{discard_draft, my_draft, my_drafts, receipt_pdf, result_pdf, save_draf
 pub use tongban_web::files::{download, pdf_response, previewable};
 
 pub fn internal_router() -> Router<Ctx> {
-    let [list, one_path, actions, material_path] = INTERNAL_PATHS;
+    let [list, one_path, actions, material_path, checks] = INTERNAL_PATHS;
     Router::new()
         .route(list, get(queue))
+        .route(checks, post(check))
         .route(one_path, get(staff_one))
         .route(actions, post(act))
         .route(material_path, get(material))
@@ -445,6 +447,38 @@ async fn act(
             &body.action,
             body.note,
             body.items,
+        )
+        .await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct CheckBody {
+    provider: String,
+    service: String,
+    #[serde(default)]
+    purpose: Option<String>,
+    /// The request; the applicant's ID number when left out.
+    #[serde(default)]
+    body: Option<Value>,
+}
+
+/// `POST /api/v1/staff/cases/{case_no}/checks`: 数据核验 through the exchange.
+async fn check(
+    State(ctx): State<Ctx>,
+    who: StaffAuth,
+    Path(case_no): Path<String>,
+    JsonBody(b): JsonBody<CheckBody>,
+) -> Result<Json<service::CheckOutcome>, ApiError> {
+    Ok(Json(
+        service::staff_check(
+            &ctx,
+            &who.staff,
+            &case_no,
+            &b.provider,
+            &b.service,
+            b.purpose.as_deref(),
+            b.body,
         )
         .await?,
     ))

@@ -75,9 +75,12 @@ pub enum Action {
     Approve,
     Reject,
     Withdraw,
+    /// 数据核验: a check against another department's data, through the exchange; the
+    /// status does not move.
+    Check,
 }
 
-pub const ALL_ACTIONS: [Action; 9] = [
+pub const ALL_ACTIONS: [Action; 10] = [
     Action::Submit,
     Action::Accept,
     Action::NotAccept,
@@ -87,6 +90,7 @@ pub const ALL_ACTIONS: [Action; 9] = [
     Action::Approve,
     Action::Reject,
     Action::Withdraw,
+    Action::Check,
 ];
 
 pub const STAFF_ACTIONS: [Action; 6] = [
@@ -110,6 +114,7 @@ impl Action {
             Action::Approve => "approve",
             Action::Reject => "reject",
             Action::Withdraw => "withdraw",
+            Action::Check => "check",
         }
     }
     pub fn parse_staff(s: &str) -> Option<Action> {
@@ -126,6 +131,7 @@ impl Action {
             Action::Approve => "准予许可",
             Action::Reject => "不予许可",
             Action::Withdraw => "撤回申请",
+            Action::Check => "数据核验",
         }
     }
     /// The staff role an action needs; `None` for the applicant's own actions.
@@ -134,7 +140,7 @@ impl Action {
             Action::Accept | Action::NotAccept | Action::RequestSupplement => Some(Role::Clerk),
             Action::Review => Some(Role::Reviewer),
             Action::Approve | Action::Reject => Some(Role::Approver),
-            Action::Submit | Action::Supplement | Action::Withdraw => None,
+            Action::Submit | Action::Supplement | Action::Withdraw | Action::Check => None,
         }
     }
     /// Whether the actor must explain the action in a note.
@@ -164,6 +170,7 @@ pub fn next_status(
         (S::Accepted, A::Approve) => S::Approved,
         (S::Accepted, A::Reject) => S::Rejected,
         (S::Submitted, A::Withdraw) => S::Withdrawn,
+        (s @ (S::Submitted | S::Accepted | S::NeedsSupplement), A::Check) => s,
         (s, a) => {
             return Err(format!(
                 "cannot {} a case that is {} ({}); {}",

@@ -14,12 +14,14 @@ use tongban_platform::db::{Conn, DbError};
 use tongban_platform::identity::{self, Staff};
 use tongban_platform::{audit, blobs, Ctx};
 
+mod checks;
 mod drafts;
 mod materials;
 mod prefill;
 mod staff;
 mod submit;
 mod supplement;
+pub use checks::{staff_check, CheckOutcome, DEFAULT_PURPOSE};
 pub use drafts::{discard_draft, draft, drafts, save_draft, Draft, DraftSummary};
 pub use materials::{
     applicant_material, earlier_uploads, hold_uploads, pending_kept, EarlierUpload, Given, Kept,

@@ -82,7 +82,7 @@ pub async fn staff_queue(ctx: &Ctx, staff: &Staff, q: StaffQuery) -> Result<Queu
 }
 
 /// Case queues and case files are for the roles that handle cases.
-fn require_case_role(staff: &Staff) -> Result<(), CaseError> {
+pub(super) fn require_case_role(staff: &Staff) -> Result<(), CaseError> {
     use identity::Role;
     if [Role::Clerk, Role::Reviewer, Role::Approver]
         .iter()
@@ -94,7 +94,7 @@ fn require_case_role(staff: &Staff) -> Result<(), CaseError> {
     }
 }
 
-fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), CaseError> {
+pub(super) fn same_department(staff: &Staff, rec: &CaseRecord) -> Result<(), CaseError> {
     if rec.department_code == staff.department.code {
         Ok(())
     } else {

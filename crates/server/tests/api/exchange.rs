@@ -239,6 +239,71 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
     let (s, code, _) = code_of(send(&app, &app.iurl(""), &c, &ask).await).await;
     assert_eq!((s, code.as_str()), (StatusCode::CONFLICT, "replayed"));
 
+    // A clerk checks a case with it: the timeline says who was asked and that the answer's
+    // signature held; the citizen sees the same line.
+    let clerk = app.staff("xw-clerk", "wx-wjw", &[Role::Clerk]).await;
+    let citizen = app.citizen().await;
+    let case_no = app.submit_birth(&citizen).await;
+    let check = |body: Value| {
+        let (app, clerk, case_no) = (&app, clerk.clone(), case_no.clone());
+        async move {
+            app.post(
+                &app.iurl(&format!("/api/v1/staff/cases/{case_no}/checks")),
+                &clerk,
+                body,
+            )
+            .await
+        }
+    };
+    let r = check(json!({"provider": "wx-gaj", "service": "hukou", "body": ask})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["answer"]["record"]["name"], "张三");
+    assert_eq!(v["note"], "无锡市公安局 户籍信息（已验签），查有记录");
+    // Without a body, the applicant's own ID number is asked (not in this registry).
+    let v: Value = check(json!({"provider": "wx-gaj", "service": "hukou"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["note"], "无锡市公安局 户籍信息（已验签），查无记录",
+        "{v}"
+    );
+    let mine: Value = app
+        .get(
+            &app.url(&format!("/api/v1/cases/{case_no}")),
+            &citizen.token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let checks: Vec<&Value> = mine["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "check")
+        .collect();
+    assert_eq!(checks.len(), 2, "{mine}");
+    assert_eq!(
+        checks[0]["note"],
+        "无锡市公安局 户籍信息（已验签），查有记录"
+    );
+    assert_eq!(mine["status"], "submitted", "a check moves nothing");
+    // The message log finds the case's exchanges.
+    let of_case: Value = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/exchange/log?subject={case_no}")),
+            &gaj,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(of_case["total"], 2);
+
     // Each refusal, for its reason.
     let c = signed("wx-wjw", "招生入学", ask.clone());
     let (s, code, _) = code_of(send(&app, &app.iurl(""), &c, &ask).await).await;
@@ -312,6 +377,8 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
             "bad_signature",
             "invalid_request",
             "purpose_not_granted",
+            "ok",
+            "ok",
             "replayed",
             "ok",
             "no_grant"
@@ -325,7 +392,7 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         .json()
         .await
         .unwrap();
-    assert_eq!(v, json!({"entries": 8, "broken": null}));
+    assert_eq!(v, json!({"entries": 10, "broken": null}));
 
     // Twenty calls at once: each is logged, and the chain still holds.
     let mut tasks = Vec::new();
@@ -345,7 +412,7 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
     let o = tongban(&url, app.dir.path(), &["exchange", "verify"], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("28 entries verified"),
+        String::from_utf8_lossy(&o.stdout).contains("30 entries verified"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );

@@ -595,6 +595,22 @@ pub(super) fn rows(settings: &'static str) -> Vec<Row> {
                 page_accept,
             )
         },
+        Row {
+            fresh_case: true,
+            ..r(
+                Method::POST,
+                "/api/v1/staff/cases/{case_no}/checks",
+                Body::Json(r#"{"provider":"wx-gaj","service":"no-such"}"#),
+                |w| match w {
+                    Who::Anonymous => 401,
+                    // Past the case's checks, the exchange knows no such service.
+                    Who::Own(r) if matches!(r, Role::Clerk | Role::Reviewer | Role::Approver) => {
+                        404
+                    }
+                    _ => 403,
+                },
+            )
+        },
         // Data sharing: the call answers only to its signature; the staff API to department
         // administrators (the message log also to auditors).
         r(
