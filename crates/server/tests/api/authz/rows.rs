@@ -604,9 +604,7 @@ pub(super) fn rows(settings: &'static str) -> Vec<Row> {
                 |w| match w {
                     Who::Anonymous => 401,
                     // Past the case's checks, the exchange knows no such service.
-                    Who::Own(r) if matches!(r, Role::Clerk | Role::Reviewer | Role::Approver) => {
-                        404
-                    }
+                    Who::Own(Role::Clerk | Role::Reviewer | Role::Approver) => 404,
                     _ => 403,
                 },
             )
