@@ -21,6 +21,7 @@ use tongban_web::routes::field_errors;
 use tongban_web::{CitizenPage, Page, SafeForm, SafeMultipart, StaffPage};
 
 mod apply;
+mod checks;
 
 pub fn public_router() -> Router<Ctx> {
     Router::new()
@@ -39,17 +40,19 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// Console pages served here (internal listener only).
-pub const CONSOLE_PATHS: [&str; 5] = [
+pub const CONSOLE_PATHS: [&str; 6] = [
     "/console",
     "/console/cases/{case_no}",
     "/console/cases/{case_no}/actions",
     "/console/cases/{case_no}/materials/{key}",
     "/console/cases/{case_no}/materials/{key}/preview",
+    "/console/cases/{case_no}/checks",
 ];
 
 pub fn console_router() -> Router<Ctx> {
-    let [queue_path, case_path, act_path, material_path, preview_path] = CONSOLE_PATHS;
+    let [queue_path, case_path, act_path, material_path, preview_path, check_path] = CONSOLE_PATHS;
     Router::new()
+        .route(check_path, post(checks::check))
         .route(queue_path, get(queue))
         .route(case_path, get(console_case))
         .route(act_path, post(act))
@@ -419,15 +422,17 @@ async fn queue(
 }
 
 /// What the console case page shows besides the case.
-struct ConsoleNotice<'a> {
+pub(crate) struct ConsoleNotice<'a> {
     status: StatusCode,
     error: Option<String>,
     flash: Option<String>,
     /// The stated purpose of an unmasked view.
     purpose: Option<&'a str>,
+    /// The data check just made.
+    check: Option<service::CheckOutcome>,
 }
 
-async fn console_case_with(
+pub(crate) async fn console_case_with(
     ctx: &Ctx,
     page: &Page,
     staff: &tongban_platform::identity::Staff,
@@ -439,6 +444,7 @@ async fn console_case_with(
         error,
         flash,
         purpose,
+        check,
     } = n;
     let c = match service::staff_case(ctx, staff, case_no, purpose)
         .await
@@ -462,10 +468,28 @@ async fn console_case_with(
         .iter()
         .filter(|x| !m.materials.iter().any(|need| need.key == x.key))
         .collect();
+    // The services the department may check an open case against.
+    let callable = if crate::rules::next_status(c.status, None, crate::rules::Action::Check).is_ok()
+    {
+        let (dept, now) = (
+            staff.department.code.clone(),
+            tongban_platform::time::now_millis(),
+        );
+        match ctx
+            .db
+            .read(move |c| tongban_exchange::grants::callable(c, &dept, now))
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return page.error(&e.into()),
+        }
+    } else {
+        Vec::new()
+    };
     page.render(
         status,
         "console_case.html",
-        context! { c, m, others, error, flash, notes_required },
+        context! { c, m, others, error, flash, notes_required, callable, check },
     )
 }
 
@@ -485,6 +509,7 @@ async fn console_case(
         error: None,
         flash,
         purpose,
+        check: None,
     };
     console_case_with(&ctx, &page, &staff, &case_no, n).await
 }
@@ -528,6 +553,7 @@ async fn act(
                 error: Some(msg),
                 flash: None,
                 purpose: None,
+                check: None,
             };
             console_case_with(&ctx, &page, &staff, &case_no, n).await
         }

@@ -258,3 +258,38 @@ pub fn count_in_force(c: &mut dyn Conn, now: i64) -> Result<i64, DbError> {
     )?
     .get_i64("n")
 }
+
+/// A service a department may call now, for a purpose (the choices of a data check).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Callable {
+    pub provider: String,
+    pub provider_name: String,
+    pub service: String,
+    pub service_name: String,
+    pub purpose: String,
+}
+
+/// What `consumer` holds grants in force for, by provider and service.
+pub fn callable(c: &mut dyn Conn, consumer: &str, now: i64) -> Result<Vec<Callable>, DbError> {
+    c.query(
+        "SELECT DISTINCT g.provider, COALESCE(d.name, g.provider) AS provider_name, g.service,
+                s.name AS service_name, g.purpose
+         FROM exchange_grants g
+         JOIN exchange_services s ON s.provider = g.provider AND s.code = g.service
+         LEFT JOIN departments d ON d.code = g.provider
+         WHERE g.consumer = $1 AND g.revoked_at IS NULL AND g.valid_until > $2
+         ORDER BY g.provider, g.service, g.purpose",
+        params![consumer, now],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Callable {
+            provider: r.get_str("provider")?,
+            provider_name: r.get_str("provider_name")?,
+            service: r.get_str("service")?,
+            service_name: r.get_str("service_name")?,
+            purpose: r.get_str("purpose")?,
+        })
+    })
+    .collect()
+}

@@ -292,6 +292,41 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         "无锡市公安局 户籍信息（已验签），查有记录"
     );
     assert_eq!(mine["status"], "submitted", "a check moves nothing");
+    // The console offers the granted service on the case page, and shows the signed answer.
+    let cookie = with_csrf(&format!("tongban_staff={clerk}"));
+    let page = app
+        .client
+        .get(app.iurl(&format!("/console/cases/{case_no}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("无锡市公安局 · 户籍信息（办件核验）"),
+        "{page}"
+    );
+    let r = app
+        .client
+        .post(app.iurl(&format!("/console/cases/{case_no}/checks")))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf_for(&cookie).as_str()),
+            ("target", "wx-gaj/hukou/办件核验"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let page = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("已验签") && page.contains("查无记录"),
+        "{page}"
+    );
+
     // The message log finds the case's exchanges.
     let of_case: Value = app
         .get(
@@ -302,7 +337,7 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         .json()
         .await
         .unwrap();
-    assert_eq!(of_case["total"], 2);
+    assert_eq!(of_case["total"], 3);
 
     // Each refusal, for its reason.
     let c = signed("wx-wjw", "招生入学", ask.clone());
@@ -379,6 +414,7 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
             "purpose_not_granted",
             "ok",
             "ok",
+            "ok",
             "replayed",
             "ok",
             "no_grant"
@@ -392,7 +428,7 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         .json()
         .await
         .unwrap();
-    assert_eq!(v, json!({"entries": 10, "broken": null}));
+    assert_eq!(v, json!({"entries": 11, "broken": null}));
 
     // Twenty calls at once: each is logged, and the chain still holds.
     let mut tasks = Vec::new();
@@ -412,7 +448,7 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
     let o = tongban(&url, app.dir.path(), &["exchange", "verify"], None);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("30 entries verified"),
+        String::from_utf8_lossy(&o.stdout).contains("31 entries verified"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );

@@ -609,6 +609,20 @@ pub(super) fn rows(settings: &'static str) -> Vec<Row> {
                 },
             )
         },
+        Row {
+            fresh_case: true,
+            ..r(
+                Method::POST,
+                "/console/cases/{case_no}/checks",
+                Body::Form(&[("csrf", ""), ("target", "wx-gaj/no-such/办件核验")]),
+                |w| match w {
+                    Who::Anonymous => 303,
+                    // The case page again, saying the service does not exist.
+                    Who::Own(Role::Clerk | Role::Reviewer | Role::Approver) => 404,
+                    _ => 403,
+                },
+            )
+        },
         // Data sharing: the call answers only to its signature; the staff API to department
         // administrators (the message log also to auditors).
         r(
