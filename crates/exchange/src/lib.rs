@@ -14,6 +14,7 @@ pub mod model;
 pub mod registry;
 pub mod routes;
 pub mod schema;
+pub mod stats;
 pub mod store;
 
 pub use error::ExchangeError;

@@ -219,14 +219,3 @@ pub fn verify(c: &mut dyn Conn) -> Result<Chain, DbError> {
         broken: None,
     })
 }
-
-/// Exchanges logged since `since` (ms), answered and refused (for the data-centre figures).
-pub fn counts(c: &mut dyn Conn, since: i64) -> Result<(i64, i64), DbError> {
-    let r = c.query_one(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN outcome = 'ok' THEN 1 ELSE 0 END), 0) AS BIGINT) AS ok,
-                CAST(COALESCE(SUM(CASE WHEN outcome <> 'ok' THEN 1 ELSE 0 END), 0) AS BIGINT) AS refused
-         FROM exchange_log WHERE at >= $1",
-        params![since],
-    )?;
-    Ok((r.get_i64("ok")?, r.get_i64("refused")?))
-}

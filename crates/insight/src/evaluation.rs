@@ -11,8 +11,10 @@ use tongban_platform::db::{Conn, DbError};
 use tongban_platform::{params, Ctx};
 
 mod districts;
+mod indicators;
 mod output;
 pub use districts::{Basis, DistrictFigures};
+use indicators::INDICATORS;
 pub use output::{charts, workbook};
 
 pub const DIMENSIONS: [(&str, &str, &str); 4] = [
@@ -147,6 +149,13 @@ fn values(
         })
         .count() as i64;
     v.push(("departments_connected", pct(connected, depts.len() as i64)));
+    let sharing = tongban_exchange::stats::period(c, s, e, now)?;
+    let sharing_depts = depts
+        .iter()
+        .filter(|d| sharing.departments.contains(&d.code))
+        .count() as i64;
+    v.push(("data_sharing", pct(sharing_depts, depts.len() as i64)));
+    v.push(("exchanges", Some(sharing.answered as f64)));
     // 在线服务
     v.push(("fully_online", pct(catalog.fully_online, published)));
     v.push((
@@ -227,190 +236,6 @@ fn change(now: Option<f64>, before: Option<f64>, points: bool) -> Option<f64> {
         _ => None,
     }
 }
-
-/// (code, dimension, name, English name, unit, formula, scored)
-const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 20] = [
-    (
-        "availability",
-        0,
-        "服务可用率",
-        "Service availability",
-        "%",
-        "有节点在服务的分钟数 ÷ 当月（自平台开始记录起）已过分钟数 × 100",
-        true,
-    ),
-    (
-        "guides_complete",
-        0,
-        "办事指南完整率",
-        "Complete service guides",
-        "%",
-        "设定依据、受理条件、收费标准、承诺时限齐全的已发布事项 ÷ 已发布事项 × 100",
-        true,
-    ),
-    (
-        "departments_connected",
-        0,
-        "部门接入率",
-        "Departments connected",
-        "%",
-        "有已发布事项或当月承办工单的部门 ÷ 全部部门 × 100",
-        true,
-    ),
-    (
-        "fully_online",
-        1,
-        "全程网办率（网办深度四级）",
-        "Fully online matters",
-        "%",
-        "网办深度为 4 的已发布事项 ÷ 已发布事项 × 100",
-        true,
-    ),
-    (
-        "at_most_one_visit",
-        1,
-        "最多跑一次率",
-        "At most one visit",
-        "%",
-        "到现场次数 ≤ 1 的已发布事项 ÷ 已发布事项 × 100",
-        true,
-    ),
-    (
-        "cases_on_time",
-        1,
-        "按时办结率",
-        "Cases decided on time",
-        "%",
-        "当月办结（准予/不予许可）且办结日不晚于承诺期限的办件 ÷ 当月办结且有期限的办件 × 100",
-        true,
-    ),
-    (
-        "avg_working_days",
-        1,
-        "平均办理工作日",
-        "Average working days taken",
-        "工作日",
-        "Σ（受理次日至办结日的工作日数）÷ 当月办结办件数",
-        false,
-    ),
-    (
-        "avg_promised_days",
-        1,
-        "平均承诺工作日",
-        "Average working days promised",
-        "工作日",
-        "Σ 事项承诺时限 ÷ 当月办结办件数",
-        false,
-    ),
-    (
-        "registered_users",
-        1,
-        "注册用户数",
-        "Registered users",
-        "人",
-        "月末已注册的个人账户数",
-        false,
-    ),
-    (
-        "monthly_visits",
-        1,
-        "月访问量",
-        "Monthly page views",
-        "次",
-        "当月网站页面浏览次数（平台自行统计，不存储 IP）",
-        false,
-    ),
-    (
-        "orders_per_10k",
-        2,
-        "每万人诉求量",
-        "Orders per 10,000 residents",
-        "件/万人",
-        "当月受理工单数 ÷ 常住人口 × 10000",
-        false,
-    ),
-    (
-        "answered_on_time",
-        2,
-        "按时答复率",
-        "Answered on time",
-        "%",
-        "当月答复且未超答复时限的工单 ÷ 当月答复工单 × 100",
-        true,
-    ),
-    (
-        "satisfaction",
-        2,
-        "满意率",
-        "Satisfaction rate",
-        "%",
-        "当月非常满意、满意、基本满意评价 ÷ 当月评价数 × 100",
-        true,
-    ),
-    (
-        "rectified_on_time",
-        2,
-        "差评按时整改率",
-        "Bad reviews rectified on time",
-        "%",
-        "当月到期的整改中按时完成的 ÷ 当月到期且已完成或已逾期的整改 × 100（逾期未完成的计为未按时）",
-        true,
-    ),
-    (
-        "letters_published",
-        2,
-        "公开信件数",
-        "Public letters published",
-        "封",
-        "当月公开的来信数",
-        false,
-    ),
-    (
-        "mobile_orders_share",
-        3,
-        "移动端诉求占比",
-        "Orders from mobile",
-        "%",
-        "当月移动端受理工单 ÷ 当月受理工单 × 100",
-        true,
-    ),
-    (
-        "mobile_cases_share",
-        3,
-        "移动端申办占比",
-        "Applications from mobile",
-        "%",
-        "当月从手机（浏览器或 App）提交的办件 ÷ 当月提交的办件 × 100",
-        true,
-    ),
-    (
-        "mobile_visits_share",
-        3,
-        "移动端访问占比",
-        "Page views from mobile",
-        "%",
-        "当月移动设备页面浏览 ÷ 当月页面浏览 × 100",
-        true,
-    ),
-    (
-        "mobile_visitor_days",
-        3,
-        "移动端访客人次",
-        "Mobile visitor-days",
-        "人次",
-        "当月每日移动端独立访客数之和（按日加密摘要去重）",
-        false,
-    ),
-    (
-        "avg_days_score",
-        1,
-        "办理提速",
-        "Speed against promise",
-        "%",
-        "min(100, 平均承诺工作日 ÷ 平均办理工作日 × 100)",
-        true,
-    ),
-];
 
 fn period(d: NaiveDate, tz: tongban_platform::time::Tz) -> Option<Period> {
     let end = next_month(d);

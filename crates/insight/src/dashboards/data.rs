@@ -34,6 +34,13 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         all_orders.get_i64("received")?,
     );
     let ratings_all = all_cases.get_i64("rated")? + all_orders.get_i64("rated")?;
+    // Data sharing in the period, from the exchange room's door.
+    let day = |d: chrono::NaiveDate| {
+        tongban_platform::time::day_start(&d.format("%Y-%m-%d").to_string(), q.tz).unwrap_or(0)
+    };
+    let (start, end) = (day(q.from), day(q.to.succ_opt().unwrap_or(q.to)));
+    let sharing =
+        tongban_exchange::stats::period(c, start, end, tongban_platform::time::now_millis())?;
     let figures = vec![
         figure(
             "cases",
@@ -57,7 +64,24 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         figure("matters", tr.t("published_matters"), count(matters), "项"),
         figure("departments", tr.t("departments"), count(departments), "个"),
         figure("letters", tr.t("published_letters"), count(letters), "件"),
-        figure("sharing", tr.t("data_sharing_exchanges"), None, "次"),
+        figure(
+            "sharing",
+            tr.t("data_sharing_exchanges"),
+            count(sharing.answered),
+            "次",
+        ),
+        figure(
+            "shared_services",
+            tr.t("shared_services"),
+            count(sharing.services),
+            "项",
+        ),
+        figure(
+            "grants",
+            tr.t("grants_in_force"),
+            count(sharing.grants),
+            "项",
+        ),
     ];
     // Month by month within the period.
     let cs = q.scope(false);
@@ -195,6 +219,9 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             ],
         }],
     };
-    let notes = vec![tr.t("data_sharing_between_departments_is_not")];
+    let notes = vec![tr
+        .t("data_sharing_note")
+        .replacen("{}", &sharing.departments.len().to_string(), 1)
+        .replacen("{}", &sharing.refused.to_string(), 1)];
     Ok((figures, vec![line, growth, volumes, devices], notes))
 }

@@ -338,6 +338,49 @@ on_both_engines!(signed_granted_logged, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(of_case["total"], 3);
+    // The data-centre board and the evaluation count them: four answered so far.
+    let board: Value = app
+        .get(&app.iurl("/api/v1/staff/dashboards/data"), &gaj)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fig = |id: &str| {
+        board["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == id)
+            .map(|f| f["value"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (fig("sharing"), fig("shared_services"), fig("grants")),
+        (json!(4.0), json!(1.0), json!(1.0)),
+        "{board}"
+    );
+    let month = app.ctx.today().format("%Y-%m").to_string();
+    let eval: Value = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
+            &gaj,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let readiness = &eval["dimensions"][0]["indicators"];
+    let value = |code: &str| {
+        readiness
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["code"] == code)
+            .map(|i| i["value"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(value("exchanges"), json!(4.0), "{readiness}");
+    assert!(value("data_sharing").as_f64().unwrap() > 0.0, "{readiness}");
 
     // Each refusal, for its reason.
     let c = signed("wx-wjw", "招生入学", ask.clone());
