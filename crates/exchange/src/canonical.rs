@@ -8,6 +8,7 @@ use crate::ExchangeError;
 use serde_json::Value;
 use sm3::Digest;
 use std::fmt::Write;
+use std::sync::Mutex;
 
 /// `v` as canonical JSON.
 pub fn canonical(v: &Value) -> String {
@@ -80,14 +81,33 @@ pub fn sign(v: &Value) -> Result<(String, String, String), ExchangeError> {
     Ok((id, sig, hex::encode(d)))
 }
 
+/// The verifying key of `public_key` (SEC1 hex), kept for the keys seen last: parsing a
+/// key checks its point and computes its SM3 Z-value, which every call would do again.
+fn verifying_key(public_key: &str) -> Option<sm2::dsa::VerifyingKey> {
+    static KEPT: Mutex<Vec<(String, sm2::dsa::VerifyingKey)>> = Mutex::new(Vec::new());
+    if let Some(k) = KEPT.lock().ok().and_then(|k| {
+        k.iter()
+            .find(|(pk, _)| pk == public_key)
+            .map(|(_, v)| v.clone())
+    }) {
+        return Some(k);
+    }
+    let bytes = hex::decode(public_key).ok()?;
+    let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(tongban_platform::vault::SM2_DISTID, &bytes)
+        .ok()?;
+    if let Ok(mut k) = KEPT.lock() {
+        if k.len() >= 16 {
+            k.remove(0);
+        }
+        k.push((public_key.to_owned(), vk.clone()));
+    }
+    Some(vk)
+}
+
 /// Whether `signature` (r‖s, hex) is `public_key`'s (SEC1 hex) over `v`.
 pub fn verify(v: &Value, public_key: &str, signature: &str) -> bool {
     use sm2::dsa::signature::Verifier;
-    let Ok(pk) = hex::decode(public_key) else {
-        return false;
-    };
-    let Ok(vk) = sm2::dsa::VerifyingKey::from_sec1_bytes(tongban_platform::vault::SM2_DISTID, &pk)
-    else {
+    let Some(vk) = verifying_key(public_key) else {
         return false;
     };
     let Some(sig) = hex::decode(signature)

@@ -26,7 +26,13 @@ pub struct Keys {
     index_key: [u8; 32],
     /// The deployment's SM2 signing key (`keys init`): id and secret scalar.
     signing: Option<(String, [u8; 32])>,
+    /// The signing key made ready once (its public point and SM3 Z-value computed once, not
+    /// at every signature); emptied whenever `signing` changes.
+    signer: Signer,
 }
+
+/// The parsed signing key with its id and the id signatures name it by.
+type Signer = std::sync::OnceLock<Option<(String, String, sm2::dsa::SigningKey)>>;
 
 /// The distinguishing identifier of SM2 signatures (GM/T 0009 default).
 pub const SM2_DISTID: &str = "1234567812345678";
@@ -150,6 +156,7 @@ impl Keys {
             masters,
             index_key: random32(),
             signing: None,
+            signer: Signer::new(),
         }
     }
 
@@ -182,6 +189,7 @@ impl Keys {
             masters,
             index_key: [9u8; 32],
             signing: Some(("s1".into(), [5u8; 32])),
+            signer: Signer::new(),
         }
     }
 
@@ -221,6 +229,7 @@ impl Keys {
             masters,
             index_key,
             signing,
+            signer: Signer::new(),
         })
     }
 
@@ -419,24 +428,30 @@ impl Keys {
             let k = random32();
             if sm2::dsa::SigningKey::from_slice(SM2_DISTID, &k).is_ok() {
                 self.signing = Some(("s1".into(), k));
+                self.signer = Signer::new();
                 return true;
             }
         }
     }
 
-    fn signing_key(&self) -> Option<(String, sm2::dsa::SigningKey)> {
-        let (id, k) = self.signing.as_ref()?;
-        sm2::dsa::SigningKey::from_slice(SM2_DISTID, k)
-            .ok()
-            .map(|sk| (id.clone(), sk))
+    /// The signing key: (file id, signature id, key), parsed once.
+    fn signing_key(&self) -> Option<&(String, String, sm2::dsa::SigningKey)> {
+        self.signer
+            .get_or_init(|| {
+                let (id, k) = self.signing.as_ref()?;
+                let sk = sm2::dsa::SigningKey::from_slice(SM2_DISTID, k).ok()?;
+                let key_id = sm2_key_id(&hex::encode(sk.verifying_key().to_sec1_bytes()));
+                Some((id.clone(), key_id, sk))
+            })
+            .as_ref()
     }
 
     /// The SM3 fingerprint of the signing key's public key (what the database records, so
     /// that every node signs with the same key).
     pub fn signing_fingerprint(&self) -> Option<(String, String)> {
-        self.signing_key().map(|(id, sk)| {
+        self.signing_key().map(|(id, _, sk)| {
             (
-                id,
+                id.clone(),
                 crate::crypto::sm3_hex(&sk.verifying_key().to_sec1_bytes()),
             )
         })
@@ -445,14 +460,11 @@ impl Keys {
     /// The public keys to publish.
     pub fn public_keys(&self) -> Vec<PublicKey> {
         self.signing_key()
-            .map(|(_, sk)| {
-                let public_key = hex::encode(sk.verifying_key().to_sec1_bytes());
-                PublicKey {
-                    id: sm2_key_id(&public_key),
-                    algorithm: "SM2",
-                    public_key,
-                    distid: SM2_DISTID,
-                }
+            .map(|(_, key_id, sk)| PublicKey {
+                id: key_id.clone(),
+                algorithm: "SM2",
+                public_key: hex::encode(sk.verifying_key().to_sec1_bytes()),
+                distid: SM2_DISTID,
             })
             .into_iter()
             .collect()
@@ -462,10 +474,9 @@ impl Keys {
     /// ([`sm2_key_id`]).
     pub fn sign(&self, msg: &[u8]) -> Option<(String, String)> {
         use sm2::dsa::signature::Signer;
-        let (_, sk) = self.signing_key()?;
+        let (_, key_id, sk) = self.signing_key()?;
         let sig: sm2::dsa::Signature = sk.sign(msg);
-        let id = sm2_key_id(&hex::encode(sk.verifying_key().to_sec1_bytes()));
-        Some((id, hex::encode(sig.to_bytes())))
+        Some((key_id.clone(), hex::encode(sig.to_bytes())))
     }
 
     /// The blind index of a value for exact-match lookups: SM3-HMAC under the index key.
@@ -491,6 +502,7 @@ pub fn install(keys: Keys) {
             }
             if merged.signing.is_none() {
                 merged.signing.clone_from(&old.signing);
+                merged.signer = Signer::new();
             }
         }
         *slot = Some(Arc::new(merged));
