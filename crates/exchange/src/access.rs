@@ -351,3 +351,74 @@ pub async fn load_registry(
         .await?;
     Ok(n)
 }
+
+/// Register or change certificate type `code`, issued by the administrator's department.
+pub async fn save_certificate_type(
+    ctx: &Ctx,
+    staff: &Staff,
+    code: &str,
+    v: Value,
+) -> Result<crate::certificates::CertType, ExchangeError> {
+    admin(ctx, staff, "certificate.type", code).await?;
+    let mut t: crate::certificates::CertType = serde_json::from_value(v).map_err(|e| {
+        ExchangeError::Invalid(format!(
+            "a certificate type gives name, fields ([{{key, label}}]), and optionally matter_code and validity_days: {e}"
+        ))
+    })?;
+    t.code = code.to_owned();
+    t.issuer = staff.department.code.clone();
+    t.check()?;
+    let (t2, now) = (t.clone(), tongban_platform::time::now_millis());
+    let entry = audit::Entry::staff(staff, "certificate.type", code, "ok");
+    ctx.db
+        .transact(move |c| {
+            if let Some(old) = crate::certificates::get_type(c, &t2.code)? {
+                if old.issuer != t2.issuer {
+                    return Err(ExchangeError::Forbidden(format!(
+                        "certificate type {} is issued by {}",
+                        t2.code, old.issuer
+                    )));
+                }
+            }
+            crate::certificates::save_type(c, &t2, now)?;
+            audit::append(c, &entry)?;
+            Ok(())
+        })
+        .await?;
+    Ok(t)
+}
+
+/// Revoke certificate `number`, issued by the administrator's department, for `reason`:
+/// every node's next check of it says `revoked` (checks read the database).
+pub async fn revoke_certificate(
+    ctx: &Ctx,
+    staff: &Staff,
+    number: &str,
+    reason: &str,
+) -> Result<(), ExchangeError> {
+    admin(ctx, staff, "certificate.revoke", number).await?;
+    let reason = reason.trim().chars().take(500).collect::<String>();
+    if reason.chars().count() < 2 {
+        return Err(ExchangeError::Invalid(
+            "give the reason for the revocation (2-500 characters)".into(),
+        ));
+    }
+    let (n, issuer, now) = (
+        number.to_owned(),
+        staff.department.code.clone(),
+        tongban_platform::time::now_millis(),
+    );
+    let entry =
+        audit::Entry::staff(staff, "certificate.revoke", number, "ok").with_detail(reason.clone());
+    ctx.db
+        .transact(move |c| {
+            if !crate::certificates::revoke(c, &n, &issuer, &reason, now)? {
+                return Err(ExchangeError::NotFound(format!(
+                    "your department has no certificate {n} in force"
+                )));
+            }
+            audit::append(c, &entry)?;
+            Ok(())
+        })
+        .await
+}

@@ -7,6 +7,8 @@
 pub mod access;
 pub mod call;
 pub mod canonical;
+pub mod cert_routes;
+pub mod certificates;
 pub mod error;
 pub mod grants;
 pub mod log;
@@ -19,5 +21,20 @@ pub mod store;
 
 pub use error::ExchangeError;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] =
-    &[tongban_platform::migration!("exchange", 1, "0001_exchange")];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("exchange", 1, "0001_exchange"),
+    tongban_platform::migration!("exchange", 2, "0002_certificates"),
+];
+
+/// This room's sealed columns (key rotation re-seals them): registry records and
+/// certificates' contents.
+pub const SEALED: &[tongban_platform::keyring::Sealed] = &[
+    tongban_platform::keyring::Sealed {
+        table: "exchange_records",
+        column: "record",
+    },
+    tongban_platform::keyring::Sealed {
+        table: "certificates",
+        column: "content",
+    },
+];

@@ -40,6 +40,7 @@ pub fn sealed_columns() -> Vec<tongban_platform::keyring::Sealed> {
         tongban_platform::keyring::SEALED,
         tongban_cases::store::SEALED,
         tongban_hotline::SEALED,
+        tongban_exchange::SEALED,
     ]
     .concat()
 }
@@ -158,6 +159,7 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_catalog::routes::PUBLIC_PATHS);
     v.extend(tongban_cases::routes::PUBLIC_PATHS);
     v.extend(tongban_hotline::routes::PUBLIC_PATHS);
+    v.extend(tongban_exchange::cert_routes::PUBLIC_PATHS);
     v
 }
 
@@ -170,6 +172,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_hotline::routes::INTERNAL_PATHS);
     v.extend(tongban_insight::routes::INTERNAL_PATHS);
     v.extend(tongban_exchange::routes::INTERNAL_PATHS);
+    v.extend(tongban_exchange::cert_routes::INTERNAL_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -274,6 +277,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             ctx.config.max_upload_bytes,
         ))
         .merge(tongban_web::routes::public_router())
+        .merge(tongban_exchange::cert_routes::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))
@@ -322,6 +326,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_hotline::routes::internal_router())
         .merge(tongban_insight::routes::internal_router())
         .merge(tongban_exchange::routes::internal_router())
+        .merge(tongban_exchange::cert_routes::internal_router())
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())

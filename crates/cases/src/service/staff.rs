@@ -244,6 +244,7 @@ pub async fn staff_act(
                                     .to_string(),
                             );
                         }
+                        Action::Approve => issue_certificate(c, rec, today)?,
                         Action::RequestSupplement => {
                             let Some(m) = tongban_catalog::get_matter(c, &rec.matter_code)? else {
                                 return Err(CaseError::Db(DbError::Decode(format!(
@@ -328,4 +329,38 @@ pub async fn staff_material(
 
 pub async fn counts_by_status(ctx: &Ctx) -> Result<Vec<(String, i64)>, CaseError> {
     Ok(ctx.db.read(|c| store::count_by_status(c, None)).await?)
+}
+
+/// On approval, the e-certificate the matter's result is, if a certificate type names the
+/// matter: issued to the applicant from the application's fields, signed, in the same
+/// transaction as the approval.
+fn issue_certificate(
+    c: &mut dyn Conn,
+    rec: &CaseRecord,
+    today: chrono::NaiveDate,
+) -> Result<(), CaseError> {
+    use tongban_exchange::certificates;
+    let Some(t) = certificates::type_for_matter(c, &rec.matter_code)? else {
+        return Ok(());
+    };
+    let Some(applicant) = identity::get_citizen(c, rec.applicant_id)? else {
+        return Ok(());
+    };
+    let issuer =
+        identity::get_department(c, &t.issuer)?.map_or_else(|| t.issuer.clone(), |d| d.name);
+    let holder = certificates::Holder {
+        id_number: &applicant.id_number,
+        name: &applicant.name,
+        case_no: &rec.case_no,
+        issuer_name: &issuer,
+    };
+    certificates::issue(
+        c,
+        &t,
+        &holder,
+        &rec.form,
+        today,
+        tongban_platform::time::now_millis(),
+    )?;
+    Ok(())
 }

@@ -66,10 +66,11 @@ CREATE TABLE exchange_registries (
     loaded_at BIGINT NOT NULL
 );
 CREATE TABLE exchange_records (
+    id BIGSERIAL PRIMARY KEY,
     registry TEXT NOT NULL,
     key_index TEXT NOT NULL,
     record TEXT NOT NULL,
-    PRIMARY KEY (registry, key_index)
+    UNIQUE (registry, key_index)
 );
 
 -- Every exchange, answered or refused, chained with SM3: each entry holds its predecessor's

@@ -412,7 +412,8 @@ async fn matrix(engine: Engine) {
                 .replace("{board}", "city")
                 .replace("{provider}", "wx-gaj")
                 .replace("{service}", "hukou")
-                .replace("{name}", "population");
+                .replace("{name}", "population")
+                .replace("{number}", "NO-SUCH-1");
             let token = match (id, row.fresh_session) {
                 (Some(id), true) => Some(session(&app, *id).await),
                 (Some(_), false) => tokens.get(&format!("{w:?}")).cloned(),

@@ -11,6 +11,7 @@ mod bounds;
 mod caches;
 mod calendar;
 mod catalog;
+mod certificates;
 mod cli;
 mod connections;
 mod crash;

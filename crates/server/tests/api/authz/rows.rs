@@ -623,6 +623,26 @@ pub(super) fn rows(settings: &'static str) -> Vec<Row> {
                 },
             )
         },
+        r(
+            Method::PUT,
+            "/api/v1/staff/certificate-types/{code}",
+            Body::Json(r#"{"name":"测试证","fields":[{"key":"child_order","label":"孩次"}]}"#),
+            // The first administrator's department issues it; another may not change it.
+            |w| match w {
+                Who::Anonymous => 401,
+                Who::Own(Role::Admin) => 200,
+                _ => 403,
+            },
+        ),
+        r(
+            Method::POST,
+            "/api/v1/staff/certificates/{number}/revoke",
+            Body::Json(r#"{"reason":"测试撤销"}"#),
+            |w| match exchange_admin(w) {
+                200 => 404,
+                s => s,
+            },
+        ),
         // Data sharing: the call answers only to its signature; the staff API to department
         // administrators (the message log also to auditors).
         r(

@@ -1,0 +1,344 @@
+//! E-certificates (电子证照): a type names its issuer, the matter whose approval issues it,
+//! the application fields it carries and its validity. Issuing signs the certificate's
+//! canonical content with the deployment's SM2 key; anyone holding its code (the QR) can
+//! check it at `GET /api/v1/certificates/verify?code=`, and its signature with any standard
+//! SM2 implementation against `GET /api/v1/keys`.
+
+use crate::{canonical, ExchangeError};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tongban_platform::db::{Conn, DbError, Row};
+use tongban_platform::params;
+
+/// One field a certificate carries: the application form's `key`, shown as `label`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CertField {
+    pub key: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CertType {
+    #[serde(default)]
+    pub code: String,
+    pub name: String,
+    /// The issuing department (the administrator's, when registered over the API).
+    #[serde(default)]
+    pub issuer: String,
+    /// The matter whose approval issues it.
+    #[serde(default)]
+    pub matter_code: Option<String>,
+    pub fields: Vec<CertField>,
+    /// Days it holds from issue; 0 for no expiry.
+    #[serde(default)]
+    pub validity_days: i64,
+}
+
+impl CertType {
+    pub fn check(&self) -> Result<(), ExchangeError> {
+        let mut bad = Vec::new();
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        };
+        if !ok(&self.code) {
+            bad.push(format!(
+                "code must be 1-64 letters, digits, '-', '_' or '.', got {:?}",
+                self.code
+            ));
+        }
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            bad.push("name must be 1-100 characters".to_owned());
+        }
+        if self.fields.is_empty() || self.fields.len() > 50 {
+            bad.push("fields must list 1-50 {key, label} pairs".to_owned());
+        }
+        for f in &self.fields {
+            if !ok(&f.key) || f.label.trim().is_empty() {
+                bad.push(format!(
+                    "field {:?} needs a key (letters, digits, '-', '_') and a label",
+                    f.key
+                ));
+            }
+        }
+        if !(0..=36_500).contains(&self.validity_days) {
+            bad.push("validity_days must be 0 (no expiry) to 36500".to_owned());
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(ExchangeError::Invalid(bad.join("; ")))
+        }
+    }
+}
+
+fn type_of(r: &Row) -> Result<CertType, DbError> {
+    Ok(CertType {
+        code: r.get_str("code")?,
+        name: r.get_str("name")?,
+        issuer: r.get_str("issuer")?,
+        matter_code: r.get_opt_str("matter_code")?,
+        fields: serde_json::from_str(&r.get_str("fields")?)
+            .map_err(|e| DbError::Decode(format!("certificate_types.fields: {e}")))?,
+        validity_days: r.get_i64("validity_days")?,
+    })
+}
+
+pub fn save_type(c: &mut dyn Conn, t: &CertType, now: i64) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO certificate_types (code, name, issuer, matter_code, fields, validity_days, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, issuer = excluded.issuer,
+           matter_code = excluded.matter_code, fields = excluded.fields,
+           validity_days = excluded.validity_days, updated_at = excluded.updated_at",
+        params![
+            t.code.as_str(),
+            t.name.as_str(),
+            t.issuer.as_str(),
+            t.matter_code.as_deref(),
+            serde_json::to_string(&t.fields).unwrap_or_default(),
+            t.validity_days,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get_type(c: &mut dyn Conn, code: &str) -> Result<Option<CertType>, DbError> {
+    c.query_opt(
+        "SELECT * FROM certificate_types WHERE code = $1",
+        params![code],
+    )?
+    .map(|r| type_of(&r))
+    .transpose()
+}
+
+/// The type a matter's approval issues, if any.
+pub fn type_for_matter(c: &mut dyn Conn, matter: &str) -> Result<Option<CertType>, DbError> {
+    c.query_opt(
+        "SELECT * FROM certificate_types WHERE matter_code = $1 ORDER BY code LIMIT 1",
+        params![matter],
+    )?
+    .map(|r| type_of(&r))
+    .transpose()
+}
+
+/// A certificate as its holder and a verifier see it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Certificate {
+    pub number: String,
+    pub type_code: String,
+    pub case_no: Option<String>,
+    /// What was signed: number, type and its name, issuer and its name, holder's name, the
+    /// SM3 digest binding the holder's ID number, fields, issue and expiry days.
+    pub content: Value,
+    pub signature: String,
+    pub key_id: String,
+    /// The code its QR carries (only its holder is shown it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_code: Option<String>,
+    pub revoked: bool,
+    pub revoked_reason: Option<String>,
+}
+
+/// What binds a certificate to its holder without naming the ID number: SM3 of the
+/// certificate number and the ID number (a verifier who is shown the ID can check it).
+pub fn holder_digest(number: &str, id_number: &str) -> String {
+    tongban_platform::crypto::sm3_hex(
+        format!("{number}:{}", id_number.trim().to_uppercase()).as_bytes(),
+    )
+}
+
+fn holder_index(id_number: &str) -> Result<String, DbError> {
+    Ok(tongban_platform::vault::keys()?
+        .blind("certificate-holder", &id_number.trim().to_uppercase()))
+}
+
+/// The holder and the case an approval issues a certificate for.
+pub struct Holder<'a> {
+    pub id_number: &'a str,
+    pub name: &'a str,
+    pub case_no: &'a str,
+    pub issuer_name: &'a str,
+}
+
+/// Issue a certificate of type `t` from an approved application's `form` on `today`: its
+/// number (type code, day, sequence), signed content, sealed and stored.
+pub fn issue(
+    c: &mut dyn Conn,
+    t: &CertType,
+    h: &Holder,
+    form: &Map<String, Value>,
+    today: NaiveDate,
+    now: i64,
+) -> Result<Certificate, ExchangeError> {
+    let day = today.format("%Y%m%d").to_string();
+    let seq = tongban_platform::identity::next_number(c, &format!("cert:{}:{day}", t.code))?;
+    let number = format!("{}-{day}-{seq:06}", t.code);
+    let fields: Map<String, Value> = t
+        .fields
+        .iter()
+        .map(|f| {
+            let v = form.get(&f.key).cloned().unwrap_or(Value::Null);
+            (f.label.clone(), v)
+        })
+        .collect();
+    let expires_on = (t.validity_days > 0)
+        .then(|| today + chrono::Duration::days(t.validity_days))
+        .map(|d| d.format("%Y-%m-%d").to_string());
+    let content = json!({
+        "number": number, "type": t.code, "type_name": t.name,
+        "issuer": t.issuer, "issuer_name": h.issuer_name,
+        "holder_name": h.name, "holder_digest": holder_digest(&number, h.id_number),
+        "fields": fields, "issued_on": today.format("%Y-%m-%d").to_string(),
+        "expires_on": expires_on,
+    });
+    let (key_id, signature, _) = canonical::sign(&content)?;
+    let verify_code = tongban_platform::crypto::random_token();
+    let sealed = tongban_platform::vault::seal_text(&content.to_string())?;
+    c.execute(
+        "INSERT INTO certificates (number, type_code, issuer, holder_index, case_no, content, signature, key_id,
+                                   verify_code, issued_at, expires_on)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        params![
+            number.as_str(),
+            t.code.as_str(),
+            t.issuer.as_str(),
+            holder_index(h.id_number)?,
+            h.case_no,
+            sealed,
+            signature.as_str(),
+            key_id.as_str(),
+            verify_code.as_str(),
+            now,
+            expires_on.as_deref()
+        ],
+    )?;
+    Ok(Certificate {
+        number,
+        type_code: t.code.clone(),
+        case_no: Some(h.case_no.to_owned()),
+        content,
+        signature,
+        key_id,
+        verify_code: Some(verify_code),
+        revoked: false,
+        revoked_reason: None,
+    })
+}
+
+fn certificate_of(r: &Row, with_code: bool) -> Result<Certificate, DbError> {
+    let content = tongban_platform::vault::open_text(&r.get_str("content")?)?;
+    Ok(Certificate {
+        number: r.get_str("number")?,
+        type_code: r.get_str("type_code")?,
+        case_no: r.get_opt_str("case_no")?,
+        content: serde_json::from_str(&content).map_err(|e| DbError::Decode(e.to_string()))?,
+        signature: r.get_str("signature")?,
+        key_id: r.get_str("key_id")?,
+        verify_code: if with_code {
+            Some(r.get_str("verify_code")?)
+        } else {
+            None
+        },
+        revoked: r.get_opt_i64("revoked_at")?.is_some(),
+        revoked_reason: r.get_opt_str("revoked_reason")?,
+    })
+}
+
+/// The certificates of the holder of `id_number`, newest first, with their total.
+pub fn of_holder(
+    c: &mut dyn Conn,
+    id_number: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Certificate>, i64), DbError> {
+    let idx = holder_index(id_number)?;
+    let total = c
+        .query_one(
+            "SELECT COUNT(*) AS n FROM certificates WHERE holder_index = $1",
+            params![idx.as_str()],
+        )?
+        .get_i64("n")?;
+    let rows = c.query(
+        "SELECT * FROM certificates WHERE holder_index = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+        params![idx.as_str(), limit, offset],
+    )?;
+    let list = rows
+        .iter()
+        .map(|r| certificate_of(r, true))
+        .collect::<Result<_, _>>()?;
+    Ok((list, total))
+}
+
+/// What a check of a certificate found.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    /// valid, revoked, expired or bad_signature.
+    pub status: &'static str,
+    pub certificate: Certificate,
+}
+
+/// Check the certificate whose QR carries `code` on `today`: its signature against the key it
+/// names, its revocation and its expiry. `None` when no certificate has that code.
+pub fn verify(c: &mut dyn Conn, code: &str, today: NaiveDate) -> Result<Option<Verdict>, DbError> {
+    let Some(r) = c.query_opt(
+        "SELECT * FROM certificates WHERE verify_code = $1",
+        params![code],
+    )?
+    else {
+        return Ok(None);
+    };
+    let cert = certificate_of(&r, false)?;
+    let keys = tongban_platform::vault::keys()?;
+    let signed = keys
+        .public_keys()
+        .iter()
+        .find(|k| k.id == cert.key_id)
+        .is_some_and(|k| canonical::verify(&cert.content, &k.public_key, &cert.signature));
+    let expired = cert.content["expires_on"]
+        .as_str()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .is_some_and(|d| d < today);
+    let status = if !signed {
+        "bad_signature"
+    } else if cert.revoked {
+        "revoked"
+    } else if expired {
+        "expired"
+    } else {
+        "valid"
+    };
+    Ok(Some(Verdict {
+        status,
+        certificate: cert,
+    }))
+}
+
+/// Revoke certificate `number` of `issuer`; whether it was in force.
+pub fn revoke(
+    c: &mut dyn Conn,
+    number: &str,
+    issuer: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE certificates SET revoked_at = $1, revoked_reason = $2
+         WHERE number = $3 AND issuer = $4 AND revoked_at IS NULL",
+        params![now, reason, number, issuer],
+    )? == 1)
+}
+
+/// Certificates issued and revoked (for the data-centre figures).
+pub fn counts(c: &mut dyn Conn) -> Result<(i64, i64), DbError> {
+    let r = c.query_one(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN revoked_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS revoked
+         FROM certificates",
+        &[],
+    )?;
+    Ok((r.get_i64("n")?, r.get_i64("revoked")?))
+}
