@@ -5,6 +5,8 @@
 use crate::certificates::{self, Certificate, Verdict};
 use crate::{access, ExchangeError};
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -58,8 +60,10 @@ async fn my_certificates(
 /// against `GET /api/v1/keys`).
 async fn verify(
     State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    page: tongban_web::Page,
     QueryParams(q): QueryParams<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let code = q
         .get("code")
         .map(|c| c.trim().to_owned())
@@ -78,13 +82,25 @@ async fn verify(
     let v = found.ok_or_else(|| {
         ExchangeError::NotFound("no certificate has this code: check it against the QR".into())
     })?;
+    // A phone that scanned the QR asks for a page; a client for JSON.
+    let wants_page = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_page {
+        return Ok(page.ok(
+            "certificate_check.html",
+            minijinja::context! { status => v.status, cert => v.certificate },
+        ));
+    }
     let canonical = crate::canonical::canonical(&v.certificate.content);
     Ok(Json(json!({
         "status": v.status,
         "certificate": v.certificate,
         "signed": canonical,
         "algorithm": "SM2 over the SM3 digest of `signed` (UTF-8); distid 1234567812345678",
-    })))
+    }))
+    .into_response())
 }
 
 /// `PUT /api/v1/staff/certificate-types/{code}`.

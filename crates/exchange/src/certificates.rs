@@ -342,3 +342,30 @@ pub fn counts(c: &mut dyn Conn) -> Result<(i64, i64), DbError> {
     )?;
     Ok((r.get_i64("n")?, r.get_i64("revoked")?))
 }
+
+/// Certificate `number`, if the holder of `id_number` holds it.
+pub fn held(
+    c: &mut dyn Conn,
+    id_number: &str,
+    number: &str,
+) -> Result<Option<Certificate>, DbError> {
+    let idx = holder_index(id_number)?;
+    c.query_opt(
+        "SELECT * FROM certificates WHERE number = $1 AND holder_index = $2",
+        params![number, idx.as_str()],
+    )?
+    .map(|r| certificate_of(&r, true))
+    .transpose()
+}
+
+/// The demo's certificate types (the result of its birth registration matter).
+pub fn demo_types() -> Result<Vec<CertType>, String> {
+    let types: Vec<CertType> =
+        serde_json::from_str(include_str!("../data/demo_certificate_types.json"))
+            .map_err(|e| format!("demo certificate types: {e}"))?;
+    for t in &types {
+        t.check()
+            .map_err(|e| format!("demo certificate type {}: {e}", t.code))?;
+    }
+    Ok(types)
+}

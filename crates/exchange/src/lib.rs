@@ -7,6 +7,7 @@
 pub mod access;
 pub mod call;
 pub mod canonical;
+pub mod cert_pages;
 pub mod cert_routes;
 pub mod certificates;
 pub mod error;

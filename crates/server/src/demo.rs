@@ -31,6 +31,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
         .map_err(|e| format!("cannot read the region: {e}"))?;
     let region_name = region.meta.name.clone();
     let matters = tongban_catalog::exchange::demo().map_err(|e| e.join("; "))?;
+    let certificate_types = tongban_exchange::certificates::demo_types()?;
     let hash = hash_password(DEMO_PASSWORD)?;
     let citizen_id = demo_citizen_id();
     db.write_blocking(move |c| {
@@ -39,6 +40,11 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
             return Ok(None);
         }
         tongban_catalog::store::save(c, &matters)?;
+        // Approving the birth registration issues its e-certificate.
+        let now = tongban_platform::time::now_millis();
+        for t in &certificate_types {
+            tongban_exchange::certificates::save_type(c, t, now)?;
+        }
         let mut staff = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for m in &matters {

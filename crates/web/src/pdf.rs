@@ -262,6 +262,35 @@ fn assemble(
     pdf.finish()
 }
 
+/// The QR code of `url` as an SVG image for a page (one path of dark modules, a quiet zone
+/// of four), labelled `label` for screen readers.
+pub fn qr_svg(url: &str, label: &str) -> String {
+    let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .or_else(|_| qrcode::QrCode::new(b"-"))
+        .expect("a one-byte QR code always fits");
+    let modules = code.width();
+    let colors = code.to_colors();
+    let mut d = String::new();
+    for my in 0..modules {
+        for mx in 0..modules {
+            if colors[my * modules + mx] == qrcode::Color::Dark {
+                d.push_str(&format!("M{} {}h1v1h-1z", mx + 4, my + 4));
+            }
+        }
+    }
+    let side = modules + 8;
+    let esc = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" role=\"img\" aria-label=\"{}\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{d}\" fill=\"#000\"/></svg>",
+        esc(label)
+    )
+}
+
 /// The QR code as 8-bit grey pixels, a quiet zone of four modules around it.
 fn qr_pixels(url: &str) -> (usize, Vec<u8>) {
     let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)

@@ -30,6 +30,18 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/submitted.html"),
     ),
     ("my_cases.html", include_str!("../templates/my_cases.html")),
+    (
+        "my_certificates.html",
+        include_str!("../templates/my_certificates.html"),
+    ),
+    (
+        "my_certificate.html",
+        include_str!("../templates/my_certificate.html"),
+    ),
+    (
+        "certificate_check.html",
+        include_str!("../templates/certificate_check.html"),
+    ),
     ("case.html", include_str!("../templates/case.html")),
     (
         "console_login.html",

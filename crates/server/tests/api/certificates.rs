@@ -132,6 +132,86 @@ on_both_engines!(issued_on_approval_and_checked, |app: TestApp| async move {
         .unwrap();
     assert_eq!(theirs["total"], 0);
 
+    // 我的证照: the list, the certificate with its QR drawn by the server, its PDF.
+    let cookie = format!("tongban_session={}", citizen.token);
+    let page_of = |path: String| {
+        let (client, cookie) = (app.client.clone(), cookie.clone());
+        async move {
+            client
+                .get(path)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let list = page_of(app.url("/my/certificates"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("生育登记服务证") && list.contains(&number),
+        "{list}"
+    );
+    let one = page_of(app.url(&format!("/my/certificates/{number}")))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The QR leads to the check at the deployment's public address.
+    let check_path = format!("/api/v1/certificates/verify?code={code}");
+    let check_url = format!("{}{check_path}", app.ctx.config.public_base());
+    assert!(one.contains("<svg") && one.contains("一孩"), "{one}");
+    assert!(one.contains(&format!("href=\"{check_path}\"")), "{one}");
+    let r = page_of(app.url(&format!("/my/certificates/{number}/certificate.pdf"))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let pdf = r.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(
+        crate::documents::codes_in_images(&pdf),
+        vec![check_url.clone()]
+    );
+    if let Some(p) = crate::documents::poppler(&pdf) {
+        assert_eq!(p.codes, vec![check_url.clone()], "the drawn page's code");
+        assert!(
+            p.text.contains("生育登记服务证") && p.text.contains("一孩"),
+            "{}",
+            p.text
+        );
+        if tongban_web::pdf::font::current().is_some() {
+            assert!(
+                p.fonts.contains("Identity-H       yes yes yes"),
+                "{}",
+                p.fonts
+            );
+        }
+    }
+    // Not another citizen's.
+    let r = app
+        .client
+        .get(app.url(&format!("/my/certificates/{number}")))
+        .header(
+            "cookie",
+            format!("tongban_session={}", other_token(&app).await),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A phone that scans the QR gets a page.
+    let html = app
+        .client
+        .get(app.url(&check_path))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("真实有效"), "{html}");
+
     // Anyone with the code checks it, without signing in.
     let check = |code: String| {
         let (client, url) = (app.client.clone(), app.url("/api/v1/certificates/verify"));
@@ -273,3 +353,7 @@ on_both_engines!(issued_on_approval_and_checked, |app: TestApp| async move {
         .unwrap();
     assert_eq!(audited, 1);
 });
+
+async fn other_token(app: &TestApp) -> String {
+    app.citizen().await.token
+}

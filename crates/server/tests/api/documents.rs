@@ -38,7 +38,7 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
 }
 
 /// Every image XObject of the file (8-bit grey, compressed), decoded as QR codes.
-fn codes_in_images(pdf: &[u8]) -> Vec<String> {
+pub(crate) fn codes_in_images(pdf: &[u8]) -> Vec<String> {
     let mut found = vec![];
     let mut from = 0;
     while let Some(at) = find(pdf, b"/Subtype /Image", from) {
@@ -64,13 +64,13 @@ fn codes_in_images(pdf: &[u8]) -> Vec<String> {
 }
 
 /// Poppler's view of the file: its text, its fonts, and the QR codes on its first page.
-struct Poppler {
-    text: String,
-    fonts: String,
-    codes: Vec<String>,
+pub(crate) struct Poppler {
+    pub(crate) text: String,
+    pub(crate) fonts: String,
+    pub(crate) codes: Vec<String>,
 }
 
-fn poppler(pdf: &[u8]) -> Option<Poppler> {
+pub(crate) fn poppler(pdf: &[u8]) -> Option<Poppler> {
     if Command::new("pdftoppm").arg("-v").output().is_err() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
