@@ -180,6 +180,7 @@ const PUBLISH_FORM: &[(&str, &str)] = &[("published", "true"), ("csrf", CSRF)];
 const LOGOUT_FORM: &[(&str, &str)] = &[("csrf", CSRF)];
 const NO_CSRF_FORM: &[(&str, &str)] = &[("username", "x"), ("password", "y")];
 
+mod exchange_rows;
 mod rows;
 use rows::rows;
 

@@ -220,3 +220,53 @@ fn each_room_has_its_error_enum() {
         );
     }
 }
+
+/// No Wuxi district name is left in the code of the crates (the demo region is data).
+#[test]
+fn no_wuxi_place_names_in_code() {
+    const NAMES: [&str; 8] = [
+        "梁溪区",
+        "锡山区",
+        "惠山区",
+        "滨湖区",
+        "新吴区",
+        "江阴市",
+        "宜兴市",
+        "无锡",
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                // Only the crates' own code: `src`, never their tests or data.
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                if ![
+                    "tests",
+                    "target",
+                    "data",
+                    "migrations",
+                    "templates",
+                    "i18n",
+                    "static",
+                ]
+                .contains(&name.as_str())
+                {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && p.components().any(|c| c.as_os_str() == "src")
+            {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for n in NAMES {
+                    if text.contains(n) {
+                        found.push(format!("{}: {n}", p.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
