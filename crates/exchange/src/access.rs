@@ -229,14 +229,18 @@ pub async fn give(
         .read(move |c| {
             Ok((
                 store::get(c, &p2, &s2)?,
-                tongban_platform::identity::get_department(c, &c2)?.is_some(),
+                match crate::peers::split(&c2) {
+                    // A department of a peer deployment: the peer must be known here.
+                    Some((peer, _)) => crate::peers::get(c, peer)?.is_some(),
+                    None => tongban_platform::identity::get_department(c, &c2)?.is_some(),
+                },
             ))
         })
         .await?;
     let s = shareable(s, &format!("{provider}/{service}"))?;
     if !known {
         return Err(ExchangeError::Invalid(format!(
-            "consumer {consumer} is not a department"
+            "consumer {consumer} is not a department here, nor {{peer}}/{{department}} of a peer added with `tongban exchange peer add`"
         )));
     }
     let (by, consumer) = (staff.username.clone(), consumer.to_owned());
@@ -326,6 +330,31 @@ pub async fn load_registry(
     bytes: &[u8],
 ) -> Result<usize, ExchangeError> {
     admin(ctx, staff, "exchange.registry", name).await?;
+    let entry = audit::Entry::staff(staff, "exchange.registry", name, "ok");
+    store_registry(
+        &ctx.db,
+        &staff.department.code,
+        name,
+        key_field,
+        filename,
+        bytes,
+        entry,
+    )
+    .await
+}
+
+/// Check, seal and store registry `name` of department `provider` whole, auditing `entry`
+/// (its detail the count) in the same transaction: for the staff API and `tongban exchange
+/// load`. How many records it holds.
+pub async fn store_registry(
+    db: &tongban_platform::db::Db,
+    provider: &str,
+    name: &str,
+    key_field: &str,
+    filename: &str,
+    bytes: &[u8],
+    entry: audit::Entry,
+) -> Result<usize, ExchangeError> {
     if key_field.is_empty() {
         return Err(ExchangeError::Invalid(
             "give key_field: the column records are found by (for example id_number)".into(),
@@ -334,21 +363,15 @@ pub async fn load_registry(
     let table = registry::read_table(filename, bytes)?;
     let n = registry::check(&table, key_field)?;
     let sealed = registry::seal(name, &table, key_field)?;
-    let (name, key_field, provider) = (
-        name.to_owned(),
-        key_field.to_owned(),
-        staff.department.code.clone(),
-    );
-    let entry = audit::Entry::staff(staff, "exchange.registry", &name, "ok")
-        .with_detail(format!("{n} records"));
+    let (name, key_field, provider) = (name.to_owned(), key_field.to_owned(), provider.to_owned());
+    let entry = entry.with_detail(format!("{n} records"));
     let now = tongban_platform::time::now_millis();
-    ctx.db
-        .transact(move |c| {
-            registry::replace(c, &name, &provider, &key_field, &table.header, &sealed, now)?;
-            audit::append(c, &entry)?;
-            Ok::<_, ExchangeError>(())
-        })
-        .await?;
+    db.transact(move |c| {
+        registry::replace(c, &name, &provider, &key_field, &table.header, &sealed, now)?;
+        audit::append(c, &entry)?;
+        Ok::<_, ExchangeError>(())
+    })
+    .await?;
     Ok(n)
 }
 

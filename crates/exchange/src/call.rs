@@ -64,6 +64,8 @@ pub struct Answer {
     pub request_digest: String,
     pub key_id: String,
     pub signature: String,
+    /// The public key (SEC1 hex) the answer's signature is checked with.
+    pub public_key: String,
     /// The log entry's sequence number.
     pub seq: i64,
 }
@@ -135,6 +137,34 @@ pub async fn local(
     receive(ctx, call).await
 }
 
+/// Who signed a call: this deployment (for one of its departments) or a pinned peer (for one
+/// of its departments, known here as `{peer}/{department}`). The signer's public key and the
+/// consumer's name here.
+async fn signer(ctx: &Ctx, call: &Call) -> Result<(String, String), ExchangeError> {
+    let (own_id, own_pk) = canonical::own_key()?;
+    if call.key_id == own_id {
+        return Ok((own_pk, call.consumer.clone()));
+    }
+    let key_id = call.key_id.clone();
+    let peer = ctx
+        .db
+        .read(move |c| crate::peers::by_key(c, &key_id))
+        .await?
+        .ok_or_else(|| {
+            ExchangeError::BadSignature(format!(
+                "key {:?} is neither this deployment's ({own_id}) nor a peer's (peers are added with `tongban exchange peer add`)",
+                call.key_id
+            ))
+        })?;
+    if call.consumer.is_empty() || call.consumer.contains('/') {
+        return Err(ExchangeError::BadSignature(format!(
+            "peer {} may call only for its own departments: the consumer {:?} must be a plain department code",
+            peer.name, call.consumer
+        )));
+    }
+    Ok((peer.public_key, format!("{}/{}", peer.name, call.consumer)))
+}
+
 /// Receive a call: every step, and the log entry whatever the outcome.
 pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
     let started = Instant::now();
@@ -154,7 +184,13 @@ pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
         response_digest: String::new(),
         elapsed_us: 0,
     };
-    let result = answer(ctx, &call, &request_digest, now).await;
+    let result = match signer(ctx, &call).await {
+        Ok((public_key, consumer)) => {
+            entry.consumer = consumer.clone();
+            answer(ctx, &call, &consumer, &public_key, &request_digest, now).await
+        }
+        Err(e) => Err(e),
+    };
     entry.elapsed_us = started.elapsed().as_micros() as i64;
     match result {
         Ok((body, key_id, signature, response_digest)) => {
@@ -174,6 +210,7 @@ pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
                 request_digest,
                 key_id,
                 signature,
+                public_key: canonical::own_key()?.1,
                 seq,
             })
         }
@@ -196,22 +233,18 @@ pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
     }
 }
 
-/// The checks and the backend: (body, key id, signature, response digest).
+/// The checks and the backend: (body, key id, signature, response digest). `consumer` is
+/// the consumer's name here and `public_key` the signer's.
 async fn answer(
     ctx: &Ctx,
     call: &Call,
+    consumer: &str,
+    public_key: &str,
     request_digest: &str,
     now: i64,
 ) -> Result<(Value, String, String, String), ExchangeError> {
     // The signature first: nothing unsigned is looked at.
-    let (own_id, own_pk) = canonical::own_key()?;
-    if call.key_id != own_id {
-        return Err(ExchangeError::BadSignature(format!(
-            "key {:?} is not a key this deployment knows (its own is {own_id}; peers are added with `tongban exchange peer add`)",
-            call.key_id
-        )));
-    }
-    if !canonical::verify(&call.signed_form(), &own_pk, &call.signature) {
+    if !canonical::verify(&call.signed_form(), public_key, &call.signature) {
         return Err(ExchangeError::BadSignature(
             "the signature does not match the request: it was changed after signing, or signed with another key".into(),
         ));
@@ -225,7 +258,7 @@ async fn answer(
     let (provider, code, consumer, purpose, mid) = (
         call.provider.clone(),
         call.service.clone(),
-        call.consumer.clone(),
+        consumer.to_owned(),
         call.purpose.clone(),
         call.message_id.clone(),
     );
@@ -240,7 +273,9 @@ async fn answer(
             let s = store::get(c, &provider, &code)?.ok_or_else(|| {
                 ExchangeError::ServiceNotFound(format!("{provider} provides no service {code}"))
             })?;
-            if tongban_platform::identity::get_department(c, &consumer)?.is_none() {
+            if crate::peers::split(&consumer).is_none()
+                && tongban_platform::identity::get_department(c, &consumer)?.is_none()
+            {
                 return Err(ExchangeError::NoGrant(format!(
                     "{consumer} is not a department of this deployment"
                 )));

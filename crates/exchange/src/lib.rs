@@ -14,7 +14,9 @@ pub mod error;
 pub mod grants;
 pub mod log;
 pub mod model;
+pub mod peers;
 pub mod registry;
+pub mod remote;
 pub mod routes;
 pub mod schema;
 pub mod stats;
@@ -25,6 +27,7 @@ pub use error::ExchangeError;
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("exchange", 1, "0001_exchange"),
     tongban_platform::migration!("exchange", 2, "0002_certificates"),
+    tongban_platform::migration!("exchange", 3, "0003_peers"),
 ];
 
 /// This room's sealed columns (key rotation re-seals them): registry records and

@@ -62,6 +62,9 @@ pub struct Config {
     /// `TONGBAN_INTERNAL_TLS_CERT` / `TONGBAN_INTERNAL_TLS_KEY`: the same for the internal listener.
     pub internal_tls_cert: Option<PathBuf>,
     pub internal_tls_key: Option<PathBuf>,
+    /// `TONGBAN_EXCHANGE_CA`: PEM certificates of the authorities trusted, besides the usual
+    /// public roots, for HTTPS calls to exchange peers (a province's own CA).
+    pub exchange_ca: Option<PathBuf>,
     /// `TONGBAN_AUDIT_RETENTION_DAYS`: audit entries younger than this are never deleted
     /// (default and minimum 180).
     pub audit_retention_days: i64,
@@ -128,6 +131,7 @@ impl Default for Config {
             public_tls_key: None,
             internal_tls_cert: None,
             internal_tls_key: None,
+            exchange_ca: None,
             smtp_url: None,
             sms_url: None,
             mail_from: "12345 <noreply@tongban.localhost>".into(),
@@ -183,6 +187,7 @@ impl Config {
             ("TONGBAN_INTERNAL_TLS_CERT", &mut self.internal_tls_cert),
             ("TONGBAN_INTERNAL_TLS_KEY", &mut self.internal_tls_key),
             ("TONGBAN_PDF_FONT", &mut self.pdf_font),
+            ("TONGBAN_EXCHANGE_CA", &mut self.exchange_ca),
         ] {
             if let Some(v) = get(name).filter(|v| !v.is_empty()) {
                 *slot = Some(PathBuf::from(v));

@@ -149,6 +149,46 @@ pub(crate) enum ExchangeCmd {
     /// Walk the message log's SM3 hash chain; exit non-zero naming the first entry changed,
     /// removed or reordered.
     Verify,
+    /// Other Tongban deployments (a city and its province) to exchange with, each pinned to
+    /// its SM2 public key.
+    #[command(subcommand)]
+    Peer(PeerCmd),
+    /// Load a base registry (CSV or XLSX, first row the headers) for a department; all or
+    /// nothing, bad rows named by line. For files larger than the HTTP upload limit.
+    Load {
+        /// The registry's name (the `registry` of its services), e.g. population.
+        #[arg(long)]
+        registry: String,
+        /// The department that keeps it, e.g. wx-gaj.
+        #[arg(long)]
+        department: String,
+        /// The column records are found by, e.g. id_number.
+        #[arg(long)]
+        key_field: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PeerCmd {
+    /// Add a peer, or change the URL and key of one: calls signed by this key come from its
+    /// departments (`{name}/{department}` in grants); calls to `{name}/{department}` go to
+    /// URL/exchange/v1/… over HTTPS and their answers must carry this key's signature.
+    Add {
+        /// Short name, e.g. province (defaults to the URL's host with dots as dashes).
+        #[arg(long)]
+        name: Option<String>,
+        /// Base URL of the peer's internal listener, https://… (http only on loopback).
+        #[arg(long)]
+        url: String,
+        /// The peer's SM2 public key in hex, as its GET /api/v1/keys publishes it.
+        #[arg(long)]
+        public_key: String,
+    },
+    /// List the peers and their pinned keys.
+    List,
+    /// Forget a peer: its calls are refused from then on.
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]

@@ -295,3 +295,109 @@ pub(crate) fn staff_add(config: &Config, a: StaffAdd) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `tongban exchange peer add|list|remove`.
+pub(crate) fn exchange_peer(config: &Config, cmd: crate::cli::PeerCmd) -> Result<(), String> {
+    use tongban_exchange::peers;
+    let db = tongban_server::open_and_migrate(config)?;
+    match cmd {
+        crate::cli::PeerCmd::Add {
+            name,
+            url,
+            public_key,
+        } => {
+            let name = name.unwrap_or_else(|| peers::default_name(&url));
+            let now = tongban_platform::time::now_millis();
+            let peer = peers::check(&name, &url, &public_key, now).map_err(|e| e.to_string())?;
+            let entry =
+                tongban_platform::audit::Entry::operator("exchange.peer_add", &peer.name, "ok")
+                    .with_detail(format!("{} {}", peer.url, peer.key_id));
+            let p2 = peer.clone();
+            let new = db
+                .write_blocking(move |c| {
+                    let new = peers::save(c, &p2)
+                        .map_err(|e| tongban_platform::db::DbError::Engine(e.to_string()))?;
+                    tongban_platform::audit::append(c, &entry)?;
+                    Ok(new)
+                })
+                .map_err(|e| format!("peer not saved: {e}"))?;
+            println!(
+                "peer {} {}: {} pinned to key {}; grant its departments as {}/{{department}}",
+                peer.name,
+                if new { "added" } else { "updated" },
+                peer.url,
+                peer.key_id,
+                peer.name
+            );
+            Ok(())
+        }
+        crate::cli::PeerCmd::List => {
+            let list = db
+                .write_blocking(|c| peers::list(c))
+                .map_err(|e| format!("cannot read the peers: {e}"))?;
+            if list.is_empty() {
+                println!("no peers: add one with `tongban exchange peer add`");
+            }
+            for p in list {
+                println!("{}\t{}\t{}\t{}", p.name, p.url, p.key_id, p.public_key);
+            }
+            Ok(())
+        }
+        crate::cli::PeerCmd::Remove { name } => {
+            let entry =
+                tongban_platform::audit::Entry::operator("exchange.peer_remove", &name, "ok");
+            let n2 = name.clone();
+            let removed = db
+                .write_blocking(move |c| {
+                    let removed = peers::remove(c, &n2)?;
+                    if removed {
+                        tongban_platform::audit::append(c, &entry)?;
+                    }
+                    Ok(removed)
+                })
+                .map_err(|e| format!("cannot remove the peer: {e}"))?;
+            if removed {
+                println!("peer {name} removed: its calls are refused from now on");
+                Ok(())
+            } else {
+                Err(format!("there is no peer {name}"))
+            }
+        }
+    }
+}
+
+/// `tongban exchange load`: a base registry from a file, as its department's.
+pub(crate) fn exchange_load(
+    config: &Config,
+    registry: &str,
+    department: &str,
+    key_field: &str,
+    file: &std::path::Path,
+) -> Result<(), String> {
+    let db = tongban_server::open_and_migrate(config)?;
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let d = department.to_owned();
+    if db
+        .write_blocking(move |c| tongban_platform::identity::get_department(c, &d))
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
+        return Err(format!("there is no department {department}"));
+    }
+    let filename = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let entry = tongban_platform::audit::Entry::operator("exchange.registry", registry, "ok");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let n = rt
+        .block_on(tongban_exchange::access::store_registry(
+            &db, department, registry, key_field, &filename, &bytes, entry,
+        ))
+        .map_err(|e| format!("{} not loaded: {e}", file.display()))?;
+    println!("registry {registry} of {department} loaded: {n} records, sealed");
+    Ok(())
+}

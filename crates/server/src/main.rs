@@ -73,6 +73,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some((seq, why)) => Err(format!("message log broken at entry {seq}: {why}")),
             }
         }
+        Command::Exchange(ExchangeCmd::Peer(cmd)) => exchange_peer(&config, cmd),
+        Command::Exchange(ExchangeCmd::Load {
+            registry,
+            department,
+            key_field,
+            file,
+        }) => exchange_load(&config, &registry, &department, &key_field, &file),
         Command::Audit(AuditCmd::Export { since, out }) => audit_export(&config, &since, out),
         Command::Audit(AuditCmd::Prune { before }) => {
             let start = day_start(&config, &before, "--before")?;

@@ -10,7 +10,7 @@ use crate::rules::Action;
 use crate::store;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tongban_exchange::{call, canonical};
+use tongban_exchange::{call, canonical, remote};
 use tongban_platform::identity::{self, Role, Staff};
 use tongban_platform::{audit, Ctx};
 
@@ -83,7 +83,7 @@ pub async fn staff_check(
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .unwrap_or(DEFAULT_PURPOSE);
-    let answer = call::local(
+    let answer = remote::to(
         ctx,
         &staff.department.code,
         provider,
@@ -93,11 +93,11 @@ pub async fn staff_check(
         body,
     )
     .await?;
-    // The consumer checks the provider's signature itself, against the published key.
-    let (_, public_key) = canonical::own_key()?;
+    // The consumer checks the provider's signature itself: against this deployment's
+    // published key, or a peer's pinned one.
     let verified = canonical::verify(
         &call::answer_form(&answer.message_id, &answer.request_digest, &answer.body),
-        &public_key,
+        &answer.public_key,
         &answer.signature,
     );
     let found = match answer.body.get("found").and_then(Value::as_bool) {

@@ -128,6 +128,16 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
         .await
         .expect("bind");
     let (p, i) = listeners.addrs();
+    // An internal listener over TLS (a test certificate): its URL and a client that takes it.
+    let (internal, client) = if config.internal_tls_cert.is_some() {
+        let client = Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        (format!("https://{i}"), client)
+    } else {
+        (format!("http://{i}"), Client::new())
+    };
     let ctx = Ctx::new(db, config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let ctx2 = ctx.clone();
@@ -139,8 +149,8 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     });
     Some(TestApp {
         public: format!("http://{p}"),
-        internal: format!("http://{i}"),
-        client: Client::new(),
+        internal,
+        client,
         ctx,
 
         dir,
@@ -566,6 +576,32 @@ pub async fn wait_up(client: &reqwest::Client, base: &str) {
     panic!("{base} did not come up");
 }
 
+/// A self-signed certificate for 127.0.0.1 (and its key) made by OpenSSL in `dir`: PEM files
+/// a listener serves and a client may trust as its own authority.
+pub fn test_tls_cert(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "openssl makes a test certificate");
+    (cert, key)
+}
+
 /// Run the `tongban` binary as a server (`serve` or `demo`) on the given ports in `dir`.
 pub fn spawn_node(
     sub: &str,
@@ -574,6 +610,19 @@ pub fn spawn_node(
     public: u16,
     internal: u16,
 ) -> std::process::Child {
+    node_command(sub, url, dir, public, internal)
+        .spawn()
+        .unwrap()
+}
+
+/// The command [`spawn_node`] runs, for a test to add its own settings.
+pub fn node_command(
+    sub: &str,
+    url: &str,
+    dir: &std::path::Path,
+    public: u16,
+    internal: u16,
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"));
     cmd.arg(sub);
     if sub == "demo" {
@@ -587,7 +636,6 @@ pub fn spawn_node(
         .env("TONGBAN_UPLOAD_DIR", dir.join("shared-uploads"))
         .env("TONGBAN_LOG", "error")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(std::process::Stdio::null());
+    cmd
 }

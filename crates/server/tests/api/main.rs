@@ -39,6 +39,7 @@ mod outbox;
 mod pages;
 mod paging;
 mod participation;
+mod peers;
 mod plans;
 mod queue;
 mod regions;
