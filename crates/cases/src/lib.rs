@@ -21,4 +21,5 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("cases", 5, "0005_pending_uploads"),
     tongban_platform::migration!("cases", 6, "0006_drafts"),
     tongban_platform::migration!("cases", 7, "0007_supplement_items"),
+    tongban_platform::migration!("cases", 8, "0008_certificate_materials"),
 ];

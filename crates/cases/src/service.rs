@@ -17,6 +17,7 @@ use tongban_platform::{audit, blobs, Ctx};
 mod checks;
 mod drafts;
 mod materials;
+pub mod once;
 mod prefill;
 mod staff;
 mod submit;
@@ -151,6 +152,7 @@ fn store_uploads(ctx: &Ctx, uploads: Vec<Upload>) -> Result<Vec<MaterialRecord>,
             size: u.data.len() as i64,
             sha,
             uploaded_at: now,
+            certificate: None,
         });
     }
     Ok(out)

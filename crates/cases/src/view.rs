@@ -37,6 +37,10 @@ pub struct MaterialView {
     pub replaced: bool,
     /// How the console may show it inline: `pdf`, `image`, or not at all.
     pub preview: Option<&'static str>,
+    /// The e-certificate that stood for it (免提交): its number, checked valid when the case
+    /// was submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 /// How a file of this type and name can be shown inline (the preview route checks the
@@ -327,6 +331,7 @@ pub fn full(
                 size: m.size,
                 sm3: m.sha,
                 uploaded_at: rfc3339(m.uploaded_at, env.tz),
+                certificate: m.certificate,
             })
             .collect(),
         timeline: events

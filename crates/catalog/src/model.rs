@@ -90,6 +90,10 @@ pub struct Material {
     /// 份数: how many copies (or originals) to hand in at the counter.
     #[serde(default = "one")]
     pub copies: u32,
+    /// The code of an e-certificate type (电子证照) that stands for this material: an
+    /// applicant holding a valid one hands nothing in (免提交).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
 }
 
 /// The most copies of one material a matter may ask for.
@@ -244,6 +248,19 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
                 "material {:?}: list at least one accepted format",
                 mat.name
             ));
+        }
+        if let Some(t) = &mat.certificate {
+            if t.is_empty()
+                || t.len() > 32
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err(format!(
+                    "material {:?}: certificate must be a certificate type's code (letters, digits, '-' or '_'), got {t:?}",
+                    mat.name
+                ));
+            }
         }
         check_key(&mat.key)?;
         if !keys.insert(mat.key.clone()) {

@@ -85,10 +85,19 @@ async fn my_pdf(
         Ok(c) => c,
         Err(e) => return page.error(&e),
     };
+    tongban_web::files::pdf_response(
+        &format!("{}.pdf", cert.number),
+        pdf(&ctx, &cert, &|k| page.t(k)),
+    )
+}
+
+/// The certificate as a PDF: its fields, its QR to the check page, its signature; texts
+/// from `t` (the page's language, or Chinese where a case keeps it as a material).
+pub fn pdf(ctx: &Ctx, cert: &Certificate, t: &dyn Fn(&str) -> String) -> Vec<u8> {
     let s = |k: &str| cert.content[k].as_str().unwrap_or("").to_owned();
     let mut rows = vec![
-        Row::Field(page.t("certificate.number"), cert.number.clone()),
-        Row::Field(page.t("certificate.holder"), s("holder_name")),
+        Row::Field(t("certificate.number"), cert.number.clone()),
+        Row::Field(t("certificate.holder"), s("holder_name")),
     ];
     if let Some(fields) = cert.content["fields"].as_object() {
         for (label, v) in fields {
@@ -96,28 +105,24 @@ async fn my_pdf(
             rows.push(Row::Field(label.clone(), v));
         }
     }
-    rows.push(Row::Field(page.t("certificate.issued_on"), s("issued_on")));
+    rows.push(Row::Field(t("certificate.issued_on"), s("issued_on")));
     let expires = cert.content["expires_on"]
         .as_str()
-        .map_or_else(|| page.t("certificate.no_expiry"), str::to_owned);
-    rows.push(Row::Field(page.t("certificate.expires_on"), expires));
+        .map_or_else(|| t("certificate.no_expiry"), str::to_owned);
+    rows.push(Row::Field(t("certificate.expires_on"), expires));
     let doc = Doc {
         title: s("type_name"),
         issuer: s("issuer_name"),
         rows,
         qr: Some(Qr {
-            url: check_url(&ctx, cert.verify_code.as_deref().unwrap_or("")),
-            caption: page.t("certificate.scan"),
+            url: check_url(ctx, cert.verify_code.as_deref().unwrap_or("")),
+            caption: t("certificate.scan"),
         }),
         notes: vec![
-            page.t("certificate.signed_note")
-                .replacen("{}", &cert.key_id, 1),
+            t("certificate.signed_note").replacen("{}", &cert.key_id, 1),
             format!("SM2: {}", cert.signature),
         ],
-        footer: page.t("site.name"),
+        footer: t("site.name"),
     };
-    tongban_web::files::pdf_response(
-        &format!("{}.pdf", cert.number),
-        tongban_web::pdf::render(&doc),
-    )
+    tongban_web::pdf::render(&doc)
 }

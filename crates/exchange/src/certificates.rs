@@ -293,6 +293,16 @@ pub fn verify(c: &mut dyn Conn, code: &str, today: NaiveDate) -> Result<Option<V
         return Ok(None);
     };
     let cert = certificate_of(&r, false)?;
+    let status = status(&cert, today)?;
+    Ok(Some(Verdict {
+        status,
+        certificate: cert,
+    }))
+}
+
+/// What a check of `cert` on `today` finds: its signature against the key it names, its
+/// revocation, its expiry — `valid`, `bad_signature`, `revoked` or `expired`.
+pub fn status(cert: &Certificate, today: NaiveDate) -> Result<&'static str, DbError> {
     let keys = tongban_platform::vault::keys()?;
     let signed = keys
         .public_keys()
@@ -303,7 +313,7 @@ pub fn verify(c: &mut dyn Conn, code: &str, today: NaiveDate) -> Result<Option<V
         .as_str()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .is_some_and(|d| d < today);
-    let status = if !signed {
+    Ok(if !signed {
         "bad_signature"
     } else if cert.revoked {
         "revoked"
@@ -311,11 +321,31 @@ pub fn verify(c: &mut dyn Conn, code: &str, today: NaiveDate) -> Result<Option<V
         "expired"
     } else {
         "valid"
-    };
-    Ok(Some(Verdict {
-        status,
-        certificate: cert,
-    }))
+    })
+}
+
+/// The newest certificate of type `type_code` that the holder of `id_number` holds and that
+/// is valid on `today` (signed, not revoked, not expired): what stands in for a material
+/// (免提交).
+pub fn usable(
+    c: &mut dyn Conn,
+    id_number: &str,
+    type_code: &str,
+    today: NaiveDate,
+) -> Result<Option<Certificate>, DbError> {
+    let idx = holder_index(id_number)?;
+    let rows = c.query(
+        "SELECT * FROM certificates WHERE holder_index = $1 AND type_code = $2 AND revoked_at IS NULL
+         ORDER BY id DESC LIMIT 20",
+        params![idx.as_str(), type_code],
+    )?;
+    for r in &rows {
+        let cert = certificate_of(r, true)?;
+        if status(&cert, today)? == "valid" {
+            return Ok(Some(cert));
+        }
+    }
+    Ok(None)
 }
 
 /// Revoke certificate `number` of `issuer`; whether it was in force.

@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod cert_pages;
 pub mod cert_routes;
 pub mod certificates;
+pub mod console;
 pub mod error;
 pub mod grants;
 pub mod log;

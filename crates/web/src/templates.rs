@@ -101,6 +101,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_apikeys.html"),
     ),
     (
+        "console_exchange.html",
+        include_str!("../templates/console_exchange.html"),
+    ),
+    (
         "console_evaluation.html",
         include_str!("../templates/console_evaluation.html"),
     ),

@@ -45,6 +45,24 @@ async fn earlier_by_material(
     out
 }
 
+/// The certificates that stand for materials of `m` (免提交), by material key: each
+/// certificate's type name and number (a failed read only shows the upload field).
+async fn certificates_held(
+    ctx: &Ctx,
+    account_id: i64,
+    m: &Matter,
+) -> BTreeMap<String, (String, String)> {
+    service::once::held_for(ctx, account_id, m)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, c)| {
+            let name = c.content["type_name"].as_str().unwrap_or("").to_owned();
+            (k, (name, c.number))
+        })
+        .collect()
+}
+
 /// What an attempt brought back to the page: the values typed, the earlier uploads chosen,
 /// the files kept for the next attempt (sent back as `pending.<key>`).
 #[derive(Default)]
@@ -74,6 +92,7 @@ async fn apply_page(
         flash,
     } = attempt;
     let earlier = earlier_by_material(ctx, account_id, m).await;
+    let held = certificates_held(ctx, account_id, m).await;
     // The applicant's identity in the fields filled from it, shown locked.
     let locked = service::locked_values(ctx, account_id, m)
         .await
@@ -99,7 +118,7 @@ async fn apply_page(
         "apply.html",
         context! {
             m, values, errors, error, earlier, chosen, kept, locked, draft_saved, flash, samples,
-            action => format!("/matters/{}/apply", urlencode(&m.code)),
+            held, action => format!("/matters/{}/apply", urlencode(&m.code)),
         },
     )
 }
@@ -280,8 +299,17 @@ async fn review_page(
     kept: BTreeMap<String, service::Kept>,
 ) -> Response {
     let earlier = earlier_by_material(ctx, account_id, m).await;
-    // Each material's file: kept (uploaded now or before), or an earlier upload reused.
+    // Each material's file: kept (uploaded now or before), an earlier upload reused, or a
+    // certificate held.
     let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for (key, (name, number)) in certificates_held(ctx, account_id, m).await {
+        files.insert(
+            key,
+            page.t("apply.certificate_held")
+                .replacen("{}", &name, 1)
+                .replacen("{}", &number, 1),
+        );
+    }
     for (key, k) in &kept {
         files.insert(
             key.clone(),

@@ -27,13 +27,23 @@ impl Given {
     }
 }
 
-/// The required materials of `matter` that neither an upload nor a given file provides.
-pub(super) fn missing(matter: &Matter, uploads: &[Upload], given: &Given) -> Vec<FieldError> {
+/// The required materials of `matter` that neither an upload, a given file nor a held
+/// certificate (`certified`, by material key) provides.
+pub(super) fn missing(
+    matter: &Matter,
+    uploads: &[Upload],
+    given: &Given,
+    certified: &[String],
+) -> Vec<FieldError> {
     matter
         .materials
         .iter()
         .filter(|m| m.required)
-        .filter(|m| !uploads.iter().any(|u| u.key == m.key) && !given.has(&m.key))
+        .filter(|m| {
+            !uploads.iter().any(|u| u.key == m.key)
+                && !given.has(&m.key)
+                && !certified.contains(&m.key)
+        })
         .map(|m| FieldError {
             field: m.key.clone(),
             code: "missing_material",

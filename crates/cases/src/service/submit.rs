@@ -2,6 +2,7 @@
 //! for nothing, its answer built from what was written.
 
 use super::*;
+use tongban_exchange::certificates::Certificate;
 
 /// Submit an application; `channel` is `web` or `mobile` (the device class of the sender).
 pub async fn submit(
@@ -14,7 +15,8 @@ pub async fn submit(
     given: Given,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
-    let (matter, form) = checked(ctx, account_id, matter_code, form, &uploads, &given).await?;
+    let (matter, form, certified) =
+        checked(ctx, account_id, matter_code, form, &uploads, &given).await?;
     let (reused, pending_ids) = materials::given(ctx, account_id, &matter, given).await?;
     if !uploads.is_empty() {
         tongban_platform::throttle::limit(
@@ -28,6 +30,9 @@ pub async fn submit(
     }
     let mut mats = store_uploads(ctx, uploads)?;
     mats.extend(reused);
+    for (key, cert) in &certified {
+        mats.push(once::as_material(ctx, key, cert)?);
+    }
     let now = tongban_platform::time::now_millis();
     let day = tongban_platform::time::date_of(now, ctx.tz)
         .format("%Y%m%d")
@@ -84,7 +89,7 @@ pub async fn submit(
 /// Everything a submission is checked for before anything is stored: the matter is
 /// published, the identity fields are the applicant's, the files are of allowed types and
 /// sizes, every field is valid and every required material comes (all problems at once). The
-/// form as it would be stored.
+/// form as it would be stored, and the certificates that stand for materials (免提交).
 async fn checked(
     ctx: &Ctx,
     account_id: i64,
@@ -92,15 +97,21 @@ async fn checked(
     mut form: Map<String, Value>,
     uploads: &[Upload],
     given: &Given,
-) -> Result<(Matter, Map<String, Value>), CaseError> {
+) -> Result<(Matter, Map<String, Value>, Vec<(String, Certificate)>), CaseError> {
     let matter = published_matter(ctx, matter_code).await?;
     prefill::fill(ctx, account_id, &matter, &mut form).await?;
     check_uploads(ctx, &matter, uploads)?;
     let files: Vec<String> = uploads.iter().map(|u| u.key.clone()).collect();
+    let certified = once::standing_in(
+        once::held_for(ctx, account_id, &matter).await?,
+        uploads,
+        given,
+    );
+    let keys: Vec<String> = certified.iter().map(|(k, _)| k.clone()).collect();
     // Every problem at once: the form's fields, then the required materials not given.
-    let missing = materials::missing(&matter, uploads, given);
+    let missing = materials::missing(&matter, uploads, given, &keys);
     match validate(&matter.fields, &form, &files, false) {
-        Ok(form) if missing.is_empty() => Ok((matter, form)),
+        Ok(form) if missing.is_empty() => Ok((matter, form, certified)),
         Ok(_) => Err(CaseError::MissingMaterials(missing)),
         Err(mut errors) => {
             errors.extend(missing);
@@ -119,7 +130,7 @@ pub async fn check_submission(
     uploads: &[Upload],
     given: &Given,
 ) -> Result<Map<String, Value>, CaseError> {
-    let (matter, form) = checked(ctx, account_id, matter_code, form, uploads, given).await?;
+    let (matter, form, _) = checked(ctx, account_id, matter_code, form, uploads, given).await?;
     materials::given(ctx, account_id, &matter, given.clone()).await?;
     Ok(form)
 }

@@ -87,13 +87,14 @@ const EVENT_COLUMNS: [&str; 9] = [
     "note",
 ];
 
-const MATERIAL_COLUMNS: [&str; 6] = [
+const MATERIAL_COLUMNS: [&str; 7] = [
     "material_key",
     "filename",
     "content_type",
     "size",
     "sha",
     "uploaded_at",
+    "certificate",
 ];
 
 /// The statement of [`whole`] on PostgreSQL: the case's columns, then its timeline and its

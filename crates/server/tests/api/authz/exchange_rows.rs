@@ -163,6 +163,50 @@ pub(super) fn rows() -> Vec<Row> {
                 _ => 403,
             },
         ),
+        r(
+            Method::GET,
+            "/console/exchange",
+            Body::None,
+            |w| match exchange_admin(w) {
+                401 => 303,
+                s => s,
+            },
+        ),
+        r(
+            Method::POST,
+            "/console/exchange/requests",
+            Body::Form(&[
+                ("csrf", ""),
+                ("target", "wx-gaj:no-such"),
+                ("purpose", "办件核验"),
+            ]),
+            // The page again, saying the service does not exist.
+            |w| match exchange_admin(w) {
+                401 => 303,
+                200 => 404,
+                s => s,
+            },
+        ),
+        r(
+            Method::POST,
+            "/console/exchange/requests/{id}/decision",
+            Body::Form(&[("csrf", ""), ("decision", "refuse")]),
+            |w| match exchange_admin(w) {
+                401 => 303,
+                200 => 404,
+                s => s,
+            },
+        ),
+        r(
+            Method::POST,
+            "/console/exchange/grants/{id}/revoke",
+            Body::Form(&[("csrf", "")]),
+            |w| match exchange_admin(w) {
+                401 => 303,
+                200 => 404,
+                s => s,
+            },
+        ),
     ]
 }
 
