@@ -9,7 +9,13 @@
 //! The requests are signed before the clock starts (a consumer's cost, not the provider's),
 //! each with its own message id, so none is a replay. After the run the chain is walked.
 //!
-//! Floor (issue 15): at least 2,000 exchanges/s on SQLite.
+//! Then certificate checks: `GET /api/v1/certificates/verify?code=` on the public listener
+//! over 10,000 issued certificates (each check reads the certificate, unseals it, checks its
+//! signature, revocation and expiry), against SM2 verifications per second alone on this
+//! machine in the same run.
+//!
+//! Floors (issue 15): at least 2,000 exchanges/s on SQLite; at least 5,000 certificate
+//! checks/s.
 //!
 //! Usage: cargo build --release -p tongban-server -p tongban-bench && target/release/exchange [--seconds S] [--clients C]
 
@@ -22,6 +28,7 @@ use tongban_platform::config::Config;
 use tongban_platform::identity::Department;
 
 const RECORDS: usize = 10_000;
+const CERTIFICATES: usize = 10_000;
 
 /// A valid 18-character ID number, the `n`-th of the registry.
 fn id_number(n: usize) -> String {
@@ -34,6 +41,32 @@ fn id_number(n: usize) -> String {
     );
     let check = tongban_platform::ids::IdNumber::check_char(&first17).unwrap_or('0');
     format!("{first17}{check}")
+}
+
+/// SM2 verifications per second on `threads` threads for `secs`, nothing else.
+fn sm2_verify_limit(threads: usize, secs: u64) -> f64 {
+    let keys = tongban_platform::vault::keys().expect("keys");
+    let pk = keys.public_keys().remove(0).public_key;
+    let v = serde_json::json!({"n": 1});
+    let (_, sig) = keys
+        .sign(&tongban_exchange::canonical::digest(&v))
+        .expect("sign");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (v, pk, sig) = (v.clone(), pk.clone(), sig.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while start.elapsed() < Duration::from_secs(secs) {
+                    assert!(tongban_exchange::canonical::verify(&v, &pk, &sig));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let n: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+    n as f64 / start.elapsed().as_secs_f64()
 }
 
 /// SM2 sign + verify pairs per second on `threads` threads for `secs`.
@@ -185,6 +218,41 @@ async fn main() {
         Ok(())
     })
     .expect("setup");
+    // 10,000 certificates, their check codes kept for the second phase.
+    let today = chrono::Local::now().date_naive();
+    let codes: Vec<String> = db
+        .write_blocking(move |c| {
+            let t = tongban_exchange::certificates::CertType {
+                code: "BENCH".into(),
+                name: "测试证照".into(),
+                issuer: "p".into(),
+                matter_code: None,
+                fields: vec![tongban_exchange::certificates::CertField {
+                    key: "n".into(),
+                    label: "序号".into(),
+                }],
+                validity_days: 365,
+            };
+            tongban_exchange::certificates::save_type(c, &t, now)?;
+            let mut codes = Vec::with_capacity(CERTIFICATES);
+            for i in 0..CERTIFICATES {
+                let id = id_number(i);
+                let case_no = format!("bench-{i}");
+                let h = tongban_exchange::certificates::Holder {
+                    id_number: &id,
+                    name: "居民",
+                    case_no: &case_no,
+                    issuer_name: "提供部门",
+                };
+                let mut form = serde_json::Map::new();
+                form.insert("n".into(), serde_json::json!(i));
+                let cert = tongban_exchange::certificates::issue(c, &t, &h, &form, today, now)
+                    .map_err(|e| tongban_platform::db::DbError::Decode(e.to_string()))?;
+                codes.push(cert.verify_code.unwrap_or_default());
+            }
+            Ok(codes)
+        })
+        .expect("certificates");
     drop(db);
 
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -246,6 +314,33 @@ async fn main() {
     println!(
         "floor 2,000 exchanges/s: {}",
         if r.rate >= 2000.0 { "met" } else { "NOT met" }
+    );
+
+    // Certificate checks, on the public listener.
+    let verify_limit = sm2_verify_limit(threads, 3);
+    println!("SM2 verify on {threads} threads, nothing else: {verify_limit:.0}/s");
+    let host = server.addr.clone();
+    let codes = Arc::new(codes);
+    let h2 = host.clone();
+    let r = load(
+        &host,
+        clients,
+        seconds,
+        200,
+        Arc::new(move |i| {
+            let code = &codes[i as usize % codes.len()];
+            tongban_bench::get(
+                &format!("/api/v1/certificates/verify?code={code}"),
+                &h2,
+                None,
+            )
+        }),
+    )
+    .await;
+    print("certificate checks", &r, "SM2 verifications", verify_limit);
+    println!(
+        "floor 5,000 certificate checks/s: {}",
+        if r.rate >= 5000.0 { "met" } else { "NOT met" }
     );
     server.stop();
 

@@ -79,6 +79,9 @@ async fn verify(
         .db
         .read(move |c| certificates::verify(c, &code, today))
         .await?;
+    let day = today.format("%Y-%m-%d").to_string();
+    let status = found.as_ref().map_or("not_found", |v| v.status);
+    crate::checks::record(&ctx.config.database_url, day, status);
     let v = found.ok_or_else(|| {
         ExchangeError::NotFound("no certificate has this code: check it against the QR".into())
     })?;

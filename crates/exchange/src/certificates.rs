@@ -8,6 +8,8 @@ use crate::{canonical, ExchangeError};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Mutex;
 use tongban_platform::db::{Conn, DbError, Row};
 use tongban_platform::params;
 
@@ -303,12 +305,7 @@ pub fn verify(c: &mut dyn Conn, code: &str, today: NaiveDate) -> Result<Option<V
 /// What a check of `cert` on `today` finds: its signature against the key it names, its
 /// revocation, its expiry — `valid`, `bad_signature`, `revoked` or `expired`.
 pub fn status(cert: &Certificate, today: NaiveDate) -> Result<&'static str, DbError> {
-    let keys = tongban_platform::vault::keys()?;
-    let signed = keys
-        .public_keys()
-        .iter()
-        .find(|k| k.id == cert.key_id)
-        .is_some_and(|k| canonical::verify(&cert.content, &k.public_key, &cert.signature));
+    let signed = signature_holds(cert)?;
     let expired = cert.content["expires_on"]
         .as_str()
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
@@ -322,6 +319,41 @@ pub fn status(cert: &Certificate, today: NaiveDate) -> Result<&'static str, DbEr
     } else {
         "valid"
     })
+}
+
+/// Whether `cert`'s signature holds over its content, against the published key it names.
+/// The verdict is kept per (SM3 of the content, signature, key): a certificate is checked
+/// again and again (every scan of its QR), and neither its content nor its signature changes,
+/// while a content changed in the database has another digest and is checked afresh.
+fn signature_holds(cert: &Certificate) -> Result<bool, DbError> {
+    const KEEP: usize = 100_000;
+    static KEPT: Mutex<Option<HashMap<([u8; 32], String, String), bool>>> = Mutex::new(None);
+    let key = (
+        canonical::digest(&cert.content),
+        cert.signature.clone(),
+        cert.key_id.clone(),
+    );
+    if let Some(v) = KEPT
+        .lock()
+        .ok()
+        .and_then(|k| k.as_ref().and_then(|m| m.get(&key).copied()))
+    {
+        return Ok(v);
+    }
+    let keys = tongban_platform::vault::keys()?;
+    let signed = keys
+        .public_keys()
+        .iter()
+        .find(|k| k.id == cert.key_id)
+        .is_some_and(|k| canonical::verify(&cert.content, &k.public_key, &cert.signature));
+    if let Ok(mut k) = KEPT.lock() {
+        let m = k.get_or_insert_with(HashMap::new);
+        if m.len() >= KEEP {
+            m.clear();
+        }
+        m.insert(key, signed);
+    }
+    Ok(signed)
 }
 
 /// The newest certificate of type `type_code` that the holder of `id_number` holds and that

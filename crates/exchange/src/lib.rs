@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod cert_pages;
 pub mod cert_routes;
 pub mod certificates;
+pub mod checks;
 pub mod console;
 pub mod error;
 pub mod grants;
@@ -29,6 +30,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("exchange", 1, "0001_exchange"),
     tongban_platform::migration!("exchange", 2, "0002_certificates"),
     tongban_platform::migration!("exchange", 3, "0003_peers"),
+    tongban_platform::migration!("exchange", 4, "0004_certificate_checks"),
 ];
 
 /// This room's sealed columns (key rotation re-seals them): registry records and

@@ -44,3 +44,39 @@ pub fn period(c: &mut dyn Conn, start: i64, end: i64, now: i64) -> Result<Figure
         departments,
     })
 }
+
+/// E-certificates of a period, for the data-centre board.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CertificateFigures {
+    /// Issued in `[start, end)`, and of those revoked since.
+    pub issued: i64,
+    pub revoked: i64,
+    /// Checks (QR scans, verify calls) on the days `from`..=`to`, and those finding the
+    /// certificate valid.
+    pub checked: i64,
+    pub checked_valid: i64,
+}
+
+/// The certificates issued in `[start, end)` (milliseconds) and checked on the days
+/// `from`..=`to` (YYYY-MM-DD).
+pub fn certificates(
+    c: &mut dyn Conn,
+    start: i64,
+    end: i64,
+    from: &str,
+    to: &str,
+) -> Result<CertificateFigures, DbError> {
+    let r = c.query_one(
+        "SELECT COUNT(*) AS n,
+                CAST(COALESCE(SUM(CASE WHEN revoked_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS revoked
+         FROM certificates WHERE issued_at >= $1 AND issued_at < $2",
+        params![start, end],
+    )?;
+    let (checked, checked_valid) = crate::checks::between(c, from, to)?;
+    Ok(CertificateFigures {
+        issued: r.get_i64("n")?,
+        revoked: r.get_i64("revoked")?,
+        checked,
+        checked_valid,
+    })
+}

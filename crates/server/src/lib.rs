@@ -477,6 +477,9 @@ async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         if let Err(e) = tongban_insight::visits::flush(&ctx).await {
             tracing::warn!(error = %e, "visit counts not written");
         }
+        if let Err(e) = tongban_exchange::checks::flush(&ctx).await {
+            tracing::warn!(error = %e, "certificate check counts not written");
+        }
         if let Err(e) = tongban_insight::index::retry(&ctx).await {
             tracing::warn!(error = %e, "insight retry of quarantined rows failed");
         }

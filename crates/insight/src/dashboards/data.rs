@@ -41,6 +41,13 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
     let (start, end) = (day(q.from), day(q.to.succ_opt().unwrap_or(q.to)));
     let sharing =
         tongban_exchange::stats::period(c, start, end, tongban_platform::time::now_millis())?;
+    let certs = tongban_exchange::stats::certificates(
+        c,
+        start,
+        end,
+        &q.from.format("%Y-%m-%d").to_string(),
+        &q.to.format("%Y-%m-%d").to_string(),
+    )?;
     let figures = vec![
         figure(
             "cases",
@@ -81,6 +88,18 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             tr.t("grants_in_force"),
             count(sharing.grants),
             "项",
+        ),
+        figure(
+            "certificates_issued",
+            tr.t("certificates_issued"),
+            count(certs.issued),
+            "张",
+        ),
+        figure(
+            "certificates_checked",
+            tr.t("certificates_checked"),
+            count(certs.checked),
+            "次",
         ),
     ];
     // Month by month within the period.

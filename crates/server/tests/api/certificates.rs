@@ -313,6 +313,18 @@ on_both_engines!(issued_on_approval_and_checked, |app: TestApp| async move {
         .await
         .unwrap();
 
+    // Past its validity (365 days) it is expired.
+    let (c2, today) = (code.clone(), app.ctx.today());
+    let later = app
+        .db()
+        .read(move |c| {
+            tongban_exchange::certificates::verify(c, &c2, today + chrono::Duration::days(366))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(later.status, "expired");
+
     // Revoked by its issuer (audited), seen at the next check; not by another department.
     let gaj = app.staff("xc-gaj", "wx-gaj", &[Role::Admin]).await;
     let revoke = |token: String, reason: &'static str| {
@@ -352,6 +364,30 @@ on_both_engines!(issued_on_approval_and_checked, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(audited, 1);
+
+    // The data-centre board counts the certificate and its five checks (the page, valid,
+    // an unknown code, the forged signature, revoked).
+    tongban_exchange::checks::flush(&app.ctx).await.unwrap();
+    let board: Value = app
+        .get(&app.iurl("/api/v1/staff/dashboards/data"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fig = |id: &str| {
+        board["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == id)
+            .map(|f| f["value"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (fig("certificates_issued"), fig("certificates_checked")),
+        (json!(1.0), json!(5.0)),
+        "{board}"
+    );
 });
 
 async fn other_token(app: &TestApp) -> String {
