@@ -321,13 +321,16 @@ pub fn status(cert: &Certificate, today: NaiveDate) -> Result<&'static str, DbEr
     })
 }
 
+/// What a signature verdict is kept by: the content's SM3 digest, the signature, the key id.
+type Signed = ([u8; 32], String, String);
+
 /// Whether `cert`'s signature holds over its content, against the published key it names.
 /// The verdict is kept per (SM3 of the content, signature, key): a certificate is checked
 /// again and again (every scan of its QR), and neither its content nor its signature changes,
 /// while a content changed in the database has another digest and is checked afresh.
 fn signature_holds(cert: &Certificate) -> Result<bool, DbError> {
     const KEEP: usize = 100_000;
-    static KEPT: Mutex<Option<HashMap<([u8; 32], String, String), bool>>> = Mutex::new(None);
+    static KEPT: Mutex<Option<HashMap<Signed, bool>>> = Mutex::new(None);
     let key = (
         canonical::digest(&cert.content),
         cert.signature.clone(),

@@ -7,10 +7,11 @@ use std::sync::Mutex;
 use tongban_platform::db::{Conn, DbError};
 use tongban_platform::{params, Ctx};
 
-/// Per database (a process may serve several in tests): (day, status) → checks not yet
-/// written.
-static PENDING: Mutex<Option<HashMap<String, HashMap<(String, &'static str), i64>>>> =
-    Mutex::new(None);
+/// (day, status) → checks not yet written.
+type Counts = HashMap<(String, &'static str), i64>;
+
+/// Per database (a process may serve several in tests), the checks not yet written.
+static PENDING: Mutex<Option<HashMap<String, Counts>>> = Mutex::new(None);
 
 /// Count one check of a certificate on `day` with its outcome.
 pub fn record(db: &str, day: String, status: &'static str) {
