@@ -153,6 +153,7 @@ fn store_uploads(ctx: &Ctx, uploads: Vec<Upload>) -> Result<Vec<MaterialRecord>,
             sha,
             uploaded_at: now,
             certificate: None,
+            exchange_message: None,
         });
     }
     Ok(out)

@@ -59,6 +59,9 @@ pub struct MaterialRecord {
     /// The number of the e-certificate that stood for this material (免提交), checked
     /// valid when the case was submitted; its file is the certificate's PDF.
     pub certificate: Option<String>,
+    /// The message id of the signed data-sharing answer that stood for this material (its
+    /// file is the answer as a 数据核验单 PDF).
+    pub exchange_message: Option<String>,
 }
 
 /// Who did something, as the timeline records it.
@@ -172,7 +175,7 @@ pub fn get(c: &mut dyn Conn, case_no: &str, lock: bool) -> Result<Option<CaseRec
 }
 
 const MATERIALS_SQL: &str =
-    "SELECT material_key, filename, content_type, size, sha, uploaded_at, certificate FROM case_materials WHERE case_id = $1 ORDER BY id";
+    "SELECT material_key, filename, content_type, size, sha, uploaded_at, certificate, exchange_message FROM case_materials WHERE case_id = $1 ORDER BY id";
 
 pub fn materials(c: &mut dyn Conn, case_id: i64) -> Result<Vec<MaterialRecord>, DbError> {
     c.query(MATERIALS_SQL, params![case_id])?
@@ -190,6 +193,7 @@ fn material_from(r: &Row) -> Result<MaterialRecord, DbError> {
         sha: r.get_str("sha")?,
         uploaded_at: r.get_i64("uploaded_at")?,
         certificate: r.get_opt_str("certificate")?,
+        exchange_message: r.get_opt_str("exchange_message")?,
     })
 }
 

@@ -41,6 +41,9 @@ pub struct MaterialView {
     /// was submitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// The message id of the signed data-sharing answer that stood for it (免提交).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_message: Option<String>,
 }
 
 /// How a file of this type and name can be shown inline (the preview route checks the
@@ -332,6 +335,7 @@ pub fn full(
                 sm3: m.sha,
                 uploaded_at: rfc3339(m.uploaded_at, env.tz),
                 certificate: m.certificate,
+                exchange_message: m.exchange_message,
             })
             .collect(),
         timeline: events

@@ -38,7 +38,7 @@ const MATTER_COLS: [&str; 17] = [
 const MATTER_COLS_REQUIRED: usize = 13;
 /// Columns of the materials sheet an import requires.
 const MATERIAL_COLS_REQUIRED: usize = 6;
-const MATERIAL_COLS: [&str; 9] = [
+const MATERIAL_COLS: [&str; 10] = [
     "事项编码 matter_code",
     "材料键 key",
     "材料名称 name",
@@ -49,6 +49,7 @@ const MATERIAL_COLS: [&str; 9] = [
     "英文名称 name_en",
     "份数 copies",
     "电子证照 certificate",
+    "数据共享 exchange",
 ];
 const FIELD_COLS: [&str; 15] = [
     "事项编码 matter_code",
@@ -173,6 +174,9 @@ fn workbook(matters: &[Matter]) -> Result<Workbook, String> {
                 ws.write_number(r, 7, f64::from(mat.copies)).map_err(xerr)?;
                 if let Some(t) = &mat.certificate {
                     ws.write_string(r, 8, t).map_err(xerr)?;
+                }
+                if let Some(x) = &mat.exchange {
+                    ws.write_string(r, 9, x).map_err(xerr)?;
                 }
                 r += 1;
             }
@@ -425,6 +429,7 @@ fn import_workbook<R: std::io::Read + std::io::Seek>(
                 .collect(),
             copies: r.opt_whole(7, "copies").unwrap_or(1),
             certificate: Some(r.text(8)).filter(|t| !t.is_empty()),
+            exchange: Some(r.text(9)).filter(|t| !t.is_empty()),
         };
         match matters.iter_mut().find(|m| m.code == code) {
             Some(m) => m.materials.push(mat),

@@ -94,6 +94,12 @@ pub struct Material {
     /// applicant holding a valid one hands nothing in (免提交).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<String>,
+    /// A data-sharing service that stands for this material, `{provider}/{service}`
+    /// (`{peer}/{department}/{service}` on a peer deployment): asked with the applicant's ID
+    /// number by the matter's department when the applicant hands nothing in; an answer
+    /// that found a record, signed by the provider, is the material (免提交).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<String>,
 }
 
 /// The most copies of one material a matter may ask for.
@@ -258,6 +264,20 @@ pub fn check_matter(m: &Matter) -> Result<(), String> {
             {
                 return Err(format!(
                     "material {:?}: certificate must be a certificate type's code (letters, digits, '-' or '_'), got {t:?}",
+                    mat.name
+                ));
+            }
+        }
+        if let Some(x) = &mat.exchange {
+            let part_ok = |p: &str| {
+                !p.is_empty()
+                    && p.len() <= 64
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            };
+            if !(2..=3).contains(&x.split('/').count()) || !x.split('/').all(part_ok) {
+                return Err(format!(
+                    "material {:?}: exchange must be provider/service (e.g. wx-mzj/marriage), got {x:?}",
                     mat.name
                 ));
             }

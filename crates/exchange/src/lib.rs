@@ -12,6 +12,7 @@ pub mod cert_routes;
 pub mod certificates;
 pub mod checks;
 pub mod console;
+pub mod demo;
 pub mod error;
 pub mod grants;
 pub mod log;

@@ -45,6 +45,10 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
         for t in &certificate_types {
             tongban_exchange::certificates::save_type(c, t, now)?;
         }
+        // 民政局 shares marriage records: 生育登记 and 出生登记 take them instead of a scan.
+        tongban_exchange::demo::seed(c, &citizen_id, now).map_err(|e| {
+            tongban_platform::db::DbError::Decode(format!("demo data sharing: {e}"))
+        })?;
         let mut staff = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for m in &matters {

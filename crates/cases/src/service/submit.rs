@@ -15,7 +15,7 @@ pub async fn submit(
     given: Given,
 ) -> Result<CaseView, CaseError> {
     let source = audit::current_source();
-    let (matter, form, certified) =
+    let (matter, form, stand_ins) =
         checked(ctx, account_id, matter_code, form, &uploads, &given).await?;
     let (reused, pending_ids) = materials::given(ctx, account_id, &matter, given).await?;
     if !uploads.is_empty() {
@@ -30,8 +30,11 @@ pub async fn submit(
     }
     let mut mats = store_uploads(ctx, uploads)?;
     mats.extend(reused);
-    for (key, cert) in &certified {
+    for (key, cert) in &stand_ins.certificates {
         mats.push(once::as_material(ctx, key, cert)?);
+    }
+    for (key, a) in &stand_ins.answers {
+        mats.push(once::answer_material(ctx, key, a)?);
     }
     let now = tongban_platform::time::now_millis();
     let day = tongban_platform::time::date_of(now, ctx.tz)
@@ -86,10 +89,17 @@ pub async fn submit(
     Ok(applicant_view(ctx, rec, &matter, vec![event], stored))
 }
 
+/// What stands for materials the applicant did not hand in: certificates held, and signed
+/// data-sharing answers, by material key.
+struct StandIns {
+    certificates: Vec<(String, Certificate)>,
+    answers: Vec<(String, once::Answered)>,
+}
+
 /// Everything a submission is checked for before anything is stored: the matter is
 /// published, the identity fields are the applicant's, the files are of allowed types and
 /// sizes, every field is valid and every required material comes (all problems at once). The
-/// form as it would be stored, and the certificates that stand for materials (免提交).
+/// form as it would be stored, and what stands for materials not handed in (免提交).
 async fn checked(
     ctx: &Ctx,
     account_id: i64,
@@ -97,7 +107,7 @@ async fn checked(
     mut form: Map<String, Value>,
     uploads: &[Upload],
     given: &Given,
-) -> Result<(Matter, Map<String, Value>, Vec<(String, Certificate)>), CaseError> {
+) -> Result<(Matter, Map<String, Value>, StandIns), CaseError> {
     let matter = published_matter(ctx, matter_code).await?;
     prefill::fill(ctx, account_id, &matter, &mut form).await?;
     check_uploads(ctx, &matter, uploads)?;
@@ -107,11 +117,17 @@ async fn checked(
         uploads,
         given,
     );
-    let keys: Vec<String> = certified.iter().map(|(k, _)| k.clone()).collect();
+    let mut keys: Vec<String> = certified.iter().map(|(k, _)| k.clone()).collect();
+    let answers = once::answered(ctx, account_id, &matter, uploads, given, &keys).await?;
+    keys.extend(answers.iter().map(|(k, _)| k.clone()));
+    let stand_ins = StandIns {
+        certificates: certified,
+        answers,
+    };
     // Every problem at once: the form's fields, then the required materials not given.
     let missing = materials::missing(&matter, uploads, given, &keys);
     match validate(&matter.fields, &form, &files, false) {
-        Ok(form) if missing.is_empty() => Ok((matter, form, certified)),
+        Ok(form) if missing.is_empty() => Ok((matter, form, stand_ins)),
         Ok(_) => Err(CaseError::MissingMaterials(missing)),
         Err(mut errors) => {
             errors.extend(missing);

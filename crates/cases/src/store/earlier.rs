@@ -14,7 +14,7 @@ pub struct Earlier {
 }
 
 const COLUMNS: &str =
-    "m.id, c.case_no, m.material_key, m.filename, m.content_type, m.size, m.sha, m.uploaded_at, m.certificate";
+    "m.id, c.case_no, m.material_key, m.filename, m.content_type, m.size, m.sha, m.uploaded_at, m.certificate, m.exchange_message";
 
 fn earlier_from(r: &Row) -> Result<Earlier, DbError> {
     Ok(Earlier {
@@ -35,11 +35,11 @@ pub fn of_applicant(
 ) -> Result<(Vec<Earlier>, i64), DbError> {
     let (cond, mut args) = match key {
         Some(k) => (
-            "c.applicant_id = $1 AND m.material_key = $2 AND m.certificate IS NULL",
+            "c.applicant_id = $1 AND m.material_key = $2 AND m.certificate IS NULL AND m.exchange_message IS NULL",
             params![applicant, k].to_vec(),
         ),
         None => (
-            "c.applicant_id = $1 AND m.certificate IS NULL",
+            "c.applicant_id = $1 AND m.certificate IS NULL AND m.exchange_message IS NULL",
             params![applicant].to_vec(),
         ),
     };
@@ -74,7 +74,7 @@ pub fn owned(c: &mut dyn Conn, applicant: i64, id: i64) -> Result<Option<Earlier
     c.query_opt(
         &format!(
             "SELECT {COLUMNS} FROM case_materials m JOIN cases c ON c.id = m.case_id
-             WHERE m.id = $1 AND c.applicant_id = $2 AND m.certificate IS NULL"
+             WHERE m.id = $1 AND c.applicant_id = $2 AND m.certificate IS NULL AND m.exchange_message IS NULL"
         ),
         params![id, applicant],
     )?
@@ -139,7 +139,7 @@ pub fn pending(
 ) -> Result<Option<MaterialRecord>, DbError> {
     c.query_opt(
         "SELECT material_key, filename, content_type, size, sha, created_at AS uploaded_at,
-                NULL AS certificate
+                NULL AS certificate, NULL AS exchange_message
          FROM pending_uploads WHERE id = $1 AND account_id = $2 AND keep_until >= $3",
         params![id, account, now],
     )?

@@ -87,7 +87,7 @@ const EVENT_COLUMNS: [&str; 9] = [
     "note",
 ];
 
-const MATERIAL_COLUMNS: [&str; 7] = [
+const MATERIAL_COLUMNS: [&str; 8] = [
     "material_key",
     "filename",
     "content_type",
@@ -95,6 +95,7 @@ const MATERIAL_COLUMNS: [&str; 7] = [
     "sha",
     "uploaded_at",
     "certificate",
+    "exchange_message",
 ];
 
 /// The statement of [`whole`] on PostgreSQL: the case's columns, then its timeline and its

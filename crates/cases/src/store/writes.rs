@@ -209,9 +209,9 @@ fn event_of(at: i64, step: Step, who: &Actor, sealed: &SealedEntry) -> Event {
 
 pub fn add_material(c: &mut dyn Conn, case_id: i64, m: &MaterialRecord) -> Result<(), DbError> {
     c.execute_later(
-        "INSERT INTO case_materials (case_id, material_key, filename, content_type, size, sha, uploaded_at, certificate)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        params![case_id, m.key.as_str(), m.filename.as_str(), m.content_type.as_str(), m.size, m.sha.as_str(), m.uploaded_at, m.certificate.as_deref()],
+        "INSERT INTO case_materials (case_id, material_key, filename, content_type, size, sha, uploaded_at, certificate, exchange_message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![case_id, m.key.as_str(), m.filename.as_str(), m.content_type.as_str(), m.size, m.sha.as_str(), m.uploaded_at, m.certificate.as_deref(), m.exchange_message.as_deref()],
     )?;
     Ok(())
 }

@@ -172,3 +172,138 @@ on_both_engines!(certificate_stands_for_material, |app: TestApp| async move {
         .unwrap();
     assert!(!page.contains("免提交："), "{page}");
 });
+
+/// Apply for 生育登记 with the ID card only: the 结婚证 is left to data sharing.
+async fn birth_without_marriage_cert(app: &TestApp, c: &Citizen) -> reqwest::Response {
+    let mp = reqwest::multipart::Form::new()
+        .text("matter_code", "WX-WJ-001")
+        .text("form", birth_registration_form(c).to_string())
+        .part(
+            "id_card",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 a scan".to_vec())
+                .file_name("id_card.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    app.client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&c.token)
+        .multipart(mp)
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both_engines!(
+    exchange_answer_stands_for_material,
+    |app: TestApp| async move {
+        let mzj = app.staff("xo-mzj", "wx-mzj", &[Role::Admin]).await;
+        let clerk = app.staff("xo-wjw", "wx-wjw", &[Role::Clerk]).await;
+        let citizen = app.citizen().await;
+        let stranger = app.citizen().await;
+        // 民政局 loads its marriage registry: the citizen is in it, the stranger is not.
+        let csv = format!(
+        "id_number,姓名,配偶姓名,登记日期,登记机关\n{},李四,王五,2019-10-01,无锡市梁溪区民政局婚姻登记处\n",
+        citizen.id_number
+    );
+        let r = app
+            .client
+            .put(app.iurl(
+                "/api/v1/staff/exchange/registries/marriage?key_field=id_number&filename=m.csv",
+            ))
+            .bearer_auth(&mzj)
+            .body(csv)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+
+        // The apply page says the 结婚证 may not be needed.
+        let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+        let page = app
+            .client
+            .get(app.url("/matters/WX-WJ-001/apply"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("id=\"x-marriage_cert\""), "{page}");
+
+        // The case takes the signed answer of 民政局 (the demo's grant to 卫健委 for 办件核验).
+        let r = birth_without_marriage_cert(&app, &citizen).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        let case_no = v["case_no"].as_str().unwrap().to_owned();
+        let m = v["materials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["key"] == "marriage_cert")
+            .cloned()
+            .expect("the answer stands for the 结婚证");
+        let message = m["exchange_message"].as_str().unwrap().to_owned();
+        // 民政局's message log holds it: consumer 卫健委, answered.
+        let log: Value = app
+            .get(&app.iurl("/api/v1/staff/exchange/log"), &mzj)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let entry = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["message_id"] == message.as_str())
+            .cloned()
+            .expect("logged");
+        assert_eq!(
+            (&entry["consumer"], &entry["outcome"], &entry["subject"]),
+            (&json!("wx-wjw"), &json!("ok"), &json!("apply:WX-WJ-001"))
+        );
+        // The clerk sees it checked, and its file is the 数据核验单 with the record.
+        let console = app
+            .console_page(&format!("/console/cases/{case_no}"), &clerk)
+            .await;
+        assert!(
+            console.contains(&format!(
+                "数据共享核验 · 已验签（消息 {}…）",
+                &message[..12]
+            )),
+            "{console}"
+        );
+        let r = app
+            .get(
+                &app.iurl(&format!(
+                    "/api/v1/staff/cases/{case_no}/materials/marriage_cert"
+                )),
+                &clerk,
+            )
+            .await;
+        let pdf = r.bytes().await.unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        if let Some(p) = crate::documents::poppler(&pdf) {
+            assert!(
+                p.text.contains("数据核验单") && p.text.contains("王五"),
+                "{}",
+                p.text
+            );
+        }
+
+        // No record: nothing stands for the 结婚证 (optional here, so the case goes in
+        // without it; a required one is asked for, as with certificates above).
+        let r = birth_without_marriage_cert(&app, &stranger).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["materials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["key"] != "marriage_cert"),
+            "{v}"
+        );
+    }
+);
