@@ -175,6 +175,15 @@ RUNS.forEach(({ engine, vp }, n) => {
     assert.match(await page.textContent('.stepper'), /准予登记/);
     await checkPage(t, page, shot('case-approved'), assert);
 
+    // The approval issued a 生育登记服务证: it is in 我的证照, and the next application that
+    // asks for it (生育医疗费用报销) needs nothing handed in for it (免提交).
+    await page.goto(`${server.pub}/my/certificates`);
+    assert.match(await page.textContent('main'), /生育登记服务证/);
+    await checkPage(t, page, shot('my-certificates'), assert);
+    await page.goto(`${server.pub}/matters/WX-YB-003/apply`);
+    assert.match(await page.textContent('#c-birth_registration'), /已有电子证照，免提交：生育登记服务证/);
+    await checkPage(t, page, shot('apply-once-only'), assert);
+
     // A designed 404 with a way back; English on request, remembered.
     await page.goto(`${server.pub}/no/such/page`);
     await checkPage(t, page, shot('not-found'), assert);
