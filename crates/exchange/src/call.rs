@@ -194,10 +194,7 @@ pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
     entry.elapsed_us = started.elapsed().as_micros() as i64;
     match result {
         Ok((body, key_id, signature, response_digest)) => {
-            entry.outcome = "ok".into();
-            entry.response_digest = response_digest;
-            let e = entry.clone();
-            let seq = ctx.db.write(move |c| log::append(c, &e)).await?;
+            let seq = log::answered(&ctx.db, entry, response_digest).await?;
             let Some(seq) = seq else {
                 return Err(ExchangeError::Replayed(format!(
                     "message {} was received before: send each request once, with a new message id",
@@ -215,7 +212,6 @@ pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
             })
         }
         Err(err) => {
-            entry.outcome = err.code().to_owned();
             // A message that did not verify (or repeats one) must not take its id from the
             // genuine one: its entry gets an id of its own.
             if matches!(
@@ -224,10 +220,7 @@ pub async fn receive(ctx: &Ctx, call: Call) -> Result<Answer, ExchangeError> {
             ) {
                 entry.message_id = format!("refused-{}", new_message_id());
             }
-            let e = entry;
-            ctx.db
-                .write(move |c| log::append(c, &e).map(|_| ()))
-                .await?;
+            log::refused(&ctx.db, entry, &err).await?;
             Err(err)
         }
     }

@@ -45,6 +45,28 @@ pub fn hash(prev: &str, seq: i64, e: &Entry) -> String {
     )
 }
 
+/// Log an exchange answered with `response_digest`; its sequence number (`None`: its message
+/// id was logged before, a replay).
+pub async fn answered(
+    db: &tongban_platform::db::Db,
+    mut e: Entry,
+    response_digest: String,
+) -> Result<Option<i64>, DbError> {
+    e.outcome = "ok".into();
+    e.response_digest = response_digest;
+    db.write(move |c| append(c, &e)).await
+}
+
+/// Log an exchange refused with `err` (its code is the outcome).
+pub async fn refused(
+    db: &tongban_platform::db::Db,
+    mut e: Entry,
+    err: &crate::ExchangeError,
+) -> Result<(), DbError> {
+    e.outcome = err.code().to_owned();
+    db.write(move |c| append(c, &e).map(|_| ())).await
+}
+
 /// Whether a message id was logged before (a replay).
 pub fn seen(c: &mut dyn Conn, message_id: &str) -> Result<bool, DbError> {
     Ok(c.query_opt(

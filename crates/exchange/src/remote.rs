@@ -84,10 +84,7 @@ async fn remote(ctx: &Ctx, peer: &str, call: Call) -> Result<Answer, ExchangeErr
     entry.elapsed_us = started.elapsed().as_micros() as i64;
     match result {
         Ok((body, signature, response_digest)) => {
-            entry.outcome = "ok".into();
-            entry.response_digest = response_digest;
-            let e = entry;
-            let seq = ctx.db.write(move |c| log::append(c, &e)).await?;
+            let seq = log::answered(&ctx.db, entry, response_digest).await?;
             Ok(Answer {
                 body,
                 message_id: call.message_id,
@@ -99,11 +96,7 @@ async fn remote(ctx: &Ctx, peer: &str, call: Call) -> Result<Answer, ExchangeErr
             })
         }
         Err(err) => {
-            entry.outcome = err.code().to_owned();
-            let e = entry;
-            ctx.db
-                .write(move |c| log::append(c, &e).map(|_| ()))
-                .await?;
+            log::refused(&ctx.db, entry, &err).await?;
             Err(err)
         }
     }
