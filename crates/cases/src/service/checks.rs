@@ -107,7 +107,14 @@ pub async fn staff_check(
     };
     let note = format!(
         "{} {}（{}）{found}",
-        provider_dept.map_or_else(|| provider.to_owned(), |d| d.name),
+        provider_dept.map_or_else(
+            || match tongban_exchange::peers::split(provider) {
+                // A peer's department: named by the peer and its code.
+                Some((peer, dept)) => format!("{peer}（对端平台）{dept}"),
+                None => provider.to_owned(),
+            },
+            |d| d.name
+        ),
         service_def.map_or_else(|| service.to_owned(), |s| s.name),
         if verified {
             "已验签"
