@@ -76,7 +76,12 @@ async fn list(
         online_depth: depth,
         offset: (pg - 1) * per_page,
         limit: per_page,
+        ranked: None,
     };
+    let mut filter = filter;
+    if let Some(q) = filter.q.as_deref() {
+        filter.ranked = tongban_platform::ranking::matters(&ctx.db, q);
+    }
     let f2 = filter.clone();
     let res = ctx
         .db

@@ -104,7 +104,12 @@ async fn list(
         online_depth,
         offset: (page - 1) * per_page,
         limit: per_page,
+        ranked: None,
     };
+    let mut filter = filter;
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        filter.ranked = tongban_platform::ranking::matters(&ctx.db, q);
+    }
     let (items, total) = ctx.db.read(move |c| store::list(c, &filter)).await?;
     Ok(Json(Page {
         items: items.into_iter().map(MatterSummary::from).collect(),

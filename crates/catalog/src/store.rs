@@ -113,9 +113,36 @@ pub fn all(c: &mut dyn Conn) -> Result<Vec<Matter>, DbError> {
     .collect()
 }
 
+/// The catalogue's change feed for followers (the search index): matters, published or not,
+/// changed at or after `since` (milliseconds), oldest change first, at most `limit`; with
+/// the time of the newest change returned.
+pub fn changed_since(
+    c: &mut dyn Conn,
+    since: i64,
+    limit: i64,
+) -> Result<(Vec<Matter>, i64), DbError> {
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS}, m.updated_at AS changed_at FROM matters m JOIN departments d ON d.code = m.department_code
+             WHERE m.updated_at >= $1 ORDER BY m.updated_at, m.code LIMIT $2"
+        ),
+        params![since, limit],
+    )?;
+    let mut newest = since;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        newest = newest.max(r.get_i64("changed_at")?);
+        out.push(matter_from(r)?);
+    }
+    Ok((out, newest))
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub q: Option<String>,
+    /// The search index's matches for `q`, best first: when given, they replace the text
+    /// match and give the order.
+    pub ranked: Option<Vec<String>>,
     pub department: Option<String>,
     pub kind: Option<String>,
     pub online_depth: Option<u8>,
@@ -136,6 +163,9 @@ fn like_pattern(q: &str) -> String {
 pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError> {
     let mut cond = vec!["m.published = $1".to_string()];
     let mut args: Vec<Value> = vec![Value::Bool(true)];
+    if let Some(ranked) = &f.ranked {
+        return list_ranked(c, f, ranked);
+    }
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         args.push(Value::Text(like_pattern(q.trim())));
         let n = args.len();
@@ -177,6 +207,60 @@ pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError>
         rows.iter().map(matter_from).collect::<Result<_, _>>()?,
         total,
     ))
+}
+
+/// [`list`] over the search index's matches, in their order: the other filters narrow them.
+fn list_ranked(
+    c: &mut dyn Conn,
+    f: &Filter,
+    ranked: &[String],
+) -> Result<(Vec<Matter>, i64), DbError> {
+    if ranked.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let mut args: Vec<Value> = vec![Value::Bool(true)];
+    let mut cond = vec!["m.published = $1".to_string()];
+    let marks: Vec<String> = ranked
+        .iter()
+        .map(|code| {
+            args.push(Value::Text(code.clone()));
+            format!("${}", args.len())
+        })
+        .collect();
+    cond.push(format!("m.code IN ({})", marks.join(", ")));
+    if let Some(d) = &f.department {
+        args.push(Value::Text(d.clone()));
+        cond.push(format!("m.department_code = ${}", args.len()));
+    }
+    if let Some(k) = &f.kind {
+        args.push(Value::Text(k.clone()));
+        cond.push(format!("m.kind = ${}", args.len()));
+    }
+    if let Some(depth) = f.online_depth {
+        args.push(Value::Int(i64::from(depth)));
+        cond.push(format!("m.online_depth = ${}", args.len()));
+    }
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code WHERE {}",
+            cond.join(" AND ")
+        ),
+        &args,
+    )?;
+    let mut found: Vec<Matter> = rows.iter().map(matter_from).collect::<Result<_, _>>()?;
+    found.sort_by_key(|m| {
+        ranked
+            .iter()
+            .position(|c| *c == m.code)
+            .unwrap_or(usize::MAX)
+    });
+    let total = found.len() as i64;
+    let page = found
+        .into_iter()
+        .skip(f.offset.max(0) as usize)
+        .take(f.limit.max(0) as usize)
+        .collect();
+    Ok((page, total))
 }
 
 /// Names of the given matters, for lists in other rooms.

@@ -21,6 +21,7 @@ pub mod lists;
 pub mod mask;
 pub mod notify;
 pub mod outbox;
+pub mod ranking;
 pub mod region;
 pub mod routes;
 pub mod sms;

@@ -53,6 +53,9 @@ pub(crate) enum Command {
     /// The SM4 data keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The one search index (each node keeps its own, derived from the database).
+    #[command(subcommand)]
+    Search(SearchCmd),
     /// Work orders.
     #[command(subcommand)]
     Workorders(WorkordersCmd),
@@ -167,6 +170,13 @@ pub(crate) enum ExchangeCmd {
         key_field: String,
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SearchCmd {
+    /// Ask every running node to build its search index afresh from the database (each does
+    /// within one worker pass; a node also builds it whenever it starts).
+    Rebuild,
 }
 
 #[derive(Subcommand)]

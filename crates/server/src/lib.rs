@@ -29,6 +29,7 @@ pub fn migrations() -> Vec<Migration> {
         tongban_hotline::MIGRATIONS,
         tongban_insight::MIGRATIONS,
         tongban_exchange::MIGRATIONS,
+        tongban_portal::MIGRATIONS,
     ]
     .concat()
 }
@@ -160,6 +161,7 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_cases::routes::PUBLIC_PATHS);
     v.extend(tongban_hotline::routes::PUBLIC_PATHS);
     v.extend(tongban_exchange::cert_routes::PUBLIC_PATHS);
+    v.extend(tongban_portal::search::routes::PUBLIC_PATHS);
     v
 }
 
@@ -280,6 +282,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_web::routes::public_router())
         .merge(tongban_exchange::cert_routes::public_router())
         .merge(tongban_exchange::cert_pages::public_router())
+        .merge(tongban_portal::search::routes::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))
@@ -391,6 +394,18 @@ pub async fn serve(
     if let Err(e) = ctx.reload_calendar().await {
         return Err(format!("cannot load the calendar: {e}"));
     }
+    // The one search: this node's index, built from the database in the background (a
+    // search before it is ready builds it), and the catalogue's ranking of `/matters?q=`.
+    tongban_platform::ranking::install(tongban_portal::search::rank_matters);
+    {
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            match tongban_portal::search::build(&ctx).await {
+                Ok(n) => tracing::info!(documents = n, "search index built"),
+                Err(e) => tracing::error!(error = %e, "search index not built"),
+            }
+        });
+    }
     // Receipts and result notices embed a CJK font; say which, or that there is none.
     let font = ctx.config.pdf_font.clone();
     tokio::task::spawn_blocking(move || tongban_web::pdf::font::announce(font.as_deref()))
@@ -479,6 +494,9 @@ async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         }
         if let Err(e) = tongban_exchange::checks::flush(&ctx).await {
             tracing::warn!(error = %e, "certificate check counts not written");
+        }
+        if let Err(e) = tongban_portal::search::catch_up(&ctx).await {
+            tracing::warn!(error = %e, "search index not brought up to date");
         }
         if let Err(e) = tongban_insight::index::retry(&ctx).await {
             tracing::warn!(error = %e, "insight retry of quarantined rows failed");

@@ -74,6 +74,14 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Exchange(ExchangeCmd::Peer(cmd)) => exchange_peer(&config, cmd),
+        Command::Search(SearchCmd::Rebuild) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let now = tongban_platform::time::now_millis();
+            db.write_blocking(move |c| tongban_portal::search::request_rebuild(c, now))
+                .map_err(|e| format!("cannot ask for a rebuild: {e}"))?;
+            println!("every node rebuilds its search index within one worker pass");
+            Ok(())
+        }
         Command::Exchange(ExchangeCmd::Load {
             registry,
             department,

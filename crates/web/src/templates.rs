@@ -100,6 +100,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         "console_apikeys.html",
         include_str!("../templates/console_apikeys.html"),
     ),
+    ("search.html", include_str!("../templates/search.html")),
     (
         "console_exchange.html",
         include_str!("../templates/console_exchange.html"),

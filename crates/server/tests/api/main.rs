@@ -47,6 +47,7 @@ mod queue;
 mod regions;
 mod rooms;
 mod samples;
+mod search;
 mod small_things;
 mod sms;
 mod supplement_items;

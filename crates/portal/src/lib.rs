@@ -1,0 +1,7 @@
+//! The website group (网站群) and the one search over everything the platform publishes.
+//! Built so far: the search (`search`).
+
+pub mod search;
+
+pub const MIGRATIONS: &[tongban_platform::db::Migration] =
+    &[tongban_platform::migration!("portal", 1, "0001_search")];

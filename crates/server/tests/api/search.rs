@@ -1,0 +1,143 @@
+//! The one search over HTTP: `GET /api/v1/search` and the `/search` page find matters by
+//! what citizens type (synonyms, a one-character slip), with snippets and facets; the
+//! catalogue's `/matters?q=` ranks by the same index; a matter taken offline leaves the
+//! index at the next worker pass; `tongban search rebuild` makes every node build afresh.
+
+use crate::cli::tongban;
+use crate::helpers::*;
+use crate::on_both_engines;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn search(app: &TestApp, query: &str) -> Value {
+    let r = app
+        .client
+        .get(app.url("/api/v1/search"))
+        .query(&[("q", query)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+on_both_engines!(finds_what_citizens_type, |app: TestApp| async move {
+    tongban_portal::search::build(&app.ctx).await.unwrap();
+    // Words the catalogue does not use, and a slip of one character.
+    for (q, first) in [
+        ("医保", "WX-YB-001"),
+        ("社保卡", "WX-RS-004"),
+        ("开公司", "WX-SJ-001"),
+        ("提取公积金", "WX-GJ-001"),
+        ("生育等级", "WX-WJ-001"),
+    ] {
+        let v = search(&app, q).await;
+        assert_eq!(v["items"][0]["id"], first, "{q}: {v}");
+        assert_eq!(v["items"][0]["type"], "matter");
+    }
+    let v = search(&app, "公积金").await;
+    assert!(v["total"].as_u64().unwrap() >= 3, "{v}");
+    assert_eq!(v["facets"]["type"]["matter"], v["total"]);
+    assert_eq!(v["facets"]["department"]["wx-gjj"], 3, "{v}");
+    let snippet = v["items"][0]["snippet"].as_str().unwrap();
+    assert!(snippet.contains("<b>公积金</b>"), "{snippet}");
+    // Narrowed by department; refused filters say what to fix.
+    let r: Value = app
+        .client
+        .get(app.url("/api/v1/search?q=%E5%85%AC%E7%A7%AF%E9%87%91&department=wx-ybj"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["total"], 0);
+    let (s, code, _) = error_code(
+        app.client
+            .get(app.url("/api/v1/search?q=x&type=novel"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, code.as_str()), (StatusCode::BAD_REQUEST, "bad_type"));
+    let long = "长".repeat(101);
+    let (s, code, _) = error_code(
+        app.client
+            .get(app.url("/api/v1/search"))
+            .query(&[("q", long.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::BAD_REQUEST, "query_too_long")
+    );
+
+    // The page, and the catalogue ranked by the same index.
+    let page = app
+        .client
+        .get(app.url("/search"))
+        .query(&[("q", "生孩子")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("生育登记") && page.contains("<b>"), "{page}");
+    let matters: Value = app
+        .client
+        .get(app.url("/api/v1/matters"))
+        .query(&[("q", "医保")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(matters["items"][0]["code"], "WX-YB-001", "{matters}");
+
+    // Taken offline: gone at the next pass of the follower.
+    let admin = app
+        .staff(
+            "xs-admin",
+            "wx-ybj",
+            &[tongban_platform::identity::Role::Admin],
+        )
+        .await;
+    let cookie = with_csrf(&format!("tongban_staff={admin}"));
+    let r = app
+        .client
+        .post(app.iurl("/console/matters/WX-YB-001/publish"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf_for(&cookie).as_str()), ("published", "false")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    tongban_portal::search::catch_up(&app.ctx).await.unwrap();
+    let v = search(&app, "医保").await;
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["id"] != "WX-YB-001"),
+        "{v}"
+    );
+
+    // A rebuild asked for from the command line is done at the next pass.
+    let url = app.ctx.config.database_url.clone();
+    let o = tongban(&url, app.dir.path(), &["search", "rebuild"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    tongban_portal::search::catch_up(&app.ctx).await.unwrap();
+    let v = search(&app, "公积金").await;
+    assert!(v["total"].as_u64().unwrap() >= 3, "{v}");
+});
