@@ -3,5 +3,7 @@
 
 pub mod search;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] =
-    &[tongban_platform::migration!("portal", 1, "0001_search")];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("portal", 1, "0001_search"),
+    tongban_platform::migration!("portal", 2, "0002_synonyms"),
+];

@@ -30,6 +30,8 @@ struct Live {
     matters_since: i64,
     /// The rebuild request this index answers.
     rebuild: i64,
+    /// When the synonym list in use was saved (0: the list shipped).
+    synonyms_at: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,11 +98,11 @@ fn store(db: &Db, l: Live) {
 /// Build this node's index from the database (on start, and when a rebuild is asked for);
 /// how many documents it holds.
 pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
-    let (matters, newest, rebuild) = ctx
+    let (matters, newest, rebuild, (list, synonyms_at)) = ctx
         .db
         .read(|c| {
             let (m, newest) = tongban_catalog::store::changed_since(c, 0, i64::MAX)?;
-            Ok((m, newest, rebuild_requested(c)?))
+            Ok((m, newest, rebuild_requested(c)?, synonym_list(c)?))
         })
         .await?;
     let engine = tokio::task::spawn_blocking(move || -> Result<Engine, IndexError> {
@@ -121,9 +123,10 @@ pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
         &ctx.db,
         Live {
             engine: Arc::new(engine),
-            synonyms: Arc::new(Synonyms::standard()),
+            synonyms: Arc::new(Synonyms::parse(&list).unwrap_or_else(|_| Synonyms::standard())),
             matters_since: newest,
             rebuild,
+            synonyms_at,
         },
     );
     Ok(n)
@@ -138,16 +141,23 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         return Ok(());
     };
     let since = l.matters_since;
-    let (changed, newest, rebuild) = ctx
+    let (changed, newest, rebuild, synonyms_at) = ctx
         .db
         .read(move |c| {
             let (m, newest) = tongban_catalog::store::changed_since(c, since, 10_000)?;
-            Ok((m, newest, rebuild_requested(c)?))
+            Ok((m, newest, rebuild_requested(c)?, synonyms_saved_at(c)?))
         })
         .await?;
     if rebuild > l.rebuild {
         build(ctx).await?;
         return Ok(());
+    }
+    let mut l = l;
+    if synonyms_at > l.synonyms_at {
+        let (list, at) = ctx.db.read(synonym_list).await?;
+        l.synonyms = Arc::new(Synonyms::parse(&list).unwrap_or_else(|_| Synonyms::standard()));
+        l.synonyms_at = at;
+        store(&ctx.db, l.clone());
     }
     if changed.is_empty() {
         return Ok(());
@@ -174,6 +184,91 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         },
     );
     Ok(())
+}
+
+/// The synonym list in use and when it was saved (the shipped list and 0 when none was).
+pub fn synonym_list(c: &mut dyn tongban_platform::db::Conn) -> Result<(String, i64), DbError> {
+    Ok(c.query_opt(
+        "SELECT list, updated_at FROM search_synonyms WHERE id = 1",
+        &[],
+    )?
+    .map(|r| Ok::<_, DbError>((r.get_str("list")?, r.get_i64("updated_at")?)))
+    .transpose()?
+    .unwrap_or_else(|| (synonyms::DEFAULT.to_owned(), 0)))
+}
+
+fn synonyms_saved_at(c: &mut dyn tongban_platform::db::Conn) -> Result<i64, DbError> {
+    Ok(
+        c.query_opt("SELECT updated_at FROM search_synonyms WHERE id = 1", &[])?
+            .map(|r| r.get_i64("updated_at"))
+            .transpose()?
+            .unwrap_or(0),
+    )
+}
+
+/// Save a new synonym list (every bad line named, nothing saved then); every node uses it
+/// from its next worker pass. How many terms it gives synonyms to.
+pub async fn save_synonyms(
+    ctx: &Ctx,
+    staff: &tongban_platform::identity::Staff,
+    list: &str,
+) -> Result<usize, SynonymsError> {
+    use tongban_platform::audit;
+    if !staff.has(tongban_platform::identity::Role::Admin) {
+        audit::record(
+            &ctx.db,
+            audit::Entry::staff(staff, "search.synonyms", "", "denied"),
+        )
+        .await;
+        return Err(SynonymsError::Forbidden);
+    }
+    if list.len() > 200_000 {
+        return Err(SynonymsError::Bad(vec![
+            "the list may be at most 200,000 bytes".into(),
+        ]));
+    }
+    let parsed = Synonyms::parse(list).map_err(SynonymsError::Bad)?;
+    let (list, by) = (list.to_owned(), staff.username.clone());
+    let entry = audit::Entry::staff(staff, "search.synonyms", "", "ok")
+        .with_detail(format!("{} terms", parsed.len()));
+    let now = tongban_platform::time::now_millis();
+    ctx.db
+        .write(move |c| {
+            c.execute(
+                "INSERT INTO search_synonyms (id, list, updated_at, updated_by) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET list = excluded.list, updated_at = excluded.updated_at,
+                   updated_by = excluded.updated_by",
+                tongban_platform::params![list.as_str(), now, by.as_str()],
+            )?;
+            audit::append(c, &entry)
+        })
+        .await?;
+    Ok(parsed.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynonymsError {
+    #[error("only an administrator edits the synonym list")]
+    Forbidden,
+    #[error("{}", .0.join("; "))]
+    Bad(Vec<String>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<SynonymsError> for tongban_platform::ApiError {
+    fn from(e: SynonymsError) -> Self {
+        match e {
+            SynonymsError::Forbidden => tongban_platform::ApiError::forbidden(
+                "only an administrator edits the synonym list",
+            ),
+            SynonymsError::Bad(lines) => {
+                tongban_platform::ApiError::unprocessable("bad_synonyms", lines.join("; "))
+                    .with_fields(serde_json::json!({ "lines": lines }))
+            }
+            SynonymsError::Db(d) => d.into(),
+        }
+    }
 }
 
 /// When a rebuild was last asked for (milliseconds; 0: never).

@@ -15,6 +15,7 @@ use tongban_platform::{ApiError, Ctx};
 use tongban_web::Page;
 
 pub const PUBLIC_PATHS: [&str; 1] = ["/api/v1/search"];
+pub const INTERNAL_PATHS: [&str; 1] = ["/api/v1/staff/search/synonyms"];
 pub const PAGE_PATHS: [&str; 1] = ["/search"];
 
 /// The kinds of document the index holds (more as rooms come).
@@ -24,6 +25,33 @@ pub fn public_router() -> Router<Ctx> {
     Router::new()
         .route(PUBLIC_PATHS[0], get(api))
         .route(PAGE_PATHS[0], get(page))
+}
+
+pub fn internal_router() -> Router<Ctx> {
+    Router::new().route(INTERNAL_PATHS[0], get(synonyms_get).put(synonyms_put))
+}
+
+/// `GET /api/v1/staff/search/synonyms`: the list in use, as text (`term = other terms` per
+/// line).
+async fn synonyms_get(
+    State(ctx): State<Ctx>,
+    tongban_platform::http::StaffAuth { .. }: tongban_platform::http::StaffAuth,
+) -> Result<Json<Value>, ApiError> {
+    let (list, at) = ctx.db.read(super::synonym_list).await?;
+    Ok(Json(json!({"list": list, "updated_at": at})))
+}
+
+/// `PUT /api/v1/staff/search/synonyms` with the list as the body (text): saved whole, or
+/// refused naming every bad line.
+async fn synonyms_put(
+    State(ctx): State<Ctx>,
+    tongban_platform::http::StaffAuth { staff, .. }: tongban_platform::http::StaffAuth,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("not_utf8", "send the list as UTF-8 text"))?;
+    let terms = super::save_synonyms(&ctx, &staff, text).await?;
+    Ok(Json(json!({"terms": terms})))
 }
 
 /// The query and filters of a request; a clear refusal for what cannot be searched.

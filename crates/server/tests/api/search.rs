@@ -141,3 +141,64 @@ on_both_engines!(finds_what_citizens_type, |app: TestApp| async move {
     let v = search(&app, "公积金").await;
     assert!(v["total"].as_u64().unwrap() >= 3, "{v}");
 });
+
+on_both_engines!(synonyms_edited_at_run_time, |app: TestApp| async move {
+    tongban_portal::search::build(&app.ctx).await.unwrap();
+    let admin = app
+        .staff(
+            "xs2-admin",
+            "wx-sw",
+            &[tongban_platform::identity::Role::Admin],
+        )
+        .await;
+    let clerk = app
+        .staff(
+            "xs2-clerk",
+            "wx-sw",
+            &[tongban_platform::identity::Role::Clerk],
+        )
+        .await;
+    let before = search(&app, "新房通水").await;
+    assert_ne!(before["items"][0]["id"], "WX-SW-001", "{before}");
+    let put = |token: String, body: &'static str| {
+        let (client, url) = (
+            app.client.clone(),
+            app.iurl("/api/v1/staff/search/synonyms"),
+        );
+        async move {
+            client
+                .put(url)
+                .bearer_auth(token)
+                .header("content-type", "text/plain; charset=utf-8")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Bad lines are named; nothing is saved.
+    let r = put(admin.clone(), "通水 = 用水 报装\n没有等号\n = 空").await;
+    let (s, code, msg) = error_code(r).await;
+    assert_eq!(
+        (s, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_synonyms")
+    );
+    assert!(msg.contains("line 2") && msg.contains("line 3"), "{msg}");
+    assert_eq!(
+        put(clerk, "通水 = 用水 报装").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = put(admin.clone(), "# 供水\n通水 = 用水 报装\n").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Every node takes it at its next pass.
+    tongban_portal::search::catch_up(&app.ctx).await.unwrap();
+    let after = search(&app, "新房通水").await;
+    assert_eq!(after["items"][0]["id"], "WX-SW-001", "{after}");
+    let got: Value = app
+        .get(&app.iurl("/api/v1/staff/search/synonyms"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(got["list"].as_str().unwrap().contains("通水 = 用水 报装"));
+});

@@ -1,5 +1,5 @@
 //! The authorization matrix's rows for data sharing and e-certificates (and the case checks
-//! that use them).
+//! that use them), and for the search's synonym list.
 
 use super::*;
 
@@ -206,6 +206,22 @@ pub(super) fn rows() -> Vec<Row> {
                 200 => 404,
                 s => s,
             },
+        ),
+        // The search's synonym list: read by any staff member, edited by administrators.
+        r(
+            Method::GET,
+            "/api/v1/staff/search/synonyms",
+            Body::None,
+            |w| match w {
+                Who::Anonymous => 401,
+                _ => 200,
+            },
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/staff/search/synonyms",
+            Body::Json(r#""医保 = 医疗保险""#),
+            exchange_admin,
         ),
     ]
 }
