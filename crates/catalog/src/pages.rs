@@ -137,14 +137,50 @@ async fn guide(State(ctx): State<Ctx>, page: Page, Path(code): Path<String>) -> 
     match found.await {
         Ok(Some((m, samples, halls, phone, hotline))) if m.published => {
             let online = m.applies_online();
+            let contact = if phone.is_empty() { &hotline } else { &phone };
+            let jsonld = json_ld(
+                &ctx,
+                &page,
+                &m,
+                Some(contact.as_str()).filter(|p| !p.is_empty()),
+            );
             page.ok(
                 "matter.html",
-                context! { m, online, samples, halls, phone, hotline },
+                context! { m, online, samples, halls, phone, hotline, jsonld },
             )
         }
         Ok(_) => page.error(&ApiError::not_found("matter_not_found", "no such matter")),
         Err(e) => page.error(&e.into()),
     }
+}
+
+/// The guide for machines: schema.org `GovernmentService` as JSON-LD in the page's language,
+/// made safe to sit in a `<script>` element (no `</` in it).
+fn json_ld(ctx: &Ctx, page: &Page, m: &crate::Matter, phone: Option<&str>) -> String {
+    let base = ctx.config.public_base();
+    let pick = |zh: &str, en: &str| tongban_web::i18n::pick(page.lang, zh, en).to_owned();
+    let mut v = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "GovernmentService",
+        "identifier": m.code,
+        "name": pick(&m.name, &m.name_en),
+        "serviceType": m.kind,
+        "description": pick(&m.conditions, &m.conditions_en),
+        "url": format!("{base}/matters/{}", m.code),
+        "provider": {"@type": "GovernmentOrganization",
+                     "name": pick(&m.department.name, &m.department.name_en)},
+    });
+    if m.applies_online() {
+        v["availableChannel"] = serde_json::json!({
+            "@type": "ServiceChannel",
+            "name": pick("网上办理", "Online"),
+            "serviceUrl": format!("{base}/matters/{}/apply", m.code),
+        });
+    }
+    if let Some(p) = phone {
+        v["provider"]["telephone"] = serde_json::json!(p);
+    }
+    v.to_string().replace("</", "<\\/")
 }
 
 /// The matter's application form, blank, as a PDF to print and fill in by hand (for those

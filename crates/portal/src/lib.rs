@@ -1,6 +1,7 @@
 //! The website group (网站群) and the one search over everything the platform publishes.
-//! Built so far: the search (`search`).
+//! Built so far: the search (`search`), and `robots.txt` and `sitemap.xml` (`machines`).
 
+pub mod machines;
 pub mod search;
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[

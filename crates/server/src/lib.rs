@@ -284,6 +284,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_exchange::cert_routes::public_router())
         .merge(tongban_exchange::cert_pages::public_router())
         .merge(tongban_portal::search::routes::public_router())
+        .merge(tongban_portal::machines::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))

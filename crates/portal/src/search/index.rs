@@ -90,6 +90,9 @@ struct Fields {
     site: Field,
     year: Field,
     date: Field,
+    /// The id and its prefixes at each `-` (WX-SJ-001: wx, wx-sj, wx-sj-001), lower case: a
+    /// code, or the start of one, finds its documents.
+    code: Field,
 }
 
 pub struct Engine {
@@ -132,6 +135,7 @@ impl Engine {
             site: b.add_text_field("site", STRING | STORED),
             year: b.add_text_field("year", STRING),
             date: b.add_text_field("date", STORED),
+            code: b.add_text_field("code", STRING),
         };
         let index = Index::create_in_ram(b.build());
         index.tokenizers().register(
@@ -180,6 +184,11 @@ impl Engine {
             doc.add_text(f.site, &d.site);
             doc.add_text(f.year, d.date.get(..4).unwrap_or(""));
             doc.add_text(f.date, &d.date);
+            let id = d.id.to_lowercase();
+            for (i, _) in id.match_indices('-') {
+                doc.add_text(f.code, id.get(..i).unwrap_or(""));
+            }
+            doc.add_text(f.code, &id);
             w.add_document(doc)?;
         }
         w.commit()?;
@@ -237,6 +246,20 @@ impl Engine {
                     Box::new(BoostQuery::new(Box::new(tq), boost * weight)),
                 ));
             }
+        }
+        // A code, or the start of one, as typed.
+        let typed = q.trim().to_lowercase();
+        if !typed.is_empty() && typed.len() <= 64 {
+            should.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.code, &typed),
+                        IndexRecordOption::Basic,
+                    )),
+                    10.0,
+                )),
+            ));
         }
         let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
         let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];

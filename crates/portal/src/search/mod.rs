@@ -66,12 +66,11 @@ pub fn matter_doc(m: &Matter) -> Doc {
         id: m.code.clone(),
         title: m.name.clone(),
         body: format!(
-            "{} {} {} {} {}",
+            "{} {} {} {}",
             m.conditions,
             m.department.name,
             materials.join(" "),
-            m.name_en,
-            m.code
+            m.name_en
         ),
         url: format!("/matters/{}", m.code),
         department: m.department.code.clone(),

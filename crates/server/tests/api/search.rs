@@ -202,3 +202,47 @@ on_both_engines!(synonyms_edited_at_run_time, |app: TestApp| async move {
         .unwrap();
     assert!(got["list"].as_str().unwrap().contains("通水 = 用水 报装"));
 });
+
+on_both_engines!(for_machines, |app: TestApp| async move {
+    let text = |path: &'static str| {
+        let (client, url) = (app.client.clone(), app.url(path));
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+            (r.status(), ct, r.text().await.unwrap())
+        }
+    };
+    let (s, ct, robots) = text("/robots.txt").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ct.starts_with("text/plain"), "{ct}");
+    let base = app.ctx.config.public_base();
+    assert!(
+        robots.contains(&format!("Sitemap: {base}/sitemap.xml")),
+        "{robots}"
+    );
+    assert!(robots.contains("Disallow: /my/"), "{robots}");
+    let (s, ct, map) = text("/sitemap.xml").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ct.starts_with("application/xml"), "{ct}");
+    assert!(map.starts_with("<?xml") && map.trim_end().ends_with("</urlset>"));
+    assert!(
+        map.contains(&format!("<loc>{base}/matters/WX-WJ-001</loc>")),
+        "{map}"
+    );
+    assert_eq!(map.matches("<url>").count(), 4 + 37, "{map}");
+    // The guide says what it is to machines too: schema.org GovernmentService.
+    let (_, _, guide) = text("/matters/WX-WJ-001").await;
+    let start = guide
+        .find("<script type=\"application/ld+json\">")
+        .expect("JSON-LD")
+        + 35;
+    let end = start + guide[start..].find("</script>").unwrap();
+    let ld: Value = serde_json::from_str(&guide[start..end]).unwrap();
+    assert_eq!(ld["@type"], "GovernmentService");
+    assert_eq!(ld["identifier"], "WX-WJ-001");
+    assert_eq!(ld["provider"]["name"], "无锡市卫生健康委员会");
+    assert_eq!(
+        ld["availableChannel"]["serviceUrl"],
+        format!("{base}/matters/WX-WJ-001/apply")
+    );
+});
