@@ -14,6 +14,8 @@ pub struct LetterQuery {
     pub department: Option<String>,
     pub category: Option<String>,
     pub q: Option<String>,
+    /// One letter, by its order number (where the one search links to).
+    pub order: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,
     /// The older name of `page_size`.
@@ -44,6 +46,53 @@ pub struct Letters {
     pub per_page: i64,
 }
 
+/// A published letter as the one search indexes it (its public, scrubbed version).
+#[derive(Debug, Clone)]
+pub struct PublishedLetter {
+    pub order_no: String,
+    pub title: String,
+    pub text: String,
+    pub reply: String,
+    pub department: Option<String>,
+    pub department_name: Option<String>,
+    /// Milliseconds.
+    pub published_at: i64,
+}
+
+/// The public mailbox's change feed for followers (the search index): letters published at
+/// or after `since` (milliseconds), oldest first, at most `limit`; with the time of the
+/// newest. Letters are published once and never taken back.
+pub fn published_since(
+    c: &mut dyn tongban_platform::db::Conn,
+    since: i64,
+    limit: i64,
+) -> Result<(Vec<PublishedLetter>, i64), DbError> {
+    let rows = c.query(
+        "SELECT o.order_no, o.public_title, o.public_text, o.public_reply, o.department_code,
+                d.name AS dname, o.published_at
+         FROM work_orders o LEFT JOIN departments d ON d.code = o.department_code
+         WHERE o.public AND o.published_at IS NOT NULL AND o.published_at >= $1
+         ORDER BY o.published_at, o.id LIMIT $2",
+        params![since, limit],
+    )?;
+    let mut newest = since;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let at = r.get_i64("published_at")?;
+        newest = newest.max(at);
+        out.push(PublishedLetter {
+            order_no: r.get_str("order_no")?,
+            title: r.get_opt_str("public_title")?.unwrap_or_default(),
+            text: r.get_opt_str("public_text")?.unwrap_or_default(),
+            reply: r.get_opt_str("public_reply")?.unwrap_or_default(),
+            department: r.get_opt_str("department_code")?,
+            department_name: r.get_opt_str("dname")?,
+            published_at: at,
+        });
+    }
+    Ok((out, newest))
+}
+
 /// Published letters, newest first; filter by department, category (a top-level category
 /// takes its sub-categories) and words in the title or text.
 pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, HotlineError> {
@@ -71,6 +120,10 @@ pub async fn list(ctx: &Ctx, q: LetterQuery) -> Result<Letters, HotlineError> {
             if let Some(d) = q.department.as_deref().filter(|d| !d.is_empty()) {
                 p.push(d.into());
                 w.push(format!("o.department_code = ${}", p.len()));
+            }
+            if let Some(no) = q.order.as_deref().filter(|d| !d.is_empty()) {
+                p.push(no.into());
+                w.push(format!("o.order_no = ${}", p.len()));
             }
             if let Some(cat) = q.category.as_deref().filter(|d| !d.is_empty()) {
                 p.push(cat.into());

@@ -516,6 +516,7 @@ async fn letters_page(
         department: get("department"),
         category: get("category"),
         q: get("q"),
+        order: get("order"),
         page: Some(pg),
         page_size: Some(10),
         per_page: None,

@@ -28,6 +28,8 @@ struct Live {
     synonyms: Arc<Synonyms>,
     /// The catalogue's change feed: changes at or after this time are read next.
     matters_since: i64,
+    /// The public mailbox's: letters published at or after this time are read next.
+    letters_since: i64,
     /// The rebuild request this index answers.
     rebuild: i64,
     /// When the synonym list in use was saved (0: the list shipped).
@@ -80,6 +82,23 @@ pub fn matter_doc(m: &Matter) -> Doc {
     }
 }
 
+/// A published letter as a document (its public, scrubbed version).
+pub fn letter_doc(l: &tongban_hotline::letters::PublishedLetter, tz: chrono_tz::Tz) -> Doc {
+    Doc {
+        kind: "letter".into(),
+        id: l.order_no.clone(),
+        title: l.title.clone(),
+        body: format!("{} {}", l.text, l.reply),
+        url: format!("/letters?order={}", l.order_no),
+        department: l.department.clone().unwrap_or_default(),
+        department_name: l.department_name.clone().unwrap_or_default(),
+        site: String::new(),
+        date: tongban_platform::time::date_of(l.published_at, tz)
+            .format("%Y-%m-%d")
+            .to_string(),
+    }
+}
+
 fn live(db: &Db) -> Option<Live> {
     db.local::<State>()
         .inner
@@ -97,21 +116,29 @@ fn store(db: &Db, l: Live) {
 /// Build this node's index from the database (on start, and when a rebuild is asked for);
 /// how many documents it holds.
 pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
-    let (matters, newest, rebuild, (list, synonyms_at)) = ctx
+    let (matters, newest, rebuild, (list, synonyms_at), (letters, letters_newest)) = ctx
         .db
         .read(|c| {
             let (m, newest) = tongban_catalog::store::changed_since(c, 0, i64::MAX)?;
-            Ok((m, newest, rebuild_requested(c)?, synonym_list(c)?))
+            Ok((
+                m,
+                newest,
+                rebuild_requested(c)?,
+                synonym_list(c)?,
+                tongban_hotline::letters::published_since(c, 0, i64::MAX)?,
+            ))
         })
         .await?;
+    let tz = ctx.tz;
     let engine = tokio::task::spawn_blocking(move || -> Result<Engine, IndexError> {
         tokenizer::warm();
         let engine = Engine::new()?;
-        let docs: Vec<Doc> = matters
+        let mut docs: Vec<Doc> = matters
             .iter()
             .filter(|m| m.published)
             .map(matter_doc)
             .collect();
+        docs.extend(letters.iter().map(|l| letter_doc(l, tz)));
         engine.apply(&docs, &[])?;
         Ok(engine)
     })
@@ -124,6 +151,7 @@ pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
             engine: Arc::new(engine),
             synonyms: Arc::new(Synonyms::parse(&list).unwrap_or_else(|_| Synonyms::standard())),
             matters_since: newest,
+            letters_since: letters_newest,
             rebuild,
             synonyms_at,
         },
@@ -139,12 +167,18 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         build(ctx).await?;
         return Ok(());
     };
-    let since = l.matters_since;
-    let (changed, newest, rebuild, synonyms_at) = ctx
+    let (since, letters_since) = (l.matters_since, l.letters_since);
+    let (changed, newest, rebuild, synonyms_at, (letters, letters_newest)) = ctx
         .db
         .read(move |c| {
             let (m, newest) = tongban_catalog::store::changed_since(c, since, 10_000)?;
-            Ok((m, newest, rebuild_requested(c)?, synonyms_saved_at(c)?))
+            Ok((
+                m,
+                newest,
+                rebuild_requested(c)?,
+                synonyms_saved_at(c)?,
+                tongban_hotline::letters::published_since(c, letters_since, 10_000)?,
+            ))
         })
         .await?;
     if rebuild > l.rebuild {
@@ -158,14 +192,15 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         l.synonyms_at = at;
         store(&ctx.db, l.clone());
     }
-    if changed.is_empty() {
+    if changed.is_empty() && letters.is_empty() {
         return Ok(());
     }
-    let docs: Vec<Doc> = changed
+    let mut docs: Vec<Doc> = changed
         .iter()
         .filter(|m| m.published)
         .map(matter_doc)
         .collect();
+    docs.extend(letters.iter().map(|x| letter_doc(x, ctx.tz)));
     let gone: Vec<(String, String)> = changed
         .iter()
         .filter(|m| !m.published)
@@ -179,6 +214,7 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         &ctx.db,
         Live {
             matters_since: newest,
+            letters_since: letters_newest,
             ..l
         },
     );

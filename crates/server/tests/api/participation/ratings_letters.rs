@@ -194,6 +194,35 @@ on_both_engines!(
         assert_eq!(l["total"], 1);
         let item = &l["items"][0];
         assert_eq!(item["order_no"], no.as_str());
+        // The one search finds it at the next pass of the follower, scrubbed as published,
+        // and links to it.
+        tongban_portal::search::catch_up(&app.ctx).await.unwrap();
+        let found: Value = app
+            .client
+            .get(app.url("/api/v1/search"))
+            .query(&[("q", "夜间施工扰民"), ("type", "letter")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["items"][0]["id"], no.as_str(), "{found}");
+        assert!(!found.to_string().contains("13912345678"), "{found}");
+        let url = found["items"][0]["url"].as_str().unwrap().to_owned();
+        let one: Value = app
+            .client
+            .get(app.url(&url.replace("/letters?", "/api/v1/letters?")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            (one["total"].as_i64(), &one["items"][0]["order_no"]),
+            (Some(1), &json!(no))
+        );
         assert_eq!(
             item["text"],
             "反映新吴区长江路工地夜间施工扰民，电话139****5678。"
