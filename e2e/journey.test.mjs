@@ -323,7 +323,10 @@ test('works with JavaScript disabled', async () => {
   const ctx = await browser.newContext({ javaScriptEnabled: false, locale: 'zh-CN' });
   const page = await ctx.newPage();
   await page.goto(`${server.pub}/matters?q=公积金`);
-  assert.match(await page.textContent('.count'), /3/);
+  // Ranked by the one search: the three 住房公积金 matters first.
+  assert.match(await page.textContent('.count'), /共 \d+ 个事项/);
+  const titles = await page.$$eval('.cards .card h2', (hs) => hs.map((h) => h.textContent));
+  assert.ok(titles.slice(0, 3).every((x) => /住房公积金/.test(x)), titles.join(' | '));
   await page.click('text=住房公积金提取（租赁住房）');
   assert.match(await page.textContent('h1'), /住房公积金提取/);
   await page.goto(`${server.pub}/my/cases`);
