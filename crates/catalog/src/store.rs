@@ -159,6 +159,22 @@ fn like_pattern(q: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The filter's department, kind and online depth as conditions.
+fn narrow(f: &Filter, cond: &mut Vec<String>, args: &mut Vec<Value>) {
+    if let Some(d) = &f.department {
+        args.push(Value::Text(d.clone()));
+        cond.push(format!("m.department_code = ${}", args.len()));
+    }
+    if let Some(k) = &f.kind {
+        args.push(Value::Text(k.clone()));
+        cond.push(format!("m.kind = ${}", args.len()));
+    }
+    if let Some(depth) = f.online_depth {
+        args.push(Value::Int(i64::from(depth)));
+        cond.push(format!("m.online_depth = ${}", args.len()));
+    }
+}
+
 /// Published matters matching the filter, and how many match in all.
 pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError> {
     let mut cond = vec!["m.published = $1".to_string()];
@@ -173,18 +189,7 @@ pub fn list(c: &mut dyn Conn, f: &Filter) -> Result<(Vec<Matter>, i64), DbError>
             "(LOWER(m.name) LIKE ${n} ESCAPE '\\' OR LOWER(m.name_en) LIKE ${n} ESCAPE '\\' OR LOWER(m.code) LIKE ${n} ESCAPE '\\' OR LOWER(m.conditions) LIKE ${n} ESCAPE '\\' OR d.name LIKE ${n} ESCAPE '\\')"
         ));
     }
-    if let Some(d) = &f.department {
-        args.push(Value::Text(d.clone()));
-        cond.push(format!("m.department_code = ${}", args.len()));
-    }
-    if let Some(k) = &f.kind {
-        args.push(Value::Text(k.clone()));
-        cond.push(format!("m.kind = ${}", args.len()));
-    }
-    if let Some(depth) = f.online_depth {
-        args.push(Value::Int(i64::from(depth)));
-        cond.push(format!("m.online_depth = ${}", args.len()));
-    }
+    narrow(f, &mut cond, &mut args);
     let where_ = cond.join(" AND ");
     let total = c
         .query_one(
@@ -228,18 +233,7 @@ fn list_ranked(
         })
         .collect();
     cond.push(format!("m.code IN ({})", marks.join(", ")));
-    if let Some(d) = &f.department {
-        args.push(Value::Text(d.clone()));
-        cond.push(format!("m.department_code = ${}", args.len()));
-    }
-    if let Some(k) = &f.kind {
-        args.push(Value::Text(k.clone()));
-        cond.push(format!("m.kind = ${}", args.len()));
-    }
-    if let Some(depth) = f.online_depth {
-        args.push(Value::Int(i64::from(depth)));
-        cond.push(format!("m.online_depth = ${}", args.len()));
-    }
+    narrow(f, &mut cond, &mut args);
     let rows = c.query(
         &format!(
             "SELECT {COLUMNS} FROM matters m JOIN departments d ON d.code = m.department_code WHERE {}",

@@ -1,6 +1,8 @@
 //! The website group (网站群) and the one search over everything the platform publishes.
-//! Built so far: the search (`search`), and `robots.txt` and `sitemap.xml` (`machines`).
+//! Built so far: the search (`search`, and its synonym list on the console: `console`), and
+//! `robots.txt` and `sitemap.xml` (`machines`).
 
+pub mod console;
 pub mod machines;
 pub mod search;
 

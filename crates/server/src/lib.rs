@@ -177,6 +177,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_exchange::cert_routes::INTERNAL_PATHS);
     v.extend(tongban_exchange::console::CONSOLE_PATHS);
     v.extend(tongban_portal::search::routes::INTERNAL_PATHS);
+    v.extend(tongban_portal::console::CONSOLE_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -336,6 +337,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_exchange::cert_routes::internal_router())
         .merge(tongban_exchange::console::console_router())
         .merge(tongban_portal::search::routes::internal_router())
+        .merge(tongban_portal::console::console_router())
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())

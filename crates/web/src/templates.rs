@@ -102,6 +102,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("search.html", include_str!("../templates/search.html")),
     (
+        "console_search.html",
+        include_str!("../templates/console_search.html"),
+    ),
+    (
         "console_exchange.html",
         include_str!("../templates/console_exchange.html"),
     ),

@@ -246,3 +246,55 @@ on_both_engines!(for_machines, |app: TestApp| async move {
         format!("{base}/matters/WX-WJ-001/apply")
     );
 });
+
+on_both_engines!(synonyms_on_the_console, |app: TestApp| async move {
+    let admin = app
+        .staff(
+            "xs3-admin",
+            "wx-sw",
+            &[tongban_platform::identity::Role::Admin],
+        )
+        .await;
+    let page = app.console_page("/console/search", &admin).await;
+    assert!(
+        page.contains("医保 = 医疗保险"),
+        "the shipped list is shown"
+    );
+    assert!(
+        page.contains("href=\"/console/search\""),
+        "the menu links it"
+    );
+    let cookie = with_csrf(&format!("tongban_staff={admin}"));
+    let post = |list: &'static str| {
+        let (client, url, cookie) = (
+            app.client.clone(),
+            app.iurl("/console/search"),
+            cookie.clone(),
+        );
+        async move {
+            let r = client
+                .post(url)
+                .header("cookie", &cookie)
+                .form(&[("csrf", csrf_for(&cookie).as_str()), ("list", list)])
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.text().await.unwrap())
+        }
+    };
+    // A bad line is named, and the text comes back to correct.
+    let (s, page) = post("通水 = 用水\r\n坏行\r\n").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("line 2") && page.contains("坏行"), "{page}");
+    let (s, page) = post("通水 = 用水 报装\r\n").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("已保存：1 个词有同义词"), "{page}");
+    let got: Value = app
+        .get(&app.iurl("/api/v1/staff/search/synonyms"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["list"], "通水 = 用水 报装\n", "line ends made plain");
+});

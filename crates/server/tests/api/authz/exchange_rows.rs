@@ -223,6 +223,24 @@ pub(super) fn rows() -> Vec<Row> {
             Body::Json(r#""医保 = 医疗保险""#),
             exchange_admin,
         ),
+        r(
+            Method::GET,
+            "/console/search",
+            Body::None,
+            |w| match exchange_admin(w) {
+                401 => 303,
+                s => s,
+            },
+        ),
+        r(
+            Method::POST,
+            "/console/search",
+            Body::Form(&[("csrf", ""), ("list", "医保 = 医疗保险")]),
+            |w| match exchange_admin(w) {
+                401 => 303,
+                s => s,
+            },
+        ),
     ]
 }
 
