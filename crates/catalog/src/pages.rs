@@ -80,7 +80,7 @@ async fn list(
     };
     let mut filter = filter;
     if let Some(q) = filter.q.as_deref() {
-        filter.ranked = tongban_platform::ranking::matters(&ctx.db, q);
+        filter.ranked = tongban_platform::ranking::matters(&ctx.db, q).await;
     }
     let f2 = filter.clone();
     let res = ctx

@@ -108,7 +108,7 @@ async fn list(
     };
     let mut filter = filter;
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        filter.ranked = tongban_platform::ranking::matters(&ctx.db, q);
+        filter.ranked = tongban_platform::ranking::matters(&ctx.db, q).await;
     }
     let (items, total) = ctx.db.read(move |c| store::list(c, &filter)).await?;
     Ok(Json(Page {

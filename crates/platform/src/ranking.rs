@@ -15,7 +15,13 @@ pub fn install(f: Rank) {
     let _ = RANK.set(f);
 }
 
-/// The installed ranking's answer for `q`.
-pub fn matters(db: &Db, q: &str) -> Option<Vec<String>> {
-    RANK.get().and_then(|f| f(db, q))
+/// The installed ranking's answer for `q`, worked out on a blocking thread (a search of a
+/// large index takes milliseconds that the request threads should not wait out).
+pub async fn matters(db: &Db, q: &str) -> Option<Vec<String>> {
+    let f = *RANK.get()?;
+    let (db, q) = (db.clone(), q.to_owned());
+    tokio::task::spawn_blocking(move || f(&db, &q))
+        .await
+        .ok()
+        .flatten()
 }

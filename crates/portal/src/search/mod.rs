@@ -20,6 +20,9 @@ use tongban_platform::Ctx;
 #[derive(Default)]
 pub struct State {
     inner: Mutex<Option<Live>>,
+    /// Held while the index is built, so that a search arriving meanwhile waits for that
+    /// build instead of making one of its own.
+    building: tokio::sync::Mutex<()>,
 }
 
 #[derive(Clone)]
@@ -116,6 +119,8 @@ fn store(db: &Db, l: Live) {
 /// Build this node's index from the database (on start, and when a rebuild is asked for);
 /// how many documents it holds.
 pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
+    let state = ctx.db.local::<State>();
+    let _building = state.building.lock().await;
     let (matters, newest, rebuild, (list, synonyms_at), (letters, letters_newest)) = ctx
         .db
         .read(|c| {
@@ -335,7 +340,13 @@ pub async fn search(
     per_page: usize,
 ) -> Result<Results, SearchError> {
     if live(&ctx.db).is_none() {
-        build(ctx).await?;
+        // Wait for a build under way (at start) rather than start another.
+        let state = ctx.db.local::<State>();
+        let waited = state.building.lock().await;
+        drop(waited);
+        if live(&ctx.db).is_none() {
+            build(ctx).await?;
+        }
     }
     let Some(l) = live(&ctx.db) else {
         return Ok(Results::default());
