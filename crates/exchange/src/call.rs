@@ -38,6 +38,29 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call of department `consumer` to `service` of `provider`: a fresh message id, sent
+    /// now, not signed yet.
+    pub fn new(
+        consumer: &str,
+        provider: &str,
+        service: &str,
+        purpose: &str,
+        subject: &str,
+        body: Value,
+    ) -> Call {
+        Call {
+            provider: provider.to_owned(),
+            service: service.to_owned(),
+            consumer: consumer.to_owned(),
+            purpose: purpose.to_owned(),
+            subject: subject.to_owned(),
+            message_id: new_message_id(),
+            sent_at: tongban_platform::time::now_millis(),
+            body,
+            ..Call::default()
+        }
+    }
+
     /// What the consumer signs: every header that matters, and the body.
     pub fn signed_form(&self) -> Value {
         json!({
@@ -122,18 +145,7 @@ pub async fn local(
     subject: &str,
     body: Value,
 ) -> Result<Answer, ExchangeError> {
-    let call = Call {
-        provider: provider.to_owned(),
-        service: service.to_owned(),
-        consumer: consumer.to_owned(),
-        purpose: purpose.to_owned(),
-        subject: subject.to_owned(),
-        message_id: new_message_id(),
-        sent_at: tongban_platform::time::now_millis(),
-        body,
-        ..Call::default()
-    }
-    .sign()?;
+    let call = Call::new(consumer, provider, service, purpose, subject, body).sign()?;
     receive(ctx, call).await
 }
 

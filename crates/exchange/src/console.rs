@@ -92,13 +92,7 @@ async fn render(
         .collect();
     // A grant holds until the start of the day after its last day: that last day is shown.
     let grant_row = |g: grants::Grant| {
-        let state = if g.revoked_at.is_some() {
-            "revoked"
-        } else if g.valid_until < now {
-            "expired"
-        } else {
-            "active"
-        };
+        let state = g.state(now);
         json!({"id": g.id, "provider": g.provider, "service": g.service, "consumer": g.consumer,
                "purpose": g.purpose, "until": day(ctx, g.valid_until - 1), "state": state})
     };

@@ -21,6 +21,19 @@ pub struct Grant {
     pub revoked_at: Option<i64>,
 }
 
+impl Grant {
+    /// `active`, `expired` or `revoked` at `now`.
+    pub fn state(&self, now: i64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.valid_until < now {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AccessRequest {
     pub id: i64,

@@ -29,17 +29,7 @@ pub async fn to(
     match peers::split(provider) {
         None => call::local(ctx, consumer, provider, service, purpose, subject, body).await,
         Some((peer, department)) => {
-            let call = Call {
-                provider: department.to_owned(),
-                service: service.to_owned(),
-                consumer: consumer.to_owned(),
-                purpose: purpose.to_owned(),
-                subject: subject.to_owned(),
-                message_id: call::new_message_id(),
-                sent_at: tongban_platform::time::now_millis(),
-                body,
-                ..Call::default()
-            };
+            let call = Call::new(consumer, department, service, purpose, subject, body);
             remote(ctx, peer, call).await
         }
     }

@@ -231,55 +231,9 @@ impl Engine {
     ) -> Result<Results, IndexError> {
         let f = self.f;
         let terms = synonyms.expand(q);
-        if terms.is_empty() {
+        let Some(query) = self.query(q, &terms, filter) else {
             return Ok(Results::default());
-        }
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (t, weight) in &terms {
-            for (field, boost) in [(f.title, 3.0), (f.body, 1.0)] {
-                let tq = TermQuery::new(
-                    Term::from_field_text(field, t),
-                    IndexRecordOption::WithFreqs,
-                );
-                should.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(tq), boost * weight)),
-                ));
-            }
-        }
-        // A code, or the start of one, as typed.
-        let typed = q.trim().to_lowercase();
-        if !typed.is_empty() && typed.len() <= 64 {
-            should.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.code, &typed),
-                        IndexRecordOption::Basic,
-                    )),
-                    10.0,
-                )),
-            ));
-        }
-        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
-        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query.box_clone())];
-        for (field, value) in [
-            (f.kind, &filter.kind),
-            (f.site, &filter.site),
-            (f.department, &filter.department),
-            (f.year, &filter.year),
-        ] {
-            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-                must.push((
-                    Occur::Must,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(field, v),
-                        IndexRecordOption::Basic,
-                    )),
-                ));
-            }
-        }
-        let query = BooleanQuery::new(must);
+        };
         let searcher = self.reader.searcher();
         let (top, total) = searcher.search(
             &query,
@@ -342,6 +296,86 @@ impl Engine {
                 .filter(|t| seen.insert(t.clone()))
                 .collect(),
         })
+    }
+
+    /// The query for `q`'s `terms` (with their weights): each in titles (×3) and bodies, a
+    /// code or its start as typed, narrowed by `filter`; `None` when there is nothing to
+    /// look for.
+    fn query(&self, q: &str, terms: &[(String, f32)], filter: &Filter) -> Option<BooleanQuery> {
+        let f = self.f;
+        if terms.is_empty() {
+            return None;
+        }
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (t, weight) in terms {
+            for (field, boost) in [(f.title, 3.0), (f.body, 1.0)] {
+                let tq = TermQuery::new(
+                    Term::from_field_text(field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                should.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(tq), boost * weight)),
+                ));
+            }
+        }
+        // A code, or the start of one, as typed.
+        let typed = q.trim().to_lowercase();
+        if !typed.is_empty() && typed.len() <= 64 {
+            should.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.code, &typed),
+                        IndexRecordOption::Basic,
+                    )),
+                    10.0,
+                )),
+            ));
+        }
+        let mut must: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        for (field, value) in [
+            (f.kind, &filter.kind),
+            (f.site, &filter.site),
+            (f.department, &filter.department),
+            (f.year, &filter.year),
+        ] {
+            if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+                must.push((
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(field, v),
+                        IndexRecordOption::Basic,
+                    )),
+                ));
+            }
+        }
+        Some(BooleanQuery::new(must))
+    }
+
+    /// The ids of the best `limit` matches of `q` (of kind `filter.kind`…), best first: for
+    /// ranking a list elsewhere, without snippets or facets.
+    pub fn ids(
+        &self,
+        q: &str,
+        synonyms: &Synonyms,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<String>, IndexError> {
+        let Some(query) = self.query(q, &synonyms.expand(q), filter) else {
+            return Ok(Vec::new());
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = d.get_first(self.f.id).and_then(|v| v.as_str()) {
+                out.push(id.to_owned());
+            }
+        }
+        Ok(out)
     }
 
     /// The index itself (for tests and the bench).

@@ -368,7 +368,6 @@ pub fn rank_matters(db: &Db, q: &str) -> Option<Vec<String>> {
         ..Filter::default()
     };
     l.engine
-        .search(q, &l.synonyms, &filter, 1, index::FACET_DOCS)
+        .ids(q, &l.synonyms, &filter, index::FACET_DOCS)
         .ok()
-        .map(|r| r.items.into_iter().map(|h| h.id).collect())
 }
