@@ -356,6 +356,8 @@ async fn queue(
         ];
         let to = if hotline.iter().any(|r| staff.has(*r)) {
             "/console/workorders"
+        } else if staff.has(Role::SiteEditor) || staff.has(Role::SiteReviewer) {
+            "/console/articles"
         } else if staff.has(Role::Admin) {
             "/console/matters"
         } else if staff.has(Role::Auditor) {

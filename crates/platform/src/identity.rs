@@ -34,10 +34,15 @@ pub enum Role {
     Supervisor,
     /// 编辑: reviews and publishes public letters.
     Editor,
+    /// 网站编辑: writes the articles of the sites its department owns.
+    SiteEditor,
+    /// 网站审核 (政务公开): reviews, publishes and withdraws the articles of its department's
+    /// sites, and answers its disclosure requests (依申请公开).
+    SiteReviewer,
 }
 
 /// Every role with its name in configuration, the CLI and the database.
-pub const ROLES: [(Role, &str); 10] = [
+pub const ROLES: [(Role, &str); 12] = [
     (Role::Clerk, "clerk"),
     (Role::Reviewer, "reviewer"),
     (Role::Approver, "approver"),
@@ -48,6 +53,8 @@ pub const ROLES: [(Role, &str); 10] = [
     (Role::Handler, "handler"),
     (Role::Supervisor, "supervisor"),
     (Role::Editor, "editor"),
+    (Role::SiteEditor, "site_editor"),
+    (Role::SiteReviewer, "site_reviewer"),
 ];
 
 fn role_names() -> String {

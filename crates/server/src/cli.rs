@@ -56,6 +56,9 @@ pub(crate) enum Command {
     /// The one search index (each node keeps its own, derived from the database).
     #[command(subcommand)]
     Search(SearchCmd),
+    /// The website group's sites.
+    #[command(subcommand)]
+    Sites(SitesCmd),
     /// Work orders.
     #[command(subcommand)]
     Workorders(WorkordersCmd),
@@ -177,6 +180,16 @@ pub(crate) enum SearchCmd {
     /// Ask every running node to build its search index afresh from the database (each does
     /// within one worker pass; a node also builds it whenever it starts).
     Rebuild,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SitesCmd {
+    /// Load sites from a JSON file (`{"sites": [{"code", "kind", "name", "name_en",
+    /// "department", "host", "index_scheme", "position", "columns": [{"code", "name",
+    /// "name_en"}]}]}`), all or nothing; a site already there is replaced.
+    Load { file: PathBuf },
+    /// List the sites.
+    List,
 }
 
 #[derive(Subcommand)]

@@ -49,6 +49,8 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
         tongban_exchange::demo::seed(c, &citizen_id, now).map_err(|e| {
             tongban_platform::db::DbError::Decode(format!("demo data sharing: {e}"))
         })?;
+        // The website group: the portal, two department sites and a district site.
+        tongban_portal::seed_demo(c, now).map_err(tongban_platform::db::DbError::Decode)?;
         let mut staff = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for m in &matters {
@@ -142,6 +144,36 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                 },
             )?;
             staff.push((user.to_owned(), what.to_owned(), None));
+        }
+        // The website group's editor and reviewer (政务公开) of the portal's department.
+        if let Some(portal) = tongban_portal::sites::get(c, "portal")? {
+            for (user, name, role, what) in [
+                (
+                    "web-editor",
+                    "网站编辑",
+                    Role::SiteEditor,
+                    "门户网站文章撰写",
+                ),
+                (
+                    "web-reviewer",
+                    "网站审核员",
+                    Role::SiteReviewer,
+                    "文章审核发布、依申请公开答复",
+                ),
+            ] {
+                identity::insert_staff(
+                    c,
+                    &NewStaff {
+                        username: user,
+                        name,
+                        department_code: &portal.department,
+                        roles: &[role],
+                        password_hash: &hash,
+                        totp_secret: None,
+                    },
+                )?;
+                staff.push((user.to_owned(), what.to_owned(), None));
+            }
         }
         match identity::insert_citizen(
             c,

@@ -85,7 +85,15 @@ async fn popular_codes(ctx: &Ctx) -> Vec<String> {
     codes
 }
 
-pub async fn home(State(ctx): State<Ctx>, page: Page) -> Response {
+pub async fn home(State(ctx): State<Ctx>, page: Page, headers: axum::http::HeaderMap) -> Response {
+    // A site with a host name of its own is served at that host's `/`.
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if let Some(code) = tongban_portal::sites::by_host(&ctx.db, host) {
+        return tongban_portal::pages::site_home(&ctx, &page, &code).await;
+    }
     let codes = popular_codes(&ctx).await;
     let res = ctx
         .db

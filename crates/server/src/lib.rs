@@ -162,6 +162,8 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_hotline::routes::PUBLIC_PATHS);
     v.extend(tongban_exchange::cert_routes::PUBLIC_PATHS);
     v.extend(tongban_portal::search::routes::PUBLIC_PATHS);
+    v.extend(tongban_portal::articles::routes::PUBLIC_PATHS);
+    v.extend(tongban_portal::disclosure::routes::PUBLIC_PATHS);
     v
 }
 
@@ -177,6 +179,8 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_exchange::cert_routes::INTERNAL_PATHS);
     v.extend(tongban_exchange::console::CONSOLE_PATHS);
     v.extend(tongban_portal::search::routes::INTERNAL_PATHS);
+    v.extend(tongban_portal::articles::routes::INTERNAL_PATHS);
+    v.extend(tongban_portal::disclosure::routes::INTERNAL_PATHS);
     v.extend(tongban_portal::console::CONSOLE_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
@@ -286,6 +290,10 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_exchange::cert_pages::public_router())
         .merge(tongban_portal::search::routes::public_router())
         .merge(tongban_portal::machines::public_router())
+        .merge(tongban_portal::articles::routes::public_router())
+        .merge(tongban_portal::disclosure::routes::public_router())
+        .merge(tongban_portal::pages::public_router())
+        .merge(tongban_portal::disclosure::pages::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))
@@ -337,6 +345,10 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_exchange::cert_routes::internal_router())
         .merge(tongban_exchange::console::console_router())
         .merge(tongban_portal::search::routes::internal_router())
+        .merge(
+            tongban_portal::articles::routes::internal_router().layer(DefaultBodyLimit::max(limit)),
+        )
+        .merge(tongban_portal::disclosure::routes::internal_router())
         .merge(tongban_portal::console::console_router())
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
@@ -499,6 +511,9 @@ async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         }
         if let Err(e) = tongban_exchange::checks::flush(&ctx).await {
             tracing::warn!(error = %e, "certificate check counts not written");
+        }
+        if let Err(e) = tongban_portal::tick(&ctx).await {
+            tracing::warn!(error = %e, "website group pass failed");
         }
         if let Err(e) = tongban_portal::search::catch_up(&ctx).await {
             tracing::warn!(error = %e, "search index not brought up to date");

@@ -82,6 +82,46 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("every node rebuilds its search index within one worker pass");
             Ok(())
         }
+        Command::Sites(SitesCmd::Load { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let db = tongban_server::open_and_migrate(&config)?;
+            let now = tongban_platform::time::now_millis();
+            let n = db
+                .write_blocking(move |c| {
+                    let n = tongban_portal::sites::load_json(c, &text, now)
+                        .map_err(|e| tongban_platform::db::DbError::Decode(e.to_string()))?;
+                    let op = tongban_platform::audit::Entry::operator(
+                        "site.load",
+                        "",
+                        &format!("{n} sites"),
+                    );
+                    tongban_platform::audit::append(c, &op)?;
+                    Ok(n)
+                })
+                .map_err(|e| format!("sites not loaded: {e}"))?;
+            println!("{n} sites loaded");
+            Ok(())
+        }
+        Command::Sites(SitesCmd::List) => {
+            let db = tongban_server::open_and_migrate(&config)?;
+            let sites = db
+                .write_blocking(tongban_portal::sites::list)
+                .map_err(|e| format!("cannot read the sites: {e}"))?;
+            for s in sites {
+                let cols: Vec<&str> = s.columns.iter().map(|c| c.code.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    s.code,
+                    s.kind,
+                    s.name,
+                    s.department,
+                    s.host.as_deref().unwrap_or("-"),
+                    cols.join(",")
+                );
+            }
+            Ok(())
+        }
         Command::Exchange(ExchangeCmd::Load {
             registry,
             department,

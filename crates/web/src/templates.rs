@@ -8,6 +8,42 @@ use std::sync::OnceLock;
 
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
+    (
+        "site_base.html",
+        include_str!("../templates/site_base.html"),
+    ),
+    ("sites.html", include_str!("../templates/sites.html")),
+    ("site.html", include_str!("../templates/site.html")),
+    (
+        "site_column.html",
+        include_str!("../templates/site_column.html"),
+    ),
+    (
+        "site_article.html",
+        include_str!("../templates/site_article.html"),
+    ),
+    (
+        "gk_catalogue.html",
+        include_str!("../templates/gk_catalogue.html"),
+    ),
+    ("gk_guide.html", include_str!("../templates/gk_guide.html")),
+    (
+        "gk_reports.html",
+        include_str!("../templates/gk_reports.html"),
+    ),
+    (
+        "gk_report.html",
+        include_str!("../templates/gk_report.html"),
+    ),
+    ("gk_apply.html", include_str!("../templates/gk_apply.html")),
+    (
+        "my_disclosure.html",
+        include_str!("../templates/my_disclosure.html"),
+    ),
+    (
+        "my_disclosure_one.html",
+        include_str!("../templates/my_disclosure_one.html"),
+    ),
     ("macros.html", include_str!("../templates/macros.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("login.html", include_str!("../templates/login.html")),

@@ -33,6 +33,8 @@ struct Live {
     matters_since: i64,
     /// The public mailbox's: letters published at or after this time are read next.
     letters_since: i64,
+    /// The sites' articles' change feed: changes at or after this time are read next.
+    articles_since: i64,
     /// The rebuild request this index answers.
     rebuild: i64,
     /// When the synonym list in use was saved (0: the list shipped).
@@ -102,6 +104,29 @@ pub fn letter_doc(l: &tongban_hotline::letters::PublishedLetter, tz: chrono_tz::
     }
 }
 
+/// A published article as a document.
+pub fn article_doc(a: &crate::articles::Article) -> Doc {
+    Doc {
+        kind: "article".into(),
+        id: a.id.to_string(),
+        title: a.title.clone(),
+        body: format!(
+            "{} {} {} {} {} {}",
+            a.summary,
+            a.body,
+            a.doc_no,
+            a.index_no.clone().unwrap_or_default(),
+            a.issuer,
+            a.topic
+        ),
+        url: a.url.clone(),
+        department: a.department.clone(),
+        department_name: a.issuer.clone(),
+        site: a.site.clone(),
+        date: a.published_on.clone().unwrap_or_default(),
+    }
+}
+
 fn live(db: &Db) -> Option<Live> {
     db.local::<State>()
         .inner
@@ -121,9 +146,17 @@ fn store(db: &Db, l: Live) {
 pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
     let state = ctx.db.local::<State>();
     let _building = state.building.lock().await;
-    let (matters, newest, rebuild, (list, synonyms_at), (letters, letters_newest)) = ctx
+    let tz = ctx.tz;
+    let (
+        matters,
+        newest,
+        rebuild,
+        (list, synonyms_at),
+        (letters, letters_newest),
+        (articles, articles_newest),
+    ) = ctx
         .db
-        .read(|c| {
+        .read(move |c| {
             let (m, newest) = tongban_catalog::store::changed_since(c, 0, i64::MAX)?;
             Ok((
                 m,
@@ -131,10 +164,10 @@ pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
                 rebuild_requested(c)?,
                 synonym_list(c)?,
                 tongban_hotline::letters::published_since(c, 0, i64::MAX)?,
+                crate::articles::changed_since(c, 0, i64::MAX, tz)?,
             ))
         })
         .await?;
-    let tz = ctx.tz;
     let engine = tokio::task::spawn_blocking(move || -> Result<Engine, IndexError> {
         tokenizer::warm();
         let engine = Engine::new()?;
@@ -144,6 +177,12 @@ pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
             .map(matter_doc)
             .collect();
         docs.extend(letters.iter().map(|l| letter_doc(l, tz)));
+        docs.extend(
+            articles
+                .iter()
+                .filter(|a| a.state == "published")
+                .map(article_doc),
+        );
         engine.apply(&docs, &[])?;
         Ok(engine)
     })
@@ -157,6 +196,7 @@ pub async fn build(ctx: &Ctx) -> Result<u64, SearchError> {
             synonyms: Arc::new(Synonyms::parse(&list).unwrap_or_else(|_| Synonyms::standard())),
             matters_since: newest,
             letters_since: letters_newest,
+            articles_since: articles_newest,
             rebuild,
             synonyms_at,
         },
@@ -172,8 +212,16 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         build(ctx).await?;
         return Ok(());
     };
-    let (since, letters_since) = (l.matters_since, l.letters_since);
-    let (changed, newest, rebuild, synonyms_at, (letters, letters_newest)) = ctx
+    let (since, letters_since, articles_since, tz) =
+        (l.matters_since, l.letters_since, l.articles_since, ctx.tz);
+    let (
+        changed,
+        newest,
+        rebuild,
+        synonyms_at,
+        (letters, letters_newest),
+        (articles, articles_newest),
+    ) = ctx
         .db
         .read(move |c| {
             let (m, newest) = tongban_catalog::store::changed_since(c, since, 10_000)?;
@@ -183,6 +231,7 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
                 rebuild_requested(c)?,
                 synonyms_saved_at(c)?,
                 tongban_hotline::letters::published_since(c, letters_since, 10_000)?,
+                crate::articles::changed_since(c, articles_since, 10_000, tz)?,
             ))
         })
         .await?;
@@ -197,7 +246,7 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         l.synonyms_at = at;
         store(&ctx.db, l.clone());
     }
-    if changed.is_empty() && letters.is_empty() {
+    if changed.is_empty() && letters.is_empty() && articles.is_empty() {
         return Ok(());
     }
     let mut docs: Vec<Doc> = changed
@@ -206,11 +255,23 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         .map(matter_doc)
         .collect();
     docs.extend(letters.iter().map(|x| letter_doc(x, ctx.tz)));
-    let gone: Vec<(String, String)> = changed
+    docs.extend(
+        articles
+            .iter()
+            .filter(|a| a.state == "published")
+            .map(article_doc),
+    );
+    let mut gone: Vec<(String, String)> = changed
         .iter()
         .filter(|m| !m.published)
         .map(|m| ("matter".to_owned(), m.code.clone()))
         .collect();
+    gone.extend(
+        articles
+            .iter()
+            .filter(|a| a.state != "published")
+            .map(|a| ("article".to_owned(), a.id.to_string())),
+    );
     let engine = l.engine.clone();
     tokio::task::spawn_blocking(move || engine.apply(&docs, &gone))
         .await
@@ -220,6 +281,7 @@ pub async fn catch_up(ctx: &Ctx) -> Result<(), SearchError> {
         Live {
             matters_since: newest,
             letters_since: letters_newest,
+            articles_since: articles_newest,
             ..l
         },
     );

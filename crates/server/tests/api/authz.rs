@@ -14,7 +14,7 @@ enum Who {
     Other(Role),
 }
 
-const ROLES: [Role; 10] = [
+const ROLES: [Role; 12] = [
     Role::Clerk,
     Role::Reviewer,
     Role::Approver,
@@ -25,6 +25,8 @@ const ROLES: [Role; 10] = [
     Role::Handler,
     Role::Supervisor,
     Role::Editor,
+    Role::SiteEditor,
+    Role::SiteReviewer,
 ];
 
 fn hotline_role(r: Role) -> bool {

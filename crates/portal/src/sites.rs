@@ -1,0 +1,349 @@
+//! The sites of the website group (网站群): the portal and any number of department and
+//! district sites, each owned by a department, with its columns (栏目), an optional host name
+//! of its own and a logo. A city's sites are data: `tongban sites load FILE` (JSON) or the
+//! staff API, never code.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use tongban_platform::db::{Conn, DbError, Row};
+use tongban_platform::params;
+
+pub const KINDS: [&str; 3] = ["portal", "department", "district"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    pub code: String,
+    /// portal, department or district.
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// The owner: its site editors and reviewers act on the site.
+    pub department: String,
+    /// A host name of its own (`gaj.wuxi.gov.cn`), served at `/` of that host.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The department's 索引号 scheme: `{year}` and `{seq}` (five digits) are filled at
+    /// publication, e.g. `01401447X/{year}-{seq}`.
+    pub index_scheme: String,
+    #[serde(default)]
+    pub position: i64,
+    pub columns: Vec<Column>,
+    /// The logo's blob key, when one was uploaded (read-only here).
+    #[serde(default, skip_deserializing)]
+    pub logo: Option<String>,
+    #[serde(default, skip_deserializing)]
+    pub department_name: String,
+}
+
+fn code_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 40
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+impl Site {
+    /// Every problem with the site as sent, to fix before it is saved.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        let mut bad = Vec::new();
+        if !code_ok(&self.code) {
+            bad.push("code: use 1–40 lowercase letters, digits, '-' or '_'".to_owned());
+        }
+        if !KINDS.contains(&self.kind.as_str()) {
+            bad.push(format!("kind: one of {}", KINDS.join(", ")));
+        }
+        let name_len = self.name.trim().chars().count();
+        if name_len == 0 || name_len > 60 {
+            bad.push("name: 1–60 characters".to_owned());
+        }
+        if let Some(h) = &self.host {
+            let ok = !h.is_empty()
+                && h.len() <= 253
+                && h.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                });
+            if !ok {
+                bad.push(
+                    "host: a lowercase host name without port, like gaj.example.gov.cn".into(),
+                );
+            }
+        }
+        if !self.index_scheme.contains("{seq}") || self.index_scheme.len() > 60 {
+            bad.push(
+                "index_scheme: at most 60 characters with {seq} (and usually {year}), like 01401447X/{year}-{seq}"
+                    .into(),
+            );
+        }
+        if self.columns.is_empty() || self.columns.len() > 50 {
+            bad.push("columns: 1–50 columns".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            if !code_ok(&c.code) {
+                bad.push(format!(
+                    "columns[{i}].code: 1–40 lowercase letters, digits, '-' or '_'"
+                ));
+            }
+            if !seen.insert(c.code.as_str()) {
+                bad.push(format!("columns[{i}].code: {} appears twice", c.code));
+            }
+            let n = c.name.trim().chars().count();
+            if n == 0 || n > 30 {
+                bad.push(format!("columns[{i}].name: 1–30 characters"));
+            }
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(bad)
+        }
+    }
+
+    pub fn column(&self, code: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.code == code)
+    }
+
+    /// The 索引号 of the `seq`-th article of `year`.
+    pub fn index_no(&self, year: i32, seq: i64) -> String {
+        self.index_scheme
+            .replace("{year}", &year.to_string())
+            .replace("{seq}", &format!("{seq:05}"))
+    }
+}
+
+fn site_from(r: &Row) -> Result<Site, DbError> {
+    Ok(Site {
+        code: r.get_str("code")?,
+        kind: r.get_str("kind")?,
+        name: r.get_str("name")?,
+        name_en: r.get_str("name_en")?,
+        department: r.get_str("department_code")?,
+        host: r.get_opt_str("host")?,
+        index_scheme: r.get_str("index_scheme")?,
+        position: r.get_i64("position")?,
+        columns: Vec::new(),
+        logo: r.get_opt_str("logo")?,
+        department_name: r.get_opt_str("dname")?.unwrap_or_default(),
+    })
+}
+
+const SELECT: &str =
+    "SELECT s.code, s.kind, s.name, s.name_en, s.department_code, s.host, s.index_scheme,
+        s.position, s.logo, d.name AS dname
+ FROM sites s LEFT JOIN departments d ON d.code = s.department_code";
+
+fn with_columns(c: &mut dyn Conn, mut sites: Vec<Site>) -> Result<Vec<Site>, DbError> {
+    let rows = c.query(
+        "SELECT site_code, code, name, name_en FROM site_columns ORDER BY site_code, position",
+        &[],
+    )?;
+    let mut by: HashMap<String, Vec<Column>> = HashMap::new();
+    for r in &rows {
+        by.entry(r.get_str("site_code")?).or_default().push(Column {
+            code: r.get_str("code")?,
+            name: r.get_str("name")?,
+            name_en: r.get_str("name_en")?,
+        });
+    }
+    for s in &mut sites {
+        s.columns = by.remove(&s.code).unwrap_or_default();
+    }
+    Ok(sites)
+}
+
+/// Every site, the portal first, then by position.
+pub fn list(c: &mut dyn Conn) -> Result<Vec<Site>, DbError> {
+    let rows = c.query(
+        &format!(
+            "{SELECT} ORDER BY CASE WHEN s.kind = 'portal' THEN 0 ELSE 1 END, s.position, s.code"
+        ),
+        &[],
+    )?;
+    let sites = rows.iter().map(site_from).collect::<Result<Vec<_>, _>>()?;
+    with_columns(c, sites)
+}
+
+pub fn get(c: &mut dyn Conn, code: &str) -> Result<Option<Site>, DbError> {
+    let Some(r) = c.query_opt(&format!("{SELECT} WHERE s.code = $1"), params![code])? else {
+        return Ok(None);
+    };
+    let site = site_from(&r)?;
+    Ok(with_columns(c, vec![site])?.pop())
+}
+
+/// The site a department owns (its 政务公开 pages live there), the first by position.
+pub fn of_department(c: &mut dyn Conn, department: &str) -> Result<Option<Site>, DbError> {
+    let Some(r) = c.query_opt(
+        &format!("{SELECT} WHERE s.department_code = $1 ORDER BY s.position, s.code LIMIT 1"),
+        params![department],
+    )?
+    else {
+        return Ok(None);
+    };
+    let site = site_from(&r)?;
+    Ok(with_columns(c, vec![site])?.pop())
+}
+
+/// Save a site whole (columns replaced; a column that still has articles cannot go).
+/// Whether it was new.
+pub fn save(c: &mut dyn Conn, s: &Site, now: i64) -> Result<bool, SaveError> {
+    s.check().map_err(SaveError::Invalid)?;
+    if tongban_platform::identity::get_department(c, &s.department)?.is_none() {
+        return Err(SaveError::Invalid(vec![format!(
+            "department: no department {}",
+            s.department
+        )]));
+    }
+    let existed = c
+        .query_opt(
+            "SELECT code FROM sites WHERE code = $1",
+            params![s.code.as_str()],
+        )?
+        .is_some();
+    let kept: Vec<&str> = s.columns.iter().map(|x| x.code.as_str()).collect();
+    for r in c.query(
+        "SELECT DISTINCT column_code FROM articles WHERE site_code = $1",
+        params![s.code.as_str()],
+    )? {
+        let col = r.get_str("column_code")?;
+        if !kept.contains(&col.as_str()) {
+            return Err(SaveError::Invalid(vec![format!(
+                "columns: {col} still has articles; move or keep it"
+            )]));
+        }
+    }
+    let host = s.host.clone();
+    c.execute(
+        "INSERT INTO sites (code, kind, name, name_en, department_code, host, index_scheme, position, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+           name_en = excluded.name_en, department_code = excluded.department_code,
+           host = excluded.host, index_scheme = excluded.index_scheme,
+           position = excluded.position, updated_at = excluded.updated_at",
+        params![
+            s.code.as_str(),
+            s.kind.as_str(),
+            s.name.trim(),
+            s.name_en.trim(),
+            s.department.as_str(),
+            host,
+            s.index_scheme.as_str(),
+            s.position,
+            now
+        ],
+    )
+    .map_err(|e| match e {
+        DbError::Unique(_) => SaveError::Invalid(vec!["host: another site has this host name".into()]),
+        e => SaveError::Db(e),
+    })?;
+    c.execute(
+        "DELETE FROM site_columns WHERE site_code = $1",
+        params![s.code.as_str()],
+    )?;
+    for (i, col) in s.columns.iter().enumerate() {
+        c.execute(
+            "INSERT INTO site_columns (site_code, code, name, name_en, position) VALUES ($1, $2, $3, $4, $5)",
+            params![s.code.as_str(), col.code.as_str(), col.name.trim(), col.name_en.trim(), i as i64],
+        )?;
+    }
+    Ok(!existed)
+}
+
+/// Keep a new logo (a blob key of the re-encoded picture).
+pub fn set_logo(c: &mut dyn Conn, code: &str, blob: &str, now: i64) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE sites SET logo = $1, updated_at = $2 WHERE code = $3",
+        params![blob, now, code],
+    )? > 0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// This node's map of host names to sites, refreshed by the worker and on every save.
+#[derive(Default)]
+pub struct Hosts(RwLock<HashMap<String, String>>);
+
+/// Refresh this node's host map.
+pub fn refresh_hosts(db: &tongban_platform::db::Db, c: &mut dyn Conn) -> Result<(), DbError> {
+    let rows = c.query("SELECT code, host FROM sites WHERE host IS NOT NULL", &[])?;
+    let mut m = HashMap::new();
+    for r in &rows {
+        m.insert(r.get_str("host")?, r.get_str("code")?);
+    }
+    if let Ok(mut g) = db.local::<Hosts>().0.write() {
+        *g = m;
+    }
+    Ok(())
+}
+
+/// The site served at `/` of `host` (port ignored).
+pub fn by_host(db: &tongban_platform::db::Db, host: &str) -> Option<String> {
+    let name = host
+        .rsplit_once(':')
+        .map_or(host, |(h, _)| h)
+        .to_ascii_lowercase();
+    db.local::<Hosts>().0.read().ok()?.get(&name).cloned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SiteFile {
+    sites: Vec<Site>,
+}
+
+/// Load sites from a JSON file (`{"sites": [...]}`), all or nothing; how many.
+pub fn load_json(c: &mut dyn Conn, text: &str, now: i64) -> Result<usize, SaveError> {
+    let f: SiteFile = serde_json::from_str(text)
+        .map_err(|e| SaveError::Invalid(vec![format!("not a site file: {e}")]))?;
+    for s in &f.sites {
+        save(c, s, now).map_err(|e| match e {
+            SaveError::Invalid(v) => {
+                SaveError::Invalid(v.into_iter().map(|m| format!("{}: {m}", s.code)).collect())
+            }
+            e => e,
+        })?;
+    }
+    Ok(f.sites.len())
+}
+
+/// The demo city's sites (`data/demo_sites.json`).
+pub const DEMO: &str = include_str!("../data/demo_sites.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_sites_are_valid_and_number_as_their_scheme_says() {
+        let f: SiteFile = serde_json::from_str(DEMO).unwrap();
+        assert!(f.sites.len() >= 3);
+        for s in &f.sites {
+            s.check().unwrap();
+        }
+        let mut s = f.sites[0].clone();
+        s.index_scheme = "01401447X/{year}-{seq}".into();
+        assert_eq!(s.index_no(2026, 12), "01401447X/2026-00012");
+        s.host = Some("Bad Host:80".into());
+        s.columns.push(s.columns[0].clone());
+        let bad = s.check().unwrap_err();
+        assert_eq!(bad.len(), 2, "{bad:?}");
+    }
+}
