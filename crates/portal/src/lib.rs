@@ -6,6 +6,7 @@
 
 pub mod articles;
 pub mod console;
+pub mod console_sites;
 pub mod disclosure;
 pub mod machines;
 pub mod pages;

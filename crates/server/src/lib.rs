@@ -182,6 +182,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_portal::articles::routes::INTERNAL_PATHS);
     v.extend(tongban_portal::disclosure::routes::INTERNAL_PATHS);
     v.extend(tongban_portal::console::CONSOLE_PATHS);
+    v.extend(tongban_portal::console_sites::CONSOLE_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -350,6 +351,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         )
         .merge(tongban_portal::disclosure::routes::internal_router())
         .merge(tongban_portal::console::console_router())
+        .merge(tongban_portal::console_sites::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_web::routes::console_router())
         .merge(tongban_catalog::pages::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_cases::pages::console_router())

@@ -9,6 +9,26 @@ use std::sync::OnceLock;
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "console_articles.html",
+        include_str!("../templates/console_articles.html"),
+    ),
+    (
+        "console_article_fields.html",
+        include_str!("../templates/console_article_fields.html"),
+    ),
+    (
+        "console_article.html",
+        include_str!("../templates/console_article.html"),
+    ),
+    (
+        "console_disclosure.html",
+        include_str!("../templates/console_disclosure.html"),
+    ),
+    (
+        "console_disclosure_one.html",
+        include_str!("../templates/console_disclosure_one.html"),
+    ),
+    (
         "site_base.html",
         include_str!("../templates/site_base.html"),
     ),

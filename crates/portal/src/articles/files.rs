@@ -101,7 +101,7 @@ pub async fn attach(
             Ok(crate::sites::get(c, &a.site)?.map(|s| (a, s)))
         })
         .await?
-        .ok_or_else(|| FlowError::NotFound(format!("no article {id}")))?;
+        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))?;
     if !(staff.has(Role::SiteEditor) && staff.department.code == site.department) {
         audit::record(
             &ctx.db,

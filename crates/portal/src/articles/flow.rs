@@ -13,8 +13,8 @@ use tongban_platform::{params, ApiError, Ctx};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{1}")]
+    NotFound(&'static str, String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -28,7 +28,7 @@ pub enum FlowError {
 impl From<FlowError> for ApiError {
     fn from(e: FlowError) -> Self {
         match e {
-            FlowError::NotFound(m) => ApiError::not_found("not_found", m),
+            FlowError::NotFound(code, m) => ApiError::not_found(code, m),
             FlowError::Forbidden(m) => ApiError::forbidden(m),
             FlowError::Invalid(m, fields) => {
                 let map: serde_json::Map<String, serde_json::Value> = fields
@@ -53,7 +53,8 @@ async fn refuse(ctx: &Ctx, staff: &Staff, action: &str, object: &str, why: &str)
 }
 
 fn site_of(c: &mut dyn Conn, code: &str) -> Result<Site, FlowError> {
-    sites::get(c, code)?.ok_or_else(|| FlowError::NotFound(format!("no site {code}")))
+    sites::get(c, code)?
+        .ok_or_else(|| FlowError::NotFound("no_such_site", format!("no site {code}")))
 }
 
 fn event(
@@ -110,7 +111,7 @@ pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, F
         ctx.db
             .read(move |c| sites::get(c, &code))
             .await?
-            .ok_or_else(|| FlowError::NotFound(format!("no site {}", d.site)))?
+            .ok_or_else(|| FlowError::NotFound("no_such_site", format!("no site {}", d.site)))?
     };
     if !may(staff, Role::SiteEditor, &site) {
         return Err(refuse(
@@ -148,7 +149,7 @@ pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, F
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound(format!("no article {id}")))
+        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// The article with its site, or 404.
@@ -163,7 +164,7 @@ async fn load(ctx: &Ctx, id: i64) -> Result<(Article, Site), FlowError> {
             Ok(s.map(|s| (a, s)))
         })
         .await?
-        .ok_or_else(|| FlowError::NotFound(format!("no article {id}")))
+        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// An article for staff of its department (editors and reviewers), with its steps.
@@ -178,7 +179,7 @@ pub async fn read(ctx: &Ctx, staff: &Staff, id: i64) -> Result<Article, FlowErro
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound(format!("no article {id}")))
+        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// Change a draft (only a draft; on its own site).
@@ -230,7 +231,7 @@ pub async fn update(ctx: &Ctx, staff: &Staff, id: i64, mut d: Draft) -> Result<A
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound(format!("no article {id}")))
+        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// A step asked for.
@@ -267,10 +268,10 @@ pub async fn act(
     step: Step,
 ) -> Result<Article, FlowError> {
     if !ACTIONS.contains(&action) {
-        return Err(FlowError::NotFound(format!(
-            "no step {action}: one of {}",
-            ACTIONS.join(", ")
-        )));
+        return Err(FlowError::NotFound(
+            "unknown_action",
+            format!("no step {action}: one of {}", ACTIONS.join(", ")),
+        ));
     }
     let (a, site) = load(ctx, id).await?;
     let (role, from): (Role, &[&str]) = match action {
@@ -353,16 +354,15 @@ pub async fn act(
                 },
             };
             let n = c.execute(
-                "UPDATE articles SET state = $1, changed_at = $2,
-                   reviewer = CASE WHEN $1 IN ('published', 'scheduled') THEN $3 ELSE reviewer END,
-                   publish_at = CASE WHEN $1 = 'scheduled' THEN $4 ELSE NULL END,
-                   withdrawn_at = CASE WHEN $1 = 'withdrawn' THEN $2 ELSE withdrawn_at END
-                 WHERE id = $5 AND state = $6",
+                "UPDATE articles SET state = $1, changed_at = $2, reviewer = COALESCE($3, reviewer),
+                   publish_at = $4, withdrawn_at = COALESCE($5, withdrawn_at)
+                 WHERE id = $6 AND state = $7",
                 params![
                     state,
                     now,
-                    s2.username.as_str(),
-                    at,
+                    matches!(state, "published" | "scheduled").then(|| s2.username.clone()),
+                    (state == "scheduled").then_some(at).flatten(),
+                    (state == "withdrawn").then_some(now),
                     id,
                     state_from.as_str()
                 ],
@@ -392,7 +392,7 @@ pub async fn act(
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound(format!("no article {id}")))
+        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 fn state_word<'a>(action: &'a str, state: &'a str) -> &'a str {

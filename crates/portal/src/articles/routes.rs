@@ -120,7 +120,7 @@ async fn save_logo(
         .db
         .read(move |c| sites::get(c, &code2))
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", format!("no site {code}")))?;
+        .ok_or_else(|| ApiError::not_found("no_such_site", format!("no site {code}")))?;
     if !(staff.has(Role::Admin) && staff.department.code == site.department) {
         audit::record(&ctx.db, Entry::staff(&staff, "site.logo", &code, "denied")).await;
         return Err(ApiError::forbidden(
@@ -227,7 +227,7 @@ fn id_of(s: &str) -> Result<i64, ApiError> {
     s.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::not_found("not_found", format!("no article {s}")))
+        .ok_or_else(|| ApiError::not_found("no_such_article", format!("no article {s}")))
 }
 
 async fn read(
@@ -302,7 +302,10 @@ async fn public_articles(
 ) -> Result<Json<Paged<Article>>, ApiError> {
     let code2 = code.clone();
     if ctx.db.read(move |c| sites::get(c, &code2)).await?.is_none() {
-        return Err(ApiError::not_found("not_found", format!("no site {code}")));
+        return Err(ApiError::not_found(
+            "no_such_site",
+            format!("no site {code}"),
+        ));
     }
     let lq = ListQuery {
         site: Some(code),
@@ -329,5 +332,5 @@ async fn public_article(
         .await?
         .filter(|a| a.state == "published")
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("not_found", format!("no published article {id}")))
+        .ok_or_else(|| ApiError::not_found("no_such_article", format!("no published article {id}")))
 }

@@ -227,8 +227,8 @@ pub struct Request {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DisclosureError {
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{1}")]
+    NotFound(&'static str, String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -242,7 +242,7 @@ pub enum DisclosureError {
 impl From<DisclosureError> for ApiError {
     fn from(e: DisclosureError) -> Self {
         match e {
-            DisclosureError::NotFound(m) => ApiError::not_found("not_found", m),
+            DisclosureError::NotFound(code, m) => ApiError::not_found(code, m),
             DisclosureError::Forbidden(m) => ApiError::forbidden(m),
             DisclosureError::Invalid(m, fields) => {
                 let map: serde_json::Map<String, serde_json::Value> = fields
@@ -446,7 +446,8 @@ pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, Disclo
             Ok(Some((account, req)))
         })
         .await?;
-    let missing = || DisclosureError::NotFound(format!("no disclosure request {no}"));
+    let missing =
+        || DisclosureError::NotFound("no_such_request", format!("no disclosure request {no}"));
     let (account, req) = found.ok_or_else(missing)?;
     match who {
         Who::Applicant(a) if a == account => Ok(req),
@@ -541,10 +542,10 @@ pub async fn act(
     step: Step,
 ) -> Result<Request, DisclosureError> {
     if !STAFF_ACTIONS.contains(&action) {
-        return Err(DisclosureError::NotFound(format!(
-            "no step {action}: one of {}",
-            STAFF_ACTIONS.join(", ")
-        )));
+        return Err(DisclosureError::NotFound(
+            "unknown_action",
+            format!("no step {action}: one of {}", STAFF_ACTIONS.join(", ")),
+        ));
     }
     let req = get_as(ctx, no, Who::Staff(staff)).await?;
     let note = step.note.trim().to_owned();
@@ -755,9 +756,10 @@ pub async fn applicant_act(
                 .await?;
         }
         _ => {
-            return Err(DisclosureError::NotFound(format!(
-                "no step {action}: corrected or withdraw"
-            )))
+            return Err(DisclosureError::NotFound(
+                "unknown_action",
+                format!("no step {action}: corrected or withdraw"),
+            ))
         }
     }
     get_as(ctx, no, Who::Applicant(account)).await

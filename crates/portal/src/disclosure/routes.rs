@@ -193,7 +193,7 @@ pub async fn report_of(
         .filter(|y| (2008..=this_year).contains(y))
         .ok_or_else(|| {
             ApiError::not_found(
-                "not_found",
+                "no_such_report",
                 format!("no report for {year}: years 2008–{this_year}"),
             )
         })?;
@@ -207,7 +207,7 @@ pub async fn report_of(
             Ok(Some((site, r)))
         })
         .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "no such site"))
+        .ok_or_else(|| ApiError::not_found("no_such_site", "no such site"))
 }
 
 async fn annual(

@@ -184,6 +184,7 @@ const NO_CSRF_FORM: &[(&str, &str)] = &[("username", "x"), ("password", "y")];
 
 mod exchange_rows;
 mod rows;
+mod site_rows;
 use rows::rows;
 
 /// A 1x1 PNG.

@@ -48,6 +48,7 @@ mod regions;
 mod rooms;
 mod samples;
 mod search;
+mod sites;
 mod small_things;
 mod sms;
 mod supplement_items;
