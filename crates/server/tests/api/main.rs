@@ -16,6 +16,7 @@ mod cli;
 mod connections;
 mod crash;
 mod dashboards;
+mod disclosure;
 mod documents;
 mod drafts;
 mod encryption;
