@@ -156,6 +156,13 @@ fn values(
         .count() as i64;
     v.push(("data_sharing", pct(sharing_depts, depts.len() as i64)));
     v.push(("exchanges", Some(sharing.answered as f64)));
+    let web = tongban_portal::stats::period(c, &p.start_day, &p.end_day, s, e)?;
+    v.push(("sites_updated", pct(web.sites_updated, web.sites)));
+    v.push((
+        "disclosure_on_time",
+        pct(web.answered_on_time, web.requests_answered),
+    ));
+    v.push(("site_visits", Some(web.views as f64)));
     // 在线服务
     v.push(("fully_online", pct(catalog.fully_online, published)));
     v.push((

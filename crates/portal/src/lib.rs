@@ -12,12 +12,15 @@ pub mod machines;
 pub mod pages;
 pub mod search;
 pub mod sites;
+pub mod stats;
+pub mod visits;
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("portal", 1, "0001_search"),
     tongban_platform::migration!("portal", 2, "0002_synonyms"),
     tongban_platform::migration!("portal", 3, "0003_sites"),
     tongban_platform::migration!("portal", 4, "0004_disclosure"),
+    tongban_platform::migration!("portal", 5, "0005_site_visits"),
 ];
 
 /// The worker's pass for the website group: scheduled articles whose time has come go out,

@@ -236,15 +236,29 @@ async fn count_visit(
         ]
         .iter()
         .any(|p| req.uri().path().starts_with(p));
-    let ua = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let (ua, host) = {
+        let h = req.headers();
+        let text = |name| {
+            h.get(name)
+                .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        (text(header::USER_AGENT), text(header::HOST))
+    };
+    let path = req.uri().path().to_owned();
     let resp = next.run(req).await;
     if page && resp.status() == StatusCode::OK {
         let day = ctx.today().format("%Y-%m-%d").to_string();
+        tongban_portal::visits::record(
+            &ctx.db,
+            &ctx.config.database_url,
+            day.clone(),
+            &path,
+            &host,
+            &addr.0,
+            &ua,
+        );
         tongban_insight::visits::record(&ctx.config.database_url, day, &addr.0, &ua);
     }
     resp
@@ -513,6 +527,9 @@ async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         }
         if let Err(e) = tongban_exchange::checks::flush(&ctx).await {
             tracing::warn!(error = %e, "certificate check counts not written");
+        }
+        if let Err(e) = tongban_portal::visits::flush(&ctx).await {
+            tracing::warn!(error = %e, "site visit counts not written");
         }
         if let Err(e) = tongban_portal::tick(&ctx).await {
             tracing::warn!(error = %e, "website group pass failed");

@@ -48,6 +48,18 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         &q.from.format("%Y-%m-%d").to_string(),
         &q.to.format("%Y-%m-%d").to_string(),
     )?;
+    // The website group in the period, from the portal room's door.
+    let web = tongban_portal::stats::period(
+        c,
+        &q.from(),
+        &q.to
+            .succ_opt()
+            .unwrap_or(q.to)
+            .format("%Y-%m-%d")
+            .to_string(),
+        start,
+        end,
+    )?;
     let figures = vec![
         figure(
             "cases",
@@ -100,6 +112,19 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             tr.t("certificates_checked"),
             count(certs.checked),
             "次",
+        ),
+        figure("sites", tr.t("sites"), count(web.sites), "个"),
+        figure(
+            "site_articles",
+            tr.t("site_articles"),
+            count(web.published),
+            "篇",
+        ),
+        figure(
+            "disclosure_requests",
+            tr.t("disclosure_requests"),
+            count(web.requests_received),
+            "件",
         ),
     ];
     // Month by month within the period.
@@ -238,9 +263,32 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             ],
         }],
     };
+    let sites = Chart {
+        id: "sites",
+        title: tr.t("website_group"),
+        kind: Kind::Bar,
+        partial: Vec::new(),
+        unit: "次".into(),
+        label_name: tr.t("site"),
+        labels: web.by_site.iter().map(|s| s.name.clone()).collect(),
+        series: vec![
+            Series {
+                name: tr.t("site_views"),
+                values: web.by_site.iter().map(|s| s.views as f64).collect(),
+            },
+            Series {
+                name: tr.t("site_visitors"),
+                values: web.by_site.iter().map(|s| s.visitors as f64).collect(),
+            },
+            Series {
+                name: tr.t("site_articles"),
+                values: web.by_site.iter().map(|s| s.published as f64).collect(),
+            },
+        ],
+    };
     let notes = vec![tr
         .t("data_sharing_note")
         .replacen("{}", &sharing.departments.len().to_string(), 1)
         .replacen("{}", &sharing.refused.to_string(), 1)];
-    Ok((figures, vec![line, growth, volumes, devices], notes))
+    Ok((figures, vec![line, growth, volumes, devices, sites], notes))
 }

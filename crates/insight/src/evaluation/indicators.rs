@@ -2,7 +2,7 @@
 //! scored (rates are; volumes are reported).
 
 /// (code, dimension, name, English name, unit, formula, scored)
-pub(super) const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 22] = [
+pub(super) const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 25] = [
     (
         "availability",
         0,
@@ -46,6 +46,33 @@ pub(super) const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 22] =
         "Data sharing exchanges",
         "次",
         "当月经签名校验并应答成功的数据共享交换次数（交换日志）",
+        false,
+    ),
+    (
+        "sites_updated",
+        0,
+        "政府网站更新率",
+        "Government websites updated",
+        "%",
+        "当月发布过文章的网站（门户、部门、区县网站） ÷ 网站群全部网站 × 100",
+        true,
+    ),
+    (
+        "disclosure_on_time",
+        1,
+        "依申请公开按时答复率",
+        "Information requests answered on time",
+        "%",
+        "当月答复且答复日不晚于法定期限（20个工作日，延长后40个）的政府信息公开申请 ÷ 当月答复的申请 × 100",
+        true,
+    ),
+    (
+        "site_visits",
+        1,
+        "政府网站访问量",
+        "Government website page views",
+        "次",
+        "当月网站群各网站页面（首页、栏目、文章、政务公开）的成功访问次数",
         false,
     ),
     (

@@ -35,8 +35,8 @@ pub fn internal_router() -> Router<Ctx> {
     let p = INTERNAL_PATHS;
     Router::new()
         .route(p[0], get(staff_sites))
-        .route(p[1], put(save_site))
-        .route(p[2], put(save_logo))
+        .route(p[1], put(save_site).get(one_site))
+        .route(p[2], put(save_logo).post(save_logo))
         .route(p[3], get(staff_articles).post(create))
         .route(p[4], get(read).put(update))
         .route(p[5], post(attach))
@@ -105,6 +105,20 @@ async fn save_site(
         .await?;
     let site = ctx.db.read(move |c| sites::get(c, &code)).await?;
     Ok(Json(json!({ "site": site, "created": created })))
+}
+
+/// `GET /api/v1/staff/sites/{code}`: one site with its columns and host.
+async fn one_site(
+    State(ctx): State<Ctx>,
+    StaffAuth { .. }: StaffAuth,
+    Path(code): Path<String>,
+) -> Result<Json<Site>, ApiError> {
+    let c2 = code.clone();
+    ctx.db
+        .read(move |c| sites::get(c, &c2))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no_such_site", format!("no site {code}")))
 }
 
 /// `PUT /api/v1/staff/sites/{code}/logo`: the logo (JPEG, PNG or GIF), re-encoded without

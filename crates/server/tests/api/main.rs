@@ -50,6 +50,7 @@ mod rooms;
 mod samples;
 mod search;
 mod sites;
+mod sites_stats;
 mod small_things;
 mod sms;
 mod supplement_items;
