@@ -168,6 +168,16 @@ fn errors_of(page: &Page, e: &ApiError) -> HashMap<String, String> {
     tongban_web::routes::field_errors(page, e)
 }
 
+/// What went wrong, in the page's language: each field's problem, else the error's text.
+fn describe(page: &Page, e: &ApiError) -> String {
+    let mut fields: Vec<String> = errors_of(page, e).into_values().collect();
+    if fields.is_empty() {
+        return page.error_text(e);
+    }
+    fields.sort();
+    fields.join("；")
+}
+
 async fn create(
     State(ctx): State<Ctx>,
     StaffPage(page, staff): StaffPage,
@@ -258,7 +268,7 @@ async fn article_act(
         Ok(_) => Redirect::to(&format!("/console/articles/{n}")).into_response(),
         Err(e) => {
             let e = ApiError::from(e);
-            let text = page.error_text(&e);
+            let text = describe(&page, &e);
             show_article(&ctx, &page, &staff, &id, e.status, Some(text)).await
         }
     }
@@ -289,7 +299,7 @@ async fn upload(
             &staff,
             &id,
             e.status,
-            Some(page.error_text(&e)),
+            Some(describe(&page, &e)),
         )
         .await;
     };
@@ -297,7 +307,7 @@ async fn upload(
         Ok(_) => Redirect::to(&format!("/console/articles/{n}")).into_response(),
         Err(e) => {
             let e = ApiError::from(e);
-            let text = page.error_text(&e);
+            let text = describe(&page, &e);
             show_article(&ctx, &page, &staff, &id, e.status, Some(text)).await
         }
     }
@@ -359,7 +369,7 @@ async fn show_request(
                 context! { r, outcomes, error },
             )
         }
-        Err(disclosure::DisclosureError::NotFound(..)) => page.not_found(),
+        Err(crate::error::PortalError::NotFound(..)) => page.not_found(),
         Err(e) => page.error(&e.into()),
     }
 }
@@ -402,7 +412,7 @@ async fn request_act(
         Ok(_) => Redirect::to(&format!("/console/disclosure/{no}")).into_response(),
         Err(e) => {
             let e = ApiError::from(e);
-            let text = page.error_text(&e);
+            let text = describe(&page, &e);
             show_request(&ctx, &page, &staff, &no, e.status, Some(text)).await
         }
     }

@@ -8,6 +8,7 @@ pub mod articles;
 pub mod console;
 pub mod console_sites;
 pub mod disclosure;
+pub mod error;
 pub mod machines;
 pub mod pages;
 pub mod search;

@@ -5,7 +5,7 @@
 //! stored sealed in the shared blob store and served only once their article is published.
 
 use super::{Article, Attachment};
-use crate::articles::flow::FlowError;
+use crate::error::{problem, PortalError};
 use std::io::Read;
 use tongban_platform::audit::{self, Entry};
 use tongban_platform::db::{Conn, DbError};
@@ -90,7 +90,7 @@ pub async fn attach(
     id: i64,
     name: &str,
     data: Vec<u8>,
-) -> Result<Attachment, FlowError> {
+) -> Result<Attachment, PortalError> {
     let tz = ctx.tz;
     let (article, site) = ctx
         .db
@@ -101,35 +101,44 @@ pub async fn attach(
             Ok(crate::sites::get(c, &a.site)?.map(|s| (a, s)))
         })
         .await?
-        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))?;
+        .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))?;
     if !(staff.has(Role::SiteEditor) && staff.department.code == site.department) {
         audit::record(
             &ctx.db,
             Entry::staff(staff, "article.attach", &id.to_string(), "denied"),
         )
         .await;
-        return Err(FlowError::Forbidden(
+        return Err(PortalError::Forbidden(
             "only a site editor of the department that owns this site attaches files".into(),
         ));
     }
     if article.state != "draft" {
-        return Err(FlowError::Conflict("files are attached to a draft".into()));
+        return Err(PortalError::Conflict(
+            "files are attached to a draft".into(),
+        ));
     }
-    let bad = |m: String| FlowError::Invalid(m.clone(), vec![("file".into(), m)]);
+    let bad = |code: &'static str, m: String| {
+        PortalError::invalid("invalid_article", vec![problem("file", code, m)])
+    };
     if data.is_empty() {
-        return Err(bad("the file is empty".into()));
+        return Err(bad("empty_file", "the file is empty".into()));
     }
     let limit = ctx.config.max_upload_bytes;
     if data.len() > limit {
-        return Err(bad(format!(
-            "the file is larger than {} MB",
-            limit / (1024 * 1024)
-        )));
+        let size = if limit >= 1024 * 1024 {
+            format!("{} MB", limit / (1024 * 1024))
+        } else {
+            format!("{} KB", limit / 1024)
+        };
+        return Err(bad(
+            "file_too_large",
+            format!("the file is larger than {size}"),
+        ));
     }
     let (kind, bytes) = tokio::task::spawn_blocking(move || examine(&data))
         .await
-        .map_err(|e| bad(e.to_string()))?
-        .map_err(bad)?;
+        .map_err(|e| bad("file_kind", e.to_string()))?
+        .map_err(|m| bad("file_kind", m))?;
     let mut name = tongban_platform::blobs::clean_name(name);
     // The name keeps what the content is.
     if !name.to_ascii_lowercase().ends_with(&format!(".{kind}")) {
@@ -142,8 +151,8 @@ pub async fn attach(
     let size = bytes.len() as i64;
     let blob = tokio::task::spawn_blocking(move || tongban_platform::blobs::put(&dir, &bytes))
         .await
-        .map_err(|e| FlowError::Db(DbError::Decode(e.to_string())))?
-        .map_err(|e| FlowError::Db(DbError::Decode(format!("cannot store the file: {e}"))))?;
+        .map_err(|e| PortalError::Db(DbError::Decode(e.to_string())))?
+        .map_err(|e| PortalError::Db(DbError::Decode(format!("cannot store the file: {e}"))))?;
     let (s2, now, site_code) = (
         staff.clone(),
         tongban_platform::time::now_millis(),
@@ -152,15 +161,19 @@ pub async fn attach(
     let (name2, kind2) = (name.clone(), kind.clone());
     let n = ctx
         .db
-        .transact(move |c| -> Result<i64, FlowError> {
+        .transact(move |c| -> Result<i64, PortalError> {
             let r = c.query_one(
                 "SELECT COUNT(*) AS k, COALESCE(MAX(n), 0) AS m FROM article_files WHERE article_id = $1",
                 params![id],
             )?;
             if r.get_i64("k")? >= MAX_FILES {
-                return Err(FlowError::Invalid(
-                    format!("an article carries at most {MAX_FILES} files"),
-                    vec![("file".into(), format!("at most {MAX_FILES} files"))],
+                return Err(PortalError::invalid(
+                    "invalid_article",
+                    vec![problem(
+                        "file",
+                        "too_many_files",
+                        format!("an article carries at most {MAX_FILES} files"),
+                    )],
                 ));
             }
             let n = r.get_i64("m")? + 1;

@@ -9,52 +9,22 @@ use crate::sites::{self, Site};
 use tongban_platform::audit::{self, Entry};
 use tongban_platform::db::{Conn, DbError};
 use tongban_platform::identity::{Role, Staff};
-use tongban_platform::{params, ApiError, Ctx};
+use tongban_platform::{params, Ctx};
 
-#[derive(Debug, thiserror::Error)]
-pub enum FlowError {
-    #[error("{1}")]
-    NotFound(&'static str, String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Invalid(String, Vec<(String, String)>),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<FlowError> for ApiError {
-    fn from(e: FlowError) -> Self {
-        match e {
-            FlowError::NotFound(code, m) => ApiError::not_found(code, m),
-            FlowError::Forbidden(m) => ApiError::forbidden(m),
-            FlowError::Invalid(m, fields) => {
-                let map: serde_json::Map<String, serde_json::Value> = fields
-                    .into_iter()
-                    .map(|(k, v)| (k, serde_json::Value::String(v)))
-                    .collect();
-                ApiError::unprocessable("invalid_article", m).with_fields(map.into())
-            }
-            FlowError::Conflict(m) => ApiError::conflict("wrong_state", m),
-            FlowError::Db(d) => d.into(),
-        }
-    }
-}
+use crate::error::{problem, PortalError, Problem};
 
 fn may(staff: &Staff, role: Role, site: &Site) -> bool {
     staff.has(role) && staff.department.code == site.department
 }
 
-async fn refuse(ctx: &Ctx, staff: &Staff, action: &str, object: &str, why: &str) -> FlowError {
+async fn refuse(ctx: &Ctx, staff: &Staff, action: &str, object: &str, why: &str) -> PortalError {
     audit::record(&ctx.db, Entry::staff(staff, action, object, "denied")).await;
-    FlowError::Forbidden(why.to_owned())
+    PortalError::Forbidden(why.to_owned())
 }
 
-fn site_of(c: &mut dyn Conn, code: &str) -> Result<Site, FlowError> {
+fn site_of(c: &mut dyn Conn, code: &str) -> Result<Site, PortalError> {
     sites::get(c, code)?
-        .ok_or_else(|| FlowError::NotFound("no_such_site", format!("no site {code}")))
+        .ok_or_else(|| PortalError::NotFound("no_such_site", format!("no site {code}")))
 }
 
 fn event(
@@ -72,17 +42,12 @@ fn event(
     Ok(())
 }
 
-fn invalid(fields: Vec<(String, String)>) -> FlowError {
-    let m = fields
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    FlowError::Invalid(m, fields)
+fn invalid(fields: Vec<Problem>) -> PortalError {
+    PortalError::invalid("invalid_article", fields)
 }
 
 /// Check a draft against its site: the column must be one of the site's.
-fn checked(ctx: &Ctx, c: &mut dyn Conn, d: &mut Draft) -> Result<Site, FlowError> {
+fn checked(ctx: &Ctx, c: &mut dyn Conn, d: &mut Draft) -> Result<Site, PortalError> {
     let mut bad = match d.check(ctx.today()) {
         Ok(()) => Vec::new(),
         Err(b) => b,
@@ -90,8 +55,9 @@ fn checked(ctx: &Ctx, c: &mut dyn Conn, d: &mut Draft) -> Result<Site, FlowError
     let site = site_of(c, &d.site)?;
     if site.column(&d.column).is_none() {
         let cols: Vec<&str> = site.columns.iter().map(|x| x.code.as_str()).collect();
-        bad.push((
-            "column".into(),
+        bad.push(problem(
+            "column",
+            "bad_option",
             format!("the site's columns are {}", cols.join(", ")),
         ));
     }
@@ -105,13 +71,13 @@ fn checked(ctx: &Ctx, c: &mut dyn Conn, d: &mut Draft) -> Result<Site, FlowError
 }
 
 /// A new draft.
-pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, FlowError> {
+pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, PortalError> {
     let site = {
         let code = d.site.clone();
         ctx.db
             .read(move |c| sites::get(c, &code))
             .await?
-            .ok_or_else(|| FlowError::NotFound("no_such_site", format!("no site {}", d.site)))?
+            .ok_or_else(|| PortalError::NotFound("no_such_site", format!("no site {}", d.site)))?
     };
     if !may(staff, Role::SiteEditor, &site) {
         return Err(refuse(
@@ -127,7 +93,7 @@ pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, F
     let ctx2 = ctx.clone();
     let id = ctx
         .db
-        .transact(move |c| -> Result<i64, FlowError> {
+        .transact(move |c| -> Result<i64, PortalError> {
             checked(&ctx2, c, &mut d)?;
             let id = c
                 .query_one(
@@ -149,11 +115,11 @@ pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, F
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
+        .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// The article with its site, or 404.
-async fn load(ctx: &Ctx, id: i64) -> Result<(Article, Site), FlowError> {
+async fn load(ctx: &Ctx, id: i64) -> Result<(Article, Site), PortalError> {
     let tz = ctx.tz;
     ctx.db
         .read(move |c| {
@@ -164,14 +130,14 @@ async fn load(ctx: &Ctx, id: i64) -> Result<(Article, Site), FlowError> {
             Ok(s.map(|s| (a, s)))
         })
         .await?
-        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
+        .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// An article for staff of its department (editors and reviewers), with its steps.
-pub async fn read(ctx: &Ctx, staff: &Staff, id: i64) -> Result<Article, FlowError> {
+pub async fn read(ctx: &Ctx, staff: &Staff, id: i64) -> Result<Article, PortalError> {
     let (_, site) = load(ctx, id).await?;
     if !(may(staff, Role::SiteEditor, &site) || may(staff, Role::SiteReviewer, &site)) {
-        return Err(FlowError::Forbidden(
+        return Err(PortalError::Forbidden(
             "only the site's editors and reviewers read its unpublished articles".into(),
         ));
     }
@@ -179,11 +145,16 @@ pub async fn read(ctx: &Ctx, staff: &Staff, id: i64) -> Result<Article, FlowErro
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
+        .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// Change a draft (only a draft; on its own site).
-pub async fn update(ctx: &Ctx, staff: &Staff, id: i64, mut d: Draft) -> Result<Article, FlowError> {
+pub async fn update(
+    ctx: &Ctx,
+    staff: &Staff,
+    id: i64,
+    mut d: Draft,
+) -> Result<Article, PortalError> {
     let (a, site) = load(ctx, id).await?;
     if !may(staff, Role::SiteEditor, &site) {
         return Err(refuse(
@@ -196,9 +167,10 @@ pub async fn update(ctx: &Ctx, staff: &Staff, id: i64, mut d: Draft) -> Result<A
         .await);
     }
     if d.site != a.site {
-        return Err(invalid(vec![(
-            "site".into(),
-            "an article stays on its site".into(),
+        return Err(invalid(vec![problem(
+            "site",
+            "wrong_site",
+            "an article stays on its site",
         )]));
     }
     let (s2, now, ctx2, tz) = (
@@ -208,7 +180,7 @@ pub async fn update(ctx: &Ctx, staff: &Staff, id: i64, mut d: Draft) -> Result<A
         ctx.tz,
     );
     ctx.db
-        .transact(move |c| -> Result<(), FlowError> {
+        .transact(move |c| -> Result<(), PortalError> {
             checked(&ctx2, c, &mut d)?;
             let n = c.execute(
                 "UPDATE articles SET column_code = $1, title = $2, summary = $3, body = $4, topic = $5,
@@ -221,7 +193,7 @@ pub async fn update(ctx: &Ctx, staff: &Staff, id: i64, mut d: Draft) -> Result<A
                 ],
             )?;
             if n == 0 {
-                return Err(FlowError::Conflict("only a draft is changed: ask the reviewer to send it back".into()));
+                return Err(PortalError::Conflict("only a draft is changed: ask the reviewer to send it back".into()));
             }
             event(c, id, now, "update", &s2.username, "")?;
             audit::append(c, &Entry::staff(&s2, "article.update", &id.to_string(), "ok"))?;
@@ -231,7 +203,7 @@ pub async fn update(ctx: &Ctx, staff: &Staff, id: i64, mut d: Draft) -> Result<A
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
+        .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 /// A step asked for.
@@ -266,9 +238,9 @@ pub async fn act(
     id: i64,
     action: &str,
     step: Step,
-) -> Result<Article, FlowError> {
+) -> Result<Article, PortalError> {
     if !ACTIONS.contains(&action) {
-        return Err(FlowError::NotFound(
+        return Err(PortalError::NotFound(
             "unknown_action",
             format!("no step {action}: one of {}", ACTIONS.join(", ")),
         ));
@@ -306,7 +278,7 @@ pub async fn act(
         .await);
     }
     if !from.contains(&a.state.as_str()) {
-        return Err(FlowError::Conflict(format!(
+        return Err(PortalError::Conflict(format!(
             "the article is {}; {action} needs it {}",
             a.state,
             from.join(" or ")
@@ -314,14 +286,16 @@ pub async fn act(
     }
     let note = step.note.trim().to_owned();
     if note.chars().count() > 500 {
-        return Err(invalid(vec![(
-            "note".into(),
-            "at most 500 characters".into(),
+        return Err(invalid(vec![problem(
+            "note",
+            "note_too_long",
+            "at most 500 characters",
         )]));
     }
     if matches!(action, "return" | "withdraw") && note.is_empty() {
-        return Err(invalid(vec![(
-            "note".into(),
+        return Err(invalid(vec![problem(
+            "note",
+            "need_note",
             format!("say why ({action})"),
         )]));
     }
@@ -334,16 +308,17 @@ pub async fn act(
     {
         None => None,
         Some(s) => Some(parse_at(s, ctx.tz).ok_or_else(|| {
-            invalid(vec![(
-                "publish_at".into(),
-                "use a time like 2026-12-01T09:00 or RFC 3339".into(),
+            invalid(vec![problem(
+                "publish_at",
+                "bad_time",
+                "use a time like 2026-12-01T09:00 or RFC 3339",
             )])
         })?),
     };
     let (s2, tz, state_from) = (staff.clone(), ctx.tz, a.state.clone());
     let action = action.to_owned();
     ctx.db
-        .transact(move |c| -> Result<(), FlowError> {
+        .transact(move |c| -> Result<(), PortalError> {
             let (state, extra) = match action.as_str() {
                 "submit" => ("review", String::new()),
                 "return" => ("draft", String::new()),
@@ -368,7 +343,7 @@ pub async fn act(
                 ],
             )?;
             if n == 0 {
-                return Err(FlowError::Conflict(
+                return Err(PortalError::Conflict(
                     "the article changed meanwhile: load it again".into(),
                 ));
             }
@@ -392,7 +367,7 @@ pub async fn act(
     ctx.db
         .read(move |c| get(c, id, tz, true))
         .await?
-        .ok_or_else(|| FlowError::NotFound("no_such_article", format!("no article {id}")))
+        .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))
 }
 
 fn state_word<'a>(action: &'a str, state: &'a str) -> &'a str {

@@ -7,6 +7,7 @@ pub mod files;
 pub mod flow;
 pub mod routes;
 
+use crate::error::{problem, Problem};
 use serde::{Deserialize, Serialize};
 use tongban_platform::db::{Conn, DbError, Row, Value};
 use tongban_platform::params;
@@ -56,19 +57,27 @@ pub struct Draft {
 
 impl Draft {
     /// Every problem, by field, to fix before it is kept.
-    pub fn check(&mut self, today: chrono::NaiveDate) -> Result<(), Vec<(String, String)>> {
-        let mut bad: Vec<(String, String)> = Vec::new();
-        let mut f = |k: &str, m: &str| bad.push((k.to_owned(), m.to_owned()));
+    pub fn check(&mut self, today: chrono::NaiveDate) -> Result<(), Vec<Problem>> {
+        let mut bad: Vec<Problem> = Vec::new();
+        let mut f = |k: &str, code: &'static str, m: &str| bad.push(problem(k, code, m));
         self.title = self.title.trim().to_owned();
         let n = self.title.chars().count();
         if n == 0 || n > 200 {
-            f("title", "write a title of 1–200 characters");
+            f("title", "title_length", "write a title of 1–200 characters");
         }
         if self.summary.chars().count() > 500 {
-            f("summary", "the summary may be at most 500 characters");
+            f(
+                "summary",
+                "summary_length",
+                "the summary may be at most 500 characters",
+            );
         }
         if self.body.len() > 200_000 {
-            f("body", "the text may be at most 200,000 bytes");
+            f(
+                "body",
+                "body_length",
+                "the text may be at most 200,000 bytes",
+            );
         }
         if self.topic.is_empty() {
             self.topic = "综合政务".into();
@@ -76,6 +85,7 @@ impl Draft {
         if !topics().contains(&self.topic.as_str()) {
             f(
                 "topic",
+                "bad_option",
                 "choose a 主题分类 from the list (GET /api/v1/sites gives it)",
             );
         }
@@ -83,16 +93,28 @@ impl Draft {
             self.doc_kind = "其他".into();
         }
         if !DOC_KINDS.contains(&self.doc_kind.as_str()) {
-            f("doc_kind", "one of 规章, 行政规范性文件, 其他");
+            f(
+                "doc_kind",
+                "bad_option",
+                "one of 规章, 行政规范性文件, 其他",
+            );
         }
         if !VALIDITIES.contains(&self.validity.as_str()) {
-            f("validity", "one of 有效, 失效, 废止, 已修订, or empty");
+            f(
+                "validity",
+                "bad_option",
+                "one of 有效, 失效, 废止, 已修订, or empty",
+            );
         }
         if self.issuer.chars().count() > 60 {
-            f("issuer", "发文机关 may be at most 60 characters");
+            f(
+                "issuer",
+                "at_most_60",
+                "发文机关 may be at most 60 characters",
+            );
         }
         if self.doc_no.chars().count() > 60 {
-            f("doc_no", "文号 may be at most 60 characters");
+            f("doc_no", "at_most_60", "文号 may be at most 60 characters");
         }
         self.written_on = self
             .written_on
@@ -102,8 +124,12 @@ impl Draft {
         if let Some(d) = &self.written_on {
             match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
                 Ok(d) if d <= today => {}
-                Ok(_) => f("written_on", "成文日期 cannot be in the future"),
-                Err(_) => f("written_on", "use a date like 2026-01-31"),
+                Ok(_) => f(
+                    "written_on",
+                    "future_date",
+                    "成文日期 cannot be in the future",
+                ),
+                Err(_) => f("written_on", "bad_date", "use a date like 2026-01-31"),
             }
         }
         if bad.is_empty() {

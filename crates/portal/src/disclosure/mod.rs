@@ -10,12 +10,13 @@ pub mod pages;
 pub mod report;
 pub mod routes;
 
+use crate::error::{problem, PortalError, Problem};
 use serde::{Deserialize, Serialize};
 use tongban_platform::audit::{self, Entry};
 use tongban_platform::db::{Conn, DbError, Row};
 use tongban_platform::identity::{Role, Staff};
 use tongban_platform::vault::{open_text, seal_text};
-use tongban_platform::{params, ApiError, Ctx};
+use tongban_platform::{params, Ctx};
 
 /// Working days to answer, and of the one extension.
 pub const LIMIT_DAYS: u32 = 20;
@@ -137,12 +138,13 @@ pub struct NewRequest {
 }
 
 impl NewRequest {
-    pub fn check(&mut self) -> Result<(), Vec<(String, String)>> {
+    pub fn check(&mut self) -> Result<(), Vec<Problem>> {
         let mut bad = Vec::new();
-        let mut f = |k: &str, m: String| bad.push((k.to_owned(), m));
+        let mut f = |k: &str, code: &'static str, m: String| bad.push(problem(k, code, m));
         if !matches!(self.applicant_kind.as_str(), "person" | "organization") {
             f(
                 "applicant_kind",
+                "bad_option",
                 "person (公民) or organization (法人或其他组织)".into(),
             );
         }
@@ -150,12 +152,17 @@ impl NewRequest {
             if !ORG_KINDS.iter().any(|(k, _)| *k == self.org_kind) {
                 f(
                     "org_kind",
+                    "bad_option",
                     format!("one of {}", ORG_KINDS.map(|x| x.0).join(", ")),
                 );
             }
             match tongban_platform::ids::CreditCode::parse(self.credit_code.trim()) {
                 Ok(c) => self.credit_code = c.as_str().to_owned(),
-                Err(e) => f("credit_code", format!("统一社会信用代码: {e}")),
+                Err(e) => f(
+                    "credit_code",
+                    "invalid_credit_code",
+                    format!("统一社会信用代码: {e}"),
+                ),
             }
         } else {
             self.org_kind.clear();
@@ -169,15 +176,17 @@ impl NewRequest {
         ] {
             *v = v.trim().to_owned();
             let n = v.chars().count();
-            if (k != "purpose" && n == 0) || n > max {
-                f(k, format!("1–{max} characters"));
+            if k != "purpose" && n == 0 {
+                f(k, "required", format!("1–{max} characters"));
+            } else if n > max {
+                f(k, "text_too_long", format!("at most {max} characters"));
             }
         }
         if self.delivery.is_empty() {
             self.delivery = "online".into();
         }
         if !DELIVERIES.iter().any(|(k, _)| *k == self.delivery) {
-            f("delivery", "online, post or pickup".into());
+            f("delivery", "bad_option", "online, post or pickup".into());
         }
         if bad.is_empty() {
             Ok(())
@@ -225,45 +234,8 @@ pub struct Request {
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DisclosureError {
-    #[error("{1}")]
-    NotFound(&'static str, String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Invalid(String, Vec<(String, String)>),
-    #[error("{0}")]
-    Conflict(String),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<DisclosureError> for ApiError {
-    fn from(e: DisclosureError) -> Self {
-        match e {
-            DisclosureError::NotFound(code, m) => ApiError::not_found(code, m),
-            DisclosureError::Forbidden(m) => ApiError::forbidden(m),
-            DisclosureError::Invalid(m, fields) => {
-                let map: serde_json::Map<String, serde_json::Value> = fields
-                    .into_iter()
-                    .map(|(k, v)| (k, serde_json::Value::String(v)))
-                    .collect();
-                ApiError::unprocessable("invalid_request", m).with_fields(map.into())
-            }
-            DisclosureError::Conflict(m) => ApiError::conflict("wrong_state", m),
-            DisclosureError::Db(d) => d.into(),
-        }
-    }
-}
-
-fn invalid(fields: Vec<(String, String)>) -> DisclosureError {
-    let m = fields
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
-        .collect::<Vec<_>>()
-        .join("; ");
-    DisclosureError::Invalid(m, fields)
+fn invalid(fields: Vec<Problem>) -> PortalError {
+    PortalError::invalid("invalid_request", fields)
 }
 
 fn day(d: chrono::NaiveDate) -> String {
@@ -290,11 +262,7 @@ fn event(
 }
 
 /// Submit a request (a logged-in citizen, for themself or an organization they act for).
-pub async fn submit(
-    ctx: &Ctx,
-    account: i64,
-    mut r: NewRequest,
-) -> Result<Request, DisclosureError> {
+pub async fn submit(ctx: &Ctx, account: i64, mut r: NewRequest) -> Result<Request, PortalError> {
     r.check().map_err(invalid)?;
     let dept = r.department.clone();
     let known = ctx
@@ -302,8 +270,9 @@ pub async fn submit(
         .read(move |c| tongban_platform::identity::get_department(c, &dept))
         .await?;
     if known.is_none() {
-        return Err(invalid(vec![(
-            "department".into(),
+        return Err(invalid(vec![problem(
+            "department",
+            "bad_option",
             format!("no department {}", r.department),
         )]));
     }
@@ -320,7 +289,7 @@ pub async fn submit(
     let year = day(today)[..4].to_owned();
     let no = ctx
         .db
-        .transact(move |c| -> Result<String, DisclosureError> {
+        .transact(move |c| -> Result<String, PortalError> {
             // Numbered by the row's id: unique on every node without a counter to contend for.
             let pending = format!("pending-{now}-{account}");
             let credit = (!r.credit_code.is_empty()).then(|| seal_text(&r.credit_code)).transpose()?;
@@ -419,7 +388,7 @@ fn may_handle(staff: &Staff, department: &str) -> bool {
 
 /// One request, for its requester or the department's 政务公开 staff (a staff read of the
 /// requester's data is audited).
-pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, DisclosureError> {
+pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, PortalError> {
     let (cal, today, no2, tz) = (ctx.calendar(), ctx.today(), no.to_owned(), ctx.tz);
     let found = ctx
         .db
@@ -447,7 +416,7 @@ pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, Disclo
         })
         .await?;
     let missing =
-        || DisclosureError::NotFound("no_such_request", format!("no disclosure request {no}"));
+        || PortalError::NotFound("no_such_request", format!("no disclosure request {no}"));
     let (account, req) = found.ok_or_else(missing)?;
     match who {
         Who::Applicant(a) if a == account => Ok(req),
@@ -458,7 +427,7 @@ pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, Disclo
         }
         Who::Staff(s) => {
             audit::record(&ctx.db, Entry::staff(s, "disclosure.read", no, "denied")).await;
-            Err(DisclosureError::Forbidden(
+            Err(PortalError::Forbidden(
                 "only the department's 政务公开 reviewers (site_reviewer) read its requests".into(),
             ))
         }
@@ -472,12 +441,12 @@ pub async fn list(
     state: Option<String>,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<Request>, i64), DisclosureError> {
+) -> Result<(Vec<Request>, i64), PortalError> {
     let (col, val): (&str, tongban_platform::db::Value) = match who {
         Who::Applicant(a) => ("r.account_id", a.into()),
         Who::Staff(s) => {
             if !s.has(Role::SiteReviewer) {
-                return Err(DisclosureError::Forbidden(
+                return Err(PortalError::Forbidden(
                     "only 政务公开 reviewers (site_reviewer) list disclosure requests".into(),
                 ));
             }
@@ -540,9 +509,9 @@ pub async fn act(
     no: &str,
     action: &str,
     step: Step,
-) -> Result<Request, DisclosureError> {
+) -> Result<Request, PortalError> {
     if !STAFF_ACTIONS.contains(&action) {
-        return Err(DisclosureError::NotFound(
+        return Err(PortalError::NotFound(
             "unknown_action",
             format!("no step {action}: one of {}", STAFF_ACTIONS.join(", ")),
         ));
@@ -550,13 +519,14 @@ pub async fn act(
     let req = get_as(ctx, no, Who::Staff(staff)).await?;
     let note = step.note.trim().to_owned();
     if note.chars().count() > 5_000 {
-        return Err(invalid(vec![(
-            "note".into(),
-            "at most 5,000 characters".into(),
+        return Err(invalid(vec![problem(
+            "note",
+            "note_too_long",
+            "at most 5,000 characters",
         )]));
     }
     if req.state != "received" {
-        return Err(DisclosureError::Conflict(format!(
+        return Err(PortalError::Conflict(format!(
             "the request is {}; only a request awaiting an answer takes this step",
             req.state
         )));
@@ -566,9 +536,10 @@ pub async fn act(
     {
         "correct" => {
             if note.is_empty() {
-                return Err(invalid(vec![(
-                    "note".into(),
-                    "say what the requester should correct (一次性告知)".into(),
+                return Err(invalid(vec![problem(
+                    "note",
+                    "need_note",
+                    "say what the requester should correct (一次性告知)",
                 )]));
             }
             (
@@ -580,14 +551,15 @@ pub async fn act(
         }
         "extend" => {
             if req.extended {
-                return Err(DisclosureError::Conflict(
+                return Err(PortalError::Conflict(
                     "the limit was extended once already (Art. 33 allows one extension)".into(),
                 ));
             }
             if note.is_empty() {
-                return Err(invalid(vec![(
-                    "note".into(),
-                    "say why the answer needs longer".into(),
+                return Err(invalid(vec![problem(
+                    "note",
+                    "need_note",
+                    "say why the answer needs longer",
                 )]));
             }
             let due = req
@@ -617,15 +589,17 @@ pub async fn act(
                         })
                     })
                     .collect();
-                return Err(invalid(vec![(
-                    "outcome".into(),
+                return Err(invalid(vec![problem(
+                    "outcome",
+                    "bad_outcome",
                     format!("an outcome with its reason: {}", all.join(", ")),
                 )]));
             }
             if step.outcome != "public" && note.is_empty() {
-                return Err(invalid(vec![(
-                    "note".into(),
-                    "an answer other than 予以公开 gives its reasons and the legal basis".into(),
+                return Err(invalid(vec![problem(
+                    "note",
+                    "need_reasons",
+                    "an answer other than 予以公开 gives its reasons and the legal basis",
                 )]));
             }
             (
@@ -646,7 +620,7 @@ pub async fn act(
     let today = day(ctx.today());
     let (outcome, reason) = (step.outcome.clone(), step.reason.clone());
     ctx.db
-        .transact(move |c| -> Result<(), DisclosureError> {
+        .transact(move |c| -> Result<(), PortalError> {
             let mut p = params_;
             p.push(now.into());
             p.push(no2.as_str().into());
@@ -656,7 +630,7 @@ pub async fn act(
                 p.push(today.as_str().into());
             }
             if c.execute(sql, &p)? == 0 {
-                return Err(DisclosureError::Conflict(
+                return Err(PortalError::Conflict(
                     "the request changed meanwhile: load it again".into(),
                 ));
             }
@@ -686,7 +660,7 @@ pub async fn applicant_act(
     no: &str,
     action: &str,
     text: &str,
-) -> Result<Request, DisclosureError> {
+) -> Result<Request, PortalError> {
     let req = get_as(ctx, no, Who::Applicant(account)).await?;
     let text = text.trim().to_owned();
     let now = tongban_platform::time::now_millis();
@@ -701,20 +675,21 @@ pub async fn applicant_act(
     match action {
         "corrected" => {
             if req.state != "correcting" {
-                return Err(DisclosureError::Conflict(
+                return Err(PortalError::Conflict(
                     "the department has not asked for a correction".into(),
                 ));
             }
             let n = text.chars().count();
             if n == 0 || n > 5_000 {
-                return Err(invalid(vec![(
-                    "description".into(),
-                    "1–5000 characters".into(),
+                return Err(invalid(vec![problem(
+                    "description",
+                    "text_too_long",
+                    "1–5000 characters",
                 )]));
             }
             let due = day(cal.add_workdays(received, LIMIT_DAYS));
             ctx.db
-                .transact(move |c| -> Result<(), DisclosureError> {
+                .transact(move |c| -> Result<(), PortalError> {
                     let sealed = seal_text(&text)?;
                     if c.execute(
                         "UPDATE disclosure_requests SET state = 'received', description = $1, received_on = $2, due_on = $3,
@@ -722,7 +697,7 @@ pub async fn applicant_act(
                         params![sealed, day(received), due.as_str(), now, no2.as_str()],
                     )? == 0
                     {
-                        return Err(DisclosureError::Conflict("the request changed meanwhile: load it again".into()));
+                        return Err(PortalError::Conflict("the request changed meanwhile: load it again".into()));
                     }
                     let id = c.query_one("SELECT id FROM disclosure_requests WHERE request_no = $1", params![no2.as_str()])?.get_i64("id")?;
                     event(c, id, now, "corrected", "applicant", "")?;
@@ -733,20 +708,20 @@ pub async fn applicant_act(
         }
         "withdraw" => {
             if !matches!(req.state.as_str(), "received" | "correcting") {
-                return Err(DisclosureError::Conflict(format!(
+                return Err(PortalError::Conflict(format!(
                     "the request is {}",
                     req.state
                 )));
             }
             ctx.db
-                .transact(move |c| -> Result<(), DisclosureError> {
+                .transact(move |c| -> Result<(), PortalError> {
                     if c.execute(
                         "UPDATE disclosure_requests SET state = 'withdrawn', due_on = NULL, updated_at = $1
                          WHERE request_no = $2 AND state IN ('received', 'correcting')",
                         params![now, no2.as_str()],
                     )? == 0
                     {
-                        return Err(DisclosureError::Conflict("the request changed meanwhile: load it again".into()));
+                        return Err(PortalError::Conflict("the request changed meanwhile: load it again".into()));
                     }
                     let id = c.query_one("SELECT id FROM disclosure_requests WHERE request_no = $1", params![no2.as_str()])?.get_i64("id")?;
                     event(c, id, now, "withdraw", "applicant", &text)?;
@@ -756,7 +731,7 @@ pub async fn applicant_act(
                 .await?;
         }
         _ => {
-            return Err(DisclosureError::NotFound(
+            return Err(PortalError::NotFound(
                 "unknown_action",
                 format!("no step {action}: corrected or withdraw"),
             ))

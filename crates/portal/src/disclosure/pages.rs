@@ -241,7 +241,7 @@ async fn one(
 ) -> Response {
     match super::get_as(&ctx, &no, Who::Applicant(account)).await {
         Ok(r) => page.ok("my_disclosure_one.html", context! { r }),
-        Err(super::DisclosureError::NotFound(..)) => page.not_found(),
+        Err(crate::error::PortalError::NotFound(..)) => page.not_found(),
         Err(e) => page.error(&e.into()),
     }
 }
