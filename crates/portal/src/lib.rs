@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("portal", 3, "0003_sites"),
     tongban_platform::migration!("portal", 4, "0004_disclosure"),
     tongban_platform::migration!("portal", 5, "0005_site_visits"),
+    tongban_platform::migration!("portal", 6, "0006_site_staff"),
 ];
 
 /// The worker's pass for the website group: scheduled articles whose time has come go out,

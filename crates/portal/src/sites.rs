@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use tongban_platform::db::{Conn, DbError, Row};
+use tongban_platform::identity::Role;
 use tongban_platform::params;
 
 pub const KINDS: [&str; 3] = ["portal", "department", "district"];
@@ -40,6 +41,11 @@ pub struct Site {
     #[serde(default)]
     pub position: i64,
     pub columns: Vec<Column>,
+    /// Site editors and reviewers of the owner assigned to this site (usernames). Staff
+    /// assigned to some site act only on the sites they are assigned to; the others on
+    /// every site of their department.
+    #[serde(default)]
+    pub staff: Vec<String>,
     /// The logo's blob key, when one was uploaded (read-only here).
     #[serde(default, skip_deserializing)]
     pub logo: Option<String>,
@@ -134,6 +140,7 @@ fn site_from(r: &Row) -> Result<Site, DbError> {
         index_scheme: r.get_str("index_scheme")?,
         position: r.get_i64("position")?,
         columns: Vec::new(),
+        staff: Vec::new(),
         logo: r.get_opt_str("logo")?,
         department_name: r.get_opt_str("dname")?.unwrap_or_default(),
     })
@@ -157,8 +164,19 @@ fn with_columns(c: &mut dyn Conn, mut sites: Vec<Site>) -> Result<Vec<Site>, DbE
             name_en: r.get_str("name_en")?,
         });
     }
+    let mut staff: HashMap<String, Vec<String>> = HashMap::new();
+    for r in &c.query(
+        "SELECT site_code, username FROM site_staff ORDER BY site_code, username",
+        &[],
+    )? {
+        staff
+            .entry(r.get_str("site_code")?)
+            .or_default()
+            .push(r.get_str("username")?);
+    }
     for s in &mut sites {
         s.columns = by.remove(&s.code).unwrap_or_default();
+        s.staff = staff.remove(&s.code).unwrap_or_default();
     }
     Ok(sites)
 }
@@ -206,6 +224,18 @@ pub fn save(c: &mut dyn Conn, s: &Site, now: i64) -> Result<bool, SaveError> {
             s.department
         )]));
     }
+    for u in &s.staff {
+        let ok = tongban_platform::identity::staff_credentials(c, u)?.is_some_and(|x| {
+            x.staff.department.code == s.department
+                && (x.staff.has(Role::SiteEditor) || x.staff.has(Role::SiteReviewer))
+        });
+        if !ok {
+            return Err(SaveError::Invalid(vec![format!(
+                "staff: {u} is no site editor or reviewer of {}",
+                s.department
+            )]));
+        }
+    }
     let existed = c
         .query_opt(
             "SELECT code FROM sites WHERE code = $1",
@@ -252,6 +282,16 @@ pub fn save(c: &mut dyn Conn, s: &Site, now: i64) -> Result<bool, SaveError> {
         "DELETE FROM site_columns WHERE site_code = $1",
         params![s.code.as_str()],
     )?;
+    c.execute(
+        "DELETE FROM site_staff WHERE site_code = $1",
+        params![s.code.as_str()],
+    )?;
+    for u in &s.staff {
+        c.execute(
+            "INSERT INTO site_staff (site_code, username) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            params![s.code.as_str(), u.as_str()],
+        )?;
+    }
     for (i, col) in s.columns.iter().enumerate() {
         c.execute(
             "INSERT INTO site_columns (site_code, code, name, name_en, position) VALUES ($1, $2, $3, $4, $5)",
@@ -259,6 +299,30 @@ pub fn save(c: &mut dyn Conn, s: &Site, now: i64) -> Result<bool, SaveError> {
         )?;
     }
     Ok(!existed)
+}
+
+/// The sites `username` is assigned to (empty: not limited to any).
+pub fn assigned(c: &mut dyn Conn, username: &str) -> Result<Vec<String>, DbError> {
+    c.query(
+        "SELECT site_code FROM site_staff WHERE username = $1",
+        params![username],
+    )?
+    .iter()
+    .map(|r| r.get_str("site_code"))
+    .collect()
+}
+
+/// Whether `staff` may act as `role` on `site`: the role, in the owning department, and
+/// assigned to this site when assigned to any (`assigned`, from [`assigned`]).
+pub fn may(
+    staff: &tongban_platform::identity::Staff,
+    role: Role,
+    site: &Site,
+    assigned: &[String],
+) -> bool {
+    staff.has(role)
+        && staff.department.code == site.department
+        && (assigned.is_empty() || assigned.contains(&site.code))
 }
 
 /// Keep a new logo (a blob key of the re-encoded picture).

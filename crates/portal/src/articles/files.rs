@@ -102,7 +102,7 @@ pub async fn attach(
         })
         .await?
         .ok_or_else(|| PortalError::NotFound("no_such_article", format!("no article {id}")))?;
-    if !(staff.has(Role::SiteEditor) && staff.department.code == site.department) {
+    if !crate::articles::flow::may(ctx, staff, Role::SiteEditor, &site).await? {
         audit::record(
             &ctx.db,
             Entry::staff(staff, "article.attach", &id.to_string(), "denied"),

@@ -13,8 +13,19 @@ use tongban_platform::{params, Ctx};
 
 use crate::error::{problem, PortalError, Problem};
 
-fn may(staff: &Staff, role: Role, site: &Site) -> bool {
-    staff.has(role) && staff.department.code == site.department
+/// Whether `staff` may act as `role` on `site` (see [`sites::may`]).
+pub(crate) async fn may(
+    ctx: &Ctx,
+    staff: &Staff,
+    role: Role,
+    site: &Site,
+) -> Result<bool, PortalError> {
+    if !(staff.has(role) && staff.department.code == site.department) {
+        return Ok(false);
+    }
+    let user = staff.username.clone();
+    let assigned = ctx.db.read(move |c| sites::assigned(c, &user)).await?;
+    Ok(sites::may(staff, role, site, &assigned))
 }
 
 async fn refuse(ctx: &Ctx, staff: &Staff, action: &str, object: &str, why: &str) -> PortalError {
@@ -79,7 +90,7 @@ pub async fn create(ctx: &Ctx, staff: &Staff, mut d: Draft) -> Result<Article, P
             .await?
             .ok_or_else(|| PortalError::NotFound("no_such_site", format!("no site {}", d.site)))?
     };
-    if !may(staff, Role::SiteEditor, &site) {
+    if !may(ctx, staff, Role::SiteEditor, &site).await? {
         return Err(refuse(
             ctx,
             staff,
@@ -136,7 +147,9 @@ async fn load(ctx: &Ctx, id: i64) -> Result<(Article, Site), PortalError> {
 /// An article for staff of its department (editors and reviewers), with its steps.
 pub async fn read(ctx: &Ctx, staff: &Staff, id: i64) -> Result<Article, PortalError> {
     let (_, site) = load(ctx, id).await?;
-    if !(may(staff, Role::SiteEditor, &site) || may(staff, Role::SiteReviewer, &site)) {
+    if !(may(ctx, staff, Role::SiteEditor, &site).await?
+        || may(ctx, staff, Role::SiteReviewer, &site).await?)
+    {
         return Err(PortalError::Forbidden(
             "only the site's editors and reviewers read its unpublished articles".into(),
         ));
@@ -156,7 +169,7 @@ pub async fn update(
     mut d: Draft,
 ) -> Result<Article, PortalError> {
     let (a, site) = load(ctx, id).await?;
-    if !may(staff, Role::SiteEditor, &site) {
+    if !may(ctx, staff, Role::SiteEditor, &site).await? {
         return Err(refuse(
             ctx,
             staff,
@@ -254,7 +267,7 @@ pub async fn act(
     };
     let object = id.to_string();
     let audit_action = format!("article.{action}");
-    if !may(staff, role, &site) {
+    if !may(ctx, staff, role, &site).await? {
         return Err(refuse(
             ctx,
             staff,

@@ -300,8 +300,10 @@ async fn act(
 async fn public_sites(State(ctx): State<Ctx>) -> Result<Json<Value>, ApiError> {
     let mut sites = ctx.db.read(sites::list).await?;
     for s in &mut sites {
-        // Which node serves which host is no one's business but the operator's.
+        // Which node serves which host, and who edits it, are no one's business but the
+        // city's.
         s.host = None;
+        s.staff.clear();
         s.logo = s.logo.as_ref().map(|_| format!("/sites/{}/logo", s.code));
     }
     Ok(Json(sites_json(sites)))

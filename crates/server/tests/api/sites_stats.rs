@@ -138,3 +138,97 @@ on_both_engines!(
         assert_eq!(fig, Some(json!(1.0)), "{board}");
     }
 );
+
+on_both_engines!(editors_per_site, |app: TestApp| async move {
+    // 梁溪区 owns the district site `lxq`; it opens a second site and assigns one editor to it.
+    let admin = app.staff("xps1", "wx-lxq", &[Role::Admin]).await;
+    let anywhere = app.staff("xps2", "wx-lxq", &[Role::SiteEditor]).await;
+    let only_new = app.staff("xps3", "wx-lxq", &[Role::SiteEditor]).await;
+    app.staff("xps4", "wx-gaj", &[Role::SiteEditor]).await;
+    let site = |staff: Value| {
+        json!({"code": "x", "kind": "district", "name": "梁溪区文明办", "department": "wx-lxq",
+            "index_scheme": "LXWM/{year}-{seq}", "columns": [{"code": "news", "name": "工作动态"}],
+            "staff": staff})
+    };
+    let put = |body: Value| {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.iurl("/api/v1/staff/sites/lxwm"),
+            admin.clone(),
+        );
+        async move {
+            client
+                .put(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Only the owner's site editors and reviewers can be assigned.
+    for bad in ["xps4", "nobody"] {
+        let (s, code, body) = error_code(put(site(json!([bad]))).await).await;
+        assert_eq!(
+            (s, code.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_site"),
+            "{body}"
+        );
+        assert!(body.contains(bad), "{body}");
+    }
+    let r = put(site(json!(["xps3"]))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let one: Value = app
+        .get(&app.iurl("/api/v1/staff/sites/lxwm"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["staff"], json!(["xps3"]));
+    let public: Value = app
+        .client
+        .get(app.url("/api/v1/sites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = public["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "lxwm")
+        .unwrap()
+        .clone();
+    assert_eq!(listed["staff"], json!([]));
+
+    let draft = |site: &str| json!({"site": site, "column": "news", "title": "文明实践活动"});
+    let create = |token: &String, site: &str| {
+        let (client, url, token, body) = (
+            app.client.clone(),
+            app.iurl("/api/v1/staff/articles"),
+            token.clone(),
+            draft(site),
+        );
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // The assigned editor writes for that site only; an unassigned one for every site of 梁溪区.
+    assert_eq!(create(&only_new, "lxwm").await, StatusCode::CREATED);
+    assert_eq!(create(&only_new, "lxq").await, StatusCode::FORBIDDEN);
+    assert_eq!(create(&anywhere, "lxwm").await, StatusCode::CREATED);
+    assert_eq!(create(&anywhere, "lxq").await, StatusCode::CREATED);
+    // Unassigned again, the editor acts on every site of the department.
+    let r = put(site(json!([]))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(create(&only_new, "lxq").await, StatusCode::CREATED);
+});
