@@ -137,7 +137,11 @@ async fn page(
         Err(e) => return page.error(&e),
     };
     let mut base = format!("/search?q={}", tongban_web::page::urlencode(&text));
-    for (k, v) in [("type", &filter.kind), ("department", &filter.department)] {
+    for (k, v) in [
+        ("type", &filter.kind),
+        ("department", &filter.department),
+        ("site", &filter.site),
+    ] {
         if let Some(v) = v {
             base.push_str(&format!("&{k}={}", tongban_web::page::urlencode(v)));
         }
@@ -148,7 +152,7 @@ async fn page(
         "search.html",
         context! {
             qenc => tongban_web::page::urlencode(&text), q => text, items => r.items, total => r.total, facets => r.facets,
-            kind => filter.kind, department => filter.department,
+            kind => filter.kind, department => filter.department, site => filter.site,
             page => p.page, per_page => p.page_size, base_query => base,
         },
     )
