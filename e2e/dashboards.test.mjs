@@ -21,7 +21,7 @@ const BOARDS = [
   ['政务服务', 6],
   ['民生服务', 5],
   ['城市管理', 4],
-  ['数据中心', 4],
+  ['数据中心', 5],
 ];
 
 for (const vp of [{ name: 'phone', width: 360, height: 740 }, { name: 'desktop', width: 1280, height: 800 }]) {
