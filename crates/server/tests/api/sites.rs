@@ -276,10 +276,10 @@ on_both_engines!(
         assert_eq!(v["items"][0]["id"], id.to_string(), "{v}");
 
         // The site's search box keeps to the site.
-    let (_, page) = text(&app, "/search?q=%E6%A0%87%E5%87%86%E5%8C%96&site=portal").await;
-    assert!(page.contains("关于推进政务服务标准化的通知"), "{page}");
-    assert!(page.contains(r#"name="site" value="portal""#), "{page}");
-    // Withdrawn: a reason is required; then it is gone from pages, files and search.
+        let (_, page) = text(&app, "/search?q=%E6%A0%87%E5%87%86%E5%8C%96&site=portal").await;
+        assert!(page.contains("关于推进政务服务标准化的通知"), "{page}");
+        assert!(page.contains(r#"name="site" value="portal""#), "{page}");
+        // Withdrawn: a reason is required; then it is gone from pages, files and search.
         assert_eq!(
             step(&app, &reviewer, id, "withdraw", json!({}))
                 .await
