@@ -7,12 +7,16 @@ use super::tokenizer::{self, Jieba};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
+    TantivyDocument, Term,
+};
 
 /// One document of any room: a matter, an article, a letter, a dataset.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -68,14 +72,17 @@ pub struct Facets {
 pub struct Results {
     pub items: Vec<Hit>,
     pub total: usize,
-    /// Counted over the best [`FACET_DOCS`] matches.
+    /// Counted over every match.
     pub facets: Facets,
     /// The terms searched for, synonyms included.
     pub terms: Vec<String>,
 }
 
-/// How many of the best matches the facets count.
-pub const FACET_DOCS: usize = 1000;
+/// How many of the best matches a ranking for another list ([`Engine::ids`]) may take.
+pub const RANKED_IDS: usize = 1000;
+
+/// The fields the facets count, by name (each `STRING | FAST`), in [`Facets`]' order.
+const FACET_FIELDS: [&str; 4] = ["kind", "department", "site", "year"];
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -125,19 +132,30 @@ impl Engine {
             .set_stored();
         let f = Fields {
             key: b.add_text_field("key", STRING),
-            kind: b.add_text_field("kind", STRING | STORED),
-            id: b.add_text_field("id", STRING | STORED),
+            kind: b.add_text_field("kind", STRING | STORED | FAST),
+            id: b.add_text_field("id", STRING | STORED | FAST),
             title: b.add_text_field("title", text.clone()),
             body: b.add_text_field("body", text),
             url: b.add_text_field("url", STORED),
-            department: b.add_text_field("department", STRING | STORED),
+            department: b.add_text_field("department", STRING | STORED | FAST),
             department_name: b.add_text_field("department_name", STORED),
-            site: b.add_text_field("site", STRING | STORED),
-            year: b.add_text_field("year", STRING),
+            site: b.add_text_field("site", STRING | STORED | FAST),
+            year: b.add_text_field("year", STRING | FAST),
             date: b.add_text_field("date", STORED),
-            code: b.add_text_field("code", STRING),
+            // Frequencies too, as in every other field searched: a query made only of terms
+            // with frequencies is searched by block-max WAND.
+            code: b.add_text_field(
+                "code",
+                TextOptions::default().set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("raw")
+                        .set_index_option(IndexRecordOption::WithFreqs),
+                ),
+            ),
         };
-        let index = Index::create_in_ram(b.build());
+        let mut index = Index::create_in_ram(b.build());
+        // A query's segments are searched on every core: one citizen's search waits less.
+        index.set_default_multithread_executor()?;
         index.tokenizers().register(
             tokenizer::NAME,
             tantivy::tokenizer::TextAnalyzer::from(Jieba::default()),
@@ -235,56 +253,51 @@ impl Engine {
             return Ok(Results::default());
         };
         let searcher = self.reader.searcher();
-        let (top, total) = searcher.search(
+        let from = page.saturating_sub(1) * per_page;
+        // The page's documents by score, then every match counted by its facets without
+        // scoring (in blocks); stored fields are read for the page only. The `Count` beside
+        // the top documents keeps tantivy from pruning with block-max WAND, which on queries
+        // of many common terms (synonyms expanded) visits more than the plain union does.
+        let (top, _) = searcher.search(
             &query,
-            &(TopDocs::with_limit(FACET_DOCS).order_by_score(), Count),
+            &(
+                TopDocs::with_limit(per_page.max(1))
+                    .and_offset(from)
+                    .order_by_score(),
+                Count,
+            ),
         )?;
-        let mut facets = Facets::default();
+        let counts = searcher.search(&query, &FacetCounter)?;
         let text = |d: &TantivyDocument, field: Field| {
             d.get_first(field)
                 .and_then(|v| v.as_str())
                 .unwrap_or("")
                 .to_owned()
         };
-        let mut docs = Vec::with_capacity(top.len());
-        for (score, addr) in &top {
-            let d: TantivyDocument = searcher.doc(*addr)?;
-            *facets.kind.entry(text(&d, f.kind)).or_default() += 1;
-            let dept = text(&d, f.department);
-            if !dept.is_empty() {
-                *facets.department.entry(dept).or_default() += 1;
-            }
-            let site = text(&d, f.site);
-            if !site.is_empty() {
-                *facets.site.entry(site).or_default() += 1;
-            }
-            let date = text(&d, f.date);
-            if let Some(y) = date.get(..4) {
-                *facets.year.entry(y.to_owned()).or_default() += 1;
-            }
-            docs.push((*score, d));
-        }
         let words: Vec<&str> = terms.iter().map(|(t, _)| t.as_str()).collect();
-        let from = page.saturating_sub(1) * per_page;
-        let items = docs
-            .into_iter()
-            .skip(from)
-            .take(per_page)
-            .map(|(score, d)| {
-                let snippet = snippet(&text(&d, f.body), &words, 60);
-                Hit {
-                    kind: text(&d, f.kind),
-                    id: text(&d, f.id),
-                    title: text(&d, f.title),
-                    url: text(&d, f.url),
-                    snippet,
-                    department: text(&d, f.department),
-                    department_name: text(&d, f.department_name),
-                    date: text(&d, f.date),
-                    score,
-                }
-            })
-            .collect();
+        let mut items = Vec::with_capacity(top.len());
+        for (score, addr) in top.into_iter().take(per_page) {
+            let d: TantivyDocument = searcher.doc(addr)?;
+            items.push(Hit {
+                kind: text(&d, f.kind),
+                id: text(&d, f.id),
+                title: text(&d, f.title),
+                url: text(&d, f.url),
+                snippet: snippet(&text(&d, f.body), &words, 60),
+                department: text(&d, f.department),
+                department_name: text(&d, f.department_name),
+                date: text(&d, f.date),
+                score,
+            });
+        }
+        let [kind, department, site, year] = counts.maps;
+        let facets = Facets {
+            kind,
+            department,
+            site,
+            year,
+        };
+        let total = counts.total;
         let mut seen = BTreeSet::new();
         Ok(Results {
             items,
@@ -327,14 +340,13 @@ impl Engine {
                 Box::new(BoostQuery::new(
                     Box::new(TermQuery::new(
                         Term::from_field_text(f.code, &typed),
-                        IndexRecordOption::Basic,
+                        IndexRecordOption::WithFreqs,
                     )),
                     10.0,
                 )),
             ));
         }
-        let mut must: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (field, value) in [
             (f.kind, &filter.kind),
             (f.site, &filter.site),
@@ -351,6 +363,11 @@ impl Engine {
                 ));
             }
         }
+        // Unfiltered, the terms alone: a flat union of term queries, which tantivy prunes.
+        if must.is_empty() {
+            return Some(BooleanQuery::new(should));
+        }
+        must.push((Occur::Must, Box::new(BooleanQuery::new(should))));
         Some(BooleanQuery::new(must))
     }
 
@@ -368,11 +385,28 @@ impl Engine {
         };
         let searcher = self.reader.searcher();
         let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        // From the id's fast column: no stored document is opened.
+        let mut columns = BTreeMap::new();
         let mut out = Vec::with_capacity(top.len());
+        let mut id = String::new();
         for (_, addr) in top {
-            let d: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = d.get_first(self.f.id).and_then(|v| v.as_str()) {
-                out.push(id.to_owned());
+            let column = match columns.entry(addr.segment_ord) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => e.insert(
+                    searcher
+                        .segment_reader(addr.segment_ord)
+                        .fast_fields()
+                        .str("id")?,
+                ),
+            };
+            let Some(column) = column.as_ref() else {
+                continue;
+            };
+            if let Some(ord) = column.term_ords(addr.doc_id).next() {
+                id.clear();
+                if column.ord_to_str(ord, &mut id).unwrap_or(false) {
+                    out.push(id.clone());
+                }
             }
         }
         Ok(out)
@@ -381,6 +415,125 @@ impl Engine {
     /// The index itself (for tests and the bench).
     pub fn index(&self) -> &Index {
         &self.index
+    }
+}
+
+/// Counts every match by the terms of the [`FACET_FIELDS`] (from their fast columns, by term
+/// ordinal, named only at the end), and the matches themselves.
+struct FacetCounter;
+
+#[derive(Default)]
+struct FacetFruit {
+    total: usize,
+    maps: [BTreeMap<String, usize>; 4],
+}
+
+struct FacetSegment {
+    columns: Vec<Option<StrColumn>>,
+    counts: Vec<Vec<u32>>,
+    total: usize,
+    ords: Vec<Option<u64>>,
+}
+
+impl Collector for FacetCounter {
+    type Fruit = FacetFruit;
+    type Child = FacetSegment;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<FacetSegment> {
+        let mut columns = Vec::with_capacity(FACET_FIELDS.len());
+        let mut counts = Vec::with_capacity(FACET_FIELDS.len());
+        for name in FACET_FIELDS {
+            let column = reader.fast_fields().str(name)?;
+            counts.push(vec![0; column.as_ref().map_or(0, |c| c.num_terms())]);
+            columns.push(column);
+        }
+        Ok(FacetSegment {
+            columns,
+            counts,
+            total: 0,
+            ords: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<FacetFruit>) -> tantivy::Result<FacetFruit> {
+        let mut all = FacetFruit::default();
+        for fruit in fruits {
+            all.total += fruit.total;
+            for (into, from) in all.maps.iter_mut().zip(fruit.maps) {
+                for (k, n) in from {
+                    *into.entry(k).or_default() += n;
+                }
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for FacetSegment {
+    type Fruit = FacetFruit;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.total += 1;
+        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
+            if let Some(column) = column {
+                for ord in column.term_ords(doc) {
+                    if let Some(n) = counts.get_mut(ord as usize) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.total += docs.len();
+        self.ords.resize(docs.len(), None);
+        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
+            let Some(column) = column else { continue };
+            self.ords.fill(None);
+            // Each facet field holds one value per document.
+            column.ords().first_vals(docs, &mut self.ords);
+            for ord in self.ords.iter().flatten() {
+                if let Some(n) = counts.get_mut(*ord as usize) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> FacetFruit {
+        let mut fruit = FacetFruit {
+            total: self.total,
+            ..FacetFruit::default()
+        };
+        for ((column, counts), map) in self
+            .columns
+            .iter()
+            .zip(self.counts)
+            .zip(fruit.maps.iter_mut())
+        {
+            let Some(column) = column else { continue };
+            let mut name = String::new();
+            for (ord, n) in counts.into_iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                name.clear();
+                // Empty values (no department, no site, no date) are not a facet.
+                if column.ord_to_str(ord as u64, &mut name).unwrap_or(false) && !name.is_empty() {
+                    *map.entry(name.clone()).or_default() += n as usize;
+                }
+            }
+        }
+        fruit
     }
 }
 
@@ -453,7 +606,91 @@ pub fn snippet(body: &str, words: &[&str], chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::snippet;
+    use super::*;
+
+    fn doc(i: usize) -> Doc {
+        Doc {
+            kind: ["matter", "article"][i % 2].into(),
+            id: format!("WX-T-{i:03}"),
+            // Ever more 公积金 in the title: the ranking is known.
+            title: format!("{}提取", "公积金".repeat(1 + i % 7)),
+            body: "住房公积金".into(),
+            url: format!("/x/{i}"),
+            department: format!("d{}", i % 3),
+            site: if i.is_multiple_of(5) {
+                String::new()
+            } else {
+                "s1".into()
+            },
+            date: if i < 10 {
+                String::new()
+            } else {
+                format!("202{}-01-01", i % 4)
+            },
+            ..Doc::default()
+        }
+    }
+
+    #[test]
+    fn pages_and_facets_over_every_match() {
+        let e = Engine::new().unwrap();
+        let docs: Vec<Doc> = (0..2100).map(doc).collect();
+        // Several commits: several segments.
+        for chunk in docs.chunks(700) {
+            e.apply(chunk, &[]).unwrap();
+        }
+        e.apply(&[], &[("matter".into(), "WX-T-000".into())])
+            .unwrap();
+        let syn = Synonyms::default();
+        let all = e.search("公积金", &syn, &Filter::default(), 1, 10).unwrap();
+        assert_eq!(all.total, 2099);
+        assert_eq!(all.items.len(), 10);
+        assert_eq!(all.facets.kind["article"], 1050);
+        assert_eq!(all.facets.kind["matter"], 1049);
+        assert_eq!(all.facets.department.values().sum::<usize>(), 2099);
+        // Documents without a site or a date are in no site or year facet.
+        assert_eq!(all.facets.site["s1"], 1680);
+        assert!(!all.facets.site.contains_key(""));
+        assert_eq!(all.facets.year.values().sum::<usize>(), 2090);
+        // Page 2 continues page 1 by score.
+        let two = e.search("公积金", &syn, &Filter::default(), 2, 10).unwrap();
+        assert_eq!(two.total, 2099);
+        assert_eq!(two.items.len(), 10);
+        assert!(two
+            .items
+            .iter()
+            .all(|h| all.items.iter().all(|a| a.id != h.id)));
+        assert!(two.items[0].score <= all.items[9].score);
+        // Narrowed, the facets count what is left.
+        let filter = Filter {
+            kind: Some("article".into()),
+            department: Some("d1".into()),
+            ..Filter::default()
+        };
+        let some = e.search("公积金", &syn, &filter, 1, 10).unwrap();
+        assert_eq!(some.total, 350);
+        assert_eq!(some.facets.kind.len(), 1);
+        assert_eq!(some.facets.department["d1"], 350);
+        // A code as typed; and rankings read ids without opening documents.
+        let code = e
+            .search("wx-t-007", &syn, &Filter::default(), 1, 1)
+            .unwrap();
+        assert_eq!(code.items[0].id, "WX-T-007");
+        let ids = e.ids("公积金", &syn, &Filter::default(), 5).unwrap();
+        assert_eq!(ids.len(), 5);
+        assert_eq!(ids[0], all.items[0].id);
+        assert!(e
+            .search("", &syn, &Filter::default(), 1, 10)
+            .unwrap()
+            .items
+            .is_empty());
+        // Past the last page: nothing, and still the total.
+        let past = e
+            .search("公积金", &syn, &Filter::default(), 300, 10)
+            .unwrap();
+        assert!(past.items.is_empty());
+        assert_eq!(past.total, 2099);
+    }
 
     #[test]
     fn snippets_mark_and_escape() {

@@ -430,6 +430,6 @@ pub fn rank_matters(db: &Db, q: &str) -> Option<Vec<String>> {
         ..Filter::default()
     };
     l.engine
-        .ids(q, &l.synonyms, &filter, index::FACET_DOCS)
+        .ids(q, &l.synonyms, &filter, index::RANKED_IDS)
         .ok()
 }
