@@ -29,10 +29,18 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
 /// and this node learns the sites' host names.
 pub async fn tick(ctx: &tongban_platform::Ctx) -> Result<usize, tongban_platform::db::DbError> {
     let (tz, now, db) = (ctx.tz, tongban_platform::time::now_millis(), ctx.db.clone());
-    let n = ctx
+    // A write only when something is due (a read costs SQLite's writers nothing).
+    let due = ctx
         .db
-        .write(move |c| articles::flow::publish_due(c, now, tz))
+        .read(move |c| articles::flow::any_due(c, now))
         .await?;
+    let n = if due {
+        ctx.db
+            .write(move |c| articles::flow::publish_due(c, now, tz))
+            .await?
+    } else {
+        0
+    };
     ctx.db.read(move |c| sites::refresh_hosts(&db, c)).await?;
     Ok(n)
 }

@@ -97,36 +97,80 @@ pub async fn flush(ctx: &Ctx) -> Result<(), DbError> {
     if taken.views.is_empty() {
         return Ok(());
     }
-    ctx.db
-        .write(move |c| {
-            // Views of a site and column that exist; others (a mistyped address) are dropped.
+    // Where the views landed, resolved in one read (the sites and their columns, the
+    // articles seen in batches); views of a site or column that does not exist (a mistyped
+    // address) are dropped.
+    let (sums, visitors) = ctx
+        .db
+        .read(move |c| {
+            let mut sites: HashSet<String> = HashSet::new();
+            for r in c.query("SELECT code FROM sites", &[])? {
+                sites.insert(r.get_str("code")?);
+            }
+            let mut columns: HashSet<(String, String)> = HashSet::new();
+            for r in c.query("SELECT site_code, code FROM site_columns", &[])? {
+                columns.insert((r.get_str("site_code")?, r.get_str("code")?));
+            }
+            let mut ids: Vec<i64> = taken
+                .views
+                .keys()
+                .filter_map(|(_, _, p)| match p {
+                    Place::Article(id) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut articles: HashMap<i64, (String, String)> = HashMap::new();
+            for chunk in ids.chunks(200) {
+                let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let values: Vec<tongban_platform::db::Value> =
+                    chunk.iter().map(|id| (*id).into()).collect();
+                for r in c.query(
+                    &format!(
+                        "SELECT id, site_code, column_code FROM articles WHERE id IN ({})",
+                        marks.join(", ")
+                    ),
+                    &values,
+                )? {
+                    articles.insert(
+                        r.get_i64("id")?,
+                        (r.get_str("site_code")?, r.get_str("column_code")?),
+                    );
+                }
+            }
             let mut sums: HashMap<(String, String, String), i64> = HashMap::new();
             for ((day, site, p), n) in taken.views {
                 let column = match p {
                     Place::Column(col) => col,
                     Place::Site => String::new(),
-                    Place::Article(id) => match c.query_opt(
-                        "SELECT column_code FROM articles WHERE id = $1 AND site_code = $2",
-                        params![id, site.as_str()],
-                    )? {
-                        Some(r) => r.get_str("column_code")?,
-                        None => continue,
+                    Place::Article(id) => match articles.get(&id) {
+                        Some((s, col)) if *s == site => col.clone(),
+                        _ => continue,
                     },
                 };
                 let known = if column.is_empty() {
-                    c.query_opt("SELECT code FROM sites WHERE code = $1", params![site.as_str()])?
-                        .is_some()
+                    sites.contains(&site)
                 } else {
-                    c.query_opt(
-                        "SELECT code FROM site_columns WHERE site_code = $1 AND code = $2",
-                        params![site.as_str(), column.as_str()],
-                    )?
-                    .is_some()
+                    columns.contains(&(site.clone(), column.clone()))
                 };
                 if known {
                     *sums.entry((day, site, column)).or_insert(0) += n;
                 }
             }
+            let visitors: Vec<(String, String, String)> = taken
+                .visitors
+                .into_iter()
+                .filter(|(_, site, _)| sites.contains(site))
+                .collect();
+            Ok((sums, visitors))
+        })
+        .await?;
+    if sums.is_empty() && visitors.is_empty() {
+        return Ok(());
+    }
+    ctx.db
+        .write(move |c| {
             for ((day, site, column), n) in sums {
                 c.execute(
                     "INSERT INTO site_visits (day, site_code, column_code, views) VALUES ($1, $2, $3, $4)
@@ -134,10 +178,9 @@ pub async fn flush(ctx: &Ctx) -> Result<(), DbError> {
                     params![day, site, column, n],
                 )?;
             }
-            for (day, site, visitor) in taken.visitors {
+            for (day, site, visitor) in visitors {
                 c.execute(
-                    "INSERT INTO site_visitors (day, site_code, visitor) SELECT $1, $2, $3
-                     WHERE EXISTS (SELECT 1 FROM sites WHERE code = $2)
+                    "INSERT INTO site_visitors (day, site_code, visitor) VALUES ($1, $2, $3)
                      ON CONFLICT (day, site_code, visitor) DO NOTHING",
                     params![day, site, visitor],
                 )?;

@@ -432,6 +432,15 @@ pub(crate) fn publish(
 
 /// The worker's pass: scheduled articles whose time has come go out (once, whichever node
 /// gets there first). How many.
+/// Whether a scheduled article is due at `now`.
+pub fn any_due(c: &mut dyn Conn, now: i64) -> Result<bool, DbError> {
+    Ok(c.query_opt(
+        "SELECT id FROM articles WHERE state = 'scheduled' AND publish_at <= $1 LIMIT 1",
+        params![now],
+    )?
+    .is_some())
+}
+
 pub fn publish_due(c: &mut dyn Conn, now: i64, tz: chrono_tz::Tz) -> Result<usize, DbError> {
     let due = c.query(
         "SELECT id FROM articles WHERE state = 'scheduled' AND publish_at <= $1 ORDER BY publish_at, id LIMIT 500",

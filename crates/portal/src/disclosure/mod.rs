@@ -389,9 +389,8 @@ pub(crate) fn may_handle(staff: &Staff, department: &str) -> bool {
     staff.has(Role::SiteReviewer) && staff.department.code == department
 }
 
-/// One request, for its requester or the department's 政务公开 staff (a staff read of the
-/// requester's data is audited).
-pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, PortalError> {
+/// One request with its requester's account, whoever asks (not audited: the callers are).
+pub(crate) async fn fetch(ctx: &Ctx, no: &str) -> Result<Option<(i64, Request)>, PortalError> {
     let (cal, today, no2, tz) = (ctx.calendar(), ctx.today(), no.to_owned(), ctx.tz);
     let found = ctx
         .db
@@ -418,8 +417,18 @@ pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, Portal
             Ok(Some((account, req)))
         })
         .await?;
-    let missing =
-        || PortalError::NotFound("no_such_request", format!("no disclosure request {no}"));
+    Ok(found)
+}
+
+pub(crate) fn missing(no: &str) -> PortalError {
+    PortalError::NotFound("no_such_request", format!("no disclosure request {no}"))
+}
+
+/// One request, for its requester or the department's 政务公开 staff (a staff read of the
+/// requester's data is audited).
+pub async fn get_as(ctx: &Ctx, no: &str, who: Who<'_>) -> Result<Request, PortalError> {
+    let found = fetch(ctx, no).await?;
+    let missing = || missing(no);
     let (account, req) = found.ok_or_else(missing)?;
     match who {
         Who::Applicant(a) if a == account => Ok(req),

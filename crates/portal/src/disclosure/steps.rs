@@ -3,7 +3,8 @@
 //! the correction, which starts the count again; withdraw). Each is audited and kept on the
 //! request.
 
-use super::{day, event, get_as, invalid, outcome_names, parse_day, Request, Who};
+use super::{day, event, fetch, get_as, invalid, may_handle, missing, outcome_names, parse_day};
+use super::{Request, Who};
 use super::{EXTENSION_DAYS, LIMIT_DAYS, OUTCOMES};
 use crate::error::{problem, PortalError};
 use serde::Deserialize;
@@ -40,7 +41,18 @@ pub async fn act(
             format!("no step {action}: one of {}", STAFF_ACTIONS.join(", ")),
         ));
     }
-    let req = get_as(ctx, no, Who::Staff(staff)).await?;
+    // The step is audited (done or refused); reading the request for it is not a read.
+    let (_, req) = fetch(ctx, no).await?.ok_or_else(|| missing(no))?;
+    if !may_handle(staff, &req.department) {
+        audit::record(
+            &ctx.db,
+            Entry::staff(staff, &format!("disclosure.{action}"), no, "denied"),
+        )
+        .await;
+        return Err(PortalError::Forbidden(
+            "only the department's 政务公开 reviewers (site_reviewer) act on its requests".into(),
+        ));
+    }
     let note = step.note.trim().to_owned();
     if note.chars().count() > 5_000 {
         return Err(invalid(vec![problem(
@@ -173,7 +185,7 @@ pub async fn act(
             Ok(())
         })
         .await?;
-    get_as(ctx, no, Who::Staff(staff)).await
+    Ok(fetch(ctx, no).await?.ok_or_else(|| missing(no))?.1)
 }
 
 /// The requester's steps: `corrected` (the corrected description; the count starts again

@@ -61,6 +61,41 @@ on_both_engines!(
             p.top_columns[0],
             ("无锡市人民政府".to_owned(), "要闻动态".to_owned(), 3)
         );
+        // Counted views of places that do not exist (a site since removed, an article on
+        // another site's address, one that is gone) are dropped when written.
+        let id = article.rsplit('/').next().unwrap().to_owned();
+        let day = today.format("%Y-%m-%d").to_string();
+        for path in [
+            "/sites/nope".to_owned(),
+            "/sites/nope/columns/news".to_owned(),
+            format!("/sites/gaj/articles/{id}"),
+            "/sites/portal/articles/987654321".to_owned(),
+            "/sites/gaj".to_owned(),
+        ] {
+            tongban_portal::visits::record(
+                app.db(),
+                &app.ctx.config.database_url,
+                day.clone(),
+                &path,
+                "localhost",
+                "198.51.100.7",
+                "probe",
+            );
+        }
+        tongban_portal::visits::flush(&app.ctx).await.unwrap();
+        let (f2, t2) = (
+            day.clone(),
+            today.succ_opt().unwrap().format("%Y-%m-%d").to_string(),
+        );
+        let p = app
+            .db()
+            .read(move |c| tongban_portal::stats::period(c, &f2, &t2, 0, i64::MAX))
+            .await
+            .unwrap();
+        let site = |code: &str| p.by_site.iter().find(|s| s.code == code).unwrap().clone();
+        assert_eq!((site("gaj").views, site("gaj").visitors), (2, 2), "{p:?}");
+        assert_eq!(p.views, 8, "{p:?}");
+        assert!(p.by_site.iter().all(|s| s.code != "nope"), "{p:?}");
 
         // A request answered on time.
         let citizen = app.citizen().await;
@@ -104,7 +139,7 @@ on_both_engines!(
                 .map(|i| i["value"].clone())
                 .unwrap_or_default()
         };
-        assert_eq!(value(1, "site_visits"), json!(7.0), "{eval}");
+        assert_eq!(value(1, "site_visits"), json!(8.0), "{eval}");
         assert_eq!(value(1, "disclosure_on_time"), json!(100.0), "{eval}");
         assert!(value(0, "sites_updated").is_number(), "{eval}");
 
