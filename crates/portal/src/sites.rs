@@ -6,9 +6,10 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::RwLock;
+use tongban_platform::audit::{self, Entry};
 use tongban_platform::db::{Conn, DbError, Row};
-use tongban_platform::identity::Role;
-use tongban_platform::params;
+use tongban_platform::identity::{Role, Staff};
+use tongban_platform::{params, ApiError, Ctx};
 
 pub const KINDS: [&str; 3] = ["portal", "department", "district"];
 
@@ -337,8 +338,118 @@ pub fn set_logo(c: &mut dyn Conn, code: &str, blob: &str, now: i64) -> Result<bo
 pub enum SaveError {
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no site {0}")]
+    NoSite(String),
+    #[error("{0}")]
+    BadLogo(String),
+    #[error("{0}")]
+    Storage(String),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<SaveError> for ApiError {
+    fn from(e: SaveError) -> Self {
+        match e {
+            SaveError::Invalid(v) => ApiError::unprocessable("invalid_site", v.join("; "))
+                .with_fields(serde_json::json!({ "problems": v })),
+            SaveError::Forbidden(m) => ApiError::forbidden(m),
+            SaveError::NoSite(code) => {
+                ApiError::not_found("no_such_site", format!("no site {code}"))
+            }
+            SaveError::BadLogo(m) => ApiError::unprocessable("bad_logo", m),
+            SaveError::Storage(m) => {
+                tracing::error!(error = %m, "cannot store a logo");
+                ApiError::internal()
+            }
+            SaveError::Db(d) => d.into(),
+        }
+    }
+}
+
+/// Whether `staff` administers the department `department`, the owner of a site: only such an
+/// administrator saves the site or changes its logo.
+pub fn administers(staff: &Staff, department: &str) -> bool {
+    staff.has(Role::Admin) && staff.department.code == department
+}
+
+/// Save `s` whole for `staff`, an administrator of the department owning it before and after
+/// (refusals audited too); this node's host map follows at once. Whether the site is new.
+pub async fn save_as(ctx: &Ctx, staff: &Staff, s: Site) -> Result<bool, SaveError> {
+    let code = s.code.clone();
+    let before = ctx.db.read(move |c| get(c, &code)).await?;
+    if !administers(staff, &s.department)
+        || before
+            .as_ref()
+            .is_some_and(|b| !administers(staff, &b.department))
+    {
+        audit::record(&ctx.db, Entry::staff(staff, "site.save", &s.code, "denied")).await;
+        return Err(SaveError::Forbidden(
+            "only an administrator of the department that owns the site saves it",
+        ));
+    }
+    let now = tongban_platform::time::now_millis();
+    let entry = Entry::staff(staff, "site.save", &s.code, "ok");
+    let db = ctx.db.clone();
+    ctx.db
+        .transact(move |c| -> Result<bool, SaveError> {
+            let created = save(c, &s, now)?;
+            audit::append(c, &entry)?;
+            refresh_hosts(&db, c)?;
+            Ok(created)
+        })
+        .await
+}
+
+/// The largest logo accepted.
+pub const MAX_LOGO_BYTES: usize = 2 * 1024 * 1024;
+
+/// A new logo for site `code` from `staff`, an administrator of its department: a JPEG, PNG or
+/// GIF picture, decoded and encoded again without metadata, stored as a blob, audited. The
+/// logo's public address.
+pub async fn set_logo_as(
+    ctx: &Ctx,
+    staff: &Staff,
+    code: &str,
+    body: Vec<u8>,
+) -> Result<String, SaveError> {
+    let code2 = code.to_owned();
+    let site = ctx
+        .db
+        .read(move |c| get(c, &code2))
+        .await?
+        .ok_or_else(|| SaveError::NoSite(code.to_owned()))?;
+    if !administers(staff, &site.department) {
+        audit::record(&ctx.db, Entry::staff(staff, "site.logo", code, "denied")).await;
+        return Err(SaveError::Forbidden(
+            "only an administrator of the department that owns the site changes its logo",
+        ));
+    }
+    if body.len() > MAX_LOGO_BYTES {
+        return Err(SaveError::BadLogo("a logo may be at most 2 MB".into()));
+    }
+    let (bytes, _) =
+        tokio::task::spawn_blocking(move || tongban_platform::images::without_metadata(&body))
+            .await
+            .map_err(|e| SaveError::Storage(e.to_string()))?
+            .map_err(|e| SaveError::BadLogo(format!("send a JPEG, PNG or GIF picture: {e}")))?;
+    let dir = ctx.config.upload_dir.clone();
+    let blob = tokio::task::spawn_blocking(move || tongban_platform::blobs::put(&dir, &bytes))
+        .await
+        .map_err(|e| SaveError::Storage(e.to_string()))?
+        .map_err(|e| SaveError::Storage(e.to_string()))?;
+    let now = tongban_platform::time::now_millis();
+    let entry = Entry::staff(staff, "site.logo", code, "ok");
+    let code2 = code.to_owned();
+    ctx.db
+        .write(move |c| {
+            set_logo(c, &code2, &blob, now)?;
+            audit::append(c, &entry)
+        })
+        .await?;
+    Ok(format!("/sites/{}/logo", site.code))
 }
 
 /// This node's map of host names to sites, refreshed by the worker and on every save.

@@ -3,14 +3,13 @@
 
 use super::flow::{self, Step};
 use super::{Article, Draft, ListQuery};
-use crate::sites::{self, SaveError, Site};
+use crate::sites::{self, Site};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use tongban_platform::audit::{self, Entry};
 use tongban_platform::http::{JsonBody, Paged, Paging, QueryParams, StaffAuth};
 use tongban_platform::identity::Role;
 use tongban_platform::{ApiError, Ctx};
@@ -51,16 +50,6 @@ pub fn public_router() -> Router<Ctx> {
         .route(p[2], get(public_article))
 }
 
-impl From<SaveError> for ApiError {
-    fn from(e: SaveError) -> Self {
-        match e {
-            SaveError::Invalid(v) => ApiError::unprocessable("invalid_site", v.join("; "))
-                .with_fields(json!({ "problems": v })),
-            SaveError::Db(d) => d.into(),
-        }
-    }
-}
-
 fn sites_json(sites: Vec<Site>) -> Value {
     json!({ "items": sites, "topics": super::topics(), "doc_kinds": super::DOC_KINDS,
             "validities": super::VALIDITIES })
@@ -82,27 +71,7 @@ async fn save_site(
     JsonBody(mut s): JsonBody<Site>,
 ) -> Result<Json<Value>, ApiError> {
     s.code = code.clone();
-    let code2 = code.clone();
-    let before = ctx.db.read(move |c| sites::get(c, &code2)).await?;
-    let owner_ok = |d: &str| staff.has(Role::Admin) && staff.department.code == d;
-    if !owner_ok(&s.department) || before.as_ref().is_some_and(|b| !owner_ok(&b.department)) {
-        audit::record(&ctx.db, Entry::staff(&staff, "site.save", &code, "denied")).await;
-        return Err(ApiError::forbidden(
-            "only an administrator of the department that owns the site saves it",
-        ));
-    }
-    let now = tongban_platform::time::now_millis();
-    let entry = Entry::staff(&staff, "site.save", &code, "ok");
-    let db = ctx.db.clone();
-    let created = ctx
-        .db
-        .transact(move |c| -> Result<bool, SaveError> {
-            let created = sites::save(c, &s, now)?;
-            audit::append(c, &entry)?;
-            sites::refresh_hosts(&db, c)?;
-            Ok(created)
-        })
-        .await?;
+    let created = sites::save_as(&ctx, &staff, s).await?;
     let site = ctx.db.read(move |c| sites::get(c, &code)).await?;
     Ok(Json(json!({ "site": site, "created": created })))
 }
@@ -129,51 +98,8 @@ async fn save_logo(
     Path(code): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let code2 = code.clone();
-    let site = ctx
-        .db
-        .read(move |c| sites::get(c, &code2))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no_such_site", format!("no site {code}")))?;
-    if !(staff.has(Role::Admin) && staff.department.code == site.department) {
-        audit::record(&ctx.db, Entry::staff(&staff, "site.logo", &code, "denied")).await;
-        return Err(ApiError::forbidden(
-            "only an administrator of the department that owns the site changes its logo",
-        ));
-    }
-    if body.len() > 2 * 1024 * 1024 {
-        return Err(ApiError::unprocessable(
-            "bad_logo",
-            "a logo may be at most 2 MB",
-        ));
-    }
-    let data = body.to_vec();
-    let (bytes, _) =
-        tokio::task::spawn_blocking(move || tongban_platform::images::without_metadata(&data))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(|e| {
-                ApiError::unprocessable("bad_logo", format!("send a JPEG, PNG or GIF picture: {e}"))
-            })?;
-    let dir = ctx.config.upload_dir.clone();
-    let blob = tokio::task::spawn_blocking(move || tongban_platform::blobs::put(&dir, &bytes))
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "cannot store a logo");
-            ApiError::internal()
-        })?;
-    let now = tongban_platform::time::now_millis();
-    let entry = Entry::staff(&staff, "site.logo", &code, "ok");
-    ctx.db
-        .write(move |c| {
-            sites::set_logo(c, &code, &blob, now)?;
-            audit::append(c, &entry)
-        })
-        .await?;
-    Ok(Json(
-        json!({ "logo": format!("/sites/{}/logo", site.code) }),
-    ))
+    let logo = sites::set_logo_as(&ctx, &staff, &code, body.to_vec()).await?;
+    Ok(Json(json!({ "logo": logo })))
 }
 
 fn text(q: &HashMap<String, String>, k: &str) -> Option<String> {

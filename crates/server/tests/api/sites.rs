@@ -550,6 +550,56 @@ on_both_engines!(sites_are_data, |app: TestApp| async move {
     let bytes = r.bytes().await.unwrap();
     assert!(!bytes.windows(11).any(|w| w == b"GPSLatitude"));
     assert!(text(&app, "/sites/police").await.1.contains("/logo"));
+    // Only the owner's administrator changes the logo; refusals are audited with the saves'.
+    let r = app
+        .client
+        .put(app.iurl("/api/v1/staff/sites/police/logo"))
+        .bearer_auth(&other)
+        .body(jpeg_with_exif())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .put(app.iurl("/api/v1/staff/sites/nope/logo"))
+        .bearer_auth(&admin)
+        .body(jpeg_with_exif())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await.1, "no_such_site");
+    tongban_platform::audit::settle(app.db()).await.unwrap();
+    let audited = app
+        .db()
+        .read(|c| {
+            c.query(
+                "SELECT action, result, COUNT(*) AS n FROM audit_log WHERE action LIKE 'site.%'
+                 GROUP BY action, result ORDER BY action, result",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(format!(
+                    "{} {} {}",
+                    r.get_str("action")?,
+                    r.get_str("result")?,
+                    r.get_i64("n")?
+                ))
+            })
+            .collect::<Result<Vec<String>, tongban_platform::db::DbError>>()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        audited,
+        [
+            "site.logo denied 1",
+            "site.logo ok 1",
+            "site.save denied 2",
+            "site.save ok 1"
+        ]
+    );
 
     // From a file on the command line, all or nothing.
     let db_url = app.ctx.config.database_url.clone();
