@@ -39,10 +39,12 @@ pub enum Role {
     /// 网站审核 (政务公开): reviews, publishes and withdraws the articles of its department's
     /// sites, and answers its disclosure requests (依申请公开).
     SiteReviewer,
+    /// 数据发布: publishes its department's open datasets, with API tokens of its own.
+    DataPublisher,
 }
 
 /// Every role with its name in configuration, the CLI and the database.
-pub const ROLES: [(Role, &str); 12] = [
+pub const ROLES: [(Role, &str); 13] = [
     (Role::Clerk, "clerk"),
     (Role::Reviewer, "reviewer"),
     (Role::Approver, "approver"),
@@ -55,6 +57,7 @@ pub const ROLES: [(Role, &str); 12] = [
     (Role::Editor, "editor"),
     (Role::SiteEditor, "site_editor"),
     (Role::SiteReviewer, "site_reviewer"),
+    (Role::DataPublisher, "data_publisher"),
 ];
 
 fn role_names() -> String {

@@ -30,6 +30,7 @@ pub fn migrations() -> Vec<Migration> {
         tongban_insight::MIGRATIONS,
         tongban_exchange::MIGRATIONS,
         tongban_portal::MIGRATIONS,
+        tongban_opendata::MIGRATIONS,
     ]
     .concat()
 }
@@ -164,6 +165,7 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_portal::search::routes::PUBLIC_PATHS);
     v.extend(tongban_portal::articles::routes::PUBLIC_PATHS);
     v.extend(tongban_portal::disclosure::routes::PUBLIC_PATHS);
+    v.extend(tongban_opendata::ckan::PUBLIC_PATHS);
     v
 }
 
@@ -183,6 +185,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_portal::disclosure::routes::INTERNAL_PATHS);
     v.extend(tongban_portal::console::CONSOLE_PATHS);
     v.extend(tongban_portal::console_sites::CONSOLE_PATHS);
+    v.extend(tongban_opendata::staff::INTERNAL_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);
@@ -309,6 +312,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_portal::disclosure::routes::public_router())
         .merge(tongban_portal::pages::public_router())
         .merge(tongban_portal::disclosure::pages::public_router())
+        .merge(tongban_opendata::ckan::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))
@@ -364,6 +368,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
             tongban_portal::articles::routes::internal_router().layer(DefaultBodyLimit::max(limit)),
         )
         .merge(tongban_portal::disclosure::routes::internal_router())
+        .merge(tongban_opendata::staff::internal_router())
         .merge(tongban_portal::console::console_router())
         .merge(tongban_portal::console_sites::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_web::routes::console_router())
@@ -426,6 +431,9 @@ pub async fn serve(
 ) -> Result<(), String> {
     if let Err(e) = ctx.reload_calendar().await {
         return Err(format!("cannot load the calendar: {e}"));
+    }
+    if let Err(e) = tongban_opendata::start(&ctx).await {
+        return Err(format!("cannot prepare open data: {e}"));
     }
     // The one search: this node's index, built from the database in the background (a
     // search before it is ready builds it), and the catalogue's ranking of `/matters?q=`.

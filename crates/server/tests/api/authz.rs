@@ -14,7 +14,7 @@ enum Who {
     Other(Role),
 }
 
-const ROLES: [Role; 12] = [
+const ROLES: [Role; 13] = [
     Role::Clerk,
     Role::Reviewer,
     Role::Approver,
@@ -27,6 +27,7 @@ const ROLES: [Role; 12] = [
     Role::Editor,
     Role::SiteEditor,
     Role::SiteReviewer,
+    Role::DataPublisher,
 ];
 
 fn hotline_role(r: Role) -> bool {
@@ -183,6 +184,7 @@ const LOGOUT_FORM: &[(&str, &str)] = &[("csrf", CSRF)];
 const NO_CSRF_FORM: &[(&str, &str)] = &[("username", "x"), ("password", "y")];
 
 mod exchange_rows;
+mod opendata_rows;
 mod rows;
 mod site_rows;
 use rows::rows;

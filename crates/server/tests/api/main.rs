@@ -38,6 +38,7 @@ mod materials;
 mod nodes;
 mod once_only;
 mod open311;
+mod opendata;
 mod outbox;
 mod pages;
 mod paging;

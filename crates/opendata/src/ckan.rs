@@ -1,0 +1,224 @@
+//! CKAN's Action API v3 on the public listener: `/api/3/action/{name}` and
+//! `/api/action/{name}`, by GET (parameters in the query) or POST (a JSON object, or a form),
+//! answered in CKAN's envelope `{help, success, result}` or `{help, success: false, error:
+//! {__type, message, …}}` with CKAN's statuses, so CKAN's clients (`ckanapi`) work untouched.
+//! A publisher's token goes in `Authorization` (bare or as `Bearer`) or `X-CKAN-API-Key`.
+
+use crate::error::OdError;
+use crate::{actions, tokens, write};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+use tongban_platform::identity::Staff;
+use tongban_platform::Ctx;
+
+pub const PUBLIC_PATHS: [&str; 2] = ["/api/3/action/{action}", "/api/action/{action}"];
+
+pub fn public_router() -> Router<Ctx> {
+    Router::new()
+        .route(PUBLIC_PATHS[0], get(call).post(call))
+        .route(PUBLIC_PATHS[1], get(call).post(call))
+}
+
+/// The actions anyone may call.
+pub const READ_ACTIONS: [&str; 16] = [
+    "site_read",
+    "status_show",
+    "help_show",
+    "package_list",
+    "package_show",
+    "package_search",
+    "package_autocomplete",
+    "current_package_list_with_resources",
+    "organization_list",
+    "organization_show",
+    "group_list",
+    "group_show",
+    "tag_list",
+    "resource_show",
+    "license_list",
+    "format_autocomplete",
+];
+
+/// The actions a publisher's token may call.
+pub const WRITE_ACTIONS: [&str; 8] = [
+    "package_create",
+    "package_update",
+    "package_patch",
+    "package_delete",
+    "resource_create",
+    "resource_update",
+    "resource_patch",
+    "resource_delete",
+];
+
+/// The caller of an action: anonymous, or a publisher by token.
+pub struct Caller {
+    pub publisher: Option<Staff>,
+}
+
+fn help_url(ctx: &Ctx, action: &str) -> String {
+    let base = ctx
+        .config
+        .public_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    format!("{base}/api/3/action/help_show?name={action}")
+}
+
+fn envelope(ctx: &Ctx, action: &str, r: Result<Value, OdError>) -> Response {
+    let help = help_url(ctx, action);
+    match r {
+        Ok(result) => (
+            StatusCode::OK,
+            axum::Json(json!({"help": help, "success": true, "result": result})),
+        )
+            .into_response(),
+        Err(e) => {
+            let (status, kind) = e.ckan_type();
+            let mut error = Map::new();
+            error.insert("__type".into(), kind.into());
+            match &e {
+                OdError::Invalid(p) => {
+                    for (k, v) in p {
+                        error.insert(k.clone(), json!(v));
+                    }
+                    error.insert("message".into(), e.to_string().into());
+                }
+                OdError::Db(d) => {
+                    tracing::error!(error = %d, action, "open data action failed");
+                    error.insert("message".into(), "the server failed; try again".into());
+                }
+                _ => {
+                    error.insert("message".into(), e.to_string().into());
+                }
+            }
+            let mut resp = (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                axum::Json(json!({"help": help, "success": false, "error": error})),
+            )
+                .into_response();
+            if let OdError::Throttled(secs) = e {
+                if let Ok(v) = secs.to_string().parse() {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            resp
+        }
+    }
+}
+
+/// The token a call carries, if any.
+pub fn token_of(headers: &HeaderMap) -> Option<String> {
+    let raw = headers
+        .get("x-ckan-api-key")
+        .or_else(|| headers.get(header::AUTHORIZATION))?
+        .to_str()
+        .ok()?
+        .trim();
+    let raw = raw
+        .strip_prefix("Bearer ")
+        .or_else(|| raw.strip_prefix("bearer "))
+        .unwrap_or(raw);
+    (!raw.is_empty()).then(|| raw.to_owned())
+}
+
+/// The parameters of a call: the query's for GET, the body's (JSON or form) for POST; the
+/// query's values are strings, as CKAN reads them.
+fn params(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, OdError> {
+    let mut out = Map::new();
+    if let Some(q) = query {
+        for (k, v) in serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .map_err(|_| crate::error::invalid("query", "cannot read the query string"))?
+        {
+            out.insert(k, Value::String(v));
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(out);
+    }
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind.starts_with("application/x-www-form-urlencoded") {
+        for (k, v) in serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map_err(|_| crate::error::invalid("body", "cannot read the form"))?
+        {
+            out.insert(k, Value::String(v));
+        }
+        return Ok(out);
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => {
+            out.extend(m);
+            Ok(out)
+        }
+        Ok(_) => Err(crate::error::invalid("body", "send a JSON object")),
+        Err(e) => Err(crate::error::invalid(
+            "body",
+            format!("not JSON: {e} (send a JSON object with Content-Type: application/json)"),
+        )),
+    }
+}
+
+async fn call(
+    State(ctx): State<Ctx>,
+    Path(action): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let r = run(&ctx, &action, query.as_deref(), &headers, &body).await;
+    envelope(&ctx, &action, r)
+}
+
+async fn run(
+    ctx: &Ctx,
+    action: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, OdError> {
+    let known = READ_ACTIONS.contains(&action) || WRITE_ACTIONS.contains(&action);
+    if !known {
+        return Err(OdError::NotFound(format!(
+            "Action name not known: {}",
+            action.chars().take(80).collect::<String>()
+        )));
+    }
+    let p = params(query, headers, body)?;
+    let publisher = match token_of(headers) {
+        None => None,
+        Some(token) => {
+            let now = tongban_platform::time::now_millis();
+            let t = token.clone();
+            let staff = ctx.db.read(move |c| tokens::publisher(c, &t, now)).await?;
+            let Some(staff) = staff else {
+                return Err(OdError::Forbidden(
+                    "the API token is not valid (expired, revoked, or its account no longer publishes data)"
+                        .into(),
+                ));
+            };
+            if WRITE_ACTIONS.contains(&action) {
+                ctx.db.write(move |c| tokens::used(c, &token, now)).await?;
+            }
+            Some(staff)
+        }
+    };
+    let caller = Caller { publisher };
+    if WRITE_ACTIONS.contains(&action) {
+        write::run(ctx, &caller, action, p).await
+    } else {
+        actions::run(ctx, &caller, action, p).await
+    }
+}

@@ -1,0 +1,27 @@
+//! Open government data (开放数据, 三多一动): a catalogue of datasets as CKAN shapes it
+//! (`datasets`, `resources`, `themes` for groups, departments as organizations), searched
+//! (`search`) and served through CKAN's Action API v3 (`ckan`, `actions`, `write`), written by
+//! publishers with API tokens (`tokens`, `staff`).
+
+pub mod actions;
+pub mod ckan;
+pub mod datasets;
+pub mod error;
+pub mod resources;
+pub mod search;
+pub mod staff;
+pub mod themes;
+pub mod tokens;
+pub mod write;
+
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::migration!(
+    "opendata",
+    1,
+    "0001_catalogue"
+)];
+
+/// What the room needs on start: the standard themes when the city has none.
+pub async fn start(ctx: &tongban_platform::Ctx) -> Result<usize, tongban_platform::db::DbError> {
+    let now = tongban_platform::time::now_millis();
+    ctx.db.write(move |c| themes::ensure(c, now)).await
+}
