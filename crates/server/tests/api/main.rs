@@ -13,6 +13,7 @@ mod calendar;
 mod catalog;
 mod certificates;
 mod cli;
+mod clients;
 mod connections;
 mod crash;
 mod dashboards;

@@ -1,0 +1,64 @@
+"""Drive Tongban's CKAN Action API with the unmodified `ckanapi` client.
+
+Usage: python ckan_client.py BASE_URL TOKEN
+Prints one JSON object of what it saw; exits non-zero on the first thing that is wrong.
+"""
+
+import json
+import sys
+
+import ckanapi
+
+base, token = sys.argv[1], sys.argv[2]
+seen = {}
+
+anon = ckanapi.RemoteCKAN(base, user_agent="tongban-tests/1.0")
+publisher = ckanapi.RemoteCKAN(base, apikey=token, user_agent="tongban-tests/1.0")
+
+# Create (with a resource), as a publisher would from a script.
+created = publisher.action.package_create(
+    name="air-quality",
+    title="空气质量日报",
+    notes="各监测点每日空气质量指数",
+    tags=[{"name": "空气"}, {"name": "环境"}],
+    groups=[{"name": "environment"}],
+    resources=[{"name": "日报", "url": "https://data.example.cn/aqi.csv", "format": "CSV"}],
+)
+seen["created"] = created["name"]
+seen["created_resources"] = len(created["resources"])
+
+# List, search, show: anonymous.
+seen["list"] = anon.action.package_list()
+found = anon.action.package_search(q="空气", fq="groups:environment", rows=5,
+                                   **{"facet.field": '["organization", "tags"]'})
+seen["search_count"] = found["count"]
+seen["search_first"] = found["results"][0]["name"]
+seen["facet_tags"] = found["facets"]["tags"]
+shown = anon.action.package_show(id="air-quality")
+seen["show_title"] = shown["title"]
+seen["orgs"] = anon.action.organization_list(all_fields=True)[0].keys().__contains__("package_count")
+seen["groups"] = "environment" in anon.action.group_list()
+seen["resource_format"] = anon.action.resource_show(id=shown["resources"][0]["id"])["format"]
+
+# The errors arrive as ckanapi's own exceptions.
+try:
+    anon.action.package_show(id="no-such-dataset")
+    seen["not_found"] = False
+except ckanapi.NotFound:
+    seen["not_found"] = True
+try:
+    anon.action.package_create(name="nope")
+    seen["not_authorized"] = False
+except ckanapi.NotAuthorized:
+    seen["not_authorized"] = True
+try:
+    publisher.action.package_create(name="Bad Name")
+    seen["validation"] = None
+except ckanapi.ValidationError as e:
+    seen["validation"] = sorted(k for k in e.error_dict if k not in ("__type", "message"))
+
+# GET-only clients too.
+getter = ckanapi.RemoteCKAN(base, user_agent="tongban-tests/1.0", get_only=True)
+seen["get_only_count"] = getter.action.package_search(q="空气")["count"]
+
+print(json.dumps(seen, ensure_ascii=False))

@@ -1,0 +1,102 @@
+//! Real client libraries, unmodified, against the running server: `ckanapi` (Python) lists,
+//! searches, shows and creates datasets through the CKAN Action API and meets its errors as
+//! its own exceptions. The pinned libraries (`clients/requirements.txt`) are installed into
+//! `clients/.venv` on first use; a test that cannot install them fails, it is never skipped.
+
+use crate::helpers::*;
+use crate::on_both_engines;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tongban_platform::identity::Role;
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../clients")
+}
+
+/// The virtual environment's Python, made once per test run.
+fn python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let dir = clients_dir();
+            let py = dir.join(".venv/bin/python");
+            let ok = |mut c: std::process::Command| {
+                let out = c.output().expect("run python3");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            };
+            if !py.exists() {
+                let mut c = std::process::Command::new("python3");
+                c.args(["-m", "venv"]).arg(dir.join(".venv"));
+                ok(c);
+            }
+            let mut c = std::process::Command::new(&py);
+            c.args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(dir.join("requirements.txt"));
+            ok(c);
+            py
+        })
+        .clone()
+}
+
+on_both_engines!(ckanapi_works_untouched, |app: TestApp| async move {
+    let publisher = app.staff("xck1", "wx-zjj", &[Role::DataPublisher]).await;
+    let r = app
+        .post(
+            &app.iurl("/api/v1/staff/opendata/tokens"),
+            &publisher,
+            json!({"name": "ckanapi"}),
+        )
+        .await;
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = app.url("");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python())
+            .arg(clients_dir().join("ckan_client.py"))
+            .arg(base.trim_end_matches('/'))
+            .arg(token)
+            .output()
+            .expect("run the ckanapi script")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "ckanapi: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        seen,
+        json!({
+            "created": "air-quality",
+            "created_resources": 1,
+            "list": ["air-quality"],
+            "search_count": 1,
+            "search_first": "air-quality",
+            "facet_tags": {"空气": 1, "环境": 1},
+            "show_title": "空气质量日报",
+            "orgs": true,
+            "groups": true,
+            "resource_format": "CSV",
+            "not_found": true,
+            "not_authorized": true,
+            "validation": ["name"],
+            "get_only_count": 1,
+        })
+    );
+});
