@@ -57,6 +57,20 @@ try:
 except ckanapi.ValidationError as e:
     seen["validation"] = sorted(k for k in e.error_dict if k not in ("__type", "message"))
 
+# The DataStore: a typed table made with a new resource, then queried.
+made = publisher.action.datastore_create(
+    resource={"package_id": "air-quality", "name": "监测点"},
+    fields=[{"id": "station", "type": "text", "info": {"label": "监测点"}},
+            {"id": "aqi", "type": "int", "info": {"label": "空气质量指数"}}],
+    records=[{"station": "黄巷", "aqi": 52}, {"station": "漆塘", "aqi": 71},
+             {"station": "黄巷", "aqi": 48}],
+    indexes=["station"],
+)
+rows = anon.action.datastore_search(resource_id=made["resource_id"],
+                                    filters={"station": "黄巷"}, sort="aqi asc")
+seen["datastore_total"] = rows["total"]
+seen["datastore_aqi"] = [r["aqi"] for r in rows["records"]]
+
 # GET-only clients too.
 getter = ckanapi.RemoteCKAN(base, user_agent="tongban-tests/1.0", get_only=True)
 seen["get_only_count"] = getter.action.package_search(q="空气")["count"]

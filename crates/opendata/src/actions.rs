@@ -154,6 +154,7 @@ fn read(
                 .ok_or_else(|| OdError::NotFound("Dataset not found".into()))
         }
         "package_search" => search::run(c, &search::Query::parse(p)?),
+        "datastore_search" => crate::ds_actions::search(c, caller, p),
         "package_autocomplete" => {
             let q = s(p, "q");
             let (limit, _) = paging(p, 10, 100)?;

@@ -25,7 +25,7 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// The actions anyone may call.
-pub const READ_ACTIONS: [&str; 16] = [
+pub const READ_ACTIONS: [&str; 17] = [
     "site_read",
     "status_show",
     "help_show",
@@ -42,10 +42,11 @@ pub const READ_ACTIONS: [&str; 16] = [
     "resource_show",
     "license_list",
     "format_autocomplete",
+    "datastore_search",
 ];
 
 /// The actions a publisher's token may call.
-pub const WRITE_ACTIONS: [&str; 8] = [
+pub const WRITE_ACTIONS: [&str; 11] = [
     "package_create",
     "package_update",
     "package_patch",
@@ -54,6 +55,9 @@ pub const WRITE_ACTIONS: [&str; 8] = [
     "resource_update",
     "resource_patch",
     "resource_delete",
+    "datastore_create",
+    "datastore_upsert",
+    "datastore_delete",
 ];
 
 /// The caller of an action: anonymous, or a publisher by token.

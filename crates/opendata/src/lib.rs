@@ -6,6 +6,8 @@
 pub mod actions;
 pub mod ckan;
 pub mod datasets;
+pub mod datastore;
+pub mod ds_actions;
 pub mod error;
 pub mod resources;
 pub mod search;
@@ -14,11 +16,10 @@ pub mod themes;
 pub mod tokens;
 pub mod write;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[tongban_platform::migration!(
-    "opendata",
-    1,
-    "0001_catalogue"
-)];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("opendata", 1, "0001_catalogue"),
+    tongban_platform::migration!("opendata", 2, "0002_datastore"),
+];
 
 /// What the room needs on start: the standard themes when the city has none.
 pub async fn start(ctx: &tongban_platform::Ctx) -> Result<usize, tongban_platform::db::DbError> {

@@ -104,6 +104,9 @@ fn apply(
         }
     };
     match action {
+        "datastore_create" | "datastore_upsert" | "datastore_delete" => {
+            crate::ds_actions::write(c, staff, action, p, now)
+        }
         "package_create" | "package_update" | "package_patch" => {
             let existing = if action == "package_create" {
                 None

@@ -72,6 +72,17 @@ pub struct Row {
 }
 
 impl Row {
+    /// The column names, in select order (for rows whose shape is data, like a DataStore
+    /// table's).
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The values, in select order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
     fn value(&self, name: &str) -> Result<&Value, DbError> {
         self.columns
             .iter()

@@ -1,6 +1,6 @@
 //! Real client libraries, unmodified, against the running server: `ckanapi` (Python) lists,
-//! searches, shows and creates datasets through the CKAN Action API and meets its errors as
-//! its own exceptions. The pinned libraries (`clients/requirements.txt`) are installed into
+//! searches, shows and creates datasets, makes and queries DataStore tables through the CKAN
+//! Action API, and meets its errors as its own exceptions. The pinned libraries (`clients/requirements.txt`) are installed into
 //! `clients/.venv` on first use; a test that cannot install them fails, it is never skipped.
 
 use crate::helpers::*;
@@ -97,6 +97,8 @@ on_both_engines!(ckanapi_works_untouched, |app: TestApp| async move {
             "not_authorized": true,
             "validation": ["name"],
             "get_only_count": 1,
+            "datastore_total": 2,
+            "datastore_aqi": [48, 52],
         })
     );
 });

@@ -364,3 +364,172 @@ on_both_engines!(ckan_catalogue_end_to_end, |app: TestApp| async move {
         ]
     );
 });
+
+on_both_engines!(
+    datastore_tables_typed_and_searched,
+    |app: TestApp| async move {
+        let publisher = app.staff("xds1", "wx-zjj", &[Role::DataPublisher]).await;
+        let other = app.staff("xds2", "wx-gaj", &[Role::DataPublisher]).await;
+        let token = token_for(&app, &publisher).await;
+        let other_token = token_for(&app, &other).await;
+        let (s, v) = action(
+            &app,
+            "package_create",
+            Some(&token),
+            json!({"name": "housing-starts", "title": "新建住房"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        // A table made with a new resource: typed fields, Chinese labels, an index.
+        let fields = json!([
+            {"id": "district", "type": "text", "info": {"label": "区县"}},
+            {"id": "units", "type": "int", "info": {"label": "套数"}},
+            {"id": "area", "type": "float"},
+            {"id": "on", "type": "date", "info": {"label": "日期"}},
+            {"id": "done", "type": "bool"}
+        ]);
+        let records = json!([
+            {"district": "梁溪区", "units": 120, "area": 10.5, "on": "2026-01-31", "done": true},
+            {"district": "滨湖区", "units": "1,300", "area": "88.25", "on": "2026/02/28", "done": "否"},
+            {"district": "梁溪区", "units": 7, "on": "2026-03-31"}
+        ]);
+        let (s, v) = action(
+            &app,
+            "datastore_create",
+            Some(&token),
+            json!({"resource": {"package_id": "housing-starts", "name": "按月"}, "fields": fields,
+               "records": records, "indexes": ["district"]}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["result"]["records_inserted"], 3);
+        let rid = v["result"]["resource_id"].as_str().unwrap().to_owned();
+        let (_, v) = action(&app, "resource_show", None, json!({"id": rid})).await;
+        assert_eq!(v["result"]["datastore_active"], true);
+        // Search: filters, sort, fields, q, paging, total.
+        let (s, v) = action(
+            &app,
+            "datastore_search",
+            None,
+            json!({"resource_id": rid, "filters": {"district": "梁溪区"}, "sort": "units desc"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["result"]["total"], 2);
+        assert_eq!(v["result"]["records"][0]["units"], 120);
+        assert_eq!(v["result"]["records"][1]["area"], Value::Null);
+        assert_eq!(v["result"]["fields"][0]["id"], "_id");
+        assert_eq!(v["result"]["fields"][1]["info"]["label"], "区县");
+        let (_, v) = action(
+            &app,
+            "datastore_search",
+            None,
+            json!({"resource_id": rid, "q": "滨湖", "fields": ["district", "area", "on", "done"]}),
+        )
+        .await;
+        assert_eq!(
+            v["result"]["records"],
+            json!([{"_id": 2, "district": "滨湖区", "area": 88.25, "on": "2026-02-28", "done": false}])
+        );
+        // By GET, as a browser: JSON parameters in the query string.
+        let r: Value = app
+        .client
+        .get(app.url(&format!(
+            "/api/3/action/datastore_search?resource_id={rid}&filters=%7B%22units%22:%5B7,120%5D%7D&limit=1&sort=_id"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(r["result"]["total"], 2, "{r}");
+        assert_eq!(r["result"]["records"].as_array().unwrap().len(), 1);
+        assert_eq!(r["result"]["records"][0]["units"], 120);
+        // Bad input, by field; nothing written when one record is bad.
+        let (s, v) = action(
+            &app,
+            "datastore_upsert",
+            Some(&token),
+            json!({"resource_id": rid, "method": "insert",
+               "records": [{"district": "新吴区", "units": 5}, {"units": "many"}, {"nope": 1}]}),
+        )
+        .await;
+        assert_eq!(s, 409, "{v}");
+        let problems = v["error"]["records"].to_string();
+        assert!(
+            problems.contains("record 1") && problems.contains("record 2"),
+            "{v}"
+        );
+        for (body, field) in [
+            (
+                json!({"resource_id": rid, "filters": {"nope": 1}}),
+                "filters",
+            ),
+            (json!({"resource_id": rid, "sort": "nope"}), "sort"),
+            (json!({"resource_id": rid, "limit": 40000}), "limit"),
+            (
+                json!({"resource_id": rid, "filters": {"units": "x"}}),
+                "filters",
+            ),
+        ] {
+            let (s, v) = action(&app, "datastore_search", None, body).await;
+            assert_eq!(
+                (s, v["error"][field].is_array()),
+                (409, true),
+                "{field}: {v}"
+            );
+        }
+        let (s, _) = action(
+            &app,
+            "datastore_search",
+            None,
+            json!({"resource_id": "nope"}),
+        )
+        .await;
+        assert_eq!(s, 404);
+        // Only the owner's publishers write; an insert, then deletes by filter and whole.
+        let (s, _) = action(
+            &app,
+            "datastore_upsert",
+            Some(&other_token),
+            json!({"resource_id": rid, "method": "insert", "records": [{"district": "x"}]}),
+        )
+        .await;
+        assert_eq!(s, 403);
+        let (s, v) = action(
+        &app,
+        "datastore_upsert",
+        Some(&token),
+        json!({"resource_id": rid, "method": "insert", "records": [{"district": "新吴区", "units": 5}]}),
+    )
+    .await;
+        assert_eq!(
+            (s, v["result"]["records_inserted"].as_i64()),
+            (200, Some(1)),
+            "{v}"
+        );
+        let (s, v) = action(
+            &app,
+            "datastore_delete",
+            Some(&token),
+            json!({"resource_id": rid, "filters": {"district": "梁溪区"}}),
+        )
+        .await;
+        assert_eq!((s, v["result"]["deleted"].as_i64()), (200, Some(2)), "{v}");
+        let (_, v) = action(&app, "datastore_search", None, json!({"resource_id": rid})).await;
+        assert_eq!(v["result"]["total"], 2);
+        let (s, _) = action(
+            &app,
+            "datastore_delete",
+            Some(&token),
+            json!({"resource_id": rid}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, _) = action(&app, "datastore_search", None, json!({"resource_id": rid})).await;
+        assert_eq!(s, 404);
+        let (_, v) = action(&app, "resource_show", None, json!({"id": rid})).await;
+        assert_eq!(v["result"]["datastore_active"], false);
+    }
+);
