@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Map, Value};
+use tongban_platform::http::ClientAddr;
 use tongban_platform::identity::Staff;
 use tongban_platform::Ctx;
 
@@ -175,13 +176,44 @@ fn params(
     }
 }
 
+/// Calls counted per address or token in the current minute, on this node.
+#[derive(Default)]
+struct Calls(std::sync::Mutex<(i64, std::collections::HashMap<String, i64>)>);
+
+/// Count one call of `key`; the seconds to wait when over `limit` this minute.
+fn over_limit(ctx: &Ctx, key: String, limit: i64) -> Option<u64> {
+    let calls = ctx.db.local::<Calls>();
+    let now = tongban_platform::time::now_millis();
+    let minute = now / 60_000;
+    let mut g = match calls.0.lock() {
+        Ok(g) => g,
+        Err(e) => e.into_inner(),
+    };
+    if g.0 != minute {
+        g.0 = minute;
+        g.1.clear();
+    }
+    let n = g.1.entry(key).or_insert(0);
+    *n += 1;
+    (*n > limit).then(|| u64::try_from(60 - (now / 1000) % 60).unwrap_or(60))
+}
+
 async fn call(
     State(ctx): State<Ctx>,
     Path(action): Path<String>,
     RawQuery(query): RawQuery,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A token's calls count against the token, others against their address.
+    let key = match token_of(&headers) {
+        Some(t) => format!("t:{}", tongban_platform::crypto::sm3_hex(t.as_bytes())),
+        None => format!("a:{addr}"),
+    };
+    if let Some(wait) = over_limit(&ctx, key, ctx.config.api_calls_per_minute) {
+        return envelope(&ctx, &action, Err(OdError::Throttled(wait)));
+    }
     let r = run(&ctx, &action, query.as_deref(), &headers, &body).await;
     envelope(&ctx, &action, r)
 }

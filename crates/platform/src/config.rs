@@ -23,6 +23,10 @@ pub struct Config {
     /// `TONGBAN_RATE_PER_PHONE_DAY`: anonymous work orders one phone number may file in a
     /// day (default 10).
     pub rate_per_phone_day: i64,
+    /// `TONGBAN_API_CALLS_PER_MINUTE`: open data API calls (CKAN actions) one address, or one
+    /// publisher's token, may make in a minute on one node (default 600; 429 with
+    /// `Retry-After` beyond).
+    pub api_calls_per_minute: i64,
     /// `TONGBAN_HEADER_TIMEOUT_SECS`: time a connection has to send its request headers (and
     /// finish TLS), and the longest a keep-alive connection may sit idle (default 20).
     pub header_timeout_secs: u64,
@@ -114,6 +118,7 @@ impl Default for Config {
             header_timeout_secs: 20,
             connections_per_address: 256,
             rate_per_phone_day: 10,
+            api_calls_per_minute: 600,
             timezone: "Asia/Shanghai".into(),
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
@@ -256,6 +261,9 @@ impl Config {
         if let Some(v) = get("TONGBAN_RATE_PER_HOUR") {
             self.rate_per_hour = num("TONGBAN_RATE_PER_HOUR", v)?;
         }
+        if let Some(v) = get("TONGBAN_API_CALLS_PER_MINUTE") {
+            self.api_calls_per_minute = num("TONGBAN_API_CALLS_PER_MINUTE", v)?;
+        }
         if let Some(v) = get("TONGBAN_RATE_PER_PHONE_DAY") {
             self.rate_per_phone_day = num("TONGBAN_RATE_PER_PHONE_DAY", v)?;
         }
@@ -320,8 +328,11 @@ impl Config {
                 "header_timeout_secs and connections_per_address must be at least 1".into(),
             );
         }
-        if self.rate_per_hour < 1 || self.rate_per_phone_day < 1 {
-            return Err("rate_per_hour and rate_per_phone_day must be at least 1".into());
+        if self.rate_per_hour < 1 || self.rate_per_phone_day < 1 || self.api_calls_per_minute < 1 {
+            return Err(
+                "rate_per_hour, rate_per_phone_day and api_calls_per_minute must be at least 1"
+                    .into(),
+            );
         }
         if self.population.is_some_and(|p| p < 1) {
             return Err("population must be at least 1".into());

@@ -533,3 +533,53 @@ on_both_engines!(
         assert_eq!(v["result"]["datastore_active"], false);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_calls_are_rate_limited_sqlite() {
+    rate_limited(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(tongban_pg), ignore = "PostgreSQL: set TONGBAN_TEST_DATABASE_URL")]
+async fn api_calls_are_rate_limited_postgres() {
+    rate_limited(Engine::Postgres).await;
+}
+
+/// Per address for anonymous calls, per token for a publisher's: 429 with `Retry-After` and
+/// CKAN's envelope past the limit.
+async fn rate_limited(engine: Engine) {
+    let Some(app) = spawn_app_with(engine, |c| c.api_calls_per_minute = 4).await else {
+        return;
+    };
+    let publisher = app.staff("xrl1", "wx-gaj", &[Role::DataPublisher]).await;
+    let token = token_for(&app, &publisher).await;
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(action(&app, "site_read", None, json!({})).await.0);
+    }
+    // At the turn of a minute the count starts again: at most one more passes.
+    assert!(
+        statuses.iter().filter(|s| **s == 429).count() >= 1,
+        "{statuses:?}"
+    );
+    let r = app
+        .client
+        .get(app.url("/api/3/action/package_list"))
+        .send()
+        .await
+        .unwrap();
+    if r.status() == StatusCode::TOO_MANY_REQUESTS {
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["success"], false);
+        assert_eq!(v["error"]["__type"], "Rate Limit Error");
+    }
+    // The publisher's token has a count of its own.
+    let (s, v) = action(&app, "site_read", Some(&token), json!({})).await;
+    assert_eq!(s, 200, "{v}");
+}
