@@ -243,10 +243,7 @@ pub fn write(
             let rid = resources::create(c, &h.id, &input, now)?;
             c.execute(
                 "UPDATE od_resources SET url = $1 WHERE id = $2 AND url = ''",
-                tongban_platform::params![
-                    format!("/data/resources/{rid}/download.csv"),
-                    rid.as_str()
-                ],
+                tongban_platform::params![format!("/datastore/dump/{rid}"), rid.as_str()],
             )?;
             rid
         }

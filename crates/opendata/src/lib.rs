@@ -8,6 +8,7 @@ pub mod ckan;
 pub mod datasets;
 pub mod datastore;
 pub mod ds_actions;
+pub mod dump;
 pub mod error;
 pub mod resources;
 pub mod search;

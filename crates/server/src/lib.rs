@@ -166,6 +166,7 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_portal::articles::routes::PUBLIC_PATHS);
     v.extend(tongban_portal::disclosure::routes::PUBLIC_PATHS);
     v.extend(tongban_opendata::ckan::PUBLIC_PATHS);
+    v.extend(tongban_opendata::dump::PUBLIC_PATHS);
     v
 }
 
@@ -313,6 +314,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_portal::pages::public_router())
         .merge(tongban_portal::disclosure::pages::public_router())
         .merge(tongban_opendata::ckan::public_router())
+        .merge(tongban_opendata::dump::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))

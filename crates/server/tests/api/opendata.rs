@@ -446,6 +446,51 @@ on_both_engines!(
         assert_eq!(r["result"]["total"], 2, "{r}");
         assert_eq!(r["result"]["records"].as_array().unwrap().len(), 1);
         assert_eq!(r["result"]["records"][0]["units"], 120);
+        // The whole table as CSV (labels as a second header line) and as JSON.
+        let r = app
+            .client
+            .get(app.url(&format!("/datastore/dump/{rid}?labels=true")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+        let csv = r.text().await.unwrap();
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "_id,district,units,area,on,done",
+                ",区县,套数,,日期,",
+                "1,梁溪区,120,10.5,2026-01-31,true",
+                "2,滨湖区,1300,88.25,2026-02-28,false",
+                "3,梁溪区,7,,2026-03-31,"
+            ]
+        );
+        let v: Value = app
+            .client
+            .get(app.url(&format!("/datastore/dump/{rid}?format=json")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["records"][0]["done"], true);
+        assert_eq!(v["records"].as_array().unwrap().len(), 3);
+        let r = app
+            .client
+            .get(app.url(&format!("/datastore/dump/{rid}?format=xml")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let r = app
+            .client
+            .get(app.url("/datastore/dump/no-such-resource"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(r).await.1, "no_such_table");
         // Bad input, by field; nothing written when one record is bad.
         let (s, v) = action(
             &app,
