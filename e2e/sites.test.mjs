@@ -96,7 +96,10 @@ for (const engine of ENGINES) {
     await page.click(`a:has-text("${title}")`);
     await page.waitForURL(new RegExp(`/sites/portal/articles/${id}$`));
     assert.match(await page.textContent('.gk-meta'), /索引号\s*01401447X\/\d{4}-\d{5}/);
-    const shown = await page.evaluate(() => { const i = document.querySelector('figure img'); return i && i.complete && i.naturalWidth; });
+    // The picture loads (waited for: the page can be read before its image arrives).
+    const shown = await page
+      .waitForFunction(() => { const i = document.querySelector('figure img'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 15000 })
+      .then(() => true, () => false);
     assert.ok(shown, 'the picture shows');
     await checkPage(t, page, shot('article'), assert);
     await page.goto(`${server.pub}/sites/portal/gk`);
