@@ -105,7 +105,7 @@ pub async fn run(
         "license_list" => {
             return Ok(Value::Array(
                 datasets::licenses()
-                    .into_iter()
+                    .iter()
                     .map(|l| {
                         json!({"id": l["id"], "title": l["title"], "url": l["url"],
                                "od_conformance": if l["open"] == true { "approved" } else { "not reviewed" },
@@ -116,21 +116,14 @@ pub async fn run(
         }
         _ => {}
     }
-    let publisher_dept = caller.publisher.as_ref().map(|s| s.department.code.clone());
-    let caller_view = Caller {
+    let caller = Caller {
         publisher: caller.publisher.clone(),
     };
     let action = action.to_owned();
     ctx.db
         .read(
             move |c| -> Result<Result<Value, OdError>, tongban_platform::db::DbError> {
-                Ok(read(
-                    c,
-                    &caller_view,
-                    publisher_dept.as_deref(),
-                    &action,
-                    &p,
-                ))
+                Ok(read(c, &caller, &action, &p))
             },
         )
         .await?
@@ -139,7 +132,6 @@ pub async fn run(
 fn read(
     c: &mut dyn Conn,
     caller: &Caller,
-    _dept: Option<&str>,
     action: &str,
     p: &Map<String, Value>,
 ) -> Result<Value, OdError> {

@@ -23,13 +23,17 @@ pub const FREQUENCIES: [&str; 8] = [
     "never",
 ];
 
-/// The licences a dataset may carry (`data/licenses.json`).
-pub fn licenses() -> Vec<Value> {
+static LICENSES: std::sync::LazyLock<Vec<Value>> = std::sync::LazyLock::new(|| {
     serde_json::from_str(include_str!("../data/licenses.json")).unwrap_or_default()
+});
+
+/// The licences a dataset may carry (`data/licenses.json`, read once).
+pub fn licenses() -> &'static [Value] {
+    &LICENSES
 }
 
-fn license(id: &str) -> Option<Value> {
-    licenses().into_iter().find(|l| l["id"] == id)
+fn license(id: &str) -> Option<&'static Value> {
+    LICENSES.iter().find(|l| l["id"] == id)
 }
 
 /// CKAN's timestamp: UTC, no zone, microseconds.
@@ -329,7 +333,7 @@ pub fn package(c: &mut dyn Conn, id: &str) -> Result<Option<Value>, DbError> {
     let resources = crate::resources::of_dataset(c, id)?;
     let dept = r.get_str("department_code")?;
     let license_id = r.get_str("license_id")?;
-    let lic = license(&license_id).unwrap_or(Value::Null);
+    let lic = license(&license_id).unwrap_or(&Value::Null);
     let frequency = r.get_str("frequency")?;
     let state = r.get_str("state")?;
     Ok(Some(json!({

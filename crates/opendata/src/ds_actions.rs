@@ -6,6 +6,7 @@ use crate::actions::visible;
 use crate::ckan::Caller;
 use crate::datastore::{self, json_of, where_of, Field, Params, ROWS_MAX};
 use crate::error::{invalid, OdError};
+use crate::write::own;
 use crate::{datasets, resources};
 use serde_json::{json, Map, Value};
 use tongban_platform::db::{Conn, Value as Param};
@@ -339,15 +340,4 @@ pub fn write(
     };
     datasets::touch(c, &h.id, now, &staff.username, action)?;
     Ok((result, id))
-}
-
-fn own(staff: &Staff, department: &str) -> Result<(), OdError> {
-    if staff.department.code == department {
-        Ok(())
-    } else {
-        Err(OdError::Forbidden(format!(
-            "a publisher of {} acts only on its own department's datasets, not {department}'s",
-            staff.department.code
-        )))
-    }
 }

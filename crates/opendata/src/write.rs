@@ -39,7 +39,7 @@ fn resource_inputs(p: &Map<String, Value>) -> Result<Option<Vec<resources::Input
 }
 
 /// Refuse unless `staff` publishes for `department`.
-fn own(staff: &Staff, department: &str) -> Result<(), OdError> {
+pub(crate) fn own(staff: &Staff, department: &str) -> Result<(), OdError> {
     if staff.department.code == department {
         Ok(())
     } else {

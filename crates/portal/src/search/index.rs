@@ -2,21 +2,18 @@
 //! node builds its own on start and keeps it current from the rooms' change feeds), searched
 //! with jieba terms expanded by the synonym list.
 
+use super::facets::FacetCounter;
 use super::synonyms::Synonyms;
 use super::tokenizer::{self, Jieba};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::StrColumn;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
-use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
-    TantivyDocument, Term,
-};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// One document of any room: a matter, an article, a letter, a dataset.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,7 +79,7 @@ pub struct Results {
 pub const RANKED_IDS: usize = 1000;
 
 /// The fields the facets count, by name (each `STRING | FAST`), in [`Facets`]' order.
-const FACET_FIELDS: [&str; 4] = ["kind", "department", "site", "year"];
+pub(super) const FACET_FIELDS: [&str; 4] = ["kind", "department", "site", "year"];
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -415,125 +412,6 @@ impl Engine {
     /// The index itself (for tests and the bench).
     pub fn index(&self) -> &Index {
         &self.index
-    }
-}
-
-/// Counts every match by the terms of the [`FACET_FIELDS`] (from their fast columns, by term
-/// ordinal, named only at the end), and the matches themselves.
-struct FacetCounter;
-
-#[derive(Default)]
-struct FacetFruit {
-    total: usize,
-    maps: [BTreeMap<String, usize>; 4],
-}
-
-struct FacetSegment {
-    columns: Vec<Option<StrColumn>>,
-    counts: Vec<Vec<u32>>,
-    total: usize,
-    ords: Vec<Option<u64>>,
-}
-
-impl Collector for FacetCounter {
-    type Fruit = FacetFruit;
-    type Child = FacetSegment;
-
-    fn for_segment(
-        &self,
-        _segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<FacetSegment> {
-        let mut columns = Vec::with_capacity(FACET_FIELDS.len());
-        let mut counts = Vec::with_capacity(FACET_FIELDS.len());
-        for name in FACET_FIELDS {
-            let column = reader.fast_fields().str(name)?;
-            counts.push(vec![0; column.as_ref().map_or(0, |c| c.num_terms())]);
-            columns.push(column);
-        }
-        Ok(FacetSegment {
-            columns,
-            counts,
-            total: 0,
-            ords: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<FacetFruit>) -> tantivy::Result<FacetFruit> {
-        let mut all = FacetFruit::default();
-        for fruit in fruits {
-            all.total += fruit.total;
-            for (into, from) in all.maps.iter_mut().zip(fruit.maps) {
-                for (k, n) in from {
-                    *into.entry(k).or_default() += n;
-                }
-            }
-        }
-        Ok(all)
-    }
-}
-
-impl SegmentCollector for FacetSegment {
-    type Fruit = FacetFruit;
-
-    fn collect(&mut self, doc: DocId, _score: Score) {
-        self.total += 1;
-        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
-            if let Some(column) = column {
-                for ord in column.term_ords(doc) {
-                    if let Some(n) = counts.get_mut(ord as usize) {
-                        *n += 1;
-                    }
-                }
-            }
-        }
-    }
-
-    fn collect_block(&mut self, docs: &[DocId]) {
-        self.total += docs.len();
-        self.ords.resize(docs.len(), None);
-        for (column, counts) in self.columns.iter().zip(self.counts.iter_mut()) {
-            let Some(column) = column else { continue };
-            self.ords.fill(None);
-            // Each facet field holds one value per document.
-            column.ords().first_vals(docs, &mut self.ords);
-            for ord in self.ords.iter().flatten() {
-                if let Some(n) = counts.get_mut(*ord as usize) {
-                    *n += 1;
-                }
-            }
-        }
-    }
-
-    fn harvest(self) -> FacetFruit {
-        let mut fruit = FacetFruit {
-            total: self.total,
-            ..FacetFruit::default()
-        };
-        for ((column, counts), map) in self
-            .columns
-            .iter()
-            .zip(self.counts)
-            .zip(fruit.maps.iter_mut())
-        {
-            let Some(column) = column else { continue };
-            let mut name = String::new();
-            for (ord, n) in counts.into_iter().enumerate() {
-                if n == 0 {
-                    continue;
-                }
-                name.clear();
-                // Empty values (no department, no site, no date) are not a facet.
-                if column.ord_to_str(ord as u64, &mut name).unwrap_or(false) && !name.is_empty() {
-                    *map.entry(name.clone()).or_default() += n as usize;
-                }
-            }
-        }
-        fruit
     }
 }
 

@@ -4,6 +4,7 @@
 //! is found within one worker pass); `tongban search rebuild` makes every node build it
 //! afresh. Queries are cut with jieba and widened with the synonym list.
 
+mod facets;
 pub mod index;
 pub mod routes;
 pub mod synonyms;
