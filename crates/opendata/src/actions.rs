@@ -114,6 +114,7 @@ pub async fn run(
                     .collect(),
             ))
         }
+        "datastore_search_sql" => return crate::sql::run(ctx, caller, &p).await,
         _ => {}
     }
     let caller = Caller {

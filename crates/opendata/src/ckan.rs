@@ -26,7 +26,7 @@ pub fn public_router() -> Router<Ctx> {
 }
 
 /// The actions anyone may call.
-pub const READ_ACTIONS: [&str; 17] = [
+pub const READ_ACTIONS: [&str; 18] = [
     "site_read",
     "status_show",
     "help_show",
@@ -44,6 +44,7 @@ pub const READ_ACTIONS: [&str; 17] = [
     "license_list",
     "format_autocomplete",
     "datastore_search",
+    "datastore_search_sql",
 ];
 
 /// The actions a publisher's token may call.

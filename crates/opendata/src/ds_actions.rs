@@ -44,7 +44,7 @@ fn int(p: &Params, k: &str, default: i64) -> Result<i64, OdError> {
 }
 
 /// The resource and its dataset's department, when `caller` may see it.
-fn resource_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<String, OdError> {
+pub(crate) fn resource_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<String, OdError> {
     let missing = || OdError::NotFound(format!("Resource \"{id}\" was not found."));
     let r = resources::get(c, id)?.ok_or_else(missing)?;
     let dataset = r["package_id"].as_str().unwrap_or("").to_owned();

@@ -12,6 +12,7 @@ pub mod dump;
 pub mod error;
 pub mod resources;
 pub mod search;
+pub mod sql;
 pub mod staff;
 pub mod themes;
 pub mod tokens;

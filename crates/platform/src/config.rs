@@ -27,6 +27,9 @@ pub struct Config {
     /// publisher's token, may make in a minute on one node (default 600; 429 with
     /// `Retry-After` beyond).
     pub api_calls_per_minute: i64,
+    /// `TONGBAN_SQL_TIME_LIMIT_MS`: the longest one open data SQL query
+    /// (`datastore_search_sql`) may run before it is stopped (default 5000).
+    pub sql_time_limit_ms: u64,
     /// `TONGBAN_HEADER_TIMEOUT_SECS`: time a connection has to send its request headers (and
     /// finish TLS), and the longest a keep-alive connection may sit idle (default 20).
     pub header_timeout_secs: u64,
@@ -119,6 +122,7 @@ impl Default for Config {
             connections_per_address: 256,
             rate_per_phone_day: 10,
             api_calls_per_minute: 600,
+            sql_time_limit_ms: 5000,
             timezone: "Asia/Shanghai".into(),
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
@@ -263,6 +267,9 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_API_CALLS_PER_MINUTE") {
             self.api_calls_per_minute = num("TONGBAN_API_CALLS_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("TONGBAN_SQL_TIME_LIMIT_MS") {
+            self.sql_time_limit_ms = num("TONGBAN_SQL_TIME_LIMIT_MS", v)?.clamp(1, 600_000) as u64;
         }
         if let Some(v) = get("TONGBAN_RATE_PER_PHONE_DAY") {
             self.rate_per_phone_day = num("TONGBAN_RATE_PER_PHONE_DAY", v)?;

@@ -41,6 +41,9 @@ pub enum DbError {
     /// back and the caller gets that error, not this one.
     #[error("the transaction was refused by its rules")]
     Refused,
+    /// A statement of [`Db::read_within`] ran past its time limit and was stopped.
+    #[error("the statement ran past its time limit")]
+    TimeLimit,
 }
 
 /// A connection inside a transaction. Every capability function takes `&mut dyn Conn`.
@@ -330,6 +333,36 @@ impl Db {
                 .map_err(|e| DbError::Engine(format!("the read's thread: {e}")))?
             }
             Inner::Postgres(db) => db.run(Box::new(f), pg::Mode::Read).await,
+        }
+    }
+
+    /// As [`Db::read_aside`], for a statement someone outside wrote (an open data SQL query):
+    /// a statement still running when `limit` has passed is stopped, and the read fails with
+    /// [`DbError::TimeLimit`]. PostgreSQL stops it by `statement_timeout`, SQLite by
+    /// interrupting its connection.
+    pub async fn read_within<T, F>(&self, limit: std::time::Duration, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError> + Send + 'static,
+    {
+        match &*self.inner {
+            Inner::Sqlite(_) => {
+                let inner = self.inner.clone();
+                tokio::task::spawn_blocking(move || match &*inner {
+                    Inner::Sqlite(db) => db.read_within(limit, f),
+                    Inner::Postgres(_) => Err(DbError::Closed),
+                })
+                .await
+                .map_err(|e| DbError::Engine(format!("the read's thread: {e}")))?
+            }
+            Inner::Postgres(db) => {
+                let ms = limit.as_millis().clamp(1, i32::MAX as u128);
+                let job = move |c: &mut dyn Conn| {
+                    c.execute(&format!("SET LOCAL statement_timeout = {ms}"), &[])?;
+                    f(c)
+                };
+                db.run(Box::new(job), pg::Mode::Read).await
+            }
         }
     }
 

@@ -184,17 +184,53 @@ impl SqliteDb {
     where
         F: FnOnce(&mut dyn Conn) -> Result<T, DbError>,
     {
+        self.read_limited(None, f)
+    }
+
+    /// See `Db::read_within`: a watchdog thread interrupts the connection when `limit` has
+    /// passed, and is joined before the read ends, so it never touches the connection after.
+    pub(crate) fn read_within<T, F>(&self, limit: std::time::Duration, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError>,
+    {
+        self.read_limited(Some(limit), f)
+    }
+
+    fn read_limited<T, F>(&self, limit: Option<std::time::Duration>, f: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut dyn Conn) -> Result<T, DbError>,
+    {
         let pooled = self.readers.lock().map_err(|_| DbError::Closed)?.pop();
         let conn = match pooled {
             Some(c) => c,
             None => open_conn(&self.path)?,
         };
         run_cached(&conn, "BEGIN DEFERRED")?;
+        let watchdog = match limit {
+            None => None,
+            Some(limit) => {
+                let handle = conn.get_interrupt_handle();
+                let (done, wait) = mpsc::channel::<()>();
+                let thread = std::thread::Builder::new()
+                    .name("sqlite-time-limit".into())
+                    .spawn(move || {
+                        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                            handle.interrupt();
+                        }
+                    })
+                    .map_err(|e| DbError::Engine(e.to_string()))?;
+                Some((done, thread))
+            }
+        };
         let out = f(&mut SqliteConn {
             conn: &conn,
             announced: false,
             head: None,
         });
+        if let Some((done, thread)) = watchdog {
+            drop(done);
+            let _ = thread.join();
+        }
         let end = run_cached(&conn, "COMMIT");
         if let Ok(mut pool) = self.readers.lock() {
             if pool.len() < 16 && end.is_ok() {
@@ -321,6 +357,9 @@ fn map_err(e: rusqlite::Error) -> DbError {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
         {
             return DbError::Unique(msg.clone().unwrap_or_default());
+        }
+        if f.code == rusqlite::ErrorCode::OperationInterrupted {
+            return DbError::TimeLimit;
         }
     }
     DbError::Engine(e.to_string())

@@ -9,7 +9,12 @@ use serde_json::{json, Value};
 use tongban_platform::identity::Role;
 
 /// Call an action by POST with a JSON body (as ckanapi does); (status, envelope).
-async fn action(app: &TestApp, name: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+pub(crate) async fn action(
+    app: &TestApp,
+    name: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
     let mut r = app
         .client
         .post(app.url(&format!("/api/3/action/{name}")))
@@ -22,7 +27,7 @@ async fn action(app: &TestApp, name: &str, token: Option<&str>, body: Value) -> 
     (status, r.json().await.unwrap())
 }
 
-async fn token_for(app: &TestApp, staff: &str) -> String {
+pub(crate) async fn token_for(app: &TestApp, staff: &str) -> String {
     let r = app
         .post(
             &app.iurl("/api/v1/staff/opendata/tokens"),

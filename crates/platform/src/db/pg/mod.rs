@@ -334,6 +334,9 @@ fn map_err(e: tokio_postgres::Error) -> DbError {
         if *db.code() == tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
             return DbError::Unique(db.constraint().unwrap_or(db.message()).to_owned());
         }
+        if *db.code() == tokio_postgres::error::SqlState::QUERY_CANCELED {
+            return DbError::TimeLimit;
+        }
         return DbError::Engine(format!("{}: {}", db.code().code(), db.message()));
     }
     DbError::Engine(e.to_string())
