@@ -198,18 +198,36 @@ pub fn json_of(v: &Param) -> Value {
     }
 }
 
+/// The fields of resource `id`'s primary key, in order (none: rows are only appended).
+pub fn keys(c: &mut dyn Conn, id: &str) -> Result<Vec<String>, DbError> {
+    c.query(
+        "SELECT field_id FROM od_ds_fields WHERE resource_id = $1 AND is_key ORDER BY position",
+        params![id],
+    )?
+    .iter()
+    .map(|r| r.get_str("field_id"))
+    .collect()
+}
+
 /// Make resource `id`'s table with `fields` (replacing any), with an index on each of
-/// `indexes`, and mark the resource as in the DataStore.
+/// `indexes` and a unique one on `primary_key` (if any), and mark the resource as in the
+/// DataStore.
 pub fn create(
     c: &mut dyn Conn,
     id: &str,
     fields: &[Field],
     indexes: &[String],
+    primary_key: &[String],
 ) -> Result<(), OdError> {
-    for ix in indexes {
-        if !fields.iter().any(|f| &f.id == ix) {
-            return Err(invalid("indexes", format!("no field {ix:?}")));
+    for (what, list) in [("indexes", indexes), ("primary_key", primary_key)] {
+        for ix in list {
+            if !fields.iter().any(|f| &f.id == ix) {
+                return Err(invalid(what, format!("no field {ix:?}")));
+            }
         }
+    }
+    if primary_key.len() > 8 {
+        return Err(invalid("primary_key", "at most 8 fields"));
     }
     let engine = c.engine();
     let key = match engine {
@@ -235,14 +253,31 @@ pub fn create(
             quote(ix)
         ))?;
     }
+    if !primary_key.is_empty() {
+        let cols: Vec<String> = primary_key.iter().map(|k| quote(k)).collect();
+        c.batch(&format!(
+            "CREATE UNIQUE INDEX {} ON {} ({})",
+            quote(&format!("{id}_pk")),
+            table(id),
+            cols.join(", ")
+        ))?;
+    }
     c.execute(
         "DELETE FROM od_ds_fields WHERE resource_id = $1",
         params![id],
     )?;
     for (i, f) in fields.iter().enumerate() {
         c.execute(
-            "INSERT INTO od_ds_fields (resource_id, position, field_id, kind, label) VALUES ($1, $2, $3, $4, $5)",
-            params![id, i as i64, f.id.as_str(), f.kind.as_str(), f.label.as_str()],
+            "INSERT INTO od_ds_fields (resource_id, position, field_id, kind, label, is_key)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            params![
+                id,
+                i as i64,
+                f.id.as_str(),
+                f.kind.as_str(),
+                f.label.as_str(),
+                primary_key.contains(&f.id)
+            ],
         )?;
     }
     c.execute(
@@ -306,6 +341,122 @@ pub fn insert(
         c.execute(&sql, row)?;
     }
     Ok(rows.len())
+}
+
+/// `datastore_upsert` with method `upsert` or `update`: each record is matched by the table's
+/// primary key (which it must carry); a match gets the record's other fields (the fields it
+/// leaves out keep their values), no match is inserted (`upsert`) or an error (`update`).
+/// Nothing is written when one record is bad. How many were (updated, inserted).
+pub fn upsert(
+    c: &mut dyn Conn,
+    id: &str,
+    fields: &[Field],
+    keys: &[String],
+    records: &[Value],
+    insert_missing: bool,
+) -> Result<(usize, usize), OdError> {
+    if keys.is_empty() {
+        return Err(invalid(
+            "method",
+            "this table has no primary_key (give one to datastore_create), so records can only be inserted",
+        ));
+    }
+    let mut bad: Vec<String> = Vec::new();
+    let problem = |bad: &mut Vec<String>, m: String| {
+        if bad.len() < 20 {
+            bad.push(m);
+        }
+    };
+    let (mut updated, mut inserted) = (0, 0);
+    for (n, r) in records.iter().enumerate() {
+        let Some(obj) = r.as_object() else {
+            problem(&mut bad, format!("record {n}: an object"));
+            continue;
+        };
+        let mut sets: Vec<(String, Param)> = Vec::new();
+        let mut matched: Vec<(String, Param)> = Vec::new();
+        for (k, v) in obj {
+            let Some(f) = fields.iter().find(|f| &f.id == k) else {
+                problem(&mut bad, format!("record {n}: no field {k:?}"));
+                continue;
+            };
+            match typed(&f.kind, v) {
+                Ok(value) if keys.contains(k) => matched.push((k.clone(), value)),
+                Ok(value) => sets.push((k.clone(), value)),
+                Err(e) => problem(&mut bad, format!("record {n}, field {k:?}: {e}")),
+            }
+        }
+        if matched.len() != keys.len() || matched.iter().any(|(_, v)| matches!(v, Param::Null)) {
+            problem(
+                &mut bad,
+                format!("record {n}: needs its primary key {keys:?}"),
+            );
+            continue;
+        }
+        if !bad.is_empty() {
+            continue;
+        }
+        let mut params: Vec<Param> = Vec::new();
+        let assign: Vec<String> = sets
+            .iter()
+            .map(|(k, v)| {
+                params.push(v.clone());
+                format!("{} = ${}", quote(k), params.len())
+            })
+            .collect();
+        let cond: Vec<String> = matched
+            .iter()
+            .map(|(k, v)| {
+                params.push(v.clone());
+                format!("{} = ${}", quote(k), params.len())
+            })
+            .collect();
+        let found = if assign.is_empty() {
+            c.query_opt(
+                &format!(
+                    "SELECT 1 AS x FROM {} WHERE {}",
+                    table(id),
+                    cond.join(" AND ")
+                ),
+                &params[sets.len()..],
+            )?
+            .is_some()
+        } else {
+            c.execute(
+                &format!(
+                    "UPDATE {} SET {} WHERE {}",
+                    table(id),
+                    assign.join(", "),
+                    cond.join(" AND ")
+                ),
+                &params,
+            )? > 0
+        };
+        if found {
+            updated += 1;
+        } else if insert_missing {
+            let all: Vec<(String, Param)> = matched.into_iter().chain(sets).collect();
+            let cols: Vec<String> = all.iter().map(|(k, _)| quote(k)).collect();
+            let marks: Vec<String> = (1..=all.len()).map(|i| format!("${i}")).collect();
+            let values: Vec<Param> = all.into_iter().map(|(_, v)| v).collect();
+            c.execute(
+                &format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    table(id),
+                    cols.join(", "),
+                    marks.join(", ")
+                ),
+                &values,
+            )?;
+            inserted += 1;
+        } else {
+            problem(&mut bad, format!("record {n}: no row has this primary key"));
+        }
+    }
+    if !bad.is_empty() {
+        return Err(OdError::Invalid(Problems::from([("records".into(), bad)])));
+    }
+    Ok((updated, inserted))
 }
 
 /// `filters` (`{"field": value or [values]}`) as SQL over resource fields, with parameters

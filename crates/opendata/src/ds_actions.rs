@@ -43,6 +43,23 @@ fn int(p: &Params, k: &str, default: i64) -> Result<i64, OdError> {
     }
 }
 
+/// A list of field ids: a JSON list, or one text of ids separated by commas.
+fn id_list(p: &Params, k: &str) -> Result<Vec<String>, OdError> {
+    match json_param(p, k)? {
+        None => Ok(Vec::new()),
+        Some(Value::Array(a)) => Ok(a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect()),
+        Some(Value::String(s)) => Ok(s
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect()),
+        Some(_) => Err(invalid(k, "a list of field ids")),
+    }
+}
+
 /// The resource and its dataset's department, when `caller` may see it.
 pub(crate) fn resource_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<String, OdError> {
     let missing = || OdError::NotFound(format!("Resource \"{id}\" was not found."));
@@ -275,37 +292,32 @@ pub fn write(
                     datastore::fields(c, &id)?.ok_or_else(|| invalid("fields", "Missing value"))?
                 }
             };
-            let indexes: Vec<String> = match json_param(p, "indexes")? {
-                None => Vec::new(),
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect(),
-                Some(Value::String(s)) => s
-                    .split(',')
-                    .map(|x| x.trim().to_owned())
-                    .filter(|x| !x.is_empty())
-                    .collect(),
-                Some(_) => return Err(invalid("indexes", "a list of field ids")),
-            };
-            datastore::create(c, &id, &fields, &indexes)?;
+            let indexes = id_list(p, "indexes")?;
+            let primary_key = id_list(p, "primary_key")?;
+            datastore::create(c, &id, &fields, &indexes, &primary_key)?;
             let n = datastore::insert(c, &id, &fields, &records)?;
             json!({"resource_id": id, "fields": fields.iter().map(field_json).collect::<Vec<_>>(),
-                   "records_inserted": n})
+                   "primary_key": primary_key, "records_inserted": n})
         }
         "datastore_upsert" => {
             let method = p.get("method").and_then(Value::as_str).unwrap_or("upsert");
-            if method != "insert" {
-                return Err(invalid(
-                    "method",
-                    "insert (this DataStore has no primary keys to update by)",
-                ));
-            }
             let fields = datastore::fields(c, &id)?.ok_or_else(|| {
                 OdError::NotFound(format!("Resource \"{id}\" is not in the DataStore."))
             })?;
-            let n = datastore::insert(c, &id, &fields, &records)?;
-            json!({"resource_id": id, "method": method, "records_inserted": n})
+            match method {
+                "insert" => {
+                    let n = datastore::insert(c, &id, &fields, &records)?;
+                    json!({"resource_id": id, "method": method, "records_inserted": n})
+                }
+                "upsert" | "update" => {
+                    let keys = datastore::keys(c, &id)?;
+                    let (updated, inserted) =
+                        datastore::upsert(c, &id, &fields, &keys, &records, method == "upsert")?;
+                    json!({"resource_id": id, "method": method,
+                           "records_updated": updated, "records_inserted": inserted})
+                }
+                _ => return Err(invalid("method", "one of upsert, insert, update")),
+            }
         }
         _ => {
             let fields = datastore::fields(c, &id)?.ok_or_else(|| {

@@ -16,11 +16,13 @@ pub mod sql;
 pub mod staff;
 pub mod themes;
 pub mod tokens;
+pub mod upload;
 pub mod write;
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("opendata", 1, "0001_catalogue"),
     tongban_platform::migration!("opendata", 2, "0002_datastore"),
+    tongban_platform::migration!("opendata", 3, "0003_keys"),
 ];
 
 /// What the room needs on start: the standard themes when the city has none.

@@ -9,7 +9,7 @@ use crate::ckan::Caller;
 use crate::datastore::{self, ROWS_MAX};
 use crate::ds_actions::resource_of;
 use crate::error::{invalid, OdError};
-use serde::de::{Deserializer, MapAccess, Visitor as SerdeVisitor};
+use crate::upload::Ordered;
 use serde_json::{json, Map, Value};
 use sqlparser::ast::{
     DataType, Expr, ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableFactor, Visit,
@@ -241,30 +241,6 @@ fn relation_exists(c: &mut dyn Conn, name: &str) -> Result<bool, DbError> {
         Engine::Postgres => "SELECT 1 FROM pg_class WHERE lower(relname) = $1",
     };
     Ok(c.query_opt(sql, params![lower])?.is_some())
-}
-
-/// A JSON object's members in the order they came (PostgreSQL's `row_to_json` keeps the
-/// query's column order).
-struct Ordered(Vec<(String, Value)>);
-
-impl<'de> serde::Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> SerdeVisitor<'de> for V {
-            type Value = Ordered;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = m.next_entry::<String, Value>()? {
-                    out.push((k, v));
-                }
-                Ok(Ordered(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
 }
 
 fn kind_of(v: &Value) -> &'static str {
