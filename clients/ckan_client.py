@@ -71,6 +71,22 @@ rows = anon.action.datastore_search(resource_id=made["resource_id"],
 seen["datastore_total"] = rows["total"]
 seen["datastore_aqi"] = [r["aqi"] for r in rows["records"]]
 
+# A file uploaded as ckanapi sends it (multipart, part "upload"), read into the DataStore,
+# then asked in SQL.
+import io
+upload = io.BytesIO("监测点,指数\n黄巷,52\n漆塘,71\n".encode("utf-8"))
+upload.name = "stations.csv"
+res = publisher.action.resource_create(package_id="air-quality", upload=upload)
+seen["upload"] = [res["url_type"], res["format"], res["datastore_active"], res["name"]]
+sql = anon.action.datastore_search_sql(
+    sql='SELECT max("field_2") AS top FROM "%s"' % res["id"])
+seen["sql_top"] = sql["records"][0]["top"]
+try:
+    anon.action.datastore_search_sql(sql="SELECT * FROM od_tokens")
+    seen["sql_refused"] = False
+except ckanapi.NotAuthorized:
+    seen["sql_refused"] = True
+
 # GET-only clients too.
 getter = ckanapi.RemoteCKAN(base, user_agent="tongban-tests/1.0", get_only=True)
 seen["get_only_count"] = getter.action.package_search(q="空气")["count"]

@@ -4,10 +4,11 @@
 //! {__type, message, …}}` with CKAN's statuses, so CKAN's clients (`ckanapi`) work untouched.
 //! A publisher's token goes in `Authorization` (bare or as `Bearer`) or `X-CKAN-API-Key`.
 
-use crate::error::OdError;
+use crate::error::{invalid, OdError};
+use crate::files::Upload;
 use crate::{actions, tokens, write};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -61,6 +62,9 @@ pub const WRITE_ACTIONS: [&str; 11] = [
     "datastore_upsert",
     "datastore_delete",
 ];
+
+/// The actions that take a file (`upload`).
+pub const UPLOAD_ACTIONS: [&str; 3] = ["resource_create", "resource_update", "resource_patch"];
 
 /// The caller of an action: anonymous, or a publisher by token.
 pub struct Caller {
@@ -199,14 +203,67 @@ fn over_limit(ctx: &Ctx, key: String, limit: i64) -> Option<u64> {
     (*n > limit).then(|| u64::try_from(60 - (now / 1000) % 60).unwrap_or(60))
 }
 
+/// A `multipart/form-data` call (`ckanapi` sends one with a file): its text parts as
+/// parameters, its `upload` part as the file.
+async fn multipart(
+    ctx: &Ctx,
+    query: Option<&str>,
+    req: Request,
+) -> Result<(Map<String, Value>, Option<Upload>), OdError> {
+    let mut out = params(query, &HeaderMap::new(), &[])?;
+    let too_big = || {
+        invalid(
+            "upload",
+            format!(
+                "the call is larger than {} MB",
+                ctx.config.max_upload_bytes / (1024 * 1024)
+            ),
+        )
+    };
+    let mut form = Multipart::from_request(req, ctx)
+        .await
+        .map_err(|e| invalid("body", format!("cannot read the form: {e}")))?;
+    let mut upload = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big()),
+            Err(e) => return Err(invalid("body", format!("cannot read the form: {e}"))),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        let file = field.file_name().map(str::to_owned);
+        let data = match field.bytes().await {
+            Ok(d) => d,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_big()),
+            Err(e) => return Err(invalid("body", format!("cannot read the form: {e}"))),
+        };
+        match (name.as_str(), file) {
+            ("upload", Some(file)) => {
+                upload = Some(Upload {
+                    name: file,
+                    data: data.to_vec(),
+                })
+            }
+            (_, Some(_)) => return Err(invalid(&name, "files go in the part named \"upload\"")),
+            _ => {
+                let text = String::from_utf8(data.to_vec())
+                    .map_err(|_| invalid(&name, "not UTF-8 text"))?;
+                out.insert(name, Value::String(text));
+            }
+        }
+    }
+    Ok((out, upload))
+}
+
 async fn call(
     State(ctx): State<Ctx>,
     Path(action): Path<String>,
     RawQuery(query): RawQuery,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> Response {
+    let headers = req.headers().clone();
     // A token's calls count against the token, others against their address.
     let key = match token_of(&headers) {
         Some(t) => format!("t:{}", tongban_platform::crypto::sm3_hex(t.as_bytes())),
@@ -215,16 +272,34 @@ async fn call(
     if let Some(wait) = over_limit(&ctx, key, ctx.config.api_calls_per_minute) {
         return envelope(&ctx, &action, Err(OdError::Throttled(wait)));
     }
-    let r = run(&ctx, &action, query.as_deref(), &headers, &body).await;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let read = if is_form {
+        multipart(&ctx, query.as_deref(), req).await
+    } else {
+        match Bytes::from_request(req, &ctx).await {
+            Ok(body) => params(query.as_deref(), &headers, &body).map(|p| (p, None)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(invalid("body", "the call is too large"))
+            }
+            Err(e) => Err(invalid("body", format!("cannot read the body: {e}"))),
+        }
+    };
+    let r = match read {
+        Ok((p, upload)) => run(&ctx, &action, &headers, p, upload).await,
+        Err(e) => Err(e),
+    };
     envelope(&ctx, &action, r)
 }
 
 async fn run(
     ctx: &Ctx,
     action: &str,
-    query: Option<&str>,
     headers: &HeaderMap,
-    body: &[u8],
+    p: Map<String, Value>,
+    upload: Option<Upload>,
 ) -> Result<Value, OdError> {
     let known = READ_ACTIONS.contains(&action) || WRITE_ACTIONS.contains(&action);
     if !known {
@@ -233,7 +308,12 @@ async fn run(
             action.chars().take(80).collect::<String>()
         )));
     }
-    let p = params(query, headers, body)?;
+    if upload.is_some() && !UPLOAD_ACTIONS.contains(&action) {
+        return Err(invalid(
+            "upload",
+            "only resource_create, resource_update and resource_patch take a file",
+        ));
+    }
     let publisher = match token_of(headers) {
         None => None,
         Some(token) => {
@@ -254,7 +334,7 @@ async fn run(
     };
     let caller = Caller { publisher };
     if WRITE_ACTIONS.contains(&action) {
-        write::run(ctx, &caller, action, p).await
+        write::run(ctx, &caller, action, p, upload).await
     } else {
         actions::run(ctx, &caller, action, p).await
     }

@@ -10,6 +10,7 @@ pub mod datastore;
 pub mod ds_actions;
 pub mod dump;
 pub mod error;
+pub mod files;
 pub mod resources;
 pub mod search;
 pub mod sql;

@@ -7,7 +7,7 @@ use tongban_platform::db::{Conn, DbError, Row};
 use tongban_platform::params;
 
 const SELECT: &str =
-    "SELECT id, dataset_id, position, name, description, format, url, mimetype, size,
+    "SELECT id, dataset_id, position, name, description, format, url, mimetype, size, blob,
         datastore_active, created_at, modified_at FROM od_resources";
 
 fn from_row(r: &Row) -> Result<Value, DbError> {
@@ -23,7 +23,7 @@ fn from_row(r: &Row) -> Result<Value, DbError> {
         "size": r.get_opt_i64("size")?,
         "datastore_active": r.get_bool("datastore_active")?,
         "state": "active",
-        "url_type": "",
+        "url_type": if r.get_opt_str("blob")?.is_some() { "upload" } else { "" },
         "created": ckan_time(r.get_i64("created_at")?),
         "last_modified": ckan_time(r.get_i64("modified_at")?),
         "metadata_modified": ckan_time(r.get_i64("modified_at")?),
@@ -138,7 +138,11 @@ pub fn create(c: &mut dyn Conn, dataset: &str, i: &Input, now: i64) -> Result<St
 
 pub fn update(c: &mut dyn Conn, id: &str, i: &Input, now: i64) -> Result<(), DbError> {
     c.execute(
-        "UPDATE od_resources SET name = $1, description = $2, format = $3, url = $4, mimetype = $5,
+        // An uploaded file stays when no other address is given; another address drops it.
+        "UPDATE od_resources SET name = $1, description = $2, format = $3,
+           blob = CASE WHEN $4 = url OR $4 = '' THEN blob ELSE NULL END,
+           url = CASE WHEN $4 = '' AND blob IS NOT NULL THEN url ELSE $4 END,
+           mimetype = CASE WHEN $5 = '' THEN mimetype ELSE $5 END,
            modified_at = $6 WHERE id = $7",
         params![
             i.name.as_str(),
@@ -151,6 +155,38 @@ pub fn update(c: &mut dyn Conn, id: &str, i: &Input, now: i64) -> Result<(), DbE
         ],
     )?;
     Ok(())
+}
+
+/// Point resource `id` at an uploaded file: its address, stored blob, size and media type.
+pub fn set_upload(
+    c: &mut dyn Conn,
+    id: &str,
+    url: &str,
+    blob: &str,
+    size: i64,
+    mimetype: &str,
+) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE od_resources SET url = $1, blob = $2, size = $3, mimetype = $4 WHERE id = $5",
+        params![url, blob, size, mimetype, id],
+    )?;
+    Ok(())
+}
+
+/// The uploaded file of resource `id`: (dataset id, blob, media type), if it has one.
+pub fn upload_of(c: &mut dyn Conn, id: &str) -> Result<Option<(String, String, String)>, DbError> {
+    c.query_opt(
+        "SELECT dataset_id, blob, mimetype FROM od_resources WHERE id = $1 AND blob IS NOT NULL",
+        params![id],
+    )?
+    .map(|r| {
+        Ok((
+            r.get_str("dataset_id")?,
+            r.get_str("blob")?,
+            r.get_str("mimetype")?,
+        ))
+    })
+    .transpose()
 }
 
 pub fn delete(c: &mut dyn Conn, id: &str) -> Result<(), DbError> {

@@ -4,6 +4,7 @@
 use crate::ckan::Caller;
 use crate::datasets::{self, Input};
 use crate::error::{invalid, OdError};
+use crate::files::{self, Upload};
 use crate::resources;
 use serde_json::{Map, Value};
 use tongban_platform::audit::{self, Entry};
@@ -55,18 +56,41 @@ pub async fn run(
     caller: &Caller,
     action: &str,
     p: Map<String, Value>,
+    upload: Option<Upload>,
 ) -> Result<Value, OdError> {
     let Some(staff) = caller.publisher.clone() else {
         return Err(OdError::Forbidden(format!(
             "{action} needs a data publisher's API token (Authorization header)"
         )));
     };
+    // A file is stored and read before the write, which only attaches it.
+    let mut p = p;
+    let file = match upload {
+        Some(up) => {
+            let format = p.get("format").and_then(Value::as_str).unwrap_or("");
+            let f = files::prepare(ctx, format, up).await?;
+            // A new resource is named after its file unless the call names it (as CKAN).
+            if action == "resource_create" && !p.get("name").is_some_and(Value::is_string) {
+                p.insert("name".into(), Value::String(f.name.clone()));
+            }
+            Some(f)
+        }
+        None => None,
+    };
     let now = tongban_platform::time::now_millis();
     let (s2, action2) = (staff.clone(), action.to_owned());
     let r = ctx
         .db
         .transact(move |c| -> Result<(Value, String), OdError> {
-            let (result, object) = apply(c, &s2, &action2, &p, now)?;
+            let (result, object) = apply(c, &s2, &action2, &p, now, file.is_some())?;
+            let result = match &file {
+                Some(f) => {
+                    let dataset = result["package_id"].as_str().unwrap_or("").to_owned();
+                    files::attach(c, &dataset, &object, f)?;
+                    resources::get(c, &object)?.unwrap_or(result)
+                }
+                None => result,
+            };
             audit::append(
                 c,
                 &Entry::staff(&s2, &format!("opendata.{action2}"), &object, "ok"),
@@ -95,6 +119,7 @@ fn apply(
     action: &str,
     p: &Map<String, Value>,
     now: i64,
+    has_file: bool,
 ) -> Result<(Value, String), OdError> {
     let actor = staff.username.as_str();
     let found = |c: &mut dyn Conn, id: &str| -> Result<datasets::Head, OdError> {
@@ -168,8 +193,11 @@ fn apply(
             let h = found(c, &id_of(p, "package_id")?)?;
             own(staff, &h.department)?;
             let input = resources::Input::from_json(resources::Input::default(), p)?;
-            if input.url.is_empty() {
-                return Err(invalid("url", "Missing value"));
+            if input.url.is_empty() && !has_file {
+                return Err(invalid(
+                    "url",
+                    "Missing value (or send the file as \"upload\")",
+                ));
             }
             let id = resources::create(c, &h.id, &input, now)?;
             datasets::touch(c, &h.id, now, actor, "resource added")?;
@@ -192,8 +220,11 @@ fn apply(
                 resources::Input::default()
             };
             let input = resources::Input::from_json(base, p)?;
-            if input.url.is_empty() {
-                return Err(invalid("url", "Missing value"));
+            if input.url.is_empty() && !has_file {
+                return Err(invalid(
+                    "url",
+                    "Missing value (or send the file as \"upload\")",
+                ));
             }
             resources::update(c, &id, &input, now)?;
             datasets::touch(c, &h.id, now, actor, "resource changed")?;

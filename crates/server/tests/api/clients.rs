@@ -99,6 +99,9 @@ on_both_engines!(ckanapi_works_untouched, |app: TestApp| async move {
             "get_only_count": 1,
             "datastore_total": 2,
             "datastore_aqi": [48, 52],
+            "upload": ["upload", "CSV", true, "stations.csv"],
+            "sql_top": 71,
+            "sql_refused": true,
         })
     );
 });

@@ -40,6 +40,7 @@ mod nodes;
 mod once_only;
 mod open311;
 mod opendata;
+mod opendata_files;
 mod opendata_sql;
 mod outbox;
 mod pages;
