@@ -316,6 +316,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_opendata::ckan::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_opendata::dump::public_router())
         .merge(tongban_opendata::files::public_router())
+        .merge(tongban_opendata::dcat::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))
