@@ -69,3 +69,36 @@ pub fn counts(c: &mut dyn Conn) -> Result<Counts, DbError> {
     }
     Ok(out)
 }
+
+/// A published matter's public facts (the open data catalogue of matters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedMatter {
+    pub code: String,
+    pub name: String,
+    pub department: String,
+    pub kind: String,
+    pub legal_days: i64,
+    pub promised_days: i64,
+    pub fee: String,
+    pub online_depth: i64,
+    pub max_visits: i64,
+}
+
+/// Every published matter, in catalogue order.
+pub fn published_matters(c: &mut dyn Conn) -> Result<Vec<PublishedMatter>, DbError> {
+    Ok(crate::store::all(c)?
+        .into_iter()
+        .filter(|m| m.published)
+        .map(|m| PublishedMatter {
+            code: m.code,
+            name: m.name,
+            department: m.department.name,
+            kind: m.kind,
+            legal_days: m.legal_days.into(),
+            promised_days: m.promised_days.into(),
+            fee: m.fee,
+            online_depth: m.online_depth.into(),
+            max_visits: m.max_visits.into(),
+        })
+        .collect())
+}

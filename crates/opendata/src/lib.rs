@@ -12,6 +12,7 @@ pub mod ds_actions;
 pub mod dump;
 pub mod error;
 pub mod files;
+pub mod live;
 pub mod rdf;
 pub mod resources;
 pub mod search;
@@ -26,6 +27,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("opendata", 1, "0001_catalogue"),
     tongban_platform::migration!("opendata", 2, "0002_datastore"),
     tongban_platform::migration!("opendata", 3, "0003_keys"),
+    tongban_platform::migration!("opendata", 4, "0004_refresh"),
 ];
 
 /// What the room needs on start: the standard themes when the city has none.

@@ -30,6 +30,9 @@ pub struct Config {
     /// `TONGBAN_SQL_TIME_LIMIT_MS`: the longest one open data SQL query
     /// (`datastore_search_sql`) may run before it is stopped (default 5000).
     pub sql_time_limit_ms: u64,
+    /// `TONGBAN_OPEN_DATA_BUILTINS`: whether the worker publishes and refreshes the built-in
+    /// open datasets from the platform's figures (default true).
+    pub open_data_builtins: bool,
     /// `TONGBAN_HEADER_TIMEOUT_SECS`: time a connection has to send its request headers (and
     /// finish TLS), and the longest a keep-alive connection may sit idle (default 20).
     pub header_timeout_secs: u64,
@@ -123,6 +126,7 @@ impl Default for Config {
             rate_per_phone_day: 10,
             api_calls_per_minute: 600,
             sql_time_limit_ms: 5000,
+            open_data_builtins: true,
             timezone: "Asia/Shanghai".into(),
             upload_dir: PathBuf::from("uploads"),
             max_upload_bytes: 10 * 1024 * 1024,
@@ -267,6 +271,17 @@ impl Config {
         }
         if let Some(v) = get("TONGBAN_API_CALLS_PER_MINUTE") {
             self.api_calls_per_minute = num("TONGBAN_API_CALLS_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("TONGBAN_OPEN_DATA_BUILTINS") {
+            self.open_data_builtins = match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(format!(
+                        "TONGBAN_OPEN_DATA_BUILTINS: true or false, not {other:?}"
+                    ))
+                }
+            };
         }
         if let Some(v) = get("TONGBAN_SQL_TIME_LIMIT_MS") {
             self.sql_time_limit_ms = num("TONGBAN_SQL_TIME_LIMIT_MS", v)?.clamp(1, 600_000) as u64;

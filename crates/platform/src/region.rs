@@ -117,6 +117,11 @@ pub struct Meta {
     /// The hotline centre's department code (its dispatchers and supervisors work there).
     #[serde(default)]
     pub hotline_department: String,
+    /// The department that publishes the platform's own open datasets (the matters
+    /// catalogue, applications, 好差评; the hotline's own figures are the hotline
+    /// department's). Empty: the hotline department.
+    #[serde(default)]
+    pub data_department: String,
     /// What the demo history's dispatcher decides for categories without a routing rule
     /// (top-level category → department). Only the demo's made-up past uses it.
     #[serde(default)]

@@ -549,6 +549,11 @@ async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         if let Err(e) = tongban_portal::search::catch_up(&ctx).await {
             tracing::warn!(error = %e, "search index not brought up to date");
         }
+        if ctx.config.open_data_builtins {
+            if let Err(e) = tongban_opendata::live::refresh(&ctx).await {
+                tracing::warn!(error = %e, "built-in open datasets not refreshed");
+            }
+        }
         if let Err(e) = tongban_insight::index::retry(&ctx).await {
             tracing::warn!(error = %e, "insight retry of quarantined rows failed");
         }

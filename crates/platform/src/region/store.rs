@@ -62,6 +62,7 @@ pub fn save(c: &mut dyn Conn, r: &RegionFiles, now: i64) -> Result<(), DbError> 
         ("code", r.meta.code.as_str()),
         ("hotline_name", r.meta.hotline_name.as_str()),
         ("hotline_department", r.meta.hotline_department.as_str()),
+        ("data_department", r.meta.data_department.as_str()),
         ("demo_dispatch", dispatch.as_str()),
         ("places", places.as_str()),
     ] {
@@ -169,6 +170,7 @@ pub fn load(c: &mut dyn Conn) -> Result<Region, DbError> {
             "code" => meta.code = v,
             "hotline_name" => meta.hotline_name = v,
             "hotline_department" => meta.hotline_department = v,
+            "data_department" => meta.data_department = v,
             "demo_dispatch" => meta.demo_dispatch = serde_json::from_str(&v).unwrap_or_default(),
             "places" => places = v.lines().map(str::to_owned).collect(),
             _ => {}

@@ -41,6 +41,7 @@ mod once_only;
 mod open311;
 mod opendata;
 mod opendata_files;
+mod opendata_live;
 mod opendata_sql;
 mod outbox;
 mod pages;
