@@ -163,6 +163,12 @@ fn values(
         pct(web.answered_on_time, web.requests_answered),
     ));
     v.push(("site_visits", Some(web.views as f64)));
+    let open = tongban_opendata::stats::period(c, &p.start_day, &p.end_day)?;
+    v.push(("open_datasets", Some(open.datasets as f64)));
+    v.push((
+        "open_data_use",
+        Some((open.downloads + open.api_calls) as f64),
+    ));
     // 在线服务
     v.push(("fully_online", pct(catalog.fully_online, published)));
     v.push((

@@ -291,6 +291,9 @@ async fn call(
         Ok((p, upload)) => run(&ctx, &action, &headers, p, upload).await,
         Err(e) => Err(e),
     };
+    if r.is_ok() {
+        crate::usage::api_call(&ctx);
+    }
     envelope(&ctx, &action, r)
 }
 

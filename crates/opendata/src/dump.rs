@@ -52,7 +52,7 @@ fn text_of(f: &Field, v: &Param) -> String {
 /// A table's fields and rows.
 type Table = (Vec<Field>, Vec<Vec<Param>>);
 
-fn read_all(c: &mut dyn Conn, id: &str) -> Result<Option<Table>, DbError> {
+fn read_all(c: &mut dyn Conn, id: &str) -> Result<Option<(String, Table)>, DbError> {
     let Some(r) = resources::get(c, id)? else {
         return Ok(None);
     };
@@ -89,7 +89,7 @@ fn read_all(c: &mut dyn Conn, id: &str) -> Result<Option<Table>, DbError> {
             break;
         }
     }
-    Ok(Some((fields, rows)))
+    Ok(Some((dataset, (fields, rows))))
 }
 
 async fn dump(
@@ -111,7 +111,10 @@ async fn dump(
     let id2 = id.clone();
     let read = ctx.db.read(move |c| read_all(c, &id2)).await;
     let (fields, rows) = match read {
-        Ok(Some(x)) => x,
+        Ok(Some((dataset, x))) => {
+            crate::usage::download(&ctx, &dataset);
+            x
+        }
         Ok(None) => {
             return (
                 StatusCode::NOT_FOUND,

@@ -134,11 +134,14 @@ async fn download(
                 Some(h) => visible(&anyone, &h) && (h.id == i || h.name == i),
                 None => false,
             };
-            Ok(shown.then_some((sha, mimetype)))
+            Ok(shown.then_some((dataset, sha, mimetype)))
         })
         .await;
     let (sha, mimetype) = match found {
-        Ok(Some(f)) => f,
+        Ok(Some((dataset, sha, mimetype))) => {
+            crate::usage::download(&ctx, &dataset);
+            (sha, mimetype)
+        }
         Ok(None) => return (StatusCode::NOT_FOUND, "no such file").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "open data download failed");

@@ -18,9 +18,11 @@ pub mod resources;
 pub mod search;
 pub mod sql;
 pub mod staff;
+pub mod stats;
 pub mod themes;
 pub mod tokens;
 pub mod upload;
+pub mod usage;
 pub mod write;
 
 pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
@@ -28,6 +30,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("opendata", 2, "0002_datastore"),
     tongban_platform::migration!("opendata", 3, "0003_keys"),
     tongban_platform::migration!("opendata", 4, "0004_refresh"),
+    tongban_platform::migration!("opendata", 5, "0005_usage"),
 ];
 
 /// What the room needs on start: the standard themes when the city has none.

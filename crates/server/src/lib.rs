@@ -540,6 +540,9 @@ async fn work(ctx: Ctx, notifier: tongban_platform::notify::Notifier) {
         if let Err(e) = tongban_exchange::checks::flush(&ctx).await {
             tracing::warn!(error = %e, "certificate check counts not written");
         }
+        if let Err(e) = tongban_opendata::usage::flush(&ctx).await {
+            tracing::warn!(error = %e, "open data use counts not written");
+        }
         if let Err(e) = tongban_portal::visits::flush(&ctx).await {
             tracing::warn!(error = %e, "site visit counts not written");
         }

@@ -60,6 +60,16 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
         start,
         end,
     )?;
+    // Open data: what is published now, how it was used in the period.
+    let open = tongban_opendata::stats::period(
+        c,
+        &q.from(),
+        &q.to
+            .succ_opt()
+            .unwrap_or(q.to)
+            .format("%Y-%m-%d")
+            .to_string(),
+    )?;
     let figures = vec![
         figure(
             "cases",
@@ -125,6 +135,24 @@ pub(super) fn data(c: &mut dyn Conn, q: &Query) -> Result<Parts, DbError> {
             tr.t("disclosure_requests"),
             count(web.requests_received),
             "件",
+        ),
+        figure(
+            "open_datasets",
+            tr.t("open_datasets"),
+            count(open.datasets),
+            "个",
+        ),
+        figure(
+            "open_data_downloads",
+            tr.t("open_data_downloads"),
+            count(open.downloads),
+            "次",
+        ),
+        figure(
+            "open_data_api_calls",
+            tr.t("open_data_api_calls"),
+            count(open.api_calls),
+            "次",
         ),
     ];
     // Month by month within the period.

@@ -2,7 +2,7 @@
 //! scored (rates are; volumes are reported).
 
 /// (code, dimension, name, English name, unit, formula, scored)
-pub(super) const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 25] = [
+pub(super) const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 27] = [
     (
         "availability",
         0,
@@ -73,6 +73,24 @@ pub(super) const INDICATORS: [(&str, usize, &str, &str, &str, &str, bool); 25] =
         "Government website page views",
         "次",
         "当月网站群各网站页面（首页、栏目、文章、政务公开）的成功访问次数",
+        false,
+    ),
+    (
+        "open_datasets",
+        1,
+        "开放数据集数",
+        "Open datasets",
+        "个",
+        "当前在开放数据目录中发布的数据集（含平台自动更新的统计数据集）",
+        false,
+    ),
+    (
+        "open_data_use",
+        1,
+        "开放数据利用次数",
+        "Open data use",
+        "次",
+        "当月开放数据文件与数据表的下载次数 + 开放数据接口（CKAN API）调用次数",
         false,
     ),
     (

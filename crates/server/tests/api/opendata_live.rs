@@ -178,3 +178,99 @@ async fn the_worker_makes_them() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+// Downloads and API calls are counted (per day, no address) for the evaluation and the
+// data board.
+crate::on_both_engines!(use_is_counted, |app: TestApp| async move {
+    use tongban_platform::identity::Role;
+    let admin = app.staff("xus1", "wx-gaj", &[Role::Admin]).await;
+    let publisher = app.staff("xus2", "wx-gaj", &[Role::DataPublisher]).await;
+    let token = crate::opendata::token_for(&app, &publisher).await;
+    let (s, v) = action(
+        &app,
+        "datastore_create",
+        Some(&token),
+        json!({"resource": {"package_id": "counted", "name": "表"},
+               "fields": [{"id": "n", "type": "int"}], "records": [{"n": 1}]}),
+    )
+    .await;
+    assert_eq!(s, 404, "no dataset yet: {v}");
+    action(
+        &app,
+        "package_create",
+        Some(&token),
+        json!({"name": "counted", "title": "计数"}),
+    )
+    .await;
+    let (_, v) = action(
+        &app,
+        "datastore_create",
+        Some(&token),
+        json!({"resource": {"package_id": "counted", "name": "表"},
+               "fields": [{"id": "n", "type": "int"}], "records": [{"n": 1}]}),
+    )
+    .await;
+    let rid = v["result"]["resource_id"].as_str().unwrap().to_owned();
+    for format in ["csv", "json", "xlsx"] {
+        let r = app
+            .client
+            .get(app.url(&format!("/datastore/dump/{rid}?format={format}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    for _ in 0..4 {
+        action(&app, "package_list", None, json!({})).await;
+    }
+    tongban_opendata::usage::flush(&app.ctx).await.unwrap();
+    let today = app.ctx.today();
+    let (from, to) = (today.to_string(), today.succ_opt().unwrap().to_string());
+    let p = app
+        .db()
+        .read(move |c| tongban_opendata::stats::period(c, &from, &to))
+        .await
+        .unwrap();
+    assert_eq!(p.downloads, 3, "{p:?}");
+    // package_create, two datastore_create (one refused: not counted), four package_list.
+    assert_eq!(p.api_calls, 6, "{p:?}");
+    assert!(p.departments.contains("wx-gaj"));
+
+    let month = today.format("%Y-%m").to_string();
+    let eval: Value = app
+        .get(
+            &app.iurl(&format!("/api/v1/staff/evaluation?month={month}")),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let use_ = eval["dimensions"][1]["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == "open_data_use")
+        .map(|i| i["value"].clone());
+    assert_eq!(use_, Some(json!(9.0)), "{eval}");
+    let board: Value = app
+        .get(&app.iurl("/api/v1/staff/dashboards/data"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fig = |code: &str| {
+        board["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(fig("open_data_downloads"), Some(json!(3.0)), "{board}");
+    assert_eq!(
+        fig("open_datasets"),
+        Some(json!(p.datasets as f64)),
+        "{board}"
+    );
+});
