@@ -1,7 +1,7 @@
 //! Insight (work in progress): hot topics from the text of work orders and letters, and early
 //! warnings of bursts, computed incrementally in event time over everything stored.
 
-pub mod charts;
+pub use tongban_web::charts;
 pub mod dashboards;
 pub mod evaluation;
 pub mod facts;

@@ -13,7 +13,9 @@ pub mod dump;
 pub mod error;
 pub mod files;
 pub mod live;
+pub mod pages;
 pub mod rdf;
+pub mod requests;
 pub mod resources;
 pub mod search;
 pub mod sql;
@@ -31,6 +33,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("opendata", 3, "0003_keys"),
     tongban_platform::migration!("opendata", 4, "0004_refresh"),
     tongban_platform::migration!("opendata", 5, "0005_usage"),
+    tongban_platform::migration!("opendata", 6, "0006_requests"),
 ];
 
 /// What the room needs on start: the standard themes when the city has none.

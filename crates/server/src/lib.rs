@@ -167,6 +167,8 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_portal::disclosure::routes::PUBLIC_PATHS);
     v.extend(tongban_opendata::ckan::PUBLIC_PATHS);
     v.extend(tongban_opendata::dump::PUBLIC_PATHS);
+    v.extend(tongban_opendata::files::PUBLIC_PATHS);
+    v.extend(tongban_opendata::dcat::PUBLIC_PATHS);
     v
 }
 
@@ -317,6 +319,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_opendata::dump::public_router())
         .merge(tongban_opendata::files::public_router())
         .merge(tongban_opendata::dcat::public_router())
+        .merge(tongban_opendata::pages::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_hotline::pages::public_router().layer(DefaultBodyLimit::max(limit)))

@@ -9,6 +9,23 @@ use std::sync::OnceLock;
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
+        "data_catalogue.html",
+        include_str!("../templates/data_catalogue.html"),
+    ),
+    (
+        "data_dataset.html",
+        include_str!("../templates/data_dataset.html"),
+    ),
+    ("data_api.html", include_str!("../templates/data_api.html")),
+    (
+        "data_request.html",
+        include_str!("../templates/data_request.html"),
+    ),
+    (
+        "data_requests.html",
+        include_str!("../templates/data_requests.html"),
+    ),
+    (
         "console_articles.html",
         include_str!("../templates/console_articles.html"),
     ),

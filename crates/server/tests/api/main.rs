@@ -42,6 +42,7 @@ mod open311;
 mod opendata;
 mod opendata_files;
 mod opendata_live;
+mod opendata_pages;
 mod opendata_sql;
 mod outbox;
 mod pages;

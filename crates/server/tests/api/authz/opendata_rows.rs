@@ -1,4 +1,5 @@
-//! The authorization matrix's rows for open data: publishers' API tokens.
+//! The authorization matrix's rows for open data: publishers' API tokens and the dataset
+//! requests they answer.
 
 use super::*;
 
@@ -46,6 +47,19 @@ pub(super) fn rows() -> Vec<Row> {
             Method::DELETE,
             "/api/v1/staff/opendata/tokens/{id}",
             Body::None,
+            |w| publishers(404)(w),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/staff/opendata/requests",
+            Body::None,
+            |w| publishers(200)(w),
+        ),
+        // `{id}` names no dataset request.
+        r(
+            Method::POST,
+            "/api/v1/staff/opendata/requests/{id}",
+            Body::Json(r#"{"status":"planned","reply":"matrix"}"#),
             |w| publishers(404)(w),
         ),
     ]
