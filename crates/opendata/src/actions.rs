@@ -121,10 +121,11 @@ pub async fn run(
         publisher: caller.publisher.clone(),
     };
     let action = action.to_owned();
+    let cache = ctx.db.local::<search::Catalogue>();
     ctx.db
         .read(
             move |c| -> Result<Result<Value, OdError>, tongban_platform::db::DbError> {
-                Ok(read(c, &caller, &action, &p))
+                Ok(read(c, &cache, &caller, &action, &p))
             },
         )
         .await?
@@ -132,6 +133,7 @@ pub async fn run(
 
 fn read(
     c: &mut dyn Conn,
+    cache: &search::Catalogue,
     caller: &Caller,
     action: &str,
     p: &Map<String, Value>,
@@ -146,7 +148,7 @@ fn read(
             datasets::package(c, &h.id)?
                 .ok_or_else(|| OdError::NotFound("Dataset not found".into()))
         }
-        "package_search" => search::run(c, &search::Query::parse(p)?),
+        "package_search" => search::run(c, cache, &search::Query::parse(p)?),
         "datastore_search" => crate::ds_actions::search(c, caller, p),
         "package_autocomplete" => {
             let q = s(p, "q");
@@ -155,7 +157,7 @@ fn read(
             m.insert("q".into(), q.clone().into());
             m.insert("rows".into(), limit.into());
             m.insert("sort".into(), "score desc, name asc".into());
-            let r = search::run(c, &search::Query::parse(&m)?)?;
+            let r = search::run(c, cache, &search::Query::parse(&m)?)?;
             Ok(Value::Array(
                 r["results"]
                     .as_array()
@@ -203,7 +205,8 @@ fn read(
                     let mut m = Map::new();
                     m.insert("fq".into(), format!("organization:{id}").into());
                     m.insert("rows".into(), 1000.into());
-                    o["packages"] = search::run(c, &search::Query::parse(&m)?)?["results"].clone();
+                    o["packages"] =
+                        search::run(c, cache, &search::Query::parse(&m)?)?["results"].clone();
                 }
                 return Ok(o);
             }
@@ -256,7 +259,8 @@ fn read(
                     let mut m = Map::new();
                     m.insert("fq".into(), format!("groups:{id}").into());
                     m.insert("rows".into(), 1000.into());
-                    g["packages"] = search::run(c, &search::Query::parse(&m)?)?["results"].clone();
+                    g["packages"] =
+                        search::run(c, cache, &search::Query::parse(&m)?)?["results"].clone();
                 }
                 return Ok(g);
             }

@@ -122,10 +122,11 @@ async fn catalogue(
         "score desc, metadata_modified desc"
     };
     params.insert("sort".into(), sort.into());
+    let cache = ctx.db.local::<search::Catalogue>();
     let read = ctx
         .db
         .read(move |c| {
-            let found = search::Query::parse(&params).and_then(|s| search::run(c, &s));
+            let found = search::Query::parse(&params).and_then(|s| search::run(c, &cache, &s));
             Ok((found, display_names(c)))
         })
         .await;

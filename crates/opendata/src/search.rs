@@ -6,7 +6,8 @@
 use crate::datasets;
 use crate::error::OdError;
 use serde_json::{json, Map, Value};
-use tongban_platform::db::{Conn, Value as Param};
+use std::collections::HashMap;
+use tongban_platform::db::{Conn, DbError};
 
 /// The fields `fq` and `facet.field` know.
 pub const FIELDS: [&str; 5] = ["organization", "groups", "tags", "res_format", "license_id"];
@@ -22,9 +23,9 @@ pub struct Query {
     pub filters: Vec<(String, String)>,
     pub rows: i64,
     pub start: i64,
-    /// The `sort` as given (echoed), and its SQL.
+    /// The `sort` as given (echoed), and its keys.
     pub sort: String,
-    order: String,
+    order: Vec<(Key, bool)>,
     pub facet_fields: Vec<String>,
     pub facet_limit: i64,
 }
@@ -126,26 +127,26 @@ impl Query {
         for part in sort.split(',') {
             let mut it = part.split_whitespace();
             let (field, dir) = (it.next().unwrap_or(""), it.next().unwrap_or("asc"));
-            let dir = match dir {
-                "asc" => "ASC",
-                "desc" => "DESC",
+            let desc = match dir.to_lowercase().as_str() {
+                "asc" => false,
+                "desc" => true,
                 _ => return Err(OdError::Query(format!("sort {part:?}: asc or desc"))),
             };
-            let col = match field {
-                "score" => "score",
-                "name" => "d.name",
-                "title_string" | "title" => "d.title",
-                "metadata_modified" => "d.modified_at",
-                "metadata_created" => "d.created_at",
+            let key = match field {
+                "score" => Key::Score,
+                "name" => Key::Name,
+                "title_string" | "title" => Key::Title,
+                "metadata_modified" => Key::Modified,
+                "metadata_created" => Key::Created,
                 _ => {
                     return Err(OdError::Query(format!(
                         "cannot sort by {field:?}: score, name, title_string, metadata_modified, metadata_created"
                     )))
                 }
             };
-            order.push(format!("{col} {dir}"));
+            order.push((key, desc));
         }
-        order.push("d.name ASC".into());
+        order.push((Key::Name, false));
         let facet_fields: Vec<String> = match p.get("facet.field") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(a)) => a
@@ -177,148 +178,240 @@ impl Query {
             rows,
             start,
             sort,
-            order: order.join(", "),
+            order,
             facet_fields,
             facet_limit,
         })
     }
 }
 
-/// `%word%` for LIKE, its own `%`, `_` and `\` escaped.
-fn like(word: &str) -> String {
-    let mut s = String::from("%");
-    for ch in word.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            s.push('\\');
-        }
-        s.push(ch);
-    }
-    s.push('%');
-    s
+/// What a result is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Score,
+    Name,
+    Title,
+    Modified,
+    Created,
 }
 
-/// The WHERE clause over `od_datasets d` and its parameters.
-fn condition(q: &Query) -> (String, Vec<Param>) {
-    let mut sql = vec!["d.state = 'active'".to_owned()];
-    let mut params: Vec<Param> = Vec::new();
-    let next = |v: String, params: &mut Vec<Param>| {
-        params.push(v.into());
-        format!("${}", params.len())
-    };
-    for w in &q.words {
-        let p = next(like(w), &mut params);
-        sql.push(format!(
-            "(LOWER(d.title) LIKE {p} ESCAPE '\\' OR LOWER(d.notes) LIKE {p} ESCAPE '\\'
-              OR d.name LIKE {p} ESCAPE '\\'
-              OR EXISTS (SELECT 1 FROM od_dataset_tags t WHERE t.dataset_id = d.id AND LOWER(t.tag) LIKE {p} ESCAPE '\\'))"
-        ));
-    }
-    for (field, value) in &q.filters {
-        let p = next(value.clone(), &mut params);
-        sql.push(match field.as_str() {
-            "organization" => format!("d.department_code = {p}"),
-            "license_id" => format!("d.license_id = {p}"),
-            "groups" => format!(
-                "EXISTS (SELECT 1 FROM od_dataset_groups g WHERE g.dataset_id = d.id AND g.group_name = {p})"
+/// A published dataset as the search reads it.
+#[derive(Debug, Clone)]
+struct Entry {
+    id: String,
+    name: String,
+    title: String,
+    /// Name, title and description, lower case, for the words.
+    text: String,
+    title_lower: String,
+    tags: Vec<String>,
+    tags_lower: Vec<String>,
+    groups: Vec<String>,
+    formats: Vec<String>,
+    department: String,
+    license: String,
+    created: i64,
+    modified: i64,
+}
+
+/// The published catalogue in memory, as of its stamp.
+struct Snapshot {
+    stamp: (i64, i64, i64),
+    entries: Vec<Entry>,
+}
+
+/// The search's copy of the catalogue, one per database (`Db::local`): read again whenever
+/// the catalogue's stamp — how many datasets, the sum of their versions (every change bumps
+/// one), the last change — is not the copy's. Every node checks the stamp on every search,
+/// so a change on any node is seen by the next search anywhere.
+#[derive(Default)]
+pub struct Catalogue(std::sync::Mutex<Option<std::sync::Arc<Snapshot>>>);
+
+fn stamp(c: &mut dyn Conn) -> Result<(i64, i64, i64), DbError> {
+    let r = c.query_one(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(version), 0) AS BIGINT) AS v,
+                CAST(COALESCE(MAX(modified_at), 0) AS BIGINT) AS m FROM od_datasets",
+        &[],
+    )?;
+    Ok((r.get_i64("n")?, r.get_i64("v")?, r.get_i64("m")?))
+}
+
+fn load(c: &mut dyn Conn, stamp: (i64, i64, i64)) -> Result<Snapshot, DbError> {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for r in c.query(
+        "SELECT id, name, title, notes, department_code, license_id, created_at, modified_at
+         FROM od_datasets WHERE state = 'active'",
+        &[],
+    )? {
+        let (id, name, title, notes) = (
+            r.get_str("id")?,
+            r.get_str("name")?,
+            r.get_str("title")?,
+            r.get_str("notes")?,
+        );
+        at.insert(id.clone(), entries.len());
+        entries.push(Entry {
+            text: format!(
+                "{}\n{}\n{}",
+                name.to_lowercase(),
+                title.to_lowercase(),
+                notes.to_lowercase()
             ),
-            "tags" => format!(
-                "EXISTS (SELECT 1 FROM od_dataset_tags t WHERE t.dataset_id = d.id AND t.tag = {p})"
-            ),
-            _ => format!(
-                "EXISTS (SELECT 1 FROM od_resources r WHERE r.dataset_id = d.id AND UPPER(r.format) = UPPER({p}))"
-            ),
+            title_lower: title.to_lowercase(),
+            id,
+            name,
+            title,
+            tags: Vec::new(),
+            tags_lower: Vec::new(),
+            groups: Vec::new(),
+            formats: Vec::new(),
+            department: r.get_str("department_code")?,
+            license: r.get_str("license_id")?,
+            created: r.get_i64("created_at")?,
+            modified: r.get_i64("modified_at")?,
         });
     }
-    (sql.join(" AND "), params)
+    for r in c.query(
+        "SELECT dataset_id, tag FROM od_dataset_tags ORDER BY tag",
+        &[],
+    )? {
+        if let Some(&i) = at.get(&r.get_str("dataset_id")?) {
+            let t = r.get_str("tag")?;
+            entries[i].tags_lower.push(t.to_lowercase());
+            entries[i].tags.push(t);
+        }
+    }
+    for r in c.query("SELECT dataset_id, group_name FROM od_dataset_groups", &[])? {
+        if let Some(&i) = at.get(&r.get_str("dataset_id")?) {
+            entries[i].groups.push(r.get_str("group_name")?);
+        }
+    }
+    for r in c.query(
+        "SELECT DISTINCT dataset_id, UPPER(format) AS f FROM od_resources WHERE format <> ''",
+        &[],
+    )? {
+        if let Some(&i) = at.get(&r.get_str("dataset_id")?) {
+            entries[i].formats.push(r.get_str("f")?);
+        }
+    }
+    Ok(Snapshot { stamp, entries })
 }
 
-/// Run `q`: CKAN's `package_search` result.
-pub fn run(c: &mut dyn Conn, q: &Query) -> Result<Value, OdError> {
-    let (cond, params) = condition(q);
-    let count = c
-        .query_one(
-            &format!("SELECT COUNT(*) AS n FROM od_datasets d WHERE {cond}"),
-            &params,
-        )?
-        .get_i64("n")?;
-    // The score: how many of the words the title holds.
-    let score = if q.words.is_empty() {
-        "0".to_owned()
-    } else {
-        q.words
-            .iter()
-            .enumerate()
-            .map(|(i, _)| {
-                format!(
-                    "(CASE WHEN LOWER(d.title) LIKE ${} ESCAPE '\\' THEN 1 ELSE 0 END)",
-                    i + 1
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" + ")
+/// The catalogue as it stands in this read.
+fn current(c: &mut dyn Conn, cache: &Catalogue) -> Result<std::sync::Arc<Snapshot>, DbError> {
+    let now = stamp(c)?;
+    let held = match cache.0.lock() {
+        Ok(g) => g.clone(),
+        Err(p) => p.into_inner().clone(),
     };
-    let mut page_params = params.clone();
-    page_params.push(q.rows.into());
-    page_params.push(q.start.into());
-    let n = page_params.len();
-    let ids = c.query(
-        &format!(
-            "SELECT d.id, {score} AS score FROM od_datasets d WHERE {cond}
-             ORDER BY {} LIMIT ${} OFFSET ${n}",
-            q.order,
-            n - 1
-        ),
-        &page_params,
-    )?;
-    let mut results = Vec::with_capacity(ids.len());
-    for r in &ids {
-        if let Some(p) = datasets::package(c, &r.get_str("id")?)? {
+    if let Some(s) = held.filter(|s| s.stamp == now) {
+        return Ok(s);
+    }
+    let fresh = std::sync::Arc::new(load(c, now)?);
+    if let Ok(mut g) = cache.0.lock() {
+        *g = Some(fresh.clone());
+    }
+    Ok(fresh)
+}
+
+impl Entry {
+    fn has_word(&self, w: &str) -> bool {
+        self.text.contains(w) || self.tags_lower.iter().any(|t| t.contains(w))
+    }
+
+    fn has(&self, field: &str, value: &str) -> bool {
+        match field {
+            "organization" => self.department == value,
+            "license_id" => self.license == value,
+            "groups" => self.groups.iter().any(|g| g == value),
+            "tags" => self.tags.iter().any(|t| t == value),
+            _ => self.formats.iter().any(|f| f.eq_ignore_ascii_case(value)),
+        }
+    }
+
+    /// Its values of a facet's field.
+    fn values(&self, field: &str) -> Vec<&str> {
+        match field {
+            "organization" => vec![self.department.as_str()],
+            "license_id" => vec![self.license.as_str()],
+            "groups" => self.groups.iter().map(String::as_str).collect(),
+            "tags" => self.tags.iter().map(String::as_str).collect(),
+            _ => self.formats.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Run `q` over the catalogue (`cache` keeps it in memory between searches): CKAN's
+/// `package_search` result. Facets count every match; the page's datasets are read whole.
+pub fn run(c: &mut dyn Conn, cache: &Catalogue, q: &Query) -> Result<Value, OdError> {
+    let snapshot = current(c, cache)?;
+    let mut hits: Vec<(&Entry, i64)> = snapshot
+        .entries
+        .iter()
+        .filter(|e| q.words.iter().all(|w| e.has_word(w)))
+        .filter(|e| q.filters.iter().all(|(f, v)| e.has(f, v)))
+        .map(|e| {
+            // The score: how many of the words the title holds.
+            let score = q
+                .words
+                .iter()
+                .filter(|w| e.title_lower.contains(w.as_str()))
+                .count();
+            (e, score as i64)
+        })
+        .collect();
+    hits.sort_by(|(a, sa), (b, sb)| {
+        for (key, desc) in &q.order {
+            let o = match key {
+                Key::Score => sa.cmp(sb),
+                Key::Name => a.name.cmp(&b.name),
+                Key::Title => a.title.cmp(&b.title),
+                Key::Modified => a.modified.cmp(&b.modified),
+                Key::Created => a.created.cmp(&b.created),
+            };
+            let o = if *desc { o.reverse() } else { o };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    let start = usize::try_from(q.start).unwrap_or(usize::MAX);
+    let rows = usize::try_from(q.rows).unwrap_or(0);
+    let mut results = Vec::with_capacity(rows);
+    for (e, _) in hits.iter().skip(start).take(rows) {
+        if let Some(p) = datasets::package(c, &e.id)? {
             results.push(p);
         }
     }
     let mut facets = Map::new();
     let mut search_facets = Map::new();
     for f in &q.facet_fields {
-        let (select, from) = match f.as_str() {
-            "organization" => ("d.department_code", "od_datasets d".to_owned()),
-            "license_id" => ("d.license_id", "od_datasets d".to_owned()),
-            "groups" => ("x.group_name", "od_datasets d JOIN od_dataset_groups x ON x.dataset_id = d.id".to_owned()),
-            "tags" => ("x.tag", "od_datasets d JOIN od_dataset_tags x ON x.dataset_id = d.id".to_owned()),
-            _ => (
-                "UPPER(x.format)",
-                "od_datasets d JOIN (SELECT DISTINCT dataset_id, format FROM od_resources) x ON x.dataset_id = d.id".to_owned(),
-            ),
-        };
-        let limit = if q.facet_limit < 0 {
-            i64::MAX
-        } else {
-            q.facet_limit
-        };
-        let rows = c.query(
-            &format!(
-                "SELECT {select} AS v, COUNT(DISTINCT d.id) AS n FROM {from} WHERE {cond}
-                 GROUP BY {select} ORDER BY n DESC, v"
-            ),
-            &params,
-        )?;
-        let mut counts = Map::new();
-        let mut items = Vec::new();
-        for r in rows
-            .iter()
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        {
-            let (v, n) = (r.get_str("v")?, r.get_i64("n")?);
-            if v.is_empty() {
-                continue;
+        let mut counts: HashMap<&str, i64> = HashMap::new();
+        for (e, _) in &hits {
+            for v in e.values(f) {
+                if !v.is_empty() {
+                    *counts.entry(v).or_insert(0) += 1;
+                }
             }
-            counts.insert(v.clone(), n.into());
+        }
+        let mut list: Vec<(&str, i64)> = counts.into_iter().collect();
+        list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if q.facet_limit >= 0 {
+            list.truncate(usize::try_from(q.facet_limit).unwrap_or(0));
+        }
+        let mut map = Map::new();
+        let mut items = Vec::new();
+        for (v, n) in list {
+            map.insert(v.to_owned(), n.into());
             items.push(json!({"name": v, "display_name": v, "count": n}));
         }
-        facets.insert(f.clone(), Value::Object(counts));
+        facets.insert(f.clone(), Value::Object(map));
         search_facets.insert(f.clone(), json!({"title": f, "items": items}));
     }
     Ok(json!({
-        "count": count,
+        "count": hits.len(),
         "results": results,
         "facets": facets,
         "search_facets": search_facets,
@@ -346,6 +439,5 @@ mod tests {
         assert!(matches!(clauses("author:x"), Err(OdError::Query(_))));
         assert!(matches!(clauses("tags:\"open"), Err(OdError::Query(_))));
         assert_eq!(clauses("*:*").unwrap(), (vec![], vec![]));
-        assert_eq!(like("50%_a"), "%50\\%\\_a%");
     }
 }
