@@ -301,32 +301,43 @@ pub fn organization(c: &mut dyn Conn, code: &str) -> Result<Value, DbError> {
 
 /// The CKAN package dictionary of dataset `id`.
 pub fn package(c: &mut dyn Conn, id: &str) -> Result<Option<Value>, DbError> {
-    let Some(r) = c.query_opt(
-        "SELECT id, name, title, notes, department_code, license_id, frequency, state, version,
-                author, author_email, maintainer, maintainer_email, url, source, created_at, modified_at
-         FROM od_datasets WHERE id = $1",
-        params![id],
-    )?
-    else {
+    // The dataset, its tags and its themes in one flight.
+    let key = [tongban_platform::db::Value::Text(id.to_owned())];
+    let mut answers = c
+        .query_many(&[
+            (
+                "SELECT id, name, title, notes, department_code, license_id, frequency, state, version,
+                    author, author_email, maintainer, maintainer_email, url, source, created_at, modified_at
+                 FROM od_datasets WHERE id = $1",
+                &key,
+            ),
+            (
+                "SELECT tag FROM od_dataset_tags WHERE dataset_id = $1 ORDER BY tag",
+                &key,
+            ),
+            (
+                "SELECT g.name, g.title, g.title_en, g.description FROM od_dataset_groups dg
+                 JOIN od_groups g ON g.name = dg.group_name WHERE dg.dataset_id = $1 ORDER BY g.position",
+                &key,
+            ),
+        ])?
+        .into_iter();
+    let (found, tag_rows, group_rows) = (
+        answers.next().unwrap_or_default(),
+        answers.next().unwrap_or_default(),
+        answers.next().unwrap_or_default(),
+    );
+    let Some(r) = found.first() else {
         return Ok(None);
     };
-    let tags: Vec<Value> = c
-        .query(
-            "SELECT tag FROM od_dataset_tags WHERE dataset_id = $1 ORDER BY tag",
-            params![id],
-        )?
+    let tags: Vec<Value> = tag_rows
         .iter()
         .map(|t| {
             let n = t.get_str("tag")?;
             Ok(json!({"id": n, "name": n, "display_name": n, "state": "active", "vocabulary_id": null}))
         })
         .collect::<Result<_, DbError>>()?;
-    let groups: Vec<Value> = c
-        .query(
-            "SELECT g.name, g.title, g.title_en, g.description FROM od_dataset_groups dg
-             JOIN od_groups g ON g.name = dg.group_name WHERE dg.dataset_id = $1 ORDER BY g.position",
-            params![id],
-        )?
+    let groups: Vec<Value> = group_rows
         .iter()
         .map(themes::group_brief)
         .collect::<Result<_, DbError>>()?;

@@ -9,7 +9,7 @@ use crate::error::{invalid, OdError};
 use crate::write::own;
 use crate::{datasets, resources};
 use serde_json::{json, Map, Value};
-use tongban_platform::db::{Conn, Value as Param};
+use tongban_platform::db::{Conn, DbError, Value as Param};
 use tongban_platform::identity::Staff;
 
 fn resource_id(p: &Params) -> Result<String, OdError> {
@@ -71,6 +71,59 @@ pub(crate) fn resource_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result
     }
 }
 
+/// The fields of resource `id`'s table, when `caller` may see its dataset: the resource, its
+/// dataset and its fields read in one flight.
+fn table_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<Vec<Field>, OdError> {
+    let key = [Param::Text(id.to_owned())];
+    let answers = c.query_many(&[
+        (
+            "SELECT d.state, d.department_code FROM od_resources r
+             JOIN od_datasets d ON d.id = r.dataset_id WHERE r.id = $1",
+            &key,
+        ),
+        (
+            "SELECT field_id, kind, label FROM od_ds_fields WHERE resource_id = $1 ORDER BY position",
+            &key,
+        ),
+    ])?;
+    let missing = || OdError::NotFound(format!("Resource \"{id}\" was not found."));
+    let head = answers
+        .first()
+        .and_then(|r| r.first())
+        .ok_or_else(missing)?;
+    let (state, department) = (head.get_str("state")?, head.get_str("department_code")?);
+    let seen = state == "active"
+        || (state == "draft"
+            && caller
+                .publisher
+                .as_ref()
+                .is_some_and(|s| s.department.code == department));
+    if !seen {
+        return Err(missing());
+    }
+    let fields = answers
+        .get(1)
+        .map(|rows| {
+            rows.iter()
+                .map(|r| {
+                    Ok(Field {
+                        id: r.get_str("field_id")?,
+                        kind: r.get_str("kind")?,
+                        label: r.get_str("label")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DbError>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    if fields.is_empty() {
+        return Err(OdError::NotFound(format!(
+            "Resource \"{id}\" is not in the DataStore."
+        )));
+    }
+    Ok(fields)
+}
+
 fn field_json(f: &Field) -> Value {
     json!({"id": f.id, "type": f.kind, "info": {"label": f.label}})
 }
@@ -78,9 +131,7 @@ fn field_json(f: &Field) -> Value {
 /// `datastore_search`.
 pub fn search(c: &mut dyn Conn, caller: &Caller, p: &Params) -> Result<Value, OdError> {
     let id = resource_id(p)?;
-    resource_of(c, caller, &id)?;
-    let fields = datastore::fields(c, &id)?
-        .ok_or_else(|| OdError::NotFound(format!("Resource \"{id}\" is not in the DataStore.")))?;
+    let fields = table_of(c, caller, &id)?;
     let limit = int(p, "limit", 100)?;
     if !(0..=ROWS_MAX).contains(&limit) {
         return Err(invalid(
@@ -189,15 +240,26 @@ pub fn search(c: &mut dyn Conn, caller: &Caller, p: &Params) -> Result<Value, Od
     page.push(limit.into());
     page.push(offset.into());
     let n = page.len();
-    let rows = c.query(
-        &format!(
-            "SELECT {} FROM {table}{cond} ORDER BY {} LIMIT ${} OFFSET ${n}",
-            cols.join(", "),
-            order.join(", "),
-            n - 1
-        ),
-        &page,
-    )?;
+    let include_total = !matches!(p.get("include_total"), Some(Value::Bool(false)))
+        && p.get("include_total").and_then(Value::as_str) != Some("false");
+    // The page and its total in one flight.
+    let page_sql = format!(
+        "SELECT {} FROM {table}{cond} ORDER BY {} LIMIT ${} OFFSET ${n}",
+        cols.join(", "),
+        order.join(", "),
+        n - 1
+    );
+    let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{cond}");
+    let mut queries: Vec<(&str, &[Param])> = vec![(page_sql.as_str(), page.as_slice())];
+    if include_total {
+        queries.push((count_sql.as_str(), params.as_slice()));
+    }
+    let mut answers = c.query_many(&queries)?.into_iter();
+    let rows = answers.next().unwrap_or_default();
+    let total = match answers.next() {
+        Some(r) => Some(r.first().map(|r| r.get_i64("n")).transpose()?.unwrap_or(0)),
+        None => None,
+    };
     let records: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -224,12 +286,7 @@ pub fn search(c: &mut dyn Conn, caller: &Caller, p: &Params) -> Result<Value, Od
             "next": format!("/api/3/action/datastore_search?resource_id={id}&offset={}", offset + limit),
         },
     });
-    let include_total = !matches!(p.get("include_total"), Some(Value::Bool(false)))
-        && p.get("include_total").and_then(Value::as_str) != Some("false");
-    if include_total {
-        let total = c
-            .query_one(&format!("SELECT COUNT(*) AS n FROM {table}{cond}"), &params)?
-            .get_i64("n")?;
+    if let Some(total) = total {
         out["total"] = total.into();
     }
     Ok(out)
