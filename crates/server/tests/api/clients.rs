@@ -1,7 +1,9 @@
 //! Real client libraries, unmodified, against the running server: `ckanapi` (Python) lists,
-//! searches, shows and creates datasets, makes and queries DataStore tables through the CKAN
-//! Action API, and meets its errors as its own exceptions. The pinned libraries (`clients/requirements.txt`) are installed into
-//! `clients/.venv` on first use; a test that cannot install them fails, it is never skipped.
+//! searches, shows and creates datasets, makes and queries DataStore tables, uploads a file
+//! and asks SQL through the CKAN Action API, and meets its errors as its own exceptions;
+//! rdflib reads the DCAT writings and pyshacl validates them against the DCAT-AP 3 shapes.
+//! The pinned libraries (`clients/requirements.txt`) are installed into `clients/.venv` on
+//! first use; a test that cannot install them fails, it is never skipped.
 
 use crate::helpers::*;
 use crate::on_both_engines;
