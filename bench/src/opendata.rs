@@ -19,6 +19,7 @@ use std::time::Instant;
 use tongban_bench::{get, load, print, Maker, Server};
 use tongban_opendata::datasets::{self, Input};
 use tongban_opendata::datastore::{self, Field};
+use tongban_opendata::files::path_segment;
 use tongban_opendata::resources;
 use tongban_platform::config::Config;
 use tongban_platform::db::{Db, Engine};
@@ -201,18 +202,6 @@ fn prefill(db: &Db, n: i64, rows: i64) -> Result<String, String> {
     .map_err(|e| format!("prefill failed: {e}"))
 }
 
-/// `s` with everything but unreserved characters %-escaped (a query string's value).
-fn escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
@@ -283,9 +272,9 @@ async fn main() {
         };
         let path = format!(
             "/api/3/action/package_search?q={}&fq={}&rows=20&facet.field={}",
-            escape(word),
-            escape(&fq),
-            escape(r#"["organization","groups","tags","res_format","license_id"]"#)
+            path_segment(word),
+            path_segment(&fq),
+            path_segment(r#"["organization","groups","tags","res_format","license_id"]"#)
         );
         get(&path, &host, None)
     });
@@ -296,7 +285,7 @@ async fn main() {
         let filters = format!(r#"{{"station":"S{}"}}"#, i % STATIONS as u64);
         let path = format!(
             "/api/3/action/datastore_search?resource_id={rid}&filters={}&limit=10",
-            escape(&filters)
+            path_segment(&filters)
         );
         get(&path, &host, None)
     });

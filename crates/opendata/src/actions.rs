@@ -47,12 +47,17 @@ fn paging(p: &Map<String, Value>, default: i64, max: i64) -> Result<(i64, i64), 
 
 /// Whether `caller` may see dataset `h`: published, or a draft of the caller's department.
 pub fn visible(caller: &Caller, h: &Head) -> bool {
-    h.state == "active"
-        || (h.state == "draft"
+    may_see(caller, &h.state, &h.department)
+}
+
+/// Whether `caller` may see a dataset in `state` of `department` (see [`visible`]).
+pub fn may_see(caller: &Caller, state: &str, department: &str) -> bool {
+    state == "active"
+        || (state == "draft"
             && caller
                 .publisher
                 .as_ref()
-                .is_some_and(|s| s.department.code == h.department))
+                .is_some_and(|s| s.department.code == department))
 }
 
 /// The dataset `id` names, if `caller` may see it.

@@ -288,6 +288,14 @@ pub fn head(c: &mut dyn Conn, id_or_name: &str) -> Result<Option<Head>, DbError>
     .transpose()
 }
 
+/// Every department's name by its code.
+pub fn department_names(c: &mut dyn Conn) -> Result<BTreeMap<String, String>, DbError> {
+    Ok(tongban_platform::identity::all_departments(c)?
+        .into_iter()
+        .map(|d| (d.code, d.name))
+        .collect())
+}
+
 /// The organization dictionary of a department, as CKAN shows it inside a package.
 pub fn organization(c: &mut dyn Conn, code: &str) -> Result<Value, DbError> {
     let d = tongban_platform::identity::get_department(c, code)?;

@@ -76,7 +76,7 @@ fn absolute(base: &str, url: &str) -> String {
 }
 
 /// The triples of one dataset (a CKAN package dictionary).
-fn dataset(g: &mut Graph, base: &str, pkg: &Value, publisher_names: &HashMap<String, String>) {
+fn dataset(g: &mut Graph, base: &str, pkg: &Value) {
     let id = s(pkg, "id");
     let me = Term::iri(format!("{base}/dataset/{id}"));
     g.add(&me, "rdf:type", Term::iri("dcat:Dataset"));
@@ -123,10 +123,7 @@ fn dataset(g: &mut Graph, base: &str, pkg: &Value, publisher_names: &HashMap<Str
     let agent = Term::iri(format!("{base}/organization/{org}"));
     g.add(&me, "dct:publisher", agent.clone());
     g.add(&agent, "rdf:type", Term::iri("foaf:Agent"));
-    let org_name = publisher_names
-        .get(org)
-        .cloned()
-        .unwrap_or_else(|| s(&pkg["organization"], "title").to_owned());
+    let org_name = s(&pkg["organization"], "title").to_owned();
     g.add(&agent, "foaf:name", Term::zh(org_name.clone()));
     // The contact point: the maintainer, else the department.
     let contact = Term::Blank(format!("contact-{id}"));
@@ -245,13 +242,6 @@ fn catalog_node(g: &mut Graph, base: &str, city: &str, modified: Option<&str>) -
     me
 }
 
-fn department_names(c: &mut dyn Conn) -> Result<HashMap<String, String>, DbError> {
-    Ok(tongban_platform::identity::all_departments(c)?
-        .into_iter()
-        .map(|d| (d.code, d.name))
-        .collect())
-}
-
 /// One page of the catalogue: (total, the page's datasets as CKAN dictionaries).
 fn page_of(c: &mut dyn Conn, page: i64) -> Result<(i64, Vec<Value>), DbError> {
     let total = c
@@ -322,11 +312,8 @@ async fn catalog(
                 .into_response()
         }
     };
-    let read = ctx
-        .db
-        .read(move |c| Ok((page_of(c, page)?, department_names(c)?)))
-        .await;
-    let ((total, datasets), names) = match read {
+    let read = ctx.db.read(move |c| page_of(c, page)).await;
+    let (total, datasets) = match read {
         Ok(x) => x,
         Err(e) => return failed(e),
     };
@@ -374,26 +361,22 @@ async fn catalog(
         g.add(&view, "hydra:nextPage", Term::text(at(page + 1)));
     }
     for d in &datasets {
-        dataset(&mut g, &base, d, &names);
+        dataset(&mut g, &base, d);
     }
     render(&g, ext)
 }
 
 async fn one(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
-    let Some((id, ext)) = file.rsplit_once('.') else {
+    let asked = file
+        .rsplit_once('.')
+        .filter(|(_, ext)| ["ttl", "rdf", "jsonld"].contains(ext));
+    let Some((id, ext)) = asked else {
         return (
             StatusCode::NOT_FOUND,
             "ask for /dataset/{id}.ttl, .rdf or .jsonld",
         )
             .into_response();
     };
-    if !["ttl", "rdf", "jsonld"].contains(&ext) {
-        return (
-            StatusCode::NOT_FOUND,
-            "ask for /dataset/{id}.ttl, .rdf or .jsonld",
-        )
-            .into_response();
-    }
     let (id, ext) = (id.to_owned(), ext.to_owned());
     let read = ctx
         .db
@@ -402,16 +385,16 @@ async fn one(State(ctx): State<Ctx>, Path(file): Path<String>) -> Response {
             let Some(h) = datasets::head(c, &id)?.filter(|h| visible(&anyone, h)) else {
                 return Ok(None);
             };
-            Ok(Some((datasets::package(c, &h.id)?, department_names(c)?)))
+            datasets::package(c, &h.id)
         })
         .await;
-    let (pkg, names) = match read {
-        Ok(Some((Some(p), n))) => (p, n),
+    let pkg = match read {
+        Ok(Some(p)) => p,
         Ok(_) => return (StatusCode::NOT_FOUND, "no such published dataset").into_response(),
         Err(e) => return failed(e),
     };
     let base = ctx.config.public_base();
     let mut g = Graph::default();
-    dataset(&mut g, &base, &pkg, &names);
+    dataset(&mut g, &base, &pkg);
     render(&g, &ext)
 }

@@ -2,7 +2,6 @@
 //! resource), `datastore_create`, `datastore_upsert` (insert) and `datastore_delete` for the
 //! owning department's publishers.
 
-use crate::actions::visible;
 use crate::ckan::Caller;
 use crate::datastore::{self, json_of, where_of, Field, Params, ROWS_MAX};
 use crate::error::{invalid, OdError};
@@ -60,20 +59,9 @@ fn id_list(p: &Params, k: &str) -> Result<Vec<String>, OdError> {
     }
 }
 
-/// The resource and its dataset's department, when `caller` may see it.
-pub(crate) fn resource_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<String, OdError> {
-    let missing = || OdError::NotFound(format!("Resource \"{id}\" was not found."));
-    let r = resources::get(c, id)?.ok_or_else(missing)?;
-    let dataset = r["package_id"].as_str().unwrap_or("").to_owned();
-    match datasets::head(c, &dataset)? {
-        Some(h) if visible(caller, &h) => Ok(h.department),
-        _ => Err(missing()),
-    }
-}
-
 /// The fields of resource `id`'s table, when `caller` may see its dataset: the resource, its
 /// dataset and its fields read in one flight.
-fn table_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<Vec<Field>, OdError> {
+pub(crate) fn table_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<Vec<Field>, OdError> {
     let key = [Param::Text(id.to_owned())];
     let answers = c.query_many(&[
         (
@@ -92,13 +80,7 @@ fn table_of(c: &mut dyn Conn, caller: &Caller, id: &str) -> Result<Vec<Field>, O
         .and_then(|r| r.first())
         .ok_or_else(missing)?;
     let (state, department) = (head.get_str("state")?, head.get_str("department_code")?);
-    let seen = state == "active"
-        || (state == "draft"
-            && caller
-                .publisher
-                .as_ref()
-                .is_some_and(|s| s.department.code == department));
-    if !seen {
+    if !crate::actions::may_see(caller, &state, &department) {
         return Err(missing());
     }
     let fields = answers
@@ -311,16 +293,8 @@ pub fn write(
                 .filter(|h| h.state != "deleted")
                 .ok_or_else(|| OdError::NotFound("Dataset not found".into()))?;
             own(staff, &h.department)?;
-            let mut input = resources::Input::from_json(resources::Input::default(), r)?;
-            if input.format.is_empty() {
-                input.format = "CSV".into();
-            }
-            let rid = resources::create(c, &h.id, &input, now)?;
-            c.execute(
-                "UPDATE od_resources SET url = $1 WHERE id = $2 AND url = ''",
-                tongban_platform::params![format!("/datastore/dump/{rid}"), rid.as_str()],
-            )?;
-            rid
+            let input = resources::Input::from_json(resources::Input::default(), r)?;
+            resources::create_table(c, &h.id, &input, now)?
         }
         _ => resource_id(p)?,
     };

@@ -106,11 +106,7 @@ pub fn attach(c: &mut dyn Conn, dataset: &str, rid: &str, f: &Prepared) -> Resul
         "/dataset/{dataset}/resource/{rid}/download/{}",
         path_segment(&f.name)
     );
-    resources::set_upload(c, rid, &url, &f.sha, f.size, f.mimetype)?;
-    c.execute(
-        "UPDATE od_resources SET format = $1 WHERE id = $2",
-        tongban_platform::params![f.format.as_str(), rid],
-    )?;
+    resources::set_upload(c, rid, &url, &f.sha, f.size, &f.format, f.mimetype)?;
     if let Some(t) = &f.table {
         datastore::create(c, rid, &t.fields, &[], &[])?;
         datastore::insert(c, rid, &t.fields, &t.records)?;

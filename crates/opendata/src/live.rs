@@ -255,7 +255,7 @@ fn compute(
             });
         }
         "applications-daily" => {
-            let names = department_names(c)?;
+            let names = datasets::department_names(c)?;
             let mut day = since(tongban_cases::stats::first_submitted(c)?);
             // Whole days only: today's figures are not finished.
             while day < today {
@@ -305,7 +305,7 @@ fn compute(
             }
         }
         "ratings-monthly" => {
-            let names = department_names(c)?;
+            let names = datasets::department_names(c)?;
             let from = since(tongban_hotline::stats::first_activity(c)?);
             for (month, s, e) in months(from, today, tz) {
                 let mut by: BTreeMap<(String, &str), [i64; 3]> = BTreeMap::new();
@@ -356,13 +356,6 @@ fn compute(
         replace: false,
         rows,
     })
-}
-
-fn department_names(c: &mut dyn Conn) -> Result<BTreeMap<String, String>, DbError> {
-    Ok(tongban_platform::identity::all_departments(c)?
-        .into_iter()
-        .map(|d| (d.code, d.name))
-        .collect())
 }
 
 /// The built-in dataset of `key`: (id, the day it was last refreshed).
@@ -426,15 +419,9 @@ fn store(
         None => {
             let input = resources::Input {
                 name: "数据表".into(),
-                format: "CSV".into(),
                 ..resources::Input::default()
             };
-            let rid = resources::create(c, &id, &input, now)?;
-            c.execute(
-                "UPDATE od_resources SET url = $1 WHERE id = $2",
-                params![format!("/datastore/dump/{rid}"), rid.as_str()],
-            )?;
-            rid
+            resources::create_table(c, &id, &input, now)?
         }
     };
     let fields = fields_of(spec);
@@ -470,11 +457,20 @@ pub async fn refresh(ctx: &Ctx) -> Result<usize, OdError> {
     let due: Vec<(usize, bool)> = ctx
         .db
         .read(move |c| {
+            // Every pass asks once: which built-ins there are, and when each was refreshed.
+            let mut seen: std::collections::HashMap<String, Option<String>> = c
+                .query(
+                    "SELECT source, refreshed_on FROM od_datasets WHERE source LIKE 'builtin:%'",
+                    &[],
+                )?
+                .iter()
+                .map(|r| Ok((r.get_str("source")?, r.get_opt_str("refreshed_on")?)))
+                .collect::<Result<_, DbError>>()?;
             let mut due = Vec::new();
             for (i, spec) in SPECS.iter().enumerate() {
-                match existing(c, spec.key)? {
-                    Some((_, Some(on))) if on == d2 => {}
-                    Some((_, on)) => due.push((i, on.is_none())),
+                match seen.remove(&format!("builtin:{}", spec.key)) {
+                    Some(Some(on)) if on == d2 => {}
+                    Some(on) => due.push((i, on.is_none())),
                     None => due.push((i, true)),
                 }
             }

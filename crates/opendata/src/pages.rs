@@ -68,9 +68,9 @@ fn href(q: &HashMap<String, String>, set: Option<(&str, &str)>) -> String {
 
 /// Names people read for a facet's values.
 fn display_names(c: &mut dyn Conn) -> Result<HashMap<String, String>, ApiError> {
-    let mut names: HashMap<String, String> = tongban_platform::identity::all_departments(c)?
+    let mut names: HashMap<String, String> = datasets::department_names(c)?
         .into_iter()
-        .map(|d| (format!("organization:{}", d.code), d.name))
+        .map(|(code, name)| (format!("organization:{code}"), name))
         .collect();
     for (g, _) in themes::all(c)? {
         names.insert(
@@ -366,11 +366,7 @@ async fn asked(
         .db
         .read(move |c| {
             let (items, total) = requests::list(c, None, limit, offset, false)?;
-            let names: HashMap<String, String> = tongban_platform::identity::all_departments(c)?
-                .into_iter()
-                .map(|d| (d.code, d.name))
-                .collect();
-            Ok((items, total, names))
+            Ok((items, total, datasets::department_names(c)?))
         })
         .await;
     match read {

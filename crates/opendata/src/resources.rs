@@ -157,20 +157,45 @@ pub fn update(c: &mut dyn Conn, id: &str, i: &Input, now: i64) -> Result<(), DbE
     Ok(())
 }
 
-/// Point resource `id` at an uploaded file: its address, stored blob, size and media type.
+/// Point resource `id` at an uploaded file: its address, stored blob, size, format and
+/// media type.
 pub fn set_upload(
     c: &mut dyn Conn,
     id: &str,
     url: &str,
     blob: &str,
     size: i64,
+    format: &str,
     mimetype: &str,
 ) -> Result<(), DbError> {
     c.execute(
-        "UPDATE od_resources SET url = $1, blob = $2, size = $3, mimetype = $4 WHERE id = $5",
-        params![url, blob, size, mimetype, id],
+        "UPDATE od_resources SET url = $1, blob = $2, size = $3, format = $4, mimetype = $5
+         WHERE id = $6",
+        params![url, blob, size, format, mimetype, id],
     )?;
     Ok(())
+}
+
+/// Add a resource whose data is its DataStore table (CSV unless `i` names a format): its
+/// address, when `i` gives none, is the table's download; its id.
+pub fn create_table(
+    c: &mut dyn Conn,
+    dataset: &str,
+    i: &Input,
+    now: i64,
+) -> Result<String, DbError> {
+    let mut i = i.clone();
+    if i.format.is_empty() {
+        i.format = "CSV".into();
+    }
+    let id = create(c, dataset, &i, now)?;
+    if i.url.is_empty() {
+        c.execute(
+            "UPDATE od_resources SET url = $1 WHERE id = $2",
+            params![format!("/datastore/dump/{id}"), id.as_str()],
+        )?;
+    }
+    Ok(id)
 }
 
 /// The uploaded file of resource `id`: (dataset id, blob, media type), if it has one.

@@ -7,7 +7,7 @@
 
 use crate::ckan::Caller;
 use crate::datastore::{self, ROWS_MAX};
-use crate::ds_actions::resource_of;
+use crate::ds_actions::table_of;
 use crate::error::{invalid, OdError};
 use crate::upload::Ordered;
 use serde_json::{json, Map, Value};
@@ -283,8 +283,8 @@ pub async fn run(ctx: &Ctx, caller: &Caller, p: &Map<String, Value>) -> Result<V
                 }
             }
             for t in &tables {
-                let known = match resource_of(c, &caller, t) {
-                    Ok(_) => datastore::fields(c, t)?.is_some(),
+                let known = match table_of(c, &caller, t) {
+                    Ok(_) => true,
                     Err(OdError::Db(e)) => return Err(e),
                     Err(_) => false,
                 };

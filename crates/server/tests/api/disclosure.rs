@@ -377,21 +377,7 @@ on_both_engines!(
         assert!(list.contains(&no) && list.contains(&w));
 
         // Every staff step and read is audited, once: a step is not also a read.
-        tongban_platform::audit::settle(app.db()).await.unwrap();
-        let rows = app
-            .db()
-            .read(|c| {
-                c.query(
-                    "SELECT action, result, COUNT(*) AS n FROM audit_log WHERE action LIKE 'disclosure.%'
-                     GROUP BY action, result ORDER BY action, result",
-                    &[],
-                )?
-                .iter()
-                .map(|r| Ok(format!("{} {} {}", r.get_str("action")?, r.get_str("result")?, r.get_i64("n")?)))
-                .collect::<Result<Vec<String>, tongban_platform::db::DbError>>()
-            })
-            .await
-            .unwrap();
+        let rows = app.audit_counts("disclosure.").await;
         assert_eq!(
             rows,
             [

@@ -472,6 +472,33 @@ impl TestApp {
     pub fn db(&self) -> &Db {
         &self.ctx.db
     }
+
+    /// The audit log's entries of actions starting with `prefix` (e.g. `opendata.`), once
+    /// chained, counted as "action result count" lines in order.
+    pub async fn audit_counts(&self, prefix: &str) -> Vec<String> {
+        tongban_platform::audit::settle(self.db()).await.unwrap();
+        let like = format!("{prefix}%");
+        self.db()
+            .read(move |c| {
+                c.query(
+                    "SELECT action, result, COUNT(*) AS n FROM audit_log WHERE action LIKE $1
+                     GROUP BY action, result ORDER BY action, result",
+                    tongban_platform::params![like],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(format!(
+                        "{} {} {}",
+                        r.get_str("action")?,
+                        r.get_str("result")?,
+                        r.get_i64("n")?
+                    ))
+                })
+                .collect::<Result<Vec<String>, tongban_platform::db::DbError>>()
+            })
+            .await
+            .unwrap()
+    }
 }
 
 /// The error code of an error response, checking the shape.

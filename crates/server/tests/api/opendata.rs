@@ -329,28 +329,7 @@ on_both_engines!(ckan_catalogue_end_to_end, |app: TestApp| async move {
     )
     .await;
     assert_eq!(s, 403);
-    tongban_platform::audit::settle(app.db()).await.unwrap();
-    let rows = app
-        .db()
-        .read(|c| {
-            c.query(
-                "SELECT action, result, COUNT(*) AS n FROM audit_log WHERE action LIKE 'opendata.%'
-                 GROUP BY action, result ORDER BY action, result",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(format!(
-                    "{} {} {}",
-                    r.get_str("action")?,
-                    r.get_str("result")?,
-                    r.get_i64("n")?
-                ))
-            })
-            .collect::<Result<Vec<String>, tongban_platform::db::DbError>>()
-        })
-        .await
-        .unwrap();
+    let rows = app.audit_counts("opendata.").await;
     assert_eq!(
         rows,
         [

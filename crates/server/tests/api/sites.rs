@@ -569,28 +569,7 @@ on_both_engines!(sites_are_data, |app: TestApp| async move {
         .await
         .unwrap();
     assert_eq!(error_code(r).await.1, "no_such_site");
-    tongban_platform::audit::settle(app.db()).await.unwrap();
-    let audited = app
-        .db()
-        .read(|c| {
-            c.query(
-                "SELECT action, result, COUNT(*) AS n FROM audit_log WHERE action LIKE 'site.%'
-                 GROUP BY action, result ORDER BY action, result",
-                &[],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(format!(
-                    "{} {} {}",
-                    r.get_str("action")?,
-                    r.get_str("result")?,
-                    r.get_i64("n")?
-                ))
-            })
-            .collect::<Result<Vec<String>, tongban_platform::db::DbError>>()
-        })
-        .await
-        .unwrap();
+    let audited = app.audit_counts("site.").await;
     assert_eq!(
         audited,
         [
