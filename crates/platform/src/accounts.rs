@@ -8,6 +8,7 @@ use crate::db::DbError;
 use crate::error::ApiError;
 use crate::identity::{self, Citizen, NewCitizen, SessionKind, Staff};
 use crate::ids::{IdNumber, Phone};
+use crate::phone_codes::{self, Purpose};
 use crate::throttle;
 use axum::http::StatusCode;
 use serde_json::json;
@@ -17,16 +18,27 @@ pub struct Registration {
     pub id_number: String,
     pub phone: String,
     pub password: String,
+    /// The code sent to `phone` (see [`crate::phone_codes`]).
+    pub sms_code: String,
 }
 
 fn field_error(field: &str, code: &str, message: String) -> serde_json::Value {
     json!({"field": field, "code": code, "message": message})
 }
 
-/// Register a citizen. Every field problem is reported at once.
-pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
+type Problem = (&'static str, serde_json::Value);
+
+/// Problems with the name, ID number and phone of a registration.
+fn identity_problems(
+    name: &str,
+    id_number: &str,
+    phone: &str,
+) -> (
+    Vec<Problem>,
+    Result<IdNumber, String>,
+    Result<Phone, String>,
+) {
     let mut problems = Vec::new();
-    let name = r.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 50 {
         problems.push((
             "invalid_name",
@@ -37,35 +49,68 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
             ),
         ));
     }
-    let id = IdNumber::parse(&r.id_number);
+    let id = IdNumber::parse(id_number);
     if let Err(m) = &id {
         problems.push((
             "invalid_id_number",
             field_error("id_number", "invalid_id_number", format!("id_number: {m}")),
         ));
     }
-    let phone = Phone::parse(&r.phone);
+    let phone = Phone::parse(phone);
     if let Err(m) = &phone {
         problems.push((
             "invalid_phone",
             field_error("phone", "invalid_phone", format!("phone: {m}")),
         ));
     }
+    (problems, id, phone)
+}
+
+fn refuse(problems: Vec<Problem>) -> ApiError {
+    let code = problems.first().map_or("invalid_body", |p| p.0);
+    let message = problems
+        .iter()
+        .filter_map(|p| p.1["message"].as_str().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let fields = problems.into_iter().map(|p| p.1).collect::<Vec<_>>();
+    ApiError::unprocessable(code, message).with_fields(json!(fields))
+}
+
+/// Check a registration's name, ID number and phone before a code is texted, so that the
+/// form's first step reports them.
+pub fn check_identity(name: &str, id_number: &str, phone: &str) -> Result<(), ApiError> {
+    let (problems, _, _) = identity_problems(name.trim(), id_number, phone);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(refuse(problems))
+    }
+}
+
+/// Register a citizen. Every field problem is reported at once.
+pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
+    let name = r.name.trim().to_owned();
+    let (mut problems, id, phone) = identity_problems(&name, &r.id_number, &r.phone);
     if let Err(m) = crypto::check_password_policy(&r.password) {
         problems.push((
             "weak_password",
             field_error("password", "weak_password", format!("password: {m}")),
         ));
     }
+    let sms_code = r.sms_code.trim().to_owned();
+    if sms_code.len() != 6 || !sms_code.bytes().all(|b| b.is_ascii_digit()) {
+        problems.push((
+            "sms_code_required",
+            field_error(
+                "sms_code",
+                "sms_code_required",
+                "sms_code: enter the 6-digit code sent to your phone (ask for one first)".into(),
+            ),
+        ));
+    }
     let (Ok(id), Ok(phone), true) = (id, phone, problems.is_empty()) else {
-        let code = problems.first().map_or("invalid_body", |p| p.0);
-        let message = problems
-            .iter()
-            .filter_map(|p| p.1["message"].as_str().map(str::to_owned))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let fields = problems.into_iter().map(|p| p.1).collect::<Vec<_>>();
-        return Err(ApiError::unprocessable(code, message).with_fields(json!(fields)));
+        return Err(refuse(problems));
     };
     crate::throttle::limit(
         &ctx.db,
@@ -77,9 +122,14 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
     .await?;
     let hash = hash_off_thread(r.password).await?;
     let (idn, ph) = (id.as_str().to_owned(), phone.as_str().to_owned());
+    let now = crate::time::now_millis();
     let res = ctx
         .db
         .write(move |c| {
+            // The code is used up with the account, in one transaction; a wrong try counts.
+            if let Err(r) = phone_codes::consume(c, &ph, Purpose::Register, &sms_code, now)? {
+                return Ok(Err(r));
+            }
             identity::insert_citizen(
                 c,
                 &NewCitizen {
@@ -87,12 +137,15 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
                     id_number: &idn,
                     phone: &ph,
                     password_hash: &hash,
+                    phone_verified_at: Some(now),
                 },
             )
+            .map(Ok)
         })
         .await;
     match res {
-        Ok(citizen) => Ok(citizen),
+        Ok(Ok(citizen)) => Ok(citizen),
+        Ok(Err(refused)) => Err(refused.into_error()),
         // The same answer whichever identifier is taken; registrations are rate-limited per
         // address, so this cannot be used to sweep the phone numbers of a city.
         Err(DbError::Unique(_)) => Err(ApiError::conflict(
@@ -436,23 +489,7 @@ async fn change_any_password(
                 .with_fields(json!([field_error("new_password", "weak_password", m)])),
         );
     }
-    let hash = ctx
-        .db
-        .read(move |c| identity::password_hash(c, kind, account_id))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
-    if !verify_off_thread(old, hash).await? {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "the current password is wrong",
-        )
-        .with_fields(json!([field_error(
-            "old_password",
-            "bad_credentials",
-            "the current password is wrong".into()
-        )])));
-    }
+    check_password(ctx, kind, account_id, old, "old_password").await?;
     let new_hash = hash_off_thread(new).await?;
     ctx.db
         .write(move |c| {
@@ -461,4 +498,40 @@ async fn change_any_password(
         })
         .await?;
     Ok(())
+}
+
+/// A citizen's current password, asked again before a change to the account (field `password`).
+pub async fn check_own_password(
+    ctx: &Ctx,
+    account_id: i64,
+    password: String,
+) -> Result<(), ApiError> {
+    check_password(ctx, SessionKind::Citizen, account_id, password, "password").await
+}
+
+async fn check_password(
+    ctx: &Ctx,
+    kind: SessionKind,
+    account_id: i64,
+    password: String,
+    field: &str,
+) -> Result<(), ApiError> {
+    let hash = ctx
+        .db
+        .read(move |c| identity::password_hash(c, kind, account_id))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    if verify_off_thread(password, hash).await? {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "bad_credentials",
+        "the current password is wrong",
+    )
+    .with_fields(json!([field_error(
+        field,
+        "bad_credentials",
+        "the current password is wrong".into()
+    )])))
 }

@@ -88,7 +88,9 @@ pub struct Config {
     /// `TONGBAN_SMS_URL`: the text-message gateway (none: messages are written to the log,
     /// masked). `aliyun://KEY_ID:KEY_SECRET@dysmsapi.aliyuncs.com?sign_name=…&template=SMS_…`
     /// for Alibaba Cloud SMS (`aliyun+http://` for a local test gateway), or
-    /// `https://TOKEN@host/path` for a JSON webhook (`http://` likewise).
+    /// `https://TOKEN@host/path` for a JSON webhook (`http://` likewise). `demo://` (what
+    /// `tongban demo` uses when none is set) sends nothing and hands verification codes back
+    /// to the page that asked, so the demo can be tried without a gateway; never in production.
     pub sms_url: Option<String>,
     /// `TONGBAN_MAIL_FROM`: the sender of citizen e-mail.
     pub mail_from: String,
@@ -111,6 +113,13 @@ pub struct Config {
     /// OpenType file or collection, `path` or `path#face`); by default the usual places of
     /// Noto Sans CJK, WenQuanYi, Droid Sans Fallback and the macOS/Windows fonts are tried.
     pub pdf_font: Option<PathBuf>,
+}
+
+impl Config {
+    /// Whether the demo's SMS gateway is configured (codes are shown to whoever asked).
+    pub fn sms_demo(&self) -> bool {
+        self.sms_url.as_deref().map(str::trim) == Some("demo://")
+    }
 }
 
 impl Default for Config {

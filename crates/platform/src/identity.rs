@@ -210,6 +210,8 @@ pub struct NewCitizen<'a> {
     pub id_number: &'a str,
     pub phone: &'a str,
     pub password_hash: &'a str,
+    /// When the phone was proved by a code (`None` for accounts made without one).
+    pub phone_verified_at: Option<i64>,
 }
 
 /// Register a citizen; `Err(DbError::Unique)` when the ID number or phone is taken. The ID
@@ -217,8 +219,8 @@ pub struct NewCitizen<'a> {
 pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbError> {
     let keys = crate::vault::keys().map_err(DbError::from)?;
     let row = c.query_one(
-        "INSERT INTO accounts (name, id_number, phone, password_hash, created_at, id_number_bidx, phone_bidx, name_bidx)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO accounts (name, id_number, phone, password_hash, created_at, id_number_bidx, phone_bidx, name_bidx, phone_verified_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         params![
             keys.encrypt(n.name).map_err(DbError::from)?,
             keys.encrypt(n.id_number).map_err(DbError::from)?,
@@ -227,7 +229,8 @@ pub fn insert_citizen(c: &mut dyn Conn, n: &NewCitizen) -> Result<Citizen, DbErr
             crate::time::now_millis(),
             keys.blind("id_number", n.id_number),
             keys.blind("phone", n.phone),
-            keys.blind("name", n.name.trim())
+            keys.blind("name", n.name.trim()),
+            n.phone_verified_at
         ],
     )?;
     Ok(Citizen {
@@ -317,6 +320,23 @@ pub fn staff_emails(
 }
 
 /// A citizen's phone number in clear (for notices), if the account exists.
+/// Move an account to a proved phone (`Err(DbError::Unique)` when another account has it).
+pub fn set_citizen_phone(c: &mut dyn Conn, id: i64, phone: &str, now: i64) -> Result<(), DbError> {
+    let keys = crate::vault::keys().map_err(DbError::from)?;
+    c.execute(
+        "UPDATE accounts SET phone = $1, phone_bidx = $2, phone_verified_at = $3 WHERE id = $4",
+        params![
+            keys.encrypt(phone).map_err(DbError::from)?,
+            keys.blind("phone", phone),
+            now,
+            id
+        ],
+    )?;
+    // Nodes holding this citizen's identity (forms fill the phone in) read it again.
+    c.announce(SESSIONS_TOPIC)?;
+    Ok(())
+}
+
 pub fn citizen_phone(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
     Ok(get_citizen(c, id)?.map(|x| x.phone))
 }

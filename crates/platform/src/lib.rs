@@ -21,6 +21,7 @@ pub mod lists;
 pub mod mask;
 pub mod notify;
 pub mod outbox;
+pub mod phone_codes;
 pub mod ranking;
 pub mod region;
 pub mod routes;
@@ -51,4 +52,5 @@ pub const MIGRATIONS: &[db::Migration] = &[
     migration!("platform", 14, "0014_department_english"),
     migration!("platform", 15, "0015_region"),
     migration!("platform", 16, "0016_department_retired"),
+    migration!("platform", 17, "0017_phone_codes"),
 ];

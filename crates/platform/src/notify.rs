@@ -18,6 +18,9 @@ pub struct Note {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The text holds a one-time code: gateways that write to the log withhold it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 /// Whether `s` is an e-mail address the mailer can send to.
@@ -37,6 +40,7 @@ pub fn email(
         to: to.into(),
         subject: subject.into(),
         text: text.into(),
+        secret: false,
     };
     let v = serde_json::to_value(&n).map_err(|e| DbError::Decode(e.to_string()))?;
     outbox::enqueue(c, "email", subject, &v, now)
@@ -50,10 +54,33 @@ pub fn sms(
     text: &str,
     now: i64,
 ) -> Result<(), DbError> {
+    queue_sms(c, phone, subject, text, false, now)
+}
+
+/// Queue a text message holding a one-time code (never written to the log).
+pub fn sms_secret(
+    c: &mut dyn Conn,
+    phone: &str,
+    subject: &str,
+    text: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    queue_sms(c, phone, subject, text, true, now)
+}
+
+fn queue_sms(
+    c: &mut dyn Conn,
+    phone: &str,
+    subject: &str,
+    text: &str,
+    secret: bool,
+    now: i64,
+) -> Result<(), DbError> {
     let n = Note {
         to: phone.into(),
         subject: subject.into(),
         text: text.into(),
+        secret,
     };
     let v = serde_json::to_value(&n).map_err(|e| DbError::Decode(e.to_string()))?;
     outbox::enqueue(c, "sms", subject, &v, now)
@@ -62,6 +89,10 @@ pub fn sms(
 /// A text-message gateway. `Err(retry, message)`: `retry` only when nothing was sent.
 pub trait SmsProvider: Send + Sync {
     fn send<'a>(&'a self, phone: &'a str, text: &'a str) -> crate::sms::Sending<'a>;
+    /// Send a text holding a one-time code; gateways that write to the log withhold it.
+    fn send_secret<'a>(&'a self, phone: &'a str, text: &'a str) -> crate::sms::Sending<'a> {
+        self.send(phone, text)
+    }
 }
 
 /// The default gateway: writes the (masked) number and the text to the log.
@@ -72,6 +103,24 @@ impl SmsProvider for LogSms {
         // Notices quote replies that may hold phones, ID numbers and flats: scrubbed.
         tracing::info!(to = %crate::mask::phone(phone), text = %crate::mask::scrub_text(text), "sms");
         Box::pin(async { Ok(()) })
+    }
+    fn send_secret<'a>(&'a self, phone: &'a str, _text: &'a str) -> crate::sms::Sending<'a> {
+        tracing::info!(to = %crate::mask::phone(phone), "sms with a one-time code (text withheld)");
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The demo's gateway (`sms_url = "demo://"`): sends nothing and logs as [`LogSms`]; the
+/// code endpoint answers with the code itself, so the demo can be tried without a gateway.
+/// Never for a real deployment: `serve` warns when it is configured.
+pub struct DemoSms;
+
+impl SmsProvider for DemoSms {
+    fn send<'a>(&'a self, phone: &'a str, text: &'a str) -> crate::sms::Sending<'a> {
+        LogSms.send(phone, text)
+    }
+    fn send_secret<'a>(&'a self, phone: &'a str, text: &'a str) -> crate::sms::Sending<'a> {
+        LogSms.send_secret(phone, text)
     }
 }
 
@@ -133,6 +182,7 @@ impl Notifier {
         let note: Note =
             serde_json::from_str(&text).map_err(|e| (false, format!("malformed event: {e}")))?;
         match ev.kind.as_str() {
+            "sms" if note.secret => self.sms.send_secret(&note.to, &note.text).await,
             "sms" => self.sms.send(&note.to, &note.text).await,
             "email" => self.send_mail(note).await,
             other => Err((false, format!("unknown event kind {other:?}"))),

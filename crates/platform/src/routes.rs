@@ -17,10 +17,13 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// Paths served on the public listener (the OpenAPI document must describe each).
-pub const PUBLIC_PATHS: [&str; 8] = [
+pub const PUBLIC_PATHS: [&str; 11] = [
     "/api/v1/keys",
     "/healthz",
     "/api/v1/accounts",
+    "/api/v1/accounts/phone-codes",
+    "/api/v1/me/phone-codes",
+    "/api/v1/me/phone",
     "/api/v1/sessions",
     "/api/v1/me",
     "/api/v1/me/password",
@@ -36,12 +39,15 @@ pub const INTERNAL_PATHS: [&str; 4] = [
 ];
 
 pub fn public_router() -> Router<Ctx> {
-    let [keys_path, health, accounts_path, sessions, me_path, password_path, deadline_path, day_path] =
+    let [keys_path, health, accounts_path, codes_path, my_codes_path, phone_path, sessions, me_path, password_path, deadline_path, day_path] =
         PUBLIC_PATHS;
     Router::new()
         .route(keys_path, get(public_keys))
         .route(health, get(healthz))
         .route(accounts_path, post(register))
+        .route(codes_path, post(registration_code))
+        .route(my_codes_path, post(phone_change_code))
+        .route(phone_path, axum::routing::put(change_phone))
         .route(sessions, post(login).delete(logout))
         .route(me_path, get(me))
         .route(password_path, post(change_password))
@@ -78,6 +84,65 @@ struct Register {
     id_number: String,
     phone: String,
     password: String,
+    /// The code texted to `phone` (`POST /api/v1/accounts/phone-codes`).
+    #[serde(default)]
+    sms_code: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    phone: String,
+}
+
+fn code_answer(sent: crate::phone_codes::Sent) -> (StatusCode, Json<Value>) {
+    let mut body = json!({"expires_in": sent.expires_in, "resend_after": sent.resend_after});
+    if let Some(code) = sent.demo_code {
+        body["demo_code"] = json!(code);
+    }
+    (StatusCode::ACCEPTED, Json(body))
+}
+
+/// Send a registration code to a phone (202 whether or not it has an account).
+async fn registration_code(
+    State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
+    JsonBody(r): JsonBody<CodeRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let sent =
+        crate::phone_codes::request(&ctx, &r.phone, crate::phone_codes::Purpose::Register, &addr)
+            .await?;
+    Ok(code_answer(sent))
+}
+
+/// Send a signed-in citizen a code at the phone they want to move to.
+async fn phone_change_code(
+    State(ctx): State<Ctx>,
+    ClientAddr(addr): ClientAddr,
+    _who: CitizenAuth,
+    JsonBody(r): JsonBody<CodeRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let purpose = crate::phone_codes::Purpose::ChangePhone;
+    let sent = crate::phone_codes::request(&ctx, &r.phone, purpose, &addr).await?;
+    Ok(code_answer(sent))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneChange {
+    phone: String,
+    sms_code: String,
+    password: String,
+}
+
+async fn change_phone(
+    State(ctx): State<Ctx>,
+    who: CitizenAuth,
+    JsonBody(p): JsonBody<PhoneChange>,
+) -> Result<StatusCode, ApiError> {
+    crate::phone_codes::change_phone(&ctx, who.account_id, &p.phone, &p.sms_code, p.password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn register(
@@ -91,6 +156,7 @@ async fn register(
             id_number: r.id_number,
             phone: r.phone,
             password: r.password,
+            sms_code: r.sms_code,
         },
     )
     .await?;

@@ -31,6 +31,7 @@ pub fn provider(url: Option<&str>) -> Result<Arc<dyn SmsProvider>, String> {
         .build()
         .map_err(|e| format!("sms_url: {e}"))?;
     match scheme {
+        "demo" => Ok(Arc::new(crate::notify::DemoSms)),
         "aliyun" | "aliyun+http" => Ok(Arc::new(Aliyun::parse(scheme, rest, client)?)),
         "https" | "http" => Ok(Arc::new(Webhook::parse(scheme, rest, client)?)),
         other => Err(format!(

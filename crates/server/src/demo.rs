@@ -182,6 +182,7 @@ pub fn seed(db: &Db) -> Result<Option<Seeded>, String> {
                 id_number: &citizen_id,
                 phone: DEMO_CITIZEN_PHONE,
                 password_hash: &hash,
+                phone_verified_at: Some(tongban_platform::time::now_millis()),
             },
         ) {
             Ok(_) | Err(DbError::Unique(_)) => {}

@@ -233,6 +233,7 @@ pub fn fill(
                     id_number: &id_number,
                     phone: "13800000000",
                     password_hash: &hash,
+                    phone_verified_at: Some(tongban_platform::time::now_millis()),
                 };
                 match tongban_platform::identity::insert_citizen(c, &n) {
                     Ok(x) => Some(x.id),

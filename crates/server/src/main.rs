@@ -396,7 +396,14 @@ fn config_today(config: &Config) -> chrono::NaiveDate {
     tongban_platform::time::date_of(tongban_platform::time::now_millis(), config.tz())
 }
 
-fn serve(config: Config, demo: Option<u32>) -> Result<(), String> {
+fn serve(mut config: Config, demo: Option<u32>) -> Result<(), String> {
+    // The demo runs without an SMS gateway: registration codes are shown on the page.
+    if demo.is_some() && config.sms_url.is_none() {
+        config.sms_url = Some("demo://".into());
+        println!("text messages: none are sent (sms_url = demo://); registration codes are shown on the page");
+    } else if config.sms_demo() {
+        tracing::warn!("sms_url = demo://: verification codes are shown to whoever asks for them; set a real gateway before citizens use this");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -2,6 +2,7 @@
 //! the zh-CN / en message catalogues, the CSS, the page context (language, elderly mode,
 //! who is logged in) and the account pages. Rooms render their pages through [`Page`].
 
+pub mod account_pages;
 pub mod charts;
 pub mod files;
 pub mod form;

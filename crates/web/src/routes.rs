@@ -1,11 +1,11 @@
 //! Pages of the site shell: static assets, language and elderly-mode switches, citizens'
-//! login, registration, logout and password change, and the staff console's login.
+//! login and logout, and the staff console's login (a citizen's account pages are in
+//! `account_pages`).
 
+use crate::account_pages::PasswordForm;
 use crate::form::{NoFields, SafeForm};
 use crate::i18n::Lang;
-use crate::page::{
-    clear_cookie, safe_next, CitizenPage, Page, StaffPage, ELDERLY_COOKIE, LANG_COOKIE,
-};
+use crate::page::{clear_cookie, safe_next, Page, StaffPage, ELDERLY_COOKIE, LANG_COOKIE};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +14,7 @@ use axum::Router;
 use minijinja::context;
 use serde_json::Value;
 use std::collections::HashMap;
-use tongban_platform::accounts::{self, Registration};
+use tongban_platform::accounts;
 use tongban_platform::http::{ClientAddr, SESSION_COOKIE, STAFF_COOKIE};
 use tongban_platform::{ApiError, Ctx};
 
@@ -34,12 +34,8 @@ pub fn common_router() -> Router<Ctx> {
 pub fn public_router() -> Router<Ctx> {
     common_router()
         .route("/login", get(login_form).post(login))
-        .route("/register", get(register_form).post(register))
         .route("/logout", axum::routing::post(logout))
-        .route(
-            "/account/password",
-            get(password_form).post(change_password),
-        )
+        .merge(crate::account_pages::router())
 }
 
 /// Console pages served here (internal listener only).
@@ -153,7 +149,7 @@ async fn switch_elderly(Query(q): Query<HashMap<String, String>>) -> Response {
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back(&q))).into_response()
 }
 
-fn with_cookie(cookie: String, to: &str) -> Response {
+pub(crate) fn with_cookie(cookie: String, to: &str) -> Response {
     ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }
 
@@ -192,14 +188,6 @@ async fn login(
     }
 }
 
-async fn register_form(page: Page, Query(q): Query<HashMap<String, String>>) -> Response {
-    let next = safe_next(q.get("next").map(String::as_str), "/my/cases");
-    page.ok(
-        "register.html",
-        context! { next => next, values => context!{}, errors => context!{} },
-    )
-}
-
 /// Field errors by field, translated: `{field: text}`.
 pub fn field_errors(page: &Page, e: &ApiError) -> HashMap<String, String> {
     let mut out = HashMap::new();
@@ -223,43 +211,6 @@ pub fn field_errors(page: &Page, e: &ApiError) -> HashMap<String, String> {
     out
 }
 
-async fn register(
-    State(ctx): State<Ctx>,
-    ClientAddr(addr): ClientAddr,
-    page: Page,
-    SafeForm(f): SafeForm<RegisterForm>,
-) -> Response {
-    let next = safe_next(f.next.as_deref(), "/my/cases");
-    let values = context! { name => f.name, id_number => f.id_number, phone => f.phone };
-    let reg = Registration {
-        name: f.name,
-        id_number: f.id_number,
-        phone: f.phone,
-        password: f.password,
-    };
-    let phone = reg.phone.clone();
-    let password = reg.password.clone();
-    match accounts::register(&ctx, reg).await {
-        Ok(_) => match accounts::login_citizen(&ctx, &phone, password, &addr).await {
-            Ok(token) => with_cookie(page.citizen_cookie(&token), &next),
-            Err(e) => page.error(&e),
-        },
-        Err(e) => {
-            let errors = field_errors(&page, &e);
-            let summary = if errors.is_empty() {
-                Some(page.error_text(&e))
-            } else {
-                None
-            };
-            page.render(
-                e.status,
-                "register.html",
-                context! { next => next, values => values, errors => errors, error => summary },
-            )
-        }
-    }
-}
-
 async fn logout(
     State(ctx): State<Ctx>,
     page: Page,
@@ -269,48 +220,6 @@ async fn logout(
         let _ = accounts::logout(&ctx, token).await;
     }
     with_cookie(clear_cookie(SESSION_COOKIE), "/")
-}
-
-async fn password_form(CitizenPage(page, _): CitizenPage) -> Response {
-    page.ok("password.html", context! { errors => context!{} })
-}
-
-async fn change_password(
-    State(ctx): State<Ctx>,
-    CitizenPage(page, id): CitizenPage,
-    SafeForm(f): SafeForm<PasswordForm>,
-) -> Response {
-    let PasswordForm {
-        old_password: old,
-        new_password: new,
-        confirm_password,
-    } = f;
-    if confirm_password != new {
-        let errors = HashMap::from([(
-            "confirm_password".to_owned(),
-            page.t("field_error.password_mismatch"),
-        )]);
-        return page.render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "password.html",
-            context! { errors => errors },
-        );
-    }
-    let token = page.token.clone().unwrap_or_default();
-    match accounts::change_password(&ctx, id, token, old, new).await {
-        Ok(()) => page.ok(
-            "password.html",
-            context! { done => true, errors => context!{} },
-        ),
-        Err(e) => {
-            let errors = field_errors(&page, &e);
-            page.render(
-                e.status,
-                "password.html",
-                context! { errors => errors, error => page.error_text(&e) },
-            )
-        }
-    }
 }
 
 async fn console_login_form(page: Page, q: Params) -> Response {
@@ -548,29 +457,6 @@ struct LoginForm {
     #[serde(default)]
     password: String,
     next: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct RegisterForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    id_number: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    password: String,
-    next: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct PasswordForm {
-    #[serde(default)]
-    old_password: String,
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    confirm_password: String,
 }
 
 #[derive(serde::Deserialize)]

@@ -89,6 +89,16 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/console_followers.html"),
     ),
     ("register.html", include_str!("../templates/register.html")),
+    ("account.html", include_str!("../templates/account.html")),
+    ("phone.html", include_str!("../templates/phone.html")),
+    (
+        "phone_code_sent.html",
+        include_str!("../templates/phone_code_sent.html"),
+    ),
+    (
+        "phone_code_field.html",
+        include_str!("../templates/phone_code_field.html"),
+    ),
     ("password.html", include_str!("../templates/password.html")),
     ("home.html", include_str!("../templates/home.html")),
     ("matters.html", include_str!("../templates/matters.html")),

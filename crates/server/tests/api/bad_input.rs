@@ -253,10 +253,21 @@ on_both_engines!(
         expect(
             app.client
                 .post(&acc)
-                .json(&reg(&citizen.id_number, &random_phone(), PASSWORD))
+                .json(&reg(&random_id_number(), &random_phone(), PASSWORD))
                 .send()
                 .await
                 .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sms_code_required",
+        )
+        .await;
+        expect(
+            register(
+                &app.client,
+                &app.public,
+                reg(&citizen.id_number, &random_phone(), PASSWORD),
+            )
+            .await,
             StatusCode::CONFLICT,
             "already_registered",
         )

@@ -26,14 +26,12 @@ async fn kill_mid_stream(engine: Engine) {
     wait_up(&client, &base).await;
 
     let (id_number, phone) = (random_id_number(), random_phone());
-    let r = client
-        .post(format!("{base}/api/v1/accounts"))
-        .json(
-            &json!({"name": "周九", "id_number": id_number, "phone": phone, "password": PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = register(
+        &client,
+        &base,
+        json!({"name": "周九", "id_number": id_number, "phone": phone, "password": PASSWORD}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let login: serde_json::Value = client
         .post(format!("{base}/api/v1/sessions"))

@@ -73,13 +73,12 @@ async fn no_plaintext(engine: Engine) {
     let spouse_name = "王五";
     // A name of its own (issue 11: names were stored in clear), and a work order whose
     // timeline notes and reply must be sealed.
-    let r = app
-        .client
-        .post(app.url("/api/v1/accounts"))
-        .json(&serde_json::json!({"name": "欧阳明远", "id_number": random_id_number(), "phone": random_phone(), "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+    let r = register(
+        &app.client,
+        &app.public,
+        serde_json::json!({"name": "欧阳明远", "id_number": random_id_number(), "phone": random_phone(), "password": PASSWORD}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let r = app
         .post(

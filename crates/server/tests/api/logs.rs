@@ -1,7 +1,8 @@
 //! The server log of a demo run holds no phone or ID number (issue 11, attack 3: SMS lines
 //! carried whole replies with phones and addresses). The demo runs with its history, a
 //! citizen files an order whose title and text quote a phone and an ID number, the worker
-//! delivers the text messages to the log, and the log is scanned.
+//! delivers the text messages to the log, and the log is scanned. A registration code's
+//! message is logged without its text.
 
 use crate::helpers::*;
 use std::io::Read;
@@ -60,6 +61,18 @@ async fn demo_log(dir: tempfile::TempDir, url: String) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // A registration code: the demo gateway hands it to whoever asked, and never logs it.
+    let r = client
+        .post(format!("{base}/api/v1/accounts/phone-codes"))
+        .json(&serde_json::json!({"phone": "13900004444"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let code = r.json::<serde_json::Value>().await.unwrap()["demo_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Wait for the worker to deliver the text message of the new order (up to 30 s: the
     // whole suite runs beside it on two cores).
     let mut text = String::new();
@@ -70,7 +83,7 @@ async fn demo_log(dir: tempfile::TempDir, url: String) {
             .unwrap()
             .read_to_string(&mut text)
             .unwrap();
-        if text.contains("139****3333") {
+        if text.contains("139****3333") && text.contains("139****4444") {
             break;
         }
     }
@@ -80,7 +93,13 @@ async fn demo_log(dir: tempfile::TempDir, url: String) {
         text.contains("139****3333"),
         "the SMS line is logged, masked: {text}"
     );
+    assert!(
+        text.contains("one-time code (text withheld)"),
+        "the code's message is logged without its text: {text}"
+    );
     for secret in [
+        code.as_str(),
+        "验证码",
         tongban_server::demo::DEMO_CITIZEN_PHONE,
         tongban_server::demo::DEMO_CITIZEN_ID,
         "13900003333",

@@ -49,6 +49,7 @@ mod pages;
 mod paging;
 mod participation;
 mod peers;
+mod phones;
 mod plans;
 mod queue;
 mod regions;

@@ -41,14 +41,12 @@ async fn two_nodes_share_one_postgres() {
 
     // Register on A, log in on B: sessions live in the database.
     let (id_number, phone) = (random_id_number(), random_phone());
-    let r = client
-        .post(format!("{a_pub}/api/v1/accounts"))
-        .json(
-            &json!({"name": "钱七", "id_number": id_number, "phone": phone, "password": PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = register(
+        &client,
+        &a_pub,
+        json!({"name": "钱七", "id_number": id_number, "phone": phone, "password": PASSWORD}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let login: Value = client
         .post(format!("{b_pub}/api/v1/sessions"))

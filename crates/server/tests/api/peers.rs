@@ -274,14 +274,12 @@ async fn city_and_province(engine: Engine) {
 
     // A citizen of the city applies; the city's clerk checks the case against the province.
     let (phone, password) = (random_phone(), PASSWORD);
-    let r = client
-        .post(format!("{city_pub}/api/v1/accounts"))
-        .json(
-            &json!({"name": "赵六", "id_number": id_number, "phone": phone, "password": password}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = register(
+        &client,
+        &city_pub,
+        json!({"name": "赵六", "id_number": id_number, "phone": phone, "password": password}),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let login: Value = client
         .post(format!("{city_pub}/api/v1/sessions"))
