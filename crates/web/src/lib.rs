@@ -7,6 +7,7 @@ pub mod charts;
 pub mod files;
 pub mod form;
 pub mod i18n;
+pub mod install;
 pub mod page;
 pub mod pdf;
 pub mod routes;

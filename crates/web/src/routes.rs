@@ -36,6 +36,7 @@ pub fn public_router() -> Router<Ctx> {
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
         .merge(crate::account_pages::router())
+        .merge(crate::install::router())
 }
 
 /// Console pages served here (internal listener only).

@@ -90,6 +90,7 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("register.html", include_str!("../templates/register.html")),
     ("account.html", include_str!("../templates/account.html")),
+    ("offline.html", include_str!("../templates/offline.html")),
     ("phone.html", include_str!("../templates/phone.html")),
     (
         "phone_code_sent.html",

@@ -30,6 +30,7 @@ mod fuzz_http;
 mod hotline_pages;
 mod import;
 mod insight;
+mod install;
 mod keys;
 mod listeners;
 mod lists;
