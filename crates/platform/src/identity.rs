@@ -337,6 +337,18 @@ pub fn set_citizen_phone(c: &mut dyn Conn, id: i64, phone: &str, now: i64) -> Re
     Ok(())
 }
 
+/// Whether the account's phone was proved by a texted code.
+pub fn phone_verified(c: &mut dyn Conn, id: i64) -> Result<bool, DbError> {
+    Ok(c.query_opt(
+        "SELECT phone_verified_at FROM accounts WHERE id = $1",
+        params![id],
+    )?
+    .map(|r| r.get_opt_i64("phone_verified_at"))
+    .transpose()?
+    .flatten()
+    .is_some())
+}
+
 pub fn citizen_phone(c: &mut dyn Conn, id: i64) -> Result<Option<String>, DbError> {
     Ok(get_citizen(c, id)?.map(|x| x.phone))
 }

@@ -34,6 +34,7 @@ pub fn migrations() -> Vec<Migration> {
         tongban_exchange::MIGRATIONS,
         tongban_portal::MIGRATIONS,
         tongban_opendata::MIGRATIONS,
+        tongban_identity::MIGRATIONS,
     ]
     .concat()
 }
@@ -279,6 +280,7 @@ pub fn public_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         .merge(tongban_opendata::dump::public_router())
         .merge(tongban_opendata::files::public_router())
         .merge(tongban_opendata::dcat::public_router())
+        .merge(tongban_identity::public_router())
         .merge(tongban_opendata::pages::public_router())
         .merge(tongban_catalog::pages::public_router())
         .merge(tongban_cases::pages::public_router().layer(DefaultBodyLimit::max(limit)))
@@ -336,6 +338,7 @@ pub fn internal_app(ctx: Ctx, metrics: metrics::Metrics) -> Router {
         )
         .merge(tongban_portal::disclosure::routes::internal_router())
         .merge(tongban_opendata::staff::internal_router())
+        .merge(tongban_identity::staff::internal_router())
         .merge(tongban_portal::console::console_router())
         .merge(tongban_portal::console_sites::console_router().layer(DefaultBodyLimit::max(limit)))
         .merge(tongban_web::routes::console_router())

@@ -17,6 +17,7 @@ pub fn public_paths() -> Vec<&'static str> {
     v.extend(tongban_opendata::dump::PUBLIC_PATHS);
     v.extend(tongban_opendata::files::PUBLIC_PATHS);
     v.extend(tongban_opendata::dcat::PUBLIC_PATHS);
+    v.extend(tongban_identity::PUBLIC_PATHS);
     v
 }
 
@@ -37,6 +38,7 @@ pub fn internal_paths() -> Vec<&'static str> {
     v.extend(tongban_portal::console::CONSOLE_PATHS);
     v.extend(tongban_portal::console_sites::CONSOLE_PATHS);
     v.extend(tongban_opendata::staff::INTERNAL_PATHS);
+    v.extend(tongban_identity::staff::INTERNAL_PATHS);
     v.extend(tongban_web::routes::CONSOLE_PATHS);
     v.extend(tongban_catalog::pages::CONSOLE_PATHS);
     v.extend(tongban_cases::pages::CONSOLE_PATHS);

@@ -91,6 +91,14 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     ("register.html", include_str!("../templates/register.html")),
     ("account.html", include_str!("../templates/account.html")),
     ("offline.html", include_str!("../templates/offline.html")),
+    (
+        "oidc_consent.html",
+        include_str!("../templates/oidc_consent.html"),
+    ),
+    (
+        "oidc_onward.html",
+        include_str!("../templates/oidc_onward.html"),
+    ),
     ("phone.html", include_str!("../templates/phone.html")),
     (
         "phone_code_sent.html",

@@ -143,6 +143,10 @@ pub async fn spawn_app_with(engine: Engine, tweak: impl FnOnce(&mut Config)) -> 
     } else {
         (format!("http://{i}"), Client::new())
     };
+    // What discovery documents publish (OIDC issuer, Open311): the address bound.
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{p}"));
+    }
     let ctx = Ctx::new(db, config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let ctx2 = ctx.clone();

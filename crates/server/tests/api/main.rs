@@ -38,6 +38,7 @@ mod logs;
 mod masking;
 mod materials;
 mod nodes;
+mod oidc;
 mod once_only;
 mod open311;
 mod opendata;

@@ -1,0 +1,311 @@
+//! Authorization codes and tokens. A code is used once, within a minute, by the client and
+//! redirect URI it was issued to, with the PKCE verifier of its challenge; a second use
+//! revokes every token issued from it (RFC 9700 §4.5). Refresh tokens rotate: each use gives
+//! a new one, and a used one presented again revokes its whole family (every token descended
+//! from the same code). Only SM3 hashes of codes and tokens are stored.
+
+use tongban_platform::crypto::{random_token, sm3_hex};
+use tongban_platform::db::{Conn, DbError};
+use tongban_platform::params;
+
+pub const CODE_MS: i64 = 60_000;
+pub const ACCESS_SECONDS: i64 = 900;
+pub const REFRESH_MS: i64 = 30 * 86_400_000;
+
+fn hash(token: &str) -> String {
+    sm3_hex(token.as_bytes())
+}
+
+pub struct NewCode<'a> {
+    pub client_id: &'a str,
+    pub account_id: i64,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: &'a str,
+    pub auth_time: i64,
+}
+
+pub fn issue_code(c: &mut dyn Conn, n: &NewCode, now: i64) -> Result<String, DbError> {
+    let code = random_token();
+    c.execute(
+        "INSERT INTO oidc_codes (code_hash, client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![
+            hash(&code),
+            n.client_id,
+            n.account_id,
+            n.redirect_uri,
+            n.scope,
+            n.nonce,
+            n.code_challenge,
+            n.auth_time,
+            now + CODE_MS
+        ],
+    )?;
+    Ok(code)
+}
+
+/// What a code or refresh token grants.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub client_id: String,
+    pub account_id: i64,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub family: String,
+}
+
+fn revoke_family(c: &mut dyn Conn, family: &str, now: i64) -> Result<(), DbError> {
+    c.execute(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+        params![now, family],
+    )?;
+    Ok(())
+}
+
+/// Exchange a code. `Ok(Err(why))` is an `invalid_grant` (committed: a reused code's tokens
+/// stay revoked).
+pub fn redeem_code(
+    c: &mut dyn Conn,
+    code: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    now: i64,
+) -> Result<Result<Grant, String>, DbError> {
+    let h = hash(code);
+    let Some(r) = c.query_opt(
+        "SELECT client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at
+         FROM oidc_codes WHERE code_hash = $1",
+        params![h.clone()],
+    )?
+    else {
+        return Ok(Err("the code is not known".into()));
+    };
+    // Used once only: the first use marks it; a second revokes what the first received.
+    let marked = c.execute(
+        "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        params![now, h.clone()],
+    )?;
+    if marked == 0 || r.get_opt_i64("used_at")?.is_some() {
+        revoke_family(c, &h, now)?;
+        return Ok(Err(
+            "the code was already used; the tokens issued from it are revoked".into(),
+        ));
+    }
+    if r.get_str("client_id")? != client_id {
+        return Ok(Err("the code was issued to another client".into()));
+    }
+    if r.get_str("redirect_uri")? != redirect_uri {
+        return Ok(Err(
+            "redirect_uri differs from the one the code was issued for".into(),
+        ));
+    }
+    if r.get_i64("expires_at")? <= now {
+        return Ok(Err("the code has expired (codes last a minute)".into()));
+    }
+    let verifier_ok = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !verifier_ok {
+        return Ok(Err(
+            "code_verifier: 43-128 characters of A-Z a-z 0-9 - . _ ~".into(),
+        ));
+    }
+    let challenge = r.get_str("code_challenge")?;
+    if !tongban_platform::crypto::constant_time_eq(
+        crate::keys::s256(verifier).as_bytes(),
+        challenge.as_bytes(),
+    ) {
+        return Ok(Err("code_verifier does not match the code_challenge".into()));
+    }
+    Ok(Ok(Grant {
+        client_id: client_id.to_owned(),
+        account_id: r.get_i64("account_id")?,
+        scope: r.get_str("scope")?,
+        nonce: r.get_opt_str("nonce")?,
+        auth_time: r.get_i64("auth_time")?,
+        family: h,
+    }))
+}
+
+/// Tokens handed out for a grant.
+pub struct Issued {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+fn insert_token(
+    c: &mut dyn Conn,
+    kind: &str,
+    g: &Grant,
+    lifetime_ms: i64,
+    now: i64,
+) -> Result<String, DbError> {
+    let token = random_token();
+    c.execute(
+        "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, scope, auth_time, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        params![
+            hash(&token),
+            kind,
+            g.family.clone(),
+            g.client_id.clone(),
+            g.account_id,
+            g.scope.clone(),
+            g.auth_time,
+            now,
+            now + lifetime_ms
+        ],
+    )?;
+    Ok(token)
+}
+
+pub fn issue_tokens(c: &mut dyn Conn, g: &Grant, now: i64) -> Result<Issued, DbError> {
+    Ok(Issued {
+        access_token: insert_token(c, "access", g, ACCESS_SECONDS * 1000, now)?,
+        refresh_token: insert_token(c, "refresh", g, REFRESH_MS, now)?,
+    })
+}
+
+/// Use a refresh token: a new access token and a new refresh token; the old one is spent.
+/// `scope`, when given, may only narrow what was granted.
+pub fn refresh(
+    c: &mut dyn Conn,
+    token: &str,
+    client_id: &str,
+    scope: Option<&str>,
+    now: i64,
+) -> Result<Result<(Grant, Issued), String>, DbError> {
+    let h = hash(token);
+    let Some(r) = c.query_opt(
+        "SELECT id, family, client_id, account_id, scope, auth_time, expires_at, used_at, revoked_at
+         FROM oidc_tokens WHERE token_hash = $1 AND kind = 'refresh'",
+        params![h],
+    )?
+    else {
+        return Ok(Err("the refresh token is not known".into()));
+    };
+    if r.get_str("client_id")? != client_id {
+        return Ok(Err("the refresh token was issued to another client".into()));
+    }
+    let family = r.get_str("family")?;
+    if r.get_opt_i64("revoked_at")?.is_some() {
+        return Ok(Err("the refresh token was revoked".into()));
+    }
+    let marked = c.execute(
+        "UPDATE oidc_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+        params![now, r.get_i64("id")?],
+    )?;
+    if marked == 0 {
+        revoke_family(c, &family, now)?;
+        return Ok(Err(
+            "the refresh token was already used; every token of this sign-in is revoked".into(),
+        ));
+    }
+    if r.get_i64("expires_at")? <= now {
+        return Ok(Err("the refresh token has expired".into()));
+    }
+    let granted = r.get_str("scope")?;
+    let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        None => granted,
+        Some(asked) => {
+            let held: Vec<&str> = granted.split(' ').collect();
+            if let Some(extra) = asked
+                .split(' ')
+                .find(|s| !s.is_empty() && !held.contains(s))
+            {
+                return Ok(Err(format!("scope {extra:?} was not granted")));
+            }
+            asked.to_owned()
+        }
+    };
+    let g = Grant {
+        client_id: client_id.to_owned(),
+        account_id: r.get_i64("account_id")?,
+        scope,
+        nonce: None,
+        auth_time: r.get_i64("auth_time")?,
+        family,
+    };
+    let issued = issue_tokens(c, &g, now)?;
+    Ok(Ok((g, issued)))
+}
+
+/// Who a live access token speaks for.
+pub struct Access {
+    pub client_id: String,
+    pub account_id: i64,
+    pub scope: String,
+}
+
+pub fn access(c: &mut dyn Conn, token: &str, now: i64) -> Result<Option<Access>, DbError> {
+    let Some(r) = c.query_opt(
+        "SELECT client_id, account_id, scope FROM oidc_tokens
+         WHERE token_hash = $1 AND kind = 'access' AND revoked_at IS NULL AND expires_at > $2",
+        params![hash(token), now],
+    )?
+    else {
+        return Ok(None);
+    };
+    let Some(account_id) = r.get_opt_i64("account_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(Access {
+        client_id: r.get_str("client_id")?,
+        account_id,
+        scope: r.get_str("scope")?,
+    }))
+}
+
+/// Revoke a token the client holds (RFC 7009); a refresh token takes its family with it.
+pub fn revoke(c: &mut dyn Conn, token: &str, client_id: &str, now: i64) -> Result<(), DbError> {
+    let Some(r) = c.query_opt(
+        "SELECT kind, family FROM oidc_tokens WHERE token_hash = $1 AND client_id = $2",
+        params![hash(token), client_id],
+    )?
+    else {
+        return Ok(());
+    };
+    if r.get_str("kind")? == "refresh" {
+        revoke_family(c, &r.get_str("family")?, now)?;
+    } else {
+        c.execute(
+            "UPDATE oidc_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+            params![now, hash(token)],
+        )?;
+    }
+    Ok(())
+}
+
+/// A citizen's consent to a client's scopes.
+pub fn consented(
+    c: &mut dyn Conn,
+    account_id: i64,
+    client_id: &str,
+) -> Result<Option<String>, DbError> {
+    c.query_opt(
+        "SELECT scope FROM oidc_consents WHERE account_id = $1 AND client_id = $2",
+        params![account_id, client_id],
+    )?
+    .map(|r| r.get_str("scope"))
+    .transpose()
+}
+
+pub fn record_consent(
+    c: &mut dyn Conn,
+    account_id: i64,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    c.execute(
+        "INSERT INTO oidc_consents (account_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (account_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        params![account_id, client_id, scope, now],
+    )?;
+    Ok(())
+}
