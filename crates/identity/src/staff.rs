@@ -5,7 +5,7 @@ use crate::clients::{self, NewClient};
 use crate::error::IdentityError;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,7 +22,7 @@ pub fn internal_router() -> Router<Ctx> {
     let [list_path, one_path] = INTERNAL_PATHS;
     Router::new()
         .route(list_path, get(list).post(add))
-        .route(one_path, delete(disable))
+        .route(one_path, get(one).delete(disable))
 }
 
 fn admin(s: &Staff) -> Result<(), ApiError> {
@@ -97,6 +97,19 @@ async fn add(
         body["client_secret"] = json!(s);
     }
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+async fn one(
+    State(ctx): State<Ctx>,
+    StaffAuth { staff, .. }: StaffAuth,
+    Path(client_id): Path<String>,
+) -> Result<Json<clients::Client>, ApiError> {
+    admin(&staff)?;
+    ctx.db
+        .read(move |c| clients::get(c, &client_id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| IdentityError::NoClient.into())
 }
 
 async fn disable(

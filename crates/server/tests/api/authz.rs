@@ -184,6 +184,7 @@ const LOGOUT_FORM: &[(&str, &str)] = &[("csrf", CSRF)];
 const NO_CSRF_FORM: &[(&str, &str)] = &[("username", "x"), ("password", "y")];
 
 mod exchange_rows;
+mod identity_rows;
 mod opendata_rows;
 mod rows;
 mod site_rows;

@@ -1,6 +1,7 @@
 //! A property-based HTTP fuzzer over the OpenAPI document: every public operation gets
 //! random and hostile bodies, paths and queries — wrong types, deep nesting, invalid UTF-8,
-//! SQL and HTML metacharacters, forged tokens — and must never answer 5xx.
+//! SQL and HTML metacharacters, forged tokens, hostile OAuth forms — and must never answer
+//! 5xx.
 
 use crate::helpers::*;
 use rand::rngs::StdRng;
@@ -128,7 +129,16 @@ async fn no_5xx_for_any_input() {
                     2 => req.header("cookie", "tongban_session=forged; tongban_csrf=zz"),
                     _ => req,
                 };
-                req = match i % 5 {
+                req = match i % 6 {
+                    // The OAuth endpoints read forms: hostile fields in the grant's shape.
+                    5 => {
+                        let mut f = vec![("grant_type", if i % 12 == 5 { "authorization_code".to_owned() } else { "refresh_token".to_owned() })];
+                        for k in ["code", "redirect_uri", "code_verifier", "refresh_token", "client_id", "client_secret", "token", "scope", "decision", "csrf"] {
+                            f.push((k, random_text(&mut r)));
+                        }
+                        req.header("content-type", "application/x-www-form-urlencoded")
+                            .body(serde_urlencoded::to_string(&f).unwrap_or_default())
+                    }
                     0 => req.header("content-type", "application/json").body(random_json(&mut r, 0).to_string()),
                     1 => req.header("content-type", "application/json").body(deep(2000)),
                     2 => req.header("content-type", "application/json").body(vec![0xff, 0xfe, b'{', 0xc3, 0x28]),

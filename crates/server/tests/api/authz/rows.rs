@@ -599,5 +599,6 @@ pub(super) fn rows(settings: &'static str) -> Vec<Row> {
     v.extend(super::exchange_rows::rows());
     v.extend(super::site_rows::rows());
     v.extend(super::opendata_rows::rows());
+    v.extend(super::identity_rows::rows());
     v
 }
