@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
     tongban_platform::migration!("hotline", 5, "0005_queue_indexes"),
     tongban_platform::migration!("hotline", 6, "0006_categories"),
     tongban_platform::migration!("hotline", 7, "0007_media_url"),
+    tongban_platform::migration!("hotline", 8, "0008_partner_clients"),
 ];
 
 /// This room's sealed columns (key rotation re-seals them; values in clear are sealed at

@@ -162,6 +162,7 @@ pub async fn create(
     ctx: &Ctx,
     form: &[(String, String)],
     photos: Vec<Vec<u8>>,
+    bearer: Option<&str>,
 ) -> Result<V, Error311> {
     let get = |k: &str| {
         form.iter()
@@ -169,7 +170,7 @@ pub async fn create(
             .map(|(_, v)| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let key = partner(ctx, get("api_key").as_deref()).await?;
+    let key = partner(ctx, get("api_key").as_deref(), bearer).await?;
     let code = get("service_code").ok_or_else(|| Error311::bad("service_code is required"))?;
     let s = settings::current(&ctx.db).await?;
     if !s.category_exists(&code) {
@@ -240,6 +241,8 @@ pub struct RequestQuery {
     pub page_size: i64,
     /// A partner's key: its own requests are listed too, not only published letters.
     pub api_key: Option<String>,
+    /// An OAuth access token (client credentials) in place of `api_key`.
+    pub bearer: Option<String>,
 }
 
 fn parse_time(name: &str, v: &str) -> Result<i64, Error311> {
@@ -320,9 +323,9 @@ pub async fn requests(ctx: &Ctx, q: RequestQuery) -> Result<V, Error311> {
     let tz = ctx.tz;
     let now = tongban_platform::time::now_millis();
     let base = ctx.config.public_base();
-    let partner_id = match q.api_key.as_deref() {
-        Some(k) => Some(partner(ctx, Some(k)).await?),
-        None => None,
+    let partner_id = match (q.api_key.as_deref(), q.bearer.as_deref()) {
+        (None, None) => None,
+        (k, b) => Some(partner(ctx, k, b).await?),
     };
     let rows = ctx
         .db

@@ -72,12 +72,12 @@ pub fn public_router(max_upload_bytes: usize) -> Router<Ctx> {
         .route(p[14], get(definition))
         .route(
             p[15],
-            get(|s: State<Ctx>, u: Uri| requests(s, u, Format::Json))
+            get(|s: State<Ctx>, h: axum::http::HeaderMap, u: Uri| requests(s, h, u, Format::Json))
                 .post(|s: State<Ctx>, r: Request| create311(s, r, Format::Json)),
         )
         .route(
             p[16],
-            get(|s: State<Ctx>, u: Uri| requests(s, u, Format::Xml))
+            get(|s: State<Ctx>, h: axum::http::HeaderMap, u: Uri| requests(s, h, u, Format::Xml))
                 .post(|s: State<Ctx>, r: Request| create311(s, r, Format::Xml)),
         )
         .route(p[17], get(request_one))
@@ -451,9 +451,26 @@ fn query_pairs(q: Option<&str>) -> Result<Vec<(String, String)>, Error311> {
         .map_err(|e| Error311::bad(format!("cannot read the query: {e}")))
 }
 
-async fn requests(State(ctx): State<Ctx>, uri: Uri, f: Format) -> Response {
+/// An OAuth access token sent as `Authorization: Bearer`.
+fn bearer(h: &axum::http::HeaderMap) -> Option<String> {
+    h.get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+async fn requests(
+    State(ctx): State<Ctx>,
+    headers: axum::http::HeaderMap,
+    uri: Uri,
+    f: Format,
+) -> Response {
     let r = match query_pairs(uri.query()).and_then(|q| open311::parse_query(&q)) {
-        Ok(q) => open311::requests(&ctx, q).await,
+        Ok(mut q) => {
+            q.bearer = bearer(&headers);
+            open311::requests(&ctx, q).await
+        }
         Err(e) => Err(e),
     };
     reply311(f, "service_requests", r)
@@ -462,6 +479,7 @@ async fn requests(State(ctx): State<Ctx>, uri: Uri, f: Format) -> Response {
 /// POST requests: form fields (`application/x-www-form-urlencoded`), or the same fields as
 /// parts of `multipart/form-data` with up to three photos as `media` parts.
 async fn create311(State(ctx): State<Ctx>, req: Request, f: Format) -> Response {
+    let token = bearer(req.headers());
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -502,7 +520,7 @@ async fn create311(State(ctx): State<Ctx>, req: Request, f: Format) -> Response 
                 })?;
             (form, Vec::new())
         };
-        open311::create(&ctx, &form, photos).await
+        open311::create(&ctx, &form, photos, token.as_deref()).await
     }
     .await;
     match r {
@@ -526,7 +544,12 @@ async fn media311(
     open311::media::serve(&ctx, &no, n, exp, &get("sig").unwrap_or_default()).await
 }
 
-async fn request_one(State(ctx): State<Ctx>, Path(file): Path<String>, uri: Uri) -> Response {
+async fn request_one(
+    State(ctx): State<Ctx>,
+    headers: axum::http::HeaderMap,
+    Path(file): Path<String>,
+    uri: Uri,
+) -> Response {
     let (id, f) = match format_of(&file) {
         Ok(x) => x,
         Err(r) => return *r,
@@ -540,6 +563,7 @@ async fn request_one(State(ctx): State<Ctx>, Path(file): Path<String>, uri: Uri)
         page: 1,
         page_size: 1,
         api_key,
+        bearer: bearer(&headers),
         ..Default::default()
     };
     match open311::requests(&ctx, q).await {

@@ -141,7 +141,7 @@ async fn check(ctx: &Ctx, req: AuthRequest) -> Checked {
     }
     if let Some(s) = asked
         .iter()
-        .find(|s| !client.scopes.iter().any(|k| k == *s))
+        .find(|s| !clients::is_oidc_scope(s) || !client.scopes.iter().any(|k| k == *s))
     {
         return back(
             "invalid_scope",

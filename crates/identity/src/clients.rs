@@ -8,8 +8,16 @@ use serde_json::json;
 use tongban_platform::db::{Conn, DbError, Row};
 use tongban_platform::params;
 
-/// Scopes the provider knows. `openid` is required for an ID token.
+/// Scopes of signing a citizen in. `openid` is required for an ID token.
 pub const SCOPES: [&str; 4] = ["openid", "profile", "phone", "id_number"];
+/// Scopes a partner app holds for itself (client credentials): `open311` files and reads
+/// its own service requests.
+pub const PARTNER_SCOPES: [&str; 1] = ["open311"];
+
+/// Whether `s` is a scope of signing a citizen in.
+pub fn is_oidc_scope(s: &str) -> bool {
+    SCOPES.contains(&s)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
@@ -20,6 +28,8 @@ pub struct Client {
     pub confidential: bool,
     pub created_at: i64,
     pub disabled: bool,
+    /// Calls a minute its access tokens may make to partner APIs (every node together).
+    pub rate_per_minute: i64,
 }
 
 pub struct NewClient {
@@ -27,6 +37,7 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub confidential: bool,
+    pub rate_per_minute: i64,
 }
 
 /// A redirect URI a client may register: an absolute `https` URL, `http` only to the
@@ -67,22 +78,43 @@ pub fn check_new(n: &NewClient) -> Result<(), IdentityError> {
     if name.is_empty() || name.chars().count() > 100 {
         return Err(IdentityError::Invalid("name: 1-100 characters".into()));
     }
-    if n.redirect_uris.is_empty() || n.redirect_uris.len() > 10 {
+    if let Some(s) = n
+        .scopes
+        .iter()
+        .find(|s| !is_oidc_scope(s) && !PARTNER_SCOPES.contains(&s.as_str()))
+    {
+        return Err(IdentityError::Invalid(format!(
+            "scopes: {s:?} is not one of {}, {}",
+            SCOPES.join(", "),
+            PARTNER_SCOPES.join(", ")
+        )));
+    }
+    let signs_in = n.scopes.iter().any(|s| is_oidc_scope(s));
+    if n.scopes.is_empty() || (signs_in && !n.scopes.iter().any(|s| s == "openid")) {
+        return Err(IdentityError::Invalid(
+            "scopes: include openid to sign citizens in, or give partner scopes only".into(),
+        ));
+    }
+    if signs_in && (n.redirect_uris.is_empty() || n.redirect_uris.len() > 10) {
         return Err(IdentityError::Invalid(
             "redirect_uris: give 1 to 10 exact URIs".into(),
         ));
     }
+    if n.redirect_uris.len() > 10 {
+        return Err(IdentityError::Invalid("redirect_uris: at most 10".into()));
+    }
     for u in &n.redirect_uris {
         check_redirect_uri(u).map_err(|m| IdentityError::Invalid(format!("redirect_uris: {m}")))?;
     }
-    if !n.scopes.iter().any(|s| s == "openid") {
-        return Err(IdentityError::Invalid("scopes: include openid".into()));
+    if !signs_in && !n.confidential {
+        return Err(IdentityError::Invalid(
+            "confidential: a partner app authenticates with a secret".into(),
+        ));
     }
-    if let Some(s) = n.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(IdentityError::Invalid(format!(
-            "scopes: {s:?} is not one of {}",
-            SCOPES.join(", ")
-        )));
+    if !(1..=100_000).contains(&n.rate_per_minute) {
+        return Err(IdentityError::Invalid(
+            "rate_per_minute: 1 to 100000".into(),
+        ));
     }
     Ok(())
 }
@@ -103,11 +135,12 @@ fn from_row(r: &Row) -> Result<Client, DbError> {
         confidential: r.get_opt_str("secret_hash")?.is_some(),
         created_at: r.get_i64("created_at")?,
         disabled: r.get_opt_i64("disabled_at")?.is_some(),
+        rate_per_minute: r.get_i64("rate_per_minute")?,
     })
 }
 
 const COLUMNS: &str =
-    "client_id, name, secret_hash, redirect_uris, scopes, created_at, disabled_at";
+    "client_id, name, secret_hash, redirect_uris, scopes, created_at, disabled_at, rate_per_minute";
 
 /// Register a client; returns it and, for a confidential one, its secret (shown once).
 pub fn register(
@@ -127,8 +160,8 @@ pub fn register(
     let mut scopes = n.scopes.clone();
     scopes.dedup();
     c.execute(
-        "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris, scopes, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris, scopes, created_at, created_by, rate_per_minute)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         params![
             client_id.clone(),
             n.name.trim(),
@@ -136,7 +169,8 @@ pub fn register(
             json!(n.redirect_uris).to_string(),
             scopes.join(" "),
             now,
-            by
+            by,
+            n.rate_per_minute
         ],
     )?;
     let client = get(c, &client_id)?.ok_or_else(|| DbError::Decode("client vanished".into()))?;

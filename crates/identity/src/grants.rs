@@ -65,8 +65,19 @@ fn revoke_family(c: &mut dyn Conn, family: &str, now: i64) -> Result<(), DbError
     Ok(())
 }
 
-/// Exchange a code. `Ok(Err(why))` is an `invalid_grant` (committed: a reused code's tokens
-/// stay revoked).
+/// What an exchange found. A refusal is committed too: a spent code stays spent and a reused
+/// one's tokens stay revoked.
+pub enum Outcome {
+    Granted(Grant, Issued),
+    /// `invalid_grant`, and why.
+    Refused(String),
+}
+
+fn refused(why: impl Into<String>) -> Result<Outcome, DbError> {
+    Ok(Outcome::Refused(why.into()))
+}
+
+/// Exchange a code for tokens.
 pub fn redeem_code(
     c: &mut dyn Conn,
     code: &str,
@@ -74,7 +85,7 @@ pub fn redeem_code(
     redirect_uri: &str,
     verifier: &str,
     now: i64,
-) -> Result<Result<Grant, String>, DbError> {
+) -> Result<Outcome, DbError> {
     let h = hash(code);
     let Some(r) = c.query_opt(
         "SELECT client_id, account_id, redirect_uri, scope, nonce, code_challenge, auth_time, expires_at, used_at
@@ -82,7 +93,7 @@ pub fn redeem_code(
         params![h.clone()],
     )?
     else {
-        return Ok(Err("the code is not known".into()));
+        return refused("the code is not known");
     };
     // Used once only: the first use marks it; a second revokes what the first received.
     let marked = c.execute(
@@ -91,45 +102,41 @@ pub fn redeem_code(
     )?;
     if marked == 0 || r.get_opt_i64("used_at")?.is_some() {
         revoke_family(c, &h, now)?;
-        return Ok(Err(
-            "the code was already used; the tokens issued from it are revoked".into(),
-        ));
+        return refused("the code was already used; the tokens issued from it are revoked");
     }
     if r.get_str("client_id")? != client_id {
-        return Ok(Err("the code was issued to another client".into()));
+        return refused("the code was issued to another client");
     }
     if r.get_str("redirect_uri")? != redirect_uri {
-        return Ok(Err(
-            "redirect_uri differs from the one the code was issued for".into(),
-        ));
+        return refused("redirect_uri differs from the one the code was issued for");
     }
     if r.get_i64("expires_at")? <= now {
-        return Ok(Err("the code has expired (codes last a minute)".into()));
+        return refused("the code has expired (codes last a minute)");
     }
     let verifier_ok = (43..=128).contains(&verifier.len())
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
     if !verifier_ok {
-        return Ok(Err(
-            "code_verifier: 43-128 characters of A-Z a-z 0-9 - . _ ~".into(),
-        ));
+        return refused("code_verifier: 43-128 characters of A-Z a-z 0-9 - . _ ~");
     }
     let challenge = r.get_str("code_challenge")?;
     if !tongban_platform::crypto::constant_time_eq(
         crate::keys::s256(verifier).as_bytes(),
         challenge.as_bytes(),
     ) {
-        return Ok(Err("code_verifier does not match the code_challenge".into()));
+        return refused("code_verifier does not match the code_challenge");
     }
-    Ok(Ok(Grant {
+    let g = Grant {
         client_id: client_id.to_owned(),
         account_id: r.get_i64("account_id")?,
         scope: r.get_str("scope")?,
         nonce: r.get_opt_str("nonce")?,
         auth_time: r.get_i64("auth_time")?,
         family: h,
-    }))
+    };
+    let issued = issue_tokens(c, &g, now)?;
+    Ok(Outcome::Granted(g, issued))
 }
 
 /// Tokens handed out for a grant.
@@ -179,7 +186,7 @@ pub fn refresh(
     client_id: &str,
     scope: Option<&str>,
     now: i64,
-) -> Result<Result<(Grant, Issued), String>, DbError> {
+) -> Result<Outcome, DbError> {
     let h = hash(token);
     let Some(r) = c.query_opt(
         "SELECT id, family, client_id, account_id, scope, auth_time, expires_at, used_at, revoked_at
@@ -187,14 +194,14 @@ pub fn refresh(
         params![h],
     )?
     else {
-        return Ok(Err("the refresh token is not known".into()));
+        return refused("the refresh token is not known");
     };
     if r.get_str("client_id")? != client_id {
-        return Ok(Err("the refresh token was issued to another client".into()));
+        return refused("the refresh token was issued to another client");
     }
     let family = r.get_str("family")?;
     if r.get_opt_i64("revoked_at")?.is_some() {
-        return Ok(Err("the refresh token was revoked".into()));
+        return refused("the refresh token was revoked");
     }
     let marked = c.execute(
         "UPDATE oidc_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
@@ -202,12 +209,12 @@ pub fn refresh(
     )?;
     if marked == 0 {
         revoke_family(c, &family, now)?;
-        return Ok(Err(
-            "the refresh token was already used; every token of this sign-in is revoked".into(),
-        ));
+        return refused(
+            "the refresh token was already used; every token of this sign-in is revoked",
+        );
     }
     if r.get_i64("expires_at")? <= now {
-        return Ok(Err("the refresh token has expired".into()));
+        return refused("the refresh token has expired");
     }
     let granted = r.get_str("scope")?;
     let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
@@ -218,7 +225,7 @@ pub fn refresh(
                 .split(' ')
                 .find(|s| !s.is_empty() && !held.contains(s))
             {
-                return Ok(Err(format!("scope {extra:?} was not granted")));
+                return refused(format!("scope {extra:?} was not granted"));
             }
             asked.to_owned()
         }
@@ -232,7 +239,7 @@ pub fn refresh(
         family,
     };
     let issued = issue_tokens(c, &g, now)?;
-    Ok(Ok((g, issued)))
+    Ok(Outcome::Granted(g, issued))
 }
 
 /// Who a live access token speaks for.
@@ -308,4 +315,43 @@ pub fn record_consent(
         params![account_id, client_id, scope, now],
     )?;
     Ok(())
+}
+
+/// A partner app's own access token (client credentials): it speaks for no citizen and has
+/// no refresh token (RFC 6749 §4.4.3); the app asks again when it expires.
+pub fn issue_client_token(
+    c: &mut dyn Conn,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> Result<String, DbError> {
+    let token = random_token();
+    c.execute(
+        "INSERT INTO oidc_tokens (token_hash, kind, family, client_id, account_id, scope, auth_time, created_at, expires_at)
+         VALUES ($1, 'access', $2, $3, NULL, $4, $5, $5, $6)",
+        params![
+            hash(&token),
+            format!("cc:{}", random_token()),
+            client_id,
+            scope,
+            now,
+            now + ACCESS_SECONDS * 1000
+        ],
+    )?;
+    Ok(token)
+}
+
+/// The client and scope of a live client-credentials token.
+pub fn client_access(
+    c: &mut dyn Conn,
+    token: &str,
+    now: i64,
+) -> Result<Option<(String, String)>, DbError> {
+    c.query_opt(
+        "SELECT client_id, scope FROM oidc_tokens
+         WHERE token_hash = $1 AND kind = 'access' AND account_id IS NULL AND revoked_at IS NULL AND expires_at > $2",
+        params![hash(token), now],
+    )?
+    .map(|r| Ok((r.get_str("client_id")?, r.get_str("scope")?)))
+    .transpose()
 }

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod error;
 pub mod grants;
 pub mod keys;
+pub mod partners;
 pub mod staff;
 pub mod token;
 
@@ -18,8 +19,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use tongban_platform::Ctx;
 
-pub const MIGRATIONS: &[tongban_platform::db::Migration] =
-    &[tongban_platform::migration!("identity", 1, "0001_oidc")];
+pub const MIGRATIONS: &[tongban_platform::db::Migration] = &[
+    tongban_platform::migration!("identity", 1, "0001_oidc"),
+    tongban_platform::migration!("identity", 2, "0002_partners"),
+];
 
 /// Paths served on the public listener.
 pub const PUBLIC_PATHS: [&str; 6] = [

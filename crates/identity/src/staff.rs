@@ -52,11 +52,19 @@ async fn list(
 #[serde(deny_unknown_fields)]
 struct AddClient {
     name: String,
+    #[serde(default)]
     redirect_uris: Vec<String>,
     scopes: Vec<String>,
     /// A confidential client (a server) gets a secret; a public one (a phone app) does not.
     #[serde(default = "yes")]
     confidential: bool,
+    /// Partner API calls a minute (default 600).
+    #[serde(default = "per_minute")]
+    rate_per_minute: i64,
+}
+
+fn per_minute() -> i64 {
+    600
 }
 
 fn yes() -> bool {
@@ -74,6 +82,7 @@ async fn add(
         redirect_uris: b.redirect_uris,
         scopes: b.scopes,
         confidential: b.confidential,
+        rate_per_minute: b.rate_per_minute,
     };
     clients::check_new(&n)?;
     let now = tongban_platform::time::now_millis();

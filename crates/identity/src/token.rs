@@ -135,6 +135,13 @@ async fn answer(ctx: &Ctx, g: Grant, issued: Issued) -> Result<Response, OAuthEr
     Ok(no_store(body))
 }
 
+async fn granted(ctx: &Ctx, out: grants::Outcome) -> Result<Response, OAuthError> {
+    match out {
+        grants::Outcome::Granted(g, issued) => answer(ctx, g, issued).await,
+        grants::Outcome::Refused(why) => Err(OAuthError::grant(why)),
+    }
+}
+
 /// `POST /oauth2/token`.
 pub async fn token(State(ctx): State<Ctx>, headers: HeaderMap, body: Bytes) -> Response {
     match token_inner(&ctx, &headers, &body).await {
@@ -155,20 +162,9 @@ async fn token_inner(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Resp
                 (field("code"), field("redirect_uri"), field("code_verifier"));
             let out = ctx
                 .db
-                .write(move |c| {
-                    Ok(
-                        match grants::redeem_code(c, &code, &cid, &uri, &verifier, now)? {
-                            Ok(g) => {
-                                let issued = grants::issue_tokens(c, &g, now)?;
-                                Ok((g, issued))
-                            }
-                            Err(why) => Err(why),
-                        },
-                    )
-                })
+                .write(move |c| grants::redeem_code(c, &code, &cid, &uri, &verifier, now))
                 .await?;
-            let (g, issued) = out.map_err(OAuthError::grant)?;
-            answer(ctx, g, issued).await
+            granted(ctx, out).await
         }
         Some("refresh_token") => {
             let (token, scope) = (field("refresh_token"), f.get("scope").cloned());
@@ -176,16 +172,69 @@ async fn token_inner(ctx: &Ctx, headers: &HeaderMap, body: &[u8]) -> Result<Resp
                 .db
                 .write(move |c| grants::refresh(c, &token, &cid, scope.as_deref(), now))
                 .await?;
-            let (g, issued) = out.map_err(OAuthError::grant)?;
-            answer(ctx, g, issued).await
+            granted(ctx, out).await
         }
+        Some("client_credentials") => client_credentials(ctx, &client, f.get("scope")).await,
         Some(_) => Err(OAuthError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type: authorization_code or refresh_token",
+            "grant_type: authorization_code, refresh_token or client_credentials",
         )),
         None => Err(OAuthError::request("grant_type is missing")),
     }
+}
+
+/// A partner app's token for itself: only a confidential client, only partner scopes it holds
+/// (all of them when it names none).
+async fn client_credentials(
+    ctx: &Ctx,
+    client: &crate::clients::Client,
+    scope: Option<&String>,
+) -> Result<Response, OAuthError> {
+    if !client.confidential {
+        return Err(OAuthError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "a public client cannot use client_credentials",
+        ));
+    }
+    let held: Vec<&str> = client
+        .scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|s| crate::clients::PARTNER_SCOPES.contains(s))
+        .collect();
+    let asked: Vec<&str> = match scope.map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(s) => s.split(' ').filter(|x| !x.is_empty()).collect(),
+        None => held.clone(),
+    };
+    if asked.is_empty() {
+        return Err(OAuthError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "this app holds no partner scope",
+        ));
+    }
+    if let Some(s) = asked.iter().find(|s| !held.contains(s)) {
+        return Err(OAuthError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            format!("scope {s:?} is not a partner scope this app holds"),
+        ));
+    }
+    let scope = asked.join(" ");
+    let (cid, sc) = (client.client_id.clone(), scope.clone());
+    let now = tongban_platform::time::now_millis();
+    let token = ctx
+        .db
+        .write(move |c| grants::issue_client_token(c, &cid, &sc, now))
+        .await?;
+    Ok(no_store(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": grants::ACCESS_SECONDS,
+        "scope": scope,
+    })))
 }
 
 /// `GET|POST /oauth2/userinfo` with the access token as a Bearer token.
@@ -203,27 +252,33 @@ pub async fn userinfo(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
         .db
         .read(move |c| {
             let Some(a) = grants::access(c, &token, now)? else {
-                return Ok(None);
+                return Ok(Info::Unknown);
             };
             if !claims::has(&a.scope, "openid") {
-                return Ok(Some(Err(())));
+                return Ok(Info::NoOpenid);
             }
-            claims::for_scope(c, &a.client_id, a.account_id, &a.scope).map(|m| Some(Ok(m)))
+            claims::for_scope(c, &a.client_id, a.account_id, &a.scope).map(Info::Claims)
         })
         .await;
     match res {
-        Ok(Some(Ok(m))) => no_store(Value::Object(m)),
-        Ok(Some(Err(()))) => OAuthError::new(
+        Ok(Info::Claims(m)) => no_store(Value::Object(m)),
+        Ok(Info::NoOpenid) => OAuthError::new(
             axum::http::StatusCode::FORBIDDEN,
             "insufficient_scope",
             "the token was not granted openid",
         )
         .into_response(),
-        Ok(None) => {
+        Ok(Info::Unknown) => {
             OAuthError::token("the access token is unknown, expired or revoked").into_response()
         }
         Err(e) => OAuthError::from(e).into_response(),
     }
+}
+
+enum Info {
+    Claims(serde_json::Map<String, Value>),
+    NoOpenid,
+    Unknown,
 }
 
 /// `POST /oauth2/revoke`: always 200 for a known client (RFC 7009 §2.2).
@@ -254,10 +309,10 @@ pub async fn discovery(State(ctx): State<Ctx>) -> Json<Value> {
         "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "jwks_uri": format!("{iss}/oauth2/jwks"),
-        "scopes_supported": crate::clients::SCOPES,
+        "scopes_supported": crate::clients::SCOPES.iter().chain(crate::clients::PARTNER_SCOPES.iter()).collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [crate::keys::ALG],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

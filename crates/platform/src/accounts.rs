@@ -122,13 +122,13 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
     .await?;
     let hash = hash_off_thread(r.password).await?;
     let (idn, ph) = (id.as_str().to_owned(), phone.as_str().to_owned());
+    let code_id = phone_codes::check_now(&ctx.db, &ph, Purpose::Register, &sms_code).await?;
     let now = crate::time::now_millis();
-    let res = ctx
-        .db
-        .write(move |c| {
-            // The code is used up with the account, in one transaction; a wrong try counts.
-            if let Err(r) = phone_codes::consume(c, &ph, Purpose::Register, &sms_code, now)? {
-                return Ok(Err(r));
+    ctx.db
+        .transact(move |c| {
+            // The code is spent with the account, in one transaction.
+            if !phone_codes::spend(c, code_id, now)? {
+                return Err(phone_codes::Refused::NoCode.into_error());
             }
             identity::insert_citizen(
                 c,
@@ -140,20 +140,17 @@ pub async fn register(ctx: &Ctx, r: Registration) -> Result<Citizen, ApiError> {
                     phone_verified_at: Some(now),
                 },
             )
-            .map(Ok)
+            .map_err(|e| match e {
+                // The same answer whichever identifier is taken; only someone holding the
+                // phone gets this far (a code was texted to it).
+                DbError::Unique(_) => ApiError::conflict(
+                    "already_registered",
+                    "these details cannot register a new account; if you have one, log in",
+                ),
+                e => e.into(),
+            })
         })
-        .await;
-    match res {
-        Ok(Ok(citizen)) => Ok(citizen),
-        Ok(Err(refused)) => Err(refused.into_error()),
-        // The same answer whichever identifier is taken; registrations are rate-limited per
-        // address, so this cannot be used to sweep the phone numbers of a city.
-        Err(DbError::Unique(_)) => Err(ApiError::conflict(
-            "already_registered",
-            "these details cannot register a new account; if you have one, log in",
-        )),
-        Err(e) => Err(e.into()),
-    }
+        .await
 }
 
 async fn hash_off_thread(p: String) -> Result<String, ApiError> {

@@ -115,15 +115,23 @@ impl Refused {
     }
 }
 
-/// Check `code` for `phone` and use it up when right; a wrong try is counted. Run it in the
-/// transaction of what the code allows, and commit even when refused (so tries count).
-pub fn consume(
+/// What a check of a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Right: spend code `id` ([`spend`]) in the transaction of what it allows.
+    Right(i64),
+    Refused(Refused),
+}
+
+/// Check `code` for `phone`; a wrong try is counted, so commit the transaction whatever it
+/// found. A right code is spent afterwards with what it allows ([`spend`]).
+pub fn check(
     c: &mut dyn Conn,
     phone: &str,
     purpose: Purpose,
     code: &str,
     now: i64,
-) -> Result<Result<(), Refused>, DbError> {
+) -> Result<Checked, DbError> {
     let bidx = phone_bidx(phone)?;
     let row = c.query_opt(
         "SELECT id, code_mac, expires_at, tries FROM phone_codes
@@ -131,15 +139,15 @@ pub fn consume(
         params![bidx, purpose.as_str()],
     )?;
     let Some(row) = row else {
-        return Ok(Err(Refused::NoCode));
+        return Ok(Checked::Refused(Refused::NoCode));
     };
     let id = row.get_i64("id")?;
     if row.get_i64("expires_at")? <= now {
-        return Ok(Err(Refused::Expired));
+        return Ok(Checked::Refused(Refused::Expired));
     }
     let tries = row.get_i64("tries")?;
     if tries >= TRIES {
-        return Ok(Err(Refused::NoCode));
+        return Ok(Checked::Refused(Refused::NoCode));
     }
     let code = code.trim();
     let right = code.len() == 6
@@ -149,11 +157,7 @@ pub fn consume(
             mac(purpose, phone, code)?.as_bytes(),
         );
     if right {
-        c.execute(
-            "UPDATE phone_codes SET used_at = $1 WHERE id = $2",
-            params![now, id],
-        )?;
-        return Ok(Ok(()));
+        return Ok(Checked::Right(id));
     }
     let tries = tries + 1;
     if tries >= TRIES {
@@ -167,7 +171,34 @@ pub fn consume(
             params![tries, id],
         )?;
     }
-    Ok(Err(Refused::Wrong(TRIES - tries)))
+    Ok(Checked::Refused(Refused::Wrong(TRIES - tries)))
+}
+
+/// Spend a right code in the transaction of what it allows; false when it was spent
+/// meanwhile (two tabs at once), so the caller refuses.
+pub fn spend(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool, DbError> {
+    Ok(c.execute(
+        "UPDATE phone_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL",
+        params![now, id],
+    )? == 1)
+}
+
+/// Check a code in its own transaction (tries count even when refused): the id to spend.
+pub async fn check_now(
+    db: &crate::db::Db,
+    phone: &str,
+    purpose: Purpose,
+    code: &str,
+) -> Result<i64, ApiError> {
+    let (phone, code) = (phone.to_owned(), code.to_owned());
+    let now = crate::time::now_millis();
+    match db
+        .write(move |c| check(c, &phone, purpose, &code, now))
+        .await?
+    {
+        Checked::Right(id) => Ok(id),
+        Checked::Refused(r) => Err(r.into_error()),
+    }
 }
 
 /// Delete codes that can no longer be used (the worker calls this now and then).
@@ -259,16 +290,21 @@ pub async fn change_phone(
         .as_str()
         .to_owned();
     crate::accounts::check_own_password(ctx, account_id, password).await?;
-    let code = code.to_owned();
+    let id = check_now(&ctx.db, &phone, Purpose::ChangePhone, code).await?;
     let now = crate::time::now_millis();
-    let outcome = ctx
-        .db
-        .write(move |c| {
-            if let Err(r) = consume(c, &phone, Purpose::ChangePhone, &code, now)? {
-                return Ok(Err(r));
+    ctx.db
+        .transact(move |c| {
+            if !spend(c, id, now)? {
+                return Err(Refused::NoCode.into_error());
             }
             let old = crate::identity::citizen_phone(c, account_id)?;
-            crate::identity::set_citizen_phone(c, account_id, &phone, now)?;
+            crate::identity::set_citizen_phone(c, account_id, &phone, now).map_err(|e| match e {
+                DbError::Unique(_) => ApiError::conflict(
+                    "phone_taken",
+                    "phone: this number belongs to another account",
+                ),
+                e => e.into(),
+            })?;
             if let Some(old) = old.filter(|o| *o != phone) {
                 crate::notify::sms(
                     c,
@@ -280,16 +316,7 @@ pub async fn change_phone(
             }
             let e = crate::audit::Entry::citizen(account_id, "phone.change", "", "ok");
             crate::audit::append(c, &e)?;
-            Ok(Ok(()))
+            Ok(())
         })
-        .await;
-    match outcome {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(r)) => Err(r.into_error()),
-        Err(DbError::Unique(_)) => Err(ApiError::conflict(
-            "phone_taken",
-            "phone: this number belongs to another account",
-        )),
-        Err(e) => Err(e.into()),
-    }
+        .await
 }

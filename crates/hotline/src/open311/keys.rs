@@ -4,8 +4,37 @@
 
 use super::*;
 
-/// The partner a key belongs to, or 403.
-pub async fn partner(ctx: &Ctx, key: Option<&str>) -> Result<i64, Error311> {
+/// The partner of a call: by its Open311 key, or by an OAuth 2.0 access token (client
+/// credentials) granted the `open311` scope, held to the app's rate. Else 401/403/429.
+pub async fn partner(ctx: &Ctx, key: Option<&str>, bearer: Option<&str>) -> Result<i64, Error311> {
+    if let Some(token) = bearer.filter(|t| !t.is_empty()) {
+        use tongban_identity::partners::{authorize, Refused};
+        return match authorize(ctx, token, "open311").await {
+            Ok(p) => {
+                let now = tongban_platform::time::now_millis();
+                Ok(ctx
+                    .db
+                    .write(move |c| for_client(c, &p.client_id, &p.name, now))
+                    .await?)
+            }
+            Err(Refused::Token) => Err(Error311::new(
+                StatusCode::UNAUTHORIZED,
+                "the access token is not valid (unknown, expired or revoked)",
+            )),
+            Err(Refused::Scope) => Err(Error311::new(
+                StatusCode::FORBIDDEN,
+                "the access token was not granted the open311 scope",
+            )),
+            Err(Refused::Db(e)) => Err(e.into()),
+            Err(Refused::Limited(wait)) => Err(Error311::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "this app has used its calls for the minute; try again in {} s",
+                    (wait + 999) / 1000
+                ),
+            )),
+        };
+    }
     let Some(key) = key.filter(|k| !k.is_empty()) else {
         return Err(Error311::new(
             StatusCode::FORBIDDEN,
@@ -24,6 +53,33 @@ pub async fn partner(ctx: &Ctx, key: Option<&str>) -> Result<i64, Error311> {
         })
         .await?
         .ok_or_else(|| Error311::new(StatusCode::FORBIDDEN, "api_key is not valid"))
+}
+
+/// The partner row of an OAuth client (made on its first call), so its requests are its own
+/// as a keyed partner's are.
+pub fn for_client(c: &mut dyn Conn, client_id: &str, name: &str, now: i64) -> Result<i64, DbError> {
+    let find = |c: &mut dyn Conn| {
+        c.query_opt(
+            "SELECT id FROM api_keys WHERE oauth_client = $1",
+            params![client_id],
+        )?
+        .map(|r| r.get_i64("id"))
+        .transpose()
+    };
+    if let Some(id) = find(c)? {
+        return Ok(id);
+    }
+    c.execute(
+        "INSERT INTO api_keys (name, key_hash, created_at, oauth_client) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (oauth_client) DO NOTHING",
+        params![
+            name,
+            crypto::sm3_hex(format!("oauth-client:{client_id}").as_bytes()),
+            now,
+            client_id
+        ],
+    )?;
+    find(c)?.ok_or_else(|| DbError::Decode("partner row vanished".into()))
 }
 
 /// Issue a key for a partner application; the key is shown once.

@@ -50,6 +50,7 @@ mod outbox;
 mod pages;
 mod paging;
 mod participation;
+mod partners;
 mod peers;
 mod phones;
 mod plans;

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const CRATES: [&str; 8] = [
-    "platform", "web", "catalog", "cases", "hotline", "insight", "exchange", "server",
+const CRATES: [&str; 9] = [
+    "platform", "web", "catalog", "cases", "hotline", "insight", "exchange", "identity", "server",
 ];
 
 /// Shared reference data every room may join for names, until the region room owns it.
