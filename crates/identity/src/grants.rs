@@ -355,3 +355,16 @@ pub fn client_access(
     .map(|r| Ok((r.get_str("client_id")?, r.get_str("scope")?)))
     .transpose()
 }
+
+/// Forget a citizen's consent to a client and revoke every token it holds for them.
+pub fn forget(c: &mut dyn Conn, account_id: i64, client_id: &str, now: i64) -> Result<(), DbError> {
+    c.execute(
+        "DELETE FROM oidc_consents WHERE account_id = $1 AND client_id = $2",
+        params![account_id, client_id],
+    )?;
+    c.execute(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE account_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+        params![now, account_id, client_id],
+    )?;
+    Ok(())
+}

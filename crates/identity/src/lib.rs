@@ -11,6 +11,7 @@ pub mod clients;
 pub mod error;
 pub mod grants;
 pub mod keys;
+pub mod pages;
 pub mod partners;
 pub mod staff;
 pub mod token;
@@ -46,4 +47,5 @@ pub fn public_router() -> Router<Ctx> {
         .route(token_path, post(token::token))
         .route(userinfo_path, get(token::userinfo).post(token::userinfo))
         .route(revoke_path, post(token::revoke))
+        .merge(pages::public_router())
 }

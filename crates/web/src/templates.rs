@@ -96,6 +96,10 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/oidc_consent.html"),
     ),
     (
+        "account_apps.html",
+        include_str!("../templates/account_apps.html"),
+    ),
+    (
         "oidc_onward.html",
         include_str!("../templates/oidc_onward.html"),
     ),

@@ -597,3 +597,88 @@ on_both_engines!(
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
     }
 );
+
+on_both_engines!(
+    citizens_see_and_stop_their_apps,
+    |app: TestApp| async move {
+        let admin = app.staff("oidc-admin3", "wx-zfb", &[Role::Admin]).await;
+        let (cid, secret) = new_client(&app, &admin, &["openid", "phone"], true).await;
+        let citizen = app.citizen().await;
+        let code = code_for(&app, &citizen, &cid, "openid phone").await;
+        let t: Value = token(
+            &app,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &cid),
+                ("client_secret", &secret),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        let access = t["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(userinfo(&app, &access).await.status(), StatusCode::OK);
+        // Allowed once, the app signs the citizen in again without asking.
+        let cookie = with_csrf(&format!("tongban_session={}", citizen.token));
+        let again = no_redirects()
+            .get(authorize_url(&app, &cid, REDIRECT, "openid phone", ""))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(again.contains("id=\"onward\"") && !again.contains("name=\"decision\""));
+        // The account lists it; stopping it revokes its tokens and the next sign-in asks again.
+        let page = app
+            .client
+            .get(app.url("/account/apps"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("无锡停车") && page.contains("手机号码"),
+            "{page}"
+        );
+        let r = app
+            .client
+            .post(app.url(&format!("/account/apps/{cid}/revoke")))
+            .header("cookie", &cookie)
+            .header("origin", &app.public)
+            .form(&[("csrf", csrf_for(&cookie))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("已取消授权") && !page.contains("无锡停车"));
+        assert_eq!(
+            userinfo(&app, &access).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let again = no_redirects()
+            .get(authorize_url(&app, &cid, REDIRECT, "openid phone", ""))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(again.contains("name=\"decision\""), "asked again");
+        assert!(app
+            .audit_counts("oidc.revoke")
+            .await
+            .iter()
+            .any(|a| a.starts_with("oidc.revoke ok")));
+    }
+);
