@@ -39,6 +39,7 @@ mod masking;
 mod materials;
 mod nodes;
 mod oidc;
+mod oidc_refusals;
 mod once_only;
 mod open311;
 mod opendata;
