@@ -34,6 +34,9 @@ pub(crate) enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     Staff(StaffCmd),
+    /// Apps that sign citizens in (OpenID Connect) and partner apps (client credentials).
+    #[command(subcommand)]
+    Clients(ClientsCmd),
     /// The service catalogue as XLSX or JSON.
     #[command(subcommand)]
     Matters(MattersCmd),
@@ -232,6 +235,34 @@ pub(crate) enum AuditCmd {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ClientsCmd {
+    /// Register an app; prints its client id and, for a confidential app, its secret (once).
+    Add(ClientAdd),
+    /// List the registered apps.
+    List,
+}
+
+#[derive(Args)]
+pub(crate) struct ClientAdd {
+    /// The app's name, as citizens see it on the consent page.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// An exact redirect URI (repeat for more).
+    #[arg(long = "redirect-uri")]
+    pub(crate) redirect_uris: Vec<String>,
+    /// A scope it may ask for: openid, profile, phone, id_number, or the partner scope
+    /// open311 (repeat for more).
+    #[arg(long = "scope", required = true)]
+    pub(crate) scopes: Vec<String>,
+    /// A phone or browser app without a secret (PKCE alone).
+    #[arg(long)]
+    pub(crate) public: bool,
+    /// Partner API calls a minute.
+    #[arg(long, default_value_t = 600)]
+    pub(crate) rate_per_minute: i64,
 }
 
 #[derive(Subcommand)]

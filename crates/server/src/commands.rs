@@ -1,7 +1,7 @@
 //! What the operator commands do: backup and restore, audit export, history import and
 //! staff accounts (the thin ones stay in `main.rs`).
 
-use crate::cli::StaffAdd;
+use crate::cli::{ClientAdd, StaffAdd};
 use std::io::Read;
 use std::path::PathBuf;
 use tongban_platform::config::Config;
@@ -400,4 +400,58 @@ pub(crate) fn exchange_load(
         .map_err(|e| format!("{} not loaded: {e}", file.display()))?;
     println!("registry {registry} of {department} loaded: {n} records, sealed");
     Ok(())
+}
+
+/// `tongban clients add`: register an app as an administrator would on the console (audited
+/// as the operator).
+pub(crate) fn clients_add(config: &Config, a: ClientAdd) -> Result<(), String> {
+    let n = tongban_identity::clients::NewClient {
+        name: a.name,
+        redirect_uris: a.redirect_uris,
+        scopes: a.scopes,
+        confidential: !a.public,
+        rate_per_minute: a.rate_per_minute,
+    };
+    tongban_identity::clients::check_new(&n).map_err(|e| e.to_string())?;
+    let db = tongban_server::open_and_migrate(config)?;
+    let now = tongban_platform::time::now_millis();
+    let (client, secret) = db
+        .write_blocking(move |c| {
+            let out = tongban_identity::clients::register(c, &n, "operator", now)?;
+            let op =
+                tongban_platform::audit::Entry::operator("oidc.client.add", &out.0.client_id, "ok");
+            tongban_platform::audit::append(c, &op)?;
+            Ok(out)
+        })
+        .map_err(|e| format!("the app was not registered: {e}"))?;
+    println!("client_id:     {}", client.client_id);
+    if let Some(s) = secret {
+        println!("client_secret: {s}   (shown once; keep it in the app's configuration)");
+    }
+    Ok(())
+}
+
+/// `tongban clients list`.
+pub(crate) fn clients_list(config: &Config) -> Result<(), String> {
+    let db = tongban_server::open_and_migrate(config)?;
+    let mut page = 0;
+    loop {
+        let (items, total) = db
+            .write_blocking(move |c| tongban_identity::clients::list(c, 100, page * 100))
+            .map_err(|e| format!("cannot read the apps: {e}"))?;
+        for k in &items {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                k.client_id,
+                k.name,
+                k.scopes.join(" "),
+                k.redirect_uris.join(" "),
+                if k.disabled { "off" } else { "on" }
+            );
+        }
+        page += 1;
+        if page * 100 >= total {
+            return Ok(());
+        }
+    }
 }

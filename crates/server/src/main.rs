@@ -45,6 +45,8 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Staff(StaffCmd::Add(a)) => staff_add(&config, a),
+        Command::Clients(ClientsCmd::Add(a)) => clients_add(&config, a),
+        Command::Clients(ClientsCmd::List) => clients_list(&config),
         Command::Audit(AuditCmd::Verify) => {
             let db = tongban_server::open_and_migrate(&config)?;
             match db

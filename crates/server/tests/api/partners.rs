@@ -187,3 +187,60 @@ on_both_engines!(partners_use_client_credentials, |app: TestApp| async move {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 });
+
+/// An operator registers a partner app from the command line, on the database the server
+/// uses; the server gives that app tokens at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_register_apps_from_the_command_line() {
+    let app = spawn_app(Engine::Sqlite).await.expect("app");
+    let dir = app.dir.path().to_owned();
+    let url = format!("sqlite://{}", dir.join("t.db").display());
+    let run = |args: &'static [&'static str]| {
+        let (url, dir) = (url.clone(), dir.clone());
+        tokio::task::spawn_blocking(move || crate::cli::tongban(&url, &dir, args, None))
+    };
+    let out = run(&[
+        "clients",
+        "add",
+        "--name",
+        "便民服务App",
+        "--scope",
+        "nothing",
+    ])
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scopes"));
+    let out = run(&[
+        "clients",
+        "add",
+        "--name",
+        "便民服务App",
+        "--scope",
+        "open311",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_owned())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    let (id, secret) = (field("client_id:"), field("client_secret:"));
+    let r = client_token(&app, &id, &secret, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let out = run(&["clients", "list"]).await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{id}\t便民服务App\topen311")));
+    assert!(app
+        .audit_counts("oidc.client.add")
+        .await
+        .iter()
+        .any(|a| a.starts_with("oidc.client.add ok")));
+}
