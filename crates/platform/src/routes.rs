@@ -211,16 +211,22 @@ async fn logout(State(ctx): State<Ctx>, who: CitizenAuth) -> Result<StatusCode, 
 
 async fn me(State(ctx): State<Ctx>, who: CitizenAuth) -> Result<Json<Value>, ApiError> {
     let id = who.account_id;
-    let c = ctx
+    let (c, verified) = ctx
         .db
-        .read(move |c| identity::get_citizen(c, id))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+        .read(move |c| {
+            Ok((
+                identity::get_citizen(c, id)?,
+                identity::phone_verified(c, id)?,
+            ))
+        })
+        .await?;
+    let c = c.ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
     Ok(Json(json!({
         "id": c.id,
         "name": c.name,
         "id_number": crate::mask::id_number(&c.id_number),
         "phone": crate::mask::phone(&c.phone),
+        "phone_verified": verified,
     })))
 }
 

@@ -304,6 +304,7 @@ async fn changing_the_phone(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(me["phone"], tongban_platform::mask::phone(&new_phone));
+    assert_eq!(me["phone_verified"], true);
     assert!(app.citizen_login(&new_phone, PASSWORD).await.is_some());
     assert!(app.citizen_login(&citizen.phone, PASSWORD).await.is_none());
     assert!(app
